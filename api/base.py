@@ -1,0 +1,48 @@
+"""Base views that resolve and authorise the project or run once, so handlers receive objects.
+
+Roles: viewers read, members also write runs and experiments, owners also change
+the target, guardrails, members and the project itself. Outsiders get 404s.
+"""
+
+from rest_framework.views import APIView
+
+from tracker.errors import Forbidden
+from tracker.models import Role
+from tracker.selectors import project_for_user, run_for_user
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ScopedView(APIView):
+    # The role needed for writes on this view: "member" or "owner".
+    write_role = Role.MEMBER
+
+    def check_write(self, request) -> None:
+        if request.method in READ_METHODS:
+            return
+        allowed = {Role.OWNER} if self.write_role == Role.OWNER else {Role.OWNER, Role.MEMBER}
+        if self.role not in allowed:
+            who = "owners" if self.write_role == Role.OWNER else "owners and members"
+            raise Forbidden(f"your role in this project is {self.role}; only {who} may do this")
+
+
+class ProjectView(ScopedView):
+    """A view under /projects/{slug}/: sets self.project and self.role."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.project, self.role = project_for_user(user=request.user, slug=kwargs["slug"])
+        self.check_write(request)
+
+
+class RunView(ScopedView):
+    """A view under /runs/{id}/: sets self.run, self.project and self.role."""
+
+    include_deleted = False
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.run, self.role = run_for_user(user=request.user, run_id=kwargs["run_id"],
+                                           include_deleted=self.include_deleted)
+        self.project = self.run.project
+        self.check_write(request)

@@ -1,0 +1,71 @@
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from tracker import services
+from tracker.models import Role
+
+
+def pytest_configure(config):
+    # CI must exercise the real services; a silent fallback to SQLite would hide bugs.
+    if os.environ.get("CI") == "true" and not os.environ.get("DATABASE_URL", "").startswith(
+            ("postgres://", "postgresql://")):
+        raise pytest.UsageError("CI=true but DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return get_user_model().objects.create_user(username=username,
+                                                    email=f"{username}@example.com", **extra)
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated with a fresh Bearer token of the user."""
+    def make(user) -> APIClient:
+        _, raw = services.create_token(user=user, name="test")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        client.user = user
+        return client
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def api(owner, client_for):
+    return client_for(owner)
+
+
+TARGET = {"metric": "f1", "direction": "maximize", "threshold": 0.85, "judged_on": "test",
+          "selected_on": "validation", "agreed_by": "Dana (Head of Support)",
+          "agreed_on": "2026-11-02"}
+
+
+@pytest.fixture
+def project(owner):
+    return services.create_project(
+        user=owner, slug="news-topics", name="News topics", target=dict(TARGET),
+        guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}],
+    )
+
+
+@pytest.fixture
+def roles(project, make_user, client_for):
+    """Clients for each role in `project`, plus an outsider and an anonymous client."""
+    clients = {"owner": client_for(project.memberships.get(role=Role.OWNER).user)}
+    for role in (Role.MEMBER, Role.VIEWER):
+        user = make_user(f"{role}-user")
+        services.set_member(project=project, username=user.username, role=role)
+        clients[role] = client_for(user)
+    clients["outsider"] = client_for(make_user("outsider"))
+    clients["anonymous"] = APIClient()
+    return clients

@@ -1,0 +1,107 @@
+from django.contrib import admin
+
+from tracker.models import (
+    ApiToken,
+    Artifact,
+    Experiment,
+    Guardrail,
+    Membership,
+    MetricPoint,
+    MetricSummary,
+    Project,
+    Run,
+    Target,
+    TargetChange,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class TargetInline(admin.StackedInline):
+    model = Target
+    extra = 0
+
+
+class GuardrailInline(admin.TabularInline):
+    model = Guardrail
+    extra = 0
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "created_at"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TargetInline, GuardrailInline, MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["project", "user", "role", "added_at"]
+    list_filter = ["role"]
+    search_fields = ["project__slug", "user__username"]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["project", "metric", "direction", "threshold", "judged_on", "selected_on",
+                    "agreed_by", "agreed_on"]
+
+
+@admin.register(TargetChange)
+class TargetChangeAdmin(admin.ModelAdmin):
+    list_display = ["project", "what", "changed_by", "changed_at"]
+    readonly_fields = ["project", "what", "changed_by", "changed_at", "old", "new"]
+
+
+@admin.register(Guardrail)
+class GuardrailAdmin(admin.ModelAdmin):
+    list_display = ["project", "metric", "split", "op", "value"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "created_at"]
+    search_fields = ["name", "project__slug"]
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "experiment", "status", "baseline", "started_at"]
+    list_filter = ["status", "baseline"]
+    search_fields = ["name", "id"]
+    raw_id_fields = ["experiment", "project"]
+
+
+@admin.register(MetricSummary)
+class MetricSummaryAdmin(admin.ModelAdmin):
+    list_display = ["run", "key", "split", "best_value", "last_value", "count"]
+    search_fields = ["key", "run__name"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(MetricPoint)
+class MetricPointAdmin(admin.ModelAdmin):
+    list_display = ["summary", "step", "value", "timestamp"]
+    raw_id_fields = ["summary"]
+    show_full_result_count = False  # counting millions of points on each page view is slow
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["run", "path", "size", "created_at"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    exclude = []
+
+    def has_add_permission(self, request):
+        return False  # tokens are created with `manage.py createtoken` or the account page

@@ -1,0 +1,31 @@
+"""Domain errors. The API turns each into `{"error": ..., "field": ...}` with its status."""
+
+
+class TargetlineError(Exception):
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra  # more keys for the error body, e.g. the position in a filter
+
+
+class InvalidInput(TargetlineError):
+    status = 400
+
+
+class NotFound(TargetlineError):
+    status = 404
+
+
+class Conflict(TargetlineError):
+    status = 409
+
+
+class LimitExceeded(TargetlineError):
+    status = 413
+
+
+class Forbidden(TargetlineError):
+    status = 403

@@ -1,0 +1,217 @@
+"""Bulk storage of metric points and the upkeep of their summaries.
+
+Points go in with one statement per batch on PostgreSQL (INSERT … SELECT FROM
+unnest … ON CONFLICT DO NOTHING RETURNING), so a replayed point is skipped by
+the unique index and only genuinely new points update the summaries. SQLite,
+the zero-set-up default, inserts row by row inside one transaction, which is
+fast in-process.
+"""
+
+import math
+from collections import defaultdict
+
+from django.db import connection
+
+from tracker.models import MetricPoint, MetricSummary, Run, Target
+from tracker.selection import best_index, usable
+
+POINT_TABLE = MetricPoint._meta.db_table
+
+
+def _db_value(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _py_value(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def summaries_for(*, run: Run, series: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Summary ids of the run's (key, split) series, creating the missing ones."""
+    existing = {
+        (key, split): pk
+        for pk, key, split in MetricSummary.objects.filter(run=run).values_list(
+            "id", "key", "split")
+    }
+    missing = series - existing.keys()
+    if missing:
+        MetricSummary.objects.bulk_create(
+            [MetricSummary(run=run, key=k, split=s) for k, s in missing], ignore_conflicts=True
+        )
+        existing = {
+            (key, split): pk
+            for pk, key, split in MetricSummary.objects.filter(run=run).values_list(
+                "id", "key", "split")
+        }
+    return existing
+
+
+def insert_points(*, run: Run, points: list[tuple]) -> list[tuple]:
+    """Insert (key, split, step, timestamp, value) points; returns the ones that were new.
+
+    Each returned tuple is (summary_id, step, timestamp, value) with NaN as float NaN.
+    """
+    ids = summaries_for(run=run, series={(p[0], p[1]) for p in points})
+    # Duplicates inside one batch are dropped here; the index drops replays.
+    rows = list({(ids[(k, s)], step, ts): _db_value(v) for k, s, step, ts, v in points}.items())
+    if connection.vendor == "postgresql":
+        new = _insert_postgresql(rows)
+    else:
+        new = _insert_row_by_row(rows)
+    return [(sid, step, ts, _py_value(v)) for sid, step, ts, v in new]
+
+
+def _insert_postgresql(rows: list) -> list[tuple]:
+    sql = (
+        f"INSERT INTO {POINT_TABLE} (summary_id, step, timestamp, value) "
+        "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::double precision[]) "
+        "ON CONFLICT (summary_id, step, timestamp) DO NOTHING "
+        "RETURNING summary_id, step, timestamp, value"
+    )
+    summary_ids = [r[0][0] for r in rows]
+    steps = [r[0][1] for r in rows]
+    stamps = [r[0][2] for r in rows]
+    values = [r[1] for r in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [summary_ids, steps, stamps, values])
+        return cursor.fetchall()
+
+
+def _insert_row_by_row(rows: list) -> list[tuple]:
+    sql = (f"INSERT OR IGNORE INTO {POINT_TABLE} (summary_id, step, timestamp, value) "
+           "VALUES (%s, %s, %s, %s)")
+    new = []
+    with connection.cursor() as cursor:
+        for (sid, step, ts), value in rows:
+            cursor.execute(sql, [sid, step, ts, value])
+            if cursor.rowcount:
+                new.append((sid, step, ts, value))
+    return new
+
+
+def _step_values(summary_id: int, steps: set[int] | None = None) -> dict[int, float]:
+    """The value of each step of a series: the latest point at that step."""
+    query = MetricPoint.objects.filter(summary_id=summary_id)
+    if steps is not None:
+        query = query.filter(step__in=steps)
+    values: dict[int, float] = {}
+    for step, value in query.order_by("step", "timestamp").values_list("step", "value"):
+        values[step] = _py_value(value)  # later timestamps overwrite earlier ones
+    return values
+
+
+def _selection_summary(run: Run, target: Target | None) -> MetricSummary | None:
+    if target is None:
+        return None
+    return MetricSummary.objects.filter(run=run, key=target.metric,
+                                        split=target.selected_on).first()
+
+
+def _best_of(step_values: dict[int, float], direction: str) -> int | None:
+    steps = sorted(step_values)
+    index = best_index([step_values[s] for s in steps], direction=direction)
+    return None if index is None else steps[index]
+
+
+def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple] = (),
+                      full: bool = False) -> None:
+    """Bring the run's summaries up to date after `new_points` were stored.
+
+    last/min/max/count are updated from the new points alone. The run's best
+    step moves only when the selection series got a better step (or the point
+    at the current best step was superseded, which needs a rescan); when it
+    moves, every summary of the run re-reads its value at the new best step.
+    `full=True` recomputes everything from the stored points (after a target
+    change).
+    """
+    by_summary: dict[int, list[tuple]] = defaultdict(list)
+    for sid, step, ts, value in new_points:
+        by_summary[sid].append((step, ts, value))
+
+    summaries = {s.id: s for s in MetricSummary.objects.filter(run=run)}
+    changed: set[int] = set()
+    if full:
+        _recount(summaries.values())
+        changed = set(summaries)
+    else:
+        for sid, pts in by_summary.items():
+            _fold_points(summaries[sid], pts)
+            changed.add(sid)
+
+    selection = None
+    if target is not None:
+        selection = next((s for s in summaries.values()
+                          if s.key == target.metric and s.split == target.selected_on), None)
+    old_best_step = run.best_step
+    if selection is None:
+        new_best_step = None
+    elif full or old_best_step is None or any(
+            step == old_best_step for step, _, _ in by_summary.get(selection.id, ())):
+        new_best_step = _best_of(_step_values(selection.id), target.direction)
+    elif selection.id in by_summary:
+        touched = {step for step, _, _ in by_summary[selection.id]}
+        candidates = _step_values(selection.id, touched)
+        candidates[old_best_step] = selection.best_value
+        new_best_step = _best_of(candidates, target.direction)
+    else:
+        new_best_step = old_best_step
+
+    if new_best_step != old_best_step or full:
+        run.best_step = new_best_step
+        Run.objects.filter(pk=run.pk).update(best_step=new_best_step)
+        _set_best_values(summaries.values(), new_best_step)
+        changed = set(summaries)
+    else:
+        touched_at_best = [summaries[sid] for sid, pts in by_summary.items()
+                           if new_best_step is None
+                           or any(step == new_best_step for step, _, _ in pts)
+                           or summaries[sid].best_step != new_best_step]
+        _set_best_values(touched_at_best, new_best_step)
+
+    if changed:
+        MetricSummary.objects.bulk_update(
+            [summaries[sid] for sid in changed],
+            ["count", "last_value", "last_step", "last_timestamp", "min_value", "max_value",
+             "best_value", "best_step"],
+        )
+
+
+def _fold_points(summary: MetricSummary, points: list[tuple]) -> None:
+    """Update count/last/min/max with new points (NaN counts but never is a min or max)."""
+    summary.count += len(points)
+    for step, ts, value in points:
+        if summary.last_step is None or (step, ts) >= (summary.last_step, summary.last_timestamp):
+            summary.last_step, summary.last_timestamp = step, ts
+            summary.last_value = _db_value(value)
+        if usable(value):
+            if summary.min_value is None or value < summary.min_value:
+                summary.min_value = value
+            if summary.max_value is None or value > summary.max_value:
+                summary.max_value = value
+
+
+def _recount(summaries) -> None:
+    for summary in summaries:
+        summary.count, summary.last_step, summary.last_timestamp = 0, None, None
+        summary.last_value = summary.min_value = summary.max_value = None
+        pts = MetricPoint.objects.filter(summary=summary).values_list("step", "timestamp",
+                                                                      "value")
+        _fold_points(summary, [(s, t, _py_value(v)) for s, t, v in pts])
+
+
+def _set_best_values(summaries, best_step: int | None) -> None:
+    """Each summary's value at the run's best step, or its last value when it has none there."""
+    summaries = list(summaries)
+    at_best: dict[int, float | None] = {}
+    if best_step is not None and summaries:
+        rows = (MetricPoint.objects
+                .filter(summary_id__in=[s.id for s in summaries], step=best_step)
+                .order_by("summary_id", "timestamp")
+                .values_list("summary_id", "value"))
+        for sid, value in rows:
+            at_best[sid] = value  # the latest timestamp at the step wins
+    for summary in summaries:
+        if summary.id in at_best:
+            summary.best_value, summary.best_step = at_best[summary.id], best_step
+        else:
+            summary.best_value, summary.best_step = summary.last_value, summary.last_step

@@ -1,0 +1,307 @@
+"""The tracking domain: projects with one agreed target, experiments, runs, metrics.
+
+Metric points are stored one row each in MetricPoint, keyed by the series they
+belong to (MetricSummary = one (run, key, split)). The summary row keeps the
+figures every comparison needs (last, min, max, count and the value at the
+run's best step) current on ingest, so leaderboards and filters never scan
+points.
+
+NaN is stored as SQL NULL in metric values (SQLite cannot store NaN, and NULL
+keeps NaN out of MIN/MAX and comparisons on every database); a value column is
+never NULL for any other reason. ±inf are stored as they are.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Direction(models.TextChoices):
+    MAXIMIZE = "maximize", "maximize"
+    MINIMIZE = "minimize", "minimize"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "owner"
+    MEMBER = "member", "member"
+    VIEWER = "viewer", "viewer"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "running"
+    FINISHED = "finished", "finished"
+    FAILED = "failed", "failed"
+    KILLED = "killed", "killed"
+
+
+class GuardrailOp(models.TextChoices):
+    LT = "<", "<"
+    LE = "<=", "<="
+    GT = ">", ">"
+    GE = ">=", ">="
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.project}"
+
+
+class Target(models.Model):
+    """The one agreed goal of a project: a metric, its direction and the bar it must clear."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="target")
+    metric = models.CharField(max_length=250)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    threshold = models.FloatField()
+    judged_on = models.CharField(max_length=250, default="test")
+    selected_on = models.CharField(max_length=250, default="validation")
+    agreed_by = models.CharField(max_length=200, blank=True, default="")
+    agreed_on = models.DateField(null=True, blank=True)
+    definition = models.TextField(
+        blank=True, default="",
+        help_text="Plain-language template for a custom metric, e.g. "
+        "'{percent} of every 100 churners are caught'.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.metric} {self.direction} {self.threshold}"
+
+    def as_dict(self) -> dict:
+        return {
+            "metric": self.metric,
+            "direction": self.direction,
+            "threshold": self.threshold,
+            "judged_on": self.judged_on,
+            "selected_on": self.selected_on,
+            "agreed_by": self.agreed_by,
+            "agreed_on": self.agreed_on.isoformat() if self.agreed_on else None,
+            "definition": self.definition,
+        }
+
+
+class TargetChange(models.Model):
+    """Every change of a project's target or guardrails, kept for reports and audits."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="target_changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    what = models.CharField(max_length=20, default="target")  # "target" | "guardrails"
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.what} of {self.project} changed at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class Guardrail(models.Model):
+    """A condition the winner must also satisfy, e.g. latency_ms <= 50 on test."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guardrails")
+    metric = models.CharField(max_length=250)
+    split = models.CharField(max_length=250, default="test")
+    op = models.CharField(max_length=2, choices=GuardrailOp.choices)
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.split}.{self.metric} {self.op} {self.value}"
+
+    def as_dict(self) -> dict:
+        return {"metric": self.metric, "split": self.split, "op": self.op, "value": self.value}
+
+
+class Experiment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=250)
+    hypothesis = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="experiment_name_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}/{self.name}"
+
+
+class Run(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    # Denormalised from experiment: every search is per project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    name = models.CharField(max_length=250, blank=True, default="")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True, default="")
+    git_commit = models.CharField(max_length=64, blank=True, default="")
+    data_version = models.CharField(max_length=250, blank=True, default="")
+    host = models.CharField(max_length=250, blank=True, default="")
+    context = models.JSONField(default=dict, blank=True)  # python version, command, dirty flag…
+    baseline = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # The step at which the target metric was best on the selection split;
+    # every summary's best_value is read at this step (early stopping).
+    best_step = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["project", "status"], name="run_project_status"),
+            models.Index(fields=["project", "-started_at"], name="run_project_started"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(self.id)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class MetricSummary(models.Model):
+    """One metric series of a run, (run, key, split), with its figures kept current on ingest."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="summaries")
+    key = models.CharField(max_length=250)
+    split = models.CharField(max_length=250)
+    count = models.BigIntegerField(default=0)
+    last_value = models.FloatField(null=True)
+    last_step = models.BigIntegerField(null=True)
+    last_timestamp = models.BigIntegerField(null=True)
+    min_value = models.FloatField(null=True)
+    max_value = models.FloatField(null=True)
+    # Value at the run's best step (see Run.best_step); the last value when the
+    # series has no point at that step or the run has no best step.
+    best_value = models.FloatField(null=True)
+    best_step = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key", "split"], name="one_summary_per_series"),
+        ]
+        indexes = [
+            models.Index(fields=["key", "split", "best_value"], name="summary_key_split_best"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.split}.{self.key} of {self.run_id}"
+
+
+class MetricPoint(models.Model):
+    """(run, key, split, step, value, timestamp); run/key/split live on the summary row."""
+
+    summary = models.ForeignKey(MetricSummary, on_delete=models.CASCADE, related_name="points")
+    step = models.BigIntegerField()
+    timestamp = models.BigIntegerField()  # epoch milliseconds
+    value = models.FloatField(null=True)  # NULL means NaN
+
+    class Meta:
+        constraints = [
+            # A replayed point is stored once; points at one step with
+            # different timestamps are all kept.
+            models.UniqueConstraint(
+                fields=["summary", "step", "timestamp"], name="one_point_per_step_and_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step} = {self.value} at {self.timestamp}"
+
+
+def artifact_upload_to(instance: "Artifact", filename: str) -> str:
+    return f"runs/{instance.run_id}/{instance.path}"
+
+
+class Artifact(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    path = models.CharField(max_length=500)  # relative path inside the run, e.g. "plots/roc.png"
+    file = models.FileField(upload_to=artifact_upload_to, max_length=700)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "path"], name="one_artifact_per_path"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.path}"
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=200, blank=True, default="")
+    prefix = models.CharField(max_length=12)  # first characters, to recognise a token in a list
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,525 @@
+"""Plain-language sentences about metrics, targets and winners.
+
+Managers read these in check-in reports and in the web UI. They do not know what
+F1 is, so every number they see comes with a sentence: "Right 87 times out of 100
+on the test set; the agreed bar is 85." Pure (stdlib only) so the API, the UI and
+the report narrative speak with one voice.
+
+Adding a metric is one entry in `METRIC_PHRASINGS`.
+"""
+
+import math
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+MAXIMIZE = "maximize"
+MINIMIZE = "minimize"
+
+# The placeholders a project's own definition of a custom metric may use.
+DEFINITION_PLACEHOLDERS = ("value", "percent", "threshold", "threshold_percent", "split", "metric")
+
+NO_WINNER_REASONS = ("no_finished_runs", "no_selection_metric", "all_fail_guardrails")
+
+NO_BASELINE = (
+    "There is no baseline yet, so we cannot say whether the model beats the status quo."
+)
+
+# Filled in for {threshold} / {threshold_percent} while no threshold is agreed.
+NOT_AGREED = "not agreed yet"
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    """A number as a person writes it: "3.2", "1,234,567", "0.00042", "-3.25".
+
+    Up to three decimals for numbers of 1 or more, three significant digits below 1 (so
+    small numbers never collapse to "0"), trailing zeros stripped, thousands separated.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "infinity" if value > 0 else "minus infinity"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    decimals = 3 if magnitude >= 1 else 2 - math.floor(math.log10(magnitude))
+    text = f"{_round_half_up(value, decimals):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def format_percent(share: float) -> str:
+    """A share (0.87) as a count out of 100: "87", "87.5"; never "87.0".
+
+    Whole numbers when the share is a multiple of 0.01, otherwise one decimal; a tiny
+    non-zero share keeps its significant digits ("0.04") rather than reading "0".
+    """
+    if not math.isfinite(share):
+        return format_number(share)
+    points = share * 100
+    if not math.isfinite(points):  # a share near the float limit overflows
+        return format_number(points)
+    rounded = _round_half_up(points, 1)
+    if rounded == 0 and points != 0:
+        return format_number(points)
+    if rounded == rounded.to_integral_value():
+        return f"{int(rounded):,}"
+    return f"{rounded:,.1f}"
+
+
+def _round_half_up(number: float, decimals: int) -> Decimal:
+    # Round the number as it is written (repr), half up, the way people do: 0.8725 * 100 gives
+    # 87.3, where binary floating point would say 87.2. The context keeps every digit of any
+    # float (up to about 1.8e308).
+    exact = Context(prec=800)
+    return Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP, exact)
+
+
+def _words(name: str) -> str:
+    return " ".join(name.replace("_", " ").replace("-", " ").split())
+
+
+# --- splits ----------------------------------------------------------------------------------
+
+_SPLIT_NAMES = {"train": "training", "val": "validation", "valid": "validation"}
+
+
+def split_phrase(split: str) -> str:
+    """Where a number was measured: "the test set", "the long texts slice of the test set"."""
+    base, _, slice_name = split.strip().partition("/")
+    base_name = _SPLIT_NAMES.get(base.strip().lower(), _words(base).lower()) or "unnamed"
+    phrase = f"the {base_name} set"
+    slice_words = " / ".join(_words(part) for part in slice_name.split("/") if _words(part))
+    if slice_words:
+        return f"the {slice_words} slice of {phrase}"
+    return phrase
+
+
+# --- the metric table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricPhrasing:
+    """How one metric is said.
+
+    `says` is a str.format template (or a callable that picks one from the value) using
+    the same placeholders as a project's own definition: {value}, {percent}, {threshold},
+    {threshold_percent}, {split}, {metric}. Without {split}, " on <split>" is appended.
+    """
+
+    label: str
+    direction: str | None
+    says: str | Callable[[float], str]
+    percent: bool = False  # numbers read as "N out of 100"; differences as points
+    unit: str = ""
+    scale: float = 1.0  # latency_s is shown in ms
+    limit_words: str | None = None  # overrides "the agreed bar/limit is"
+    states_direction: bool = False  # appends "(higher is better)" / "(lower is better)"
+    aliases: tuple[str, ...] = ()
+    builtin: bool = True
+
+    def template(self, value: float) -> str:
+        return self.says(value) if callable(self.says) else self.says
+
+    def show(self, number: float) -> str:
+        """A value, threshold or difference in this metric's units."""
+        if self.percent:
+            return format_percent(number)
+        return format_number(number * self.scale) + self.unit
+
+
+_F1_MEANS = "a balance of finding the cases that matter and being right when it flags one"
+
+
+def _r_squared(value: float) -> str:
+    if value < 0:
+        return "Does worse than always guessing the average (scores {percent} out of 100)"
+    return "Explains {percent} out of 100 parts of the variation in the outcome"
+
+
+_LATENCY = {"unit": " ms", "limit_words": "the limit is", "direction": MINIMIZE}
+
+METRIC_PHRASINGS: dict[str, MetricPhrasing] = {
+    "accuracy": MetricPhrasing(
+        "accuracy", MAXIMIZE, "Right {percent} times out of 100", percent=True, aliases=("acc",)
+    ),
+    "error_rate": MetricPhrasing(
+        "error rate", MINIMIZE, "Wrong {percent} times out of 100", percent=True,
+        aliases=("error", "err"),
+    ),
+    "precision": MetricPhrasing(
+        "precision", MAXIMIZE, "When it flags a case, it is right {percent} times out of 100",
+        percent=True,
+    ),
+    "recall": MetricPhrasing(
+        "recall", MAXIMIZE, "Finds {percent} of every 100 cases it should find", percent=True,
+        aliases=("sensitivity",),
+    ),
+    "f1": MetricPhrasing(
+        "F1 score", MAXIMIZE, "Scores {percent} out of 100 on F1, " + _F1_MEANS + ",",
+        percent=True, aliases=("f1_score",),
+    ),
+    "f1_macro": MetricPhrasing(
+        "macro-averaged F1 score", MAXIMIZE,
+        "Scores {percent} out of 100 on macro-averaged F1, " + _F1_MEANS
+        + ", with every class counting equally,",
+        percent=True, aliases=("macro_f1", "f1_score_macro"),
+    ),
+    "f1_micro": MetricPhrasing(
+        "micro-averaged F1 score", MAXIMIZE,
+        "Scores {percent} out of 100 on micro-averaged F1, " + _F1_MEANS
+        + ", with every case counting equally,",
+        percent=True, aliases=("micro_f1", "f1_score_micro"),
+    ),
+    "f1_weighted": MetricPhrasing(
+        "weighted F1 score", MAXIMIZE,
+        "Scores {percent} out of 100 on weighted F1, " + _F1_MEANS
+        + ", with bigger classes counting more,",
+        percent=True, aliases=("weighted_f1", "f1_score_weighted"),
+    ),
+    "roc_auc": MetricPhrasing(
+        "ROC AUC", MAXIMIZE, "Ranks a real case above a non-case {percent} times out of 100",
+        percent=True, aliases=("auc", "auroc", "roc_auc_score"),
+    ),
+    "mae": MetricPhrasing(
+        "mean absolute error", MINIMIZE, "Off by {value} on average",
+        aliases=("mean_absolute_error",),
+    ),
+    "rmse": MetricPhrasing(
+        "root mean squared error", MINIMIZE,
+        "Off by about {value} in a typical case, counting big misses more,",
+        aliases=("root_mean_squared_error",),
+    ),
+    "mse": MetricPhrasing(
+        "mean squared error", MINIMIZE,
+        "Squared error is {value} on average, counting big misses much more,",
+        aliases=("mean_squared_error",),
+    ),
+    "latency_ms": MetricPhrasing("latency", says="Answers in {value}", aliases=("latency",),
+                                 **_LATENCY),
+    "latency_s": MetricPhrasing("latency", says="Answers in {value}", scale=1000.0,
+                                aliases=("latency_sec", "latency_seconds"), **_LATENCY),
+    "loss": MetricPhrasing("training loss", MINIMIZE, "Training loss is {value}",
+                           states_direction=True),
+    "r2": MetricPhrasing("R²", MAXIMIZE, _r_squared, percent=True,
+                         aliases=("r2_score", "r_squared", "rsquared")),
+}
+
+_LOOKUP: dict[str, MetricPhrasing] = {}
+for _key, _entry in METRIC_PHRASINGS.items():
+    for _name in (_key, *_entry.aliases):
+        _LOOKUP[_name] = _entry
+
+
+def _known(metric: str) -> MetricPhrasing | None:
+    key = "_".join(metric.strip().lower().replace("-", "_").split())
+    return _LOOKUP.get(key)
+
+
+def _phrasing(metric: str, definition: str | None = None) -> MetricPhrasing:
+    """The project's own definition when it is usable, else the table, else a generic one."""
+    known = _known(metric)
+    direction = known.direction if known else None
+    if definition is not None and validate_definition(definition) is None:
+        uses_percent = "percent" in _placeholders(definition)
+        return MetricPhrasing(metric, direction, definition.strip().rstrip(".").rstrip(),
+                              percent=uses_percent, builtin=False)
+    if known:
+        return known
+    return MetricPhrasing(metric, None, "{metric} is {value}", states_direction=True,
+                          builtin=False)
+
+
+def metric_label(metric: str) -> str:
+    """The metric's name for a reader: "f1" -> "F1 score"; an unknown key is returned as is."""
+    known = _known(metric)
+    return known.label if known else metric
+
+
+def default_direction(metric: str) -> str | None:
+    """"maximize" or "minimize" for the metrics we know; None when we cannot tell."""
+    known = _known(metric)
+    return known.direction if known else None
+
+
+# --- custom definitions ----------------------------------------------------------------------
+
+
+def _placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def validate_definition(template: str) -> str | None:
+    """Why a project's definition of a metric cannot be used, as a sentence; None when fine.
+
+    A definition is a sentence with placeholders, e.g. "{percent} of every 100 churners are
+    caught". The API rejects a template with this sentence as the error (400).
+    """
+    if not isinstance(template, str) or not template.strip():
+        return (
+            "The definition is empty; write a sentence with {percent} or {value} where the"
+            " number goes."
+        )
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return (
+            "The definition has an unmatched brace; put placeholders in braces, like {percent},"
+            " and write {{ or }} for a brace of its own."
+        )
+    allowed = ", ".join(f"{{{name}}}" for name in DEFINITION_PLACEHOLDERS[:-1])
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in DEFINITION_PLACEHOLDERS:
+            return (
+                f"The definition uses an unknown placeholder {{{field}}}; "
+                f"use {allowed} or {{{DEFINITION_PLACEHOLDERS[-1]}}}."
+            )
+        if spec or conversion:
+            return (
+                f"The placeholder {{{field}}} carries a format; leave it out, "
+                "numbers are formatted for you."
+            )
+    used = {field for _, field, _, _ in parsed if field is not None}
+    if not used & {"value", "percent"}:
+        return "The definition never shows the number; include {value} or {percent}."
+    return None
+
+
+# --- sentences about one number --------------------------------------------------------------
+
+
+def _check_direction(direction: str | None) -> None:
+    if direction not in (MAXIMIZE, MINIMIZE, None):
+        raise ValueError(f"direction must be {MAXIMIZE!r} or {MINIMIZE!r}, not {direction!r}")
+
+
+def _bar_words(phrasing: MetricPhrasing, direction: str | None) -> str:
+    if phrasing.limit_words:
+        return phrasing.limit_words
+    if direction == MAXIMIZE:
+        return "the agreed bar is"
+    if direction == MINIMIZE:
+        return "the agreed limit is"
+    return "the agreed threshold is"
+
+
+def _plain(phrasing: MetricPhrasing, number: float) -> str:
+    return format_number(number * phrasing.scale) + phrasing.unit
+
+
+def _logged(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "infinity" if value > 0 else "minus infinity"
+
+
+def _clause(phrasing: MetricPhrasing, metric: str, value: float, *, split: str,
+            threshold: float | None, direction: str | None) -> str:
+    """The sentence without its full stop, so callers can continue it."""
+    where = split_phrase(split)
+    if not math.isfinite(value):
+        text = f"No usable {phrasing.label} on {where} (the run logged {_logged(value)})"
+        used: set[str] = set()
+    else:
+        template = phrasing.template(value)
+        used = _placeholders(template)
+        no_threshold = threshold is None
+        text = template.format(
+            value=_plain(phrasing, value),
+            percent=format_percent(value),
+            threshold=NOT_AGREED if no_threshold else _plain(phrasing, threshold),
+            threshold_percent=NOT_AGREED if no_threshold else format_percent(threshold),
+            split=where,
+            metric=metric,
+        )
+        if "split" not in used:
+            text += f" on {where}"
+        if phrasing.states_direction and direction:
+            text += " (higher is better)" if direction == MAXIMIZE else " (lower is better)"
+    if threshold is not None and not used & {"threshold", "threshold_percent"}:
+        text += f"; {_bar_words(phrasing, direction)} {phrasing.show(threshold)}"
+    return text
+
+
+def metric_sentence(metric: str, value: float, *, split: str, threshold: float | None = None,
+                    direction: str | None = None, definition: str | None = None) -> str:
+    """One sentence a manager can read about one number.
+
+    "Right 87 times out of 100 on the test set; the agreed bar is 85."
+
+    `definition` is the project's own template for a custom metric (see
+    `validate_definition`); " on <split>" and "; the agreed bar is N" are appended unless
+    the template places {split} or {threshold}/{threshold_percent} itself. A template that
+    does not validate falls back to the built-in phrasing, so a report never crashes on it.
+    """
+    _check_direction(direction)
+    phrasing = _phrasing(metric, definition)
+    direction = direction or phrasing.direction
+    return _clause(phrasing, metric, value, split=split, threshold=threshold,
+                   direction=direction) + "."
+
+
+_GUARDRAIL_OPS = {
+    "<=": ("the limit is", "at most"),
+    "<": ("it must stay below", "below"),
+    ">=": ("the minimum is", "at least"),
+    ">": ("it must stay above", "above"),
+}
+
+
+def _capitalized_label(phrasing: MetricPhrasing) -> str:
+    label = phrasing.label
+    return label[0].upper() + label[1:] if phrasing.builtin else label
+
+
+def guardrail_sentence(metric: str, value: float | None, *, op: str, limit: float, split: str,
+                       passed: bool) -> str:
+    """A guardrail checked on one run: the value, the limit and whether it passes.
+
+    "Answers in 38 ms on the test set; the limit is 50 ms (passes)."
+    A missing or NaN value says so and names the guardrail that fails because of it.
+    """
+    if op not in _GUARDRAIL_OPS:
+        raise ValueError(f"op must be one of {', '.join(_GUARDRAIL_OPS)}, not {op!r}")
+    phrasing = _phrasing(metric)
+    limit_words, op_words = _GUARDRAIL_OPS[op]
+    where = split_phrase(split)
+    out_of = " out of 100" if phrasing.percent else ""
+    rule = f'"{phrasing.label} {op_words} {phrasing.show(limit)}{out_of}"'
+    outcome = "fails" if not passed else "cannot be checked (counted as passed)"
+    if value is None:
+        return (
+            f"{_capitalized_label(phrasing)} was not measured on {where},"
+            f" so the guardrail {rule} {outcome}."
+        )
+    if not math.isfinite(value):
+        return (
+            f"No usable {phrasing.label} on {where} (the run logged {_logged(value)}), "
+            f"so the guardrail {rule} {outcome}."
+        )
+    text = _clause(phrasing, metric, value, split=split, threshold=None,
+                   direction=phrasing.direction)
+    return f"{text}; {limit_words} {phrasing.show(limit)} ({'passes' if passed else 'fails'})."
+
+
+# --- sentences about the project -------------------------------------------------------------
+
+
+def no_target_sentence() -> str:
+    """What a project without an agreed target says instead of a verdict."""
+    return (
+        "No target has been agreed yet: agree on a metric, a direction and a threshold first,"
+        " so we can say how far the project is from done."
+    )
+
+
+def _lower_first(text: str) -> str:
+    # "Right 87 times" -> "right 87 times", but "ROC AUC" and "F1" keep their capitals.
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _points(phrasing: MetricPhrasing, difference: float) -> str:
+    if phrasing.percent:
+        shown = format_percent(difference)
+        return f"{shown} point" if shown == "1" else f"{shown} points"
+    return phrasing.show(difference)
+
+
+def _shortfall_sentence(phrasing: MetricPhrasing, value: float, threshold: float,
+                        direction: str) -> str:
+    if phrasing.show(value) == phrasing.show(threshold):
+        return "It falls just short of the target."
+    gap = _points(phrasing, abs(threshold - value))
+    if direction == MINIMIZE and not phrasing.percent:
+        return f"It is {gap} over the agreed limit."
+    return f"It falls {gap} short of the target."
+
+
+def _lift_sentence(phrasing: MetricPhrasing, lift: float, direction: str) -> str:
+    if not math.isfinite(lift):
+        return "We cannot compare it with the baseline: one of them logged no usable value."
+    if lift == 0:
+        return "It does as well as the baseline."
+    better = lift > 0
+    amount = _points(phrasing, abs(lift))
+    if phrasing.percent:
+        return f"It does {amount} {'better' if better else 'worse'} than the baseline."
+    lower = better == (direction == MINIMIZE)
+    return f"It has {amount} {'lower' if lower else 'higher'} {phrasing.label} than the baseline."
+
+
+def winner_sentence(*, metric: str, direction: str, threshold: float, judged_split: str,
+                    judged_value: float | None, met: bool | None, baseline_value: float | None,
+                    lift: float | None, run_name: str, definition: str | None = None) -> str:
+    """The verdict on the best model so far, first, in one to three short sentences.
+
+    'Best model so far (run "svm-c1"): right 87 times out of 100 on the test set; the
+    agreed bar is 85. It meets the target. It does 5 points better than the baseline.'
+
+    `met` and `lift` come from the winner rules; when they are None but the values are
+    usable they are worked out here the same way (inclusive threshold, positive is better).
+    """
+    _check_direction(direction)
+    phrasing = _phrasing(metric, definition)
+    who = f'Best model so far (run "{run_name}")' if run_name else "Best model so far"
+    sentences = []
+    usable_value = judged_value is not None and math.isfinite(judged_value)
+    if judged_value is None:
+        sentences.append(
+            f"{who} has not been evaluated on {split_phrase(judged_split)} yet,"
+            " so we cannot say whether it meets the target."
+        )
+    else:
+        clause = _clause(phrasing, metric, judged_value, split=judged_split,
+                         threshold=threshold, direction=direction)
+        if phrasing.builtin or not usable_value:
+            clause = _lower_first(clause)
+        sentences.append(f"{who}: {clause}.")
+        if not usable_value:
+            sentences.append("We cannot say whether it meets the target.")
+        else:
+            if met is None:
+                met = (judged_value >= threshold if direction == MAXIMIZE
+                       else judged_value <= threshold)
+            sentences.append(
+                "It meets the target." if met
+                else _shortfall_sentence(phrasing, judged_value, threshold, direction)
+            )
+    if baseline_value is None:
+        sentences.append(NO_BASELINE)
+    elif judged_value is not None:
+        if lift is None:
+            difference = judged_value - baseline_value
+            lift = difference if direction == MAXIMIZE else -difference
+        sentences.append(_lift_sentence(phrasing, lift, direction))
+    return " ".join(sentences)
+
+
+def no_winner_sentence(*, reason: str, metric: str | None = None,
+                       selected_split: str | None = None) -> str:
+    """Why there is no best model yet, for a project that has a target.
+
+    `reason` is one of NO_WINNER_REASONS; `metric` and `selected_split` (the split winners
+    are picked on) make the "no_selection_metric" sentence specific.
+    """
+    if reason == "no_finished_runs":
+        return "No run has finished yet, so there is no best model to compare with the target."
+    if reason == "no_selection_metric":
+        what = f"its {metric_label(metric)}" if metric else "the target metric"
+        where = f" on {split_phrase(selected_split)}" if selected_split else ""
+        return f"No finished run has reported {what}{where} yet, so we cannot pick a best model."
+    if reason == "all_fail_guardrails":
+        return (
+            "Every finished run fails at least one guardrail, so there is no model we can"
+            " recommend yet."
+        )
+    raise ValueError(f"reason must be one of {', '.join(NO_WINNER_REASONS)}, not {reason!r}")

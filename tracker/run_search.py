@@ -1,0 +1,257 @@
+"""Run search: the filter language (parsed by tracker.query) compiled to ORM queries.
+
+The same compiler serves the v1 API, the web UI and the MLflow endpoints. It
+builds Django expressions only, never SQL text. Semantics worth knowing:
+- a metric field means the run's value at its best step (see MetricSummary);
+- `x != v` is `not (x = v)`, so runs without x match it;
+- `x = null` means x is absent (or NaN for a metric), `x != null` that it is present.
+"""
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import (
+    Case,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
+
+from tracker import limits
+from tracker.errors import InvalidInput
+from tracker.models import MetricSummary, Project, Run
+from tracker.query import And, Comparison, Field, FilterError, Not, Or, parse_filter, parse_order_by
+
+_LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_ATTRIBUTE_COLUMNS = {
+    "name": "name", "status": "status", "baseline": "baseline", "experiment": "experiment__name",
+    "id": "id", "host": "host", "git_commit": "git_commit", "data_version": "data_version",
+    "created_by": "created_by__username", "started_at": "started_at", "ended_at": "ended_at",
+}
+
+
+def _lookup(lhs, name: str, value):
+    """A lookup expression (usable inside Q) such as lhs > value, built from the lhs's class."""
+    return lhs.get_lookup(name)(lhs, value)
+
+
+def _like_regex(pattern: str) -> str:
+    """SQL LIKE pattern (% and _) as an anchored regular expression."""
+    out = []
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            out.append(re.escape(ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    if escaped:
+        out.append(re.escape("\\"))
+    return "^" + "".join(out) + "$"
+
+
+def _metric_q(field: Field, op: str, value) -> Q:
+    series = MetricSummary.objects.filter(run=OuterRef("pk"), key=field.name, split=field.split)
+    if value is None:
+        present = Exists(series.filter(best_value__isnull=False))
+        return ~Q(present) if op == "=" else Q(present)
+    if op == "!=":
+        return ~Q(Exists(series.filter(best_value=value)))
+    return Q(Exists(series.filter(**{f"best_value__{_LOOKUPS[op]}": value})))
+
+
+def _json_q(column: str, field: Field, op: str, value) -> Q:
+    """Params and tags, stored as JSON objects on the run."""
+    text = KeyTextTransform(field.name, column)
+    if value is None:
+        present = Q(**{f"{column}__has_key": field.name}) & ~Q(
+            _lookup(KeyTransform(field.name, column), "isnull", True))
+        return ~present if op == "=" else present
+    if op in ("~", "~*"):
+        return Q(_lookup(text, "regex" if op == "~" else "iregex", _like_regex(value)))
+    if op in ("=", "!="):
+        if isinstance(value, bool):
+            candidates = [value, "true" if value else "false", "True" if value else "False"]
+        elif isinstance(value, int | float):
+            candidates = {value, _number_text(value)}
+        else:
+            candidates = [value]
+        equal = Q()
+        for candidate in candidates:
+            equal |= Q(_lookup(KeyTransform(field.name, column), "exact", candidate))
+        return ~equal if op == "!=" else equal
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Numbers stored as text (the MLflow client sends every param as a string)
+        # compare as numbers too; other text never matches a numeric comparison.
+        numeric = Case(
+            When(Q(_lookup(text, "regex", _NUMERIC.pattern)),
+                 then=Cast(text, FloatField())),
+            default=None, output_field=FloatField(),
+        )
+        return Q(_lookup(numeric, _LOOKUPS[op], float(value)))
+    return Q(_lookup(text, _LOOKUPS[op], str(value)))
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _time_value(value) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _attribute_q(field: Field, op: str, value) -> Q:
+    name = field.name
+    if name == "duration":
+        lhs = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+        if value is None:
+            return Q(ended_at__isnull=(op == "="))
+        rhs = timedelta(seconds=float(value))
+        if op == "!=":
+            return ~Q(_lookup(lhs, "exact", rhs))
+        return Q(_lookup(lhs, _LOOKUPS[op], rhs))
+    column = _ATTRIBUTE_COLUMNS[name]
+    if value is None:
+        return Q(**{f"{column}__isnull": op == "="})
+    if name in ("started_at", "ended_at"):
+        value = _time_value(value)
+    if name == "id" and op not in ("~", "~*"):
+        try:
+            value = uuid.UUID(str(value))
+        except ValueError:
+            return Q(pk__in=[]) if op != "!=" else Q()
+    if op in ("~", "~*"):
+        lhs = Cast(F(column), output_field=Run._meta.get_field("name")) if name == "id" else None
+        if lhs is not None:
+            return Q(_lookup(lhs, "regex" if op == "~" else "iregex", _like_regex(value)))
+        return Q(**{f"{column}__{'regex' if op == '~' else 'iregex'}": _like_regex(value)})
+    if op == "!=":
+        return ~Q(**{column: value})
+    return Q(**{f"{column}__{_LOOKUPS[op]}": value})
+
+
+def compile_node(node) -> Q:
+    """The Q object of a parsed filter."""
+    if isinstance(node, And):
+        q = Q()
+        for item in node.items:
+            q &= compile_node(item)
+        return q
+    if isinstance(node, Or):
+        q = compile_node(node.items[0])
+        for item in node.items[1:]:
+            q |= compile_node(item)
+        return q
+    if isinstance(node, Not):
+        return ~compile_node(node.item)
+    assert isinstance(node, Comparison)
+    field = node.field
+    if field.kind == "metric":
+        return _metric_q(field, node.op, node.value)
+    if field.kind == "param":
+        return _json_q("params", field, node.op, node.value)
+    if field.kind == "tag":
+        return _json_q("tags", field, node.op, node.value)
+    return _attribute_q(field, node.op, node.value)
+
+
+def compile_filter(text: str | None) -> Q:
+    """The Q object for a filter string; InvalidInput quoting the position when it is bad."""
+    try:
+        node = parse_filter(text or "")
+    except FilterError as exc:
+        raise InvalidInput(f"filter: {exc}", field="filter", position=exc.position) from None
+    return Q() if node is None else compile_node(node)
+
+
+def _order_expression(field: Field):
+    if field.kind == "metric":
+        return Subquery(MetricSummary.objects.filter(
+            run=OuterRef("pk"), key=field.name, split=field.split).values("best_value")[:1],
+            output_field=FloatField())
+    if field.kind == "param":
+        return KeyTransform(field.name, "params")
+    if field.kind == "tag":
+        return KeyTextTransform(field.name, "tags")
+    if field.name == "duration":
+        return ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+    return F(_ATTRIBUTE_COLUMNS[field.name])
+
+
+def order_runs(runs: QuerySet[Run], order_by: str | None) -> QuerySet[Run]:
+    """Sort by any field (metrics at their best step, params, tags, attributes); missing last."""
+    try:
+        keys = parse_order_by(order_by) if order_by and order_by.strip() else []
+    except FilterError as exc:
+        raise InvalidInput(f"order_by: {exc}", field="order_by",
+                           position=exc.position) from None
+    ordering = []
+    for i, (field, descending) in enumerate(keys):
+        alias = f"_order_{i}"
+        runs = runs.annotate(**{alias: _order_expression(field)})
+        expr = F(alias)
+        ordering.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))
+    if not keys:
+        ordering.append(F("started_at").desc())
+    ordering.append(F("id").asc())  # a total order, so pages never overlap
+    return runs.order_by(*ordering)
+
+
+def search_runs(*, project: Project, filter_text: str | None = None,
+                order_by: str | None = None) -> QuerySet[Run]:
+    """Runs of a project (deleted ones excluded) matching a filter, in the asked order."""
+    runs = Run.objects.filter(project=project, deleted_at__isnull=True)
+    runs = runs.filter(compile_filter(filter_text))
+    return order_runs(runs, order_by).select_related("experiment", "created_by")
+
+
+# --- Cursor paging ------------------------------------------------------------------
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise InvalidInput("cursor is not one this server gave out; start from the first page",
+                           field="cursor") from None
+
+
+def page(runs: QuerySet[Run], *, cursor: str | None,
+         page_size: int | None) -> tuple[list, str | None]:
+    """One page of runs and the cursor of the next page (None on the last page)."""
+    size = page_size or limits.DEFAULT_PAGE_SIZE
+    if not 1 <= size <= limits.MAX_PAGE_SIZE:
+        raise InvalidInput(f"page_size must be between 1 and {limits.MAX_PAGE_SIZE}",
+                           field="page_size")
+    offset = decode_cursor(cursor)
+    rows = list(runs[offset:offset + size + 1])
+    next_cursor = encode_cursor(offset + size) if len(rows) > size else None
+    return rows[:size], next_cursor

@@ -1,0 +1,113 @@
+"""Winner rules, pure: which run is best, which guardrails it fails, how much it lifts.
+
+The selectors feed these functions values read from the selection split (and
+from the splits guardrails name); nothing here can see the judged split's
+target metric, which is what keeps the quoted test figure honest.
+"""
+
+import math
+import operator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+@dataclass(frozen=True)
+class GuardrailRule:
+    metric: str
+    split: str
+    op: str
+    value: float
+
+    def describe(self) -> str:
+        return f"{self.split}.{self.metric} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    run_id: object
+    name: str
+    ended_at: datetime | None
+    selection_value: float | None
+    # (metric, split) -> value at the run's best step, None when never logged
+    guardrail_values: dict = field(default_factory=dict)
+    baseline: bool = False
+
+
+@dataclass(frozen=True)
+class Ranked:
+    candidate: Candidate
+    failures: tuple[str, ...]  # one sentence fragment per failed guardrail
+
+    @property
+    def passes(self) -> bool:
+        return not self.failures
+
+
+def usable(value: float | None) -> bool:
+    """A value that can compete: present and not NaN (±inf is a real, if odd, value)."""
+    return value is not None and not math.isnan(value)
+
+
+def guardrail_failures(candidate: Candidate, rules: list[GuardrailRule]) -> tuple[str, ...]:
+    """The guardrails a candidate fails; a missing or NaN metric fails its guardrail."""
+    failures = []
+    for rule in rules:
+        value = candidate.guardrail_values.get((rule.metric, rule.split))
+        if not usable(value):
+            failures.append(f"{rule.split}.{rule.metric} was not logged ({rule.describe()})")
+        elif not OPERATORS[rule.op](value, rule.value):
+            failures.append(f"{rule.split}.{rule.metric} is {value:g} ({rule.describe()})")
+    return tuple(failures)
+
+
+def rank(candidates: list[Candidate], *, direction: str,
+         rules: list[GuardrailRule]) -> list[Ranked]:
+    """Candidates with a usable selection value, best first.
+
+    Ties go to the run that finished earlier: it got there first.
+    Runs failing a guardrail stay in the ranking (a leaderboard shows why they
+    cannot win) but are never chosen by `choose`.
+    """
+    sign = -1.0 if direction == "maximize" else 1.0
+    far_future = datetime.max
+
+    def sort_key(c: Candidate):
+        ended = c.ended_at.replace(tzinfo=None) if c.ended_at else far_future
+        return (sign * c.selection_value, ended, str(c.run_id))
+
+    competing = sorted((c for c in candidates if usable(c.selection_value)), key=sort_key)
+    return [Ranked(c, guardrail_failures(c, rules)) for c in competing]
+
+
+def choose(ranked: list[Ranked]) -> Ranked | None:
+    """The first ranked candidate that passes every guardrail."""
+    return next((r for r in ranked if r.passes), None)
+
+
+def lift(winner_value: float | None, baseline_value: float | None, *,
+         direction: str) -> float | None:
+    """Winner minus baseline, signed so that positive is better."""
+    if not usable(winner_value) or not usable(baseline_value):
+        return None
+    difference = winner_value - baseline_value
+    return difference if direction == "maximize" else -difference
+
+
+def met(value: float | None, *, threshold: float, direction: str) -> bool | None:
+    """Inclusive: >= threshold when maximising, <= when minimising; None when unknown."""
+    if not usable(value):
+        return None
+    return value >= threshold if direction == "maximize" else value <= threshold
+
+
+def best_index(values: list[float | None], *, direction: str) -> int | None:
+    """Index of the best usable value; the earliest wins a tie (early stopping keeps it)."""
+    best = None
+    for i, v in enumerate(values):
+        if not usable(v):
+            continue
+        if best is None or (v > values[best] if direction == "maximize" else v < values[best]):
+            best = i
+    return best

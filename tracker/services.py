@@ -1,0 +1,584 @@
+"""Writes to the tracking domain. Views and commands call these; they never save models directly."""
+
+import hashlib
+import math
+import secrets
+import time
+import uuid
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tracker import limits
+from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from tracker.ingest import insert_points, refresh_summaries
+from tracker.models import (
+    ApiToken,
+    Artifact,
+    Direction,
+    Experiment,
+    Guardrail,
+    GuardrailOp,
+    Membership,
+    Project,
+    Role,
+    Run,
+    RunStatus,
+    Target,
+    TargetChange,
+)
+from tracker.validation import (
+    check_key,
+    check_param_value,
+    check_slug,
+    check_split,
+    check_tag_value,
+    to_date,
+    to_float,
+    to_int,
+)
+
+User = get_user_model()
+
+
+# --- Projects, targets, guardrails, members ----------------------------------
+
+def _clean_target(data: dict) -> dict:
+    """Validate a target given as a dict; returns the fields Target takes."""
+    if not isinstance(data, dict):
+        raise InvalidInput("target must be an object with metric, direction and threshold",
+                           field="target")
+    unknown = set(data) - {"metric", "direction", "threshold", "judged_on", "selected_on",
+                           "agreed_by", "agreed_on", "definition"}
+    if unknown:
+        raise InvalidInput(f"target has unknown fields: {', '.join(sorted(unknown))}",
+                           field=f"target.{sorted(unknown)[0]}")
+    for required in ("metric", "direction", "threshold"):
+        if data.get(required) in (None, ""):
+            raise InvalidInput(f"target.{required} is required", field=f"target.{required}")
+    metric = check_key(data["metric"], field="target.metric")
+    direction = data["direction"]
+    if direction not in Direction.values:
+        raise InvalidInput(f"target.direction must be maximize or minimize, not {direction!r}",
+                           field="target.direction")
+    threshold = to_float(data["threshold"], field="target.threshold")
+    if not math.isfinite(threshold):
+        raise InvalidInput("target.threshold must be a finite number", field="target.threshold")
+    judged_on = check_split(data.get("judged_on") or "test", field="target.judged_on")
+    selected_on = check_split(data.get("selected_on") or "validation",
+                              field="target.selected_on")
+    if judged_on == selected_on:
+        raise InvalidInput(
+            "target.selected_on must differ from target.judged_on: a winner chosen on the "
+            "split it is judged on would be quoted too optimistically",
+            field="target.selected_on",
+        )
+    definition = data.get("definition") or ""
+    if not isinstance(definition, str):
+        raise InvalidInput("target.definition must be a string", field="target.definition")
+    if definition:
+        from tracker.phrasing import validate_definition
+
+        problem = validate_definition(definition)
+        if problem:
+            raise InvalidInput(f"target.definition: {problem}", field="target.definition")
+    agreed_by = data.get("agreed_by") or ""
+    if not isinstance(agreed_by, str) or len(agreed_by) > 200:
+        raise InvalidInput("target.agreed_by must be a name of at most 200 characters",
+                           field="target.agreed_by")
+    return {
+        "metric": metric,
+        "direction": direction,
+        "threshold": threshold,
+        "judged_on": judged_on,
+        "selected_on": selected_on,
+        "agreed_by": agreed_by,
+        "agreed_on": to_date(data.get("agreed_on"), field="target.agreed_on"),
+        "definition": definition,
+    }
+
+
+def _clean_guardrails(items: object) -> list[dict]:
+    if not isinstance(items, list):
+        raise InvalidInput("guardrails must be a list", field="guardrails")
+    cleaned = []
+    for i, item in enumerate(items):
+        where = f"guardrails[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{where} must be an object with metric, split, op and value",
+                               field=where)
+        op = item.get("op")
+        if op not in GuardrailOp.values:
+            raise InvalidInput(f"{where}.op must be one of <, <=, >, >=, not {op!r}",
+                               field=f"{where}.op")
+        if item.get("value") is None:
+            raise InvalidInput(f"{where}.value is required", field=f"{where}.value")
+        value = to_float(item.get("value"), field=f"{where}.value")
+        if not math.isfinite(value):
+            raise InvalidInput(f"{where}.value must be a finite number", field=f"{where}.value")
+        cleaned.append({
+            "metric": check_key(item.get("metric"), field=f"{where}.metric"),
+            "split": check_split(item.get("split") or "test", field=f"{where}.split"),
+            "op": op,
+            "value": value,
+        })
+    return cleaned
+
+
+@transaction.atomic
+def create_project(*, user, slug: str, name: str = "", description: str = "",
+                   target: dict | None = None, guardrails: list | None = None) -> Project:
+    """Create a project; its creator becomes its owner. Target and guardrails are optional."""
+    slug = check_slug(slug)
+    target_fields = _clean_target(target) if target is not None else None
+    guardrail_rows = _clean_guardrails(guardrails) if guardrails is not None else []
+    if Project.objects.filter(slug=slug).exists():
+        raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
+    project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
+                                     created_by=user)
+    Membership.objects.create(project=project, user=user, role=Role.OWNER)
+    if target_fields:
+        Target.objects.create(project=project, **target_fields)
+        TargetChange.objects.create(project=project, changed_by=user, what="target", old=None,
+                                    new=project.target.as_dict())
+    if guardrail_rows:
+        Guardrail.objects.bulk_create(Guardrail(project=project, **g) for g in guardrail_rows)
+        TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
+                                    old=[], new=guardrail_rows)
+    return project
+
+
+def update_project(*, project: Project, name: str | None = None,
+                   description: str | None = None) -> Project:
+    """Rename or re-describe a project."""
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("name must not be empty", field="name")
+        project.name = name
+    if description is not None:
+        project.description = description
+    project.save(update_fields=["name", "description"])
+    return project
+
+
+@transaction.atomic
+def set_target(*, project: Project, user, target: dict | None) -> Target | None:
+    """Agree (or change, or remove) the project's target; every change is recorded.
+
+    A change of metric, direction or selection split moves every run's best step,
+    so the summaries are recomputed here rather than left stale.
+    """
+    old_target = Target.objects.filter(project=project).first()
+    old = old_target.as_dict() if old_target else None
+    if target is None:
+        if old_target:
+            old_target.delete()
+            TargetChange.objects.create(project=project, changed_by=user, what="target",
+                                        old=old, new=None)
+            _refresh_project_best_steps(project)
+        return None
+    fields = _clean_target(target)
+    if old_target:
+        for name, value in fields.items():
+            setattr(old_target, name, value)
+        old_target.save()
+        new_target = old_target
+    else:
+        new_target = Target.objects.create(project=project, **fields)
+    new = new_target.as_dict()
+    if new != old:
+        TargetChange.objects.create(project=project, changed_by=user, what="target",
+                                    old=old, new=new)
+        selection_moved = old is None or any(
+            old[k] != new[k] for k in ("metric", "direction", "selected_on"))
+        if selection_moved:
+            _refresh_project_best_steps(project)
+    return new_target
+
+
+@transaction.atomic
+def set_guardrails(*, project: Project, user, guardrails: list) -> list[Guardrail]:
+    """Replace the project's guardrails; the change is recorded."""
+    rows = _clean_guardrails(guardrails)
+    old = [g.as_dict() for g in project.guardrails.all()]
+    if rows == old:
+        return list(project.guardrails.all())
+    project.guardrails.all().delete()
+    created = Guardrail.objects.bulk_create(Guardrail(project=project, **g) for g in rows)
+    TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
+                                old=old, new=rows)
+    return created
+
+
+def _refresh_project_best_steps(project: Project) -> None:
+    target = Target.objects.filter(project=project).first()
+    for run in Run.objects.filter(project=project).only("id", "best_step", "project_id"):
+        refresh_summaries(run=run, target=target, full=True)
+
+
+def set_member(*, project: Project, username: str, role: str) -> Membership:
+    """Add a user to a project, or change their role. The last owner cannot be demoted."""
+    if role not in Role.values:
+        raise InvalidInput(f"role must be owner, member or viewer, not {role!r}", field="role")
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"no user named {username!r}", field="username")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(
+            project=project, user=user).first()
+        if membership is None:
+            return Membership.objects.create(project=project, user=user, role=role)
+        if membership.role == Role.OWNER and role != Role.OWNER:
+            _ensure_another_owner(project, user)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        return membership
+
+
+@transaction.atomic
+def remove_member(*, project: Project, username: str) -> None:
+    """Remove a user from a project; a project always keeps at least one owner."""
+    membership = Membership.objects.select_for_update().filter(
+        project=project, user__username=username).first()
+    if membership is None:
+        raise NotFound(f"{username!r} is not a member of this project", field="username")
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(project, membership.user)
+    membership.delete()
+
+
+def _ensure_another_owner(project: Project, user) -> None:
+    others = Membership.objects.filter(project=project, role=Role.OWNER).exclude(user=user)
+    if not others.exists():
+        raise Conflict("a project needs at least one owner: make someone else owner first",
+                       field="role")
+
+
+# --- Experiments and runs ----------------------------------------------------
+
+def create_experiment(*, project: Project, user, name: str, hypothesis: str = "") -> Experiment:
+    """Create a named line of work in a project."""
+    name = _check_name(name, field="name", what="experiment name")
+    try:
+        with transaction.atomic():
+            return Experiment.objects.create(project=project, name=name,
+                                             hypothesis=hypothesis or "", created_by=user)
+    except IntegrityError:
+        raise Conflict(f"experiment {name!r} already exists in {project.slug}",
+                       field="name") from None
+
+
+def get_or_create_experiment(*, project: Project, user, name: str) -> Experiment:
+    """The experiment of that name, created on first use."""
+    name = _check_name(name, field="experiment", what="experiment name")
+    experiment = Experiment.objects.filter(project=project, name=name).first()
+    if experiment:
+        return experiment
+    try:
+        with transaction.atomic():
+            return Experiment.objects.create(project=project, name=name, created_by=user)
+    except IntegrityError:  # created concurrently by another run of the same sweep
+        return Experiment.objects.get(project=project, name=name)
+
+
+def _check_name(name: object, *, field: str, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{what} must be a non-empty string", field=field)
+    if len(name) > 250:
+        raise InvalidInput(f"{what} is longer than 250 characters", field=field)
+    return name.strip()
+
+
+def create_run(*, project: Project, user, experiment: str, name: str = "",
+               run_id: str | uuid.UUID | None = None, params: dict | None = None,
+               tags: dict | None = None, baseline: bool = False, notes: str = "",
+               git_commit: str = "", data_version: str = "", host: str = "",
+               context: dict | None = None, started_at: datetime | None = None,
+               status: str = RunStatus.RUNNING) -> tuple[Run, bool]:
+    """Start a run in an experiment (created on first use). Returns (run, created).
+
+    A client may choose the run id, so a script can start while the server is
+    down; re-creating a run with the same id in the same project returns the
+    existing run, which makes the creation itself safe to retry.
+    """
+    if run_id is not None:
+        try:
+            run_id = uuid.UUID(str(run_id))
+        except ValueError:
+            raise InvalidInput(f"id must be a UUID, not {run_id!r}", field="id") from None
+        existing = Run.objects.filter(id=run_id).first()
+        if existing is not None:
+            if existing.project_id != project.id:
+                raise Conflict(f"run id {run_id} is already used", field="id")
+            return existing, False
+    params = _clean_params(params or {})
+    tags = _clean_tags(tags or {})
+    if status not in RunStatus.values:
+        raise InvalidInput(f"status must be one of {', '.join(RunStatus.values)}",
+                           field="status")
+    if name and len(name) > 250:
+        raise InvalidInput("name is longer than 250 characters", field="name")
+    exp = get_or_create_experiment(project=project, user=user, name=experiment)
+    now = timezone.now()
+    run = Run(
+        project=project, experiment=exp, name=name or "", params=params, tags=tags,
+        baseline=bool(baseline), notes=notes or "", git_commit=(git_commit or "")[:64],
+        data_version=data_version or "", host=host or "", context=context or {},
+        started_at=started_at or now, last_heartbeat=now, created_by=user, status=status,
+    )
+    if run_id is not None:
+        run.id = run_id
+    if not run.name:
+        run.name = f"{exp.name}-{str(run.id)[:8]}"
+    try:
+        with transaction.atomic():
+            run.save(force_insert=True)
+    except IntegrityError:  # the same client id raced itself
+        existing = Run.objects.filter(id=run.id, project=project).first()
+        if existing is None:
+            raise Conflict(f"run id {run.id} is already used", field="id") from None
+        return existing, False
+    return run, True
+
+
+def update_run(*, run: Run, name: str | None = None, status: str | None = None,
+               notes: str | None = None, tags: dict | None = None,
+               baseline: bool | None = None) -> Run:
+    """Rename, annotate, re-tag or change the status of a run."""
+    _check_not_deleted(run)
+    fields = []
+    if name is not None:
+        run.name = _check_name(name, field="name", what="run name")
+        fields.append("name")
+    if notes is not None:
+        run.notes = notes
+        fields.append("notes")
+    if tags is not None:
+        run.tags = {**run.tags, **_clean_tags(tags)}
+        fields.append("tags")
+    if baseline is not None:
+        run.baseline = bool(baseline)
+        fields.append("baseline")
+    if status is not None:
+        if status not in RunStatus.values:
+            raise InvalidInput(f"status must be one of {', '.join(RunStatus.values)}, "
+                               f"not {status!r}", field="status")
+        run.status = status
+        run.ended_at = None if status == RunStatus.RUNNING else (run.ended_at or timezone.now())
+        fields += ["status", "ended_at"]
+    if fields:
+        run.save(update_fields=fields)
+    return run
+
+
+def heartbeat(*, run: Run) -> Run:
+    """Record that the run's process is still alive."""
+    _check_not_deleted(run)
+    run.last_heartbeat = timezone.now()
+    run.save(update_fields=["last_heartbeat"])
+    return run
+
+
+def finish_run(*, run: Run, status: str = RunStatus.FINISHED,
+               ended_at: datetime | None = None) -> Run:
+    """End a run as finished, failed or killed. Finishing twice keeps the first end time."""
+    _check_not_deleted(run)
+    if status not in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED):
+        raise InvalidInput(f"status must be finished, failed or killed, not {status!r}",
+                           field="status")
+    run.status = status
+    run.ended_at = run.ended_at or ended_at or timezone.now()
+    run.last_heartbeat = timezone.now()
+    run.save(update_fields=["status", "ended_at", "last_heartbeat"])
+    return run
+
+
+def delete_run(*, run: Run) -> None:
+    """Soft-delete: the run disappears from searches and accepts no more data."""
+    if run.deleted_at is None:
+        run.deleted_at = timezone.now()
+        run.save(update_fields=["deleted_at"])
+
+
+def restore_run(*, run: Run) -> Run:
+    run.deleted_at = None
+    run.save(update_fields=["deleted_at"])
+    return run
+
+
+def _check_not_deleted(run: Run) -> None:
+    if run.deleted_at is not None:
+        raise Conflict(f"run {run.id} was deleted; it accepts no more changes or data",
+                       field="run")
+
+
+def _clean_params(params: object) -> dict:
+    if not isinstance(params, dict):
+        raise InvalidInput("params must be an object of name: value", field="params")
+    if len(params) > limits.MAX_PARAMS_PER_BATCH:
+        raise LimitExceeded(
+            f"{len(params)} params in one request; the limit is {limits.MAX_PARAMS_PER_BATCH}: "
+            "split the batch", field="params")
+    return {check_key(k, field=f"params.{k}", what="param name"): check_param_value(k, v)
+            for k, v in params.items()}
+
+
+def _clean_tags(tags: object) -> dict:
+    if not isinstance(tags, dict):
+        raise InvalidInput("tags must be an object of name: value", field="tags")
+    if len(tags) > limits.MAX_TAGS_PER_BATCH:
+        raise LimitExceeded(
+            f"{len(tags)} tags in one request; the limit is {limits.MAX_TAGS_PER_BATCH}: "
+            "split the batch", field="tags")
+    return {check_key(k, field=f"tags.{k}", what="tag name"): check_tag_value(k, v)
+            for k, v in tags.items()}
+
+
+# --- Logging -------------------------------------------------------------------
+
+def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
+    """Validate metric points; returns (key, split, step, timestamp, value) tuples.
+
+    A point without a timestamp gets the server's clock (clients that retry send
+    their own, so a replay is recognised). Without a step it is logged at step 0.
+    """
+    if not isinstance(metrics, list):
+        raise InvalidInput("metrics must be a list of points", field="metrics")
+    if len(metrics) > limits.MAX_POINTS_PER_BATCH:
+        raise LimitExceeded(
+            f"{len(metrics)} metric points in one request; the limit is "
+            f"{limits.MAX_POINTS_PER_BATCH}: split the batch", field="metrics")
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    points = []
+    for i, point in enumerate(metrics):
+        where = f"metrics[{i}]"
+        if not isinstance(point, dict):
+            raise InvalidInput(f"{where} must be an object with key, split, step, value",
+                               field=where)
+        if "value" not in point:
+            raise InvalidInput(f"{where}.value is required", field=f"{where}.value")
+        key = check_key(point.get("key"), field=f"{where}.key")
+        split = check_split(point.get("split") or "train", field=f"{where}.split")
+        step = to_int(point.get("step") or 0, field=f"{where}.step")
+        ts = point.get("timestamp")
+        timestamp = now_ms if ts is None else to_int(ts, field=f"{where}.timestamp")
+        value = to_float(point["value"], field=f"{where}.value")
+        points.append((key, split, step, timestamp, value))
+    return points
+
+
+def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
+              tags: dict | None = None) -> dict:
+    """Append metric points and set params and tags in one transaction.
+
+    Points are append-only and a replayed point is stored once; params are
+    write-once (the same value again is fine, another value is a conflict);
+    tags are last-write-wins. A finished run still takes points (test
+    evaluation often comes after training); a deleted run takes none.
+    Returns how many points were new.
+    """
+    points = clean_points(metrics or [])
+    clean_params = _clean_params(params or {})
+    clean_tags = _clean_tags(tags or {})
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        _check_not_deleted(locked)
+        for key, value in clean_params.items():
+            if key in locked.params and locked.params[key] != value:
+                raise Conflict(
+                    f"param {key!r} is already {locked.params[key]!r}; params are write-once, "
+                    f"so it cannot become {value!r} (start a new run to try another value)",
+                    field=f"params.{key}")
+        fields = ["last_heartbeat"]
+        if clean_params:
+            locked.params = {**locked.params, **clean_params}
+            fields.append("params")
+        if clean_tags:
+            locked.tags = {**locked.tags, **clean_tags}
+            fields.append("tags")
+        locked.last_heartbeat = timezone.now()
+        locked.save(update_fields=fields)
+        stored = 0
+        if points:
+            target = Target.objects.filter(project_id=locked.project_id).first()
+            new_points = insert_points(run=locked, points=points)
+            stored = len(new_points)
+            if new_points:
+                refresh_summaries(run=locked, target=target, new_points=new_points)
+    run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
+    return {"points_received": len(points), "points_stored": stored,
+            "params": len(clean_params), "tags": len(clean_tags)}
+
+
+# --- Artifacts -------------------------------------------------------------------
+
+def store_artifact(*, run: Run, path: str, fileobj, content_type: str = "") -> Artifact:
+    """Store a file for a run through Django's storage, with its size and SHA-256.
+
+    Uploading to a path that exists replaces the file (the last upload wins).
+    """
+    _check_not_deleted(run)
+    path = _clean_artifact_path(path)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _chunks(fileobj):
+        digest.update(chunk)
+        size += len(chunk)
+    if size > limits.MAX_ARTIFACT_BYTES:
+        raise LimitExceeded(f"artifact is {size} bytes; the limit is "
+                            f"{limits.MAX_ARTIFACT_BYTES}", field="file")
+    fileobj.seek(0)
+    with transaction.atomic():
+        old = Artifact.objects.select_for_update().filter(run=run, path=path).first()
+        if old is not None:
+            old.file.delete(save=False)
+            old.delete()
+        artifact = Artifact(run=run, path=path, size=size, sha256=digest.hexdigest(),
+                            content_type=content_type or "")
+        artifact.file.save(path, File(fileobj), save=False)
+        artifact.save()
+    return artifact
+
+
+def _chunks(fileobj, size: int = 1024 * 1024):
+    if hasattr(fileobj, "chunks"):
+        yield from fileobj.chunks()
+        return
+    while chunk := fileobj.read(size):
+        yield chunk
+
+
+def _clean_artifact_path(path: object) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidInput("artifact path must be a non-empty string", field="path")
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts) or len(path) > 500:
+        raise InvalidInput(f"artifact path {path!r} must be a relative path without '..'",
+                           field="path")
+    return "/".join(parts)
+
+
+# --- Tokens ------------------------------------------------------------------------
+
+TOKEN_PREFIX = "tl_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(*, user, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token; the raw token is returned once and only its hash is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name or "", prefix=raw[:10],
+                                    key_hash=hash_token(raw))
+    return token, raw
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])

@@ -1,0 +1,129 @@
+"""Checks on names and values shared by the v1 API, the MLflow endpoints and the services."""
+
+import math
+import re
+from datetime import date
+
+from tracker import limits
+from tracker.errors import InvalidInput
+
+SPLITS = ("train", "validation", "test")
+_SPLIT_RE = re.compile(r"^(train|validation|test)(/[A-Za-z0-9_\-]+)?$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+
+
+def check_split(split: object, *, field: str = "split") -> str:
+    if not isinstance(split, str) or not _SPLIT_RE.match(split):
+        raise InvalidInput(
+            f"{field} {split!r} is not a split: use train, validation, test "
+            "or a slice of one such as test/long_texts",
+            field=field,
+        )
+    return split
+
+
+def check_key(key: object, *, field: str = "key", what: str = "metric key") -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(f"{what} must be a non-empty string", field=field)
+    if len(key) > limits.MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"{what} {key[:40]!r}… is {len(key)} characters; the limit is {limits.MAX_KEY_LENGTH}",
+            field=field,
+        )
+    if not _KEY_RE.match(key):
+        raise InvalidInput(
+            f"{what} {key!r} may only contain letters, digits, spaces and _ - . / :",
+            field=field,
+        )
+    return key
+
+
+def check_slug(slug: object, *, field: str = "slug") -> str:
+    if not isinstance(slug, str) or not _SLUG_RE.match(slug) or len(slug) > 100:
+        raise InvalidInput(
+            f"{field} {slug!r} must be lower-case letters and digits separated by - or _ "
+            "(at most 100 characters), e.g. news-topics",
+            field=field,
+        )
+    return slug
+
+
+def to_float(value: object, *, field: str) -> float:
+    """A metric value: a number, or NaN/Infinity/-Infinity as bare JSON constants or strings."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} must be a number, not a boolean", field=field)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        special = {"nan": math.nan, "infinity": math.inf, "inf": math.inf,
+                   "-infinity": -math.inf, "-inf": -math.inf, "+infinity": math.inf}
+        lowered = value.strip().lower()
+        if lowered in special:
+            return special[lowered]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{field} must be a number (or NaN, Infinity, -Infinity), "
+                       f"not {value!r}", field=field)
+
+
+def to_int(value: object, *, field: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput(f"{field} must be an integer, not {value!r}", field=field)
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{field} must be an integer, not {value!r}", field=field) from None
+    if not -(2**63) <= number < 2**63:
+        raise InvalidInput(f"{field} {number} does not fit in 64 bits", field=field)
+    if minimum is not None and number < minimum:
+        raise InvalidInput(f"{field} must be at least {minimum}, not {number}", field=field)
+    return number
+
+
+def check_param_value(key: str, value: object) -> object:
+    if value is None or isinstance(value, bool | int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return value
+    if isinstance(value, str):
+        if len(value) > limits.MAX_PARAM_VALUE_LENGTH:
+            raise InvalidInput(
+                f"param {key!r} is {len(value)} characters long; "
+                f"the limit is {limits.MAX_PARAM_VALUE_LENGTH}", field=f"params.{key}")
+        return value
+    raise InvalidInput(
+        f"param {key!r} must be a string, number, boolean or null; "
+        "flatten nested configurations into keys such as optimizer.lr",
+        field=f"params.{key}",
+    )
+
+
+def check_tag_value(key: str, value: object) -> str:
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidInput(f"tag {key!r} must be a string", field=f"tags.{key}")
+    if len(value) > limits.MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            f"tag {key!r} is {len(value)} characters long; "
+            f"the limit is {limits.MAX_TAG_VALUE_LENGTH}", field=f"tags.{key}")
+    return value
+
+
+def to_date(value: object, *, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2026-11-23, not {value!r}",
+                           field=field) from None
