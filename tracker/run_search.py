@@ -78,23 +78,31 @@ def _metric_q(field: Field, op: str, value) -> Q:
 
 def _json_q(column: str, field: Field, op: str, value) -> Q:
     """Params and tags, stored as JSON objects on the run."""
+    if "__" in field.name:
+        # Django reads "__" in a lookup path as a separator; such names can't be filtered.
+        raise InvalidInput(f"cannot filter on {column} named {field.name!r} (contains '__')",
+                           field="filter")
+    path = f"{column}__{field.name}"
     text = KeyTextTransform(field.name, column)
+    # Every comparison is ANDed with "present", so it is false (never SQL NULL) for a
+    # run without the key, and `not (...)` and `!=` then include such runs.
+    present = Q(**{f"{column}__has_key": field.name}) & ~Q(**{path: None})
     if value is None:
-        present = Q(**{f"{column}__has_key": field.name}) & ~Q(
-            _lookup(KeyTransform(field.name, column), "isnull", True))
         return ~present if op == "=" else present
     if op in ("~", "~*"):
-        return Q(_lookup(text, "regex" if op == "~" else "iregex", _like_regex(value)))
+        return present & Q(_lookup(text, "regex" if op == "~" else "iregex",
+                                   _like_regex(value)))
     if op in ("=", "!="):
         if isinstance(value, bool):
             candidates = [value, "true" if value else "false", "True" if value else "False"]
         elif isinstance(value, int | float):
-            candidates = {value, _number_text(value)}
+            candidates = [value, _number_text(value)]
         else:
             candidates = [value]
         equal = Q()
         for candidate in candidates:
-            equal |= Q(_lookup(KeyTransform(field.name, column), "exact", candidate))
+            equal |= Q(**{path: candidate})
+        equal = present & equal
         return ~equal if op == "!=" else equal
     if isinstance(value, int | float) and not isinstance(value, bool):
         # Numbers stored as text (the MLflow client sends every param as a string)
@@ -104,8 +112,9 @@ def _json_q(column: str, field: Field, op: str, value) -> Q:
                  then=Cast(text, FloatField())),
             default=None, output_field=FloatField(),
         )
-        return Q(_lookup(numeric, _LOOKUPS[op], float(value)))
-    return Q(_lookup(text, _LOOKUPS[op], str(value)))
+        is_number = Q(_lookup(text, "regex", _NUMERIC.pattern))
+        return present & is_number & Q(_lookup(numeric, _LOOKUPS[op], float(value)))
+    return present & Q(_lookup(text, _LOOKUPS[op], str(value)))
 
 
 def _number_text(value: float) -> str:
@@ -126,9 +135,10 @@ def _attribute_q(field: Field, op: str, value) -> Q:
         if value is None:
             return Q(ended_at__isnull=(op == "="))
         rhs = timedelta(seconds=float(value))
+        ended = Q(ended_at__isnull=False)  # keeps the comparison two-valued for `not`
         if op == "!=":
-            return ~Q(_lookup(lhs, "exact", rhs))
-        return Q(_lookup(lhs, _LOOKUPS[op], rhs))
+            return ~(ended & Q(_lookup(lhs, "exact", rhs)))
+        return ended & Q(_lookup(lhs, _LOOKUPS[op], rhs))
     column = _ATTRIBUTE_COLUMNS[name]
     if value is None:
         return Q(**{f"{column}__isnull": op == "="})

@@ -1,0 +1,195 @@
+"""Storing points and keeping the summaries current (runs against the configured database)."""
+
+import math
+
+import pytest
+
+from tests.factories import make_run
+from tracker import services
+from tracker.errors import Conflict, InvalidInput, LimitExceeded
+from tracker.models import MetricPoint, MetricSummary
+from tracker.selectors import metric_history, metric_history_buckets
+
+pytestmark = pytest.mark.django_db
+
+
+def summary(run, field):
+    split, key = field.rsplit(".", 1)
+    return MetricSummary.objects.get(run=run, key=key, split=split)
+
+
+def point(key, split, step, value, ts):
+    return {"key": key, "split": split, "step": step, "value": value, "timestamp": ts}
+
+
+def test_a_run_that_peaked_early_is_judged_at_its_best_step(project, owner):
+    # Validation f1 peaks at step 2 and degrades; test is logged at every step.
+    run = make_run(project, owner, name="early-stop", series={
+        "validation.f1": [0.70, 0.80, 0.90, 0.85, 0.60],
+        "test.f1": [0.69, 0.79, 0.88, 0.84, 0.58],
+        "train.loss": [1.0, 0.8, 0.6, 0.4, 0.2],
+    })
+    assert run.best_step == 2
+    assert summary(run, "validation.f1").best_value == 0.90
+    assert summary(run, "validation.f1").last_value == 0.60
+    assert summary(run, "test.f1").best_value == 0.88
+    assert summary(run, "train.loss").best_value == 0.6
+
+
+def test_a_test_value_logged_once_at_the_end_counts_as_it_is(project, owner):
+    run = make_run(project, owner, name="eval-at-end",
+                   series={"validation.f1": [0.7, 0.9, 0.8]})
+    services.log_batch(run=run, metrics=[point("f1", "test", 99, 0.86, 5)])
+    s = summary(run, "test.f1")
+    assert (s.best_value, s.best_step, s.last_value) == (0.86, 99, 0.86)
+
+
+def test_best_step_moves_when_a_later_batch_is_better(project, owner):
+    run = make_run(project, owner, name="growing", finish=None,
+                   series={"validation.f1": [0.5, 0.6], "test.f1": [0.4, 0.55]})
+    assert run.best_step == 1
+    services.log_batch(run=run, metrics=[point("f1", "validation", 2, 0.7, 10),
+                                         point("f1", "test", 2, 0.66, 11)])
+    run.refresh_from_db()
+    assert run.best_step == 2
+    assert summary(run, "test.f1").best_value == 0.66
+
+
+def test_a_newer_point_at_the_best_step_replaces_it_and_the_best_step_is_rescanned(
+        project, owner):
+    run = make_run(project, owner, name="rewritten", finish=None,
+                   series={"validation.f1": [0.5, 0.9, 0.7]})
+    assert run.best_step == 1
+    # MLflow-style: same step, later timestamp. The latest point at a step counts.
+    services.log_batch(run=run, metrics=[point("f1", "validation", 1, 0.1, 9_999_999_999_999)])
+    run.refresh_from_db()
+    assert run.best_step == 2
+    assert summary(run, "validation.f1").best_value == 0.7
+
+
+def test_points_at_one_step_with_different_timestamps_are_all_kept(project, owner):
+    run = make_run(project, owner, name="mlflow-style", finish=None)
+    services.log_batch(run=run, metrics=[point("loss", "train", 0, v, ts)
+                                         for ts, v in [(3, 0.3), (1, 0.9), (2, 0.5)]])
+    s = summary(run, "train.loss")
+    assert s.count == 3
+    assert s.last_value == 0.3  # the latest timestamp at the last step
+    assert (s.min_value, s.max_value) == (0.3, 0.9)
+
+
+def test_a_replayed_batch_stores_each_point_once(project, owner):
+    run = make_run(project, owner, name="replay", finish=None)
+    batch = [point("loss", "train", i, 1 / (i + 1), 1000 + i) for i in range(100)]
+    first = services.log_batch(run=run, metrics=batch)
+    again = services.log_batch(run=run, metrics=batch)
+    assert (first["points_stored"], again["points_stored"]) == (100, 0)
+    assert MetricPoint.objects.filter(summary__run=run).count() == 100
+    assert summary(run, "train.loss").count == 100
+
+
+def test_duplicates_inside_one_batch_are_stored_once(project, owner):
+    run = make_run(project, owner, name="dup", finish=None)
+    result = services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 7)] * 3)
+    assert result["points_stored"] == 1
+
+
+def test_nan_and_infinities_round_trip_and_nan_never_becomes_min_or_max(project, owner):
+    run = make_run(project, owner, name="weird", finish=None)
+    services.log_batch(run=run, metrics=[
+        point("loss", "train", 0, "NaN", 1), point("loss", "train", 1, math.inf, 2),
+        point("loss", "train", 2, -math.inf, 3), point("loss", "train", 3, 0.5, 4),
+        point("loss", "train", 4, math.nan, 5),
+    ])
+    values = [v for _, v, _ in metric_history(run=run, key="loss", split="train")]
+    assert math.isnan(values[0]) and math.isnan(values[4])
+    assert values[1:4] == [math.inf, -math.inf, 0.5]
+    s = summary(run, "train.loss")
+    assert (s.min_value, s.max_value, s.count) == (-math.inf, math.inf, 5)
+    assert s.last_value is None  # NaN is stored as NULL
+
+
+def test_nan_on_the_selection_split_is_never_the_best_step(project, owner):
+    run = make_run(project, owner, name="nan-peak",
+                   series={"validation.f1": [0.6, math.nan, 0.7, 0.65]})
+    assert run.best_step == 2
+
+
+def test_params_are_write_once_and_tags_last_write_wins(project, owner):
+    run = make_run(project, owner, name="params", finish=None, params={"C": 1.0},
+                   tags={"stage": "dev"})
+    services.log_batch(run=run, params={"C": 1.0, "kernel": "rbf"}, tags={"stage": "prod"})
+    with pytest.raises(Conflict) as exc:
+        services.log_batch(run=run, params={"C": 2.0},
+                           metrics=[point("loss", "train", 0, 1.0, 1)])
+    assert "param 'C' is already 1.0" in exc.value.message
+    assert exc.value.field == "params.C"
+    run.refresh_from_db()
+    assert run.params == {"C": 1.0, "kernel": "rbf"}
+    assert run.tags == {"stage": "prod"}
+    # The rejected batch stored nothing: the whole batch is one transaction.
+    assert not MetricSummary.objects.filter(run=run, key="loss").exists()
+
+
+def test_a_finished_run_still_accepts_points(project, owner):
+    run = make_run(project, owner, name="late-test", series={"validation.f1": [0.8]})
+    services.log_batch(run=run, metrics=[point("f1", "test", 0, 0.79, 5)])
+    assert summary(run, "test.f1").best_value == 0.79
+
+
+def test_a_deleted_run_accepts_no_points(project, owner):
+    run = make_run(project, owner, name="gone", finish=None)
+    services.delete_run(run=run)
+    with pytest.raises(Conflict, match="was deleted"):
+        services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 1)])
+
+
+@pytest.mark.parametrize("bad, field, words", [
+    ({"key": "", "split": "train", "value": 1}, "metrics[0].key", "non-empty"),
+    ({"key": "x" * 251, "split": "train", "value": 1}, "metrics[0].key", "limit is 250"),
+    ({"key": "loss", "split": "valid", "value": 1}, "metrics[0].split", "not a split"),
+    ({"key": "loss", "split": "test/", "value": 1}, "metrics[0].split", "not a split"),
+    ({"key": "loss", "split": "train", "value": "high"}, "metrics[0].value", "must be a number"),
+    ({"key": "loss", "split": "train", "value": True}, "metrics[0].value", "not a boolean"),
+    ({"key": "loss", "split": "train", "step": 1.5, "value": 1}, "metrics[0].step", "integer"),
+    ({"key": "loss", "split": "train"}, "metrics[0].value", "required"),
+])
+def test_bad_points_are_refused_with_the_field_named(project, owner, bad, field, words):
+    run = make_run(project, owner, name="bad", finish=None)
+    with pytest.raises(InvalidInput) as exc:
+        services.log_batch(run=run, metrics=[bad])
+    assert exc.value.field == field
+    assert words in exc.value.message
+
+
+def test_over_the_batch_limit_the_client_is_told_to_split(project, owner):
+    run = make_run(project, owner, name="big", finish=None)
+    with pytest.raises(LimitExceeded, match="split the batch"):
+        services.log_batch(run=run, metrics=[point("x", "train", i, 1, i) for i in range(10_001)])
+
+
+def test_changing_the_target_moves_every_runs_best_step(project, owner):
+    run = make_run(project, owner, name="two-metrics", series={
+        "validation.f1": [0.9, 0.5, 0.6], "validation.loss": [0.9, 0.7, 0.2],
+        "test.f1": [0.88, 0.49, 0.61],
+    })
+    assert run.best_step == 0
+    services.set_target(project=project, user=owner, target={
+        "metric": "loss", "direction": "minimize", "threshold": 0.3})
+    run.refresh_from_db()
+    assert run.best_step == 2
+    assert summary(run, "test.f1").best_value == 0.61
+
+
+def test_downsampling_keeps_a_single_step_spike(project, owner):
+    run = make_run(project, owner, name="spiky", finish=None)
+    values = [0.5] * 10_000
+    values[4321] = 99.0
+    services.log_batch(run=run, metrics=[point("loss", "train", i, v, i)
+                                         for i, v in enumerate(values)])
+    buckets = metric_history_buckets(run=run, key="loss", split="train", buckets=20)
+    assert len(buckets) == 20
+    assert max(b["max"] for b in buckets) == 99.0
+    assert sum(b["count"] for b in buckets) == 10_000
+    spiky = [b for b in buckets if b["max"] == 99.0]
+    assert len(spiky) == 1 and spiky[0]["step_min"] <= 4321 <= spiky[0]["step_max"]
+    assert buckets[-1]["last"] == 0.5 and buckets[-1]["step_max"] == 9_999
