@@ -439,6 +439,10 @@ def _clean_tags(tags: object) -> dict:
 
 # --- Logging -------------------------------------------------------------------
 
+_MISSING = object()
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
     """Validate metric points; returns (key, split, step, timestamp, value) tuples.
 
@@ -453,20 +457,28 @@ def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
             f"{limits.MAX_POINTS_PER_BATCH}: split the batch", field="metrics")
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     points = []
+    checked_series: set[tuple[str, str]] = set()  # each (key, split) is validated once
     for i, point in enumerate(metrics):
         where = f"metrics[{i}]"
         if not isinstance(point, dict):
             raise InvalidInput(f"{where} must be an object with key, split, step, value",
                                field=where)
-        if "value" not in point:
-            raise InvalidInput(f"{where}.value is required", field=f"{where}.value")
-        key = check_key(point.get("key"), field=f"{where}.key")
-        split = check_split(point.get("split") or "train", field=f"{where}.split")
-        step = to_int(point.get("step") or 0, field=f"{where}.step")
-        ts = point.get("timestamp")
-        timestamp = now_ms if ts is None else to_int(ts, field=f"{where}.timestamp")
-        value = to_float(point["value"], field=f"{where}.value")
-        points.append((key, split, step, timestamp, value))
+        key, split = point.get("key"), point.get("split") or "train"
+        if (key, split) not in checked_series:
+            check_key(key, field=f"{where}.key")
+            check_split(split, field=f"{where}.split")
+            checked_series.add((key, split))
+        step, ts, value = point.get("step"), point.get("timestamp"), point.get("value", _MISSING)
+        # Fast path for well-formed points; anything unusual goes through the checks.
+        if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
+            step = 0 if step is None else to_int(step, field=f"{where}.step")
+        if type(ts) is not int or not _INT64_MIN <= ts <= _INT64_MAX:
+            ts = now_ms if ts is None else to_int(ts, field=f"{where}.timestamp")
+        if type(value) is not float:
+            if value is _MISSING:
+                raise InvalidInput(f"{where}.value is required", field=f"{where}.value")
+            value = to_float(value, field=f"{where}.value")
+        points.append((key, split, step, ts, value))
     return points
 
 
@@ -504,9 +516,10 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
         stored = 0
         if points:
             target = Target.objects.filter(project_id=locked.project_id).first()
-            new_points = insert_points(run=locked, points=points)
-            stored = len(new_points)
-            if new_points:
+            stored, new_points, affected = insert_points(run=locked, points=points)
+            if new_points is None:  # some points were replays: recount what they touched
+                refresh_summaries(run=locked, target=target, recount=affected)
+            elif new_points:
                 refresh_summaries(run=locked, target=target, new_points=new_points)
     run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
     return {"points_received": len(points), "points_stored": stored,

@@ -193,3 +193,19 @@ def test_downsampling_keeps_a_single_step_spike(project, owner):
     spiky = [b for b in buckets if b["max"] == 99.0]
     assert len(spiky) == 1 and spiky[0]["step_min"] <= 4321 <= spiky[0]["step_max"]
     assert buckets[-1]["last"] == 0.5 and buckets[-1]["step_max"] == 9_999
+
+
+def test_a_batch_mixing_replayed_and_new_points_counts_each_once(project, owner):
+    run = make_run(project, owner, name="partial", finish=None)
+    first = [point("f1", "validation", i, 0.5 + i / 100, 100 + i) for i in range(10)]
+    services.log_batch(run=run, metrics=first)
+    # The retry of a batch whose response was lost, plus points logged since.
+    second = first[5:] + [point("f1", "validation", i, 0.9 - i / 100, 100 + i)
+                          for i in range(10, 15)]
+    result = services.log_batch(run=run, metrics=second)
+    assert result["points_stored"] == 5
+    s = summary(run, "validation.f1")
+    assert s.count == 15
+    assert (s.min_value, s.max_value, s.last_value) == (0.5, 0.8, 0.76)
+    run.refresh_from_db()
+    assert run.best_step == 10 and s.best_value == 0.8
