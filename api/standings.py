@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from tracker import selectors
+from tracker import phrasing, selectors
 from tracker.models import Target
 from tracker.validation import to_int
 
@@ -29,7 +29,12 @@ class WinnerView(ProjectView):
             "judged": None,
             "baseline": None,
             "lift": s.lift,
-            "guardrails": s.guardrails,
+            "guardrails": [
+                {**g, "sentence": phrasing.guardrail_sentence(
+                    g["metric"], g["actual"], op=g["op"], limit=g["value"], split=g["split"],
+                    passed=g["passed"])}
+                for g in s.guardrails
+            ],
             "sentence": s.sentence,
         }
         if s.winner is not None:
@@ -40,6 +45,11 @@ class WinnerView(ProjectView):
             body["judged"] = {"split": target.judged_on, "metric": target.metric,
                               "value": s.judged_value, "threshold": target.threshold,
                               "direction": target.direction, "met": s.met}
+            if s.judged_value is not None:
+                body["judged"]["sentence"] = phrasing.metric_sentence(
+                    target.metric, s.judged_value, split=target.judged_on,
+                    threshold=target.threshold, direction=target.direction,
+                    definition=target.definition or None)
         if s.baseline is not None:
             body["baseline"] = {**_run_ref(s.baseline),
                                 "selection_value": s.baseline_selection_value,

@@ -1,11 +1,16 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from api import artifacts, projects, runs, standings
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The schema and docs are public: they describe the API, not anyone's data.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny],
+                                               authentication_classes=[]), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema",
+                                                 permission_classes=[AllowAny],
+                                                 authentication_classes=[]), name="api-docs"),
     path("projects/", projects.ProjectListView.as_view(), name="project-list"),
     path("projects/<str:slug>/", projects.ProjectDetailView.as_view(), name="project-detail"),
     path("projects/<str:slug>/target", projects.TargetView.as_view(), name="project-target"),

@@ -29,8 +29,11 @@ def test_the_winner_is_best_on_validation_even_when_another_run_is_best_on_test(
     body = api.get(URL).json()
     assert body["winner"]["name"] == "svm"
     assert body["selection"] == {"split": "validation", "metric": "f1", "value": 0.88, "step": 0}
-    assert body["judged"] == {"split": "test", "metric": "f1", "value": 0.86,
-                              "threshold": 0.85, "direction": "maximize", "met": True}
+    assert body["judged"] == {
+        "split": "test", "metric": "f1", "value": 0.86, "threshold": 0.85,
+        "direction": "maximize", "met": True,
+        "sentence": "Scores 86 out of 100 on F1, a balance of finding the cases that matter and "
+                    "being right when it flags one, on the test set; the agreed bar is 85."}
     assert body["baseline"]["name"] == "majority-class"
     assert body["baseline"]["judged_value"] == 0.58
     assert body["lift"] == pytest.approx(0.28)
@@ -74,8 +77,10 @@ def test_a_run_failing_a_guardrail_loses_to_a_slower_scoring_one(api, project, o
     make_run(project, owner, name="fast", series=fast({"validation.f1": 0.90}))
     body = api.get(URL).json()
     assert body["winner"]["name"] == "fast"
-    assert body["guardrails"] == [{"metric": "latency_ms", "split": "test", "op": "<=",
-                                   "value": 50.0, "actual": 20.0, "passed": True}]
+    assert body["guardrails"] == [{
+        "metric": "latency_ms", "split": "test", "op": "<=", "value": 50.0, "actual": 20.0,
+        "passed": True,
+        "sentence": "Answers in 20 ms on the test set; the limit is 50 ms (passes)."}]
     board = api.get("/api/v1/projects/news-topics/leaderboard").json()["results"]
     assert [(r["name"], r["passes_guardrails"], r["winner"]) for r in board] == [
         ("slow", False, False), ("unmeasured", False, False), ("fast", True, True)]

@@ -1,0 +1,28 @@
+"""The OpenAPI schema and interactive docs are served, with no CDN."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_lists_the_api_operations(client):
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert {"/api/v1/projects/", "/api/v1/runs/{run_id}/log-batch",
+            "/api/v1/projects/{slug}/winner"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_docs_page_loads_every_asset_from_this_server(client):
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    assert all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert client.get(asset).status_code == 200, asset
