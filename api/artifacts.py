@@ -1,17 +1,33 @@
 """Run artifacts: upload, list, download. Files go through Django's storage API."""
 
 import mimetypes
+import tempfile
 
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework import serializers
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.base import RunView
 from tracker import services
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
+
+
+class RawBytesParser(BaseParser):
+    """Any body, spooled to disk past 8 MB, handed to the view as a file object."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        # Handed on open to the view, which stores it; closed when garbage-collected.
+        spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        if stream is not None:
+            while chunk := stream.read(1024 * 1024):
+                spooled.write(chunk)
+        spooled.seek(0)
+        return {"file": spooled}
 
 
 class ArtifactOutput(serializers.Serializer):
@@ -57,13 +73,13 @@ class ArtifactListView(RunView):
             raise InvalidInput("send the file as multipart form field 'file'", field="file")
         path = request.data.get("path") or upload.name
         content_type = upload.content_type or mimetypes.guess_type(path)[0] or ""
-        artifact = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                           content_type=content_type)
-        return Response(artifact_data(request, artifact), status=status.HTTP_201_CREATED)
+        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
+                                                     content_type=content_type)
+        return Response(artifact_data(request, artifact), status=200 if replaced else 201)
 
 
 class ArtifactDetailView(RunView):
-    parser_classes = [FileUploadParser]
+    parser_classes = [RawBytesParser]
 
     def _artifact(self, path: str) -> Artifact:
         artifact = self.run.artifacts.filter(path=path.strip("/")).first()
@@ -82,12 +98,12 @@ class ArtifactDetailView(RunView):
         return response
 
     @extend_schema(request={"application/octet-stream": bytes}, responses={201: ArtifactOutput},
-                   summary="Upload raw bytes to this path (replaces an existing file)")
+                   summary="Upload raw bytes to this path (201; 200 when it replaced a file)")
     def put(self, request, run_id, path):
         upload = request.data.get("file")
         if upload is None:
             raise InvalidInput("send the file's bytes as the request body", field="file")
         content_type = mimetypes.guess_type(path)[0] or ""
-        artifact = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                           content_type=content_type)
-        return Response(artifact_data(request, artifact), status=status.HTTP_201_CREATED)
+        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
+                                                     content_type=content_type)
+        return Response(artifact_data(request, artifact), status=200 if replaced else 201)

@@ -18,8 +18,8 @@ class ScopedView(APIView):
     write_role = Role.MEMBER
 
     def check_write(self, request) -> None:
-        if request.method in READ_METHODS:
-            return
+        if request.method in READ_METHODS or not hasattr(self, request.method.lower()):
+            return  # reads are open to every role; unknown methods get DRF's 405
         allowed = {Role.OWNER} if self.write_role == Role.OWNER else {Role.OWNER, Role.MEMBER}
         if self.role not in allowed:
             who = "owners" if self.write_role == Role.OWNER else "owners and members"
@@ -36,13 +36,15 @@ class ProjectView(ScopedView):
 
 
 class RunView(ScopedView):
-    """A view under /runs/{id}/: sets self.run, self.project and self.role."""
+    """A view under /runs/{id}/: sets self.run, self.project and self.role.
 
-    include_deleted = False
+    A deleted run is not found by reads; writes find it so the answer can say it
+    was deleted (409) rather than pretend it never existed.
+    """
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.run, self.role = run_for_user(user=request.user, run_id=kwargs["run_id"],
-                                           include_deleted=self.include_deleted)
+                                           include_deleted=request.method not in READ_METHODS)
         self.project = self.run.project
         self.check_write(request)

@@ -1,6 +1,7 @@
 """Projects, their target and guardrails, members, experiments."""
 
-from django.db.models import Count, Max
+from django.db import transaction
+from django.db.models import Count, Max, Q
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -8,6 +9,7 @@ from rest_framework.views import APIView
 
 from api.base import ProjectView
 from tracker import services
+from tracker.errors import NotFound
 from tracker.models import Experiment, Membership, Project, Role, Target, TargetChange
 from tracker.selectors import projects_for_user, role_of
 
@@ -100,6 +102,7 @@ class ProjectDetailView(ProjectView):
 
     @extend_schema(request=ProjectUpdateInput, responses=ProjectOutput,
                    summary="Change name, description, target or guardrails (owners; recorded)")
+    @transaction.atomic  # a bad target must not leave the project half-updated
     def patch(self, request, slug):
         data = _validated(ProjectUpdateInput, request.data, partial=True)
         if "name" in data or "description" in data:
@@ -124,8 +127,10 @@ class TargetView(ProjectView):
     @extend_schema(request=TargetSerializer, responses=TargetSerializer,
                    summary="Agree or change the target (owners; every change is recorded)")
     def put(self, request, slug):
-        target = services.set_target(project=self.project, user=request.user,
-                                     target=request.data)
+        data = request.data
+        if isinstance(data, dict) and isinstance(data.get("target"), dict):
+            data = data["target"]  # {"target": {...}} as GET answers, or the bare object
+        target = services.set_target(project=self.project, user=request.user, target=data)
         return Response({"target": target.as_dict()})
 
     @extend_schema(responses={204: None}, summary="Withdraw the target (recorded)")
@@ -155,14 +160,14 @@ class GuardrailsView(ProjectView):
 
     @extend_schema(responses=GuardrailSerializer(many=True), summary="The project's guardrails")
     def get(self, request, slug):
-        return Response({"results": [g.as_dict() for g in self.project.guardrails.all()]})
+        return Response({"guardrails": [g.as_dict() for g in self.project.guardrails.all()]})
 
     @extend_schema(request=GuardrailSerializer(many=True), responses=GuardrailSerializer(many=True),
                    summary="Replace the guardrails (owners; recorded)")
     def put(self, request, slug):
         items = request.data.get("guardrails") if isinstance(request.data, dict) else request.data
         rows = services.set_guardrails(project=self.project, user=request.user, guardrails=items)
-        return Response({"results": [g.as_dict() for g in rows]})
+        return Response({"guardrails": [g.as_dict() for g in rows]})
 
 
 class MemberInput(serializers.Serializer):
@@ -199,7 +204,8 @@ class MemberDetailView(ProjectView):
         summary="Change a member's role (owners)")
     def patch(self, request, slug, username):
         role = request.data.get("role") if isinstance(request.data, dict) else None
-        membership = services.set_member(project=self.project, username=username, role=role)
+        membership = services.set_member(project=self.project, username=username, role=role,
+                                         create=False)
         return Response(member_data(membership))
 
     @extend_schema(responses={204: None}, summary="Remove a member (owners)")
@@ -222,8 +228,7 @@ def experiment_data(e: Experiment) -> dict:
 class ExperimentListView(ProjectView):
     @extend_schema(responses=ExperimentInput(many=True), summary="Experiments of the project")
     def get(self, request, slug):
-        experiments = self.project.experiments.annotate(run_count=Count("runs"))
-        return Response({"results": [experiment_data(e) for e in experiments]})
+        return Response({"results": [experiment_data(e) for e in _experiments(self.project)]})
 
     @extend_schema(request=ExperimentInput, responses={201: ExperimentInput},
                    summary="Create an experiment with its hypothesis")
@@ -235,17 +240,17 @@ class ExperimentListView(ProjectView):
 
 
 class ExperimentDetailView(ProjectView):
-    @extend_schema(responses=ExperimentInput, summary="One experiment, by name or id")
+    @extend_schema(responses=ExperimentInput, summary="One experiment, by name")
     def get(self, request, slug, name):
-        experiments = self.project.experiments.annotate(run_count=Count("runs"))
-        experiment = experiments.filter(name=name).first()
-        if experiment is None and name.isdigit():
-            experiment = experiments.filter(id=int(name)).first()
+        experiment = _experiments(self.project).filter(name=name).first()
         if experiment is None:
-            from tracker.errors import NotFound
-
             raise NotFound(f"no experiment {name!r} in {self.project.slug}", field="experiment")
         return Response(experiment_data(experiment))
+
+
+def _experiments(project: Project):
+    live_runs = Count("runs", filter=Q(runs__deleted_at__isnull=True))
+    return project.experiments.annotate(run_count=live_runs)
 
 
 def _validated(serializer_class, data, partial: bool = False) -> dict:

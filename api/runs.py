@@ -139,7 +139,11 @@ class RunListView(ProjectView):
         ],
         responses=inline_serializer("RunPage", {"results": RunOutput(many=True),
                                                 "next": serializers.CharField(allow_null=True),
-                                                "count": serializers.IntegerField()}),
+                                                "next_cursor": serializers.CharField(
+                                                    allow_null=True),
+                                                "count": serializers.IntegerField(
+                                                    allow_null=True,
+                                                    help_text="on the first page only")}),
         summary="Search the project's runs with the filter language",
     )
     def get(self, request, slug):
@@ -148,8 +152,8 @@ class RunListView(ProjectView):
                      if params.get("page_size") else None)
         runs = run_search.search_runs(project=self.project, filter_text=params.get("filter"),
                                       order_by=params.get("order_by"))
-        rows, next_cursor = run_search.page(runs, cursor=params.get("cursor"),
-                                            page_size=page_size)
+        rows, next_cursor = run_search.page(runs, order_by=params.get("order_by"),
+                                            cursor=params.get("cursor"), page_size=page_size)
         next_url = None
         if next_cursor:
             query = params.copy()
@@ -157,8 +161,10 @@ class RunListView(ProjectView):
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         for run in rows:
             run.project = self.project
+        # The total is counted on the first page only: later pages should stay cheap.
+        count = None if params.get("cursor") else runs.count()
         return Response({"results": runs_data(rows), "next": next_url,
-                         "next_cursor": next_cursor, "count": runs.count()})
+                         "next_cursor": next_cursor, "count": count})
 
     @extend_schema(request=RunInput, responses={201: RunOutput, 200: RunOutput},
                    summary="Start a run (the experiment is created on first use)")
@@ -195,7 +201,10 @@ class RunDetailView(RunView):
 
 
 class HeartbeatView(RunView):
-    @extend_schema(request=None, responses=RunOutput, summary="Record that the run is alive")
+    @extend_schema(request=None, summary="Record that the run is alive",
+                   responses=inline_serializer("Heartbeat", {
+                       "id": serializers.UUIDField(),
+                       "last_heartbeat": serializers.DateTimeField()}))
     def post(self, request, run_id):
         run = services.heartbeat(run=self.run)
         return Response({"id": str(run.id), "last_heartbeat": run.last_heartbeat.isoformat()})
@@ -212,9 +221,6 @@ class FinishView(RunView):
 
 
 class LogBatchView(RunView):
-    # Deleted runs resolve here so the answer can say the run was deleted (409), not 404.
-    include_deleted = True
-
     @extend_schema(
         request=inline_serializer("LogBatch", {
             "metrics": inline_serializer("Point", {

@@ -1,42 +1,62 @@
-from django.urls import path
+"""Routes of REST API v1. Every route answers with or without a trailing slash."""
+
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
 from api import artifacts, projects, runs, standings
+from tracker.errors import NotFound
+
+
+def route(pattern: str, view, name: str) -> list:
+    """The route at `pattern` and at `pattern/`, so clients never meet a redirect."""
+    bare = pattern.rstrip("/")
+    return [path(bare, view, name=name), path(bare + "/", view, name=name)]
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def not_found(request, rest):
+    raise NotFound(f"no API route {request.path!r}; see /api/v1/docs/", field=None)
+
 
 urlpatterns = [
     # The schema and docs are public: they describe the API, not anyone's data.
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny],
-                                               authentication_classes=[]), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema",
-                                                 permission_classes=[AllowAny],
-                                                 authentication_classes=[]), name="api-docs"),
-    path("projects/", projects.ProjectListView.as_view(), name="project-list"),
-    path("projects/<str:slug>/", projects.ProjectDetailView.as_view(), name="project-detail"),
-    path("projects/<str:slug>/target", projects.TargetView.as_view(), name="project-target"),
-    path("projects/<str:slug>/target/history", projects.TargetHistoryView.as_view(),
-         name="project-target-history"),
-    path("projects/<str:slug>/guardrails", projects.GuardrailsView.as_view(),
-         name="project-guardrails"),
-    path("projects/<str:slug>/members/", projects.MemberListView.as_view(), name="member-list"),
-    path("projects/<str:slug>/members/<str:username>", projects.MemberDetailView.as_view(),
-         name="member-detail"),
-    path("projects/<str:slug>/experiments/", projects.ExperimentListView.as_view(),
-         name="experiment-list"),
-    path("projects/<str:slug>/experiments/<str:name>", projects.ExperimentDetailView.as_view(),
-         name="experiment-detail"),
-    path("projects/<str:slug>/runs/", runs.RunListView.as_view(), name="run-list"),
-    path("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
-         name="project-leaderboard"),
-    path("projects/<str:slug>/winner", standings.WinnerView.as_view(), name="project-winner"),
-    path("runs/<str:run_id>", runs.RunDetailView.as_view(), name="run-detail"),
-    path("runs/<str:run_id>/heartbeat", runs.HeartbeatView.as_view(), name="run-heartbeat"),
-    path("runs/<str:run_id>/finish", runs.FinishView.as_view(), name="run-finish"),
-    path("runs/<str:run_id>/log-batch", runs.LogBatchView.as_view(), name="run-log-batch"),
-    path("runs/<str:run_id>/history", runs.HistoryView.as_view(), name="run-history"),
-    path("runs/<str:run_id>/metrics", runs.MetricsView.as_view(), name="run-metrics"),
-    path("runs/<str:run_id>/artifacts/", artifacts.ArtifactListView.as_view(),
-         name="artifact-list"),
+    *route("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny],
+                                                 authentication_classes=[]), "api-schema"),
+    *route("docs/", SpectacularSwaggerView.as_view(url_name="api-schema",
+                                                   permission_classes=[AllowAny],
+                                                   authentication_classes=[]), "api-docs"),
+    *route("projects/", projects.ProjectListView.as_view(), "project-list"),
+    *route("projects/<str:slug>", projects.ProjectDetailView.as_view(), "project-detail"),
+    *route("projects/<str:slug>/target", projects.TargetView.as_view(), "project-target"),
+    *route("projects/<str:slug>/target/history", projects.TargetHistoryView.as_view(),
+           "project-target-history"),
+    *route("projects/<str:slug>/guardrails", projects.GuardrailsView.as_view(),
+           "project-guardrails"),
+    *route("projects/<str:slug>/members/", projects.MemberListView.as_view(), "member-list"),
+    *route("projects/<str:slug>/members/<str:username>", projects.MemberDetailView.as_view(),
+           "member-detail"),
+    *route("projects/<str:slug>/experiments/", projects.ExperimentListView.as_view(),
+           "experiment-list"),
+    *route("projects/<str:slug>/experiments/<path:name>",
+           projects.ExperimentDetailView.as_view(), "experiment-detail"),
+    *route("projects/<str:slug>/runs/", runs.RunListView.as_view(), "run-list"),
+    *route("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
+           "project-leaderboard"),
+    *route("projects/<str:slug>/winner", standings.WinnerView.as_view(), "project-winner"),
+    *route("runs/<str:run_id>", runs.RunDetailView.as_view(), "run-detail"),
+    *route("runs/<str:run_id>/heartbeat", runs.HeartbeatView.as_view(), "run-heartbeat"),
+    *route("runs/<str:run_id>/finish", runs.FinishView.as_view(), "run-finish"),
+    *route("runs/<str:run_id>/log-batch", runs.LogBatchView.as_view(), "run-log-batch"),
+    *route("runs/<str:run_id>/history", runs.HistoryView.as_view(), "run-history"),
+    *route("runs/<str:run_id>/metrics", runs.MetricsView.as_view(), "run-metrics"),
+    *route("runs/<str:run_id>/artifacts/", artifacts.ArtifactListView.as_view(),
+           "artifact-list"),
+    # Artifact paths are taken literally: no trailing-slash twin here.
     path("runs/<str:run_id>/artifacts/<path:path>", artifacts.ArtifactDetailView.as_view(),
          name="artifact-detail"),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]

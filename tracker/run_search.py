@@ -25,6 +25,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
     When,
 )
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
@@ -201,28 +202,38 @@ def _order_expression(field: Field):
     if field.kind == "param":
         return KeyTransform(field.name, "params")
     if field.kind == "tag":
-        return KeyTextTransform(field.name, "tags")
+        # Cast: SQLite would otherwise hand the text to the JSON field's decoder.
+        return Cast(KeyTextTransform(field.name, "tags"), output_field=TextField())
     if field.name == "duration":
         return ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
     return F(_ATTRIBUTE_COLUMNS[field.name])
 
 
-def order_runs(runs: QuerySet[Run], order_by: str | None) -> QuerySet[Run]:
-    """Sort by any field (metrics at their best step, params, tags, attributes); missing last."""
+def _sort_keys(order_by: str | None) -> list[tuple[Field, bool]]:
     try:
-        keys = parse_order_by(order_by) if order_by and order_by.strip() else []
+        return parse_order_by(order_by) if order_by and order_by.strip() else []
     except FilterError as exc:
         raise InvalidInput(f"order_by: {exc}", field="order_by",
                            position=exc.position) from None
+
+
+_DEFAULT_ORDER = [(Field("attribute", "started_at"), True)]
+
+
+def order_runs(runs: QuerySet[Run], order_by: str | None) -> QuerySet[Run]:
+    """Sort by any field (metrics at their best step, params, tags, attributes); missing last.
+
+    Each sort key is annotated as `_order_<i>`, and the run id breaks ties, so
+    the order is total and a keyset cursor can resume after any row.
+    """
+    keys = _sort_keys(order_by) or _DEFAULT_ORDER
     ordering = []
     for i, (field, descending) in enumerate(keys):
         alias = f"_order_{i}"
         runs = runs.annotate(**{alias: _order_expression(field)})
         expr = F(alias)
         ordering.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))
-    if not keys:
-        ordering.append(F("started_at").desc())
-    ordering.append(F("id").asc())  # a total order, so pages never overlap
+    ordering.append(F("id").asc())
     return runs.order_by(*ordering)
 
 
@@ -234,34 +245,94 @@ def search_runs(*, project: Project, filter_text: str | None = None,
     return order_runs(runs, order_by).select_related("experiment", "created_by")
 
 
-# --- Cursor paging ------------------------------------------------------------------
+# --- Keyset cursor paging -------------------------------------------------------------
+# A cursor holds the sort values of the last row of a page and its id; the next
+# page is "rows after that one" in the same total order. Unlike an offset, it
+# never repeats or skips a run when runs are added while a client pages.
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+def _encode_value(value) -> list:
+    if value is None:
+        return ["n"]
+    if isinstance(value, datetime):
+        return ["t", value.isoformat()]
+    if isinstance(value, timedelta):
+        return ["d", value.total_seconds()]
+    if isinstance(value, uuid.UUID):
+        return ["s", str(value)]
+    return ["v", value]
 
 
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
+def _decode_value(item: list):
+    kind = item[0]
+    if kind == "n":
+        return None
+    if kind == "t":
+        return datetime.fromisoformat(item[1])
+    if kind == "d":
+        return timedelta(seconds=item[1])
+    if kind in ("s", "v"):
+        return item[1]
+    raise ValueError(kind)
+
+
+def encode_cursor(row: Run, keys: int, order_by: str | None) -> str:
+    values = [_encode_value(getattr(row, f"_order_{i}")) for i in range(keys)]
+    payload = {"k": values, "id": str(row.id), "o": order_by or ""}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order_by: str | None) -> tuple[list, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
-        if not isinstance(offset, int) or offset < 0:
-            raise ValueError
-        return offset
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        payload = json.loads(base64.urlsafe_b64decode(padded))
+        values = [_decode_value(v) for v in payload["k"]]
+        last_id = uuid.UUID(payload["id"])
+        same_order = payload["o"] == (order_by or "")
+    except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
         raise InvalidInput("cursor is not one this server gave out; start from the first page",
                            field="cursor") from None
+    if not same_order:
+        raise InvalidInput("cursor belongs to another order_by; start from the first page",
+                           field="cursor")
+    return values, last_id
 
 
-def page(runs: QuerySet[Run], *, cursor: str | None,
-         page_size: int | None) -> tuple[list, str | None]:
-    """One page of runs and the cursor of the next page (None on the last page)."""
+def _after(runs: QuerySet[Run], keys: list[tuple[Field, bool]], values: list,
+           last_id: uuid.UUID) -> QuerySet[Run]:
+    """Rows strictly after (values, last_id) in the order of `order_runs` (NULLs last)."""
+    if len(values) != len(keys):
+        raise InvalidInput("cursor does not match order_by; start from the first page",
+                           field="cursor")
+    condition = Q()
+    equal_so_far = Q()
+    for i, ((_field, descending), value) in enumerate(zip(keys, values, strict=True)):
+        alias = f"_order_{i}"
+        if value is None:
+            later = None  # nothing sorts after NULL except the next key's tie-break
+            same = Q(**{f"{alias}__isnull": True})
+        else:
+            later = Q(**{f"{alias}__{'lt' if descending else 'gt'}": value}) | Q(
+                **{f"{alias}__isnull": True})
+            same = Q(**{alias: value})
+        if later is not None:
+            condition |= equal_so_far & later
+        equal_so_far &= same
+    condition |= equal_so_far & Q(id__gt=last_id)
+    return runs.filter(condition)
+
+
+def page(runs: QuerySet[Run], *, order_by: str | None, cursor: str | None,
+         page_size: int | None) -> tuple[list[Run], str | None]:
+    """One page of runs sorted by `order_runs`, and the cursor of the next (None at the end)."""
     size = page_size or limits.DEFAULT_PAGE_SIZE
     if not 1 <= size <= limits.MAX_PAGE_SIZE:
         raise InvalidInput(f"page_size must be between 1 and {limits.MAX_PAGE_SIZE}",
                            field="page_size")
-    offset = decode_cursor(cursor)
-    rows = list(runs[offset:offset + size + 1])
-    next_cursor = encode_cursor(offset + size) if len(rows) > size else None
+    keys = _sort_keys(order_by) or _DEFAULT_ORDER
+    if cursor:
+        values, last_id = decode_cursor(cursor, order_by)
+        runs = _after(runs, keys, values, last_id)
+    rows = list(runs[:size + 1])
+    next_cursor = encode_cursor(rows[size - 1], len(keys), order_by) if len(rows) > size else None
     return rows[:size], next_cursor

@@ -219,8 +219,12 @@ def _refresh_project_best_steps(project: Project) -> None:
         refresh_summaries(run=run, target=target, full=True)
 
 
-def set_member(*, project: Project, username: str, role: str) -> Membership:
-    """Add a user to a project, or change their role. The last owner cannot be demoted."""
+def set_member(*, project: Project, username: str, role: str,
+               create: bool = True) -> Membership:
+    """Add a user to a project (unless create=False), or change their role.
+
+    The last owner cannot be demoted.
+    """
     if role not in Role.values:
         raise InvalidInput(f"role must be owner, member or viewer, not {role!r}", field="role")
     user = User.objects.filter(username=username).first()
@@ -230,6 +234,9 @@ def set_member(*, project: Project, username: str, role: str) -> Membership:
         membership = Membership.objects.select_for_update().filter(
             project=project, user=user).first()
         if membership is None:
+            if not create:
+                raise NotFound(f"{username!r} is not a member of this project",
+                               field="username")
             return Membership.objects.create(project=project, user=user, role=role)
         if membership.role == Role.OWNER and role != Role.OWNER:
             _ensure_another_owner(project, user)
@@ -313,6 +320,9 @@ def create_run(*, project: Project, user, experiment: str, name: str = "",
         if existing is not None:
             if existing.project_id != project.id:
                 raise Conflict(f"run id {run_id} is already used", field="id")
+            if existing.deleted_at is not None:
+                raise Conflict(f"run {run_id} was deleted; start a run with a new id",
+                               field="id")
             return existing, False
     params = _clean_params(params or {})
     tags = _clean_tags(tags or {})
@@ -528,10 +538,12 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
 
 # --- Artifacts -------------------------------------------------------------------
 
-def store_artifact(*, run: Run, path: str, fileobj, content_type: str = "") -> Artifact:
+def store_artifact(*, run: Run, path: str, fileobj,
+                   content_type: str = "") -> tuple[Artifact, bool]:
     """Store a file for a run through Django's storage, with its size and SHA-256.
 
     Uploading to a path that exists replaces the file (the last upload wins).
+    Returns (artifact, replaced).
     """
     _check_not_deleted(run)
     path = _clean_artifact_path(path)
@@ -553,7 +565,7 @@ def store_artifact(*, run: Run, path: str, fileobj, content_type: str = "") -> A
                             content_type=content_type or "")
         artifact.file.save(path, File(fileobj), save=False)
         artifact.save()
-    return artifact
+    return artifact, old is not None
 
 
 def _chunks(fileobj, size: int = 1024 * 1024):

@@ -1,0 +1,307 @@
+"""Who may do what: every operation of the v1 API for every role.
+
+owner      everything
+member     reads; creates and changes runs and experiments, logs, uploads artifacts
+viewer     reads everything in the project, writes nothing (403 naming the role)
+outsider   404 for the project and everything in it, runs included: they learn nothing
+anonymous  401 with a JSON error and a WWW-Authenticate header
+"""
+
+import base64
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from tests.conftest import TARGET
+from tracker import services
+from tracker.models import MetricPoint, Project, Target
+
+ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
+P = "/api/v1/projects/news-topics"  # {P} in the table
+R = "/api/v1/runs/{run_id}"          # {R} in the table
+
+#     operation            method    path                               own  mem  view out  anon
+MATRIX = [
+    ("projects list",     "get",    "/api/v1/projects/",                200, 200, 200, 200, 401),
+    ("projects create",   "post",   "/api/v1/projects/",                201, 201, 201, 201, 401),
+    ("project get",       "get",    "{P}/",                             200, 200, 200, 404, 401),
+    ("project patch",     "patch",  "{P}/",                             200, 403, 403, 404, 401),
+    ("target get",        "get",    "{P}/target",                       200, 200, 200, 404, 401),
+    ("target put",        "put",    "{P}/target",                       200, 403, 403, 404, 401),
+    ("target delete",     "delete", "{P}/target",                       204, 403, 403, 404, 401),
+    ("target history",    "get",    "{P}/target/history",               200, 200, 200, 404, 401),
+    ("guardrails get",    "get",    "{P}/guardrails",                   200, 200, 200, 404, 401),
+    ("guardrails put",    "put",    "{P}/guardrails",                   200, 403, 403, 404, 401),
+    ("members list",      "get",    "{P}/members/",                     200, 200, 200, 404, 401),
+    ("members add",       "post",   "{P}/members/",                     201, 403, 403, 404, 401),
+    ("member patch",      "patch",  "{P}/members/member-user",          200, 403, 403, 404, 401),
+    ("member delete",     "delete", "{P}/members/member-user",          204, 403, 403, 404, 401),
+    ("experiments list",  "get",    "{P}/experiments/",                 200, 200, 200, 404, 401),
+    ("experiment create", "post",   "{P}/experiments/",                 201, 201, 403, 404, 401),
+    ("experiment get",    "get",    "{P}/experiments/tfidf-lr",         200, 200, 200, 404, 401),
+    ("runs search",       "get",    "{P}/runs/",                        200, 200, 200, 404, 401),
+    ("run create",        "post",   "{P}/runs/",                        201, 201, 403, 404, 401),
+    ("leaderboard",       "get",    "{P}/leaderboard",                  200, 200, 200, 404, 401),
+    ("winner",            "get",    "{P}/winner",                       200, 200, 200, 404, 401),
+    ("run get",           "get",    "{R}",                              200, 200, 200, 404, 401),
+    ("run patch",         "patch",  "{R}",                              200, 200, 403, 404, 401),
+    ("run delete",        "delete", "{R}",                              204, 204, 403, 404, 401),
+    ("heartbeat",         "post",   "{R}/heartbeat",                    200, 200, 403, 404, 401),
+    ("finish",            "post",   "{R}/finish",                       200, 200, 403, 404, 401),
+    ("log-batch",         "post",   "{R}/log-batch",                    200, 200, 403, 404, 401),
+    ("history",           "get",    "{R}/history?key=loss&split=train", 200, 200, 200, 404, 401),
+    ("metrics",           "get",    "{R}/metrics",                      200, 200, 200, 404, 401),
+    ("artifacts list",    "get",    "{R}/artifacts/",                   200, 200, 200, 404, 401),
+    ("artifact upload",   "post",   "{R}/artifacts/",                   201, 201, 403, 404, 401),
+    ("artifact download", "get",    "{R}/artifacts/models/model.pkl",   200, 200, 200, 404, 401),
+    ("artifact put",      "put",    "{R}/artifacts/models/model.pkl",   200, 200, 403, 404, 401),
+]
+
+
+def _json(body):
+    return lambda: {"data": body, "format": "json"}
+
+
+# What each write sends; reads send nothing.
+BODIES = {
+    "projects create": _json({"slug": "churn", "name": "Churn", "target": TARGET}),
+    "project patch": _json({"name": "News topics, renamed"}),
+    "target put": _json({**TARGET, "threshold": 0.9}),
+    "guardrails put": _json({"guardrails": [
+        {"metric": "latency_ms", "split": "test", "op": "<=", "value": 40}]}),
+    "members add": _json({"username": "newcomer", "role": "viewer"}),
+    "member patch": _json({"role": "viewer"}),
+    "experiment create": _json({"name": "distilbert", "hypothesis": "context helps"}),
+    "run create": _json({"experiment": "tfidf-lr", "name": "lr-2", "params": {"C": 1}}),
+    "run patch": _json({"notes": "looks promising", "tags": {"stage": "dev"}}),
+    "finish": _json({"status": "finished"}),
+    "log-batch": _json({"metrics": [{"key": "loss", "split": "train", "step": 1,
+                                     "value": 0.4, "timestamp": 2000}],
+                        "params": {"C": 1.0}, "tags": {"stage": "dev"}}),
+    "artifact upload": lambda: {"data": {"file": SimpleUploadedFile("roc.png", b"\x89PNG..."),
+                                         "path": "plots/roc.png"}, "format": "multipart"},
+    "artifact put": lambda: {"data": b"new model bytes",
+                             "content_type": "application/octet-stream",
+                             "HTTP_CONTENT_DISPOSITION": 'attachment; filename="model.pkl"'},
+}
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def run(project, owner, make_user):
+    """A run of the owner's with a logged metric and an artifact; plus a user to add."""
+    make_user("newcomer")
+    run, _ = services.create_run(project=project, user=owner, experiment="tfidf-lr",
+                                 name="lr-1", params={"C": 1.0})
+    services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
+                                          "value": 0.5, "timestamp": 1000}])
+    services.store_artifact(run=run, path="models/model.pkl",
+                            fileobj=ContentFile(b"model bytes"))
+    return run
+
+
+def _cases():
+    for operation, method, path, *statuses in MATRIX:
+        for role, expected in zip(ROLES, statuses, strict=True):
+            yield pytest.param(operation, method, path, role, expected,
+                               id=f"{operation}-{role}")
+
+
+def _request(client, method, path, operation, run):
+    url = path.format(P=P, R=R).format(run_id=run.id)
+    kwargs = BODIES[operation]() if operation in BODIES else {}
+    return getattr(client, method)(url, **kwargs)
+
+
+def test_the_matrix_lists_every_operation_the_api_serves():
+    from django.urls import resolve
+
+    from api.urls import urlpatterns
+
+    served = {(p.name, method) for p in urlpatterns
+              if p.name and p.name not in ("api-schema", "api-docs")
+              for method in ("get", "post", "put", "patch", "delete")
+              if hasattr(p.callback.view_class, method)}
+    some_id = uuid.uuid4()
+    in_table = {(resolve(path.format(P=P, R=R).format(run_id=some_id).split("?")[0]).url_name,
+                 method) for _, method, path, *_ in MATRIX}
+    assert in_table == served
+
+
+def _everything(project, run) -> dict:
+    """What any write could change, read straight from the database."""
+    project.refresh_from_db()
+    run.refresh_from_db()
+    return {
+        "project": (project.name, project.description),
+        "target": list(Target.objects.filter(project=project).values()),
+        "guardrails": [g.as_dict() for g in project.guardrails.all()],
+        "changes": project.target_changes.count(),
+        "members": sorted(project.memberships.values_list("user__username", "role")),
+        "experiments": sorted(project.experiments.values_list("name", flat=True)),
+        "runs": sorted(str(i) for i in project.runs.values_list("id", flat=True)),
+        "run": (run.name, run.notes, run.status, run.ended_at, run.last_heartbeat, run.tags,
+                run.params, run.deleted_at),
+        "points": MetricPoint.objects.filter(summary__run=run).count(),
+        "artifacts": list(run.artifacts.values_list("path", "sha256")),
+        "other projects": Project.objects.exclude(pk=project.pk).count(),
+    }
+
+
+@pytest.mark.parametrize(("operation", "method", "path", "role", "expected"), list(_cases()))
+def test_role_matrix(roles, project, run, operation, method, path, role, expected):
+    before = _everything(project, run)
+
+    response = _request(roles[role], method, path, operation, run)
+
+    assert response.status_code == expected, getattr(response, "data", response)
+    if expected == 401:
+        body = response.json()
+        assert set(body) >= {"error", "field"}
+        assert "Authorization: Bearer" in body["error"]
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    elif expected == 403:
+        body = response.json()
+        assert set(body) >= {"error", "field"}
+        assert f"your role in this project is {role}" in body["error"]
+    elif expected == 404:
+        body = response.json()
+        assert set(body) >= {"error", "field"}
+        assert "no project" in body["error"] or "no run" in body["error"]
+    if expected >= 400 or method == "get":
+        assert _everything(project, run) == before, "a refused request or a read changed data"
+    else:
+        assert _everything(project, run) != before, "an allowed write changed nothing"
+
+
+@pytest.mark.parametrize("operation", [op for op, _, path, *_ in MATRIX if "{R}" in path])
+def test_an_outsider_cannot_tell_a_run_exists(roles, run, operation):
+    """The 404 for somebody else's run reads exactly like the 404 for an id nobody used."""
+    method, path = next((m, p) for op, m, p, *_ in MATRIX if op == operation)
+    unknown = uuid.uuid4()
+
+    theirs = _request(roles["outsider"], method, path, operation, run)
+    nobodys = _request(roles["outsider"], method, path, operation, SimpleNamespace(id=unknown))
+
+    assert theirs.status_code == nobodys.status_code == 404
+    assert (theirs.json()["error"].replace(str(run.id), "<id>")
+            == nobodys.json()["error"].replace(str(unknown), "<id>"))
+    assert theirs.json()["field"] == nobodys.json()["field"]
+
+
+def test_an_outsider_cannot_tell_a_project_exists(roles, project):
+    theirs = roles["outsider"].get(f"{P}/")
+    nobodys = roles["outsider"].get("/api/v1/projects/no-such-project/")
+
+    assert theirs.status_code == nobodys.status_code == 404
+    assert (theirs.json()["error"].replace("news-topics", "<slug>")
+            == nobodys.json()["error"].replace("no-such-project", "<slug>"))
+
+
+def test_an_outsider_does_not_see_the_project_in_their_list(roles, project):
+    assert roles["outsider"].get("/api/v1/projects/").json()["results"] == []
+    slugs = [p["slug"] for p in roles["viewer"].get("/api/v1/projects/").json()["results"]]
+    assert slugs == ["news-topics"]
+
+
+def test_a_viewer_cannot_log_metrics_and_nothing_is_stored(roles, run):
+    response = roles["viewer"].post(f"/api/v1/runs/{run.id}/log-batch", {
+        "metrics": [{"key": "loss", "split": "train", "step": 5, "value": 0.1,
+                     "timestamp": 5000}]}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == (
+        "your role in this project is viewer; only owners and members may do this")
+    history = roles["viewer"].get(f"/api/v1/runs/{run.id}/history?key=loss&split=train")
+    assert [p["step"] for p in history.json()["points"]] == [0]
+
+
+def test_a_member_is_told_only_owners_may_change_the_target(roles, project):
+    response = roles["member"].put(f"{P}/target", {**TARGET, "threshold": 0.5}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == (
+        "your role in this project is member; only owners may do this")
+    assert roles["member"].get(f"{P}/target").json()["target"]["threshold"] == 0.85
+
+
+# --- Tokens -----------------------------------------------------------------------
+
+
+def _client(header: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    return client
+
+
+def _assert_401(response):
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) >= {"error", "field"}
+    assert response["WWW-Authenticate"] == 'Bearer realm="targetline"'
+    return body
+
+
+def test_a_revoked_token_is_refused(project, owner):
+    token, raw = services.create_token(user=owner, name="laptop")
+    assert _client(f"Bearer {raw}").get(f"{P}/").status_code == 200
+
+    services.revoke_token(token=token)
+
+    body = _assert_401(_client(f"Bearer {raw}").get(f"{P}/"))
+    assert "revoked" in body["error"]
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer tl_not-a-token-this-server-gave-out",
+    "Bearer ",
+    "Basic " + base64.b64encode(b"olivia:tl_garbage").decode(),
+    "Basic !!!not-base64!!!",
+])
+def test_a_garbage_token_is_refused(project, header):
+    _assert_401(_client(header).get(f"{P}/"))
+
+
+def test_an_unknown_scheme_counts_as_no_credentials(project):
+    body = _assert_401(_client("Token abc").get(f"{P}/"))
+    assert "Authorization: Bearer" in body["error"]
+
+
+def test_basic_auth_with_the_token_as_password_works_like_bearer(project, owner):
+    _, raw = services.create_token(user=owner, name="mlflow")
+    basic = _client("Basic " + base64.b64encode(f"anything:{raw}".encode()).decode())
+
+    got = basic.get(f"{P}/")
+    assert got.status_code == 200
+    assert got.json()["role"] == "owner"
+
+    created = basic.post(f"{P}/runs/", {"experiment": "mlflow", "name": "via-basic"},
+                         format="json")
+    assert created.status_code == 201
+    assert created.json()["created_by"] == "olivia"
+
+
+def test_basic_auth_keeps_role_limits(roles, project):
+    """Basic is only another way to send the token: a viewer stays a viewer."""
+    user = project.memberships.get(role="viewer").user
+    _, raw = services.create_token(user=user, name="mlflow")
+    basic = _client("Basic " + base64.b64encode(f"x:{raw}".encode()).decode())
+
+    assert basic.get(f"{P}/").status_code == 200
+    assert basic.post(f"{P}/runs/", {"experiment": "e"}, format="json").status_code == 403
+
+
+def test_a_deactivated_users_token_is_refused(project, owner):
+    _, raw = services.create_token(user=owner, name="laptop")
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+
+    _assert_401(_client(f"Bearer {raw}").get(f"{P}/"))
