@@ -56,7 +56,7 @@ $(BIN)/pip:
 
 # Install (again) only when pyproject.toml (or the SDK's) is newer than the last install.
 $(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) | $(BIN)/pip
-	$(BIN)/pip install --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --disable-pip-version-check -e '.[test,demo]'
 	@if [ -f sdk/pyproject.toml ]; then \
 		echo "$(BIN)/pip install -e sdk"; \
 		$(BIN)/pip install --disable-pip-version-check -e sdk; \

@@ -250,7 +250,7 @@ class ExperimentDetailView(ProjectView):
 
 def _experiments(project: Project):
     live_runs = Count("runs", filter=Q(runs__deleted_at__isnull=True))
-    return project.experiments.annotate(run_count=live_runs)
+    return project.experiments.filter(deleted_at__isnull=True).annotate(run_count=live_runs)
 
 
 def _validated(serializer_class, data, partial: bool = False) -> dict:

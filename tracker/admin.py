@@ -9,7 +9,9 @@ from tracker.models import (
     MetricPoint,
     MetricSummary,
     Project,
+    RevealedTestResults,
     Run,
+    RunDataset,
     Target,
     TargetChange,
 )
@@ -105,3 +107,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are created with `manage.py createtoken` or the account page
+
+
+@admin.register(RunDataset)
+class RunDatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "digest", "run", "source_type", "created_at"]
+    search_fields = ["name", "digest"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(RevealedTestResults)
+class RevealedTestResultsAdmin(admin.ModelAdmin):
+    list_display = ["project", "user", "revealed_at"]
+    readonly_fields = ["project", "user", "revealed_at", "run_ids"]

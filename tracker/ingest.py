@@ -26,7 +26,9 @@ def _py_value(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def summaries_for(*, run: Run, series: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def summaries_for(*, run: Run, series: set[tuple[str, str]],
+                  source_keys: dict[tuple[str, str], str] | None = None,
+                  ) -> dict[tuple[str, str], int]:
     """Summary ids of the run's (key, split) series, creating the missing ones."""
     existing = {
         (key, split): pk
@@ -36,7 +38,9 @@ def summaries_for(*, run: Run, series: set[tuple[str, str]]) -> dict[tuple[str, 
     missing = series - existing.keys()
     if missing:
         MetricSummary.objects.bulk_create(
-            [MetricSummary(run=run, key=k, split=s) for k, s in missing], ignore_conflicts=True
+            [MetricSummary(run=run, key=k, split=s, source_key=(source_keys or {}).get((k, s), ""))
+             for k, s in missing],
+            ignore_conflicts=True,
         )
         existing = {
             (key, split): pk
@@ -46,8 +50,9 @@ def summaries_for(*, run: Run, series: set[tuple[str, str]]) -> dict[tuple[str, 
     return existing
 
 
-def insert_points(*, run: Run,
-                  points: list[tuple]) -> tuple[int, list[tuple] | None, set[int]]:
+def insert_points(*, run: Run, points: list[tuple],
+                  source_keys: dict[tuple[str, str], str] | None = None,
+                  ) -> tuple[int, list[tuple] | None, set[int]]:
     """Insert (key, split, step, timestamp, value) points.
 
     Returns (stored, new, summary_ids): how many points were new; the new points
@@ -55,7 +60,7 @@ def insert_points(*, run: Run,
     new and which ones is unknown (the caller then recounts `summary_ids` from
     the stored points); and the summaries the batch touched.
     """
-    ids = summaries_for(run=run, series={(p[0], p[1]) for p in points})
+    ids = summaries_for(run=run, series={(p[0], p[1]) for p in points}, source_keys=source_keys)
     # Duplicates inside one batch are dropped here; the index drops replays.
     unique = {(ids[(k, s)], step, ts): v for k, s, step, ts, v in points}
     rows = [(sid, step, ts, v) for (sid, step, ts), v in unique.items()]

@@ -156,7 +156,10 @@ class Experiment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
     name = models.CharField(max_length=250)
     hypothesis = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -221,6 +224,9 @@ class MetricSummary(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="summaries")
     key = models.CharField(max_length=250)
     split = models.CharField(max_length=250)
+    # The key exactly as an external client logged it (MLflow's "val_f1" is stored as
+    # key "f1" on split "validation"), so that client reads back what it wrote.
+    source_key = models.CharField(max_length=250, blank=True, default="")
     count = models.BigIntegerField(default=0)
     last_value = models.FloatField(null=True)
     last_step = models.BigIntegerField(null=True)
@@ -263,6 +269,50 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.step} = {self.value} at {self.timestamp}"
+
+
+class RunDataset(models.Model):
+    """A dataset a run used (MLflow's run inputs): what data, which version, for what."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=500)
+    digest = models.CharField(max_length=36)
+    source_type = models.CharField(max_length=36, blank=True, default="")
+    source = models.TextField(blank=True, default="")
+    schema = models.TextField(blank=True, default="")
+    profile = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)  # e.g. {"mlflow.data.context": "train"}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name", "digest"],
+                                    name="one_dataset_version_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.digest}"
+
+
+class RevealedTestResults(models.Model):
+    """Someone looked at test-split results of runs other than the winner and the baseline.
+
+    Looking at test results while still choosing turns the test set into a
+    validation set; reports say how often it happened.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_reveals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    revealed_at = models.DateTimeField(auto_now_add=True)
+    run_ids = models.JSONField(default=list)  # the runs whose test values were shown
+
+    class Meta:
+        ordering = ["-revealed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} saw test results of {len(self.run_ids)} runs"
 
 
 def artifact_upload_to(instance: "Artifact", filename: str) -> str:

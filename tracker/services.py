@@ -493,13 +493,16 @@ def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
 
 
 def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
-              tags: dict | None = None) -> dict:
+              tags: dict | None = None,
+              source_keys: dict[tuple[str, str], str] | None = None) -> dict:
     """Append metric points and set params and tags in one transaction.
 
     Points are append-only and a replayed point is stored once; params are
     write-once (the same value again is fine, another value is a conflict);
     tags are last-write-wins. A finished run still takes points (test
     evaluation often comes after training); a deleted run takes none.
+    `source_keys` maps (key, split) to the key as an external client logged it
+    (MLflow's "val_f1" for ("f1", "validation")), recorded on new series.
     Returns how many points were new.
     """
     points = clean_points(metrics or [])
@@ -526,7 +529,8 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
         stored = 0
         if points:
             target = Target.objects.filter(project_id=locked.project_id).first()
-            stored, new_points, affected = insert_points(run=locked, points=points)
+            stored, new_points, affected = insert_points(run=locked, points=points,
+                                                         source_keys=source_keys)
             if new_points is None:  # some points were replays: recount what they touched
                 refresh_summaries(run=locked, target=target, recount=affected)
             elif new_points:
