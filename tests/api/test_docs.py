@@ -26,3 +26,12 @@ def test_the_docs_page_loads_every_asset_from_this_server(client):
     for asset in assets:
         if asset.startswith("/static/"):
             assert client.get(asset).status_code == 200, asset
+
+
+def test_a_crash_in_the_api_still_answers_json(client, settings):
+    from tracker.urls import server_error
+
+    request = type("R", (), {"path": "/api/v1/projects/"})()
+    response = server_error(request)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
