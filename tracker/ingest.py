@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 
 from django.db import connection
+from django.db.models import F
 
 from tracker.models import MetricPoint, MetricSummary, Run, Target
 from tracker.selection import best_index, usable
@@ -150,7 +151,7 @@ def _best_of(step_values: dict[int, float], direction: str) -> int | None:
 
 
 def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple] = (),
-                      recount: set[int] = frozenset(), full: bool = False) -> None:
+                      recount: set[int] = frozenset()) -> None:
     """Bring the run's summaries up to date after `new_points` were stored.
 
     last/min/max/count are updated from the new points alone. The run's best
@@ -158,24 +159,18 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     at the current best step was superseded, which needs a rescan); when it
     moves, every summary of the run re-reads its value at the new best step.
     `recount` names summaries whose new points are unknown: they are recounted
-    from the stored points. `full=True` recomputes everything (after a target
-    change).
+    from the stored points.
     """
     by_summary: dict[int, list[tuple]] = defaultdict(list)
     for sid, step, ts, value in new_points:
         by_summary[sid].append((step, ts, value))
 
     summaries = {s.id: s for s in MetricSummary.objects.filter(run=run)}
-    changed: set[int] = set()
-    if full:
-        _recount(summaries.values())
-        changed = set(summaries)
-    else:
-        for sid, pts in by_summary.items():
-            _fold_points(summaries[sid], pts)
-            changed.add(sid)
-        _recount(summaries[sid] for sid in recount)
-        changed |= set(recount)
+    changed: set[int] = set(recount)
+    for sid, pts in by_summary.items():
+        _fold_points(summaries[sid], pts)
+        changed.add(sid)
+    _recount(summaries[sid] for sid in recount)
 
     selection = None
     if target is not None:
@@ -184,7 +179,7 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     old_best_step = run.best_step
     if selection is None:
         new_best_step = None
-    elif full or old_best_step is None or selection.id in recount or any(
+    elif old_best_step is None or selection.id in recount or any(
             step == old_best_step for step, _, _ in by_summary.get(selection.id, ())):
         new_best_step = _best_of(_step_values(selection.id), target.direction)
     elif selection.id in by_summary:
@@ -197,7 +192,7 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     else:
         new_best_step = old_best_step
 
-    if new_best_step != old_best_step or full:
+    if new_best_step != old_best_step:
         run.best_step = new_best_step
         Run.objects.filter(pk=run.pk).update(best_step=new_best_step)
         _set_best_values(summaries.values(), new_best_step)
@@ -256,3 +251,45 @@ def _set_best_values(summaries, best_step: int | None) -> None:
             summary.best_value, summary.best_step = at_best[summary.id], best_step
         else:
             summary.best_value, summary.best_step = summary.last_value, summary.last_step
+
+
+def refresh_project_best_steps(*, project_id: int, target: Target | None) -> None:
+    """Recompute every run's best step and every summary's best value in a project.
+
+    Needed when the target's metric, direction or selection split changes. Set
+    based (a handful of queries whatever the number of runs); counts, minima,
+    maxima and last values do not depend on the target and are left alone.
+    """
+    runs = Run.objects.filter(project_id=project_id)
+    best_steps: dict = {}
+    if target is not None:
+        selection = dict(MetricSummary.objects.filter(
+            run__project_id=project_id, key=target.metric, split=target.selected_on,
+        ).values_list("id", "run_id"))
+        step_values: dict[int, dict[int, float]] = defaultdict(dict)
+        points = (MetricPoint.objects.filter(summary_id__in=selection)
+                  .order_by("summary_id", "step", "timestamp")
+                  .values_list("summary_id", "step", "value"))
+        for sid, step, value in points.iterator(chunk_size=50_000):
+            step_values[sid][step] = _py_value(value)  # the latest point at a step wins
+        for sid, run_id in selection.items():
+            best_steps[run_id] = _best_of(step_values.get(sid, {}), target.direction)
+    run_rows = list(runs.only("id", "best_step"))
+    for run in run_rows:
+        run.best_step = best_steps.get(run.id)
+    Run.objects.bulk_update(run_rows, ["best_step"], batch_size=1000)
+
+    at_best: dict[int, float | None] = {}
+    rows = (MetricPoint.objects
+            .filter(summary__run__project_id=project_id, step=F("summary__run__best_step"))
+            .order_by("summary_id", "timestamp").values_list("summary_id", "value"))
+    for sid, value in rows.iterator(chunk_size=50_000):
+        at_best[sid] = value
+    summaries = list(MetricSummary.objects.filter(run__project_id=project_id)
+                     .select_related(None).only("id", "run_id", "last_value", "last_step"))
+    for summary in summaries:
+        if summary.id in at_best:
+            summary.best_value, summary.best_step = at_best[summary.id], best_steps[summary.run_id]
+        else:
+            summary.best_value, summary.best_step = summary.last_value, summary.last_step
+    MetricSummary.objects.bulk_update(summaries, ["best_value", "best_step"], batch_size=1000)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tracker import limits
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from tracker.ingest import insert_points, refresh_summaries
+from tracker.ingest import insert_points, refresh_project_best_steps, refresh_summaries
 from tracker.models import (
     ApiToken,
     Artifact,
@@ -214,9 +214,8 @@ def set_guardrails(*, project: Project, user, guardrails: list) -> list[Guardrai
 
 
 def _refresh_project_best_steps(project: Project) -> None:
-    target = Target.objects.filter(project=project).first()
-    for run in Run.objects.filter(project=project).only("id", "best_step", "project_id"):
-        refresh_summaries(run=run, target=target, full=True)
+    refresh_project_best_steps(project_id=project.id,
+                               target=Target.objects.filter(project=project).first())
 
 
 def set_member(*, project: Project, username: str, role: str,
