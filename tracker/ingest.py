@@ -29,13 +29,9 @@ def _py_value(value: float | None) -> float:
 
 def summaries_for(*, run: Run, series: set[tuple[str, str]],
                   source_keys: dict[tuple[str, str], str] | None = None,
-                  ) -> dict[tuple[str, str], int]:
-    """Summary ids of the run's (key, split) series, creating the missing ones."""
-    existing = {
-        (key, split): pk
-        for pk, key, split in MetricSummary.objects.filter(run=run).values_list(
-            "id", "key", "split")
-    }
+                  ) -> dict[tuple[str, str], MetricSummary]:
+    """Every summary of the run by (key, split), creating the missing ones of `series`."""
+    existing = {(s.key, s.split): s for s in MetricSummary.objects.filter(run=run)}
     missing = series - existing.keys()
     if missing:
         MetricSummary.objects.bulk_create(
@@ -43,38 +39,38 @@ def summaries_for(*, run: Run, series: set[tuple[str, str]],
              for k, s in missing],
             ignore_conflicts=True,
         )
-        existing = {
-            (key, split): pk
-            for pk, key, split in MetricSummary.objects.filter(run=run).values_list(
-                "id", "key", "split")
-        }
+        existing = {(s.key, s.split): s for s in MetricSummary.objects.filter(run=run)}
     return existing
 
 
 def insert_points(*, run: Run, points: list[tuple],
                   source_keys: dict[tuple[str, str], str] | None = None,
-                  ) -> tuple[int, list[tuple] | None, set[int]]:
+                  ) -> tuple[int, list[tuple] | None, set[int], dict[int, MetricSummary]]:
     """Insert (key, split, step, timestamp, value) points.
 
-    Returns (stored, new, summary_ids): how many points were new; the new points
-    as (summary_id, step, timestamp, value) tuples, or None when only some were
-    new and which ones is unknown (the caller then recounts `summary_ids` from
-    the stored points); and the summaries the batch touched.
+    Returns (stored, new, summary_ids, summaries): how many points were new; the
+    new points as (summary_id, step, timestamp, value) tuples, or None when only
+    some were new and which ones is unknown (the caller then recounts
+    `summary_ids` from the stored points); the summaries the batch touched; and
+    every summary of the run by id, for `refresh_summaries`.
     """
-    ids = summaries_for(run=run, series={(p[0], p[1]) for p in points}, source_keys=source_keys)
+    by_series = summaries_for(run=run, series={(p[0], p[1]) for p in points},
+                              source_keys=source_keys)
+    ids = {series: summary.id for series, summary in by_series.items()}
+    summaries = {summary.id: summary for summary in by_series.values()}
     # Duplicates inside one batch are dropped here; the index drops replays.
     unique = {(ids[(k, s)], step, ts): v for k, s, step, ts, v in points}
     rows = [(sid, step, ts, v) for (sid, step, ts), v in unique.items()]
     affected = {r[0] for r in rows}
     if connection.vendor != "postgresql":
         new = _insert_row_by_row(rows)
-        return len(new), new, affected
+        return len(new), new, affected, summaries
     inserted = _insert_postgresql(rows)
     if inserted == len(rows):
-        return inserted, rows, affected  # the usual case: every point is new
+        return inserted, rows, affected, summaries  # the usual case: every point is new
     if inserted == 0:
-        return 0, [], affected  # a replay of a stored batch
-    return inserted, None, affected
+        return 0, [], affected, summaries  # a replay of a stored batch
+    return inserted, None, affected, summaries
 
 
 def _array_text(values, *, floats: bool = False) -> str:
@@ -151,7 +147,8 @@ def _best_of(step_values: dict[int, float], direction: str) -> int | None:
 
 
 def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple] = (),
-                      recount: set[int] = frozenset()) -> None:
+                      recount: set[int] = frozenset(),
+                      summaries: dict[int, MetricSummary] | None = None) -> None:
     """Bring the run's summaries up to date after `new_points` were stored.
 
     last/min/max/count are updated from the new points alone. The run's best
@@ -159,13 +156,15 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     at the current best step was superseded, which needs a rescan); when it
     moves, every summary of the run re-reads its value at the new best step.
     `recount` names summaries whose new points are unknown: they are recounted
-    from the stored points.
+    from the stored points. `summaries` (every summary of the run by id) saves
+    reading them again when the caller has them.
     """
     by_summary: dict[int, list[tuple]] = defaultdict(list)
     for sid, step, ts, value in new_points:
         by_summary[sid].append((step, ts, value))
 
-    summaries = {s.id: s for s in MetricSummary.objects.filter(run=run)}
+    if summaries is None:
+        summaries = {s.id: s for s in MetricSummary.objects.filter(run=run)}
     changed: set[int] = set(recount)
     for sid, pts in by_summary.items():
         _fold_points(summaries[sid], pts)
@@ -179,16 +178,21 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     old_best_step = run.best_step
     if selection is None:
         new_best_step = None
-    elif old_best_step is None or selection.id in recount or any(
-            step == old_best_step for step, _, _ in by_summary.get(selection.id, ())):
+    elif old_best_step is None or selection.id in recount:
         new_best_step = _best_of(_step_values(selection.id), target.direction)
     elif selection.id in by_summary:
         touched = {step for step, _, _ in by_summary[selection.id]}
         candidates = {step: value for step, value in
                       _step_values(selection.id, (min(touched), max(touched))).items()
                       if step in touched}
-        candidates[old_best_step] = selection.best_value
-        new_best_step = _best_of(candidates, target.direction)
+        if old_best_step in candidates and not _at_least_as_good(
+                candidates[old_best_step], selection.best_value, target.direction):
+            # The best step's value was superseded by a worse one (MLflow scripts log
+            # every epoch at step 0): another step may now be best, so rescan.
+            new_best_step = _best_of(_step_values(selection.id), target.direction)
+        else:
+            candidates.setdefault(old_best_step, selection.best_value)
+            new_best_step = _best_of(candidates, target.direction)
     else:
         new_best_step = old_best_step
 
@@ -205,11 +209,43 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
         _set_best_values(touched_at_best + [summaries[sid] for sid in recount], new_best_step)
 
     if changed:
-        MetricSummary.objects.bulk_update(
-            [summaries[sid] for sid in changed],
-            ["count", "last_value", "last_step", "last_timestamp", "min_value", "max_value",
-             "best_value", "best_step"],
-        )
+        _save_summaries([summaries[sid] for sid in changed])
+
+
+_SUMMARY_FIELDS = ("count", "last_value", "last_step", "last_timestamp", "min_value",
+                   "max_value", "best_value", "best_step")
+
+
+def _save_summaries(rows: list[MetricSummary]) -> None:
+    """Write the summaries' figures back; one UPDATE … FROM (VALUES …) on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        MetricSummary.objects.bulk_update(rows, list(_SUMMARY_FIELDS))
+        return
+    import psycopg
+
+    table = MetricSummary._meta.db_table
+    types = ("bigint", "bigint", "double precision", "bigint", "bigint", "double precision",
+             "double precision", "double precision", "bigint")
+    values = ", ".join(
+        "(" + ", ".join(f"%s::{t}" for t in types) + ")" for _ in rows)
+    params = []
+    for r in rows:
+        params += [r.id, r.count, r.last_value, r.last_step, r.last_timestamp, r.min_value,
+                   r.max_value, r.best_value, r.best_step]
+    assignments = ", ".join(f"{f} = v.{f}" for f in _SUMMARY_FIELDS)
+    sql = (f"UPDATE {table} AS s SET {assignments} FROM (VALUES {values}) "
+           f"AS v(id, {', '.join(_SUMMARY_FIELDS)}) WHERE s.id = v.id")
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding, as above
+        cursor.execute(sql, params)
+
+
+def _at_least_as_good(value: float | None, best: float | None, direction: str) -> bool:
+    if not usable(value):
+        return False
+    if not usable(best):
+        return True
+    return value >= best if direction == "maximize" else value <= best
 
 
 def _fold_points(summary: MetricSummary, points: list[tuple]) -> None:
