@@ -43,6 +43,8 @@ class RunUpdateInput(serializers.Serializer):
 class FinishInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["finished", "failed", "killed"],
                                      required=False, default="finished")
+    # When the run really ended: a client replaying a spooled finish sends its own clock.
+    ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class SummaryOutput(serializers.Serializer):
@@ -216,7 +218,8 @@ class FinishView(RunView):
     def post(self, request, run_id):
         serializer = FinishInput(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        run = services.finish_run(run=self.run, status=serializer.validated_data["status"])
+        run = services.finish_run(run=self.run, status=serializer.validated_data["status"],
+                                  ended_at=serializer.validated_data["ended_at"])
         return Response(run_data(run))
 
 

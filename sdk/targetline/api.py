@@ -1,0 +1,209 @@
+"""`targetline.Api`: read and manage projects, runs and winners; plain synchronous calls.
+
+Unlike a run's logging, these calls answer now or raise: `ApiError` when the
+server refuses (its message says what to fix), `Unreachable` when it cannot be
+reached. Reads are retried a few times first.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import urllib.parse
+
+from targetline._config import DEFAULT_REQUEST_TIMEOUT, resolve_token, resolve_url
+from targetline._http import Transport, Unreachable, check
+from targetline._validation import check_key, check_slug, check_split
+
+_SPECIAL = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _number(value: object) -> object:
+    """The server writes NaN and infinities as strings, to keep its JSON strict."""
+    return _SPECIAL.get(value, value) if isinstance(value, str) else value
+
+
+def _run(data: dict) -> dict:
+    """A run as the server sends it, with its metric summaries' numbers as floats."""
+    for summary in data.get("metrics") or ():
+        for field in ("best", "last", "min", "max"):
+            if field in summary:
+                summary[field] = _number(summary[field])
+    return data
+
+
+class Api:
+    """The server's REST API for scripts and notebooks.
+
+    `url` and `token` default to TARGETLINE_URL and TARGETLINE_TOKEN.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None,
+                 timeout: float = DEFAULT_REQUEST_TIMEOUT, retries: int = 3):
+        self.url = resolve_url(url)
+        self._token = resolve_token(token)
+        self.timeout = timeout
+        self.retries = retries
+        self._local = threading.local()
+
+    @property
+    def _transport(self) -> Transport:
+        transport = getattr(self._local, "transport", None)
+        if transport is None:
+            transport = self._local.transport = Transport(self.url, self._token, self.timeout)
+        return transport
+
+    def _call(self, method: str, path: str, payload: object = None,
+              query: dict | None = None) -> object:
+        attempts = self.retries if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._transport.call(method, path, payload, query=query)
+            except Unreachable:
+                if attempt == attempts:
+                    raise
+                time.sleep(0.5 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- projects ---------------------------------------------------------------------
+
+    def create_project(self, slug: str, name: str | None = None, *, description: str = "",
+                       target: dict | None = None, guardrails: list | None = None) -> dict:
+        """Create a project (you become its owner), optionally with its target and guardrails.
+
+        target: {"metric", "direction": "maximize"|"minimize", "threshold", and optionally
+        "judged_on" (default "test"), "selected_on" (default "validation"), "agreed_by",
+        "agreed_on", "definition"}; guardrails: [{"metric", "split", "op", "value"}].
+        """
+        check_slug(slug)
+        body: dict = {"slug": slug, "name": name or slug, "description": description}
+        if target is not None:
+            body["target"] = target
+        if guardrails is not None:
+            body["guardrails"] = guardrails
+        return self._call("POST", "/api/v1/projects/", body)  # type: ignore[return-value]
+
+    def projects(self) -> list:
+        """The projects you are a member of."""
+        return self._call("GET", "/api/v1/projects/")["results"]  # type: ignore[index]
+
+    def project(self, slug: str) -> dict:
+        return self._call("GET", f"/api/v1/projects/{_q(slug)}")  # type: ignore[return-value]
+
+    def set_target(self, slug: str, target: dict | None) -> dict | None:
+        """Agree or change the project's target (owners; the server records every change).
+        None withdraws it."""
+        if target is None:
+            self._call("DELETE", f"/api/v1/projects/{_q(slug)}/target")
+            return None
+        answer = self._call("PUT", f"/api/v1/projects/{_q(slug)}/target", target)
+        return answer["target"]  # type: ignore[index]
+
+    def set_guardrails(self, slug: str, guardrails: list) -> list:
+        """Replace the project's guardrails, e.g. [{"metric": "latency_ms", "split": "test",
+        "op": "<=", "value": 50}]."""
+        answer = self._call("PUT", f"/api/v1/projects/{_q(slug)}/guardrails",
+                            {"guardrails": guardrails})
+        return answer["guardrails"]  # type: ignore[index]
+
+    def add_member(self, slug: str, username: str, role: str = "member") -> dict:
+        """Add a user to the project as owner, member or viewer (or change their role)."""
+        return self._call("POST", f"/api/v1/projects/{_q(slug)}/members/",  # type: ignore
+                          {"username": username, "role": role})
+
+    def members(self, slug: str) -> list:
+        return self._call("GET", f"/api/v1/projects/{_q(slug)}/members/")["results"]  # type: ignore
+
+    def create_experiment(self, slug: str, name: str, hypothesis: str = "") -> dict:
+        """Create an experiment with its hypothesis (runs create experiments on first use,
+        without one)."""
+        return self._call("POST", f"/api/v1/projects/{_q(slug)}/experiments/",  # type: ignore
+                          {"name": name, "hypothesis": hypothesis})
+
+    def experiments(self, slug: str) -> list:
+        return self._call("GET", f"/api/v1/projects/{_q(slug)}/experiments/")["results"]  # type: ignore
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def runs(self, project: str, filter: str | None = None, order_by: str | None = None,
+             limit: int | None = None) -> list:
+        """The project's runs matching `filter` (e.g. 'validation.f1 > 0.8 and
+        params.model = "svm"'), sorted by `order_by` (e.g. '-validation.f1'), every page."""
+        found: list = []
+        cursor = None
+        while True:
+            query = {"filter": filter, "order_by": order_by, "cursor": cursor,
+                     "page_size": min(limit - len(found), 1000) if limit else 1000}
+            page = self._call("GET", f"/api/v1/projects/{_q(project)}/runs/", query=query)
+            found.extend(_run(run) for run in page["results"])  # type: ignore[index]
+            cursor = page.get("next_cursor")  # type: ignore[union-attr]
+            if not cursor or (limit and len(found) >= limit):
+                return found[:limit] if limit else found
+
+    def run(self, run_id: str) -> dict:
+        """One run with its params, tags, context and metric summaries."""
+        return _run(self._call("GET", f"/api/v1/runs/{_q(run_id)}"))  # type: ignore[arg-type]
+
+    def update_run(self, run_id: str, **fields: object) -> dict:
+        """Change a run's name, status, notes, tags or baseline flag."""
+        return self._call("PATCH", f"/api/v1/runs/{_q(run_id)}", fields)  # type: ignore
+
+    def history(self, run_id: str, key: str, split: str = "train",
+                buckets: int | None = None) -> list:
+        """Every point of one metric of one split ([{"step", "value", "timestamp"}]), or
+        with `buckets`, the series downsampled to that many step ranges keeping each one's
+        min, max and last ([{"step_min", "step_max", "min", "max", "last"}])."""
+        check_key(key)
+        check_split(split)
+        answer = self._call("GET", f"/api/v1/runs/{_q(run_id)}/history",
+                            query={"key": key, "split": split, "buckets": buckets})
+        if buckets:
+            rows = answer["buckets"]  # type: ignore[index]
+            for row in rows:
+                for field in ("min", "max", "last"):
+                    row[field] = _number(row.get(field))
+            return rows
+        points = answer["points"]  # type: ignore[index]
+        for point in points:
+            point["value"] = _number(point["value"])
+        return points
+
+    def artifacts(self, run_id: str) -> list:
+        return self._call("GET", f"/api/v1/runs/{_q(run_id)}/artifacts/")["results"]  # type: ignore
+
+    def download_artifact(self, run_id: str, path: str, dest: str | os.PathLike) -> str:
+        """Save a run's artifact to `dest` (a file, or a folder to keep its name in)."""
+        response = check(self._transport.request(
+            "GET", f"/api/v1/runs/{_q(run_id)}/artifacts/{urllib.parse.quote(path, safe='/')}"))
+        target = os.fspath(dest)
+        if os.path.isdir(target):
+            target = os.path.join(target, path.rsplit("/", 1)[-1])
+        with open(target, "wb") as f:
+            f.write(response.body)
+        return target
+
+    # --- where the project stands ----------------------------------------------------------
+
+    def leaderboard(self, project: str, limit: int = 20) -> list:
+        """Finished runs ranked on the selection split, with guardrail failures."""
+        answer = self._call("GET", f"/api/v1/projects/{_q(project)}/leaderboard",
+                            query={"limit": limit})
+        return answer["results"]  # type: ignore[index]
+
+    def winner(self, project: str) -> dict:
+        """The winner (best on validation, passing every guardrail) quoted on test against the
+        threshold, the baseline, the lift, and a sentence a stakeholder can read."""
+        return self._call("GET", f"/api/v1/projects/{_q(project)}/winner")  # type: ignore
+
+    def close(self) -> None:
+        transport = getattr(self._local, "transport", None)
+        if transport is not None:
+            transport.close()
+
+    def __repr__(self) -> str:
+        return f"<targetline.Api {self.url}>"
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(str(value), safe="")

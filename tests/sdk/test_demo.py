@@ -1,0 +1,48 @@
+"""The demo training script that `make run` runs once: a real project a newcomer can open."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.sdk.live import ROOT
+
+
+def test_the_demo_fills_a_project_with_a_target_a_baseline_and_a_winner(sdk_env, api, slug):
+    env = {**os.environ, **sdk_env, "TARGETLINE_DEMO_PROJECT": slug,
+           "TARGETLINE_FLUSH_INTERVAL": "1"}
+    done = subprocess.run([sys.executable, str(ROOT / "sdk/examples/demo.py")], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "still spooled" not in done.stderr
+
+    project = api.project(slug)
+    assert project["target"]["metric"] == "f1" and project["target"]["threshold"] == 0.97
+    assert project["guardrails"] == [{"metric": "latency_ms", "split": "test", "op": "<=",
+                                      "value": 10.0}]
+    members = {m["username"]: m["role"] for m in api.members(slug)}
+    assert members["admin"] == "owner"  # so whoever logs in to the quick start sees it
+    experiments = {e["name"]: e for e in api.experiments(slug)}
+    assert set(experiments) == {"majority-class", "logistic-regression", "sgd-logistic",
+                                "svm-rbf", "random-forest"}
+    assert all(e["hypothesis"] for e in experiments.values())
+
+    runs = api.runs(slug)
+    assert len(runs) == 12 and all(r["status"] == "finished" for r in runs)
+    assert [r["name"] for r in runs if r["baseline"]] == ["most-frequent"]
+    forests = api.runs(slug, filter='params.model = "random_forest"')
+    assert len(forests) == 5 and len({str(sorted(r["params"].items())) for r in forests}) == 5
+    for run in runs:
+        series = {(m["split"], m["key"]) for m in run["metrics"]}
+        assert {("validation", "f1"), ("test", "f1"), ("test", "latency_ms"),
+                ("test/confusable_digits", "f1"), ("test/faint_strokes", "f1")} <= series
+        assert [a["path"] for a in api.artifacts(run["id"])] == ["model.pkl"]
+    sgd, = api.runs(slug, filter='experiment = "sgd-logistic"')
+    assert len(api.history(sgd["id"], "loss", split="validation")) == 40
+    assert len(api.history(sgd["id"], "f1", split="train")) == 40
+
+    standing = api.winner(slug)
+    assert standing["winner"] is not None and standing["baseline"]["name"] == "most-frequent"
+    assert standing["lift"] > 0.5
+    assert standing["sentence"] in done.stdout
