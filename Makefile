@@ -32,12 +32,23 @@ test: venv deb-test-packages
 lint: venv
 	$(BIN)/ruff check .
 
+# Every benchmark, or one: `make bench BENCH=ingest` (ingest, sdk, mlflow, reports, web).
+# Each prints Markdown; with DATABASE_URL set they use PostgreSQL (databases of their own).
+BENCH ?= ingest sdk mlflow reports web
 bench: venv
-	@if [ -f tracker/bench.py ]; then \
-		$(BIN)/python -m tracker.bench; \
-	else \
-		echo "no benchmark yet"; \
-	fi
+	@for b in $(BENCH); do \
+		case $$b in \
+			ingest)  cmd="$(BIN)/python -m tracker.bench" ;; \
+			sdk)     cmd="$(BIN)/python sdk/bench.py" ;; \
+			mlflow)  cmd="$(BIN)/python -m api.mlflow.bench" ;; \
+			reports) cmd="$(BIN)/python -m reports.bench" ;; \
+			web)     cmd="$(BIN)/python -m tracker.web.bench" ;; \
+			*) echo "unknown benchmark '$$b' (ingest, sdk, mlflow, reports, web)" >&2; exit 2 ;; \
+		esac; \
+		echo "## $$b: $$cmd"; \
+		$$cmd || exit $$?; \
+		echo; \
+	done
 
 venv: $(STAMP)
 

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
-from api import artifacts, projects, runs, standings
+from api import artifacts, projects, reports, runs, standings
 from tracker.errors import NotFound
 
 
@@ -47,6 +47,15 @@ urlpatterns = [
     *route("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
            "project-leaderboard"),
     *route("projects/<str:slug>/winner", standings.WinnerView.as_view(), "project-winner"),
+    # Check-in reports (reports app)
+    *route("projects/<str:slug>/checkin", reports.CheckInView.as_view(), "project-checkin"),
+    *route("projects/<str:slug>/reports/", reports.ReportListView.as_view(), "report-list"),
+    *route("projects/<str:slug>/reports/<str:report_id>", reports.ReportDetailView.as_view(),
+           "report-detail"),
+    *route("projects/<str:slug>/reports/<str:report_id>/html", reports.ReportHtmlView.as_view(),
+           "report-html"),
+    *route("projects/<str:slug>/reports/<str:report_id>/pdf", reports.ReportPdfView.as_view(),
+           "report-pdf"),
     *route("runs/<str:run_id>", runs.RunDetailView.as_view(), "run-detail"),
     *route("runs/<str:run_id>/heartbeat", runs.HeartbeatView.as_view(), "run-heartbeat"),
     *route("runs/<str:run_id>/finish", runs.FinishView.as_view(), "run-finish"),

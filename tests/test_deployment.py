@@ -253,8 +253,9 @@ def test_quickstart_creates_admin_once_and_shows_the_same_password(settings, tmp
     password = password_file.read_text().strip()
     assert admin.check_password(password)
     assert first[0] == "Created the superuser admin."
-    hint = ["Log in at http://127.0.0.1:8123/admin/", "  user:     admin",
-            f"  password: {password}", f"  (stored in {password_file})"]
+    hint = ["Open http://127.0.0.1:8123/ and log in:", "  user:     admin",
+            f"  password: {password}", f"  (stored in {password_file})",
+            "The Django admin is at http://127.0.0.1:8123/admin/"]
     assert first[1:] == hint
     assert second == hint
 

@@ -110,19 +110,54 @@ def _candidates(project: Project, target: Target, rules: list[GuardrailRule],
     return candidates
 
 
+def _top_ranked(project: Project, target: Target, rules: list[GuardrailRule], *,
+                wanted: int, need_passing: bool) -> list[Ranked]:
+    """The head of `rank()` over every finished run, reading only the best candidates.
+
+    Fetches the candidates whose selection value is at least as good as the `wanted`-th
+    best (ties at that value included), so no run left out could rank before one kept:
+    the head is exactly the head of the full ranking. With `need_passing`, widens the head
+    until it holds a run that passes every guardrail (or holds every candidate).
+    """
+    finished = Run.objects.filter(project=project, status=RunStatus.FINISHED,
+                                  deleted_at__isnull=True)
+    selection = MetricSummary.objects.filter(run__in=finished, key=target.metric,
+                                             split=target.selected_on, best_value__isnull=False)
+    maximize = target.direction == "maximize"
+    size = max(1, wanted)
+    while True:
+        cutoff = list(selection.order_by("-best_value" if maximize else "best_value")
+                      .values_list("best_value", flat=True)[size - 1:size])
+        if cutoff:
+            bound = {"best_value__gte" if maximize else "best_value__lte": cutoff[0]}
+            ids = list(selection.filter(**bound).values_list("run_id", flat=True))
+            runs = finished.filter(id__in=ids)
+        else:
+            runs = finished  # fewer candidates than asked for: rank them all
+        ranked = rank(_candidates(project, target, rules, runs=runs),
+                      direction=target.direction, rules=rules)
+        if not cutoff or not need_passing or choose(ranked) is not None:
+            return ranked
+        size *= 4
+
+
 def leaderboard(*, project: Project, limit: int = 20) -> list[Ranked]:
     """Finished runs ranked on the selection split, guardrail failures included with reasons.
 
-    The best baseline is always included, even when it ranks below `limit`.
+    The best baseline is always included, even when it ranks below `limit`. Reads only the
+    top `limit` candidates by selection value (see `_top_ranked`), so it stays fast at tens
+    of thousands of runs.
     """
     target = Target.objects.filter(project=project).first()
     if target is None:
         return []
     rules = _guardrail_rules(project)
-    ranked = rank(_candidates(project, target, rules), direction=target.direction, rules=rules)
-    top = ranked[:limit]
+    top = _top_ranked(project, target, rules, wanted=limit, need_passing=False)[:limit]
     if not any(r.candidate.baseline for r in top):
-        top += [r for r in ranked[limit:] if r.candidate.baseline][:1]
+        baselines = Run.objects.filter(project=project, status=RunStatus.FINISHED,
+                                       deleted_at__isnull=True, baseline=True)
+        top += rank(_candidates(project, target, rules, runs=baselines),
+                    direction=target.direction, rules=rules)[:1]
     return top
 
 
@@ -136,8 +171,7 @@ def pick_winner(*, project: Project) -> Run | None:
     if target is None:
         return None
     rules = _guardrail_rules(project)
-    chosen = choose(rank(_candidates(project, target, rules), direction=target.direction,
-                         rules=rules))
+    chosen = choose(_top_ranked(project, target, rules, wanted=1, need_passing=True))
     return Run.objects.get(pk=chosen.candidate.run_id) if chosen else None
 
 
@@ -165,19 +199,23 @@ def _judged_value(run: Run, target: Target) -> float | None:
 
 
 def standing(*, project: Project) -> Standing:
-    """The winner, its judged value against the threshold, the baseline and the lift."""
+    """The winner, its judged value against the threshold, the baseline and the lift.
+
+    The winner is found among the best candidates on the selection split (see
+    `_top_ranked`), so every page can ask for it, even at tens of thousands of runs.
+    """
     target = Target.objects.filter(project=project).first()
     if target is None:
         return Standing(None, None, None, None, None, None, None, None, None, [],
                         phrasing.no_target_sentence())
     rules = _guardrail_rules(project)
-    candidates = _candidates(project, target, rules)
-    ranked = rank(candidates, direction=target.direction, rules=rules)
+    ranked = _top_ranked(project, target, rules, wanted=1, need_passing=True)
     chosen = choose(ranked)
     baseline, baseline_selection = _best_baseline(project, target)
     baseline_judged = _judged_value(baseline, target) if baseline else None
     if chosen is None:
-        if not candidates:
+        if not Run.objects.filter(project=project, status=RunStatus.FINISHED,
+                                  deleted_at__isnull=True).exists():
             reason = "no_finished_runs"
         elif not ranked:
             reason = "no_selection_metric"
@@ -255,3 +293,243 @@ def metric_history_buckets(*, run: Run, key: str, split: str, buckets: int) -> l
 
 def _nan(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+# --- Web UI reads ---------------------------------------------------------------------
+# Appended for the web UI (tracker/web/); each answers one question a page asks.
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """A finished run on the best-so-far chart: when it ended, its selection value, whether
+    it passes every guardrail, and the best selection value of a passing run up to then."""
+
+    run_id: object
+    ended_at: object
+    value: float
+    passes: bool
+    best_so_far: float | None
+    best_run_id: object
+
+
+@dataclass(frozen=True)
+class BestSoFar:
+    """The best-so-far line: every run that set a new best, the latest runs, the total."""
+
+    improvements: list[ProgressPoint]  # in the order they ended
+    latest: list[ProgressPoint]  # the last `keep` finished runs, in the order they ended
+    total: int  # finished runs with a usable selection value
+    names: dict  # run id -> name, for the runs that set a new best
+
+    @property
+    def last_ended_at(self):
+        return self.latest[-1].ended_at if self.latest else None
+
+
+_SQL_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+
+
+def best_so_far(*, project: Project, keep: int = 2000) -> BestSoFar:
+    """Finished runs in the order they ended, with the best selection value so far.
+
+    "Best so far" follows the winner rules (guardrails must pass, and a missing or NaN
+    guardrail value fails, as in `selection.guardrail_failures`; NaN never counts; a tie
+    keeps the earlier run), so its last value is the winner's selection value. Reads the
+    selection split and the guardrails' splits only, in one query over every finished run
+    (the guardrails are checked in the database); names are read for the runs that set a
+    new best.
+    """
+    from collections import deque
+
+    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
+
+    target = Target.objects.filter(project=project).first()
+    if target is None:
+        return BestSoFar([], [], 0, {})
+    rows = MetricSummary.objects.filter(
+        run__project=project, run__status=RunStatus.FINISHED, run__deleted_at__isnull=True,
+        run__ended_at__isnull=False, key=target.metric, split=target.selected_on,
+        best_value__isnull=False)
+    passes = Q()
+    for rule in Guardrail.objects.filter(project=project):
+        passes &= Q(Exists(MetricSummary.objects.filter(
+            run_id=OuterRef("run_id"), key=rule.metric, split=rule.split,
+            **{f"best_value__{_SQL_OPS[rule.op]}": rule.value})))
+    rows = rows.annotate(passes=ExpressionWrapper(passes, output_field=BooleanField()) if passes
+                         else Value(True, output_field=BooleanField()))
+    values = rows.order_by("run__ended_at", "run_id").values_list(
+        "run_id", "run__ended_at", "best_value", "passes")
+    maximize = target.direction == "maximize"
+    best_id, best_value = None, None
+    improvements, latest, total = [], deque(maxlen=keep), 0
+    for run_id, ended_at, value, passed in values:
+        total += 1
+        if passed and (best_value is None or (value > best_value if maximize
+                                              else value < best_value)):
+            best_id, best_value = run_id, value
+            improvements.append(ProgressPoint(run_id, ended_at, value, True, value, run_id))
+        latest.append((run_id, ended_at, value, passed, best_value, best_id))
+    names = dict(Run.objects.filter(id__in={p.run_id for p in improvements})
+                 .values_list("id", "name"))
+    return BestSoFar(improvements, [ProgressPoint(r, e, v, bool(p), b, i)
+                                    for r, e, v, p, b, i in latest], total, names)
+
+
+def recent_runs(*, project: Project, limit: int = 10) -> list[Run]:
+    """The project's latest runs by start time (deleted ones excluded)."""
+    return list(Run.objects.filter(project=project, deleted_at__isnull=True)
+                .select_related("experiment").order_by("-started_at", "id")[:limit])
+
+
+def experiments_overview(*, project: Project) -> QuerySet:
+    """The project's experiments with their hypotheses, run counts and last run start."""
+    from django.db.models import Q
+
+    live = Q(runs__deleted_at__isnull=True)
+    return (project.experiments.filter(deleted_at__isnull=True)
+            .annotate(run_count=Count("runs", filter=live),
+                      last_run_at=Max("runs__started_at", filter=live))
+            .order_by("-last_run_at", "name"))
+
+
+def projects_overview(*, user) -> QuerySet[Project]:
+    """Projects the user can see, with their run count and the start of their latest run."""
+    from django.db.models import Q
+
+    live = Q(runs__deleted_at__isnull=True)
+    return (Project.objects.filter(id__in=Membership.objects.filter(user=user)
+                                   .values("project_id"))
+            .select_related("target")
+            .annotate(run_count=Count("runs", filter=live),
+                      last_run_at=Max("runs__started_at", filter=live))
+            .order_by("name", "slug"))
+
+
+def run_fields(*, runs: list[Run]) -> dict:
+    """What these runs carry, for a column chooser: param names, tag names and their
+    (key, split) metric series, each sorted. One query (for the series) per call."""
+    series = (MetricSummary.objects.filter(run_id__in=[r.id for r in runs])
+              .values_list("key", "split").distinct())
+    return {"params": sorted({k for r in runs for k in r.params}),
+            "tags": sorted({k for r in runs for k in r.tags}),
+            "metrics": sorted(set(series), key=lambda ks: (ks[0], split_order(ks[1])))}
+
+
+def split_order(split: str) -> tuple:
+    """A sort key that puts splits in reading order: train, validation, test, then slices."""
+    base, _, slice_name = split.partition("/")
+    order = {"train": 0, "validation": 1, "test": 2}.get(base, 3)
+    return (order, base, slice_name)
+
+
+def summaries_by_run(*, run_ids, series: set[tuple[str, str]] | None = None) -> dict:
+    """{run_id: {(key, split): MetricSummary}} for many runs in one query, optionally only
+    some (key, split) series."""
+    query = MetricSummary.objects.filter(run_id__in=list(run_ids))
+    if series is not None:
+        if not series:
+            return {}
+        query = query.filter(key__in={k for k, _ in series}, split__in={s for _, s in series})
+    out: dict = {}
+    for summary in query:
+        if series is None or (summary.key, summary.split) in series:
+            out.setdefault(summary.run_id, {})[(summary.key, summary.split)] = summary
+    return out
+
+
+def _finite(value: float | None) -> float | None:
+    """A value a chart can draw: NaN and ±inf become gaps."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, dict]:
+    """Points of several series for overlaid charts, downsampled on the server.
+
+    A series with at most `buckets` points comes back whole. A longer one is cut into
+    `buckets` equal ranges of its own steps, and each range is drawn through its minimum
+    and its maximum, so a spike at a single step survives, unlike sampling every n-th
+    point. Returns
+    {summary_id: {"bucketed": bool, "step": [...], "time": [...], "value": [...]}} with
+    times in epoch ms and NaN/±inf as None (a gap in the line).
+    """
+    if buckets < 1 or buckets > limits.MAX_HISTORY_BUCKETS:
+        raise InvalidInput(f"buckets must be between 1 and {limits.MAX_HISTORY_BUCKETS}",
+                           field="buckets")
+    out = {s.id: {"bucketed": False, "step": [], "time": [], "value": []} for s in summaries}
+    short = [s.id for s in summaries if s.count <= buckets]
+    long = [s.id for s in summaries if s.count > buckets]
+    if short:
+        rows = (MetricPoint.objects.filter(summary_id__in=short)
+                .order_by("summary_id", "step", "timestamp")
+                .values_list("summary_id", "step", "timestamp", "value"))
+        for sid, step, ts, value in rows:
+            series = out[sid]
+            series["step"].append(step)
+            series["time"].append(ts)
+            series["value"].append(_finite(value))
+    if long:
+        from django.db.models import Case, IntegerField, Value, When
+
+        points = MetricPoint.objects.filter(summary_id__in=long)
+        # Each series is cut over its own step range, so a short run next to a long one
+        # keeps its detail; the ranges are computed in one query, the buckets in another.
+        bounds = {row["summary_id"]: (row["lo"], row["hi"]) for row in (
+            points.values("summary_id").annotate(lo=Min("step"), hi=Max("step"))
+            .order_by())}
+        bucket = Case(*[
+            When(summary_id=sid, then=(F("step") - Value(lo)) / Value(
+                max(1, math.ceil((hi - lo + 1) / buckets))))
+            for sid, (lo, hi) in bounds.items()], output_field=IntegerField())
+        grouped = (points.annotate(bucket=bucket)
+                   .values("summary_id", "bucket")
+                   .annotate(step_min=Min("step"), step_max=Max("step"), low=Min("value"),
+                             high=Max("value"), t_min=Min("timestamp"), t_max=Max("timestamp"))
+                   .order_by("summary_id", "bucket"))
+        previous: dict[int, float | None] = {}
+        for row in grouped:
+            sid = row["summary_id"]
+            series = out[sid]
+            series["bucketed"] = True
+            low, high = _finite(row["low"]), _finite(row["high"])
+            if low is None or high is None:
+                # Only NaN (a gap) or an infinity the chart cannot draw: the finite extreme.
+                pairs = [(row["step_min"], row["t_min"], high if low is None else low)]
+            elif row["step_min"] == row["step_max"]:
+                pairs = [(row["step_min"], row["t_min"], low)]
+                if high != low:
+                    pairs.append((row["step_max"], row["t_max"], high))
+            else:
+                # Draw the extreme nearer the previous value first: the line stays continuous
+                # and both extremes of the range are on it.
+                last = previous.get(sid)
+                first, second = (high, low) if last is not None and (
+                    abs(last - high) < abs(last - low)) else (low, high)
+                pairs = [(row["step_min"], row["t_min"], first),
+                         (row["step_max"], row["t_max"], second)]
+            for step, ts, value in pairs:
+                series["step"].append(step)
+                series["time"].append(ts)
+                series["value"].append(value)
+            previous[sid] = pairs[-1][2]
+    return out
+
+
+def revealed_run_ids(*, project: Project, user, reveal_ids) -> set:
+    """Run ids whose test results the user revealed in the given RevealedTestResults rows
+    (rows of other users or projects are ignored)."""
+    from tracker.models import RevealedTestResults
+
+    ids: set = set()
+    rows = RevealedTestResults.objects.filter(project=project, user=user,
+                                              id__in=list(reveal_ids or []))
+    for run_ids in rows.values_list("run_ids", flat=True):
+        ids.update(str(r) for r in run_ids)
+    return ids
+
+
+def target_history(*, project: Project) -> QuerySet:
+    """Every change of the project's target and guardrails, newest first, with who made it."""
+    from tracker.models import TargetChange
+
+    return (TargetChange.objects.filter(project=project).select_related("changed_by")
+            .order_by("-changed_at", "-id"))

@@ -12,7 +12,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import limits
+from tracker import limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import insert_points, refresh_project_best_steps, refresh_summaries
 from tracker.models import (
@@ -24,6 +24,7 @@ from tracker.models import (
     GuardrailOp,
     Membership,
     Project,
+    RevealedTestResults,
     Role,
     Run,
     RunStatus,
@@ -402,6 +403,7 @@ def finish_run(*, run: Run, status: str = RunStatus.FINISHED,
     run.ended_at = run.ended_at or ended_at or timezone.now()
     run.last_heartbeat = timezone.now()
     run.save(update_fields=["status", "ended_at", "last_heartbeat"])
+    signals.run_results_changed.send(sender=Run, run=run)
     return run
 
 
@@ -528,13 +530,16 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
         stored = 0
         if points:
             target = Target.objects.filter(project_id=locked.project_id).first()
-            stored, new_points, affected = insert_points(run=locked, points=points,
-                                                         source_keys=source_keys)
+            stored, new_points, affected, summaries = insert_points(
+                run=locked, points=points, source_keys=source_keys)
             if new_points is None:  # some points were replays: recount what they touched
-                refresh_summaries(run=locked, target=target, recount=affected)
+                refresh_summaries(run=locked, target=target, recount=affected,
+                                  summaries=summaries)
             elif new_points:
-                refresh_summaries(run=locked, target=target, new_points=new_points)
+                refresh_summaries(run=locked, target=target, new_points=new_points,
+                                  summaries=summaries)
     run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
+    signals.run_results_changed.send(sender=Run, run=locked)
     return {"points_received": len(points), "points_stored": stored,
             "params": len(clean_params), "tags": len(clean_tags)}
 
@@ -610,3 +615,173 @@ def revoke_token(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+
+
+# --- Web UI writes ---------------------------------------------------------------------
+
+def record_test_reveal(*, project: Project, user, run_ids) -> RevealedTestResults:
+    """Record that `user` looked at test-split results of these runs (not the winner or the
+    baseline, whose test values are always shown).
+
+    Looking at test results while still choosing turns the test set into a validation set;
+    reports count these rows to say how often it happened.
+    """
+    ids = sorted({str(uuid.UUID(str(r))) for r in run_ids})
+    if not ids:
+        raise InvalidInput("name at least one run whose test results to show", field="run")
+    return RevealedTestResults.objects.create(project=project, user=user, run_ids=ids)
+
+
+# --- Experiments: rename, delete, restore, tags (used by the MLflow endpoints) -------
+
+def rename_experiment(*, experiment: Experiment, name: str) -> Experiment:
+    """Rename an experiment (unique within its project); a deleted one cannot be renamed."""
+    if experiment.deleted_at is not None:
+        raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
+                       field="experiment")
+    name = _check_name(name, field="name", what="experiment name")
+    if name == experiment.name:
+        return experiment
+    if Experiment.objects.filter(project_id=experiment.project_id, name=name).exists():
+        raise Conflict(f"experiment {name!r} already exists in this project", field="name")
+    experiment.name = name
+    experiment.save(update_fields=["name", "updated_at"])
+    return experiment
+
+
+@transaction.atomic
+def delete_experiment(*, experiment: Experiment) -> Experiment:
+    """Soft-delete an experiment and every live run in it, all at one instant.
+
+    The shared instant lets `restore_experiment` bring back exactly the runs that
+    went with the experiment, not those deleted on their own before.
+    """
+    if experiment.deleted_at is not None:
+        return experiment
+    now = timezone.now()
+    experiment.deleted_at = now
+    experiment.save(update_fields=["deleted_at", "updated_at"])
+    Run.objects.filter(experiment=experiment, deleted_at__isnull=True).update(deleted_at=now)
+    return experiment
+
+
+@transaction.atomic
+def restore_experiment(*, experiment: Experiment) -> Experiment:
+    """Undo `delete_experiment`: the experiment and the runs deleted with it come back."""
+    if experiment.deleted_at is None:
+        return experiment
+    Run.objects.filter(experiment=experiment, deleted_at=experiment.deleted_at).update(
+        deleted_at=None)
+    experiment.deleted_at = None
+    experiment.save(update_fields=["deleted_at", "updated_at"])
+    return experiment
+
+
+def set_experiment_tags(*, experiment: Experiment, tags: dict) -> Experiment:
+    """Set tags on an experiment (last write wins); deleted experiments take none."""
+    if experiment.deleted_at is not None:
+        raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
+                       field="experiment")
+    clean = _clean_tags(tags)
+    with transaction.atomic():
+        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        locked.tags = {**locked.tags, **clean}
+        locked.save(update_fields=["tags", "updated_at"])
+    experiment.tags = locked.tags
+    return experiment
+
+
+def delete_experiment_tag(*, experiment: Experiment, key: str) -> Experiment:
+    """Remove one tag from an experiment; NotFound when it has no such tag."""
+    if experiment.deleted_at is not None:
+        raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
+                       field="experiment")
+    with transaction.atomic():
+        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        if key not in locked.tags:
+            raise NotFound(f"experiment {experiment.name!r} has no tag {key!r}", field="key")
+        locked.tags = {k: v for k, v in locked.tags.items() if k != key}
+        locked.save(update_fields=["tags", "updated_at"])
+    experiment.tags = locked.tags
+    return experiment
+
+
+# --- Runs: tag removal and datasets (used by the MLflow endpoints) ------------------
+
+def delete_run_tag(*, run: Run, key: str) -> Run:
+    """Remove one tag from a run; NotFound when it has no such tag."""
+    _check_not_deleted(run)
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if key not in locked.tags:
+            raise NotFound(f"run {run.id} has no tag {key!r}", field="key")
+        locked.tags = {k: v for k, v in locked.tags.items() if k != key}
+        locked.save(update_fields=["tags"])
+    run.tags = locked.tags
+    return run
+
+
+def log_run_datasets(*, run: Run, datasets: list[dict]) -> int:
+    """Record the datasets a run used (MLflow's run inputs); returns how many were new.
+
+    Each item has name and digest (required) and source_type, source, schema,
+    profile and tags; a dataset already recorded for the run with the same name
+    and digest is kept as it was, so logging the same input twice is harmless.
+    """
+    from tracker.models import RunDataset
+
+    _check_not_deleted(run)
+    if not isinstance(datasets, list):
+        raise InvalidInput("datasets must be a list", field="datasets")
+    rows: dict[tuple[str, str], RunDataset] = {}
+    for i, item in enumerate(datasets):
+        where = f"datasets[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{where} must be an object", field=where)
+        name, digest = item.get("name"), item.get("digest")
+        if not isinstance(name, str) or not name or len(name) > 500:
+            raise InvalidInput(f"{where}.name must be a string of 1 to 500 characters",
+                               field=f"{where}.name")
+        if not isinstance(digest, str) or not digest or len(digest) > 36:
+            raise InvalidInput(f"{where}.digest must be a string of 1 to 36 characters",
+                               field=f"{where}.digest")
+        texts = {}
+        for field_name, limit in (("source_type", 36), ("source", 65_535),
+                                  ("schema", 1_048_575), ("profile", 16_777_215)):
+            value = item.get(field_name) or ""
+            if not isinstance(value, str) or len(value) > limit:
+                raise InvalidInput(f"{where}.{field_name} must be a string of at most "
+                                   f"{limit} characters", field=f"{where}.{field_name}")
+            texts[field_name] = value
+        tags = item.get("tags") or {}
+        if not isinstance(tags, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            raise InvalidInput(f"{where}.tags must map names to strings", field=f"{where}.tags")
+        rows.setdefault((name, digest), RunDataset(run=run, name=name, digest=digest,
+                                                   tags=tags, **texts))
+    if not rows:
+        return 0
+    before = RunDataset.objects.filter(run=run).count()
+    RunDataset.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    return RunDataset.objects.filter(run=run).count() - before
+
+
+def update_run_context(*, run: Run, key: str, update) -> object:
+    """Change one entry of a run's context under a row lock; returns the new value.
+
+    `update` receives the entry's current value (None when absent) and returns
+    the new one (None removes the entry). Clients keep metadata here that has
+    no column of its own, such as the MLflow client's logged models.
+    """
+    _check_not_deleted(run)
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().only("id", "context").get(pk=run.pk)
+        context = dict(locked.context or {})
+        value = update(context.get(key))
+        if value is None:
+            context.pop(key, None)
+        else:
+            context[key] = value
+        Run.objects.filter(pk=run.pk).update(context=context)
+    run.context = context
+    return value

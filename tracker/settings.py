@@ -253,3 +253,49 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- Web UI ---
+# The browser UI lives in tracker/web (an app of its own for its static files and template
+# tags; its templates are under templates/web/). plotly.js comes from the plotly package and
+# is served by this server as /static/plotly/plotly.min.js: the pages never load a CDN.
+import importlib.util  # noqa: E402
+
+INSTALLED_APPS += ["tracker.web"]
+STATICFILES_DIRS = [
+    *STATICFILES_DIRS,
+    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# --- Check-in reports ---
+# Schedules live in reports.CheckIn (cadence, local time, IANA time zone). One periodic
+# dispatcher, run by beat every REPORT_DISPATCH_INTERVAL seconds, creates the reports that
+# are due and hands stalled work (a killed worker, a lost message) to another worker; there
+# is no second copy of each schedule in a beat database to keep in sync. The entry expires
+# after one interval, so a beat that ran while no worker did leaves no pile of dispatches.
+REPORT_QUEUE = envstr("REPORT_QUEUE", "celery")  # the queue every reports task goes to
+REPORT_DISPATCH_INTERVAL = envint("REPORT_DISPATCH_INTERVAL", 30)  # seconds
+# How long a worker owns a report's next step before another may take it over.
+REPORT_LEASE_SECONDS = envint("REPORT_LEASE_SECONDS", 300)
+REPORT_MAX_RENDER_ATTEMPTS = envint("REPORT_MAX_RENDER_ATTEMPTS", 5)
+# SMTP failures are retried after REPORT_SMTP_RETRY_DELAY seconds, doubling each time.
+REPORT_SMTP_MAX_ATTEMPTS = envint("REPORT_SMTP_MAX_ATTEMPTS", 6)
+REPORT_SMTP_RETRY_DELAY = envint("REPORT_SMTP_RETRY_DELAY", 60)
+REPORT_CHART_TIMEOUT = envint("REPORT_CHART_TIMEOUT", 60)  # seconds per chart export
+for _name in ("REPORT_DISPATCH_INTERVAL", "REPORT_LEASE_SECONDS", "REPORT_MAX_RENDER_ATTEMPTS",
+              "REPORT_SMTP_MAX_ATTEMPTS", "REPORT_SMTP_RETRY_DELAY", "REPORT_CHART_TIMEOUT"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, not {globals()[_name]}")
+# kaleido and choreographer (chart export) log every export at INFO.
+LOGGING["loggers"].update({"kaleido": {"level": "WARNING"},
+                           "choreographer": {"level": "WARNING"}})
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "reports-dispatch-checkins": {
+        "task": "reports.tasks.dispatch_checkins",
+        "schedule": float(REPORT_DISPATCH_INTERVAL),
+        "options": {"queue": REPORT_QUEUE, "expires": REPORT_DISPATCH_INTERVAL},
+    },
+}

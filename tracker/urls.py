@@ -3,6 +3,9 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
 
+from api.mlflow import urls as mlflow_urls
+from tracker.web import views as web_views
+
 
 def api_root(request):
     return JsonResponse({"name": "Targetline API", "version": 1,
@@ -24,4 +27,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("api.urls")),
+    # The MLflow-compatible tracking API and its artifact proxy (api/mlflow/).
+    path("api/2.0/mlflow/", include("api.mlflow.urls")),
+    path("ajax-api/2.0/mlflow/", include(("api.mlflow.urls", "mlflow"), namespace="ajax")),
+    path("api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
+    path("ajax-api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
+    path("api/3.0/mlflow/", include(mlflow_urls.v3_urlpatterns)),
+    path("login/", web_views.login_view, name="login"),
+    path("logout/", web_views.logout_view, name="logout"),
+    path("", include("tracker.web.urls")),
 ]

@@ -1,4 +1,5 @@
-"""`manage.py quickstart`: make sure a superuser `admin` exists and say how to log in.
+"""`manage.py quickstart`: make sure a superuser `admin` exists and say how to log in
+(to the web UI at /, and where the Django admin is).
 
 `make run` calls this on every start, so it must be idempotent: the password is
 generated once, kept in VAR_DIR/admin-password (mode 0600) and shown again on
@@ -39,7 +40,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--port", default=os.environ.get("PORT") or "8000",
-            help="the port the web server listens on, for the login URL (default: $PORT or 8000)",
+            help="the port the web server listens on, for the URLs (default: $PORT or 8000)",
         )
 
     def handle(self, *args, port: str, **options) -> None:
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             password_file.parent.mkdir(parents=True, exist_ok=True)
             _write_private(password_file, password)
 
-        self.stdout.write(f"Log in at http://127.0.0.1:{port}/admin/")
+        self.stdout.write(f"Open http://127.0.0.1:{port}/ and log in:")
         self.stdout.write(f"  user:     {ADMIN_USERNAME}")
         if password is not None:
             self.stdout.write(f"  password: {password}")
@@ -82,3 +83,4 @@ class Command(BaseCommand):
                 f"  password: changed since it was generated ({password_file} no longer holds it);"
                 f" set a new one with `.venv/bin/python manage.py changepassword {ADMIN_USERNAME}`"
             )
+        self.stdout.write(f"The Django admin is at http://127.0.0.1:{port}/admin/")

@@ -1,0 +1,272 @@
+"""Who is calling, and which experiments and runs they may read or write.
+
+Roles are those of the v1 API: viewers read, members and owners also write,
+and someone who is not a member of a project gets RESOURCE_DOES_NOT_EXIST for
+everything in it (they learn nothing about it).
+
+Mapping decisions (documented in README.md, "MLflow clients"):
+- An MLflow experiment is a Targetline experiment; its id is Experiment.id.
+- MLflow's experiment "0" ("Default", used by `mlflow.start_run()` without
+  `set_experiment`) is each user's own: the experiment "Default" of a personal
+  project `default-<username>`, created with the user as owner on first use.
+- Run ids are our UUIDs as 32 hex digits (MLflow's form); the dashed form works too.
+"""
+
+import re
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.text import slugify
+from rest_framework.exceptions import AuthenticationFailed
+
+from api.auth import BearerTokenAuthentication
+from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, invalid, not_found
+from tracker import services
+from tracker.errors import Conflict
+from tracker.models import Experiment, Membership, Project, Role, Run
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+PROJECT_TAG = "targetline.project"
+WRITE_ROLES = (Role.OWNER, Role.MEMBER)
+
+_authenticator = BearerTokenAuthentication()
+
+
+def authenticate(request):
+    """The user of the request's token (Bearer, or Basic with the token as password)."""
+    try:
+        found = _authenticator.authenticate(request)
+    except AuthenticationFailed as exc:
+        raise MlflowError(str(exc.detail), UNAUTHENTICATED) from None
+    if found is None:
+        raise MlflowError(
+            "authentication required: set MLFLOW_TRACKING_TOKEN to a Targetline API token "
+            "(or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD=<token>)", UNAUTHENTICATED)
+    return found[0]
+
+
+def check_write(role: str | None, what: str) -> None:
+    if role not in WRITE_ROLES:
+        raise MlflowError(f"your role in the project of this {what} is {role}; only owners and "
+                          "members may change it", PERMISSION_DENIED)
+
+
+def _role_subquery(user, project_ref: str):
+    return Subquery(Membership.objects.filter(project=OuterRef(project_ref), user=user)
+                    .values("role")[:1])
+
+
+# --- The default experiment "0" ------------------------------------------------------
+
+def default_project_slug(user) -> str:
+    base = re.sub(r"[-_]+", "-", slugify(user.get_username())).strip("-")[:80] or "user"
+    return f"default-{base}"
+
+
+def _default_project(user, *, create: bool) -> Project | None:
+    slugs = [default_project_slug(user), f"{default_project_slug(user)}-{user.pk}"]
+    projects = {p.slug: p for p in Project.objects.filter(slug__in=slugs,
+                                                          memberships__user=user)}
+    for slug in slugs:
+        if slug in projects:
+            return projects[slug]
+    if not create:
+        return None
+    for slug in slugs:
+        if not Project.objects.filter(slug=slug).exists():
+            try:
+                with transaction.atomic():
+                    return services.create_project(
+                        user=user, slug=slug, name=f"Default ({user.get_username()})",
+                        description="Runs an MLflow client logged without choosing an "
+                                    "experiment (MLflow's experiment 0).")
+            except (IntegrityError, Conflict):  # created concurrently: read it below
+                pass
+    return Project.objects.filter(slug__in=slugs, memberships__user=user).first()
+
+
+def default_experiment(user, *, create: bool = True) -> Experiment | None:
+    """The user's experiment "0": "Default" in their personal project, made on first use."""
+    project = _default_project(user, create=create)
+    if project is None:
+        return None
+    experiment = Experiment.objects.filter(project=project, name=DEFAULT_EXPERIMENT_NAME).first()
+    if experiment is None and create:
+        experiment = services.get_or_create_experiment(project=project, user=user,
+                                                       name=DEFAULT_EXPERIMENT_NAME)
+        if PROJECT_TAG not in experiment.tags:
+            services.set_experiment_tags(experiment=experiment,
+                                         tags={PROJECT_TAG: project.slug})
+    return experiment
+
+
+def is_default(experiment: Experiment, project: Project, user) -> bool:
+    """Whether the experiment is the user's "0" (no query: slug and name tell)."""
+    if experiment.name != DEFAULT_EXPERIMENT_NAME:
+        return False
+    base = default_project_slug(user)
+    return project.slug in (base, f"{base}-{user.pk}")
+
+
+def experiment_id_for(experiment: Experiment, project: Project, user) -> str:
+    return DEFAULT_EXPERIMENT_ID if is_default(experiment, project, user) else str(experiment.pk)
+
+
+# --- Experiments --------------------------------------------------------------------
+
+def visible_experiments(user) -> QuerySet[Experiment]:
+    """Experiments in every project the user is a member of, with `role` annotated."""
+    return (Experiment.objects.filter(project__memberships__user=user)
+            .annotate(role=_role_subquery(user, "project_id"))
+            .select_related("project"))
+
+
+def parse_experiment_id(raw) -> str:
+    text = str(raw if raw is not None else "").strip()
+    if not re.fullmatch(r"\d{1,18}", text):
+        raise invalid(f"Invalid experiment ID '{raw}'. Experiment ID must be a valid integer.")
+    return text
+
+
+def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
+    """The experiment with that MLflow id, its `role` set; "0" is the user's default."""
+    experiment_id = parse_experiment_id(raw_id)
+    if experiment_id == DEFAULT_EXPERIMENT_ID:
+        experiment = default_experiment(user)
+        experiment = visible_experiments(user).get(pk=experiment.pk)
+    else:
+        experiment = visible_experiments(user).filter(pk=int(experiment_id)).first()
+        if experiment is None:
+            raise not_found(f"No Experiment with id={experiment_id} exists")
+    if write:
+        check_write(experiment.role, "experiment")
+    return experiment
+
+
+def experiment_by_name(user, name: str) -> Experiment | None:
+    """The experiment an MLflow name means to this user, or None.
+
+    Names are unique per project in Targetline and per server in MLflow. A name
+    found in several of the user's projects resolves to the one in the project
+    named after it, else to the oldest; "project-slug/name" names one explicitly.
+    "Default" is the user's experiment "0".
+    """
+    if name == DEFAULT_EXPERIMENT_NAME:
+        experiment = default_experiment(user, create=True)
+        return visible_experiments(user).get(pk=experiment.pk)
+    candidates = list(visible_experiments(user).filter(name=name).order_by("created_at", "id"))
+    if "/" in name:
+        slug, _, rest = name.partition("/")
+        explicit = visible_experiments(user).filter(project__slug=slug, name=rest).first()
+        if explicit is not None:
+            return explicit
+    if not candidates:
+        return None
+    named_after = project_slug_for(name)
+    for experiment in candidates:
+        if experiment.project.slug == named_after:
+            return experiment
+    return candidates[0]
+
+
+def project_slug_for(name: str) -> str:
+    """The slug of the project an experiment created without a project tag goes to."""
+    return re.sub(r"[-_]+", "-", slugify(name)).strip("-")[:90].strip("-") or "experiment"
+
+
+def project_for_new_experiment(user, name: str, tags: dict) -> Project:
+    """Where a new MLflow experiment goes; the user must be able to write there.
+
+    The project named by the tag targetline.project (which must exist), or by a
+    "project-slug/" prefix of the name, or else the project named after the
+    experiment, created with the user as owner on first use (under a free slug
+    when someone else's project already has it).
+    """
+    slug = tags.get(PROJECT_TAG)
+    if slug:
+        project = (Project.objects.filter(slug=slug)
+                   .annotate(role=_role_subquery(user, "pk")).first())
+        if project is None or project.role is None:
+            raise not_found(f"no project {slug!r} (named by the tag {PROJECT_TAG}); create it "
+                            "in Targetline first or ask its owner to add you")
+        check_write(project.role, "project")
+        return project
+    if "/" in name:
+        prefix = name.partition("/")[0]
+        project = (Project.objects.filter(slug=prefix)
+                   .annotate(role=_role_subquery(user, "pk")).first())
+        if project is not None and project.role is not None:
+            check_write(project.role, "project")
+            return project
+    base = project_slug_for(name)
+    for attempt in range(1, 50):
+        slug = base if attempt == 1 else f"{base[:85]}-{attempt}"
+        project = (Project.objects.filter(slug=slug)
+                   .annotate(role=_role_subquery(user, "pk")).first())
+        if project is not None and project.role is not None:
+            check_write(project.role, "project")
+            return project
+        if project is None:
+            try:
+                with transaction.atomic():
+                    return services.create_project(user=user, slug=slug, name=name[:200])
+            except (IntegrityError, Conflict):  # the slug was taken concurrently: next one
+                continue
+    raise invalid(f"could not find a free project slug for experiment {name!r}")
+
+
+def experiment_name_in(project: Project, name: str) -> str:
+    """The experiment's name inside its project ("slug/name" loses its prefix there)."""
+    prefix = f"{project.slug}/"
+    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
+
+
+# --- Runs ---------------------------------------------------------------------------
+
+def parse_run_id(raw) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw).strip())
+    except (ValueError, AttributeError):
+        raise not_found(f"Run with id={raw} not found") from None
+
+
+def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
+            related: bool = True) -> Run:
+    """The run (with project, experiment, creator and the user's `role`) in one query.
+
+    Reads find deleted runs (MLflow shows them as lifecycle_stage "deleted");
+    writes to them are refused, as MLflow does. `related=False` skips loading
+    the project, experiment and creator, for the logging calls that need none.
+    """
+    if not raw_id:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    pk = parse_run_id(raw_id)
+    runs = Run.objects.annotate(role=_role_subquery(user, "project_id"))
+    if related:
+        runs = runs.select_related("project", "experiment", "created_by")
+    run = runs.filter(pk=pk).first()
+    if run is None or run.role is None:
+        raise not_found(f"Run with id={raw_id} not found")
+    if write:
+        check_write(run.role, "run")
+        if run.deleted_at is not None and not allow_deleted:
+            raise invalid(f"The run {run.id.hex} must be in the 'active' state. "
+                          "Current state is deleted.")
+    return run
+
+
+
+def experiment_pks(user, raw_ids) -> set[int]:
+    """Our experiment ids for MLflow experiment ids ("0" is the user's default experiment)."""
+    ids = set()
+    for raw in raw_ids:
+        experiment_id = parse_experiment_id(raw)
+        if experiment_id == DEFAULT_EXPERIMENT_ID:
+            default = default_experiment(user, create=False)
+            if default is not None:
+                ids.add(default.pk)
+        else:
+            ids.add(int(experiment_id))
+    return ids

@@ -1,0 +1,113 @@
+"""MLflow's artifact proxy (`mlflow server --serve-artifacts`), onto Targetline artifacts.
+
+Runs answer with `artifact_uri = mlflow-artifacts:/<experiment>/<run>/artifacts`,
+which the client turns into requests here:
+- PUT  /api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<path>  (raw bytes)
+- GET  /api/2.0/mlflow-artifacts/artifacts?path=<exp>/<run>/artifacts[/<dir>]  (listing)
+- GET  /api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<path>  (download)
+Files are stored with tracker.services.store_artifact, so they are the run's
+Targetline artifacts (same storage, size and checksum, same v1 download URL).
+"""
+
+import mimetypes
+import posixpath
+import tempfile
+
+from django.http import FileResponse
+
+from api.mlflow import access
+from api.mlflow.endpoint import handle_errors, json_response
+from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
+from tracker import services
+from tracker.models import Run
+
+_CHUNK = 1024 * 1024
+
+
+def _split(path: str) -> tuple[str, str, str | None]:
+    """(experiment id, run id, path inside the run's artifacts or None) of a proxied path."""
+    path = (path or "").strip("/")
+    parts = path.split("/")
+    if any(p in ("..", ".") for p in parts) or "\\" in path:
+        raise invalid(f"Invalid path {path!r}: it must not contain '..' or '.' segments")
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise not_found(f"No artifacts at {path!r}: paths look like "
+                        "<experiment>/<run>/artifacts/<file>")
+    if len(parts) >= 3 and parts[2] != "artifacts":
+        raise not_found(f"No artifacts at {path!r}: Targetline stores run artifacts only "
+                        "(<experiment>/<run>/artifacts/...)")
+    inner = "/".join(parts[3:]) if len(parts) >= 3 else None
+    return parts[0], parts[1], inner
+
+
+def list_children(run: Run, path: str) -> list[dict]:
+    """The files and folders directly under `path` in the run's artifacts (basenames)."""
+    prefix = f"{path}/" if path else ""
+    files: dict[str, dict] = {}
+    rows = run.artifacts.filter(path__startswith=prefix) if prefix else run.artifacts.all()
+    for artifact_path, size in rows.values_list("path", "size"):
+        rest = artifact_path[len(prefix):]
+        if "/" in rest:
+            name = rest.split("/", 1)[0]
+            files[name] = {"path": name, "is_dir": True}
+        else:
+            files.setdefault(rest, {"path": rest, "is_dir": False, "file_size": size})
+    return [files[name] for name in sorted(files)]
+
+
+def _run(user, run_id: str, *, write: bool = False) -> Run:
+    return access.run_for(user, run_id, write=write)
+
+
+@handle_errors
+def artifact_list(request):
+    """GET artifacts?path=...: MLflow's ListArtifacts of the artifact proxy."""
+    if request.method != "GET":
+        raise MlflowError(f"{request.method} is not supported on {request.path}",
+                          ENDPOINT_NOT_FOUND)
+    user = access.authenticate(request)
+    path = request.GET.get("path", "")
+    if not path.strip("/"):
+        return json_response({})
+    _experiment_id, run_id, inner = _split(path)
+    run = _run(user, run_id)
+    if inner is None:
+        return json_response({"files": [{"path": "artifacts", "is_dir": True}]})
+    if inner and run.artifacts.filter(path=inner).exists():
+        return json_response({})  # a file, not a folder: MLflow lists nothing
+    children = list_children(run, inner)
+    return json_response({"files": children} if children else {})
+
+
+@handle_errors
+def artifact_detail(request, path: str):
+    """GET downloads, PUT uploads one artifact file."""
+    user = access.authenticate(request)
+    _experiment_id, run_id, inner = _split(path)
+    if not inner:
+        raise invalid(f"Invalid artifact path {path!r}: name a file under artifacts/")
+    if request.method == "GET":
+        run = _run(user, run_id)
+        artifact = run.artifacts.filter(path=inner).first()
+        if artifact is None:
+            raise not_found(f"No such file or directory: '{inner}' in run {run.id.hex}")
+        response = FileResponse(artifact.file.open("rb"),
+                                content_type=artifact.content_type or "application/octet-stream")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{posixpath.basename(inner)}"')
+        return response
+    if request.method == "PUT":
+        run = _run(user, run_id, write=True)
+        # Spooled to disk past 8 MB, so a large model file never sits in memory.
+        with tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK) as spooled:
+            while chunk := request.read(_CHUNK):
+                spooled.write(chunk)
+            spooled.seek(0)
+            content_type = request.META.get("CONTENT_TYPE", "")
+            if not content_type or content_type.startswith(("application/x-www-form",
+                                                            "application/octet-stream")):
+                content_type = mimetypes.guess_type(inner)[0] or ""
+            services.store_artifact(run=run, path=inner, fileobj=spooled,
+                                    content_type=content_type)
+        return json_response({})
+    raise MlflowError(f"{request.method} is not supported on {request.path}", ENDPOINT_NOT_FOUND)

@@ -1,0 +1,455 @@
+"""The same mlflow-client workload against Targetline and against `mlflow server`.
+
+    python -m api.mlflow.bench [--mlflow PATH/TO/mlflow] [--quick]
+
+Targetline runs as `scripts/run.sh` runs it (gunicorn, 2 gthread workers x 4
+threads) on a fresh database; `mlflow server` runs with its defaults on a fresh
+PostgreSQL database of its own, when a full mlflow (with its server) is
+installed: by default the `mlflow` next to /tmp/mlflow-server-venv/bin/python
+(`python3 -m venv /tmp/mlflow-server-venv && /tmp/mlflow-server-venv/bin/pip
+install mlflow psycopg2-binary`: never into the project's .venv, whose
+mlflow-skinny is the client under test). Both servers run at the same time and
+each workload alternates between them (on a machine shared with other work,
+both then meet the same load; the best of `--repeat` tries is kept). A stub
+server that answers instantly measures the client's own limit. Each workload
+runs in a fresh client process.
+
+Workload (the issue's): 20 runs x 1,000 steps x 5 metrics through log_batch
+(1,000 metrics a request); get_metric_history of one 100,000-point series;
+search_runs over 1,000 runs (100 results, a filter and a metric order); the
+creation of those 1,000 runs (create_run, log_batch, get_run, set_terminated);
+and the latency of one small request on a kept-alive connection (Nagle's
+algorithm against delayed ACKs shows up there as ~40 ms). Prints Markdown.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_MLFLOW = Path("/tmp/mlflow-server-venv/bin/mlflow")
+SIZES = {"runs": 20, "steps": 1000, "metrics": 5, "history": 100_000, "search_runs": 1000}
+QUICK = {"runs": 4, "steps": 500, "metrics": 5, "history": 30_000, "search_runs": 100}
+
+
+# --- The client workload (each phase runs in a fresh client process) ----------------------
+
+PHASES = ("ingest", "history", "runs", "latency")
+
+
+def workload(url: str, phase: str, sizes: dict) -> dict:
+    """Drive one server through one phase with the mlflow client; returns its figures."""
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    mlflow.set_tracking_uri(url)
+    client = mlflow.MlflowClient(url)
+    experiment_id = client.create_experiment(f"bench-{phase}-{time.time_ns()}")
+
+    if phase == "ingest":  # runs x steps x metrics, 1,000 metrics a request
+        names = ["train_loss", "train_acc", "val_f1", "val_loss", "lr"][:sizes["metrics"]]
+        steps_per_call = 1000 // len(names)
+        batches = []
+        for start in range(0, sizes["steps"], steps_per_call):
+            steps = range(start, min(start + steps_per_call, sizes["steps"]))
+            batches.append([Metric(k, (s % 97) / 97.0, 1_700_000_000_000 + s, s)
+                            for s in steps for k in names])
+        run_ids = [client.create_run(experiment_id).info.run_id for _ in range(sizes["runs"])]
+        started = time.perf_counter()
+        for run_id in run_ids:
+            for batch in batches:
+                client.log_batch(run_id, metrics=batch)
+        points = sizes["runs"] * sizes["steps"] * len(names)
+        return {"log_batch_rate": points / (time.perf_counter() - started)}
+
+    if phase == "history":  # one long series, read back whole (the client pages it)
+        run_id = client.create_run(experiment_id).info.run_id
+        for start in range(0, sizes["history"], 1000):
+            client.log_batch(run_id, metrics=[
+                Metric("val_loss", 1 / (s + 1), 1_700_000_000_000 + s, s)
+                for s in range(start, min(start + 1000, sizes["history"]))])
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            history = client.get_metric_history(run_id, "val_loss")
+            timings.append(time.perf_counter() - started)
+            assert len(history) == sizes["history"], len(history)
+        return {"history_s": min(timings)}
+
+    if phase == "runs":  # create, log_batch, get, update; then search over those runs
+        started = time.perf_counter()
+        for i in range(sizes["search_runs"]):
+            run_id = client.create_run(experiment_id).info.run_id
+            client.log_batch(run_id, metrics=[Metric("val_f1", (i % 100) / 100, 1, 0),
+                                              Metric("train_loss", 1 - (i % 100) / 100, 1, 0)],
+                             params=[Param("model", "svm" if i % 2 else "lr"),
+                                     Param("C", str(i % 10))])
+            client.get_run(run_id)
+            client.set_terminated(run_id)
+        result = {"runs_per_s": sizes["search_runs"] / (time.perf_counter() - started)}
+        _analyze(os.environ.get("BENCH_DATABASE_URL"))
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            found = client.search_runs([experiment_id],
+                                       "metrics.val_f1 > 0.2 and params.model = 'svm'",
+                                       order_by=["metrics.val_f1 DESC"], max_results=100)
+            timings.append(time.perf_counter() - started)
+            assert len(found) == min(100, sizes["search_runs"] * 4 // 10), len(found)
+        result["search_s"] = statistics.median(timings)
+        return result
+
+    # latency: one small request on a kept-alive connection
+    import requests
+
+    session = requests.Session()
+    headers = {}
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+    latencies = []
+    for _ in range(200):
+        started = time.perf_counter()
+        response = session.get(f"{url}/api/2.0/mlflow/experiments/get",
+                               params={"experiment_id": experiment_id}, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return {"request_ms": statistics.median(latencies[20:]) * 1000}
+
+
+def _analyze(database_url: str | None) -> None:
+    """Refresh the planner's statistics, as autovacuum does soon after a bulk load.
+
+    Searched right after 1,000 runs were created, both servers' tables would
+    still carry the statistics of empty tables, and PostgreSQL would plan for that.
+    """
+    if not database_url:
+        return
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg2", ""), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+# --- A stub server that answers instantly: the client's own limit --------------------------
+
+def _stub_server(history_points: int):
+    page = 25_000
+    metric = '{"key":"val_loss","value":0.5,"timestamp":1700000000000,"step":%d}'
+
+    class Stub(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            # Without it, Nagle's algorithm holds the body back behind the headers.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, *args):
+            pass
+
+        def _send(self, body: bytes):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("experiments/create"):
+                return self._send(b'{"experiment_id":"1"}')
+            if self.path.endswith("runs/create"):
+                return self._send(b'{"run":{"info":{"run_id":"0123456789abcdef0123456789abcdef",'
+                                  b'"experiment_id":"1","status":"RUNNING"},"data":{}}}')
+            return self._send(b"{}")
+
+        def do_GET(self):  # noqa: N802
+            query = parse_qs(urlsplit(self.path).query)
+            start = int(query.get("page_token", ["0"])[0])
+            end = min(start + page, history_points)
+            body = '{"metrics":[' + ",".join(metric % s for s in range(start, end)) + "]"
+            if end < history_points:
+                body += f',"next_page_token":"{end}"'
+            self._send((body + "}").encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def client_floor(sizes: dict) -> dict:
+    """log_batch and get_metric_history against the stub, in this process."""
+    import mlflow
+    from mlflow.entities import Metric
+
+    server = _stub_server(sizes["history"])
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        client = mlflow.MlflowClient(url)
+        batch = [Metric(k, 0.5, 1_700_000_000_000 + s, s) for s in range(200)
+                 for k in ("a", "b", "c", "d", "e")]
+        calls = 100
+        started = time.perf_counter()
+        for _ in range(calls):
+            client.log_batch("0123456789abcdef0123456789abcdef", metrics=batch)
+        rate = calls * len(batch) / (time.perf_counter() - started)
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            history = client.get_metric_history("0123456789abcdef0123456789abcdef", "val_loss")
+            timings.append(time.perf_counter() - started)
+            assert len(history) == sizes["history"]
+        return {"log_batch_rate": rate, "history_s": min(timings)}
+    finally:
+        server.shutdown()
+
+
+# --- Servers --------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers (401 without a token)
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def _fresh_postgres(suffix: str) -> str | None:
+    """A new, empty database named after DATABASE_URL's plus suffix; None without PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'targetline'}_{suffix}"
+    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}", scheme="postgresql"))
+
+
+def _run_client(url: str, phase: str, sizes: dict, token: str | None,
+                database: str | None) -> dict:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    env.pop("BENCH_DATABASE_URL", None)
+    if token:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    if database:
+        env["BENCH_DATABASE_URL"] = database
+    out = subprocess.run([sys.executable, "-m", "api.mlflow.bench", "--client", url,
+                          "--phase", phase, "--sizes", json.dumps(sizes)], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class Server:
+    """A server under test: its URL, token, database and process."""
+
+    def __init__(self, url: str, process: subprocess.Popen, database: str | None,
+                 token: str | None = None):
+        self.url, self.process, self.database, self.token = url, process, database, token
+
+    def run(self, phase: str, sizes: dict) -> dict:
+        return _run_client(self.url, phase, sizes, self.token, self.database)
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, 15)
+        except ProcessLookupError:
+            return
+        self.process.wait(timeout=60)
+
+
+def start_targetline(var_dir: Path) -> Server:
+    """gunicorn as scripts/run.sh starts it, on a fresh database."""
+    env = dict(os.environ)
+    database = _fresh_postgres("mlflow_bench")
+    if database:
+        env["DATABASE_URL"] = database
+    env["TARGETLINE_VAR_DIR"] = str(var_dir / "targetline")
+    env.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+    def manage(*args):
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                              check=True, capture_output=True, text=True).stdout
+
+    manage("migrate", "--noinput")
+    token = manage("createtoken", "bench").strip().splitlines()[-1]
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "tracker.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",
+         "--threads", "4", "--log-level", "warning"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", process, database, token)
+    try:
+        _wait_for(server.url + "/api/2.0/mlflow/experiments/get?experiment_id=0")
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
+
+
+def start_mlflow_server(mlflow: Path, var_dir: Path) -> Server:
+    """`mlflow server` with its defaults, on a fresh PostgreSQL database."""
+    database = _fresh_postgres("mlflow_server")
+    if database is None:
+        raise RuntimeError("mlflow server is compared on PostgreSQL: set DATABASE_URL")
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", database.replace("postgresql://", "postgresql+psycopg2://", 1),
+         "--artifacts-destination", str(var_dir / "mlflow-artifacts")],
+        cwd=var_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", process, database)
+    try:
+        _wait_for(f"{server.url}/health", seconds=180)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
+
+
+def _best(results: list[dict]) -> dict:
+    """The best figure of each measure over repeated phases (least disturbed by other load)."""
+    best: dict = {}
+    for result in results:
+        for key, value in result.items():
+            higher_is_better = key.endswith(("_rate", "_per_s"))
+            if key not in best or (value > best[key] if higher_is_better else value < best[key]):
+                best[key] = value
+    return best
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+def _report(sizes, ours, database, theirs, floor, mlflow_note) -> str:
+    def ratio(a, b, higher_is_better=True):
+        if a is None or b is None:
+            return "—"
+        return f"{(a / b if higher_is_better else b / a):.1f}×"
+
+    rows = [
+        ("log_batch, 1,000 metrics a request (points/s)", "log_batch_rate", True,
+         lambda v: f"{v:,.0f}"),
+        (f"get_metric_history, {sizes['history']:,} points (s)", "history_s", False,
+         lambda v: f"{v:.2f}"),
+        (f"search_runs over {sizes['search_runs']:,} runs, 100 results (ms)", "search_s", False,
+         lambda v: f"{v * 1000:.0f}"),
+        ("runs created: create, log_batch, get, update (runs/s)", "runs_per_s", True,
+         lambda v: f"{v:,.1f}"),
+        ("one small request, kept-alive connection (ms)", "request_ms", False,
+         lambda v: f"{v:.1f}"),
+    ]
+    lines = [
+        f"mlflow-client workload: {sizes['runs']} runs × {sizes['steps']:,} steps × "
+        f"{sizes['metrics']} metrics through log_batch; Targetline on {database} (gunicorn, "
+        f"2 gthread workers × 4 threads); {mlflow_note}. Tables are analyzed before the "
+        "search, as autovacuum would after the load.",
+        "",
+        "| workload | Targetline | mlflow server | Targetline vs mlflow | client's own limit "
+        "| Targetline vs limit |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    def show(value, fmt) -> str:
+        return "—" if value is None else fmt(value)
+
+    for label, key, higher, fmt in rows:
+        mine = ours.get(key)
+        other = theirs.get(key) if theirs else None
+        limit = floor.get(key) if floor else None
+        share = "—"
+        if mine is not None and limit:
+            share = f"{(mine / limit if higher else limit / mine) * 100:.0f} %"
+        lines.append(f"| {label} | {show(mine, fmt)} | {show(other, fmt)} | "
+                     f"{ratio(mine, other, higher)} | {show(limit, fmt)} | {share} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mlflow", type=Path, default=None,
+                        help="the `mlflow` executable of a full mlflow install (its server)")
+    parser.add_argument("--skip-mlflow", action="store_true", help="measure Targetline alone")
+    parser.add_argument("--quick", action="store_true", help="a smaller workload, for a try")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="times each phase runs on each server, alternately (best kept)")
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.client:  # the child process that drives one server through one phase
+        print(json.dumps(workload(args.client, args.phase, json.loads(args.sizes))))
+        return 0
+
+    sizes = QUICK if args.quick else SIZES
+    mlflow = args.mlflow or (DEFAULT_MLFLOW if DEFAULT_MLFLOW.exists() else None)
+    if mlflow is None and shutil.which("mlflow"):
+        candidate = Path(shutil.which("mlflow"))
+        probe = subprocess.run([str(candidate), "server", "--help"], capture_output=True)
+        mlflow = candidate if probe.returncode == 0 else None
+    with tempfile.TemporaryDirectory(prefix="tl-mlflow-bench-") as tmp:
+        var_dir = Path(tmp)
+        floor = _best([client_floor(sizes) for _ in range(args.repeat)])
+        servers = {"targetline": start_targetline(var_dir)}
+        database = "PostgreSQL" if servers["targetline"].database else "SQLite"
+        note = "mlflow server: not measured"
+        if args.skip_mlflow:
+            note = "mlflow server: skipped (--skip-mlflow)"
+        elif mlflow is None:
+            note = ("mlflow server: not measured, no full mlflow is installed here (only the "
+                    "mlflow-skinny client)")
+        else:
+            try:
+                servers["mlflow"] = start_mlflow_server(mlflow, var_dir)
+                note = ("mlflow server: its defaults, PostgreSQL backend, on the same machine, "
+                        "running at the same time; each workload alternates between the two")
+            except RuntimeError as exc:
+                note = f"mlflow server: could not be measured ({exc})"
+        results: dict[str, list[dict]] = {name: [] for name in servers}
+        try:
+            for phase in PHASES:
+                for repeat in range(args.repeat if phase != "runs" else 1):
+                    order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
+                    for name in order:
+                        results[name].append(servers[name].run(phase, sizes))
+        finally:
+            for server in servers.values():
+                server.stop()
+    ours = _best(results["targetline"])
+    theirs = _best(results["mlflow"]) if "mlflow" in results else None
+    print(_report(sizes, ours, database, theirs, floor, note))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

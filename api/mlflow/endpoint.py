@@ -1,0 +1,104 @@
+"""The plumbing every MLflow endpoint shares: method, token, JSON in, JSON out, errors.
+
+Plain Django views rather than DRF: a training loop calls log-batch dozens of
+times a second, so each request does only what it must (one token lookup, one
+JSON parse, one json.dumps).
+"""
+
+import functools
+import json
+import logging
+
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from api.mlflow.access import authenticate
+from api.mlflow.errors import (
+    BAD_REQUEST,
+    ENDPOINT_NOT_FOUND,
+    INTERNAL_ERROR,
+    UNAUTHENTICATED,
+    MlflowError,
+    from_domain,
+    invalid,
+)
+from tracker.errors import TargetlineError
+
+logger = logging.getLogger("api.mlflow")
+
+
+def json_response(data: dict, status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(data, separators=(",", ":"), allow_nan=False),
+                        status=status, content_type="application/json")
+
+
+def error_response(exc: MlflowError) -> HttpResponse:
+    response = json_response(exc.as_dict(), status=exc.status)
+    if exc.error_code == UNAUTHENTICATED:
+        response["WWW-Authenticate"] = 'Bearer realm="targetline"'
+    return response
+
+
+def request_data(request) -> dict:
+    """The request's fields: the JSON body of a POST, the query string of a GET."""
+    if request.method == "GET":
+        return request.GET
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    body = request.body
+    if not body.strip():
+        return {}
+    if content_type != "application/json":
+        raise MlflowError("Bad Request. Content-Type must be 'application/json'.", BAD_REQUEST)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid(f"the request body is not valid JSON: {exc}") from None
+    if isinstance(data, str):  # old clients double-encode
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = None
+    if not isinstance(data, dict):
+        raise invalid("the request body must be a JSON object")
+    return data
+
+
+def handle_errors(view):
+    """Answer every failure in MLflow's error shape, never as HTML or a 5xx for bad input."""
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except MlflowError as exc:
+            return error_response(exc)
+        except TargetlineError as exc:
+            return error_response(from_domain(exc))
+        except Exception:
+            logger.exception("MLflow endpoint %s failed", request.path)
+            return error_response(MlflowError(
+                "internal server error; the server log has the details", INTERNAL_ERROR))
+    return csrf_exempt(wrapper)
+
+
+def endpoint(*methods: str):
+    """An MLflow JSON endpoint: `view(request, user, data) -> dict`."""
+    def decorate(view):
+        @handle_errors
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                raise MlflowError(f"{request.method} is not supported on {request.path}; "
+                                  f"use {' or '.join(methods)}", ENDPOINT_NOT_FOUND)
+            user = authenticate(request)
+            result = view(request, user, request_data(request), *args, **kwargs)
+            return result if isinstance(result, HttpResponse) else json_response(result)
+        wrapper.mlflow_methods = methods
+        return wrapper
+    return decorate
+
+
+@handle_errors
+def not_found(request, rest: str = ""):
+    """Every route the MLflow client may call that Targetline does not serve."""
+    raise MlflowError(f"Targetline does not serve the MLflow endpoint {request.method} "
+                      f"{request.path}", ENDPOINT_NOT_FOUND)

@@ -1,0 +1,64 @@
+"""MLflow's error shape: `{"error_code": "...", "message": "..."}` with MLflow's HTTP statuses."""
+
+from tracker.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+
+INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
+RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
+RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+PERMISSION_DENIED = "PERMISSION_DENIED"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
+BAD_REQUEST = "BAD_REQUEST"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+# As mlflow.exceptions.ERROR_CODE_TO_HTTP_STATUS: note RESOURCE_ALREADY_EXISTS is a 400.
+HTTP_STATUS = {
+    INVALID_PARAMETER_VALUE: 400,
+    BAD_REQUEST: 400,
+    RESOURCE_ALREADY_EXISTS: 400,
+    RESOURCE_DOES_NOT_EXIST: 404,
+    ENDPOINT_NOT_FOUND: 404,
+    PERMISSION_DENIED: 403,
+    UNAUTHENTICATED: 401,
+    INTERNAL_ERROR: 500,
+}
+
+
+class MlflowError(Exception):
+    """An error answered in MLflow's shape."""
+
+    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE):
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS.get(self.error_code, 500)
+
+    def as_dict(self) -> dict:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+def invalid(message: str) -> MlflowError:
+    return MlflowError(message, INVALID_PARAMETER_VALUE)
+
+
+def not_found(message: str) -> MlflowError:
+    return MlflowError(message, RESOURCE_DOES_NOT_EXIST)
+
+
+def from_domain(exc: Exception) -> MlflowError:
+    """The MLflow error for a Targetline domain error.
+
+    MLflow answers INVALID_PARAMETER_VALUE for a changed param, a write to a
+    deleted run and an oversized batch alike, so conflicts and limits become that.
+    """
+    message = getattr(exc, "message", str(exc))
+    if isinstance(exc, NotFound):
+        return MlflowError(message, RESOURCE_DOES_NOT_EXIST)
+    if isinstance(exc, Forbidden):
+        return MlflowError(message, PERMISSION_DENIED)
+    if isinstance(exc, InvalidInput | Conflict | LimitExceeded):
+        return MlflowError(message, INVALID_PARAMETER_VALUE)
+    return MlflowError(message, INVALID_PARAMETER_VALUE)

@@ -1,0 +1,281 @@
+"""MLflow 3's logged models, kept with the run that logged them.
+
+`mlflow.<flavor>.log_model(...)` inside a run creates a logged model, uploads
+its files to the model's artifact location, links it to the run as an output
+and marks it ready. Targetline keeps each such model in the run's context
+(`mlflow_logged_models`, by model id) and its files as the run's artifacts
+under the model's name (`model/MLmodel`, `model/model.pkl`), so they show and
+download like any other artifact of the run. Model ids carry the run's id
+(`m-<run hex>-<8 hex>`), which is how a model is found again. A model needs a
+run: log it inside `mlflow.start_run()`.
+"""
+
+import re
+import secrets
+import time
+
+from api.mlflow import access, filters, shapes
+from api.mlflow.endpoint import endpoint
+from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
+from tracker import services
+from tracker.models import Run
+
+MODELS_KEY = "mlflow_logged_models"
+OUTPUTS_KEY = "mlflow_model_outputs"
+_MODEL_ID = re.compile(r"^m-([0-9a-f]{32})-[0-9a-f]{8}$")
+STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+_STATUS_NUMBERS = {"1": "LOGGED_MODEL_PENDING", "2": "LOGGED_MODEL_READY",
+                   "3": "LOGGED_MODEL_UPLOAD_FAILED"}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _pairs(items, what: str) -> dict[str, str]:
+    if items in (None, ""):
+        return {}
+    if not isinstance(items, list):
+        raise invalid(f"Invalid value for parameter '{what}': expected a list of key/value")
+    out = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not item.get("key"):
+            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
+        out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
+    return out
+
+
+def model_json(run: Run, model_id: str, record: dict, user) -> dict:
+    experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+    return {
+        "info": {
+            "model_id": model_id,
+            "experiment_id": experiment_id,
+            "name": record["name"],
+            "creation_timestamp_ms": record["created_ms"],
+            "last_updated_timestamp_ms": record["updated_ms"],
+            "artifact_uri": f"{shapes.artifact_uri(run, experiment_id)}/{record['path']}",
+            "status": record["status"],
+            "model_type": record.get("model_type", ""),
+            "source_run_id": run.id.hex,
+            "status_message": record.get("status_message", ""),
+            "tags": [{"key": k, "value": v} for k, v in record.get("tags", {}).items()],
+        },
+        "data": {
+            "params": [{"key": k, "value": v} for k, v in record.get("params", {}).items()],
+            "metrics": [],
+        },
+    }
+
+
+def _model(user, model_id: str, *, write: bool = False) -> tuple[Run, dict]:
+    match = _MODEL_ID.match(model_id or "")
+    if not match:
+        raise not_found(f"Logged model with ID '{model_id}' not found.")
+    try:
+        run = access.run_for(user, match.group(1), write=write)
+    except MlflowError as exc:
+        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+            raise
+        raise not_found(f"Logged model with ID '{model_id}' not found.") from None
+    record = (run.context or {}).get(MODELS_KEY, {}).get(model_id)
+    if record is None:
+        raise not_found(f"Logged model with ID '{model_id}' not found.")
+    return run, record
+
+
+def _change(run: Run, model_id: str, change) -> dict:
+    """Apply change(record) to the stored model under the run's lock; returns the record."""
+    def update(models):
+        models = dict(models or {})
+        if model_id not in models:
+            raise not_found(f"Logged model with ID '{model_id}' not found.")
+        record = dict(models[model_id])
+        change(record)
+        record["updated_ms"] = _now_ms()
+        models[model_id] = record
+        return models
+    return services.update_run_context(run=run, key=MODELS_KEY, update=update)[model_id]
+
+
+@endpoint("POST")
+def create_logged_model(request, user, data):
+    run_id = data.get("source_run_id")
+    if not run_id:
+        raise invalid("Targetline keeps a logged model with the run that logged it: log the "
+                      "model inside mlflow.start_run() (source_run_id is required)")
+    run = access.run_for(user, run_id, write=True)
+    experiment_id = data.get("experiment_id")
+    if experiment_id and str(experiment_id) not in (
+            str(run.experiment_id), access.experiment_id_for(run.experiment, run.project, user)):
+        raise invalid(f"run {run.id.hex} is not in experiment {experiment_id}")
+    model_id = f"m-{run.id.hex}-{secrets.token_hex(4)}"
+    name = data.get("name") or "model"
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.\- ]{1,200}", name):
+        raise invalid(f"Invalid model name {name!r}")
+    now = _now_ms()
+    record = {"name": name, "model_type": data.get("model_type") or "",
+              "status": "LOGGED_MODEL_PENDING", "status_message": "",
+              "tags": _pairs(data.get("tags"), "tags"),
+              "params": _pairs(data.get("params"), "params"),
+              "created_ms": now, "updated_ms": now, "creator": user.get_username()}
+
+    def add(models):
+        models = dict(models or {})
+        taken = {m["path"] for m in models.values()}
+        record["path"] = name if name not in taken else f"{name}-{model_id[-8:]}"
+        models[model_id] = record
+        return models
+
+    services.update_run_context(run=run, key=MODELS_KEY, update=add)
+    return {"model": model_json(run, model_id, record, user)}
+
+
+@endpoint("GET", "PATCH", "DELETE")
+def logged_model(request, user, data, model_id: str):
+    """GET reads a model, PATCH finalizes it (its status), DELETE removes it."""
+    if request.method == "GET":
+        run, record = _model(user, model_id)
+        return {"model": model_json(run, model_id, record, user)}
+    run, _ = _model(user, model_id, write=True)
+    if request.method == "DELETE":
+        def remove(models):
+            models = dict(models or {})
+            models.pop(model_id, None)
+            return models or None
+        services.update_run_context(run=run, key=MODELS_KEY, update=remove)
+        return {}
+    status = _STATUS_NUMBERS.get(str(data.get("status")), str(data.get("status") or ""))
+    if status not in STATUSES:
+        raise invalid(f"Invalid status {data.get('status')!r}: use one of {', '.join(STATUSES)}")
+
+    def finalize(record):
+        record["status"] = status
+    record = _change(run, model_id, finalize)
+    return {"model": model_json(run, model_id, record, user)}
+
+
+@endpoint("PATCH")
+def set_logged_model_tags(request, user, data, model_id: str):
+    run, _ = _model(user, model_id, write=True)
+    tags = _pairs(data.get("tags"), "tags")
+
+    def set_tags(record):
+        record["tags"] = {**record.get("tags", {}), **tags}
+    _change(run, model_id, set_tags)
+    return {}
+
+
+@endpoint("DELETE")
+def delete_logged_model_tag(request, user, data, model_id: str, key: str):
+    run, record = _model(user, model_id, write=True)
+    if key not in record.get("tags", {}):
+        raise not_found(f"No tag with key {key!r} on logged model {model_id}")
+
+    def drop(record):
+        record["tags"] = {k: v for k, v in record.get("tags", {}).items() if k != key}
+    _change(run, model_id, drop)
+    return {}
+
+
+@endpoint("POST")
+def log_logged_model_params(request, user, data, model_id: str):
+    run, _ = _model(user, model_id, write=True)
+    params = _pairs(data.get("params"), "params")
+
+    def add(record):
+        record["params"] = {**record.get("params", {}), **params}
+    _change(run, model_id, add)
+    return {}
+
+
+def _model_matches(node, model: dict) -> bool:
+    if isinstance(node, filters.Group):
+        results = (_model_matches(i, model) for i in node.items)
+        return all(results) if node.kind == "and" else any(results)
+    info = model["info"]
+    if node.entity == "tag":
+        actual = {t["key"]: t["value"] for t in info["tags"]}.get(node.key)
+    elif node.entity == "param":
+        actual = {p["key"]: p["value"] for p in model["data"]["params"]}.get(node.key)
+    elif node.key in ("name", "model_id", "source_run_id", "status", "model_type"):
+        actual = info[node.key]
+    elif node.key in ("creation_timestamp", "creation_time", "last_updated_timestamp"):
+        actual = info["creation_timestamp_ms" if node.key.startswith("creation")
+                      else "last_updated_timestamp_ms"]
+    else:
+        raise invalid(f"logged models cannot be filtered on {node.entity} {node.key!r}")
+    op, wanted = node.op, node.value
+    if op in ("IS NULL", "IS NOT NULL"):
+        return (actual is None) == (op == "IS NULL")
+    if actual is None:
+        return False
+    if op in ("LIKE", "ILIKE"):
+        return filters.like(str(wanted), str(actual), ignore_case=op == "ILIKE")
+    if op in ("IN", "NOT IN"):
+        return (str(actual) in wanted) == (op == "IN")
+    if isinstance(actual, int) and isinstance(wanted, int | float):
+        return {"=": actual == wanted, "!=": actual != wanted, "<": actual < wanted,
+                "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[op]
+    if op == "=":
+        return str(actual) == str(wanted)
+    if op == "!=":
+        return str(actual) != str(wanted)
+    raise invalid(f"{node.key} cannot be compared with {op}")
+
+
+@endpoint("POST")
+def search_logged_models(request, user, data):
+    """The logged models of the runs in the given experiments that the user can see."""
+    ids = access.experiment_pks(user, data.get("experiment_ids") or [])
+    node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param"})
+    visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
+    runs = (Run.objects.filter(experiment_id__in=visible, deleted_at__isnull=True)
+            .select_related("project", "experiment").order_by("-started_at", "id"))
+    found = []
+    for run in runs.only("id", "context", "project", "experiment", "started_at"):
+        for model_id, record in (run.context or {}).get(MODELS_KEY, {}).items():
+            model = model_json(run, model_id, record, user)
+            if node is None or _model_matches(node, model):
+                found.append(model)
+    found.sort(key=lambda m: -m["info"]["creation_timestamp_ms"])
+    max_results = int(data.get("max_results") or 100)
+    offset = int(data.get("page_token") or 0) if str(data.get("page_token") or "0").isdigit() \
+        else 0
+    answer = {"models": found[offset:offset + max_results]}
+    if offset + max_results < len(found):
+        answer["next_page_token"] = str(offset + max_results)
+    return answer
+
+
+@endpoint("POST")
+def log_outputs(request, user, data):
+    """runs/outputs: the run produced these logged models (at a step)."""
+    run = access.run_for(user, data.get("run_id"), write=True, related=False)
+    outputs = []
+    for i, item in enumerate(data.get("models") or []):
+        if not isinstance(item, dict) or not item.get("model_id"):
+            raise invalid(f"Missing value for required parameter 'models[{i}].model_id'.")
+        outputs.append({"model_id": str(item["model_id"]), "step": int(item.get("step") or 0)})
+
+    def add(current):
+        current = list(current or [])
+        current += [o for o in outputs if o not in current]
+        return current
+    services.update_run_context(run=run, key=OUTPUTS_KEY, update=add)
+    return {}
+
+
+@endpoint("POST")
+def record_logged_model(request, user, data):
+    """runs/log-model: MLflow 2's record of a model in a run tag.
+
+    Accepted for old clients' sake; the model itself is known through the
+    logged-model calls and the run's artifacts, so nothing more is stored.
+    """
+    access.run_for(user, data.get("run_id"), write=True, related=False)
+    return {}
+
+
+def run_outputs(run: Run) -> list[dict]:
+    return list((run.context or {}).get(OUTPUTS_KEY, []))

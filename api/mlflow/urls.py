@@ -1,0 +1,67 @@
+"""Routes of the MLflow-compatible API.
+
+tracker/urls.py mounts `urlpatterns` at /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/,
+`artifact_urlpatterns` at /api/2.0/mlflow-artifacts/ (and its ajax twin) and
+`v3_urlpatterns` at /api/3.0/mlflow/. Anything else under those prefixes answers
+MLflow's ENDPOINT_NOT_FOUND as JSON.
+"""
+
+from django.urls import path, re_path
+
+from api.mlflow import artifacts, models, views
+from api.mlflow.endpoint import not_found
+
+OPERATIONS = {
+    "experiments/create": views.create_experiment,
+    "experiments/get": views.get_experiment,
+    "experiments/get-by-name": views.get_experiment_by_name,
+    "experiments/search": views.search_experiments,
+    "experiments/delete": views.delete_experiment,
+    "experiments/restore": views.restore_experiment,
+    "experiments/update": views.update_experiment,
+    "experiments/set-experiment-tag": views.set_experiment_tag,
+    "experiments/delete-experiment-tag": views.delete_experiment_tag,
+    "runs/create": views.create_run,
+    "runs/update": views.update_run,
+    "runs/get": views.get_run,
+    "runs/delete": views.delete_run,
+    "runs/restore": views.restore_run,
+    "runs/log-metric": views.log_metric,
+    "runs/log-parameter": views.log_param,
+    "runs/set-tag": views.set_tag,
+    "runs/delete-tag": views.delete_tag,
+    "runs/log-batch": views.log_batch,
+    "runs/log-inputs": views.log_inputs,
+    "runs/search": views.search_runs,
+    "metrics/get-history": views.get_metric_history,
+    "artifacts/list": views.list_run_artifacts,
+    "runs/outputs": models.log_outputs,
+    "runs/log-model": models.record_logged_model,
+    "logged-models": models.create_logged_model,
+    "logged-models/search": models.search_logged_models,
+}
+
+urlpatterns = [
+    *[path(route, view, name=f"mlflow-{route.replace('/', '-')}")
+      for route, view in OPERATIONS.items()],
+    path("logged-models/<str:model_id>", models.logged_model, name="mlflow-logged-model"),
+    path("logged-models/<str:model_id>/tags", models.set_logged_model_tags,
+         name="mlflow-logged-model-tags"),
+    path("logged-models/<str:model_id>/tags/<path:key>", models.delete_logged_model_tag,
+         name="mlflow-logged-model-tag"),
+    path("logged-models/<str:model_id>/params", models.log_logged_model_params,
+         name="mlflow-logged-model-params"),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]
+
+artifact_urlpatterns = [
+    path("artifacts", artifacts.artifact_list, name="mlflow-artifacts-list"),
+    path("artifacts/", artifacts.artifact_list),
+    path("artifacts/<path:path>", artifacts.artifact_detail, name="mlflow-artifacts-file"),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]
+
+v3_urlpatterns = [
+    path("server-info", views.server_info, name="mlflow-server-info"),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

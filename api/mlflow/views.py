@@ -1,0 +1,664 @@
+"""The MLflow tracking endpoints, one function per operation, in MLflow's shapes.
+
+Every write is a call to tracker.services (single-item writes are batches of
+one), so MLflow clients get Targetline's write semantics: replayed points are
+stored once, params are write-once, tags are last-write-wins.
+"""
+
+import base64
+import binascii
+import json
+import math
+import posixpath
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponse
+
+from api.mlflow import access, filters, shapes
+from api.mlflow.artifacts import list_children
+from api.mlflow.endpoint import endpoint, json_response
+from api.mlflow.errors import (
+    RESOURCE_ALREADY_EXISTS,
+    MlflowError,
+    invalid,
+    not_found,
+)
+from tracker import mlflow_mapping, run_search, services
+from tracker.errors import Conflict, InvalidInput
+from tracker.models import Experiment, MetricPoint, MetricSummary, Run, RunStatus
+
+# MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_RUNS_PER_SEARCH = 50_000
+DEFAULT_RUNS_PER_SEARCH = 1000
+MAX_EXPERIMENTS_PER_SEARCH = 50_000
+_NAME_RE = re.compile(r"^[/\w.\- :]*$")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+# --- Small readers -------------------------------------------------------------------
+
+def _required(data, field: str) -> str:
+    value = data.get(field)
+    if value is None or value == "":
+        raise invalid(f"Missing value for required parameter '{field}'.")
+    return value
+
+
+def _string(data, field: str, default: str = "") -> str:
+    value = data.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a string")
+    return value
+
+
+def _integer(data, field: str, default: int | None = None) -> int | None:
+    value = data.get(field)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an integer")
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an "
+                      "integer") from None
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': out of range")
+    return number
+
+
+def _list(data, field: str) -> list:
+    if hasattr(data, "getlist"):
+        return data.getlist(field)
+    value = data.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a list")
+    return value
+
+
+def _run_id(data) -> str:
+    return data.get("run_id") or data.get("run_uuid") or ""
+
+
+def _check_name(name, what: str) -> str:
+    """MLflow's rule for metric, param and tag names (they may be used as file names)."""
+    if not isinstance(name, str) or name == "":
+        raise invalid(f"Missing value for required parameter '{what}'.")
+    if not _NAME_RE.match(name):
+        raise invalid(f"Invalid value {name!r} for parameter '{what}': names may only contain "
+                      "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), "
+                      "colon(:) and slashes (/).")
+    normalized = posixpath.normpath(name)
+    if normalized != name or normalized == "." or normalized.startswith(("..", "/")):
+        raise invalid(f"Invalid value {name!r} for parameter '{what}': names must not resolve "
+                      f"to other names when treated as paths (this one reads as {normalized!r})")
+    return name
+
+
+def _time(ms) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _view_type(value, default: str = "ACTIVE_ONLY") -> str:
+    if value in (None, ""):
+        return default
+    names = {"1": "ACTIVE_ONLY", "2": "DELETED_ONLY", "3": "ALL"}
+    text = names.get(str(value), str(value).upper())
+    if text not in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
+        raise invalid(f"Invalid view type {value!r}: use ACTIVE_ONLY, DELETED_ONLY or ALL")
+    return text
+
+
+def _key_values(items, what: str) -> list[tuple[str, object]]:
+    if not isinstance(items, list):
+        raise invalid(f"Invalid value for parameter '{what}': expected a list of key/value")
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise invalid(f"Invalid value for parameter '{what}[{i}]': expected an object")
+        key = item.get("key")
+        if key is None or key == "":
+            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
+        pairs.append((key, item.get("value")))
+    return pairs
+
+
+# --- Experiments -----------------------------------------------------------------------
+
+@endpoint("POST")
+def create_experiment(request, user, data):
+    name = _required(data, "name")
+    if not isinstance(name, str):
+        raise invalid(f"Invalid experiment name: {name!r}. Expects a string.")
+    tags = {k: "" if v is None else v for k, v in _key_values(data.get("tags") or [], "tags")}
+    if name == access.DEFAULT_EXPERIMENT_NAME:
+        raise MlflowError("Experiment(name=Default) already exists: it is experiment '0'",
+                          RESOURCE_ALREADY_EXISTS)
+    with transaction.atomic():
+        project = access.project_for_new_experiment(user, name, tags)
+        inner_name = access.experiment_name_in(project, name)
+        tags[access.PROJECT_TAG] = project.slug
+        try:
+            experiment = services.create_experiment(project=project, user=user, name=inner_name)
+        except Conflict:
+            raise MlflowError(f"Experiment(name={name}) already exists in project "
+                              f"{project.slug}", RESOURCE_ALREADY_EXISTS) from None
+        services.set_experiment_tags(experiment=experiment, tags=tags)
+    return {"experiment_id": str(experiment.pk)}
+
+
+@endpoint("GET")
+def get_experiment(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"))
+    return {"experiment": shapes.experiment_json(experiment, user)}
+
+
+@endpoint("GET")
+def get_experiment_by_name(request, user, data):
+    name = _required(data, "experiment_name")
+    experiment = access.experiment_by_name(user, name)
+    if experiment is None:
+        raise not_found(f"Could not find experiment with name '{name}'")
+    return {"experiment": shapes.experiment_json(experiment, user)}
+
+
+def _experiment_value(experiment_json: dict, clause: filters.Clause):
+    if clause.entity == "tag":
+        return {t["key"]: t["value"] for t in experiment_json["tags"]}.get(clause.key)
+    if clause.key not in ("name", "creation_time", "last_update_time"):
+        raise invalid(f"Invalid attribute key '{clause.key}' specified. Valid keys are name, "
+                      "creation_time, last_update_time")
+    return experiment_json[clause.key]
+
+
+def _experiment_matches(node, experiment_json: dict) -> bool:
+    if isinstance(node, filters.Group):
+        results = (_experiment_matches(i, experiment_json) for i in node.items)
+        return all(results) if node.kind == "and" else any(results)
+    actual = _experiment_value(experiment_json, node)
+    op, wanted = node.op, node.value
+    if op == "IS NULL":
+        return actual is None
+    if op == "IS NOT NULL":
+        return actual is not None
+    if actual is None:
+        return False
+    if op in ("LIKE", "ILIKE"):
+        return filters.like(str(wanted), str(actual), ignore_case=op == "ILIKE")
+    if op in ("IN", "NOT IN"):
+        return (str(actual) in wanted) == (op == "IN")
+    if isinstance(actual, int) != isinstance(wanted, int | float):
+        raise invalid(f"{node.key} cannot be compared with {wanted!r}")
+    compare = {"=": actual == wanted, "!=": actual != wanted}
+    if op in compare:
+        return compare[op]
+    if isinstance(actual, str):
+        raise invalid(f"{node.key} can only be compared with =, !=, LIKE or ILIKE")
+    return {"<": actual < wanted, "<=": actual <= wanted, ">": actual > wanted,
+            ">=": actual >= wanted}[op]
+
+
+def _offset_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.b64decode(token, validate=True))["offset"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise invalid(f"Invalid page token {token!r}") from None
+
+
+def _make_offset_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+@endpoint("GET", "POST")
+def search_experiments(request, user, data):
+    max_results = _integer(data, "max_results", 1000)
+    if not 1 <= max_results <= MAX_EXPERIMENTS_PER_SEARCH:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
+                      f"must be at most {MAX_EXPERIMENTS_PER_SEARCH} and positive.")
+    view_type = _view_type(data.get("view_type"))
+    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    order = filters.experiment_order(_list(data, "order_by"))
+    experiments = access.visible_experiments(user)
+    if view_type == "ACTIVE_ONLY":
+        experiments = experiments.filter(deleted_at__isnull=True)
+    elif view_type == "DELETED_ONLY":
+        experiments = experiments.filter(deleted_at__isnull=False)
+    found = [shapes.experiment_json(e, user) for e in experiments]
+    if node is not None:
+        found = [e for e in found if _experiment_matches(node, e)]
+    found.sort(key=lambda e: int(e["experiment_id"]))
+    for key, descending in reversed(order):
+        found.sort(key=lambda e, k=key: int(e[k]) if k == "experiment_id" else e[k],
+                   reverse=descending)
+    offset = _offset_token(data.get("page_token"))
+    page = found[offset:offset + max_results]
+    answer = {"experiments": page}
+    if offset + max_results < len(found):
+        answer["next_page_token"] = _make_offset_token(offset + max_results)
+    return answer
+
+
+def _not_default(experiment: Experiment, user, doing: str) -> None:
+    if access.is_default(experiment, experiment.project, user):
+        raise invalid(f"Cannot {doing} the default experiment '0'.")
+
+
+@endpoint("POST")
+def delete_experiment(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    _not_default(experiment, user, "delete")
+    services.delete_experiment(experiment=experiment)
+    return {}
+
+
+@endpoint("POST")
+def restore_experiment(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    services.restore_experiment(experiment=experiment)
+    return {}
+
+
+@endpoint("POST")
+def update_experiment(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    new_name = _string(data, "new_name")
+    if new_name:
+        _not_default(experiment, user, "rename")
+        try:
+            services.rename_experiment(
+                experiment=experiment,
+                name=access.experiment_name_in(experiment.project, new_name))
+        except Conflict as exc:
+            raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+    return {}
+
+
+@endpoint("POST")
+def set_experiment_tag(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    key = _check_name(_required(data, "key"), "key")
+    value = _string(data, "value")
+    if key == access.PROJECT_TAG and value != experiment.project.slug:
+        raise invalid(f"experiment {experiment.name!r} belongs to project "
+                      f"{experiment.project.slug!r}; the tag {access.PROJECT_TAG} cannot move "
+                      "it (create a new experiment with the tag instead)")
+    services.set_experiment_tags(experiment=experiment, tags={key: value})
+    return {}
+
+
+@endpoint("POST")
+def delete_experiment_tag(request, user, data):
+    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    services.delete_experiment_tag(experiment=experiment, key=_required(data, "key"))
+    return {}
+
+
+# --- Runs ------------------------------------------------------------------------------
+
+_TERMINAL = {"FINISHED": RunStatus.FINISHED, "FAILED": RunStatus.FAILED,
+             "KILLED": RunStatus.KILLED}
+_STATUS_NUMBERS = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED",
+                   "5": "KILLED"}
+
+
+def _status(value) -> str:
+    text = _STATUS_NUMBERS.get(str(value), str(value).upper())
+    if text not in filters.MLFLOW_STATUSES:
+        raise invalid(f"Invalid status {value!r}: use one of {', '.join(filters.MLFLOW_STATUSES)}")
+    return text
+
+
+@endpoint("POST")
+def create_run(request, user, data):
+    experiment = access.experiment_for(user, data.get("experiment_id") or "0", write=True)
+    if experiment.deleted_at is not None:
+        raise invalid(f"The experiment {data.get('experiment_id')} must be in the 'active' "
+                      "state. Current state is deleted.")
+    tags = {}
+    for key, value in _key_values(data.get("tags") or [], "tags"):
+        tags[_check_name(key, "tags.key")] = "" if value is None else value
+    run_name = _string(data, "run_name")
+    tag_name = tags.pop(shapes.RUN_NAME_TAG, "")
+    if run_name and tag_name and run_name != tag_name:
+        raise invalid("Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
+                      f"with different values (run_name='{run_name}', "
+                      f"mlflow.runName='{tag_name}').")
+    start_time = _integer(data, "start_time")
+    commit = tags.get("mlflow.source.git.commit", "")
+    run, _ = services.create_run(
+        project=experiment.project, user=user, experiment=experiment.name,
+        name=run_name or tag_name, tags=tags, started_at=_time(start_time),
+        git_commit=commit if isinstance(commit, str) else "")
+    run.project, run.experiment, run.created_by = experiment.project, experiment, user
+    return {"run": shapes.run_json(run, user, [], [])}
+
+
+@endpoint("POST")
+def update_run(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True)
+    run_name = _string(data, "run_name")
+    if run_name:
+        services.update_run(run=run, name=run_name)
+    if data.get("status") not in (None, ""):
+        status = _status(data.get("status"))
+        ours = _TERMINAL.get(status, RunStatus.RUNNING)
+        if ours == run.status and (ours == RunStatus.RUNNING or run.ended_at is not None):
+            pass  # update_run(name=...) resends the current status: nothing changes
+        elif status in _TERMINAL:
+            services.finish_run(run=run, status=ours, ended_at=_time(_integer(data, "end_time")))
+        else:
+            services.update_run(run=run, status=RunStatus.RUNNING)
+    return {"run_info": shapes.run_info_json(run, user)}
+
+
+def _run_json(run: Run, user) -> dict:
+    return shapes.runs_json([run], user)[0]
+
+
+@endpoint("GET")
+def get_run(request, user, data):
+    run = access.run_for(user, _run_id(data))
+    return {"run": _run_json(run, user)}
+
+
+@endpoint("POST")
+def delete_run(request, user, data):
+    run = access.run_for(user, _required(data, "run_id"), write=True, allow_deleted=True)
+    services.delete_run(run=run)
+    return {}
+
+
+@endpoint("POST")
+def restore_run(request, user, data):
+    run = access.run_for(user, _required(data, "run_id"), write=True, allow_deleted=True)
+    services.restore_run(run=run)
+    return {}
+
+
+# --- Logging -----------------------------------------------------------------------------
+
+def _existing_series(run: Run) -> dict[tuple[str, str], str]:
+    """The run's series and the MLflow key each answers to."""
+    return {(key, split): mlflow_mapping.mlflow_key(key, split, source)
+            for key, split, source in MetricSummary.objects.filter(run=run)
+            .values_list("key", "split", "source_key")}
+
+
+# Per process: the series each MLflow key of a recently logged run went to. A key's
+# series never changes once stored (its source key is kept for good), so a batch whose
+# keys are all known skips reading the run's series; entries are added only after the
+# batch that stored them committed.
+_KNOWN_SERIES: OrderedDict[uuid.UUID, dict[str, tuple[str, str]]] = OrderedDict()
+_KNOWN_SERIES_RUNS = 2048
+_KNOWN_SERIES_LOCK = threading.Lock()
+
+
+def _series_for(run: Run, names: list[str]) -> dict[str, tuple[str, str]]:
+    known = _KNOWN_SERIES.get(run.pk)
+    if known is not None and all(name in known for name in names):
+        return known
+    return mlflow_mapping.resolve_series(names, _existing_series(run))
+
+
+def _remember_series(run: Run, resolved: dict[str, tuple[str, str]]) -> None:
+    with _KNOWN_SERIES_LOCK:  # gunicorn's threads share the cache
+        known = {**_KNOWN_SERIES.get(run.pk, {}), **resolved}
+        _KNOWN_SERIES[run.pk] = known
+        _KNOWN_SERIES.move_to_end(run.pk)
+        while len(_KNOWN_SERIES) > _KNOWN_SERIES_RUNS:
+            _KNOWN_SERIES.popitem(last=False)
+
+
+def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
+    """Log MLflow metrics, params and tags through services.log_batch, in one transaction."""
+    clean_params: dict[str, str] = {}
+    for key, value in params:
+        _check_name(key, "params.key")
+        value = "" if value is None else value
+        if not isinstance(value, str):
+            value = str(value)
+        if key in clean_params:
+            raise invalid(f"Duplicate parameter keys have been submitted: ['{key}']. Please "
+                          "ensure the request contains only one param value per param key.")
+        clean_params[key] = value
+    clean_tags: dict[str, str] = {}
+    for key, value in tags:
+        _check_name(key, "tags.key")
+        clean_tags[key] = "" if value is None else str(value)
+    new_name = clean_tags.pop(shapes.RUN_NAME_TAG, None)
+
+    points, source_keys = [], {}
+    if metrics:
+        names = []
+        for i, metric in enumerate(metrics):
+            if not isinstance(metric, dict):
+                raise invalid(f"Invalid value for parameter 'metrics[{i}]': expected an object")
+            for field in ("key", "value", "timestamp"):
+                if metric.get(field) is None:
+                    raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
+            names.append(metric["key"])
+        distinct = list(dict.fromkeys(names))
+        for name in distinct:
+            _check_name(name, "metrics.key")
+        resolved = _series_for(run, distinct)
+        source_keys = {series: name for name, series in resolved.items()}
+        for metric in metrics:
+            key, split = resolved[metric["key"]]
+            step = metric.get("step")
+            points.append({"key": key, "split": split, "step": 0 if step is None else step,
+                           "value": metric["value"], "timestamp": metric["timestamp"]})
+    if new_name:  # the rename and the batch succeed or fail together
+        with transaction.atomic():
+            if points or clean_params or clean_tags:
+                services.log_batch(run=run, metrics=points, params=clean_params,
+                                   tags=clean_tags, source_keys=source_keys)
+            services.update_run(run=run, name=new_name)
+    elif points or clean_params or clean_tags:
+        services.log_batch(run=run, metrics=points, params=clean_params, tags=clean_tags,
+                           source_keys=source_keys)
+    if points:
+        _remember_series(run, {name: resolved[name] for name in distinct})
+
+
+@endpoint("POST")
+def log_batch(request, user, data):
+    metrics = data.get("metrics") or []
+    params = _key_values(data.get("params") or [], "params")
+    tags = _key_values(data.get("tags") or [], "tags")
+    if not isinstance(metrics, list):
+        raise invalid("Invalid value for parameter 'metrics': expected a list")
+    for what, count, limit in (("metrics", len(metrics), MAX_METRICS_PER_BATCH),
+                               ("params", len(params), MAX_PARAMS_TAGS_PER_BATCH),
+                               ("tags", len(tags), MAX_PARAMS_TAGS_PER_BATCH),
+                               ("metrics, params, and tags", len(metrics) + len(params)
+                                + len(tags), MAX_ENTITIES_PER_BATCH)):
+        if count > limit:
+            raise invalid(f"A batch logging request can contain at most {limit} {what}. Got "
+                          f"{count} {what}. Please split up {what} across multiple requests "
+                          "and try again.")
+    run = access.run_for(user, _required(data, "run_id"), write=True, related=False)
+    _log(run, metrics=metrics, params=params, tags=tags)
+    return {}
+
+
+@endpoint("POST")
+def log_metric(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True, related=False)
+    metric = {"key": _required(data, "key"), "value": data.get("value"),
+              "timestamp": data.get("timestamp"), "step": data.get("step")}
+    if metric["value"] is None:
+        raise invalid("Missing value for required parameter 'value'.")
+    if metric["timestamp"] is None:
+        raise invalid("Missing value for required parameter 'timestamp'.")
+    try:
+        _log(run, metrics=[metric], params=[], tags=[])
+    except InvalidInput as exc:  # name the field as MLflow does, not metrics[0].x
+        raise invalid(exc.message.replace("metrics[0].", "")) from None
+    return {}
+
+
+@endpoint("POST")
+def log_param(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True, related=False)
+    _log(run, metrics=[], params=[(_required(data, "key"), data.get("value"))], tags=[])
+    return {}
+
+
+@endpoint("POST")
+def set_tag(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True, related=False)
+    _log(run, metrics=[], params=[], tags=[(_required(data, "key"), data.get("value"))])
+    return {}
+
+
+@endpoint("POST")
+def delete_tag(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True)
+    key = _required(data, "key")
+    if key != shapes.RUN_NAME_TAG:  # the name tag mirrors the run's name: nothing to delete
+        services.delete_run_tag(run=run, key=key)
+    return {}
+
+
+@endpoint("POST")
+def log_inputs(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True)
+    datasets = []
+    for i, item in enumerate(_list(data, "datasets")):
+        if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+            raise invalid(f"Invalid value for parameter 'datasets[{i}]': expected "
+                          "{tags, dataset}")
+        tags = {k: "" if v is None else str(v)
+                for k, v in _key_values(item.get("tags") or [], f"datasets[{i}].tags")}
+        datasets.append({**item["dataset"], "tags": tags})
+    services.log_run_datasets(run=run, datasets=datasets)
+    return {}
+
+
+# --- Reading metrics and searching runs ----------------------------------------------------
+
+def _history_token(token: str | None) -> tuple[int, int] | None:
+    if not token:
+        return None
+    match = re.fullmatch(r"(-?\d+):(-?\d+)", token)
+    if not match:
+        raise invalid(f"Invalid page token {token!r}; start from the first page")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _json_number(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return '"NaN"'
+    if math.isinf(value):
+        return '"Infinity"' if value > 0 else '"-Infinity"'
+    return repr(value)
+
+
+@endpoint("GET")
+def get_metric_history(request, user, data):
+    run = access.run_for(user, _run_id(data))
+    key = _required(data, "metric_key")
+    max_results = _integer(data, "max_results")
+    if max_results is not None and max_results <= 0:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
+                      "must be a positive integer.")
+    after = _history_token(data.get("page_token"))
+    series = {(k, s): (pk, mlflow_mapping.mlflow_key(k, s, source))
+              for pk, k, s, source in MetricSummary.objects.filter(run=run)
+              .values_list("id", "key", "split", "source_key")}
+    found = mlflow_mapping.find_series(key, {s: v[1] for s, v in series.items()})
+    if found is None:
+        return {"metrics": []}
+    points = MetricPoint.objects.filter(summary_id=series[found][0])
+    if after is not None:
+        points = points.filter(Q(step__gt=after[0]) | Q(step=after[0], timestamp__gt=after[1]))
+    points = points.order_by("step", "timestamp").values_list("step", "timestamp", "value")
+    rows = list(points[:max_results + 1] if max_results else points)
+    next_token = None
+    if max_results and len(rows) > max_results:
+        rows = rows[:max_results]
+        next_token = f"{rows[-1][0]}:{rows[-1][1]}"
+    # Built as text: a 25,000-point page is the hot path of get_metric_history.
+    head = '{"key":' + json.dumps(key) + ',"value":'
+    body = ",".join(f'{head}{_json_number(v)},"timestamp":{t},"step":{s}}}' for s, t, v in rows)
+    tail = f',"next_page_token":{json.dumps(next_token)}' if next_token else ""
+    return HttpResponse(f'{{"metrics":[{body}]{tail}}}', content_type="application/json")
+
+
+@endpoint("POST")
+def search_runs(request, user, data):
+    max_results = _integer(data, "max_results", DEFAULT_RUNS_PER_SEARCH)
+    if not 1 <= max_results <= MAX_RUNS_PER_SEARCH:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
+                      f"must be at most {MAX_RUNS_PER_SEARCH} and positive.")
+    ids = access.experiment_pks(user, _list(data, "experiment_ids"))
+    visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
+    runs = Run.objects.filter(experiment_id__in=visible)
+    view_type = _view_type(data.get("run_view_type"))
+    if view_type == "ACTIVE_ONLY":
+        runs = runs.filter(deleted_at__isnull=True)
+    elif view_type == "DELETED_ONLY":
+        runs = runs.filter(deleted_at__isnull=False)
+    node = filters.to_run_filter(data.get("filter"))
+    if node is not None:
+        runs = runs.filter(run_search.compile_node(node))
+    order = filters.to_run_order(_list(data, "order_by")) or None
+    runs = run_search.order_runs(runs, order).select_related("project", "experiment",
+                                                              "created_by")
+    cursor = data.get("page_token") or None
+    rows: list[Run] = []
+    while len(rows) < max_results:
+        size = min(1000, max_results - len(rows))
+        try:
+            chunk, cursor = run_search.page(runs, order_by=order, cursor=cursor, page_size=size)
+        except InvalidInput as exc:
+            raise invalid(f"Invalid page token: {exc.message}") from None
+        rows += chunk
+        if cursor is None:
+            break
+    answer = {"runs": shapes.runs_json(rows, user)}
+    if cursor:
+        answer["next_page_token"] = cursor
+    return answer
+
+
+@endpoint("GET")
+def list_run_artifacts(request, user, data):
+    """GET artifacts/list: a run's artifacts under `path`, with run-relative paths."""
+    run = access.run_for(user, _run_id(data))
+    path = (data.get("path") or "").strip("/")
+    experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+    files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
+             for f in list_children(run, path)]
+    return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}
+
+
+def server_info(request):
+    """GET /api/3.0/mlflow/server-info: what the client checks before proxied transfers."""
+    return json_response({
+        "store_type": "SqlStore",
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "features_enabled": {"gateway": False},
+    })

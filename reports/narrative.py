@@ -1,0 +1,525 @@
+"""The sentences of check-in reports, alerts and their emails (pure: no ORM, no Django).
+
+Sentences about one metric value (the winner, a guardrail) come from tracker.phrasing, so
+the API, the web UI and the reports speak with one voice; this module adds what only a
+report says: the target as a sentence, what changed since the last check-in, slices that
+lag, experiments of the period, glosses for jargon and the email texts. Numbers are shown
+the way tracker.phrasing shows them (F1 0.87 is "87 out of 100"; latency 38 is "38 ms").
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from tracker import phrasing
+from tracker.phrasing import format_percent, metric_label, split_phrase
+
+MAXIMIZE = phrasing.MAXIMIZE
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """The target as plain values."""
+
+    metric: str
+    direction: str
+    threshold: float
+    judged_on: str = "test"
+    selected_on: str = "validation"
+    agreed_by: str = ""
+    agreed_on: date | None = None
+    definition: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TargetFacts":
+        agreed_on = data.get("agreed_on")
+        if isinstance(agreed_on, str):
+            agreed_on = date.fromisoformat(agreed_on)
+        return cls(metric=data["metric"], direction=data["direction"],
+                   threshold=data["threshold"], judged_on=data.get("judged_on") or "test",
+                   selected_on=data.get("selected_on") or "validation",
+                   agreed_by=data.get("agreed_by") or "", agreed_on=agreed_on,
+                   definition=data.get("definition") or None)
+
+    @property
+    def label(self) -> str:
+        return metric_label(self.metric)
+
+    @property
+    def bar(self) -> str:
+        """What the threshold is called: a bar to clear, or a limit to stay under."""
+        return "bar" if self.direction == MAXIMIZE else "limit"
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+def _how(metric: str, definition: str | None = None) -> "phrasing.MetricPhrasing":
+    # tracker.phrasing keeps how each metric is shown (scale, unit, "out of 100"); reusing
+    # its table keeps a report's numbers identical to the API's and the UI's.
+    return phrasing._phrasing(metric, definition)
+
+
+def bare(metric: str, value: float, definition: str | None = None) -> str:
+    """A value in the metric's units, without "out of 100": "85", "50 ms", "0.3"."""
+    return _how(metric, definition).show(value)
+
+
+def quantity(metric: str, value: float, definition: str | None = None) -> str:
+    """A value as a reader sees it: "87 out of 100", "38 ms", "0.42"."""
+    how = _how(metric, definition)
+    if how.percent:
+        return f"{format_percent(value)} out of 100"
+    return how.show(value)
+
+
+def amount(metric: str, difference: float, definition: str | None = None) -> str:
+    """The size of a difference: "4 points", "1 point", "12 ms", "0.05"."""
+    how = _how(metric, definition)
+    if how.percent:
+        shown = format_percent(abs(difference))
+        return "1 point" if shown == "1" else f"{shown} points"
+    return how.show(abs(difference))
+
+
+def same_shown(metric: str, a: float, b: float, definition: str | None = None) -> bool:
+    """Whether two values read the same to a person (then they did not change)."""
+    return bare(metric, a, definition) == bare(metric, b, definition)
+
+
+def gap_words(target: TargetFacts, gap: float) -> str:
+    """How far from the threshold: "3 points short of", "12 ms over"."""
+    how = _how(target.metric, target.definition)
+    if target.direction != MAXIMIZE and not how.percent:
+        return f"{amount(target.metric, gap, target.definition)} over"
+    return f"{amount(target.metric, gap, target.definition)} short of"
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+def day_text(day: date) -> str:
+    """A day as people write it: "2 November 2026"."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def period_text(start: date, end: date) -> str:
+    """A period: "3 – 10 November 2026", "28 October – 3 November 2026"."""
+    if start == end:
+        return day_text(start)
+    if start.year != end.year:
+        return f"{day_text(start)} – {day_text(end)}"
+    if start.month != end.month:
+        return f"{start.day} {start:%B} – {day_text(end)}"
+    return f"{start.day} – {day_text(end)}"
+
+
+def since_words(previous_checkin: date | None, period_start: date) -> str:
+    """"since the last check-in" when there was one, else "since 3 November 2026"."""
+    if previous_checkin is not None:
+        return "since the last check-in"
+    return f"since {day_text(period_start)}"
+
+
+def since_heading(had_checkin: bool) -> str:
+    """The heading of "what changed": since the last check-in, or in this (first) period."""
+    return "Since the last check-in" if had_checkin else "In this period"
+
+
+def at_then_words(had_checkin: bool, period_start: date) -> str:
+    """When "then" was: "at the last check-in" or "on 3 November 2026"."""
+    return "at the last check-in" if had_checkin else f"on {day_text(period_start)}"
+
+
+def since_first_result(day: date) -> str:
+    """The verdict's "since" when the period's first best model is the starting point."""
+    return f"since the first test result on {day_text(day)}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n} {many}"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --- the target ------------------------------------------------------------------------------
+
+def target_sentence(target: TargetFacts) -> str:
+    """The target as a sentence.
+
+    "Target: F1 score of at least 85 out of 100 on the test set, agreed by Dana on
+    2 November 2026."
+    """
+    bound = "at least" if target.direction == MAXIMIZE else "at most"
+    text = (f"Target: {target.label} of {bound} "
+            f"{quantity(target.metric, target.threshold, target.definition)} on "
+            f"{split_phrase(target.judged_on)}")
+    if target.agreed_by and target.agreed_on:
+        return f"{text}, agreed by {target.agreed_by} on {day_text(target.agreed_on)}."
+    if target.agreed_by:
+        return f"{text}, agreed by {target.agreed_by}."
+    if target.agreed_on:
+        return f"{text}, agreed on {day_text(target.agreed_on)}."
+    return f"{text}. Who agreed to it and when was not recorded."
+
+
+def selection_gloss(target: TargetFacts) -> str:
+    """Why two splits: the one a model is chosen on and the one it is judged on."""
+    return (f"The best model is chosen on {split_phrase(target.selected_on)} and judged on "
+            f"{split_phrase(target.judged_on)}, data it was never chosen or tuned on, so the "
+            "figure quoted is an honest estimate of how it will do.")
+
+
+_GLOSSES = {
+    "accuracy": "Accuracy: how often the model is right.",
+    "error rate": "Error rate: how often the model is wrong.",
+    "precision": "Precision: when the model flags a case, how often it is right.",
+    "recall": "Recall: of the cases the model should find, how many it finds.",
+    "F1 score": "F1 score: one number that balances finding the cases that matter and being "
+                "right when flagging one (100 is perfect).",
+    "macro-averaged F1 score": "Macro-averaged F1 score: the F1 score (finding the cases "
+                               "that matter and being right when flagging one) averaged over "
+                               "classes, each counting equally (100 is perfect).",
+    "micro-averaged F1 score": "Micro-averaged F1 score: the F1 score (finding the cases "
+                               "that matter and being right when flagging one) over all "
+                               "cases together (100 is perfect).",
+    "weighted F1 score": "Weighted F1 score: the F1 score (finding the cases that matter and "
+                         "being right when flagging one) averaged over classes, bigger "
+                         "classes counting more (100 is perfect).",
+    "ROC AUC": "ROC AUC: how well the model ranks real cases above non-cases (50 is "
+               "guessing, 100 is perfect).",
+    "mean absolute error": "Mean absolute error: how far off the model is on average "
+                           "(lower is better).",
+    "root mean squared error": "Root mean squared error: how far off the model is in a "
+                               "typical case, big misses counting more (lower is better).",
+    "mean squared error": "Mean squared error: the average squared miss, big misses "
+                          "counting much more (lower is better).",
+    "latency": "Latency: how long the model takes to answer one request.",
+    "R²": "R²: how much of the variation in the outcome the model explains (100 is all).",
+}
+
+
+def metric_gloss(metric: str, definition: str | None = None) -> str | None:
+    """One line on what the metric means, for the jargon a reader may not know."""
+    if definition:
+        return None  # the project's own sentence already says it in its words
+    return _GLOSSES.get(metric_label(metric))
+
+
+def glossary(target: TargetFacts) -> list[str]:
+    """The words a report uses that a manager may not know."""
+    entries = [
+        f"{split_phrase(target.selected_on).removeprefix('the ').capitalize()}: data used "
+        "to compare models and pick the best one.",
+        f"{split_phrase(target.judged_on).removeprefix('the ').capitalize()}: data kept "
+        "aside to judge the chosen model fairly; it is never used to choose.",
+        "Baseline: the status quo to beat, such as the current system or a simple rule.",
+        "Guardrail: a condition any model must also meet, such as answering fast enough.",
+        "Run: one attempt at training a model. Experiment: a line of work with its own idea "
+        "(hypothesis), made of runs.",
+        "Slice: a part of the test set with one kind of case, such as long texts.",
+    ]
+    gloss = metric_gloss(target.metric, target.definition)
+    return ([gloss] if gloss else []) + entries
+
+
+_OP_WORDS = {"<=": "at most", "<": "below", ">=": "at least", ">": "above"}
+
+
+def _target_short(data: dict) -> str:
+    facts = TargetFacts.from_dict(data)
+    bound = "at least" if facts.direction == MAXIMIZE else "at most"
+    return (f"{facts.label} of {bound} "
+            f"{quantity(facts.metric, facts.threshold, facts.definition)} on "
+            f"{split_phrase(facts.judged_on)}")
+
+
+def _guardrail_short(rule: dict) -> str:
+    how = _how(rule["metric"])
+    out_of = " out of 100" if how.percent else ""
+    return (f"{how.label} {_OP_WORDS.get(rule['op'], rule['op'])} {how.show(rule['value'])}"
+            f"{out_of} on {split_phrase(rule['split'])}")
+
+
+def target_change_sentence(*, what: str, old, new, who: str, on: date) -> str:
+    """One recorded change of the target or the guardrails, in words."""
+    when = f"On {day_text(on)}, {who or 'someone'}"
+    if what == "guardrails":
+        before = _join([_guardrail_short(g) for g in old or []]) or "none"
+        after = _join([_guardrail_short(g) for g in new or []]) or "none"
+        return f"{when} changed the guardrails from {before} to {after}."
+    if old is None and new is not None:
+        return f"{when} agreed the target: {_target_short(new)}."
+    if new is None:
+        return f"{when} removed the target ({_target_short(old)})."
+    changed = {k for k in ("metric", "direction", "threshold", "judged_on", "selected_on",
+                           "definition") if old.get(k) != new.get(k)}
+    if changed == {"threshold"}:
+        facts = TargetFacts.from_dict(new)
+        higher = new["threshold"] > old["threshold"]
+        if facts.direction == MAXIMIZE:
+            verb = "raised" if higher else "lowered"
+        else:
+            verb = "loosened" if higher else "tightened"
+        return (f"{when} {verb} the {facts.bar} from {bare(facts.metric, old['threshold'])} to "
+                f"{quantity(facts.metric, new['threshold'], facts.definition)}.")
+    if not changed:
+        facts = TargetFacts.from_dict(new)
+        by = f" by {facts.agreed_by}" if facts.agreed_by else ""
+        on_day = f" on {day_text(facts.agreed_on)}" if facts.agreed_on else ""
+        return f"{when} recorded that the target was agreed{by}{on_day}."
+    return f"{when} changed the target from {_target_short(old)} to {_target_short(new)}."
+
+
+# --- the best model and what changed -----------------------------------------------------------
+
+def baseline_sentence(*, target: TargetFacts, name: str | None, judged: float | None) -> str:
+    """The baseline as a sentence, or why its absence matters and what to do."""
+    if name is None:
+        # The best-model sentence already says there is none (tracker.phrasing.NO_BASELINE).
+        return ("Without a baseline, a good-looking number may be no better than what is done "
+                "today: log the current system or a simple rule as a baseline run, so the next "
+                "report can show how much better the model does.")
+    if judged is None or not math.isfinite(judged):
+        return (f'The baseline (run "{name}") has not been evaluated on '
+                f"{split_phrase(target.judged_on)}, so we cannot say how much better the "
+                "model does.")
+    return (f'The baseline, the status quo to beat, is run "{name}": '
+            f"{quantity(target.metric, judged, target.definition)} on "
+            f"{split_phrase(target.judged_on)}.")
+
+
+def change_sentence(*, target: TargetFacts, then: float | None, now: float | None,
+                    at_then: str) -> str:
+    """The best model's judged value then → now.
+
+    `at_then` says when "then" was: "at the last check-in" or "on 3 November 2026".
+    """
+    what = f"{target.label} on {split_phrase(target.judged_on)}"
+    if now is None:
+        return f"The best model has no {what} yet."
+    shown = quantity(target.metric, now, target.definition)
+    if then is None:
+        return f"There was no best model with a test result {at_then}; now its {what} is {shown}."
+    if same_shown(target.metric, then, now, target.definition):
+        return f"The best model's {what} is {shown}, the same as {at_then}."
+    gain = now - then if target.direction == MAXIMIZE else then - now
+    better = "better" if gain > 0 else "worse"
+    return (f"The best model's {what} went from {bare(target.metric, then, target.definition)} "
+            f"{at_then} to {shown} now "
+            f"({amount(target.metric, gain, target.definition)} {better}).")
+
+
+def runs_sentence(*, finished: int, failed: int, killed: int, since: str) -> str:
+    """How the period's runs ended: "12 runs finished since …; 2 failed"."""
+    head = (f"No run finished {since}" if finished == 0
+            else f"{_count(finished, 'run', 'runs')} finished {since}")
+    troubles = []
+    if failed:
+        troubles.append(f"{failed} failed")
+    if killed:
+        troubles.append(f"{killed} {'was' if killed == 1 else 'were'} stopped before the end")
+    return f"{head}; {_join(troubles)}." if troubles else f"{head}."
+
+
+def experiments_sentence(names: list[str]) -> str:
+    """The experiments of the period: "3 experiments were worked on: A, B and C"."""
+    if not names:
+        return "No experiment was worked on."
+    quoted = [f'"{n}"' for n in names]
+    if len(names) == 1:
+        return f"1 experiment was worked on: {quoted[0]}."
+    return f"{len(names)} experiments were worked on: {_join(quoted)}."
+
+
+def experiments_note(target: TargetFacts) -> str:
+    """Why experiments are quoted on validation and only the best model on test."""
+    return (f"Experiments are compared on {split_phrase(target.selected_on)}; only the best "
+            f"model is quoted on {split_phrase(target.judged_on)}, so that figure stays an "
+            "honest check.")
+
+
+def experiment_runs_sentence(*, finished: int, failed: int) -> str:
+    """How an experiment's runs ended: "2 runs finished, 1 failed or stopped."."""
+    counts = f"{_count(finished, 'run', 'runs')} finished"
+    if failed:
+        counts += f", {failed} failed or stopped"
+    return counts + "."
+
+
+def experiment_result_sentence(*, target: TargetFacts, best_value: float | None,
+                               best_run: str | None, finished: int, failed: int,
+                               fails: list[str] = ()) -> str:
+    """An experiment's best result on the selection split and how its runs went.
+
+    `fails` are guardrail sentences (tracker.phrasing.guardrail_sentence) of the guardrails
+    its best run fails: such a run can never be the best model, and the reader must know.
+    """
+    counts = experiment_runs_sentence(finished=finished, failed=failed).removesuffix(".")
+    where = split_phrase(target.selected_on)
+    if best_value is None:
+        return f"No finished run reported its {target.label} on {where}; {counts}."
+    result = (f"Best result: {quantity(target.metric, best_value, target.definition)} on "
+              f'{where} (run "{best_run}"); {counts}.')
+    if fails:
+        result += " That run cannot be picked: " + " ".join(
+            f[0].lower() + f[1:] if f[:2].istitle() else f for f in fails)
+    return result
+
+
+def guardrails_intro(*, count: int, has_winner: bool) -> str:
+    if count == 0:
+        return ("No guardrails are set: no other condition, such as speed or size, is "
+                "required of a model.")
+    if not has_winner:
+        return "There is no best model yet, so no guardrail has been checked."
+    if count == 1:
+        return "The best model must also meet 1 guardrail:"
+    return f"The best model must also meet {count} guardrails:"
+
+
+# --- slices ----------------------------------------------------------------------------------
+
+# A slice lags when it is worse than the overall figure by more than this share of the
+# threshold (1 point when the bar is 100 out of 100): smaller gaps are noise.
+SLICE_LAG_SHARE = 0.01
+
+
+def slice_lags(*, value: float, overall: float, threshold: float, direction: str) -> bool:
+    """Whether a slice does noticeably worse than the overall figure."""
+    if not (math.isfinite(value) and math.isfinite(overall)):
+        return False
+    worse_by = overall - value if direction == MAXIMIZE else value - overall
+    return worse_by > SLICE_LAG_SHARE * max(abs(threshold), 1e-12)
+
+
+def slice_name(split: str) -> str:
+    """A slice's own name: "test/long_texts" -> "long texts"."""
+    return " / ".join(" ".join(p.replace("_", " ").replace("-", " ").split())
+                      for p in split.split("/")[1:]) or split
+
+
+def slice_sentence(*, target: TargetFacts, split: str, value: float, overall: float) -> str:
+    """A lagging slice against the overall figure.
+
+    "The long texts slice of the test set: 71 out of 100, against 83 overall (12 points
+    worse)."
+    """
+    gap = overall - value if target.direction == MAXIMIZE else value - overall
+    place = split_phrase(split)
+    return (f"{place[0].upper()}{place[1:]}: "
+            f"{quantity(target.metric, value, target.definition)}, against "
+            f"{bare(target.metric, overall, target.definition)} overall "
+            f"({amount(target.metric, gap, target.definition)} worse).")
+
+
+def slices_intro(*, lagging: int, total: int, judged_on: str) -> str:
+    where = split_phrase(judged_on)
+    if total == 0:
+        return (f"No slices of {where} were logged for the best model, so we cannot say "
+                "whether some kinds of cases do worse than others.")
+    if lagging == 0:
+        return (f"On every slice of {where} the best model does about as well as overall, "
+                "or better.")
+    if lagging == 1:
+        return f"1 slice of {where} lags the overall figure:"
+    return f"{lagging} slices of {where} lag the overall figure:"
+
+
+# --- test-set discipline ---------------------------------------------------------------------
+
+def test_looks_sentence(*, looks: int, runs: int) -> str:
+    """How often test results of runs other than the best model and the baseline were shown."""
+    if looks == 0:
+        return ("Nobody looked at test results of runs other than the best model and the "
+                "baseline in this period, so the test figure is still an honest check.")
+    times = "once" if looks == 1 else f"{looks} times"
+    return (f"Test results of runs other than the best model and the baseline were looked at "
+            f"{times} in this period ({_count(runs, 'run', 'runs')}). Each look makes the test "
+            "figure a little less trustworthy, because choices start to depend on it.")
+
+
+# --- email -----------------------------------------------------------------------------------
+
+def report_subject(*, project: str, verdict_label: str) -> str:
+    return f"{project} check-in: {verdict_label}"
+
+
+def report_email_body(*, project: str, period: str, verdict_label: str,
+                      verdict_sentence: str, target_sentence: str | None, pages: int) -> str:
+    """The short email that carries the PDF."""
+    lines = [f"{verdict_label}. {verdict_sentence}", ""]
+    if target_sentence:
+        lines += [target_sentence, ""]
+    lines.append(f"The full report on {project} for {period} is attached "
+                 f"(PDF, {_count(pages, 'page', 'pages')}).")
+    lines += ["", "-- ", "Targetline"]
+    return "\n".join(lines)
+
+
+def alert_subject(*, project: str, target_met: bool) -> str:
+    return f"{project}: target met" if target_met else f"{project}: new best model"
+
+
+def new_winner_sentence(*, run: str, experiment: str, previous: str | None) -> str:
+    if previous is None:
+        return (f'There is a best model for the first time: run "{run}" '
+                f'(experiment "{experiment}").')
+    return (f'Run "{run}" (experiment "{experiment}") is now the best model, replacing '
+            f'run "{previous}".')
+
+
+def alert_body(*, project: str, target_met: bool, new_winner: str | None,
+               winner_sentence: str, target_sentence: str) -> str:
+    """An alert email: what happened, the best model in words, the target."""
+    lines = []
+    if target_met:
+        lines.append(f"{project} has met its target for the first time.")
+    if new_winner:
+        lines.append(new_winner)
+    lines += ["", winner_sentence, "", target_sentence, "",
+              "-- ", "Targetline (an alert is sent once per event)"]
+    return "\n".join(lines)
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+def chart_scale(metric: str, definition: str | None = None) -> tuple[float, str]:
+    """How charts show a metric: (factor, unit words), so axes read like the sentences."""
+    how = _how(metric, definition)
+    if how.percent:
+        return 100.0, "out of 100"
+    return how.scale, how.unit.strip()
+
+
+def chart_texts(facts: TargetFacts, names: list[str]) -> dict:
+    """Each chart's title and how to read it, in the report's words."""
+    judged, selected = split_phrase(facts.judged_on), split_phrase(facts.selected_on)
+    texts = {
+        "progress": {
+            "title": "Progress towards the target",
+            "caption": (f"The dark line is the best model's {facts.label} on {judged}, the "
+                        f"figure we quote; the light line is the best result so far on "
+                        f"{selected}, where models are compared. The dashed green line is the "
+                        "agreed bar (a step where it was moved); dotted lines mark earlier "
+                        "check-ins; this period is shaded."),
+        },
+        "runs": {
+            "title": "This period's runs",
+            "caption": (f"Every run that finished in this period, on {selected}, one colour "
+                        "per experiment. The ringed run is the best model; crosses fail a "
+                        "guardrail and cannot be picked; the dashed line is the baseline."),
+        },
+        "slices": {
+            "title": f"Parts of {judged}",
+            "caption": ("The best model on each slice against its overall figure; orange "
+                        "slices lag noticeably."),
+        },
+        "experiments": {
+            "title": "Best result of each experiment",
+            "caption": f"Each experiment at its best run on {selected}.",
+        },
+    }
+    return {name: texts[name] for name in names}

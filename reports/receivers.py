@@ -1,0 +1,19 @@
+"""Reactions to the tracking domain's signals."""
+
+from reports.models import CheckIn
+from tracker.models import RunStatus
+
+
+def on_run_results_changed(sender, run, **kwargs) -> None:
+    """Check the alerts once the writing transaction commits.
+
+    Only ended runs compete, so a batch logged to a running run changes nothing. Alerts go
+    to projects with a check-in switched on: that is where a project asks for email at all.
+    """
+    if run.status == RunStatus.RUNNING:
+        return
+    if not CheckIn.objects.filter(project_id=run.project_id, enabled=True).exists():
+        return
+    from reports.services import enqueue_task
+
+    enqueue_task("check_alerts_task", run.project_id, str(run.pk))

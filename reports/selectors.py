@@ -1,0 +1,323 @@
+"""Reads for check-in reports: progress over time, a period's activity, recipients.
+
+The winner rules themselves live in tracker.selection; the history here replays them over
+the runs in the order they finished, so the chart's "best so far" is the winner the
+project would have had at each moment, under today's target and guardrails, with the values
+as they are stored now.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+
+from reports.models import CheckIn, Report, ReportKind, ReportStatus
+from tracker.models import (
+    Experiment,
+    Guardrail,
+    Membership,
+    MetricSummary,
+    Project,
+    RevealedTestResults,
+    Role,
+    Run,
+    RunStatus,
+    Target,
+    TargetChange,
+)
+from tracker.selection import Candidate, GuardrailRule, guardrail_failures, usable
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """The moment a run became the best model so far."""
+
+    at: datetime
+    run_id: str
+    run_name: str
+    selection_value: float  # best so far on the selection split
+    judged_value: float | None  # that run's value on the judged split; None if not evaluated
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run of the period, on the selection split."""
+
+    run_id: str
+    name: str
+    experiment: str
+    ended_at: datetime
+    value: float | None
+    baseline: bool
+    passes_guardrails: bool
+
+
+@dataclass
+class ExperimentSummary:
+    """An experiment worked on during the period."""
+
+    name: str
+    hypothesis: str
+    finished: int = 0
+    failed: int = 0  # failed or killed
+    best_run: str | None = None
+    best_value: float | None = None
+    # The guardrails the best run fails, as dicts of metric, split, op, value, actual.
+    best_fails: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class PeriodActivity:
+    finished: int = 0
+    failed: int = 0
+    killed: int = 0
+    runs: list[RunResult] = field(default_factory=list)
+    experiments: list[ExperimentSummary] = field(default_factory=list)
+
+
+def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
+    return [GuardrailRule(g.metric, g.split, g.op, g.value)
+            for g in Guardrail.objects.filter(project=project)]
+
+
+def _values(runs, wanted: set[tuple[str, str]]) -> dict:
+    """(run_id, key, split) -> value at the run's best step (NaN for a logged NaN)."""
+    if not wanted:
+        return {}
+    rows = MetricSummary.objects.filter(
+        run__in=runs, key__in={k for k, _ in wanted}, split__in={s for _, s in wanted},
+    ).values_list("run_id", "key", "split", "best_value")
+    return {(run_id, key, split): (math.nan if value is None else value)
+            for run_id, key, split, value in rows if (key, split) in wanted}
+
+
+def _better(a: float, b: float, direction: str) -> bool:
+    return a > b if direction == "maximize" else a < b
+
+
+def progress_history(*, project: Project, target: Target, until: datetime) -> list[ProgressPoint]:
+    """Each moment the best model changed, up to `until`, oldest first.
+
+    Replays the winner rules (best usable value on the selection split among finished runs
+    passing every guardrail; a tie goes to the run that finished first) in finishing order.
+    The judged value is read only to be quoted, never to choose.
+    """
+    rules = guardrail_rules(project=project)
+    runs = (Run.objects.filter(project=project, status=RunStatus.FINISHED,
+                               deleted_at__isnull=True, ended_at__isnull=False,
+                               ended_at__lte=until)
+            .order_by("ended_at", "id"))
+    rows = list(runs.values_list("id", "name", "ended_at", "baseline"))
+    wanted = {(target.metric, target.selected_on)} | {(r.metric, r.split) for r in rules}
+    values = _values(runs, wanted)
+    # The tie rule compares the run id as text after the end time, as tracker.selection does.
+    rows.sort(key=lambda row: (row[2], str(row[0])))
+    improvements: list[tuple] = []
+    best: float | None = None
+    for run_id, name, ended_at, baseline in rows:
+        candidate = Candidate(
+            run_id=run_id, name=name, ended_at=ended_at, baseline=baseline,
+            selection_value=values.get((run_id, target.metric, target.selected_on)),
+            guardrail_values={(r.metric, r.split): values.get((run_id, r.metric, r.split))
+                              for r in rules},
+        )
+        value = candidate.selection_value
+        if not usable(value) or guardrail_failures(candidate, rules):
+            continue
+        if best is None or _better(value, best, target.direction):
+            best = value
+            improvements.append((ended_at, run_id, name, value))
+    # Judged values of the runs that became the best model only, read after choosing.
+    judged = _values([run_id for _, run_id, _, _ in improvements],
+                     {(target.metric, target.judged_on)})
+    return [ProgressPoint(at=ended_at, run_id=str(run_id), run_name=name,
+                          selection_value=value,
+                          judged_value=judged.get((run_id, target.metric, target.judged_on)))
+            for ended_at, run_id, name, value in improvements]
+
+
+def best_as_of(history: list[ProgressPoint], moment: datetime) -> ProgressPoint | None:
+    """The best model at `moment` (the last change at or before it)."""
+    found = None
+    for point in history:
+        if point.at <= moment:
+            found = point
+    return found
+
+
+def period_activity(*, project: Project, target: Target | None, start: datetime,
+                    end: datetime) -> PeriodActivity:
+    """Runs that ended in (start, end], and the experiments they belong to."""
+    ended = (Run.objects.filter(project=project, deleted_at__isnull=True,
+                                ended_at__gt=start, ended_at__lte=end)
+             .select_related("experiment").order_by("ended_at", "id"))
+    activity = PeriodActivity()
+    rules = guardrail_rules(project=project)
+    runs = list(ended)
+    values = {}
+    if target is not None:
+        wanted = {(target.metric, target.selected_on)} | {(r.metric, r.split) for r in rules}
+        values = _values([r.id for r in runs], wanted)
+    experiments: dict[int, ExperimentSummary] = {}
+    for run in runs:
+        summary = experiments.setdefault(run.experiment_id, ExperimentSummary(
+            name=run.experiment.name, hypothesis=run.experiment.hypothesis))
+        if run.status == RunStatus.FINISHED:
+            activity.finished += 1
+            summary.finished += 1
+        elif run.status == RunStatus.FAILED:
+            activity.failed += 1
+            summary.failed += 1
+        elif run.status == RunStatus.KILLED:
+            activity.killed += 1
+            summary.failed += 1
+        if run.status != RunStatus.FINISHED or target is None:
+            continue
+        value = values.get((run.id, target.metric, target.selected_on))
+        candidate = Candidate(run.id, run.name, run.ended_at, value, {
+            (r.metric, r.split): values.get((run.id, r.metric, r.split)) for r in rules})
+        activity.runs.append(RunResult(
+            run_id=str(run.id), name=run.name, experiment=run.experiment.name,
+            ended_at=run.ended_at, value=value if usable(value) else None,
+            baseline=run.baseline, passes_guardrails=not guardrail_failures(candidate, rules),
+        ))
+        if usable(value) and (summary.best_value is None
+                              or _better(value, summary.best_value, target.direction)):
+            summary.best_value, summary.best_run = value, run.name
+            summary.best_fails = [
+                {"metric": r.metric, "split": r.split, "op": r.op, "value": r.value,
+                 "actual": candidate.guardrail_values.get((r.metric, r.split))}
+                for r in rules if guardrail_failures(candidate, [r])]
+    # Experiments created in the period with no run that ended yet were still tried.
+    fresh = (Experiment.objects.filter(project=project, deleted_at__isnull=True,
+                                       created_at__gt=start, created_at__lte=end)
+             .exclude(id__in=experiments.keys()))
+    for experiment in fresh:
+        experiments[experiment.id] = ExperimentSummary(name=experiment.name,
+                                                       hypothesis=experiment.hypothesis)
+    activity.experiments = list(experiments.values())
+    return activity
+
+
+def runs_finished(*, project: Project, start: datetime, end: datetime) -> int:
+    """How many runs finished in (start, end]: `period_activity(...).finished`, counted alone."""
+    return Run.objects.filter(project=project, deleted_at__isnull=True,
+                              status=RunStatus.FINISHED, ended_at__gt=start,
+                              ended_at__lte=end).count()
+
+
+def judged_slices(*, run: Run, target: Target) -> list[tuple[str, float]]:
+    """The run's target metric on each slice of the judged split ("test/long_texts")."""
+    rows = (MetricSummary.objects.filter(run=run, key=target.metric,
+                                         split__startswith=f"{target.judged_on}/")
+            .order_by("split").values_list("split", "best_value"))
+    return [(split, value) for split, value in rows if value is not None]
+
+
+def target_changes(*, project: Project, start: datetime, end: datetime) -> list[TargetChange]:
+    """Changes of the target or guardrails recorded in (start, end], oldest first."""
+    return list(TargetChange.objects.filter(project=project, changed_at__gt=start,
+                                            changed_at__lte=end)
+                .select_related("changed_by").order_by("changed_at", "id"))
+
+
+def threshold_history(*, project: Project, target: Target,
+                      until: datetime) -> list[tuple[datetime, float]]:
+    """(since when, threshold) for the current target's metric, oldest first, up to `until`.
+
+    Only changes that kept the metric, direction and judged split count: a bar moved from
+    80 to 85 is the same target, raised; a different metric is a different chart.
+    """
+    same = (target.metric, target.direction, target.judged_on)
+    steps: list[tuple[datetime, float]] = []
+    for change in TargetChange.objects.filter(project=project, what="target",
+                                              changed_at__lte=until).order_by("changed_at",
+                                                                              "id"):
+        new = change.new or {}
+        if (new.get("metric"), new.get("direction"), new.get("judged_on")) != same:
+            steps = []  # an earlier, different target: start again
+            continue
+        if not steps or steps[-1][1] != new.get("threshold"):
+            steps.append((change.changed_at, new["threshold"]))
+    return steps
+
+
+def test_reveals(*, project: Project, start: datetime, end: datetime) -> tuple[int, int]:
+    """(looks, distinct runs): how often test results of non-winning runs were shown."""
+    rows = RevealedTestResults.objects.filter(project=project, revealed_at__gt=start,
+                                              revealed_at__lte=end).values_list("run_ids",
+                                                                                flat=True)
+    runs: set[str] = set()
+    looks = 0
+    for run_ids in rows:
+        looks += 1
+        runs.update(str(r) for r in run_ids or [])
+    return looks, len(runs)
+
+
+def previous_checkin(*, project: Project, before: datetime,
+                     exclude_id: int | None = None) -> Report | None:
+    """The last check-in report (scheduled or "send now") whose period ended by `before`."""
+    reports = Report.objects.filter(project=project, period_end__lte=before,
+                                    kind__in=[ReportKind.SCHEDULED, ReportKind.MANUAL])
+    if exclude_id is not None:
+        reports = reports.exclude(id=exclude_id)
+    return reports.order_by("-period_end", "-id").first()
+
+
+def checkin_dates(*, project: Project, until: datetime) -> list[datetime]:
+    """When earlier check-ins happened (the end of their periods), for the progress chart."""
+    return list(Report.objects.filter(project=project, period_end__lte=until,
+                                      kind__in=[ReportKind.SCHEDULED, ReportKind.MANUAL])
+                .order_by("period_end").values_list("period_end", flat=True))
+
+
+def resolve_recipients(*, checkin: CheckIn) -> tuple[list[str], list[str]]:
+    """(email addresses, problems) for a check-in's recipients.
+
+    Entries with an "@" are addresses; others are usernames of project members, whose
+    address is read now so a changed address is followed. A member who left, or who has
+    no address, is a problem (shown in the admin and the command's output), not an error.
+    """
+    emails: list[str] = []
+    problems: list[str] = []
+    usernames = [r for r in checkin.recipients if "@" not in r]
+    members = dict(Membership.objects.filter(project_id=checkin.project_id,
+                                             user__username__in=usernames)
+                   .values_list("user__username", "user__email"))
+    for entry in checkin.recipients:
+        if "@" in entry:
+            emails.append(entry.strip())
+        elif entry not in members:
+            problems.append(f"{entry} is no longer a member of the project")
+        elif not members[entry]:
+            problems.append(f"{entry} has no email address")
+        else:
+            emails.append(members[entry])
+    return _unique(emails), problems
+
+
+def alert_recipients(*, project: Project) -> list[str]:
+    """Owners with an email address, and the check-in's recipients."""
+    owners = list(Membership.objects.filter(project=project, role=Role.OWNER)
+                  .exclude(Q(user__email="") | Q(user__email__isnull=True))
+                  .order_by("id").values_list("user__email", flat=True))
+    checkin = CheckIn.objects.filter(project=project).first()
+    others = resolve_recipients(checkin=checkin)[0] if checkin else []
+    return _unique(owners + others)
+
+
+def _unique(emails: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for email in emails:
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            out.append(email)
+    return out
+
+
+def open_reports():
+    """Reports whose rendering or emails are not finished."""
+    return Report.objects.filter(status__in=[ReportStatus.PENDING, ReportStatus.RENDERED])

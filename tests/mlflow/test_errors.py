@@ -1,0 +1,182 @@
+"""MLflow's limits, error codes and statuses; roles; Bearer and Basic authentication."""
+
+import mlflow
+import pytest
+import requests
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+
+API = "/api/2.0/mlflow"
+
+
+def call(live_server, method, route, token=None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, f"{live_server.url}{route}", headers=headers, timeout=30,
+                            **kwargs)
+
+
+@pytest.fixture
+def run_id(alice):
+    return alice.create_run(alice.create_experiment("limits")).info.run_id
+
+
+def metrics(n, key="loss"):
+    return [{"key": key, "value": 0.5, "timestamp": 1_700_000_000_000 + i, "step": i}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"metrics": metrics(1001)}, "at most 1000 metrics"),
+    ({"params": [{"key": f"p{i}", "value": "1"} for i in range(101)]}, "at most 100 params"),
+    ({"tags": [{"key": f"t{i}", "value": "1"} for i in range(101)]}, "at most 100 tags"),
+    ({"metrics": metrics(950), "params": [{"key": f"p{i}", "value": "1"} for i in range(51)]},
+     "at most 1000 metrics, params, and tags"),
+])
+def test_batches_over_mlflows_limits_are_refused(live_server, alice, run_id, body, words):
+    response = call(live_server, "POST", f"{API}/runs/log-batch", alice.token,
+                    json={"run_id": run_id, **body})
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert words in response.json()["message"]
+    assert "split up" in response.json()["message"]
+    assert alice.get_run(run_id).data.metrics == {}
+
+
+def test_a_batch_at_the_limits_is_stored(live_server, alice, run_id):
+    response = call(live_server, "POST", f"{API}/runs/log-batch", alice.token,
+                    json={"run_id": run_id, "metrics": metrics(1000)})
+    assert response.status_code == 200 and response.json() == {}
+    assert len(alice.get_metric_history(run_id, "loss")) == 1000
+    alice.log_batch(run_id, params=[Param(f"p{i}", "1") for i in range(100)],
+                    tags=[RunTag(f"t{i}", "1") for i in range(100)])
+    # the client splits larger calls by itself
+    alice.log_batch(run_id, metrics=[Metric("acc", 0.5, 1_700_000_000_000 + i, i)
+                                     for i in range(2500)])
+    assert len(alice.get_metric_history(run_id, "acc")) == 2500
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"metrics": [{"key": "loss", "value": 1}]}, "metrics[0].timestamp"),
+    ({"metrics": [{"key": "loss", "timestamp": 1}]}, "metrics[0].value"),
+    ({"metrics": [{"key": "../x", "value": 1, "timestamp": 1}]}, "../x"),
+    ({"metrics": [{"key": "loss", "value": "high", "timestamp": 1}]}, "value"),
+    ({"params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}, "Duplicate"),
+    ({"params": [{"value": "1"}]}, "params[0].key"),
+])
+def test_invalid_batches_name_what_is_wrong(live_server, alice, run_id, body, message):
+    response = call(live_server, "POST", f"{API}/runs/log-batch", alice.token,
+                    json={"run_id": run_id, **body})
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert message in response.json()["message"]
+
+
+def test_no_credentials_is_unauthenticated(live_server):
+    response = call(live_server, "GET", f"{API}/experiments/get", params={"experiment_id": "0"})
+    assert response.status_code == 401
+    assert response.json()["error_code"] == "UNAUTHENTICATED"
+    bad = call(live_server, "GET", f"{API}/experiments/get", "tl_not-a-token",
+               params={"experiment_id": "0"})
+    assert bad.status_code == 401 and bad.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_basic_auth_with_the_token_as_password_works(make_token, tracking):
+    token = make_token("basil")
+    client = tracking(username="basil", password=token)
+    experiment_id = client.create_experiment("basic")
+    assert client.get_experiment(experiment_id).name == "basic"
+    wrong = tracking(username="basil", password="wrong")
+    with pytest.raises(MlflowException) as caught:
+        wrong.get_experiment(experiment_id)
+    assert caught.value.error_code == "UNAUTHENTICATED"
+
+
+def test_a_viewer_reads_but_every_write_is_permission_denied(shared_project, tracking):
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("roles", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    member.log_metric(run_id, "val_f1", 0.8)
+
+    viewer = tracking(tokens["vera"])
+    assert viewer.get_run(run_id).data.metrics == {"val_f1": 0.8}
+    assert len(viewer.search_runs([experiment_id])) == 1
+    writes = [
+        lambda: viewer.log_metric(run_id, "val_f1", 0.9),
+        lambda: viewer.log_param(run_id, "lr", "1"),
+        lambda: viewer.set_tag(run_id, "stage", "x"),
+        lambda: viewer.log_batch(run_id, metrics=[Metric("a", 1.0, 1, 0)]),
+        lambda: viewer.set_terminated(run_id),
+        lambda: viewer.delete_run(run_id),
+        lambda: viewer.create_run(experiment_id),
+        lambda: viewer.set_experiment_tag(experiment_id, "k", "v"),
+        lambda: viewer.delete_experiment(experiment_id),
+        lambda: viewer.create_experiment("viewer-exp", tags={"targetline.project": "news"}),
+    ]
+    for write in writes:
+        with pytest.raises(MlflowException) as caught:
+            write()
+        assert caught.value.error_code == "PERMISSION_DENIED"
+        assert caught.value.get_http_status_code() == 403
+    with pytest.raises(MlflowException) as caught:
+        mlflow.start_run(experiment_id=experiment_id)
+    assert caught.value.error_code == "PERMISSION_DENIED"
+
+    outsider = tracking(tokens["otto"])
+    for read in (lambda: outsider.get_run(run_id), lambda: outsider.get_experiment(experiment_id),
+                 lambda: outsider.log_metric(run_id, "x", 1.0)):
+        with pytest.raises(MlflowException) as caught:
+            read()
+        assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+        assert caught.value.get_http_status_code() == 404
+    assert outsider.search_runs([experiment_id]) == []
+    assert outsider.get_experiment_by_name("roles") is None
+
+
+def test_the_viewer_error_has_mlflows_shape_on_the_wire(live_server, shared_project, tracking):
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("wire", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    response = call(live_server, "POST", f"{API}/runs/log-metric", tokens["vera"],
+                    json={"run_id": run_id, "key": "a", "value": 1, "timestamp": 1})
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error_code", "message"}
+    assert response.json()["error_code"] == "PERMISSION_DENIED"
+
+
+def test_unsupported_endpoints_answer_endpoint_not_found_as_json(live_server, alice):
+    for method, route in (("GET", f"{API}/registered-models/search"),
+                          ("POST", f"{API}/traces"),
+                          ("GET", "/api/2.0/mlflow-artifacts/nope"),
+                          ("GET", f"{API}/runs/log-batch")):
+        response = call(live_server, method, route, alice.token)
+        assert response.status_code == 404, route
+        assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_posts_must_be_json(live_server, alice):
+    response = requests.post(f"{live_server.url}{API}/experiments/create", data="name=x",
+                             headers={"Authorization": f"Bearer {alice.token}",
+                                      "Content-Type": "application/x-www-form-urlencoded"},
+                             timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "BAD_REQUEST"
+
+
+def test_bad_filters_and_page_tokens_are_invalid_parameter_values(alice):
+    experiment_id = alice.create_experiment("bad-search")
+    for kwargs in ({"filter_string": "metrics.acc >> 1"},
+                   {"filter_string": "params.lr > 1"},
+                   {"page_token": "not-a-token"},
+                   {"order_by": ["colour DESC"]}):
+        with pytest.raises(MlflowException) as caught:
+            alice.search_runs([experiment_id], **kwargs)
+        assert caught.value.error_code == "INVALID_PARAMETER_VALUE", kwargs
+
+
+def test_server_info_says_no_multipart(live_server):
+    response = call(live_server, "GET", "/api/3.0/mlflow/server-info")
+    assert response.status_code == 200
+    assert response.json()["multipart_uploads_enabled"] is False

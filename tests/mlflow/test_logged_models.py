@@ -1,0 +1,93 @@
+"""MLflow 3's logged models (what `mlflow.<flavor>.log_model` calls), kept with their run."""
+
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+from mlflow.exceptions import MlflowException
+
+from tracker.models import Artifact
+
+
+def test_a_logged_model_is_stored_with_its_run(alice, tmp_path):
+    mlflow.set_experiment("models")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    (model_dir / "model.pkl").write_bytes(b"\x80\x04weights")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("val_f1", 0.8)
+        model = alice.create_logged_model(
+            experiment_id=run.info.experiment_id, name="model", source_run_id=run.info.run_id,
+            params={"C": "1.0"}, tags={"flavor": "sklearn"}, model_type="classifier")
+        assert model.status == LoggedModelStatus.PENDING
+        alice.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, step=0)])
+        alice.log_model_artifacts(model.model_id, str(model_dir))
+        alice.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+
+    got = mlflow.get_logged_model(model.model_id)
+    assert (got.name, got.status, got.source_run_id, got.model_type) == (
+        "model", LoggedModelStatus.READY, run.info.run_id, "classifier")
+    assert got.params == {"C": "1.0"} and got.tags["flavor"] == "sklearn"
+    assert got.artifact_location.endswith(f"/{run.info.run_id}/artifacts/model")
+    # the files are the run's artifacts, under the model's name
+    assert set(Artifact.objects.filter(run_id=run.info.run_id).values_list("path", flat=True)) \
+        == {"model/MLmodel", "model/model.pkl"}
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{model.model_id}",
+                                                     dst_path=str(tmp_path / "dl")))
+    assert (local / "model.pkl").read_bytes() == b"\x80\x04weights"
+    by_run = Path(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/model",
+                                                      dst_path=str(tmp_path / "dl2")))
+    assert (by_run / "MLmodel").read_text() == "flavors: {}\n"
+    outputs = alice.get_run(run.info.run_id).outputs.model_outputs
+    assert [(o.model_id, o.step) for o in outputs] == [(model.model_id, 0)]
+
+    found = alice.search_logged_models([run.info.experiment_id], filter_string="name = 'model'")
+    assert [m.model_id for m in found] == [model.model_id]
+    alice.set_logged_model_tags(model.model_id, {"stage": "candidate"})
+    alice.delete_logged_model_tag(model.model_id, "flavor")
+    assert mlflow.get_logged_model(model.model_id).tags == {"stage": "candidate"}
+
+
+def test_a_model_needs_a_run_and_unknown_ids_are_not_found(alice):
+    experiment_id = alice.create_experiment("no-run-models")
+    with pytest.raises(MlflowException, match="start_run"):
+        alice.create_logged_model(experiment_id=experiment_id, name="m")
+    for model_id in ("m-0123", f"m-{'0' * 32}-abcdef12"):
+        with pytest.raises(MlflowException) as caught:
+            mlflow.get_logged_model(model_id)
+        assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_viewer_cannot_log_a_model(shared_project, tracking):
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("model-roles", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    model = member.create_logged_model(experiment_id=experiment_id, source_run_id=run_id)
+    viewer = tracking(tokens["vera"])
+    assert viewer.get_logged_model(model.model_id).model_id == model.model_id
+    for write in (lambda: viewer.create_logged_model(experiment_id=experiment_id,
+                                                     source_run_id=run_id),
+                  lambda: viewer.finalize_logged_model(model.model_id, LoggedModelStatus.READY),
+                  lambda: viewer.set_logged_model_tags(model.model_id, {"a": "b"})):
+        with pytest.raises(MlflowException) as caught:
+            write()
+        assert caught.value.error_code == "PERMISSION_DENIED"
+
+
+def test_sklearn_log_model_and_load_model_round_trip(alice):
+    pytest.importorskip("pandas", reason="mlflow.sklearn.log_model needs pandas, which "
+                        "mlflow-skinny does not install")
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    mlflow.set_experiment("sklearn-models")
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y),
+                                        name="model")
+    assert mlflow.get_logged_model(info.model_id).status == LoggedModelStatus.READY
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
+        assert list(mlflow.sklearn.load_model(uri).predict(X[:3])) == [0, 0, 0]

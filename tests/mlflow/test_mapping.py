@@ -1,0 +1,116 @@
+"""The pure parts: metric-key -> split mapping, the collision rule, filter translation."""
+
+import pytest
+
+from api.mlflow.errors import MlflowError
+from api.mlflow.filters import to_run_filter, to_run_order
+from tracker.mlflow_mapping import find_series, mlflow_key, resolve_series, split_metric_key
+from tracker.query import And, Comparison, Field, Not, Or, parse_order_by
+
+
+@pytest.mark.parametrize(("key", "series"), [
+    ("train_loss", ("loss", "train")),
+    ("training_loss", ("loss", "train")),
+    ("train/loss", ("loss", "train")),
+    ("val_f1", ("f1", "validation")),
+    ("valid_f1", ("f1", "validation")),
+    ("validation_f1", ("f1", "validation")),
+    ("eval_f1", ("f1", "validation")),
+    ("val/f1", ("f1", "validation")),
+    ("test_accuracy", ("accuracy", "test")),
+    ("test/accuracy", ("accuracy", "test")),
+    ("loss", ("loss", "train")),
+    ("val_", ("val_", "train")),
+    ("validation", ("validation", "train")),
+    ("value", ("value", "train")),
+])
+def test_metric_key_prefixes_name_the_split(key, series):
+    assert split_metric_key(key) == series
+
+
+def test_a_second_mlflow_key_for_the_same_series_keeps_its_full_name_on_train():
+    resolved = resolve_series(["val_f1", "validation_f1", "val_f1"], {})
+    assert resolved == {"val_f1": ("f1", "validation"),
+                        "validation_f1": ("validation_f1", "train")}
+    # in a later batch, too
+    later = resolve_series(["eval_f1"], {("f1", "validation"): "val_f1"})
+    assert later == {"eval_f1": ("eval_f1", "train")}
+
+
+def test_series_logged_without_a_source_key_answer_to_the_key_that_maps_back():
+    assert mlflow_key("f1", "validation") == "val_f1"
+    assert mlflow_key("loss", "train") == "loss"
+    assert mlflow_key("f1", "test/long_texts") == "test/long_texts/f1"
+    assert mlflow_key("f1", "validation", "eval_f1") == "eval_f1"
+    assert split_metric_key(mlflow_key("f1", "test")) == ("f1", "test")
+    # an MLflow client logging "val_f1" to a run whose SDK logged validation.f1 joins it
+    assert resolve_series(["val_f1"], {("f1", "validation"): "val_f1"}) == {
+        "val_f1": ("f1", "validation")}
+
+
+def test_the_series_of_a_key_is_found_whatever_rule_placed_it():
+    existing = {("f1", "validation"): "val_f1", ("validation_f1", "train"): "validation_f1"}
+    assert find_series("val_f1", existing) == ("f1", "validation")
+    assert find_series("validation_f1", existing) == ("validation_f1", "train")
+    assert find_series("test_f1", existing) is None
+
+
+def test_the_issue_example_filter_becomes_our_ast():
+    node = to_run_filter("metrics.val_f1 > 0.8 and params.model = 'svm' and "
+                         "tags.stage = 'dev' and attributes.status = 'FINISHED'")
+    assert node == And((
+        Comparison(Field("metric", "f1", "validation"), ">", 0.8),
+        Comparison(Field("param", "model"), "=", "svm"),
+        Comparison(Field("tag", "stage"), "=", "dev"),
+        Comparison(Field("attribute", "status"), "=", "finished"),
+    ))
+
+
+def test_mlflow_not_equal_needs_the_field_to_be_there():
+    field = Field("param", "model")
+    assert to_run_filter("params.model != 'svm'") == And((
+        Comparison(field, "!=", None), Comparison(field, "!=", "svm")))
+
+
+def test_other_mlflow_syntax():
+    assert to_run_filter('tags.`mlflow.parentRunId` = "abc"') == Comparison(
+        Field("tag", "mlflow.parentRunId"), "=", "abc")
+    assert to_run_filter("tags.mlflow.parentRunId = 'abc'") == Comparison(
+        Field("tag", "mlflow.parentRunId"), "=", "abc")
+    assert to_run_filter("params.opt IS NULL") == Comparison(Field("param", "opt"), "=", None)
+    assert to_run_filter("attr.run_name ILIKE 'lr-%'") == Comparison(
+        Field("attribute", "name"), "~*", "lr-%")
+    assert to_run_filter("run_id IN ('a', 'b')") == Or((
+        Comparison(Field("attribute", "id"), "=", "a"),
+        Comparison(Field("attribute", "id"), "=", "b")))
+    assert to_run_filter("status != 'RUNNING'") == Not(
+        Comparison(Field("attribute", "status"), "=", "running"))
+    assert to_run_filter("created >= 1700000000000") == Comparison(
+        Field("attribute", "started_at"), ">=", 1.7e12)
+    assert to_run_filter("metrics.test_acc < -1e-3 or (metrics.loss <= 2)") == Or((
+        Comparison(Field("metric", "acc", "test"), "<", -0.001),
+        Comparison(Field("metric", "loss", "train"), "<=", 2.0)))
+    assert to_run_filter("") is None
+
+
+@pytest.mark.parametrize("text", [
+    "metrics.acc > 'high'", "params.lr > 1", "params.lr = 0.1", "foo.bar = 1",
+    "attributes.color = 'red'", "metrics.acc LIKE '%'", "datasets.name = 'x'",
+    "metrics.acc >", "metrics.acc > 1 and", "(metrics.acc > 1", "status IS NULL",
+    "params.lr = 'unterminated",
+])
+def test_bad_filters_are_mlflow_invalid_parameter_values(text):
+    with pytest.raises(MlflowError) as caught:
+        to_run_filter(text)
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert caught.value.status == 400
+
+
+def test_order_by_becomes_sort_keys_our_parser_reads():
+    text = to_run_order(["metrics.val_f1 DESC", "params.`optimizer.lr`", "start_time ASC",
+                         "tags.mlflow.runName", "attributes.run_name desc"])
+    assert text == "-validation.`f1`,params.`optimizer.lr`,started_at,name,-name"
+    assert parse_order_by(text)[0] == (Field("metric", "f1", "validation"), True)
+    assert to_run_order([]) == ""
+    with pytest.raises(MlflowError):
+        to_run_order(["metrics.a b c"])

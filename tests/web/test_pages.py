@@ -1,0 +1,500 @@
+"""The web UI through Django's test client: access rules, writes, CSV, reveals, JSON."""
+
+import csv
+import io
+import math
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import make_run
+from tests.web.conftest import PASSWORD
+from tests.web.data import SCRIPT_NAME, SLUG
+from tracker import selectors, services
+from tracker.models import ApiToken, RevealedTestResults, Run, TargetChange
+from tracker.web import presenters
+from tracker.web.access import CONTENT_SECURITY_POLICY
+from tracker.web.visibility import SESSION_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def project_urls(demo) -> list[str]:
+    run = demo.runs["bert-long-spike"]
+    return [
+        reverse("web:dashboard", args=[SLUG]), reverse("web:runs", args=[SLUG]),
+        reverse("web:runs-csv", args=[SLUG]), reverse("web:settings", args=[SLUG]),
+        reverse("web:compare", args=[SLUG]) + f"?run={run.id}",
+        reverse("web:curves", args=[SLUG]) + f"?key=loss&split=train&run={run.id}",
+        reverse("web:run", args=[run.id]),
+    ]
+
+
+def test_url_names_are_pinned():
+    assert reverse("web:projects") == "/"
+    assert reverse("login") == "/login/"
+    assert reverse("logout") == "/logout/"
+    assert reverse("web:account") == "/account/"
+    assert reverse("web:dashboard", args=["p1"]) == "/p/p1/"
+    assert reverse("web:runs", args=["p1"]) == "/p/p1/runs/"
+    assert reverse("web:runs-csv", args=["p1"]) == "/p/p1/runs.csv"
+    assert reverse("web:compare", args=["p1"]) == "/p/p1/compare/"
+    assert reverse("web:curves", args=["p1"]) == "/p/p1/curves.json"
+    assert reverse("web:settings", args=["p1"]) == "/p/p1/settings/"
+    assert reverse("web:reveal-test", args=["p1"]) == "/p/p1/reveal-test-results/"
+    run_id = "6f1c2a52-6c7e-4c1c-9d59-8f2b6f9f3a10"
+    assert reverse("web:run", args=[run_id]) == f"/runs/{run_id}/"
+
+
+def test_every_page_asks_anonymous_visitors_to_log_in(demo):
+    client = Client()
+    for url in [reverse("web:projects"), reverse("web:account"), *project_urls(demo)]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/?next="), url
+    login = client.get(reverse("login"))
+    assert login.status_code == 200
+    assert login["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_outsiders_get_404_for_everything_in_a_project(demo):
+    client = client_for(demo.oscar)
+    for url in project_urls(demo):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert b"Support ticket routing" not in response.content
+    run = demo.runs["bert-long-spike"]
+    assert client.post(reverse("web:run-notes", args=[run.id]), {"notes": "x"}).status_code == 404
+    assert client.post(reverse("web:reveal-test", args=[SLUG]),
+                       {"run": str(run.id)}).status_code == 404
+    assert client.get(reverse("web:projects")).context["cards"] == []
+
+
+def test_every_member_reads_every_page_and_pages_forbid_outside_content(demo):
+    for user in (demo.olivia, demo.mia, demo.victor):
+        client = client_for(user)
+        for url in project_urls(demo):
+            response = client.get(url)
+            assert response.status_code == 200, (user, url)
+            if response["Content-Type"].startswith("text/html"):
+                assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_viewers_and_members_cannot_change_settings(demo):
+    settings_url = reverse("web:settings", args=[SLUG])
+    for user in (demo.victor, demo.mia):
+        client = client_for(user)
+        page = client.get(settings_url).content.decode()
+        assert 'name="action"' not in page
+        for action in ("target", "guardrails", "add_member", "remove_member", "project"):
+            response = client.post(settings_url, {"action": action, "username": "olivia",
+                                                  "metric": "accuracy", "direction": "maximize",
+                                                  "threshold": "0.9", "name": "x"})
+            assert response.status_code == 403, (user, action)
+    demo.project.refresh_from_db()
+    assert demo.project.name == "Support ticket routing"
+    assert demo.project.target.metric == "f1"
+
+
+def test_a_viewer_cannot_edit_notes_but_a_member_can(demo):
+    run = demo.runs["bert-long-spike"]
+    url = reverse("web:run-notes", args=[run.id])
+    viewer = client_for(demo.victor)
+    assert 'id="notes-form"' not in viewer.get(reverse("web:run", args=[run.id])).content.decode()
+    assert viewer.post(url, {"notes": "forged"}).status_code == 403
+    member = client_for(demo.mia)
+    assert 'id="notes-form"' in member.get(reverse("web:run", args=[run.id])).content.decode()
+    response = member.post(url, {"notes": "Spike at step 2345: one corrupt batch."})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.notes == "Spike at step 2345: one corrupt batch."
+
+
+def test_posts_without_a_csrf_token_are_refused(demo):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(demo.mia)
+    run = demo.runs["bert-long-spike"]
+    response = client.post(reverse("web:run-notes", args=[run.id]), {"notes": "no token"})
+    assert response.status_code == 403
+    run.refresh_from_db()
+    assert run.notes == ""
+
+
+def test_user_data_is_escaped_in_html(demo):
+    client = client_for(demo.olivia)
+    run = demo.runs[SCRIPT_NAME]
+    for url in (reverse("web:runs", args=[SLUG]), reverse("web:run", args=[run.id]),
+                reverse("web:dashboard", args=[SLUG]),
+                reverse("web:compare", args=[SLUG]) + f"?run={run.id}"):
+        page = client.get(url).content.decode()
+        assert SCRIPT_NAME not in page, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+    # In JSON for charts the name is escaped by json_script, so it cannot close the tag.
+    page = client.get(reverse("web:compare", args=[SLUG]) + f"?run={run.id}").content.decode()
+    assert "\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E" in page
+
+
+def test_owner_changes_the_target_and_the_change_is_recorded(demo):
+    client = client_for(demo.olivia)
+    url = reverse("web:settings", args=[SLUG])
+    response = client.post(url, {
+        "action": "target", "metric": "f1", "direction": "maximize", "threshold": "0.88",
+        "judged_on": "test", "selected_on": "validation", "agreed_by": "Dana",
+        "agreed_on": "2026-06-01", "definition": ""})
+    assert response.status_code == 302
+    demo.project.target.refresh_from_db()
+    assert demo.project.target.threshold == 0.88
+    change = TargetChange.objects.filter(project=demo.project, what="target").last()
+    assert change.changed_by == demo.olivia and change.old["threshold"] == 0.85
+    page = client.get(reverse("web:dashboard", args=[SLUG])).content.decode()
+    assert "Change history (3)" in page
+    assert "f1 ≥ 0.85 on test" in page and "f1 ≥ 0.88 on test" in page
+
+
+def test_a_target_the_services_refuse_shows_the_reason_on_the_field(demo):
+    client = client_for(demo.olivia)
+    response = client.post(reverse("web:settings", args=[SLUG]), {
+        "action": "target", "metric": "f1", "direction": "maximize", "threshold": "0.9",
+        "judged_on": "test", "selected_on": "test"})
+    assert response.status_code == 400
+    errors = response.context["target_form"].errors
+    assert "would be quoted too optimistically" in errors["selected_on"][0]
+    assert demo.project.target.threshold == 0.85
+
+
+def test_owner_edits_guardrails_and_members(demo):
+    client = client_for(demo.olivia)
+    url = reverse("web:settings", args=[SLUG])
+    data = {"action": "guardrails", "guardrails-TOTAL_FORMS": "2",
+            "guardrails-INITIAL_FORMS": "1",
+            "guardrails-0-metric": "latency_ms", "guardrails-0-split": "test",
+            "guardrails-0-op": "<=", "guardrails-0-value": "60",
+            "guardrails-1-metric": "model_size_mb", "guardrails-1-split": "test",
+            "guardrails-1-op": "<=", "guardrails-1-value": "200"}
+    assert client.post(url, data).status_code == 302
+    assert [g.as_dict() for g in demo.project.guardrails.all()] == [
+        {"metric": "latency_ms", "split": "test", "op": "<=", "value": 60.0},
+        {"metric": "model_size_mb", "split": "test", "op": "<=", "value": 200.0}]
+    data.update({"guardrails-1-DELETE": "on"})
+    assert client.post(url, data).status_code == 302
+    assert demo.project.guardrails.count() == 1
+    assert client.post(url, {"action": "add_member", "username": "oscar",
+                             "role": "viewer"}).status_code == 302
+    assert demo.project.memberships.get(user=demo.oscar).role == "viewer"
+    assert client.post(url, {"action": "change_role", "username": "oscar",
+                             "role": "member"}).status_code == 302
+    assert demo.project.memberships.get(user=demo.oscar).role == "member"
+    assert client.post(url, {"action": "remove_member", "username": "oscar"}).status_code == 302
+    assert not demo.project.memberships.filter(user=demo.oscar).exists()
+    unknown = client.post(url, {"action": "add_member", "username": "nobody", "role": "viewer"})
+    assert unknown.status_code == 400
+    assert "no user named 'nobody'" in unknown.context["member_form"].errors["username"][0]
+    last_owner = client.post(url, {"action": "remove_member", "username": "olivia"},
+                             follow=True)
+    assert "at least one owner" in last_owner.content.decode()
+
+
+def test_runs_table_filters_sorts_and_chooses_columns(demo):
+    client = client_for(demo.olivia)
+    url = reverse("web:runs", args=[SLUG])
+    response = client.get(url, {"filter": 'experiment = "fine-tuned DistilBERT"',
+                                "order_by": "-validation.f1"})
+    table = response.context["table"]
+    expected = Run.objects.filter(project=demo.project,
+                                  experiment__name="fine-tuned DistilBERT").count()
+    assert response.context["total"] == expected == len(table)
+    assert [c.field for c in response.context["columns"]][:4] == [
+        "experiment", "status", "started_at", "validation.f1"]
+    numbers = [float(row["cells"][3]["text"]) for row in table]
+    assert numbers == sorted(numbers, reverse=True)
+    chosen = client.get(url, {"col": ["validation.f1", "params.lr", "tags.stage", "bogus"]})
+    assert [c.field for c in chosen.context["columns"]] == [
+        "validation.f1", "params.lr", "tags.stage"]
+    # A chosen param stays offered (checked) on a page whose runs do not carry it.
+    logreg = client.get(url, {"filter": 'params.model = "logreg"', "col": ["params.lr"]})
+    assert (presenters.column("param", "lr"), True) in logreg.context["chooser"]["params"]
+    assert (presenters.column("param", "C"), False) in logreg.context["chooser"]["params"]
+
+
+def test_paging_walks_through_every_run_once(demo):
+    client = client_for(demo.olivia)
+    url = reverse("web:runs", args=[SLUG])
+    response = client.get(url, {"page_size": "10", "order_by": "-validation.f1"})
+    seen = [row["run"].id for row in response.context["table"]]
+    first_columns = [c.field for c in response.context["columns"]]
+    assert "col=" in response.context["next_url"]  # later pages keep this page's columns
+    while response.context["next_url"]:
+        response = client.get(url + response.context["next_url"])
+        seen += [row["run"].id for row in response.context["table"]]
+    assert len(seen) == len(set(seen)) == Run.objects.filter(project=demo.project).count()
+    assert len(seen) > 10
+    assert [c.field for c in response.context["columns"]] == first_columns
+
+
+def test_a_bad_filter_answers_400_with_the_position(demo):
+    client = client_for(demo.olivia)
+    response = client.get(reverse("web:runs", args=[SLUG]), {"filter": "validation.f1 >> 1"})
+    assert response.status_code == 400
+    error = response.context["error"]
+    assert error["field"] == "filter" and error["position"] == 15
+    assert error["caret"] == " " * 15 + "^"
+
+
+def test_csv_export_follows_the_filter_and_hides_test_values(demo):
+    client = client_for(demo.olivia)
+    standing = selectors.standing(project=demo.project)
+    response = client.get(reverse("web:runs-csv", args=[SLUG]),
+                          {"filter": "status = \"finished\"", "order_by": "name"})
+    assert response["Content-Disposition"] == f'attachment; filename="{SLUG}-runs.csv"'
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    finished = Run.objects.filter(project=demo.project, status="finished")
+    assert [r["name"] for r in rows] == sorted(finished.values_list("name", flat=True))
+    by_name = {r["name"]: r for r in rows}
+    assert math.isclose(float(by_name[standing.winner.name]["test.f1"]), standing.judged_value)
+    others = [r for r in rows if r["id"] not in {str(standing.winner.id),
+                                                 str(standing.baseline.id)}]
+    assert others and all(r["test.f1"] == "hidden" for r in others)
+    assert RevealedTestResults.objects.count() == 0
+
+
+def test_filtering_on_test_results_counts_as_a_look(demo):
+    client = client_for(demo.mia)
+    response = client.get(reverse("web:runs", args=[SLUG]), {"filter": "test.f1 > 0.8"})
+    assert response.context["auto_revealed"]
+    reveal = RevealedTestResults.objects.get()
+    assert reveal.user == demo.mia
+    shown = {str(row["run"].id) for row in response.context["table"]}
+    standing = selectors.standing(project=demo.project)
+    assert set(reveal.run_ids) == shown - {str(standing.winner.id)}
+    assert not any(c.get("hidden") for row in response.context["table"] for c in row["cells"])
+
+
+def test_revealing_test_results_is_recorded_and_lasts_the_session(demo):
+    client = client_for(demo.victor)
+    run = demo.runs[SCRIPT_NAME]
+    run_url = reverse("web:run", args=[run.id])
+    assert client.get(run_url).context["hidden_any"]
+    response = client.post(reverse("web:reveal-test", args=[SLUG]),
+                           {"run": [str(run.id), "not-a-uuid"], "next": run_url})
+    assert response.status_code == 302 and response["Location"] == run_url
+    reveal = RevealedTestResults.objects.get()
+    assert (reveal.user, reveal.project, reveal.run_ids) == (demo.victor, demo.project,
+                                                             [str(run.id)])
+    assert not client.get(run_url).context["hidden_any"]
+    assert client.session[SESSION_KEY.format(project_id=demo.project.id)] == [reveal.id]
+    # Another user's session still hides them; an outside `next` is not followed.
+    assert client_for(demo.mia).get(run_url).context["hidden_any"]
+    away = client.post(reverse("web:reveal-test", args=[SLUG]),
+                       {"run": str(run.id), "next": "https://evil.example/"})
+    assert away["Location"] == reverse("web:runs", args=[SLUG])
+
+
+def test_curves_are_downsampled_on_the_server_and_keep_a_spike(demo):
+    client = client_for(demo.olivia)
+    spike = demo.runs["bert-long-spike"]
+    other = demo.runs["majority-class"]
+    response = client.get(reverse("web:curves", args=[SLUG]),
+                          {"key": "loss", "split": "train", "run": [str(spike.id), str(other.id)],
+                           "buckets": "100"})
+    traces = {t["name"]: t for t in response.json()["traces"]}
+    long = traces["bert-long-spike"]
+    assert long["bucketed"] and len(long["value"]) <= 200
+    assert max(v for v in long["value"] if v is not None) == 6.5
+    assert not traces["majority-class"]["bucketed"]  # 20 points come back whole
+    assert len(traces["majority-class"]["step"]) == 20
+
+
+def test_curves_hide_test_values_of_other_runs(demo):
+    client = client_for(demo.olivia)
+    standing = selectors.standing(project=demo.project)
+    other = demo.runs[SCRIPT_NAME]
+    response = client.get(reverse("web:curves", args=[SLUG]), {
+        "key": "f1", "split": "test", "run": [str(standing.winner.id), str(other.id)]}).json()
+    assert [t["run"] for t in response["traces"]] == [str(standing.winner.id)]
+    assert response["hidden"] == 1
+
+
+def test_compare_view_lists_runs_in_the_linked_order(demo):
+    client = client_for(demo.olivia)
+    a, b = demo.runs["majority-class"], demo.runs["bert-long-spike"]
+    response = client.get(reverse("web:compare", args=[SLUG]),
+                          {"run": [str(b.id), str(a.id), "9d2d2a90-0000-4000-8000-000000000000"]})
+    assert [r.id for r in response.context["runs"]] == [b.id, a.id]
+    assert response.context["missing"] == 1
+    assert f"run={b.id}&amp;run={a.id}" in response.content.decode()
+    metrics = response.context["rows"][-1]["rows"]
+    val_f1 = next(r for r in metrics if r["label"] == "validation · f1")
+    assert [c["best"] for c in val_f1["cells"]] == [True, False]
+    loss = next(r for r in metrics if r["label"] == "train · loss")
+    assert loss["cells"][0]["best"] != loss["cells"][1]["best"]  # lower is better for loss
+
+
+def test_account_creates_shows_once_and_revokes_tokens(people):
+    client = client_for(people.olivia)
+    response = client.post(reverse("web:account"), {"action": "create", "name": "laptop"})
+    raw = response.context["new_token"]["raw"]
+    assert raw in response.content.decode() and response["Cache-Control"] == "no-store"
+    assert raw not in client.get(reverse("web:account")).content.decode()
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/projects/").status_code == 200
+    token = ApiToken.objects.get(user=people.olivia)
+    stranger = client_for(people.mia)
+    assert stranger.post(reverse("web:account"), {"action": "revoke",
+                                                  "token": token.pk}).status_code == 404
+    client.post(reverse("web:account"), {"action": "revoke", "token": token.pk})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert api.get("/api/v1/projects/").status_code == 401
+
+
+def test_starting_a_project_from_the_overview(people):
+    client = client_for(people.mia)
+    response = client.post(reverse("web:projects"), {"slug": "churn", "name": "Churn"})
+    assert response.status_code == 302 and response["Location"] == "/p/churn/settings/"
+    dashboard = client.get("/p/churn/").content.decode()
+    assert "No target has been agreed yet" in dashboard
+    taken = client.post(reverse("web:projects"), {"slug": "churn"})
+    assert taken.status_code == 400
+    assert "already exists" in taken.context["new_project"].errors["slug"][0]
+
+
+def test_login_page_logs_in_and_out(people):
+    client = Client()
+    response = client.post(reverse("login"), {"username": "olivia", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_a_project_without_runs_or_target_reads_plainly(people):
+    project = services.create_project(user=people.olivia, slug="fresh", name="Fresh")
+    client = client_for(people.olivia)
+    page = client.get("/p/fresh/").content.decode()
+    assert "No target has been agreed yet" in page and "No runs yet" in page
+    runs = client.get("/p/fresh/runs/")
+    assert runs.status_code == 200 and "No runs yet" in runs.content.decode()
+    card = client.get("/").context["cards"][0]
+    assert (card.verdict.key, card.verdict.label) == ("no_progress", "No progress")
+    assert card.verdict.sentence == ("No target has been agreed yet, so there is nothing to "
+                                     "measure progress against.")
+    make_run(project, people.olivia, name="r1", series={"validation.acc": [0.5, 0.6]})
+    assert client.get("/p/fresh/runs/").context["total"] == 1
+
+
+# --- Check-ins on the settings page ----------------------------------------------------
+
+CHECKIN = {"action": "checkin", "cadence": "weekly", "weekday": "0", "every_n_days": "",
+           "starts_on": "", "day_of_month": "", "local_time": "09:30",
+           "time_zone": "Europe/Paris", "recipients": "dana@example.com, mia\nceo@example.com",
+           "enabled": "on"}
+
+
+def test_owner_saves_a_check_in_schedule_and_sees_when_the_next_one_is(demo, people):
+    from reports.models import CheckIn
+
+    people.mia.email = "mia@example.com"
+    people.mia.save()
+    client = client_for(demo.olivia)
+    url = reverse("web:settings", args=[SLUG])
+    assert 'id="checkin-form"' in client.get(url).content.decode()
+    response = client.post(url, CHECKIN)
+    assert response.status_code == 302
+    checkin = CheckIn.objects.get(project=demo.project)
+    assert (checkin.cadence, checkin.weekday, checkin.local_time.strftime("%H:%M"),
+            checkin.time_zone, checkin.enabled) == ("weekly", 0, "09:30", "Europe/Paris", True)
+    assert checkin.recipients == ["dana@example.com", "mia", "ceo@example.com"]
+    page = client.get(url).content.decode()
+    assert "Every Monday at 09:30 (Europe/Paris)" in page
+    local = checkin.next_due_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert f"Monday {local.day} {local:%B %Y} at 09:30 (Europe/Paris)" in page
+    response = client.post(url, {**CHECKIN, "cadence": "monthly", "day_of_month": "31",
+                                 "enabled": ""})
+    assert response.status_code == 302
+    checkin.refresh_from_db()
+    assert (checkin.cadence, checkin.day_of_month, checkin.enabled) == ("monthly", 31, False)
+    assert "none: check-ins are switched off" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"time_zone": "Mars/Olympus"}, "time_zone", "unknown time zone 'Mars/Olympus'"),
+    ({"recipients": "dana@example.com\nnot-an-address@"}, "recipients",
+     "'not-an-address@' is not a valid email address"),
+    ({"recipients": "stranger"}, "recipients", "neither an email address nor a member"),
+    ({"local_time": "25:00"}, "local_time", "local_time must be HH:MM"),
+    ({"cadence": "every_n_days", "every_n_days": "0"}, "every_n_days", "from 1 to 366"),
+])
+def test_a_bad_check_in_shows_the_error_next_to_its_field(demo, change, field, message):
+    from reports.models import CheckIn
+
+    client = client_for(demo.olivia)
+    response = client.post(reverse("web:settings", args=[SLUG]), {**CHECKIN, **change})
+    assert response.status_code == 400
+    errors = response.context["checkin_form"].errors
+    assert list(errors) == [field] and message in errors[field][0]
+    assert message.replace("'", "&#x27;") in response.content.decode()
+    assert not CheckIn.objects.filter(project=demo.project).exists()
+
+
+def test_viewers_and_members_read_the_check_in_and_cannot_change_it(demo):
+    from reports import services as report_services
+    from reports.models import CheckIn
+
+    report_services.save_checkin(project=demo.project, data={
+        "cadence": "weekly", "weekday": "friday", "local_time": "17:00",
+        "time_zone": "UTC", "recipients": ["boss@example.com"]})
+    url = reverse("web:settings", args=[SLUG])
+    for user in (demo.victor, demo.mia):
+        client = client_for(user)
+        page = client.get(url).content.decode()
+        assert "Every Friday at 17:00 (UTC)" in page and "boss@example.com" in page
+        assert 'id="checkin-form"' not in page
+        response = client.post(url, {**CHECKIN, "recipients": "forged@example.com"})
+        assert response.status_code == 403, user
+    assert CheckIn.objects.get(project=demo.project).recipients == ["boss@example.com"]
+    assert client_for(demo.oscar).get(url).status_code == 404
+
+
+def test_the_latest_reports_link_to_their_html_and_pdf(demo, settings, tmp_path,
+                                                       monkeypatch):
+    from reports import services as report_services
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(report_services, "draw_charts", lambda figures: {
+        name: {"error": "This chart was not drawn in this test."} for name in figures})
+    report = report_services.send_now(project=demo.project, to=["dana@example.com"],
+                                      queue=False)
+    report_services.render_report(report_id=report.pk)
+    pending = report_services.send_now(project=demo.project, to=["dana@example.com"],
+                                       queue=False)
+    html_url = reverse("report-html", args=[SLUG, report.pk])
+    pdf_url = reverse("report-pdf", args=[SLUG, report.pk])
+    for user in (demo.olivia, demo.mia, demo.victor):
+        client = client_for(user)
+        page = client.get(reverse("web:settings", args=[SLUG])).content.decode()
+        assert f'href="{html_url}"' in page and f'href="{pdf_url}"' in page
+        assert "being rendered" in page  # the second report
+        assert reverse("report-html", args=[SLUG, pending.pk]) not in page
+        assert client.get(html_url).status_code == 200
+        pdf = client.get(pdf_url)
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    outsider = client_for(demo.oscar)
+    assert outsider.get(html_url).status_code == 404
+    assert outsider.get(pdf_url).status_code == 404
+
+
+def test_the_dashboard_gives_the_verdict_and_why(demo):
+    page = client_for(demo.victor).get(reverse("web:dashboard", args=[SLUG]))
+    verdict = page.context["verdict"]
+    assert verdict.label in ("Target met", "On track", "At risk", "No progress")
+    text = page.content.decode()
+    assert f"<strong>{verdict.label}:</strong>" in text
+    assert verdict.sentence.split(",")[0].replace("'", "&#x27;") in text

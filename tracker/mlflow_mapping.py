@@ -1,0 +1,109 @@
+"""How MLflow metric keys map onto Targetline's (key, split) series, and back.
+
+MLflow has no splits: scripts encode them in the key (``val_f1``, ``train/loss``).
+Targetline keeps splits apart, so a key with a known prefix is stored as the
+rest of the key on that split (``val_f1`` -> ``f1`` on ``validation``); any
+other key keeps its name on ``train``. The key exactly as the client logged it
+is kept on the series (``MetricSummary.source_key``), so the MLflow client
+always reads back what it wrote.
+
+Two different MLflow keys must never land in one series (``val_f1`` and
+``validation_f1`` both map to ``f1`` on ``validation``): the first one logged to
+a run takes the series, a later one is stored under its full key on ``train``.
+
+Pure on purpose: no Django, so the rules are tested on their own.
+"""
+
+from collections.abc import Iterable, Mapping
+
+DEFAULT_SPLIT = "train"
+
+# Longest first, so "validation_" is not read as "val" + "idation_".
+PREFIXES: tuple[tuple[str, str], ...] = (
+    ("validation_", "validation"),
+    ("training_", "train"),
+    ("valid_", "validation"),
+    ("train_", "train"),
+    ("train/", "train"),
+    ("eval_", "validation"),
+    ("test_", "test"),
+    ("test/", "test"),
+    ("val_", "validation"),
+    ("val/", "validation"),
+)
+
+# How a series without a source key (logged through the SDK or the v1 API) is
+# named to an MLflow client: the prefix that maps back onto the same series.
+_DISPLAY_PREFIX = {"train": "", "validation": "val_", "test": "test_"}
+
+
+def split_metric_key(mlflow_key: str) -> tuple[str, str]:
+    """The (key, split) an MLflow metric key maps to, before any collision.
+
+    >>> split_metric_key("val_f1")
+    ('f1', 'validation')
+    >>> split_metric_key("loss")
+    ('loss', 'train')
+    """
+    for prefix, split in PREFIXES:
+        if mlflow_key.startswith(prefix) and len(mlflow_key) > len(prefix):
+            return mlflow_key[len(prefix):], split
+    return mlflow_key, DEFAULT_SPLIT
+
+
+def mlflow_key(key: str, split: str, source_key: str = "") -> str:
+    """The key an MLflow client sees for the series (key, split).
+
+    The key it was logged under when an MLflow client logged it; otherwise a
+    key that maps back onto the same series (``f1`` on ``validation`` reads as
+    ``val_f1``; a slice such as ``test/long_texts`` reads as ``test/long_texts/f1``).
+    """
+    if source_key:
+        return source_key
+    if split in _DISPLAY_PREFIX:
+        return _DISPLAY_PREFIX[split] + key
+    return f"{split}/{key}"
+
+
+def resolve_series(
+    mlflow_keys: Iterable[str],
+    existing: Mapping[tuple[str, str], str],
+) -> dict[str, tuple[str, str]]:
+    """The series each MLflow key of a batch is stored in, applying the collision rule.
+
+    ``existing`` maps the run's series (key, split) to the MLflow key each one
+    answers to (see ``mlflow_key``). A key whose mapped series already answers
+    to another MLflow key, or was claimed earlier in the same batch by another
+    key, is stored under its full key on ``train`` instead, so two MLflow
+    metrics never merge.
+    """
+    owners: dict[tuple[str, str], str] = dict(existing)
+    resolved: dict[str, tuple[str, str]] = {}
+    for name in mlflow_keys:
+        if name in resolved:
+            continue
+        series = split_metric_key(name)
+        owner = owners.get(series)
+        if owner is not None and owner != name:
+            series = (name, DEFAULT_SPLIT)
+        owners.setdefault(series, name)
+        resolved[name] = series
+    return resolved
+
+
+def find_series(
+    mlflow_key_wanted: str,
+    existing: Mapping[tuple[str, str], str],
+) -> tuple[str, str] | None:
+    """The series of a run that answers to an MLflow key, or None.
+
+    ``existing`` is as for ``resolve_series``. The mapped series is tried first
+    (the common case), then the full key on ``train`` (a collided key).
+    """
+    for series in (split_metric_key(mlflow_key_wanted), (mlflow_key_wanted, DEFAULT_SPLIT)):
+        if existing.get(series) == mlflow_key_wanted:
+            return series
+    for series, name in existing.items():
+        if name == mlflow_key_wanted:
+            return series
+    return None

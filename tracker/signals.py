@@ -1,0 +1,8 @@
+"""Signals the tracking domain sends, so other apps can react without tracker importing them."""
+
+from django.dispatch import Signal
+
+# Sent by tracker.services after a run finished (finish_run) or a run got new results
+# (log_batch), with `run=` the run as stored. The best model can only change then; the
+# reports app checks its alerts (target met, new best model) when the run has ended.
+run_results_changed = Signal()

@@ -1,0 +1,1 @@
+"""The web UI: server-rendered pages over the tracking domain (selectors read, services write)."""

@@ -1,0 +1,93 @@
+"""Who may see and change what, for every page: login, roles, 404 for outsiders, CSP.
+
+Every page goes through `page`: anonymous visitors are sent to the login page, a project
+a user is not a member of answers 404 (they learn nothing), a write by a role that may
+not write answers 403. Responses carry a Content-Security-Policy that lets the page load
+nothing from anywhere but this server, and run no inline script.
+"""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from tracker import selectors
+from tracker.errors import Forbidden, NotFound
+from tracker.models import Project, Role, Run
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    # plotly's WebGL traces (parallel coordinates) compile shaders with new Function().
+    "script-src 'self' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",  # plotly sets inline styles on the charts it draws
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def with_csp(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def page(view):
+    """Login required; domain errors become the 404 and 403 pages; CSP on every answer."""
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            response = view(request, *args, **kwargs)
+        except NotFound:
+            response = render(request, "web/error.html", {
+                "title": "Not found",
+                "message": "There is nothing here, or you are not a member of its project."},
+                status=404)
+        except Forbidden as exc:
+            response = render(request, "web/error.html", {
+                "title": "Not allowed", "message": exc.message}, status=403)
+        return with_csp(response)
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Access:
+    """A project and what the signed-in user may do in it."""
+
+    project: Project
+    role: str
+
+    @property
+    def can_write(self) -> bool:
+        return selectors.can_write(self.role)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    def require_write(self) -> None:
+        if not self.can_write:
+            raise Forbidden(f"Your role in {self.project.name} is {self.role}: only owners "
+                            "and members can change runs.")
+
+    def require_owner(self) -> None:
+        if not self.is_owner:
+            raise Forbidden(f"Your role in {self.project.name} is {self.role}: only owners "
+                            "can change the target, guardrails, members and check-ins.")
+
+
+def project_access(request, slug: str) -> Access:
+    project, role = selectors.project_for_user(user=request.user, slug=slug)
+    return Access(project, role)
+
+
+def run_access(request, run_id: str) -> tuple[Run, Access]:
+    run, role = selectors.run_for_user(user=request.user, run_id=run_id)
+    return run, Access(run.project, role)

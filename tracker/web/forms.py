@@ -1,0 +1,134 @@
+"""Forms of the web UI. They check types and shapes; the services check the domain rules,
+and their errors are put back on the field they name."""
+
+import re
+from zoneinfo import available_timezones
+
+from django import forms
+from django.forms import formset_factory
+
+from tracker.errors import TargetlineError
+from tracker.models import Direction, GuardrailOp, Role
+
+SPLIT_HELP = "train, validation, test, or a slice such as test/long_texts"
+
+
+class NotesForm(forms.Form):
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}),
+                            label="Notes", max_length=20_000)
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Name")
+    description = forms.CharField(required=False, label="Description",
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NewProjectForm(forms.Form):
+    slug = forms.CharField(max_length=100, label="Short name (used in URLs)",
+                           help_text="lower-case letters and digits with - or _, "
+                           "e.g. support-tickets")
+    name = forms.CharField(max_length=200, label="Name", required=False)
+
+
+class TargetForm(forms.Form):
+    metric = forms.CharField(max_length=250, label="Metric", help_text="e.g. f1, accuracy, rmse")
+    direction = forms.ChoiceField(choices=Direction.choices, label="Better is")
+    threshold = forms.FloatField(label="Threshold (the agreed bar)")
+    judged_on = forms.CharField(max_length=250, initial="test", label="Judged on split",
+                                help_text=SPLIT_HELP)
+    selected_on = forms.CharField(max_length=250, initial="validation",
+                                  label="Winners picked on split", help_text=SPLIT_HELP)
+    agreed_by = forms.CharField(max_length=200, required=False, label="Agreed by")
+    agreed_on = forms.DateField(required=False, label="Agreed on",
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    definition = forms.CharField(
+        required=False, label="Plain-language definition (custom metrics)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. {percent} of every 100 churners are caught")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["direction"].choices = [("maximize", "higher (maximize)"),
+                                            ("minimize", "lower (minimize)")]
+
+    def as_target(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["agreed_on"] = data["agreed_on"].isoformat() if data.get("agreed_on") else None
+        return data
+
+
+class GuardrailForm(forms.Form):
+    metric = forms.CharField(max_length=250, required=False, label="Metric")
+    split = forms.CharField(max_length=250, required=False, initial="test", label="Split")
+    op = forms.ChoiceField(choices=GuardrailOp.choices, label="Must be", initial="<=")
+    value = forms.FloatField(required=False, label="Value")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("metric") and data.get("value") is None and not self.errors:
+            self.add_error("value", "Give the value the metric is compared with.")
+        return data
+
+
+GuardrailFormSet = formset_factory(GuardrailForm, extra=1, can_delete=True)
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Username")
+    role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
+
+
+class CheckInForm(forms.Form):
+    """A project's check-in schedule and recipients. Only shapes are checked here: the
+    schedule and the addresses are validated by reports.services.save_checkin, as for the
+    API, and its errors are put back on the field they name."""
+
+    cadence = forms.ChoiceField(label="How often", choices=[
+        ("weekly", "Weekly, on a weekday"), ("every_n_days", "Every N days"),
+        ("monthly", "Monthly, on a day of the month")])
+    weekday = forms.ChoiceField(label="Weekday (weekly)", required=False, choices=[
+        ("", "—"), *[(str(i), day) for i, day in enumerate(
+            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]])
+    every_n_days = forms.IntegerField(label="Every how many days (every N days)",
+                                      required=False)
+    starts_on = forms.DateField(label="Counting from (every N days)", required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text="empty: today")
+    day_of_month = forms.IntegerField(label="Day of the month (monthly)", required=False,
+                                      help_text="1-31; 29-31 mean the last day of shorter months")
+    local_time = forms.CharField(label="Local time", max_length=8,
+                                 widget=forms.TimeInput(attrs={"type": "time"}),
+                                 help_text="the time of day, in the time zone below")
+    time_zone = forms.CharField(label="Time zone", max_length=64,
+                                widget=forms.TextInput(attrs={"list": "time-zones",
+                                                              "autocomplete": "off"}),
+                                help_text="an IANA name, e.g. Europe/Paris or UTC")
+    recipients = forms.CharField(
+        label="Recipients", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="email addresses or members' usernames, one per line or separated by commas")
+    enabled = forms.BooleanField(label="Send check-in reports", required=False)
+
+    def as_checkin(self) -> dict:
+        """The form as reports.services.save_checkin takes it (every field is set)."""
+        data = dict(self.cleaned_data)
+        data["recipients"] = [r for r in re.split(r"[,\n]", data["recipients"]) if r.strip()]
+        data["starts_on"] = data["starts_on"].isoformat() if data["starts_on"] else None
+        return data
+
+    @staticmethod
+    def time_zones() -> list[str]:
+        return sorted(available_timezones())
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, label="Token name",
+                           help_text="what it is for, e.g. training server")
+
+
+def add_domain_error(form: forms.Form, exc: TargetlineError, *, prefix: str = "") -> None:
+    """Put a service's error on the form field it names (or on the form)."""
+    # "recipients[2]" belongs to the recipients field.
+    field = re.sub(r"\[\d+\]$", "", (exc.field or "").removeprefix(prefix))
+    field = field if field in form.fields else None
+    form.add_error(field, exc.message)

@@ -1,0 +1,200 @@
+"""Numbers, names and sentences as the pages show them. Pure: no queries here."""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tracker import phrasing
+from tracker.query import ATTRIBUTES, FilterError, parse_field
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_KEYWORDS = {"and", "or", "not", "like", "ilike", "true", "false", "null"}
+
+
+def number(value) -> str:
+    """A metric or param value for a table cell: four significant digits, NaN and ±inf named."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value.is_integer() and abs(value) < 1e15:
+            return number(int(value))
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def duration(delta: timedelta | None) -> str:
+    """"1 h 02 min", "3 min 05 s", "12 s"; an em dash while a run has not ended."""
+    if delta is None:
+        return "—"
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+# --- the filter language's field names ------------------------------------------------------
+
+
+def _segment(name: str) -> str:
+    if _BARE.match(name) and name.lower() not in _KEYWORDS:
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def field_text(kind: str, name: str, split: str | None = None) -> str:
+    """How the filter language writes a field: `validation.f1`, params.`optimizer.lr`, name."""
+    if kind == "metric":
+        return f"{split}.{_segment(name)}"
+    if kind == "param":
+        return f"params.{_segment(name)}"
+    if kind == "tag":
+        return f"tags.{_segment(name)}"
+    return name
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the runs table; `field` is its name in the filter language (and order_by)."""
+
+    field: str
+    kind: str  # "attribute" | "param" | "tag" | "metric"
+    name: str
+    split: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "metric":
+            return f"{self.split} · {self.name}"
+        if self.kind == "attribute":
+            return ATTRIBUTE_LABELS.get(self.name, self.name)
+        return self.name
+
+    @property
+    def group(self) -> str:
+        return {"attribute": "run", "param": "param", "tag": "tag"}.get(self.kind, self.split)
+
+
+ATTRIBUTE_LABELS = {
+    "name": "run", "experiment": "experiment", "status": "status", "started_at": "started",
+    "ended_at": "ended", "duration": "duration", "created_by": "by", "host": "host",
+    "git_commit": "commit", "data_version": "data", "baseline": "baseline", "id": "id",
+}
+# Attributes a person may add as columns (name is always shown first).
+CHOOSABLE_ATTRIBUTES = ("experiment", "status", "started_at", "ended_at", "duration",
+                        "created_by", "host", "git_commit", "data_version")
+
+
+def column(kind: str, name: str, split: str | None = None) -> Column:
+    return Column(field_text(kind, name, split), kind, name, split)
+
+
+def parse_column(text: str) -> Column | None:
+    """A column from its field text, or None when the text is not a field."""
+    try:
+        parsed = parse_field(text)
+    except FilterError:
+        return None
+    if parsed.kind == "attribute" and parsed.name not in ATTRIBUTES:
+        return None
+    return column(parsed.kind, parsed.name, parsed.split)
+
+
+# --- the target in words ---------------------------------------------------------------------
+
+
+def target_headline(target) -> str:
+    """"F1 score of at least 0.85 on the test set"."""
+    label = phrasing.metric_label(target.metric)
+    bound = "at least" if target.direction == "maximize" else "at most"
+    return (f"{label[0].upper()}{label[1:]} of {bound} {phrasing.format_number(target.threshold)}"
+            f" on {phrasing.split_phrase(target.judged_on)}")
+
+
+def target_meaning(target) -> str:
+    """What the bar means in plain words, from the metric's phrasing at the threshold."""
+    return phrasing.metric_sentence(target.metric, target.threshold, split=target.judged_on,
+                                    direction=target.direction,
+                                    definition=target.definition or None)
+
+
+def describe_target_dict(data: dict | None) -> str:
+    """A recorded target (TargetChange.old/new) in one line."""
+    if not data:
+        return "no target"
+    op = "≥" if data.get("direction") == "maximize" else "≤"
+    text = (f"{data.get('metric')} {op} {phrasing.format_number(float(data['threshold']))} "
+            f"on {data.get('judged_on')}, picked on {data.get('selected_on')}")
+    if data.get("agreed_by"):
+        text += f", agreed by {data['agreed_by']}"
+    if data.get("agreed_on"):
+        text += f" on {data['agreed_on']}"
+    return text
+
+
+def describe_guardrails(items: list | None) -> str:
+    if not items:
+        return "no guardrails"
+    return "; ".join(f"{g['split']}.{g['metric']} {g['op']} {phrasing.format_number(g['value'])}"
+                     for g in items)
+
+
+def describe_change(change) -> tuple[str, str]:
+    """(before, after) of a TargetChange in words."""
+    if change.what == "guardrails":
+        return describe_guardrails(change.old), describe_guardrails(change.new)
+    return describe_target_dict(change.old), describe_target_dict(change.new)
+
+
+def progress(value: float | None, threshold: float, direction: str) -> int | None:
+    """How close a value is to the bar, 0-100 (100 = at or past it); None when unknown."""
+    if value is None or not math.isfinite(value):
+        return None
+    if direction == "maximize":
+        if value >= threshold:
+            return 100
+        if threshold <= 0:
+            return 0
+        share = value / threshold
+    else:
+        if value <= threshold:
+            return 100
+        if value <= 0 or threshold < 0:
+            return 0
+        share = threshold / value
+    return max(0, min(99, int(share * 100)))
+
+
+def filter_string(value: str) -> str:
+    """A string literal of the filter language: "tf-idf \\"v2\\""."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def experiment_filter(name: str) -> str:
+    return f"experiment = {filter_string(name)}"
+
+
+def chart_label(key: str) -> str:
+    """The metric's reader name next to its key on a chart, when it adds something:
+    "F1 score" for f1; nothing for unknown keys, or for names that speak of a split
+    (the chart names its split)."""
+    label = phrasing.metric_label(key)
+    if label.lower().replace(" ", "_") == key.lower() or any(
+            word in label.lower() for word in ("training", "validation", "test")):
+        return ""
+    return label

@@ -1,0 +1,33 @@
+"""Template filters of the web UI."""
+
+from django import template
+
+from tracker import phrasing
+from tracker.web import presenters
+
+register = template.Library()
+
+
+@register.filter
+def num(value) -> str:
+    """A value as a table shows it: four significant digits, NaN and ±inf named."""
+    return presenters.number(value)
+
+
+@register.filter
+def plain(value) -> str:
+    """A number as a sentence writes it: "0.85", "1,234"."""
+    if value is None:
+        return "—"
+    return phrasing.format_number(float(value))
+
+
+@register.filter
+def split_words(split: str) -> str:
+    """"test/long_texts" -> "the long texts slice of the test set"."""
+    return phrasing.split_phrase(split)
+
+
+@register.filter
+def metric_label(metric: str) -> str:
+    return phrasing.metric_label(metric)

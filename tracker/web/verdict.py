@@ -1,0 +1,27 @@
+"""The verdict shown for a project, looked up in one place.
+
+The check-in reports define the verdict (Target met / On track / At risk / No progress,
+with one sentence why; see reports/verdict.py). The UI asks reports.services for the
+verdict a check-in would give right now, through the light path that reads only what the
+rules need, so the projects overview can show one per project.
+"""
+
+from dataclasses import dataclass
+
+from reports.services import current_verdict
+from tracker.models import Project
+from tracker.selectors import Standing
+
+
+@dataclass(frozen=True)
+class Verdict:
+    key: str  # "met", "on_track", "at_risk" or "no_progress"; also a CSS class
+    label: str  # the words on the badge
+    sentence: str  # why, in one sentence
+
+
+def project_verdict(*, project: Project, standing: Standing | None = None) -> Verdict:
+    """The verdict on `project` now (since its last check-in); `standing` when the page
+    has already worked out where the project stands."""
+    verdict = current_verdict(project=project, current=standing)
+    return Verdict(verdict.kind, verdict.label, verdict.sentence)

@@ -1,0 +1,101 @@
+"""Which test-split results a page may show.
+
+The winner's and the baseline's test values are always shown: they are what reports
+quote. Test values of every other run stay hidden until someone asks to see them; each
+such reveal is a RevealedTestResults row (who, when, which runs), because looking at
+test results while still choosing turns the test set into a validation set. A reveal
+lasts for the rest of the browser session (its ids are kept in the session).
+"""
+
+from tracker import selectors, services
+from tracker.models import Project, Target
+from tracker.query import And, Comparison, Not, Or, parse_filter, parse_order_by
+
+SESSION_KEY = "web:test-reveals:{project_id}"
+
+
+def hidden_split(split: str | None, judged_on: str) -> bool:
+    """True for the judged split (test) and its slices (test/long_texts)."""
+    return bool(split) and (split == judged_on or split.startswith(judged_on + "/"))
+
+
+class ResultVisibility:
+    """Test-result visibility for one user, one project, one request."""
+
+    def __init__(self, request, project: Project, *, standing=None):
+        self.request = request
+        self.project = project
+        self._standing = standing
+        target = (standing.target if standing is not None
+                  else Target.objects.filter(project=project).first())
+        self.judged_on = target.judged_on if target else "test"
+        self._always: set[str] | None = None
+        self._revealed: set[str] | None = None
+
+    @property
+    def always(self) -> set[str]:
+        """The winner and the baseline (worked out only when a test value is asked for)."""
+        if self._always is None:
+            standing = self._standing or selectors.standing(project=self.project)
+            self._always = {str(r.id) for r in (standing.winner, standing.baseline)
+                            if r is not None}
+        return self._always
+
+    @property
+    def revealed(self) -> set[str]:
+        if self._revealed is None:
+            self._revealed = selectors.revealed_run_ids(
+                project=self.project, user=self.request.user,
+                reveal_ids=self.request.session.get(
+                    SESSION_KEY.format(project_id=self.project.id), []))
+        return self._revealed
+
+    def is_hidden_split(self, split: str | None) -> bool:
+        return hidden_split(split, self.judged_on)
+
+    def shows(self, run_id, split: str | None) -> bool:
+        """Whether this run's value on this split may be shown."""
+        if not self.is_hidden_split(split):
+            return True
+        run_id = str(run_id)
+        return run_id in self.always or run_id in self.revealed
+
+    def hidden_runs(self, run_ids) -> list[str]:
+        """The runs among `run_ids` whose test results are hidden."""
+        return [str(r) for r in run_ids if not self.shows(r, self.judged_on)]
+
+    def reveal(self, run_ids) -> int | None:
+        """Record a reveal of these runs' test results and remember it for the session."""
+        hidden = self.hidden_runs(run_ids)
+        if not hidden:
+            return None
+        row = services.record_test_reveal(project=self.project, user=self.request.user,
+                                          run_ids=hidden)
+        remember(self.request, self.project, row.id)
+        self.revealed.update(hidden)
+        return row.id
+
+
+def remember(request, project: Project, reveal_id: int) -> None:
+    key = SESSION_KEY.format(project_id=project.id)
+    request.session[key] = [*request.session.get(key, []), reveal_id]
+
+
+def _fields(node):
+    if node is None:
+        return
+    if isinstance(node, Comparison):
+        yield node.field
+    elif isinstance(node, And | Or):
+        for item in node.items:
+            yield from _fields(item)
+    elif isinstance(node, Not):
+        yield from _fields(node.item)
+
+
+def reads_split(*, filter_text: str, order_by: str, judged_on: str) -> bool:
+    """Whether a (valid) filter or sort order reads values of the judged split: filtering or
+    sorting on test results is looking at them."""
+    fields = list(_fields(parse_filter(filter_text or "")))
+    fields += [field for field, _ in parse_order_by(order_by or "")]
+    return any(f.kind == "metric" and hidden_split(f.split, judged_on) for f in fields)
