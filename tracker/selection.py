@@ -58,7 +58,7 @@ def guardrail_failures(candidate: Candidate, rules: list[GuardrailRule]) -> tupl
         if not usable(value):
             failures.append(f"{rule.split}.{rule.metric} was not logged ({rule.describe()})")
         elif not OPERATORS[rule.op](value, rule.value):
-            failures.append(f"{rule.split}.{rule.metric} is {value:g} ({rule.describe()})")
+            failures.append(f"{rule.split}.{rule.metric} is {value:.4g} ({rule.describe()})")
     return tuple(failures)
 
 

@@ -75,3 +75,10 @@ def test_best_index_keeps_the_earliest_of_equal_values():
     assert best_index([0.5, 0.9, 0.9, 0.7], direction="maximize") == 1
     assert best_index([math.nan, None], direction="maximize") is None
     assert best_index([3.0, 1.0, math.nan, 2.0], direction="minimize") == 1
+
+
+def test_a_guardrail_failure_quotes_the_value_readably():
+    rule = GuardrailRule("latency_ms", "test", "<=", 10)
+    ranked = rank([cand("forest", 0.9, latency_ms=10.088215)], direction="maximize",
+                  rules=[rule])
+    assert ranked[0].failures == ("test.latency_ms is 10.09 (test.latency_ms <= 10)",)
