@@ -16,7 +16,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 3.0
@@ -24,17 +25,9 @@ GOAL_SECONDS = 3.0
 
 def _use_bench_database() -> None:
     """Point this process at a fresh benchmark database, before Django reads its settings."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        name = f"{parts.path.lstrip('/') or 'targetline'}_reports_bench"
-        admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    url = scratch_databases.scratch_url("reports_bench")
+    if url:
+        os.environ["DATABASE_URL"] = scratch_databases.recreate(url)
     else:
         var = ROOT / "var" / "bench-reports"
         var.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -51,12 +52,9 @@ class LocalServer:
                         DJANGO_SETTINGS_MODULE="tracker.settings")
         for name in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
             self.env.pop(name, None)
-        url = self.env.get("DATABASE_URL", "")
-        if url.startswith(("postgres://", "postgresql://")):
-            parts = urlsplit(url)
-            name = (parts.path.lstrip("/") or "targetline") + "_sdk_bench"
-            self._recreate_postgres(parts, name)
-            self.env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+        url = scratch_databases.scratch_url("sdk_bench", self.env.get("DATABASE_URL", ""))
+        if url:
+            self.env["DATABASE_URL"] = scratch_databases.recreate(url)
             self.database = "PostgreSQL"
         else:
             var = ROOT / "var" / "bench-sdk"
@@ -69,14 +67,6 @@ class LocalServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    @staticmethod
-    def _recreate_postgres(parts, name: str) -> None:
-        import psycopg
-
-        admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
 
     def _manage(self, *args: str) -> str:
         return subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT,
@@ -106,14 +96,8 @@ class LocalServer:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(30)
-        url = self.env.get("DATABASE_URL", "")
-        if url.startswith(("postgres://", "postgresql://")):
-            import psycopg
-
-            parts = urlsplit(url)
-            admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+        if self.database == "PostgreSQL":
+            scratch_databases.drop(self.env["DATABASE_URL"])
         else:
             shutil.rmtree(self.env["TARGETLINE_VAR_DIR"], ignore_errors=True)
 

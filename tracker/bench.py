@@ -18,20 +18,17 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bench_env() -> dict:
     env = dict(os.environ)
-    url = env.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        parts = urlsplit(url)
-        name = parts.path.lstrip("/") or "targetline"
-        bench_name = f"{name}_bench"
-        _ensure_postgres_database(parts, bench_name)
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{bench_name}"))
+    url = scratch_databases.scratch_url("bench")
+    if url:
+        env["DATABASE_URL"] = scratch_databases.recreate(url)
     else:
         var = ROOT / "var" / "bench"
         var.mkdir(parents=True, exist_ok=True)
@@ -40,14 +37,6 @@ def _bench_env() -> dict:
     env.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
     return env
 
-
-def _ensure_postgres_database(parts, name: str) -> None:
-    import psycopg
-
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _free_port() -> int:

@@ -36,7 +36,9 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_MLFLOW = Path("/tmp/mlflow-server-venv/bin/mlflow")
@@ -240,18 +242,8 @@ def _wait_for(url: str, seconds: float = 60) -> None:
 
 def _fresh_postgres(suffix: str) -> str | None:
     """A new, empty database named after DATABASE_URL's plus suffix; None without PostgreSQL."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'targetline'}_{suffix}"
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}", scheme="postgresql"))
+    url = scratch_databases.scratch_url(suffix)
+    return scratch_databases.recreate(url) if url else None
 
 
 def _run_client(url: str, phase: str, sizes: dict, token: str | None,

@@ -22,7 +22,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,32 +41,17 @@ def server_env(var_dir: Path) -> dict:
                DJANGO_SETTINGS_MODULE="tracker.settings", PYTHONUNBUFFERED="1")
     for name in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
         env.pop(name, None)
-    url = env.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        parts = urlsplit(url)
-        name = (parts.path.lstrip("/") or "targetline") + "_sdk_live"
-        recreate_postgres_database(parts, name)
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    url = scratch_databases.scratch_url("sdk_live", env.get("DATABASE_URL", ""))
+    if url:
+        env["DATABASE_URL"] = scratch_databases.recreate(url)
     else:
         env.pop("DATABASE_URL", None)
     return env
 
 
-def recreate_postgres_database(parts, name: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def drop_database(env: dict) -> None:
-    url = env.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        parts = urlsplit(url)
-        recreate_postgres_database(parts, parts.path.lstrip("/"), drop_only=True)
+    if env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        scratch_databases.drop(env["DATABASE_URL"])
 
 
 def manage(env: dict, *args: str) -> str:

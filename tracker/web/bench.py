@@ -25,7 +25,9 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
+
+from tracker import scratch_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "webbench"
@@ -38,33 +40,12 @@ RUN_FILTER = 'validation.f1 > 0.8 and params.model = "svm"'
 RUN_ORDER = "-validation.f1"
 
 
-def _bench_database_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "targetline"
-    return urlunsplit(parts._replace(path=f"/{name}_webbench"))
-
-
-def _ensure_postgres_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _configure() -> str:
     """Point this process at the benchmark database before Django starts; its description."""
-    url = _bench_database_url()
+    url = scratch_databases.scratch_url("webbench")
     if url:
-        _ensure_postgres_database(url)
-        os.environ["DATABASE_URL"] = url
+        # Kept between runs: seeding 10,000 runs takes minutes, so a later run reuses them.
+        os.environ["DATABASE_URL"] = scratch_databases.ensure(url)
         where = f"PostgreSQL database {urlsplit(url).path.lstrip('/')}"
     else:
         var = ROOT / "var" / "webbench"
