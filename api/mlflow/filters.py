@@ -475,3 +475,30 @@ def experiment_order(order_by: list[str] | None) -> list[tuple[str, bool]]:
 def like(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
     """SQL LIKE (% and _) on Python strings, for the few experiments a user can see."""
     return _like(pattern, text, ignore_case=ignore_case)
+
+
+def evaluate(node, value_of) -> bool:
+    """Whether a parsed filter holds for one object, evaluated in Python.
+
+    For the few searches over objects that are not rows of a table (experiments as MLflow
+    shows them, logged models); `value_of(clause)` gives the object's value for a clause,
+    None when it has none.
+    """
+    if isinstance(node, Group):
+        results = (evaluate(item, value_of) for item in node.items)
+        return all(results) if node.kind == "and" else any(results)
+    actual, op, wanted = value_of(node), node.op, node.value
+    if op in ("IS NULL", "IS NOT NULL"):
+        return (actual is None) == (op == "IS NULL")
+    if actual is None:
+        return False
+    if op in ("LIKE", "ILIKE"):
+        return like(str(wanted), str(actual), ignore_case=op == "ILIKE")
+    if op in ("IN", "NOT IN"):
+        return (str(actual) in wanted) == (op == "IN")
+    if isinstance(actual, int) != isinstance(wanted, int | float):
+        raise invalid(f"{node.key} cannot be compared with {wanted!r}")
+    if isinstance(actual, str) and op not in ("=", "!="):
+        raise invalid(f"{node.key} can only be compared with =, !=, LIKE or ILIKE")
+    return {"=": actual == wanted, "!=": actual != wanted, "<": actual < wanted,
+            "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[op]

@@ -189,39 +189,22 @@ def log_logged_model_params(request, user, data, model_id: str):
     return {}
 
 
-def _model_matches(node, model: dict) -> bool:
-    if isinstance(node, filters.Group):
-        results = (_model_matches(i, model) for i in node.items)
-        return all(results) if node.kind == "and" else any(results)
+def _model_value(model: dict, node):
     info = model["info"]
     if node.entity == "tag":
-        actual = {t["key"]: t["value"] for t in info["tags"]}.get(node.key)
-    elif node.entity == "param":
-        actual = {p["key"]: p["value"] for p in model["data"]["params"]}.get(node.key)
-    elif node.key in ("name", "model_id", "source_run_id", "status", "model_type"):
-        actual = info[node.key]
-    elif node.key in ("creation_timestamp", "creation_time", "last_updated_timestamp"):
-        actual = info["creation_timestamp_ms" if node.key.startswith("creation")
-                      else "last_updated_timestamp_ms"]
-    else:
-        raise invalid(f"logged models cannot be filtered on {node.entity} {node.key!r}")
-    op, wanted = node.op, node.value
-    if op in ("IS NULL", "IS NOT NULL"):
-        return (actual is None) == (op == "IS NULL")
-    if actual is None:
-        return False
-    if op in ("LIKE", "ILIKE"):
-        return filters.like(str(wanted), str(actual), ignore_case=op == "ILIKE")
-    if op in ("IN", "NOT IN"):
-        return (str(actual) in wanted) == (op == "IN")
-    if isinstance(actual, int) and isinstance(wanted, int | float):
-        return {"=": actual == wanted, "!=": actual != wanted, "<": actual < wanted,
-                "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[op]
-    if op == "=":
-        return str(actual) == str(wanted)
-    if op == "!=":
-        return str(actual) != str(wanted)
-    raise invalid(f"{node.key} cannot be compared with {op}")
+        return {t["key"]: t["value"] for t in info["tags"]}.get(node.key)
+    if node.entity == "param":
+        return {p["key"]: p["value"] for p in model["data"]["params"]}.get(node.key)
+    if node.key in ("name", "model_id", "source_run_id", "status", "model_type"):
+        return info[node.key]
+    if node.key in ("creation_timestamp", "creation_time", "last_updated_timestamp"):
+        return info["creation_timestamp_ms" if node.key.startswith("creation")
+                    else "last_updated_timestamp_ms"]
+    raise invalid(f"logged models cannot be filtered on {node.entity} {node.key!r}")
+
+
+def _model_matches(node, model: dict) -> bool:
+    return filters.evaluate(node, lambda clause: _model_value(model, clause))
 
 
 @endpoint("POST")

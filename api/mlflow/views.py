@@ -187,30 +187,7 @@ def _experiment_value(experiment_json: dict, clause: filters.Clause):
 
 
 def _experiment_matches(node, experiment_json: dict) -> bool:
-    if isinstance(node, filters.Group):
-        results = (_experiment_matches(i, experiment_json) for i in node.items)
-        return all(results) if node.kind == "and" else any(results)
-    actual = _experiment_value(experiment_json, node)
-    op, wanted = node.op, node.value
-    if op == "IS NULL":
-        return actual is None
-    if op == "IS NOT NULL":
-        return actual is not None
-    if actual is None:
-        return False
-    if op in ("LIKE", "ILIKE"):
-        return filters.like(str(wanted), str(actual), ignore_case=op == "ILIKE")
-    if op in ("IN", "NOT IN"):
-        return (str(actual) in wanted) == (op == "IN")
-    if isinstance(actual, int) != isinstance(wanted, int | float):
-        raise invalid(f"{node.key} cannot be compared with {wanted!r}")
-    compare = {"=": actual == wanted, "!=": actual != wanted}
-    if op in compare:
-        return compare[op]
-    if isinstance(actual, str):
-        raise invalid(f"{node.key} can only be compared with =, !=, LIKE or ILIKE")
-    return {"<": actual < wanted, "<=": actual <= wanted, ">": actual > wanted,
-            ">=": actual >= wanted}[op]
+    return filters.evaluate(node, lambda clause: _experiment_value(experiment_json, clause))
 
 
 def _offset_token(token: str | None) -> int:
