@@ -189,13 +189,12 @@ def _best_baseline(project: Project, target: Target) -> tuple[Run | None, float 
 
 
 def _judged_value(run: Run, target: Target) -> float | None:
-    value = (MetricSummary.objects.filter(run=run, key=target.metric, split=target.judged_on)
-             .values_list("best_value", flat=True).first())
-    exists = MetricSummary.objects.filter(run=run, key=target.metric,
-                                          split=target.judged_on).exists()
-    if not exists:
+    """The run's value on the judged split: None when never logged, NaN when it logged NaN."""
+    row = (MetricSummary.objects.filter(run=run, key=target.metric, split=target.judged_on)
+           .values_list("best_value", flat=True)[:1])
+    if not row:
         return None
-    return math.nan if value is None else value
+    return math.nan if row[0] is None else row[0]
 
 
 def standing(*, project: Project) -> Standing:
