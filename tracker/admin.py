@@ -6,7 +6,6 @@ from tracker.models import (
     Experiment,
     Guardrail,
     Membership,
-    MetricPoint,
     MetricSummary,
     Project,
     RevealedTestResults,
@@ -86,11 +85,8 @@ class MetricSummaryAdmin(admin.ModelAdmin):
     raw_id_fields = ["run"]
 
 
-@admin.register(MetricPoint)
-class MetricPointAdmin(admin.ModelAdmin):
-    list_display = ["summary", "step", "value", "timestamp"]
-    raw_id_fields = ["summary"]
-    show_full_result_count = False  # counting millions of points on each page view is slow
+# MetricPoint has no admin: Django's admin cannot show a model with a composite primary key,
+# and a series' points are read through its summary (above), the run page's curves or the API.
 
 
 @admin.register(Artifact)

@@ -7,12 +7,15 @@ the zero-set-up default, inserts row by row inside one transaction, which is
 fast in-process.
 """
 
+import json
 import math
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import F
 
+from tracker import hot_sql
 from tracker.models import MetricPoint, MetricSummary, Run, Target
 from tracker.selection import best_index, usable
 
@@ -27,11 +30,54 @@ def _py_value(value: float | None) -> float:
     return math.nan if value is None else value
 
 
+RUN_TABLE = Run._meta.db_table
+SUMMARY_TABLE = MetricSummary._meta.db_table
+TARGET_TABLE = Target._meta.db_table
+
+
+def lock_run_for_logging(run_id, *, now) -> tuple[Run, Target | None] | None:
+    """Lock the run for a batch and record its heartbeat, in one statement.
+
+    Returns the run (id, project, status, deletion, params, tags, best step) and
+    its project's target (metric, direction, selection split only), or None when
+    there is no such run. The lock is held until the transaction ends, so batches
+    of one run are stored one after another and see each other's summaries.
+    """
+    target = [f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "
+              f"WHERE t.project_id = {RUN_TABLE}.project_id)"
+              for column in ("metric", "direction", "selected_on")]
+    sql = (f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s RETURNING project_id, "
+           f"status, deleted_at, params, tags, best_step, {', '.join(target)}")
+    row = hot_sql.fetch_one(sql, [now, Run._meta.pk.get_db_prep_value(run_id, connection)])
+    if row is None:
+        return None
+    project_id, status, deleted_at, params, tags, best_step, metric, direction, selected_on = row
+    run = Run(id=run_id, project_id=project_id, status=status, deleted_at=deleted_at,
+              params=_json(params), tags=_json(tags), best_step=best_step, last_heartbeat=now)
+    run._state.adding, run._state.db = False, connection.alias  # save(update_fields=…) updates
+    if metric is None:
+        return run, None
+    return run, Target(project_id=project_id, metric=metric, direction=direction,
+                       selected_on=selected_on)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def run_summaries(run_id) -> list[MetricSummary]:
+    """Every summary of a run (one plain query: this is read for every batch)."""
+    rows = hot_sql.fetch_all(f"SELECT {hot_sql.columns(MetricSummary)} FROM {SUMMARY_TABLE} "
+                             "WHERE run_id = %s",
+                             [Run._meta.pk.get_db_prep_value(run_id, connection)])
+    return [hot_sql.instance(MetricSummary, row) for row in rows]
+
+
 def summaries_for(*, run: Run, series: set[tuple[str, str]],
                   source_keys: dict[tuple[str, str], str] | None = None,
                   ) -> dict[tuple[str, str], MetricSummary]:
     """Every summary of the run by (key, split), creating the missing ones of `series`."""
-    existing = {(s.key, s.split): s for s in MetricSummary.objects.filter(run=run)}
+    existing = {(s.key, s.split): s for s in run_summaries(run.pk)}
     missing = series - existing.keys()
     if missing:
         MetricSummary.objects.bulk_create(
@@ -39,44 +85,71 @@ def summaries_for(*, run: Run, series: set[tuple[str, str]],
              for k, s in missing],
             ignore_conflicts=True,
         )
-        existing = {(s.key, s.split): s for s in MetricSummary.objects.filter(run=run)}
+        existing = {(s.key, s.split): s for s in run_summaries(run.pk)}
     return existing
+
+
+class Inserted(NamedTuple):
+    """What insert_points stored, for refresh_summaries."""
+
+    stored: int  # how many points were new
+    # The new points as (summary_id, step, timestamp, value), or None when only some
+    # were new and which ones is unknown (the affected summaries are then recounted).
+    new: list[tuple] | None
+    affected: set[int]  # the summaries the batch touched
+    summaries: dict[int, MetricSummary]  # every summary of the run, by id
+    new_steps: bool  # every point went past its series' last stored step
 
 
 def insert_points(*, run: Run, points: list[tuple],
                   source_keys: dict[tuple[str, str], str] | None = None,
-                  ) -> tuple[int, list[tuple] | None, set[int], dict[int, MetricSummary]]:
-    """Insert (key, split, step, timestamp, value) points.
+                  trust_summaries: bool = True) -> Inserted:
+    """Insert (key, split, step, timestamp, value) points; the caller holds the run's lock.
 
-    Returns (stored, new, summary_ids, summaries): how many points were new; the
-    new points as (summary_id, step, timestamp, value) tuples, or None when only
-    some were new and which ones is unknown (the caller then recounts
-    `summary_ids` from the stored points); the summaries the batch touched; and
-    every summary of the run by id, for `refresh_summaries`.
+    A batch whose steps rise strictly in each series, past the series' last stored
+    step, cannot hold a replayed point: it goes in with a plain INSERT, which is
+    cheaper than one that looks for conflicts. The summaries tell the last stored
+    step; should a point exist anyway (`trust_summaries=False` is then the retry),
+    the plain INSERT fails with IntegrityError and stores nothing.
     """
     by_series = summaries_for(run=run, series={(p[0], p[1]) for p in points},
                               source_keys=source_keys)
     ids = {series: summary.id for series, summary in by_series.items()}
     summaries = {summary.id: summary for summary in by_series.values()}
-    # Duplicates inside one batch are dropped here; the index drops replays.
-    unique = {(ids[(k, s)], step, ts): v for k, s, step, ts, v in points}
-    rows = [(sid, step, ts, v) for (sid, step, ts), v in unique.items()]
+    last_step = {summary.id: summary.last_step for summary in summaries.values()
+                 if summary.count}
+    fresh = trust_summaries
+    rows = []
+    for key, split, step, ts, value in points:
+        sid = ids[key, split]
+        if fresh:
+            before = last_step.get(sid)
+            if before is not None and step <= before:
+                fresh = False
+            last_step[sid] = step
+        rows.append((sid, step, ts, value))
+    if not fresh:  # duplicates inside one batch are dropped here; the index drops replays
+        unique = {(sid, step, ts): v for sid, step, ts, v in rows}
+        rows = [(sid, step, ts, v) for (sid, step, ts), v in unique.items()]
     affected = {r[0] for r in rows}
     if connection.vendor != "postgresql":
         new = _insert_row_by_row(rows)
-        return len(new), new, affected, summaries
-    inserted = _insert_postgresql(rows)
-    if inserted == len(rows):
-        return inserted, rows, affected, summaries  # the usual case: every point is new
-    if inserted == 0:
-        return 0, [], affected, summaries  # a replay of a stored batch
-    return inserted, None, affected, summaries
+        return Inserted(len(new), new, affected, summaries, fresh and len(new) == len(rows))
+    stored = _insert_postgresql(rows, replays_possible=not fresh)
+    if stored == len(rows):  # the usual case: every point is new
+        return Inserted(stored, rows, affected, summaries, fresh)
+    if stored == 0:  # a replay of a stored batch
+        return Inserted(0, [], affected, summaries, False)
+    return Inserted(stored, None, affected, summaries, False)
 
 
 def _array_text(values, *, floats: bool = False) -> str:
     """A PostgreSQL array literal; far faster to build than adapting 10,000 elements one by one."""
-    if not floats:
-        return "{" + ",".join(map(str, values)) + "}"
+    if not floats:  # integers, or None
+        return "{" + ",".join(map(str, values)).replace("None", "NULL") + "}"
+    text = ",".join(map(repr, values))
+    if "n" not in text:  # no nan, inf or None: finite floats are written as PostgreSQL reads them
+        return "{" + text + "}"
     out = []
     for v in values:
         if v is None or v != v:
@@ -88,26 +161,26 @@ def _array_text(values, *, floats: bool = False) -> str:
     return "{" + ",".join(out) + "}"
 
 
-def _insert_postgresql(rows: list[tuple]) -> int:
-    """One INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING; returns how many were new."""
-    sql = (
-        f"WITH inserted AS (INSERT INTO {POINT_TABLE} (summary_id, step, timestamp, value) "
-        "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::double precision[]) "
-        "ON CONFLICT (summary_id, step, timestamp) DO NOTHING RETURNING 1) "
-        "SELECT count(*) FROM inserted"
-    )
-    import psycopg
+_INSERT = (f"INSERT INTO {POINT_TABLE} (summary_id, step, timestamp, value) "
+           "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
+           "%s::double precision[])")
+_INSERT_NEW_ONLY = (f"WITH inserted AS ({_INSERT} ON CONFLICT (summary_id, step, timestamp) "
+                    "DO NOTHING RETURNING 1) SELECT count(*) FROM inserted")
 
+
+def _insert_postgresql(rows: list[tuple], *, replays_possible: bool = True) -> int:
+    """One INSERT … SELECT FROM unnest (… ON CONFLICT DO NOTHING when points may be stored
+    already); returns how many were new.
+
+    The columns go as four array literals bound server-side: far cheaper than
+    adapting thousands of values one by one, or escaping them into the SQL text.
+    """
     summary_ids, steps, stamps, values = zip(*rows, strict=True)
     params = [_array_text(summary_ids), _array_text(steps), _array_text(stamps),
               _array_text(values, floats=True)]
-    connection.ensure_connection()
-    # Django's psycopg cursors bind client-side, escaping the arrays into the SQL
-    # text; a server-side-binding cursor on the same connection (so in the same
-    # transaction) sends them as parameters, which is several times faster.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    if not replays_possible:
+        return hot_sql.execute(_INSERT, params)
+    return hot_sql.fetch_one(_INSERT_NEW_ONLY, params)[0]
 
 
 def _insert_row_by_row(rows: list[tuple]) -> list[tuple]:
@@ -133,13 +206,6 @@ def _step_values(summary_id: int, steps: tuple[int, int] | None = None) -> dict[
     return values
 
 
-def _selection_summary(run: Run, target: Target | None) -> MetricSummary | None:
-    if target is None:
-        return None
-    return MetricSummary.objects.filter(run=run, key=target.metric,
-                                        split=target.selected_on).first()
-
-
 def _best_of(step_values: dict[int, float], direction: str) -> int | None:
     steps = sorted(step_values)
     index = best_index([step_values[s] for s in steps], direction=direction)
@@ -148,7 +214,8 @@ def _best_of(step_values: dict[int, float], direction: str) -> int | None:
 
 def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple] = (),
                       recount: set[int] = frozenset(),
-                      summaries: dict[int, MetricSummary] | None = None) -> None:
+                      summaries: dict[int, MetricSummary] | None = None,
+                      new_steps: bool = False) -> None:
     """Bring the run's summaries up to date after `new_points` were stored.
 
     last/min/max/count are updated from the new points alone. The run's best
@@ -157,7 +224,9 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     moves, every summary of the run re-reads its value at the new best step.
     `recount` names summaries whose new points are unknown: they are recounted
     from the stored points. `summaries` (every summary of the run by id) saves
-    reading them again when the caller has them.
+    reading them again when the caller has them. `new_steps` says that no other
+    point shares a step with a new point of its series (the batch went past the
+    last stored step), so the values at those steps need not be read back.
     """
     by_summary: dict[int, list[tuple]] = defaultdict(list)
     for sid, step, ts, value in new_points:
@@ -181,10 +250,13 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     elif old_best_step is None or selection.id in recount:
         new_best_step = _best_of(_step_values(selection.id), target.direction)
     elif selection.id in by_summary:
-        touched = {step for step, _, _ in by_summary[selection.id]}
-        candidates = {step: value for step, value in
-                      _step_values(selection.id, (min(touched), max(touched))).items()
-                      if step in touched}
+        if new_steps:
+            candidates = {step: value for step, _, value in by_summary[selection.id]}
+        else:
+            touched = {step for step, _, _ in by_summary[selection.id]}
+            candidates = {step: value for step, value in
+                          _step_values(selection.id, (min(touched), max(touched))).items()
+                          if step in touched}
         if old_best_step in candidates and not _at_least_as_good(
                 candidates[old_best_step], selection.best_value, target.direction):
             # The best step's value was superseded by a worse one (MLflow scripts log
@@ -198,7 +270,8 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
 
     if new_best_step != old_best_step:
         run.best_step = new_best_step
-        Run.objects.filter(pk=run.pk).update(best_step=new_best_step)
+        hot_sql.execute(f"UPDATE {RUN_TABLE} SET best_step = %s WHERE id = %s",
+                        [new_best_step, Run._meta.pk.get_db_prep_value(run.pk, connection)])
         _set_best_values(summaries.values(), new_best_step)
         changed = set(summaries)
     else:
@@ -216,28 +289,29 @@ _SUMMARY_FIELDS = ("count", "last_value", "last_step", "last_timestamp", "min_va
                    "max_value", "best_value", "best_step")
 
 
+_SUMMARY_TYPES = {"count": "bigint", "last_value": "double precision", "last_step": "bigint",
+                  "last_timestamp": "bigint", "min_value": "double precision",
+                  "max_value": "double precision", "best_value": "double precision",
+                  "best_step": "bigint"}
+_UPDATE_SUMMARIES = (
+    f"UPDATE {SUMMARY_TABLE} AS s SET "
+    + ", ".join(f"{f} = v.{f}" for f in _SUMMARY_FIELDS)
+    + " FROM unnest(%s::bigint[], "
+    + ", ".join(f"%s::{_SUMMARY_TYPES[f]}[]" for f in _SUMMARY_FIELDS)
+    + f") AS v(id, {', '.join(_SUMMARY_FIELDS)}) WHERE s.id = v.id"
+)
+
+
 def _save_summaries(rows: list[MetricSummary]) -> None:
-    """Write the summaries' figures back; one UPDATE … FROM (VALUES …) on PostgreSQL."""
+    """Write the summaries' figures back; one UPDATE … FROM unnest(…) on PostgreSQL."""
     if connection.vendor != "postgresql":
         MetricSummary.objects.bulk_update(rows, list(_SUMMARY_FIELDS))
         return
-    import psycopg
-
-    table = MetricSummary._meta.db_table
-    types = ("bigint", "bigint", "double precision", "bigint", "bigint", "double precision",
-             "double precision", "double precision", "bigint")
-    values = ", ".join(
-        "(" + ", ".join(f"%s::{t}" for t in types) + ")" for _ in rows)
-    params = []
-    for r in rows:
-        params += [r.id, r.count, r.last_value, r.last_step, r.last_timestamp, r.min_value,
-                   r.max_value, r.best_value, r.best_step]
-    assignments = ", ".join(f"{f} = v.{f}" for f in _SUMMARY_FIELDS)
-    sql = (f"UPDATE {table} AS s SET {assignments} FROM (VALUES {values}) "
-           f"AS v(id, {', '.join(_SUMMARY_FIELDS)}) WHERE s.id = v.id")
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding, as above
-        cursor.execute(sql, params)
+    params = [_array_text([r.id for r in rows])]
+    for field in _SUMMARY_FIELDS:
+        column = [getattr(r, field) for r in rows]
+        params.append(_array_text(column, floats=_SUMMARY_TYPES[field] == "double precision"))
+    hot_sql.execute(_UPDATE_SUMMARIES, params)
 
 
 def _at_least_as_good(value: float | None, best: float | None, direction: str) -> bool:
@@ -276,12 +350,13 @@ def _set_best_values(summaries, best_step: int | None) -> None:
     summaries = list(summaries)
     at_best: dict[int, float | None] = {}
     if best_step is not None and summaries:
-        rows = (MetricPoint.objects
-                .filter(summary_id__in=[s.id for s in summaries], step=best_step)
-                .order_by("summary_id", "timestamp")
-                .values_list("summary_id", "value"))
-        for sid, value in rows:
-            at_best[sid] = value  # the latest timestamp at the step wins
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT summary_id, value FROM {POINT_TABLE} WHERE summary_id IN "
+                           f"({', '.join(['%s'] * len(summaries))}) AND step = %s "
+                           "ORDER BY summary_id, timestamp",
+                           [s.id for s in summaries] + [best_step])
+            for sid, value in cursor.fetchall():
+                at_best[sid] = value  # the latest timestamp at the step wins
     for summary in summaries:
         if summary.id in at_best:
             summary.best_value, summary.best_step = at_best[summary.id], best_step

@@ -276,7 +276,7 @@ def metric_history_buckets(*, run: Run, key: str, split: str, buckets: int) -> l
     # Aggregated in the database: both PostgreSQL and SQLite divide integers exactly.
     grouped = (points.annotate(bucket=(F("step") - lo) / width).values("bucket")
                .annotate(step_min=Min("step"), step_max=Max("step"), min=Min("value"),
-                         max=Max("value"), count=Count("id"))
+                         max=Max("value"), count=Count("*"))
                .order_by("bucket"))
     rows = list(grouped)
     last_at: dict[int, float | None] = {}

@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from tracker import limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from tracker.ingest import insert_points, refresh_project_best_steps, refresh_summaries
+from tracker.ingest import (
+    insert_points,
+    lock_run_for_logging,
+    refresh_project_best_steps,
+    refresh_summaries,
+)
 from tracker.models import (
     ApiToken,
     Artifact,
@@ -468,28 +473,29 @@ def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
             f"{limits.MAX_POINTS_PER_BATCH}: split the batch", field="metrics")
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     points = []
+    append = points.append
     checked_series: set[tuple[str, str]] = set()  # each (key, split) is validated once
+    # The loop runs for every point of every batch: well-formed points take the fast
+    # path, and the name of a field ("metrics[7].step") is only made for an error.
     for i, point in enumerate(metrics):
-        where = f"metrics[{i}]"
-        if not isinstance(point, dict):
-            raise InvalidInput(f"{where} must be an object with key, split, step, value",
-                               field=where)
+        if type(point) is not dict and not isinstance(point, dict):
+            raise InvalidInput(f"metrics[{i}] must be an object with key, split, step, "
+                               "value", field=f"metrics[{i}]")
         key, split = point.get("key"), point.get("split") or "train"
         if (key, split) not in checked_series:
-            check_key(key, field=f"{where}.key")
-            check_split(split, field=f"{where}.split")
+            check_key(key, field=f"metrics[{i}].key")
+            check_split(split, field=f"metrics[{i}].split")
             checked_series.add((key, split))
         step, ts, value = point.get("step"), point.get("timestamp"), point.get("value", _MISSING)
-        # Fast path for well-formed points; anything unusual goes through the checks.
         if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
-            step = 0 if step is None else to_int(step, field=f"{where}.step")
+            step = 0 if step is None else to_int(step, field=f"metrics[{i}].step")
         if type(ts) is not int or not _INT64_MIN <= ts <= _INT64_MAX:
-            ts = now_ms if ts is None else to_int(ts, field=f"{where}.timestamp")
+            ts = now_ms if ts is None else to_int(ts, field=f"metrics[{i}].timestamp")
         if type(value) is not float:
             if value is _MISSING:
-                raise InvalidInput(f"{where}.value is required", field=f"{where}.value")
-            value = to_float(value, field=f"{where}.value")
-        points.append((key, split, step, ts, value))
+                raise InvalidInput(f"metrics[{i}].value is required", field=f"metrics[{i}].value")
+            value = to_float(value, field=f"metrics[{i}].value")
+        append((key, split, step, ts, value))
     return points
 
 
@@ -509,39 +515,57 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
     points = clean_points(metrics or [])
     clean_params = _clean_params(params or {})
     clean_tags = _clean_tags(tags or {})
+    try:
+        stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys,
+                                    trust_summaries=True)
+    except IntegrityError:
+        # A batch the summaries said could hold no replay held one after all: the
+        # transaction stored nothing, so store it again looking for replays.
+        stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys,
+                                    trust_summaries=False)
+    run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
+    run.status, run.last_heartbeat = locked.status, locked.last_heartbeat
+    signals.run_results_changed.send(sender=Run, run=run)
+    return {"points_received": len(points), "points_stored": stored,
+            "params": len(clean_params), "tags": len(clean_tags)}
+
+
+def _log_batch(run: Run, points: list[tuple], params: dict, tags: dict,
+               source_keys: dict | None, *, trust_summaries: bool) -> tuple[int, Run]:
+    """log_batch's transaction: lock the run, check and set params and tags, store points."""
     with transaction.atomic():
-        locked = Run.objects.select_for_update().get(pk=run.pk)
+        found = lock_run_for_logging(run.pk, now=timezone.now())
+        if found is None:
+            raise NotFound(f"run {run.pk} does not exist", field="run")
+        locked, target = found
         _check_not_deleted(locked)
-        for key, value in clean_params.items():
+        for key, value in params.items():
             if key in locked.params and locked.params[key] != value:
                 raise Conflict(
                     f"param {key!r} is already {locked.params[key]!r}; params are write-once, "
                     f"so it cannot become {value!r} (start a new run to try another value)",
                     field=f"params.{key}")
-        fields = ["last_heartbeat"]
-        if clean_params:
-            locked.params = {**locked.params, **clean_params}
+        fields = []
+        if params:
+            locked.params = {**locked.params, **params}
             fields.append("params")
-        if clean_tags:
-            locked.tags = {**locked.tags, **clean_tags}
+        if tags:
+            locked.tags = {**locked.tags, **tags}
             fields.append("tags")
-        locked.last_heartbeat = timezone.now()
-        locked.save(update_fields=fields)
+        if fields:
+            locked.save(update_fields=fields)
         stored = 0
         if points:
-            target = Target.objects.filter(project_id=locked.project_id).first()
-            stored, new_points, affected, summaries = insert_points(
-                run=locked, points=points, source_keys=source_keys)
-            if new_points is None:  # some points were replays: recount what they touched
-                refresh_summaries(run=locked, target=target, recount=affected,
-                                  summaries=summaries)
-            elif new_points:
-                refresh_summaries(run=locked, target=target, new_points=new_points,
-                                  summaries=summaries)
-    run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
-    signals.run_results_changed.send(sender=Run, run=locked)
-    return {"points_received": len(points), "points_stored": stored,
-            "params": len(clean_params), "tags": len(clean_tags)}
+            inserted = insert_points(run=locked, points=points, source_keys=source_keys,
+                                     trust_summaries=trust_summaries)
+            stored = inserted.stored
+            if inserted.new is None:  # some points were replays: recount what they touched
+                refresh_summaries(run=locked, target=target, recount=inserted.affected,
+                                  summaries=inserted.summaries)
+            elif inserted.new:
+                refresh_summaries(run=locked, target=target, new_points=inserted.new,
+                                  summaries=inserted.summaries, new_steps=inserted.new_steps)
+    return stored, locked
 
 
 # --- Artifacts -------------------------------------------------------------------

@@ -394,6 +394,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smaller workload, for a try")
     parser.add_argument("--repeat", type=int, default=2,
                         help="times each phase runs on each server, alternately (best kept)")
+    parser.add_argument("--only", default=",".join(PHASES),
+                        help=f"workloads to run, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
@@ -404,6 +406,10 @@ def main(argv=None) -> int:
         return 0
 
     sizes = QUICK if args.quick else SIZES
+    phases = [p for p in args.only.split(",") if p]
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown workload {sorted(unknown)[0]!r}: choose from {', '.join(PHASES)}")
     mlflow = args.mlflow or (DEFAULT_MLFLOW if DEFAULT_MLFLOW.exists() else None)
     if mlflow is None and shutil.which("mlflow"):
         candidate = Path(shutil.which("mlflow"))
@@ -429,7 +435,7 @@ def main(argv=None) -> int:
                 note = f"mlflow server: could not be measured ({exc})"
         results: dict[str, list[dict]] = {name: [] for name in servers}
         try:
-            for phase in PHASES:
+            for phase in phases:
                 for repeat in range(args.repeat if phase != "runs" else 1):
                     order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
                     for name in order:

@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 
+import orjson
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -50,9 +51,12 @@ def request_data(request) -> dict:
     if content_type != "application/json":
         raise MlflowError("Bad Request. Content-Type must be 'application/json'.", BAD_REQUEST)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid(f"the request body is not valid JSON: {exc}") from None
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:  # bare NaN and Infinity, which orjson refuses, or a clearer error message
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise invalid(f"the request body is not valid JSON: {exc}") from None
     if isinstance(data, str):  # old clients double-encode
         try:
             data = json.loads(data)

@@ -403,6 +403,44 @@ def _remember_series(run: Run, resolved: dict[str, tuple[str, str]]) -> None:
             _KNOWN_SERIES.popitem(last=False)
 
 
+def _bad_metric(metrics: list) -> None:
+    """Raise MLflow's error for the first metric of a batch that is not a complete metric."""
+    for i, metric in enumerate(metrics):
+        if not isinstance(metric, dict):
+            raise invalid(f"Invalid value for parameter 'metrics[{i}]': expected an object")
+        for field in ("key", "value", "timestamp"):
+            if metric.get(field) is None:
+                raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
+    for metric in metrics:
+        _check_name(metric["key"], "metrics.key")
+    raise AssertionError("_bad_metric found no bad metric")  # pragma: no cover
+
+
+def _as_points(run: Run, metrics: list) -> tuple[list, dict]:
+    """MLflow metrics as Targetline points, and the MLflow key of each series.
+
+    The metrics become points in place (MLflow's key is replaced by the series'
+    key and split; a missing step is 0); clean_points then validates step,
+    timestamp and value as it does for every client.
+    """
+    try:
+        distinct = list(dict.fromkeys(metric["key"] for metric in metrics))
+    except (TypeError, KeyError):  # not an object, no key, or a key that is not a name
+        _bad_metric(metrics)
+    for name in distinct:
+        if not isinstance(name, str) or not name:
+            _bad_metric(metrics)
+        _check_name(name, "metrics.key")
+    resolved = _series_for(run, distinct)
+    for metric in metrics:
+        if metric.get("value") is None or metric.get("timestamp") is None:
+            _bad_metric(metrics)
+        metric["key"], metric["split"] = resolved[metric["key"]]
+        if metric.get("step") is None:
+            metric["step"] = 0
+    return metrics, {series: name for name, series in resolved.items()}
+
+
 def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
     """Log MLflow metrics, params and tags through services.log_batch, in one transaction."""
     clean_params: dict[str, str] = {}
@@ -423,24 +461,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
 
     points, source_keys = [], {}
     if metrics:
-        names = []
-        for i, metric in enumerate(metrics):
-            if not isinstance(metric, dict):
-                raise invalid(f"Invalid value for parameter 'metrics[{i}]': expected an object")
-            for field in ("key", "value", "timestamp"):
-                if metric.get(field) is None:
-                    raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
-            names.append(metric["key"])
-        distinct = list(dict.fromkeys(names))
-        for name in distinct:
-            _check_name(name, "metrics.key")
-        resolved = _series_for(run, distinct)
-        source_keys = {series: name for name, series in resolved.items()}
-        for metric in metrics:
-            key, split = resolved[metric["key"]]
-            step = metric.get("step")
-            points.append({"key": key, "split": split, "step": 0 if step is None else step,
-                           "value": metric["value"], "timestamp": metric["timestamp"]})
+        points, source_keys = _as_points(run, metrics)
     if new_name:  # the rename and the batch succeed or fail together
         with transaction.atomic():
             if points or clean_params or clean_tags:
@@ -451,7 +472,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         services.log_batch(run=run, metrics=points, params=clean_params, tags=clean_tags,
                            source_keys=source_keys)
     if points:
-        _remember_series(run, {name: resolved[name] for name in distinct})
+        _remember_series(run, {name: series for series, name in source_keys.items()})
 
 
 @endpoint("POST")

@@ -1,0 +1,95 @@
+"""The few SQL statements every logged batch runs, at the lowest cost per call.
+
+A training script sends a batch every few milliseconds, and each batch runs the
+same handful of statements (token, run and role, run lock, summaries, points).
+Through the ORM each costs more in Python than in the database, so these are
+plain SQL. On PostgreSQL they go through a psycopg cursor on Django's own
+connection (so they share its transaction) with server-side binding, and are
+prepared once per connection and then only executed. Elsewhere (SQLite, the
+zero-set-up default) Django's cursor runs them.
+
+Placeholders are `%s`, as in Django's raw SQL.
+"""
+
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+
+def _execute(cursor, sql: str, params) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute(sql, params, prepare=True)
+    else:
+        cursor.execute(sql, params)
+
+
+def _cursor():
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def fetch_one(sql: str, params=()) -> tuple | None:
+    """The first row of a query, or None."""
+    with _cursor() as cursor:
+        _execute(cursor, sql, params)
+        return cursor.fetchone()
+
+
+def fetch_all(sql: str, params=()) -> list[tuple]:
+    """Every row of a query."""
+    with _cursor() as cursor:
+        _execute(cursor, sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params=()) -> int:
+    """Run a statement; returns how many rows it changed."""
+    with _cursor() as cursor:
+        _execute(cursor, sql, params)
+        return cursor.rowcount
+
+
+def aware(value) -> datetime | None:
+    """A timestamp column's value as an aware datetime (SQLite gives naive UTC, or text)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+_converters: dict = {}
+
+
+def columns(model, alias: str = "") -> str:
+    """The model's columns in field order, as instance() reads them: "a.id, a.name, …"."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + field.column for field in model._meta.concrete_fields)
+
+
+def _converters_of(model) -> list[tuple]:
+    key = (model, connection.vendor)
+    if key not in _converters:
+        found = []
+        for index, field in enumerate(model._meta.concrete_fields):
+            column = field.get_col(model._meta.db_table)
+            converters = (connection.ops.get_db_converters(column)
+                          + column.get_db_converters(connection))
+            if converters:
+                found.append((index, column, converters))
+        _converters[key] = found
+    return _converters[key]
+
+
+def instance(model, row):
+    """A model instance from a row of columns(model), its values converted as the ORM does."""
+    values = list(row)
+    for index, column, converters in _converters_of(model):
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(connection.alias, None, values)
