@@ -93,3 +93,17 @@ def instance(model, row):
         for converter in converters:
             values[index] = converter(values[index], column, connection)
     return model.from_db(connection.alias, None, values)
+
+
+def instances(row, *models) -> list:
+    """Instances of several models from one row of columns(m1), columns(m2), … in order.
+
+    A model whose columns are all NULL (a LEFT JOIN that found nothing) gives None.
+    """
+    found, start = [], 0
+    for model in models:
+        width = len(model._meta.concrete_fields)
+        values = row[start:start + width]
+        start += width
+        found.append(None if all(v is None for v in values) else instance(model, values))
+    return found

@@ -304,13 +304,14 @@ def _check_name(name: object, *, field: str, what: str) -> str:
     return name.strip()
 
 
-def create_run(*, project: Project, user, experiment: str, name: str = "",
+def create_run(*, project: Project, user, experiment: str | Experiment, name: str = "",
                run_id: str | uuid.UUID | None = None, params: dict | None = None,
                tags: dict | None = None, baseline: bool = False, notes: str = "",
                git_commit: str = "", data_version: str = "", host: str = "",
                context: dict | None = None, started_at: datetime | None = None,
                status: str = RunStatus.RUNNING) -> tuple[Run, bool]:
-    """Start a run in an experiment (created on first use). Returns (run, created).
+    """Start a run in an experiment (given, or named and created on first use).
+    Returns (run, created).
 
     A client may choose the run id, so a script can start while the server is
     down; re-creating a run with the same id in the same project returns the
@@ -336,7 +337,13 @@ def create_run(*, project: Project, user, experiment: str, name: str = "",
                            field="status")
     if name and len(name) > 250:
         raise InvalidInput("name is longer than 250 characters", field="name")
-    exp = get_or_create_experiment(project=project, user=user, name=experiment)
+    if isinstance(experiment, Experiment):  # the caller read it already
+        if experiment.project_id != project.pk:
+            raise InvalidInput(f"experiment {experiment.name!r} is not in project "
+                               f"{project.slug!r}", field="experiment")
+        exp = experiment
+    else:
+        exp = get_or_create_experiment(project=project, user=user, name=experiment)
     now = timezone.now()
     run = Run(
         project=project, experiment=exp, name=name or "", params=params, tags=tags,

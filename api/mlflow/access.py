@@ -15,6 +15,7 @@ Mapping decisions (documented in README.md, "MLflow clients"):
 import re
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.text import slugify
@@ -25,6 +26,10 @@ from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, i
 from tracker import hot_sql, services
 from tracker.errors import Conflict
 from tracker.models import Experiment, Membership, Project, Role, Run
+
+User = get_user_model()
+_ROLE_OF_RUN_PROJECT = (f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
+                        "WHERE m.project_id = r.project_id AND m.user_id = %s)")
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -134,14 +139,29 @@ def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
     """The experiment with that MLflow id, its `role` set; "0" is the user's default."""
     experiment_id = parse_experiment_id(raw_id)
     if experiment_id == DEFAULT_EXPERIMENT_ID:
-        experiment = default_experiment(user)
-        experiment = visible_experiments(user).get(pk=experiment.pk)
+        experiment = _experiment_with_role(default_experiment(user).pk, user)
     else:
-        experiment = visible_experiments(user).filter(pk=int(experiment_id)).first()
+        experiment = _experiment_with_role(int(experiment_id), user)
         if experiment is None:
             raise not_found(f"No Experiment with id={experiment_id} exists")
     if write:
         check_write(experiment.role, "experiment")
+    return experiment
+
+
+def _experiment_with_role(pk: int, user) -> Experiment | None:
+    """The experiment, its project and the user's role there (`role`), when the user is a
+    member; one plain query, as every run an MLflow client starts reads it."""
+    row = hot_sql.fetch_one(
+        f"SELECT {hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, "
+        f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
+        "WHERE m.project_id = e.project_id AND m.user_id = %s) "
+        f"FROM {Experiment._meta.db_table} AS e JOIN {Project._meta.db_table} AS p "
+        "ON p.id = e.project_id WHERE e.id = %s", [user.pk, pk])
+    if row is None or row[-1] is None:
+        return None
+    experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
+    experiment.role = row[-1]
     return experiment
 
 
@@ -243,11 +263,7 @@ def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
     if not raw_id:
         raise invalid("Missing value for required parameter 'run_id'.")
     pk = parse_run_id(raw_id)
-    if related:
-        run = (Run.objects.annotate(role=_role_subquery(user, "project_id"))
-               .select_related("project", "experiment", "created_by").filter(pk=pk).first())
-    else:
-        run = _bare_run(pk, user)
+    run = _run_with_role(pk, user, related=related)
     if run is None or run.role is None:
         raise not_found(f"Run with id={raw_id} not found")
     if write:
@@ -258,19 +274,26 @@ def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
     return run
 
 
-def _bare_run(pk: uuid.UUID, user) -> Run | None:
-    """The run's own columns and the user's role (`role`), in one plain query: the logging
-    calls that need nothing more run it for every batch."""
+def _run_with_role(pk: uuid.UUID, user, *, related: bool) -> Run | None:
+    """The run with the user's role in its project (`role`), and with `related` its project,
+    experiment and creator, in one plain query: MLflow clients read or write a run in
+    nearly every request."""
+    models = (Run, Project, Experiment, User) if related else (Run,)
+    joins = (f"JOIN {Project._meta.db_table} AS p ON p.id = r.project_id "
+             f"JOIN {Experiment._meta.db_table} AS e ON e.id = r.experiment_id "
+             f"LEFT JOIN {User._meta.db_table} AS u ON u.{User._meta.pk.column} = r.created_by_id "
+             if related else "")
+    columns = ", ".join(hot_sql.columns(model, alias)
+                        for model, alias in zip(models, "rpeu", strict=False))
     row = hot_sql.fetch_one(
-        f"SELECT {hot_sql.columns(Run, 'r')}, (SELECT m.role FROM {Membership._meta.db_table} AS m "
-        "WHERE m.project_id = r.project_id AND m.user_id = %s) "
-        f"FROM {Run._meta.db_table} AS r WHERE r.id = %s",
-        [user.pk, Run._meta.pk.get_db_prep_value(pk, connection)])
+        f"SELECT {columns}, {_ROLE_OF_RUN_PROJECT} FROM {Run._meta.db_table} AS r {joins}"
+        "WHERE r.id = %s", [user.pk, Run._meta.pk.get_db_prep_value(pk, connection)])
     if row is None:
         return None
-    *values, role = row
-    run = hot_sql.instance(Run, values)
-    run.role = role
+    run, *others = hot_sql.instances(row[:-1], *models)
+    if related:
+        run.project, run.experiment, run.created_by = others
+    run.role = row[-1]
     return run
 
 

@@ -1,6 +1,6 @@
 """The same mlflow-client workload against Targetline and against `mlflow server`.
 
-    python -m api.mlflow.bench [--mlflow PATH/TO/mlflow] [--quick]
+    python -m api.mlflow.bench [--mlflow PATH/TO/mlflow] [--quick] [--only ingest,runs]
 
 Targetline runs as `scripts/run.sh` runs it (gunicorn, 2 gthread workers x 4
 threads) on a fresh database; `mlflow server` runs with its defaults on a fresh
@@ -8,18 +8,20 @@ PostgreSQL database of its own, when a full mlflow (with its server) is
 installed: by default the `mlflow` next to /tmp/mlflow-server-venv/bin/python
 (`python3 -m venv /tmp/mlflow-server-venv && /tmp/mlflow-server-venv/bin/pip
 install mlflow psycopg2-binary`: never into the project's .venv, whose
-mlflow-skinny is the client under test). Both servers run at the same time and
-each workload alternates between them (on a machine shared with other work,
-both then meet the same load; the best of `--repeat` tries is kept). A stub
-server that answers instantly measures the client's own limit. Each workload
-runs in a fresh client process.
+mlflow-skinny is the client under test). A stub server that answers every
+request at once with canned JSON, in a process of its own, measures the
+client's own limit. All of them run at the same time and each workload runs
+against each in turn, `--repeat` times in alternating order; the best figure of
+each is kept (on a machine shared with other work, all then meet the same load,
+and the best try is the least disturbed). Each workload runs in a fresh client
+process.
 
 Workload (the issue's): 20 runs x 1,000 steps x 5 metrics through log_batch
 (1,000 metrics a request); get_metric_history of one 100,000-point series;
-search_runs over 1,000 runs (100 results, a filter and a metric order); the
-creation of those 1,000 runs (create_run, log_batch, get_run, set_terminated);
-and the latency of one small request on a kept-alive connection (Nagle's
-algorithm against delayed ACKs shows up there as ~40 ms). Prints Markdown.
+the creation of 1,000 runs (create_run, log_batch, get_run, set_terminated)
+and search_runs over them (100 results, a filter and a metric order); and the
+latency of one small request on a kept-alive connection (Nagle's algorithm
+against delayed ACKs shows up there as ~40 ms). Prints Markdown.
 """
 
 import argparse
@@ -31,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,9 +147,31 @@ def _analyze(database_url: str | None) -> None:
 
 # --- A stub server that answers instantly: the client's own limit --------------------------
 
-def _stub_server(history_points: int):
+def serve_stub(sizes: dict) -> None:
+    """Answer the workload's requests at once with canned JSON; prints the port, then serves.
+
+    It runs in a process of its own, as the servers do, so the client's time is
+    all that a workload against it measures.
+    """
     page = 25_000
     metric = '{"key":"val_loss","value":0.5,"timestamp":1700000000000,"step":%d}'
+    run = json.dumps({
+        "info": {"run_id": "0123456789abcdef0123456789abcdef", "experiment_id": "1",
+                 "run_name": "stub", "status": "RUNNING", "start_time": 1700000000000,
+                 "lifecycle_stage": "active", "artifact_uri": "mlflow-artifacts:/1/x/artifacts"},
+        "data": {"metrics": [{"key": "val_f1", "value": 0.5, "timestamp": 1, "step": 0},
+                             {"key": "train_loss", "value": 0.5, "timestamp": 1, "step": 0}],
+                 "params": [{"key": "model", "value": "svm"}, {"key": "C", "value": "1"}],
+                 "tags": [{"key": "mlflow.runName", "value": "stub"}]}})
+    found = min(100, sizes["search_runs"] * 4 // 10)
+    answers = {
+        "experiments/create": b'{"experiment_id":"1"}',
+        "experiments/get": b'{"experiment":{"experiment_id":"1","name":"stub",'
+                           b'"lifecycle_stage":"active"}}',
+        "runs/create": f'{{"run":{run}}}'.encode(),
+        "runs/get": f'{{"run":{run}}}'.encode(),
+        "runs/search": f'{{"runs":[{",".join([run] * found)}]}}'.encode(),
+    }
 
     class Stub(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -168,55 +191,37 @@ def _stub_server(history_points: int):
             self.end_headers()
             self.wfile.write(body)
 
+        def _answer(self):
+            path = urlsplit(self.path).path.split("/mlflow/", 1)[-1]
+            if path == "metrics/get-history":
+                query = parse_qs(urlsplit(self.path).query)
+                start = int(query.get("page_token", ["0"])[0])
+                end = min(start + page, sizes["history"])
+                body = '{"metrics":[' + ",".join(metric % s for s in range(start, end)) + "]"
+                if end < sizes["history"]:
+                    body += f',"next_page_token":"{end}"'
+                return self._send((body + "}").encode())
+            self._send(answers.get(path, b"{}"))
+
         def do_POST(self):  # noqa: N802 (http.server's naming)
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.endswith("experiments/create"):
-                return self._send(b'{"experiment_id":"1"}')
-            if self.path.endswith("runs/create"):
-                return self._send(b'{"run":{"info":{"run_id":"0123456789abcdef0123456789abcdef",'
-                                  b'"experiment_id":"1","status":"RUNNING"},"data":{}}}')
-            return self._send(b"{}")
+            self._answer()
 
         def do_GET(self):  # noqa: N802
-            query = parse_qs(urlsplit(self.path).query)
-            start = int(query.get("page_token", ["0"])[0])
-            end = min(start + page, history_points)
-            body = '{"metrics":[' + ",".join(metric % s for s in range(start, end)) + "]"
-            if end < history_points:
-                body += f',"next_page_token":"{end}"'
-            self._send((body + "}").encode())
+            self._answer()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
 
 
-def client_floor(sizes: dict) -> dict:
-    """log_batch and get_metric_history against the stub, in this process."""
-    import mlflow
-    from mlflow.entities import Metric
-
-    server = _stub_server(sizes["history"])
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        client = mlflow.MlflowClient(url)
-        batch = [Metric(k, 0.5, 1_700_000_000_000 + s, s) for s in range(200)
-                 for k in ("a", "b", "c", "d", "e")]
-        calls = 100
-        started = time.perf_counter()
-        for _ in range(calls):
-            client.log_batch("0123456789abcdef0123456789abcdef", metrics=batch)
-        rate = calls * len(batch) / (time.perf_counter() - started)
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            history = client.get_metric_history("0123456789abcdef0123456789abcdef", "val_loss")
-            timings.append(time.perf_counter() - started)
-            assert len(history) == sizes["history"]
-        return {"log_batch_rate": rate, "history_s": min(timings)}
-    finally:
-        server.shutdown()
+def start_stub(sizes: dict) -> "Server":
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.mlflow.bench", "--stub", "--sizes", json.dumps(sizes)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    port = int(process.stdout.readline())
+    return Server(f"http://127.0.0.1:{port}", process, None)
 
 
 # --- Servers --------------------------------------------------------------------------------
@@ -397,12 +402,16 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=",".join(PHASES),
                         help=f"workloads to run, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--stub", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.client:  # the child process that drives one server through one phase
         print(json.dumps(workload(args.client, args.phase, json.loads(args.sizes))))
+        return 0
+    if args.stub:  # the child process that answers instantly
+        serve_stub(json.loads(args.sizes))
         return 0
 
     sizes = QUICK if args.quick else SIZES
@@ -417,8 +426,7 @@ def main(argv=None) -> int:
         mlflow = candidate if probe.returncode == 0 else None
     with tempfile.TemporaryDirectory(prefix="tl-mlflow-bench-") as tmp:
         var_dir = Path(tmp)
-        floor = _best([client_floor(sizes) for _ in range(args.repeat)])
-        servers = {"targetline": start_targetline(var_dir)}
+        servers = {"client limit": start_stub(sizes), "targetline": start_targetline(var_dir)}
         database = "PostgreSQL" if servers["targetline"].database else "SQLite"
         note = "mlflow server: not measured"
         if args.skip_mlflow:
@@ -436,7 +444,7 @@ def main(argv=None) -> int:
         results: dict[str, list[dict]] = {name: [] for name in servers}
         try:
             for phase in phases:
-                for repeat in range(args.repeat if phase != "runs" else 1):
+                for repeat in range(args.repeat):
                     order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
                     for name in order:
                         results[name].append(servers[name].run(phase, sizes))
@@ -445,6 +453,7 @@ def main(argv=None) -> int:
                 server.stop()
     ours = _best(results["targetline"])
     theirs = _best(results["mlflow"]) if "mlflow" in results else None
+    floor = _best(results["client limit"])
     print(_report(sizes, ours, database, theirs, floor, note))
     return 0
 

@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpResponse
 
@@ -29,7 +29,7 @@ from api.mlflow.errors import (
     invalid,
     not_found,
 )
-from tracker import mlflow_mapping, run_search, services
+from tracker import hot_sql, mlflow_mapping, run_search, services
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricPoint, MetricSummary, Run, RunStatus
 
@@ -320,7 +320,7 @@ def create_run(request, user, data):
     start_time = _integer(data, "start_time")
     commit = tags.get("mlflow.source.git.commit", "")
     run, _ = services.create_run(
-        project=experiment.project, user=user, experiment=experiment.name,
+        project=experiment.project, user=user, experiment=experiment,
         name=run_name or tag_name, tags=tags, started_at=_time(start_time),
         git_commit=commit if isinstance(commit, str) else "")
     run.project, run.experiment, run.created_by = experiment.project, experiment, user
@@ -371,11 +371,18 @@ def restore_run(request, user, data):
 
 # --- Logging -----------------------------------------------------------------------------
 
+def _series_rows(run: Run) -> list[tuple]:
+    """(summary id, key, split, source key) of each of the run's series; one plain query, as
+    logging and reading metrics need it for nearly every request."""
+    return hot_sql.fetch_all(f"SELECT id, key, split, source_key FROM "
+                             f"{MetricSummary._meta.db_table} WHERE run_id = %s",
+                             [Run._meta.pk.get_db_prep_value(run.pk, connection)])
+
+
 def _existing_series(run: Run) -> dict[tuple[str, str], str]:
     """The run's series and the MLflow key each answers to."""
     return {(key, split): mlflow_mapping.mlflow_key(key, split, source)
-            for key, split, source in MetricSummary.objects.filter(run=run)
-            .values_list("key", "split", "source_key")}
+            for _, key, split, source in _series_rows(run)}
 
 
 # Per process: the series each MLflow key of a recently logged run went to. A key's
@@ -579,8 +586,7 @@ def get_metric_history(request, user, data):
                       "must be a positive integer.")
     after = _history_token(data.get("page_token"))
     series = {(k, s): (pk, mlflow_mapping.mlflow_key(k, s, source))
-              for pk, k, s, source in MetricSummary.objects.filter(run=run)
-              .values_list("id", "key", "split", "source_key")}
+              for pk, k, s, source in _series_rows(run)}
     found = mlflow_mapping.find_series(key, {s: v[1] for s, v in series.items()})
     if found is None:
         return {"metrics": []}

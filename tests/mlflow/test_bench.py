@@ -3,10 +3,18 @@
 from api.mlflow import bench
 
 
-def test_the_client_floor_is_measured_against_an_instant_stub():
-    floor = bench.client_floor({**bench.QUICK, "history": 2000})
-    assert floor["log_batch_rate"] > 0
-    assert 0 < floor["history_s"] < 5
+def test_the_stub_that_measures_the_clients_limit_answers_every_workload():
+    sizes = {**bench.QUICK, "runs": 1, "steps": 200, "history": 2000, "search_runs": 20}
+    stub = bench.start_stub(sizes)
+    try:
+        figures = bench._best([stub.run(phase, sizes) for phase in bench.PHASES])
+    finally:
+        stub.stop()
+    assert figures["log_batch_rate"] > 0
+    assert 0 < figures["history_s"] < 5
+    assert figures["runs_per_s"] > 0
+    assert 0 < figures["search_s"] < 5
+    assert 0 < figures["request_ms"] < 1000
 
 
 def test_the_best_of_repeated_tries_is_kept_and_reported_with_ratios():
