@@ -11,6 +11,7 @@ zero-set-up default) Django's cursor runs them.
 Placeholders are `%s`, as in Django's raw SQL.
 """
 
+import uuid as _uuid
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -33,6 +34,14 @@ def _cursor():
     return psycopg.Cursor(connection.connection)
 
 
+def any_of(column: str, values: list, sql_type: str) -> tuple[str, list]:
+    """`column` is one of `values`: ("col = ANY(%s::type[])", [values]) on PostgreSQL (one
+    prepared statement whatever their number), ("col IN (%s, …)", values) elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::{sql_type}[])", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def fetch_one(sql: str, params=()) -> tuple | None:
     """The first row of a query, or None."""
     with _cursor() as cursor:
@@ -52,6 +61,11 @@ def execute(sql: str, params=()) -> int:
     with _cursor() as cursor:
         _execute(cursor, sql, params)
         return cursor.rowcount
+
+
+def uuid(value) -> _uuid.UUID | None:
+    """A uuid column's value as a UUID (SQLite stores 32 hex digits)."""
+    return value if value is None or isinstance(value, _uuid.UUID) else _uuid.UUID(value)
 
 
 def aware(value) -> datetime | None:

@@ -80,15 +80,30 @@ def summaries_for(*, run: Run, series: set[tuple[str, str]],
                   ) -> dict[tuple[str, str], MetricSummary]:
     """Every summary of the run by (key, split), creating the missing ones of `series`."""
     existing = {(s.key, s.split): s for s in run_summaries(run.pk)}
-    missing = series - existing.keys()
-    if missing:
+    missing = sorted(series - existing.keys())
+    if not missing:
+        return existing
+    sources = [(source_keys or {}).get(series, "") for series in missing]
+    if connection.vendor == "postgresql":
+        keys, splits = zip(*missing, strict=True)
+        created = hot_sql.fetch_all(_CREATE_SUMMARIES, [run.pk, list(keys), list(splits), sources])
+        for row in created:
+            summary = hot_sql.instance(MetricSummary, row)
+            existing[summary.key, summary.split] = summary
+        if len(created) == len(missing):
+            return existing
+    else:
         MetricSummary.objects.bulk_create(
-            [MetricSummary(run=run, key=k, split=s, source_key=(source_keys or {}).get((k, s), ""))
-             for k, s in missing],
-            ignore_conflicts=True,
-        )
-        existing = {(s.key, s.split): s for s in run_summaries(run.pk)}
-    return existing
+            [MetricSummary(run=run, key=k, split=s, source_key=source)
+             for (k, s), source in zip(missing, sources, strict=True)], ignore_conflicts=True)
+    return {(s.key, s.split): s for s in run_summaries(run.pk)}  # some were made meanwhile
+
+
+_CREATE_SUMMARIES = (
+    f"INSERT INTO {SUMMARY_TABLE} (run_id, key, split, source_key, count) "
+    "SELECT %s, k, s, src, 0 FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(k, s, src) "
+    f"ON CONFLICT (run_id, key, split) DO NOTHING RETURNING {hot_sql.columns(MetricSummary)}"
+)
 
 
 class Inserted(NamedTuple):
@@ -357,13 +372,12 @@ def _set_best_values(summaries, best_step: int | None) -> None:
     summaries = list(summaries)
     at_best: dict[int, float | None] = {}
     if best_step is not None and summaries:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT summary_id, value FROM {POINT_TABLE} WHERE summary_id IN "
-                           f"({', '.join(['%s'] * len(summaries))}) AND step = %s "
-                           "ORDER BY summary_id, timestamp",
-                           [s.id for s in summaries] + [best_step])
-            for sid, value in cursor.fetchall():
-                at_best[sid] = value  # the latest timestamp at the step wins
+        in_summaries, params = hot_sql.any_of("summary_id", [s.id for s in summaries], "bigint")
+        rows = hot_sql.fetch_all(f"SELECT summary_id, value FROM {POINT_TABLE} WHERE "
+                                 f"{in_summaries} AND step = %s ORDER BY summary_id, timestamp",
+                                 params + [best_step])
+        for sid, value in rows:
+            at_best[sid] = value  # the latest timestamp at the step wins
     for summary in summaries:
         if summary.id in at_best:
             summary.best_value, summary.best_step = at_best[summary.id], best_step

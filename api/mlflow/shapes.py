@@ -3,7 +3,10 @@
 import math
 from collections import defaultdict
 
+from django.db import connection
+
 from api.mlflow.access import DEFAULT_EXPERIMENT_NAME, experiment_id_for
+from tracker import hot_sql
 from tracker.mlflow_mapping import mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset
 
@@ -109,12 +112,17 @@ SUMMARY_COLUMNS = ("run_id", "key", "split", "source_key", "last_value", "last_s
 def runs_json(runs: list[Run], user) -> list[dict]:
     """Many runs with their latest metrics and datasets in two more queries."""
     summaries = defaultdict(list)
-    ids = [r.id for r in runs]
-    for row in (MetricSummary.objects.filter(run_id__in=ids).order_by("run_id", "key", "split")
-                .values_list(*SUMMARY_COLUMNS)):
-        summaries[row[0]].append(row[1:])
     datasets = defaultdict(list)
-    if ids:
-        for dataset in RunDataset.objects.filter(run_id__in=ids):
-            datasets[dataset.run_id].append(dataset)
+    if runs:
+        in_runs, params = hot_sql.any_of(
+            "run_id", [Run._meta.pk.get_db_prep_value(r.id, connection) for r in runs], "uuid")
+        for row in hot_sql.fetch_all(
+                f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {MetricSummary._meta.db_table} "
+                f"WHERE {in_runs} ORDER BY run_id, key, split", params):
+            summaries[hot_sql.uuid(row[0])].append(row[1:])
+        for row in hot_sql.fetch_all(
+                f"SELECT {hot_sql.columns(RunDataset)} FROM {RunDataset._meta.db_table} "
+                f"WHERE {in_runs} ORDER BY id", params):
+            dataset = hot_sql.instance(RunDataset, row)
+            datasets[hot_sql.uuid(dataset.run_id)].append(dataset)
     return [run_json(r, user, summaries[r.id], datasets[r.id]) for r in runs]
