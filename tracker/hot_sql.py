@@ -3,10 +3,11 @@
 A training script sends a batch every few milliseconds, and each batch runs the
 same handful of statements (token, run and role, run lock, summaries, points);
 an MLflow client reads its run back as often. Through the ORM each costs more
-in Python than in the database, so these are plain SQL. On PostgreSQL they go through a psycopg cursor on Django's own
-connection (so they share its transaction) with server-side binding, and are
-prepared once per connection and then only executed. Elsewhere (SQLite, the
-zero-set-up default) Django's cursor runs them.
+in Python than in the database, so these are plain SQL. On PostgreSQL they go
+through a psycopg cursor on Django's own connection (so they share its
+transaction) with server-side binding, and are prepared once per connection and
+then only executed. Elsewhere (SQLite, the zero-set-up default) Django's cursor
+runs them.
 
 Placeholders are `%s`, as in Django's raw SQL.
 """

@@ -1,10 +1,14 @@
 """Bulk storage of metric points and the upkeep of their summaries.
 
-Points go in with one statement per batch on PostgreSQL (INSERT … SELECT FROM
-unnest … ON CONFLICT DO NOTHING RETURNING), so a replayed point is skipped by
-the unique index and only genuinely new points update the summaries. SQLite,
-the zero-set-up default, inserts row by row inside one transaction, which is
-fast in-process.
+A batch is stored under its run's row lock in a handful of statements: the lock
+(which also records the heartbeat and reads the target), the run's summaries,
+one INSERT of every point, one UPDATE of the summaries it changed. Points go in
+as INSERT … SELECT FROM unnest(…) on PostgreSQL: plainly when the summaries show
+that no point can be a replay (each series' steps rise past its last stored
+step), else with ON CONFLICT DO NOTHING, so a replayed point is skipped by the
+(summary, step, timestamp) key and only genuinely new points update the
+summaries. SQLite, the zero-set-up default, inserts row by row inside one
+transaction, which is fast in-process.
 """
 
 import json
@@ -22,6 +26,9 @@ from tracker.models import MetricPoint, MetricSummary, Run, Target
 from tracker.selection import best_index, usable
 
 POINT_TABLE = MetricPoint._meta.db_table
+RUN_TABLE = Run._meta.db_table
+SUMMARY_TABLE = MetricSummary._meta.db_table
+TARGET_TABLE = Target._meta.db_table
 
 
 def _db_value(value: float) -> float | None:
@@ -30,11 +37,6 @@ def _db_value(value: float) -> float | None:
 
 def _py_value(value: float | None) -> float:
     return math.nan if value is None else value
-
-
-RUN_TABLE = Run._meta.db_table
-SUMMARY_TABLE = MetricSummary._meta.db_table
-TARGET_TABLE = Target._meta.db_table
 
 
 def lock_run_for_logging(run_id, *, now) -> tuple[Run, Target | None] | None:
