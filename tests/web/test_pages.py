@@ -491,6 +491,48 @@ def test_the_latest_reports_link_to_their_html_and_pdf(demo, settings, tmp_path,
     assert outsider.get(pdf_url).status_code == 404
 
 
+def test_owner_sends_a_report_now_to_the_recipients_or_as_a_preview(demo):
+    from reports import services as report_services
+    from reports.models import Delivery, Report, ReportKind
+
+    url = reverse("web:settings", args=[SLUG])
+    client = client_for(demo.olivia)
+    assert 'id="send-now-form"' in client.get(url).content.decode()
+    response = client.post(url, {"action": "send_now", "to": ""})  # no check-in yet
+    assert response.status_code == 400
+    assert "has no recipients" in response.context["send_form"].errors["to"][0]
+    response = client.post(url, {"action": "send_now", "to": "dana@example.com, not-an-address"})
+    assert response.status_code == 400
+    assert "'not-an-address' is not a valid email address" in \
+        response.context["send_form"].errors["to"][0]
+    assert not Report.objects.filter(project=demo.project).exists()
+
+    report_services.save_checkin(project=demo.project, data={
+        "cadence": "weekly", "weekday": "friday", "local_time": "17:00",
+        "time_zone": "UTC", "recipients": ["boss@example.com", "mia"]})
+    demo.mia.email = "mia@example.com"
+    demo.mia.save()
+    response = client.post(url, {"action": "send_now", "to": ""}, follow=True)
+    assert "being prepared for the recipients" in response.content.decode()
+    report = Report.objects.get(project=demo.project)
+    assert (report.kind, report.requested_by) == (ReportKind.MANUAL, demo.olivia)
+    assert sorted(Delivery.objects.filter(report=report).values_list("email", flat=True)) == \
+        ["boss@example.com", "mia@example.com"]
+
+    response = client.post(url, {"action": "send_now", "to": "dana@example.com"}, follow=True)
+    assert "being prepared for dana@example.com (a preview)" in response.content.decode()
+    preview = Report.objects.filter(project=demo.project).latest("id")
+    assert preview.kind == ReportKind.PREVIEW
+    assert list(Delivery.objects.filter(report=preview).values_list("email", flat=True)) == \
+        ["dana@example.com"]
+
+    for user in (demo.mia, demo.victor):  # only owners see and use the form
+        other = client_for(user)
+        assert 'id="send-now-form"' not in other.get(url).content.decode()
+        assert other.post(url, {"action": "send_now", "to": ""}).status_code == 403
+    assert Report.objects.filter(project=demo.project).count() == 2
+
+
 def test_the_dashboard_gives_the_verdict_and_why(demo):
     page = client_for(demo.victor).get(reverse("web:dashboard", args=[SLUG]))
     verdict = page.context["verdict"]

@@ -121,6 +121,18 @@ class CheckInForm(forms.Form):
         return sorted(available_timezones())
 
 
+class SendNowForm(forms.Form):
+    """A report right now: to the check-in's recipients, or as a preview to some addresses."""
+
+    to = forms.CharField(
+        label="Only to", required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="leave empty to send to the recipients; email addresses here get a preview "
+                  "and the schedule is left alone")
+
+    def addresses(self) -> list[str]:
+        return [a.strip() for a in re.split(r"[,\s]+", self.cleaned_data["to"]) if a.strip()]
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=200, required=False, label="Token name",
                            help_text="what it is for, e.g. training server")

@@ -858,6 +858,7 @@ def project_settings(request, slug):
     member_form = forms.MemberForm()
     checkin = CheckIn.objects.filter(project=project).first()
     checkin_form = forms.CheckInForm(initial=_checkin_initial(checkin))
+    send_form = forms.SendNowForm()
     status = 200
     if request.method == "POST":
         access.require_owner()
@@ -901,6 +902,14 @@ def project_settings(request, slug):
                 done = _apply(request, checkin_form, lambda: report_services.save_checkin(
                     project=project, data=checkin_form.as_checkin()),
                     "Check-in schedule saved.")
+        elif action == "send_now":
+            send_form = forms.SendNowForm(request.POST)
+            if send_form.is_valid():
+                to = send_form.addresses()
+                done = _apply(request, send_form, lambda: report_services.send_now(
+                    project=project, user=request.user, to=to or None),
+                    f"A report is being prepared for {', '.join(to)} (a preview)." if to else
+                    "A report is being prepared for the recipients; it is emailed in a minute.")
         elif action == "remove_member":
             try:
                 services.remove_member(project=project, username=request.POST.get("username", ""))
@@ -926,6 +935,7 @@ def project_settings(request, slug):
         "headline": presenters.target_headline(target) if target else "",
         "meaning": presenters.target_meaning(target) if target else "",
         "checkin": _checkin_summary(checkin), "checkin_form": checkin_form,
+        "send_form": send_form,
         "reports": _latest_reports(project),
         "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
     }, status=status)
