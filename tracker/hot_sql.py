@@ -20,10 +20,12 @@ from django.utils.dateparse import parse_datetime
 
 
 def _execute(cursor, sql: str, params) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute(sql, params, prepare=True)
-    else:
+    if connection.vendor != "postgresql":
         cursor.execute(sql, params)
+        return
+    # Errors become Django's (IntegrityError, …), as from the ORM's own cursors.
+    with connection.wrap_database_errors:
+        cursor.execute(sql, params, prepare=True)
 
 
 def _cursor():

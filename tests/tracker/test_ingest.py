@@ -209,3 +209,39 @@ def test_a_batch_mixing_replayed_and_new_points_counts_each_once(project, owner)
     assert (s.min_value, s.max_value, s.last_value) == (0.5, 0.8, 0.76)
     run.refresh_from_db()
     assert run.best_step == 10 and s.best_value == 0.8
+
+
+def test_a_stored_point_the_summaries_do_not_know_of_is_still_stored_once(project, owner):
+    # The summaries say the series ends at step 4, so the next batch looks replay-free and
+    # goes in with a plain INSERT. A point stored behind the summaries' back (here by hand)
+    # makes that INSERT fail; the batch is then stored again looking for replays.
+    run = make_run(project, owner, name="behind", finish=None)
+    services.log_batch(run=run, metrics=[point("loss", "train", i, 1.0, 100 + i)
+                                         for i in range(5)])
+    series = summary(run, "train.loss")
+    MetricPoint.objects.create(summary=series, step=7, timestamp=107, value=0.3)
+    result = services.log_batch(run=run, metrics=[point("loss", "train", i, 0.5, 100 + i)
+                                                  for i in range(5, 10)])
+    assert result["points_stored"] == 4  # step 7 was there already
+    stored = dict(MetricPoint.objects.filter(summary=series).values_list("step", "value"))
+    assert len(stored) == 10 and stored[7] == 0.3 and stored[9] == 0.5
+    series.refresh_from_db()
+    assert (series.count, series.last_step, series.min_value) == (10, 9, 0.3)
+
+
+def test_batches_past_the_last_step_keep_the_same_summaries_as_any_other(project, owner):
+    # One run logs forward in steps (the plain INSERT), the other sends the same points
+    # with each batch repeating the previous one's last point (the conflict-checking path).
+    values = [0.5, 0.7, 0.65, 0.9, 0.85, 0.95, 0.4, 0.8]
+    forward = make_run(project, owner, name="forward", finish=None)
+    overlapping = make_run(project, owner, name="overlapping", finish=None)
+    for start in range(0, 8, 2):
+        batch = [point("f1", "validation", s, values[s], 10 + s) for s in range(start, start + 2)]
+        services.log_batch(run=forward, metrics=batch)
+        earlier = [point("f1", "validation", start - 1, values[start - 1], 9 + start)]
+        services.log_batch(run=overlapping, metrics=(earlier if start else []) + batch)
+    fields = ("count", "last_value", "last_step", "min_value", "max_value", "best_value",
+              "best_step")
+    assert [getattr(summary(forward, "validation.f1"), f) for f in fields] == \
+        [getattr(summary(overlapping, "validation.f1"), f) for f in fields] == \
+        [8, 0.8, 7, 0.4, 0.95, 0.95, 5]
