@@ -27,6 +27,7 @@ from tracker.models import (
     TargetChange,
 )
 from tracker.selection import Candidate, GuardrailRule, guardrail_failures, usable
+from tracker.selectors import best_so_far
 
 
 @dataclass(frozen=True)
@@ -99,42 +100,18 @@ def _better(a: float, b: float, direction: str) -> bool:
 def progress_history(*, project: Project, target: Target, until: datetime) -> list[ProgressPoint]:
     """Each moment the best model changed, up to `until`, oldest first.
 
-    Replays the winner rules (best usable value on the selection split among finished runs
-    passing every guardrail; a tie goes to the run that finished first) in finishing order.
-    The judged value is read only to be quoted, never to choose.
+    The winner rules replayed in finishing order, as the dashboard's best-so-far line
+    replays them (tracker.selectors.best_so_far: guardrails checked in the database; a tie
+    goes to the run that finished first). The judged value is read only to be quoted, for
+    the runs that became the best model, never to choose.
     """
-    rules = guardrail_rules(project=project)
-    runs = (Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                               deleted_at__isnull=True, ended_at__isnull=False,
-                               ended_at__lte=until)
-            .order_by("ended_at", "id"))
-    rows = list(runs.values_list("id", "name", "ended_at", "baseline"))
-    wanted = {(target.metric, target.selected_on)} | {(r.metric, r.split) for r in rules}
-    values = _values(runs, wanted)
-    # The tie rule compares the run id as text after the end time, as tracker.selection does.
-    rows.sort(key=lambda row: (row[2], str(row[0])))
-    improvements: list[tuple] = []
-    best: float | None = None
-    for run_id, name, ended_at, baseline in rows:
-        candidate = Candidate(
-            run_id=run_id, name=name, ended_at=ended_at, baseline=baseline,
-            selection_value=values.get((run_id, target.metric, target.selected_on)),
-            guardrail_values={(r.metric, r.split): values.get((run_id, r.metric, r.split))
-                              for r in rules},
-        )
-        value = candidate.selection_value
-        if not usable(value) or guardrail_failures(candidate, rules):
-            continue
-        if best is None or _better(value, best, target.direction):
-            best = value
-            improvements.append((ended_at, run_id, name, value))
-    # Judged values of the runs that became the best model only, read after choosing.
-    judged = _values([run_id for _, run_id, _, _ in improvements],
-                     {(target.metric, target.judged_on)})
-    return [ProgressPoint(at=ended_at, run_id=str(run_id), run_name=name,
-                          selection_value=value,
-                          judged_value=judged.get((run_id, target.metric, target.judged_on)))
-            for ended_at, run_id, name, value in improvements]
+    progress = best_so_far(project=project, keep=0, until=until)
+    improvements = progress.improvements
+    judged = _values([p.run_id for p in improvements], {(target.metric, target.judged_on)})
+    return [ProgressPoint(at=p.ended_at, run_id=str(p.run_id),
+                          run_name=progress.names.get(p.run_id, ""), selection_value=p.value,
+                          judged_value=judged.get((p.run_id, target.metric, target.judged_on)))
+            for p in improvements]
 
 
 def best_as_of(history: list[ProgressPoint], moment: datetime) -> ProgressPoint | None:

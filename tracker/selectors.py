@@ -328,8 +328,9 @@ class BestSoFar:
 _SQL_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 
 
-def best_so_far(*, project: Project, keep: int = 2000) -> BestSoFar:
-    """Finished runs in the order they ended, with the best selection value so far.
+def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
+    """Finished runs in the order they ended (up to `until`), with the best selection value
+    so far.
 
     "Best so far" follows the winner rules (guardrails must pass, and a missing or NaN
     guardrail value fails, as in `selection.guardrail_failures`; NaN never counts; a tie
@@ -349,6 +350,8 @@ def best_so_far(*, project: Project, keep: int = 2000) -> BestSoFar:
         run__project=project, run__status=RunStatus.FINISHED, run__deleted_at__isnull=True,
         run__ended_at__isnull=False, key=target.metric, split=target.selected_on,
         best_value__isnull=False)
+    if until is not None:
+        rows = rows.filter(run__ended_at__lte=until)
     passes = Q()
     for rule in Guardrail.objects.filter(project=project):
         passes &= Q(Exists(MetricSummary.objects.filter(
