@@ -143,4 +143,7 @@ def add_domain_error(form: forms.Form, exc: TargetlineError, *, prefix: str = ""
     # "recipients[2]" belongs to the recipients field.
     field = re.sub(r"\[\d+\]$", "", (exc.field or "").removeprefix(prefix))
     field = field if field in form.fields else None
-    form.add_error(field, exc.message)
+    message = exc.message
+    if field is not None:  # shown under the field: "to[0]: 'x' is not…" reads "'x' is not…"
+        message = re.sub(rf"^{re.escape(field)}\[\d+\]: ", "", message)
+    form.add_error(field, message)
