@@ -17,3 +17,13 @@ def on_run_results_changed(sender, run, **kwargs) -> None:
     from reports.services import enqueue_task
 
     enqueue_task("check_alerts_task", run.project_id, str(run.pk))
+
+
+def on_target_changed(sender, project, **kwargs) -> None:
+    """A new target or guardrails can make the target met, or another run the best model,
+    with no run changing: check the alerts once the change commits (check-ins switched on)."""
+    if not CheckIn.objects.filter(project_id=project.pk, enabled=True).exists():
+        return
+    from reports.services import enqueue_task
+
+    enqueue_task("check_alerts_task", project.pk)

@@ -72,15 +72,17 @@ HYPOTHESES = {
 @contextlib.contextmanager
 def alerts_muted():
     """Build history without alert emails: these runs are the past, not news."""
-    from reports.receivers import on_run_results_changed
-    from tracker.signals import run_results_changed
+    from reports.receivers import on_run_results_changed, on_target_changed
+    from tracker.signals import run_results_changed, target_changed
 
     run_results_changed.disconnect(dispatch_uid="reports.alerts_on_run_results")
+    target_changed.disconnect(dispatch_uid="reports.alerts_on_target")
     try:
         yield
     finally:
         run_results_changed.connect(on_run_results_changed,
                                     dispatch_uid="reports.alerts_on_run_results")
+        target_changed.connect(on_target_changed, dispatch_uid="reports.alerts_on_target")
 
 
 def _user(username: str, email: str, first: str = "", last: str = ""):

@@ -868,7 +868,10 @@ def _target_key(target: dict) -> str:
 def check_alerts(*, project_id: int, run_id: str | None = None,
                  now: datetime | None = None) -> list[Alert]:
     """Alert owners and recipients when the target is met for the first time, or when the
-    best model changes because of run `run_id`; each event once.
+    best model changes because of run `run_id`; each event once. Without `run_id` (the
+    target or the guardrails changed, no run did) only a target met for the first time is
+    news: a best model that changed because the rules did is told by the next report, with
+    the change of rules beside it.
 
     "First time" and "previous best" come from replaying the winner rules over the runs
     in the order they finished (selectors.progress_history), not from earlier alerts, so a
@@ -890,7 +893,7 @@ def check_alerts(*, project_id: int, run_id: str | None = None,
     previous = history[-2] if in_step and len(history) > 1 else None
     previous_id = previous.run_id if previous else None
     winner_key = f"{previous_id or '-'}->{winner.pk}"
-    new_winner = (in_step and (run_id is None or run_id in {str(winner.pk), previous_id})
+    new_winner = (in_step and run_id is not None and run_id in {str(winner.pk), previous_id}
                   and not Alert.objects.filter(project=project, kind=AlertKind.WINNER_CHANGED,
                                                key=winner_key).exists())
     met_key = _target_key(target)

@@ -185,6 +185,7 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
             TargetChange.objects.create(project=project, changed_by=user, what="target",
                                         old=old, new=None)
             _refresh_project_best_steps(project)
+            signals.target_changed.send(sender=Project, project=project)
         return None
     fields = _clean_target(target)
     if old_target:
@@ -202,6 +203,7 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
             old[k] != new[k] for k in ("metric", "direction", "selected_on"))
         if selection_moved:
             _refresh_project_best_steps(project)
+        signals.target_changed.send(sender=Project, project=project)
     return new_target
 
 
@@ -216,6 +218,7 @@ def set_guardrails(*, project: Project, user, guardrails: list) -> list[Guardrai
     created = Guardrail.objects.bulk_create(Guardrail(project=project, **g) for g in rows)
     TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
                                 old=old, new=rows)
+    signals.target_changed.send(sender=Project, project=project)
     return created
 
 

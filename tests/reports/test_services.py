@@ -408,6 +408,40 @@ def test_finishing_a_run_checks_the_alerts_after_commit(project, owner, queued,
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk, str(run.pk)))] * 2
 
 
+def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, queued,
+                                                             django_capture_on_commit_callbacks):
+    project = checkin.project
+    bar = {"metric": "f1", "direction": "maximize", "judged_on": "test",
+           "selected_on": "validation"}
+    with django_capture_on_commit_callbacks(execute=True):
+        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+    assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
+    assert services.check_alerts(project_id=project.pk) == []  # svm's 0.86 is short of 0.9
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+    assert queued == []  # the same target again: nothing changed
+    with django_capture_on_commit_callbacks(execute=True):
+        tracker_services.set_guardrails(project=project, user=owner, guardrails=[
+            {"metric": "latency_ms", "split": "test", "op": "<=", "value": 20}])
+    assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
+    tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
+    [met] = services.check_alerts(project_id=project.pk)
+    assert (met.kind, met.subject) == (AlertKind.TARGET_MET, "News topics: target met")
+    assert met.body.splitlines()[0] == "News topics has met its target for the first time."
+    assert services.check_alerts(project_id=project.pk) == []
+    # Without a run, a best model that was never told of is not told now: the rules changed.
+    assert not Alert.objects.filter(kind=AlertKind.WINNER_CHANGED).exists()
+
+
+def test_a_target_edit_without_check_ins_queues_nothing(project, owner, queued,
+                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        tracker_services.set_target(project=project, user=owner, target={
+            "metric": "f1", "direction": "maximize", "threshold": 0.5})
+    assert queued == []
+
+
 def test_a_first_period_measures_its_pace_from_its_first_result(project, owner, no_charts):
     # Nothing had finished when the period began; two candidates finished during it.
     make_run(project, owner, name="first", experiment="e",
