@@ -286,18 +286,24 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     else:
         new_best_step = old_best_step
 
+    # With new steps, a series' point at the best step, if the batch has one, is its only
+    # point there: its value need not be read back.
+    known = ({sid: _db_value(value) for sid, pts in by_summary.items()
+              for step, _, value in pts if step == new_best_step}
+             if new_steps and new_best_step is not None else {})
     if new_best_step != old_best_step:
         run.best_step = new_best_step
         hot_sql.execute(f"UPDATE {RUN_TABLE} SET best_step = %s WHERE id = %s",
                         [new_best_step, Run._meta.pk.get_db_prep_value(run.pk, connection)])
-        _set_best_values(summaries.values(), new_best_step)
+        _set_best_values(summaries.values(), new_best_step, known=known)
         changed = set(summaries)
     else:
         touched_at_best = [summaries[sid] for sid, pts in by_summary.items()
                            if new_best_step is None
                            or any(step == new_best_step for step, _, _ in pts)
                            or summaries[sid].best_step != new_best_step]
-        _set_best_values(touched_at_best + [summaries[sid] for sid in recount], new_best_step)
+        _set_best_values(touched_at_best + [summaries[sid] for sid in recount], new_best_step,
+                         known=known)
 
     if changed:
         _save_summaries([summaries[sid] for sid in changed])
@@ -371,12 +377,17 @@ def _recount(summaries) -> None:
         _fold_points(summary, [(s, t, _py_value(v)) for s, t, v in pts])
 
 
-def _set_best_values(summaries, best_step: int | None) -> None:
-    """Each summary's value at the run's best step, or its last value when it has none there."""
+def _set_best_values(summaries, best_step: int | None,
+                     known: dict[int, float | None] | None = None) -> None:
+    """Each summary's value at the run's best step, or its last value when it has none there.
+
+    `known` holds values at the best step the caller knows without reading (by summary id).
+    """
     summaries = list(summaries)
-    at_best: dict[int, float | None] = {}
-    if best_step is not None and summaries:
-        in_summaries, params = hot_sql.any_of("summary_id", [s.id for s in summaries], "bigint")
+    at_best: dict[int, float | None] = dict(known or {})
+    unknown = [s.id for s in summaries if s.id not in at_best]
+    if best_step is not None and unknown:
+        in_summaries, params = hot_sql.any_of("summary_id", unknown, "bigint")
         rows = hot_sql.fetch_all(f"SELECT summary_id, value FROM {POINT_TABLE} WHERE "
                                  f"{in_summaries} AND step = %s ORDER BY summary_id, timestamp",
                                  params + [best_step])

@@ -245,3 +245,19 @@ def test_batches_past_the_last_step_keep_the_same_summaries_as_any_other(project
     assert [getattr(summary(forward, "validation.f1"), f) for f in fields] == \
         [getattr(summary(overlapping, "validation.f1"), f) for f in fields] == \
         [8, 0.8, 7, 0.4, 0.95, 0.95, 5]
+
+
+def test_a_series_ahead_of_the_selection_series_is_read_at_the_new_best_step(project, owner):
+    # train.loss runs ahead of validation.f1; when f1's best step moves to 3, loss's value
+    # there is one stored by an earlier batch, not one of this batch.
+    run = make_run(project, owner, name="ahead", finish=None)
+    services.log_batch(run=run, metrics=[point("loss", "train", s, 1 - s / 10, s)
+                                         for s in range(10)]
+                       + [point("f1", "validation", 0, 0.5, 100)])
+    services.log_batch(run=run, metrics=[point("f1", "validation", s, v, 100 + s)
+                                         for s, v in ((2, 0.6), (3, 0.8), (4, 0.7))]
+                       + [point("loss", "train", 10, 0.05, 10)])
+    run.refresh_from_db()
+    assert run.best_step == 3
+    assert (summary(run, "validation.f1").best_value, summary(run, "train.loss").best_value) \
+        == (0.8, 0.7)
