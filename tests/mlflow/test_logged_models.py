@@ -78,8 +78,6 @@ def test_a_viewer_cannot_log_a_model(shared_project, tracking):
 
 
 def test_sklearn_log_model_and_load_model_round_trip(alice):
-    pytest.importorskip("pandas", reason="mlflow.sklearn.log_model needs pandas, which "
-                        "mlflow-skinny does not install")
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
@@ -91,3 +89,34 @@ def test_sklearn_log_model_and_load_model_round_trip(alice):
     assert mlflow.get_logged_model(info.model_id).status == LoggedModelStatus.READY
     for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
         assert list(mlflow.sklearn.load_model(uri).predict(X[:3])) == [0, 0, 0]
+
+
+def test_sklearn_autolog_logs_a_run_targetline_reads_with_its_splits(alice):
+    """What MLflow's tutorials do: autolog a fit on a DataFrame, then search and read back."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import train_test_split
+
+    from tracker.models import MetricSummary, Run
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    mlflow.set_experiment("diabetes")
+    mlflow.sklearn.autolog(log_models=True, silent=True)
+    try:
+        with mlflow.start_run(run_name="ridge") as run:
+            model = Ridge(alpha=0.5).fit(X_train, y_train)
+            mlflow.log_metric("test_r2", model.score(X_test, y_test))
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    found = mlflow.search_runs(experiment_names=["diabetes"], order_by=["metrics.test_r2 DESC"])
+    assert list(found["tags.mlflow.runName"]) == ["ridge"]
+    assert found["params.alpha"][0] == "0.5"
+    logged = mlflow.get_run(run.info.run_id)
+    assert {"training_score", "training_r2_score", "test_r2"} <= set(logged.data.metrics)
+    assert logged.inputs.dataset_inputs  # the training DataFrame, as a dataset input
+    assert mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model").predict(
+        X_test.iloc[:2]).shape == (2,)
+    stored = Run.objects.get(pk=run.info.run_id)
+    series = set(MetricSummary.objects.filter(run=stored).values_list("split", "key"))
+    assert {("train", "score"), ("train", "r2_score"), ("test", "r2")} <= series
