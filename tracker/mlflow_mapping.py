@@ -17,6 +17,10 @@ Pure on purpose: no Django, so the rules are tested on their own.
 from collections.abc import Iterable, Mapping
 
 DEFAULT_SPLIT = "train"
+# Where MLflow 3's logged models of a run are kept in its context (api/mlflow/models.py
+# writes them; the run page lists them): model id -> record, and the run's model outputs.
+LOGGED_MODELS_KEY = "mlflow_logged_models"
+MODEL_OUTPUTS_KEY = "mlflow_model_outputs"
 
 # Longest first, so "validation_" is not read as "val" + "idation_".
 PREFIXES: tuple[tuple[str, str], ...] = (

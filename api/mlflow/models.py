@@ -17,11 +17,11 @@ import time
 from api.mlflow import access, filters, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
-from tracker import services
+from tracker import mlflow_mapping, services
 from tracker.models import Run
 
-MODELS_KEY = "mlflow_logged_models"
-OUTPUTS_KEY = "mlflow_model_outputs"
+MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
+OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
 _MODEL_ID = re.compile(r"^m-([0-9a-f]{32})-[0-9a-f]{8}$")
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 _STATUS_NUMBERS = {"1": "LOGGED_MODEL_PENDING", "2": "LOGGED_MODEL_READY",

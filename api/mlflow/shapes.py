@@ -7,7 +7,7 @@ from django.db import connection
 
 from api.mlflow.access import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
-from tracker.mlflow_mapping import mlflow_key
+from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset
 
 STATUS_TO_MLFLOW = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
@@ -101,7 +101,7 @@ def run_json(run: Run, user, summaries: list[tuple], datasets: list[RunDataset])
         },
         "inputs": {"dataset_inputs": _datasets_json(datasets)},
         # Logged models the run produced (see api/mlflow/models.py).
-        "outputs": {"model_outputs": list((run.context or {}).get("mlflow_model_outputs", []))},
+        "outputs": {"model_outputs": list((run.context or {}).get(MODEL_OUTPUTS_KEY, []))},
     }
 
 

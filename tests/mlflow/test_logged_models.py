@@ -4,6 +4,8 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from django.test import Client
+from django.urls import reverse
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
 
@@ -120,3 +122,15 @@ def test_sklearn_autolog_logs_a_run_targetline_reads_with_its_splits(alice):
     stored = Run.objects.get(pk=run.info.run_id)
     series = set(MetricSummary.objects.filter(run=stored).values_list("split", "key"))
     assert {("train", "score"), ("train", "r2_score"), ("test", "r2")} <= series
+
+    # The run page lists the model and the training data, not their raw records.
+    web = Client()
+    web.force_login(stored.created_by)
+    page = web.get(reverse("web:run", args=[stored.pk]))
+    [model] = page.context["models"]
+    assert (model["name"], model["status"], model["main_file"].path) == (
+        "model", "ready", "model/MLmodel")
+    assert [d["used_for"] for d in page.context["datasets"]] == ["train"]
+    text = page.content.decode()
+    assert 'id="models-title"' in text and 'id="datasets-title"' in text
+    assert "mlflow_logged_models" not in text

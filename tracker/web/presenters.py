@@ -4,7 +4,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from tracker import phrasing
 from tracker.query import ATTRIBUTES, FilterError, parse_field
@@ -198,3 +198,35 @@ def chart_label(key: str) -> str:
             word in label.lower() for word in ("training", "validation", "test")):
         return ""
     return label
+
+
+_MODEL_STATUS = {"LOGGED_MODEL_READY": "ready", "LOGGED_MODEL_PENDING": "uploading",
+                 "LOGGED_MODEL_UPLOAD_FAILED": "upload failed"}
+
+
+def logged_models(records: dict, artifacts) -> list[dict]:
+    """The run's MLflow logged models for the run page, oldest first: name, kind, status,
+    when, and the artifact files under the model's folder."""
+    models = []
+    for model_id, record in sorted(records.items(), key=lambda item: item[1].get("created_ms", 0)):
+        folder = record.get("path") or record.get("name", "")
+        files = [a for a in artifacts if a.path.startswith(f"{folder}/")]
+        created = record.get("created_ms")
+        models.append({
+            "id": model_id, "name": record.get("name", ""), "folder": folder,
+            "kind": record.get("model_type") or "",
+            "status": _MODEL_STATUS.get(record.get("status"), record.get("status", "")),
+            "created": datetime.fromtimestamp(created / 1000, tz=UTC) if created else None,
+            "files": len(files), "size": sum(a.size for a in files),
+            "main_file": next((a for a in files if a.path == f"{folder}/MLmodel"),
+                              files[0] if files else None),
+        })
+    return models
+
+
+def datasets(rows) -> list[dict]:
+    """The run's datasets (MLflow's run inputs) for the run page, with what each was used for
+    (the client's "mlflow.data.context" tag: train, eval, …)."""
+    return [{"name": d.name, "used_for": (d.tags or {}).get("mlflow.data.context", ""),
+             "digest": d.digest, "source_type": d.source_type, "source": d.source}
+            for d in rows]

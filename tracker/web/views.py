@@ -20,7 +20,7 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import phrasing, run_search, selectors, services
+from tracker import mlflow_mapping, phrasing, run_search, selectors, services
 from tracker.errors import InvalidInput, NotFound, TargetlineError
 from tracker.models import ApiToken, Artifact, Membership, Run
 from tracker.web import forms, presenters
@@ -747,7 +747,8 @@ def curves(request, slug):
 @page
 @require_GET
 def run_detail(request, run_id):
-    """One run: status, context, params, tags, notes, summaries per split, curves, artifacts."""
+    """One run: status, context, params, tags, notes, summaries per split, curves, artifacts,
+    and the datasets and models an MLflow client logged."""
     run, access = run_access(request, run_id)
     project = access.project
     standing = selectors.standing(project=project)
@@ -776,10 +777,15 @@ def run_detail(request, run_id):
     command = context.pop("command", None)
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
+    artifacts = list(Artifact.objects.filter(run=run))
+    models = presenters.logged_models(context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {},
+                                      artifacts)
+    context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
     hidden_any = any(r["hidden"] for r in rows)
     return render(request, "web/run.html", {
         "access": access, "project": project, "run": run, "rows": rows,
-        "artifacts": list(Artifact.objects.filter(run=run)),
+        "artifacts": artifacts, "models": models,
+        "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
         "command": command, "extra_context": sorted(context.items()),
