@@ -72,10 +72,10 @@ class Access:
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
 
-    def require_write(self) -> None:
+    def require_write(self, doing: str = "change runs") -> None:
         if not self.can_write:
             raise Forbidden(f"Your role in {self.project.name} is {self.role}: only owners "
-                            "and members can change runs.")
+                            f"and members can {doing}.")
 
     def require_owner(self) -> None:
         if not self.is_owner:

@@ -852,7 +852,7 @@ def _target_initial(target) -> dict:
 def project_settings(request, slug):
     """Target with its history, guardrails, members and roles, the check-in schedule and
     the latest reports. Everyone in the project can read it; only owners see forms, and
-    only owners' changes are accepted."""
+    only owners' changes are accepted, except "send a report now", which members may use."""
     access = project_access(request, slug)
     project = access.project
     target = project.target if hasattr(project, "target") else None
@@ -867,8 +867,11 @@ def project_settings(request, slug):
     send_form = forms.SendNowForm()
     status = 200
     if request.method == "POST":
-        access.require_owner()
         action = request.POST.get("action")
+        if action == "send_now":  # as in the API: members may send a report too
+            access.require_write("send a report")
+        else:
+            access.require_owner()
         done = None
         if action == "project":
             project_form = forms.ProjectForm(request.POST)
