@@ -139,7 +139,8 @@ def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
     """The experiment with that MLflow id, its `role` set; "0" is the user's default."""
     experiment_id = parse_experiment_id(raw_id)
     if experiment_id == DEFAULT_EXPERIMENT_ID:
-        experiment = _experiment_with_role(default_experiment(user).pk, user)
+        experiment = (_default_experiment_with_role(user)
+                      or _experiment_with_role(default_experiment(user).pk, user))
     else:
         experiment = _experiment_with_role(int(experiment_id), user)
         if experiment is None:
@@ -159,6 +160,26 @@ def _experiment_with_role(pk: int, user) -> Experiment | None:
         f"FROM {Experiment._meta.db_table} AS e JOIN {Project._meta.db_table} AS p "
         "ON p.id = e.project_id WHERE e.id = %s", [user.pk, pk])
     if row is None or row[-1] is None:
+        return None
+    experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
+    experiment.role = row[-1]
+    return experiment
+
+
+def _default_experiment_with_role(user) -> Experiment | None:
+    """The user's experiment "0" with its project and role in one plain query, or None
+    until it exists (`mlflow.start_run()` without an experiment asks for it every run)."""
+    base = default_project_slug(user)
+    memberships, projects = Membership._meta.db_table, Project._meta.db_table
+    row = hot_sql.fetch_one(  # in the personal project _default_project would pick
+        f"SELECT {hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, m.role "
+        f"FROM {Experiment._meta.db_table} AS e JOIN {projects} AS p ON p.id = e.project_id "
+        f"JOIN {memberships} AS m ON m.project_id = p.id AND m.user_id = %s "
+        f"WHERE e.name = %s AND p.id = (SELECT p2.id FROM {projects} AS p2 "
+        f"JOIN {memberships} AS m2 ON m2.project_id = p2.id AND m2.user_id = %s "
+        "WHERE p2.slug IN (%s, %s) ORDER BY p2.slug = %s DESC LIMIT 1)",
+        [user.pk, DEFAULT_EXPERIMENT_NAME, user.pk, base, f"{base}-{user.pk}", base])
+    if row is None:
         return None
     experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
     experiment.role = row[-1]
