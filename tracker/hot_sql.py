@@ -9,7 +9,8 @@ transaction) with server-side binding, and are prepared once per connection and
 then only executed. Elsewhere (SQLite, the zero-set-up default) Django's cursor
 runs them.
 
-Placeholders are `%s`, as in Django's raw SQL.
+Placeholders are `%s`, as in Django's raw SQL. UUID parameters (alone or in a
+list) are passed as the database stores them.
 """
 
 import uuid as _uuid
@@ -19,9 +20,18 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime
 
 
+def _param(value):
+    """A UUID as SQLite stores it (32 hex digits); PostgreSQL takes UUIDs as they are."""
+    if isinstance(value, _uuid.UUID):
+        return value.hex
+    if isinstance(value, list) and value and isinstance(value[0], _uuid.UUID):
+        return [v.hex for v in value]
+    return value
+
+
 def _execute(cursor, sql: str, params) -> None:
     if connection.vendor != "postgresql":
-        cursor.execute(sql, params)
+        cursor.execute(sql, [_param(p) for p in params])
         return
     # Errors become Django's (IntegrityError, …), as from the ORM's own cursors.
     with connection.wrap_database_errors:

@@ -11,7 +11,6 @@ summaries. SQLite, the zero-set-up default, inserts row by row inside one
 transaction, which is fast in-process.
 """
 
-import json
 import math
 from collections import defaultdict
 from operator import itemgetter
@@ -47,33 +46,28 @@ def lock_run_for_logging(run_id, *, now) -> tuple[Run, Target | None] | None:
     there is no such run. The lock is held until the transaction ends, so batches
     of one run are stored one after another and see each other's summaries.
     """
-    target = [f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "
-              f"WHERE t.project_id = {RUN_TABLE}.project_id)"
-              for column in ("metric", "direction", "selected_on")]
-    sql = (f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s RETURNING project_id, "
-           f"status, deleted_at, params, tags, best_step, {', '.join(target)}")
-    row = hot_sql.fetch_one(sql, [now, Run._meta.pk.get_db_prep_value(run_id, connection)])
+    row = hot_sql.fetch_one(_LOCK_RUN, [now, run_id])
     if row is None:
         return None
-    project_id, status, deleted_at, params, tags, best_step, metric, direction, selected_on = row
-    run = Run(id=run_id, project_id=project_id, status=status, deleted_at=deleted_at,
-              params=_json(params), tags=_json(tags), best_step=best_step, last_heartbeat=now)
-    run._state.adding, run._state.db = False, connection.alias  # save(update_fields=…) updates
+    *columns, metric, direction, selected_on = row
+    run = hot_sql.instance(Run, columns)
     if metric is None:
         return run, None
-    return run, Target(project_id=project_id, metric=metric, direction=direction,
+    return run, Target(project_id=run.project_id, metric=metric, direction=direction,
                        selected_on=selected_on)
 
 
-def _json(value):
-    return json.loads(value) if isinstance(value, str | bytes) else value
+_LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns
+    f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s RETURNING {hot_sql.columns(Run)}, "
+    + ", ".join(f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "
+                f"WHERE t.project_id = {RUN_TABLE}.project_id)"
+                for column in ("metric", "direction", "selected_on")))
 
 
 def run_summaries(run_id) -> list[MetricSummary]:
     """Every summary of a run (one plain query: this is read for every batch)."""
     rows = hot_sql.fetch_all(f"SELECT {hot_sql.columns(MetricSummary)} FROM {SUMMARY_TABLE} "
-                             "WHERE run_id = %s",
-                             [Run._meta.pk.get_db_prep_value(run_id, connection)])
+                             "WHERE run_id = %s", [run_id])
     return [hot_sql.instance(MetricSummary, row) for row in rows]
 
 
@@ -294,7 +288,7 @@ def refresh_summaries(*, run: Run, target: Target | None, new_points: list[tuple
     if new_best_step != old_best_step:
         run.best_step = new_best_step
         hot_sql.execute(f"UPDATE {RUN_TABLE} SET best_step = %s WHERE id = %s",
-                        [new_best_step, Run._meta.pk.get_db_prep_value(run.pk, connection)])
+                        [new_best_step, run.pk])
         _set_best_values(summaries.values(), new_best_step, known=known)
         changed = set(summaries)
     else:

@@ -16,7 +16,7 @@ import re
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed
@@ -28,8 +28,13 @@ from tracker.errors import Conflict
 from tracker.models import Experiment, Membership, Project, Role, Run
 
 User = get_user_model()
-_ROLE_OF_RUN_PROJECT = (f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
-                        "WHERE m.project_id = r.project_id AND m.user_id = %s)")
+
+
+def _role_in(project_column: str) -> str:
+    """SQL for the user's role (the first parameter) in the project of `project_column`."""
+    return (f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
+            f"WHERE m.project_id = {project_column} AND m.user_id = %s)")
+
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -155,10 +160,9 @@ def _experiment_with_role(pk: int, user) -> Experiment | None:
     member; one plain query, as every run an MLflow client starts reads it."""
     row = hot_sql.fetch_one(
         f"SELECT {hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, "
-        f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
-        "WHERE m.project_id = e.project_id AND m.user_id = %s) "
-        f"FROM {Experiment._meta.db_table} AS e JOIN {Project._meta.db_table} AS p "
-        "ON p.id = e.project_id WHERE e.id = %s", [user.pk, pk])
+        f"{_role_in('e.project_id')} FROM {Experiment._meta.db_table} AS e "
+        f"JOIN {Project._meta.db_table} AS p ON p.id = e.project_id WHERE e.id = %s",
+        [user.pk, pk])
     if row is None or row[-1] is None:
         return None
     experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
@@ -307,8 +311,8 @@ def _run_with_role(pk: uuid.UUID, user, *, related: bool) -> Run | None:
     columns = ", ".join(hot_sql.columns(model, alias)
                         for model, alias in zip(models, "rpeu", strict=False))
     row = hot_sql.fetch_one(
-        f"SELECT {columns}, {_ROLE_OF_RUN_PROJECT} FROM {Run._meta.db_table} AS r {joins}"
-        "WHERE r.id = %s", [user.pk, Run._meta.pk.get_db_prep_value(pk, connection)])
+        f"SELECT {columns}, {_role_in('r.project_id')} FROM {Run._meta.db_table} AS r {joins}"
+        "WHERE r.id = %s", [user.pk, pk])
     if row is None:
         return None
     run, *others = hot_sql.instances(row[:-1], *models)

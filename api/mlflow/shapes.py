@@ -3,8 +3,6 @@
 import math
 from collections import defaultdict
 
-from django.db import connection
-
 from api.mlflow.access import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
 from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
@@ -114,8 +112,7 @@ def runs_json(runs: list[Run], user) -> list[dict]:
     summaries = defaultdict(list)
     datasets = defaultdict(list)
     if runs:
-        in_runs, params = hot_sql.any_of(
-            "run_id", [Run._meta.pk.get_db_prep_value(r.id, connection) for r in runs], "uuid")
+        in_runs, params = hot_sql.any_of("run_id", [r.id for r in runs], "uuid")
         for row in hot_sql.fetch_all(
                 f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {MetricSummary._meta.db_table} "
                 f"WHERE {in_runs} ORDER BY run_id, key, split", params):

@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 
@@ -375,8 +375,7 @@ def _series_rows(run: Run) -> list[tuple]:
     """(summary id, key, split, source key) of each of the run's series; one plain query, as
     logging and reading metrics need it for nearly every request."""
     return hot_sql.fetch_all(f"SELECT id, key, split, source_key FROM "
-                             f"{MetricSummary._meta.db_table} WHERE run_id = %s",
-                             [Run._meta.pk.get_db_prep_value(run.pk, connection)])
+                             f"{MetricSummary._meta.db_table} WHERE run_id = %s", [run.pk])
 
 
 def _existing_series(run: Run) -> dict[tuple[str, str], str]:
