@@ -20,8 +20,9 @@ def on_run_results_changed(sender, run, **kwargs) -> None:
 
 
 def on_target_changed(sender, project, **kwargs) -> None:
-    """A new target or guardrails can make the target met, or another run the best model,
-    with no run changing: check the alerts once the change commits (check-ins switched on)."""
+    """A new target or guardrails can make the target met with no run changing: check the
+    alerts once the change commits (check-ins switched on). check_alerts without a run tells
+    only "target met"; a best model changed by the rules is left to the next report."""
     if not CheckIn.objects.filter(project_id=project.pk, enabled=True).exists():
         return
     from reports.services import enqueue_task
