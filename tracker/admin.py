@@ -85,8 +85,8 @@ class MetricSummaryAdmin(admin.ModelAdmin):
     raw_id_fields = ["run"]
 
 
-# MetricPoint has no admin: Django's admin cannot show a model with a composite primary key,
-# and a series' points are read through its summary (above), the run page's curves or the API.
+# Point blocks have no admin: their points are packed (tracker.points); a series' points are
+# read through its summary (above), the run page's curves or the API.
 
 
 @admin.register(Artifact)

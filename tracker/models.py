@@ -1,14 +1,15 @@
 """The tracking domain: projects with one agreed target, experiments, runs, metrics.
 
-Metric points are stored one row each in MetricPoint, keyed by the series they
-belong to (MetricSummary = one (run, key, split)). The summary row keeps the
-figures every comparison needs (last, min, max, count and the value at the
-run's best step) current on ingest, so leaderboards and filters never scan
-points.
+Metric points are stored in blocks (PointBlock: one row per series and batch, see
+tracker.points) under the series they belong to (MetricSummary = one (run, key,
+split)). The summary row keeps the figures every comparison needs (last, min,
+max, count and the value at the run's best step) current on ingest, so
+leaderboards and filters never read points.
 
-NaN is stored as SQL NULL in metric values (SQLite cannot store NaN, and NULL
-keeps NaN out of MIN/MAX and comparisons on every database); a value column is
-never NULL for any other reason. ±inf are stored as they are.
+In the summaries' value columns NaN is stored as SQL NULL (SQLite cannot store
+NaN, and NULL keeps NaN out of MIN/MAX and comparisons on every database); such a
+column is never NULL for any other reason. ±inf are stored as they are. Points
+keep NaN and ±inf as they are.
 """
 
 import uuid
@@ -250,28 +251,27 @@ class MetricSummary(models.Model):
         return f"{self.split}.{self.key} of {self.run_id}"
 
 
-class MetricPoint(models.Model):
-    """(run, key, split, step, value, timestamp); run/key/split live on the summary row.
+class PointBlock(models.Model):
+    """The points one batch brought to one series: (step, timestamp, value) packed in `data`.
 
-    The primary key is (summary, step, timestamp): a replayed point is stored once,
-    points at one step with different timestamps are all kept, and each insert
-    maintains a single index (no surrogate id: a series is only ever read whole or
-    by step range).
+    A series is read whole or by step range, never point by point, so a batch's
+    points of a series are one row (see tracker.points for the format): storing
+    1,000 points is a few rows to write and index instead of a thousand. A
+    point's identity is (series, step, timestamp); tracker.ingest stores each once.
     """
 
-    pk = models.CompositePrimaryKey("summary", "step", "timestamp")
-    # No foreign-key constraint in the database: PostgreSQL checks one with a trigger per
-    # inserted row, which cost more than the insert itself for a 1,000-point batch. Points
-    # are written only by tracker.ingest, under the run's row lock, for summaries it read or
-    # created in the same transaction; Django still deletes them with their summary.
-    summary = models.ForeignKey(MetricSummary, on_delete=models.CASCADE, related_name="points",
-                                db_constraint=False, db_index=False)  # the key starts with it
-    step = models.BigIntegerField()
-    timestamp = models.BigIntegerField()  # epoch milliseconds
-    value = models.FloatField(null=True)  # NULL means NaN
+    summary = models.ForeignKey(MetricSummary, on_delete=models.CASCADE, related_name="blocks",
+                                db_index=False)  # the index below starts with it
+    first_step = models.BigIntegerField()
+    last_step = models.BigIntegerField()
+    count = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["summary", "first_step"], name="block_summary_step")]
 
     def __str__(self) -> str:
-        return f"step {self.step} = {self.value} at {self.timestamp}"
+        return f"{self.count} points, steps {self.first_step}-{self.last_step}"
 
 
 class RunDataset(models.Model):

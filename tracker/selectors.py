@@ -4,14 +4,13 @@ import math
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Min, QuerySet
+from django.db.models import Count, Max, QuerySet
 
-from tracker import limits, phrasing
+from tracker import limits, phrasing, points
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import (
     Guardrail,
     Membership,
-    MetricPoint,
     MetricSummary,
     Project,
     Role,
@@ -245,14 +244,56 @@ def standing(*, project: Project) -> Standing:
 
 # --- Metric history -----------------------------------------------------------------
 
-def metric_history(*, run: Run, key: str, split: str) -> list[tuple[int, float, int]]:
-    """Every point of one series as (step, value, timestamp), in step then time order."""
+def _series(*, run: Run, key: str, split: str) -> MetricSummary:
     summary = MetricSummary.objects.filter(run=run, key=key, split=split).first()
     if summary is None:
         raise NotFound(f"run has no metric {key!r} on split {split!r}", field="key")
-    rows = (MetricPoint.objects.filter(summary=summary).order_by("step", "timestamp")
-            .values_list("step", "value", "timestamp"))
-    return [(s, math.nan if v is None else v, t) for s, v, t in rows]
+    return summary
+
+
+def metric_history(*, run: Run, key: str, split: str) -> list[tuple[int, float, int]]:
+    """Every point of one series as (step, value, timestamp), in step then time order."""
+    summary = _series(run=run, key=key, split=split)
+    found = points.series_points([summary.id]).get(summary.id, [])
+    return [(step, value, ts) for step, ts, value in found]
+
+
+class _Bucket:
+    """The points of one step range: its steps and times, lowest and highest value, last point."""
+
+    __slots__ = ("step_min", "step_max", "t_min", "t_max", "low", "high", "count", "last")
+
+    def __init__(self, step: int, ts: int, value: float):
+        self.step_min = self.step_max = step
+        self.t_min = self.t_max = ts
+        self.low = self.high = value if value == value else None  # NaN is never an extreme
+        self.count, self.last = 1, value
+
+    def add(self, step: int, ts: int, value: float) -> None:
+        self.count += 1
+        self.step_max, self.last = step, value  # points come in step then time order
+        self.t_min, self.t_max = min(self.t_min, ts), max(self.t_max, ts)
+        if value == value:
+            if self.low is None or value < self.low:
+                self.low = value
+            if self.high is None or value > self.high:
+                self.high = value
+
+
+def _buckets(series: list[points.Point], buckets: int) -> list[_Bucket]:
+    """The series (in step then time order) cut into `buckets` equal ranges of its steps."""
+    lo, hi = series[0][0], series[-1][0]
+    width = max(1, math.ceil((hi - lo + 1) / buckets))
+    out: list[_Bucket] = []
+    current, index = None, None
+    for step, ts, value in series:
+        at = (step - lo) // width
+        if at != index:
+            current, index = _Bucket(step, ts, value), at
+            out.append(current)
+        else:
+            current.add(step, ts, value)
+    return out
 
 
 def metric_history_buckets(*, run: Run, key: str, split: str, buckets: int) -> list[dict]:
@@ -264,30 +305,13 @@ def metric_history_buckets(*, run: Run, key: str, split: str, buckets: int) -> l
     if buckets < 1 or buckets > limits.MAX_HISTORY_BUCKETS:
         raise InvalidInput(f"buckets must be between 1 and {limits.MAX_HISTORY_BUCKETS}",
                            field="buckets")
-    summary = MetricSummary.objects.filter(run=run, key=key, split=split).first()
-    if summary is None:
-        raise NotFound(f"run has no metric {key!r} on split {split!r}", field="key")
-    points = MetricPoint.objects.filter(summary=summary)
-    bounds = points.aggregate(lo=Min("step"), hi=Max("step"))
-    if bounds["lo"] is None:
+    summary = _series(run=run, key=key, split=split)
+    series = points.series_points([summary.id]).get(summary.id)
+    if not series:
         return []
-    lo, hi = bounds["lo"], bounds["hi"]
-    width = max(1, math.ceil((hi - lo + 1) / buckets))
-    # Aggregated in the database: both PostgreSQL and SQLite divide integers exactly.
-    grouped = (points.annotate(bucket=(F("step") - lo) / width).values("bucket")
-               .annotate(step_min=Min("step"), step_max=Max("step"), min=Min("value"),
-                         max=Max("value"), count=Count("*"))
-               .order_by("bucket"))
-    rows = list(grouped)
-    last_at: dict[int, float | None] = {}
-    for step, value in (points.filter(step__in=[r["step_max"] for r in rows])
-                        .order_by("step", "timestamp").values_list("step", "value")):
-        last_at[step] = value  # the latest point at the bucket's last step
-    return [
-        {"step_min": r["step_min"], "step_max": r["step_max"], "count": r["count"],
-         "min": _nan(r["min"]), "max": _nan(r["max"]), "last": _nan(last_at.get(r["step_max"]))}
-        for r in rows
-    ]
+    return [{"step_min": b.step_min, "step_max": b.step_max, "count": b.count,
+             "min": _nan(b.low), "max": _nan(b.high), "last": b.last}
+            for b in _buckets(series, buckets)]
 
 
 def _nan(value: float | None) -> float:
@@ -458,61 +482,39 @@ def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, 
         raise InvalidInput(f"buckets must be between 1 and {limits.MAX_HISTORY_BUCKETS}",
                            field="buckets")
     out = {s.id: {"bucketed": False, "step": [], "time": [], "value": []} for s in summaries}
-    short = [s.id for s in summaries if s.count <= buckets]
-    long = [s.id for s in summaries if s.count > buckets]
-    if short:
-        rows = (MetricPoint.objects.filter(summary_id__in=short)
-                .order_by("summary_id", "step", "timestamp")
-                .values_list("summary_id", "step", "timestamp", "value"))
-        for sid, step, ts, value in rows:
-            series = out[sid]
-            series["step"].append(step)
-            series["time"].append(ts)
-            series["value"].append(_finite(value))
-    if long:
-        from django.db.models import Case, IntegerField, Value, When
-
-        points = MetricPoint.objects.filter(summary_id__in=long)
+    found = points.series_points(out)
+    for sid, series_points in found.items():
+        series = out[sid]
+        if len(series_points) <= buckets:
+            series["step"] = [step for step, _, _ in series_points]
+            series["time"] = [ts for _, ts, _ in series_points]
+            series["value"] = [_finite(value) for _, _, value in series_points]
+            continue
         # Each series is cut over its own step range, so a short run next to a long one
-        # keeps its detail; the ranges are computed in one query, the buckets in another.
-        bounds = {row["summary_id"]: (row["lo"], row["hi"]) for row in (
-            points.values("summary_id").annotate(lo=Min("step"), hi=Max("step"))
-            .order_by())}
-        bucket = Case(*[
-            When(summary_id=sid, then=(F("step") - Value(lo)) / Value(
-                max(1, math.ceil((hi - lo + 1) / buckets))))
-            for sid, (lo, hi) in bounds.items()], output_field=IntegerField())
-        grouped = (points.annotate(bucket=bucket)
-                   .values("summary_id", "bucket")
-                   .annotate(step_min=Min("step"), step_max=Max("step"), low=Min("value"),
-                             high=Max("value"), t_min=Min("timestamp"), t_max=Max("timestamp"))
-                   .order_by("summary_id", "bucket"))
-        previous: dict[int, float | None] = {}
-        for row in grouped:
-            sid = row["summary_id"]
-            series = out[sid]
-            series["bucketed"] = True
-            low, high = _finite(row["low"]), _finite(row["high"])
+        # keeps its detail.
+        series["bucketed"] = True
+        previous = None
+        for bucket in _buckets(series_points, buckets):
+            low, high = _finite(bucket.low), _finite(bucket.high)
             if low is None or high is None:
                 # Only NaN (a gap) or an infinity the chart cannot draw: the finite extreme.
-                pairs = [(row["step_min"], row["t_min"], high if low is None else low)]
-            elif row["step_min"] == row["step_max"]:
-                pairs = [(row["step_min"], row["t_min"], low)]
+                pairs = [(bucket.step_min, bucket.t_min, high if low is None else low)]
+            elif bucket.step_min == bucket.step_max:
+                pairs = [(bucket.step_min, bucket.t_min, low)]
                 if high != low:
-                    pairs.append((row["step_max"], row["t_max"], high))
+                    pairs.append((bucket.step_max, bucket.t_max, high))
             else:
                 # Draw the extreme nearer the previous value first: the line stays continuous
                 # and both extremes of the range are on it.
-                last = previous.get(sid)
-                first, second = (high, low) if last is not None and (
-                    abs(last - high) < abs(last - low)) else (low, high)
-                pairs = [(row["step_min"], row["t_min"], first),
-                         (row["step_max"], row["t_max"], second)]
+                first, second = (high, low) if previous is not None and (
+                    abs(previous - high) < abs(previous - low)) else (low, high)
+                pairs = [(bucket.step_min, bucket.t_min, first),
+                         (bucket.step_max, bucket.t_max, second)]
             for step, ts, value in pairs:
                 series["step"].append(step)
                 series["time"].append(ts)
                 series["value"].append(value)
-            previous[sid] = pairs[-1][2]
+            previous = pairs[-1][2]
     return out
 
 

@@ -525,14 +525,7 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
     points = clean_points(metrics or [])
     clean_params = _clean_params(params or {})
     clean_tags = _clean_tags(tags or {})
-    try:
-        stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys,
-                                    trust_summaries=True)
-    except IntegrityError:
-        # A batch the summaries said could hold no replay held one after all: the
-        # transaction stored nothing, so store it again looking for replays.
-        stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys,
-                                    trust_summaries=False)
+    stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys)
     run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
     run.status, run.last_heartbeat = locked.status, locked.last_heartbeat
     signals.run_results_changed.send(sender=Run, run=run)
@@ -541,7 +534,7 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
 
 
 def _log_batch(run: Run, points: list[tuple], params: dict, tags: dict,
-               source_keys: dict | None, *, trust_summaries: bool) -> tuple[int, Run]:
+               source_keys: dict | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points."""
     with transaction.atomic():
         found = lock_run_for_logging(run.pk, now=timezone.now())
@@ -566,15 +559,11 @@ def _log_batch(run: Run, points: list[tuple], params: dict, tags: dict,
             locked.save(update_fields=fields)
         stored = 0
         if points:
-            inserted = insert_points(run=locked, points=points, source_keys=source_keys,
-                                     trust_summaries=trust_summaries)
+            inserted = insert_points(run=locked, points=points, source_keys=source_keys)
             stored = inserted.stored
-            if inserted.new is None:  # some points were replays: recount what they touched
-                refresh_summaries(run=locked, target=target, recount=inserted.affected,
-                                  summaries=inserted.summaries)
-            elif inserted.new:
-                refresh_summaries(run=locked, target=target, new_points=inserted.new,
-                                  summaries=inserted.summaries, new_steps=inserted.new_steps)
+            if inserted.new:
+                refresh_summaries(run=locked, target=target, new=inserted.new,
+                                  summaries=inserted.summaries, past_last=inserted.past_last)
     return stored, locked
 
 

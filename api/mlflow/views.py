@@ -17,7 +17,6 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpResponse
 
 from api.mlflow import access, filters, shapes
@@ -31,7 +30,8 @@ from api.mlflow.errors import (
 )
 from tracker import hot_sql, mlflow_mapping, run_search, services
 from tracker.errors import Conflict, InvalidInput
-from tracker.models import Experiment, MetricPoint, MetricSummary, Run, RunStatus
+from tracker.models import Experiment, MetricSummary, Run, RunStatus
+from tracker.points import series_points
 
 # MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
 MAX_METRICS_PER_BATCH = 1000
@@ -589,11 +589,13 @@ def get_metric_history(request, user, data):
     found = mlflow_mapping.find_series(key, {s: v[1] for s, v in series.items()})
     if found is None:
         return {"metrics": []}
-    points = MetricPoint.objects.filter(summary_id=series[found][0])
+    summary_id = series[found][0]
+    steps = None if after is None else (after[0], _INT64[1])
+    rows = series_points([summary_id], steps=steps).get(summary_id, [])
     if after is not None:
-        points = points.filter(Q(step__gt=after[0]) | Q(step=after[0], timestamp__gt=after[1]))
-    points = points.order_by("step", "timestamp").values_list("step", "timestamp", "value")
-    rows = list(points[:max_results + 1] if max_results else points)
+        rows = [p for p in rows if (p[0], p[1]) > after]
+    if max_results:
+        rows = rows[:max_results + 1]
     next_token = None
     if max_results and len(rows) > max_results:
         rows = rows[:max_results]

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import TARGET
 from tracker import services
-from tracker.models import MetricPoint, Project, Target
+from tracker.models import PointBlock, Project, Target
 
 ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
@@ -152,7 +152,8 @@ def _everything(project, run) -> dict:
         "runs": sorted(str(i) for i in project.runs.values_list("id", flat=True)),
         "run": (run.name, run.notes, run.status, run.ended_at, run.last_heartbeat, run.tags,
                 run.params, run.deleted_at),
-        "points": MetricPoint.objects.filter(summary__run=run).count(),
+        "points": list(PointBlock.objects.filter(summary__run=run).order_by("id")
+                       .values_list("summary_id", "count")),
         "artifacts": list(run.artifacts.values_list("path", "sha256")),
         "other projects": Project.objects.exclude(pk=project.pk).count(),
     }

@@ -7,7 +7,7 @@ import pytest
 from tests.factories import make_run
 from tracker import services
 from tracker.errors import Conflict, InvalidInput, LimitExceeded
-from tracker.models import MetricPoint, MetricSummary
+from tracker.models import MetricSummary, PointBlock
 from tracker.selectors import metric_history, metric_history_buckets
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_a_replayed_batch_stores_each_point_once(project, owner):
     first = services.log_batch(run=run, metrics=batch)
     again = services.log_batch(run=run, metrics=batch)
     assert (first["points_stored"], again["points_stored"]) == (100, 0)
-    assert MetricPoint.objects.filter(summary__run=run).count() == 100
+    assert len(metric_history(run=run, key="loss", split="train")) == 100
     assert summary(run, "train.loss").count == 100
 
 
@@ -211,22 +211,44 @@ def test_a_batch_mixing_replayed_and_new_points_counts_each_once(project, owner)
     assert run.best_step == 10 and s.best_value == 0.8
 
 
-def test_a_stored_point_the_summaries_do_not_know_of_is_still_stored_once(project, owner):
-    # The summaries say the series ends at step 4, so the next batch looks replay-free and
-    # goes in with a plain INSERT. A point stored behind the summaries' back (here by hand)
-    # makes that INSERT fail; the batch is then stored again looking for replays.
-    run = make_run(project, owner, name="behind", finish=None)
-    services.log_batch(run=run, metrics=[point("loss", "train", i, 1.0, 100 + i)
-                                         for i in range(5)])
-    series = summary(run, "train.loss")
-    MetricPoint.objects.create(summary=series, step=7, timestamp=107, value=0.3)
-    result = services.log_batch(run=run, metrics=[point("loss", "train", i, 0.5, 100 + i)
-                                                  for i in range(5, 10)])
-    assert result["points_stored"] == 4  # step 7 was there already
-    stored = dict(MetricPoint.objects.filter(summary=series).values_list("step", "value"))
-    assert len(stored) == 10 and stored[7] == 0.3 and stored[9] == 0.5
-    series.refresh_from_db()
-    assert (series.count, series.last_step, series.min_value) == (10, 9, 0.3)
+def test_points_logged_out_of_order_read_back_in_step_then_time_order(project, owner):
+    # A late evaluation fills in steps between those already stored, and one batch
+    # arrives with its own points shuffled: reads are in step, then time, order all the same.
+    run = make_run(project, owner, name="late", finish=None)
+    services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 100 + s)
+                                         for s in (0, 2, 4, 6)])
+    result = services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
+                                                  for s in (5, 1, 3, 4)])
+    assert result["points_stored"] == 4
+    history = metric_history(run=run, key="loss", split="train")
+    assert [(step, ts) for step, _, ts in history] == [
+        (0, 100), (1, 201), (2, 102), (3, 203), (4, 104), (4, 204), (5, 205), (6, 106)]
+    s = summary(run, "train.loss")
+    assert (s.count, s.last_step, s.last_timestamp, s.last_value) == (8, 6, 106, 0.6)
+    # The same shuffled batch again is a replay: nothing new.
+    again = services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
+                                                 for s in (5, 1, 3, 4)])
+    assert again["points_stored"] == 0
+    assert summary(run, "train.loss").count == 8
+
+
+def test_a_batch_is_one_stored_block_per_series(project, owner):
+    run = make_run(project, owner, name="blocks", finish=None)
+    batch = [point(key, "train", s, 0.1, 1000 + s) for s in range(200) for key in "abcde"]
+    services.log_batch(run=run, metrics=batch)
+    blocks = PointBlock.objects.filter(summary__run=run)
+    assert sorted(blocks.values_list("first_step", "last_step", "count")) == [(0, 199, 200)] * 5
+
+
+def test_nan_and_infinities_are_stored_as_they_are(project, owner):
+    run = make_run(project, owner, name="odd values", finish=None)
+    services.log_batch(run=run, metrics=[point("loss", "train", 0, math.nan, 1),
+                                         point("loss", "train", 1, math.inf, 2),
+                                         point("loss", "train", 2, -math.inf, 3),
+                                         point("loss", "train", 3, -0.0, 4)])
+    values = [v for _, v, _ in metric_history(run=run, key="loss", split="train")]
+    assert math.isnan(values[0]) and values[1:3] == [math.inf, -math.inf]
+    assert math.copysign(1, values[3]) == -1
 
 
 def test_batches_past_the_last_step_keep_the_same_summaries_as_any_other(project, owner):

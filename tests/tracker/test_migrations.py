@@ -1,4 +1,7 @@
-"""Upgrading keeps every stored point: the move to points keyed by (summary, step, timestamp)."""
+"""Upgrading keeps every stored point: points keyed by (summary, step, timestamp), then
+points stored in blocks (a row per series and batch), and back."""
+
+import math
 
 import pytest
 from django.db import IntegrityError, connection
@@ -6,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("tracker", "0002_mlflow_fields_datasets_test_reveals")]
 AFTER = [("tracker", "0003_metric_point_key")]
+BLOCKS = [("tracker", "0004_point_blocks")]
 
 
 def migrate(targets):
@@ -51,4 +55,43 @@ def test_points_stored_before_the_new_key_are_all_there_after_it_and_back():
         migrate(BEFORE)
         assert point_rows() == stored
     finally:
-        migrate(AFTER)  # leave the schema as the other tests expect it
+        migrate(BLOCKS)  # leave the schema as the other tests expect it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_points_move_into_blocks_and_back_with_every_value():
+    old = migrate(AFTER)
+    user = old.get_model("auth", "User").objects.create(username="upgrader")
+    project = old.get_model("tracker", "Project").objects.create(slug="up", name="up",
+                                                                 created_by=user)
+    experiment = old.get_model("tracker", "Experiment").objects.create(project=project,
+                                                                       name="e")
+    run = old.get_model("tracker", "Run").objects.create(
+        project=project, experiment=experiment, started_at="2026-11-01T00:00:00Z")
+    Summary = old.get_model("tracker", "MetricSummary")
+    long = Summary.objects.create(run=run, key="loss", split="train", count=25_000)
+    short = Summary.objects.create(run=run, key="f1", split="validation", count=4)
+    Point = old.get_model("tracker", "MetricPoint")
+    Point.objects.bulk_create(
+        [Point(summary=long, step=s, timestamp=1000 + s, value=1 / (s + 1)) for s in range(25_000)]
+        + [Point(summary=short, step=1, timestamp=10, value=0.5),
+           Point(summary=short, step=1, timestamp=11, value=0.6),
+           Point(summary=short, step=2, timestamp=12, value=None),
+           Point(summary=short, step=3, timestamp=13, value=float("-inf"))])
+    stored = point_rows()
+    try:
+        new = migrate(BLOCKS)
+        from tracker.points import series_points
+
+        found = series_points([long.pk, short.pk])
+        assert len(found[long.pk]) == 25_000
+        assert found[long.pk][:2] == [(0, 1000, 1.0), (1, 1001, 0.5)]
+        assert found[short.pk][:2] == [(1, 10, 0.5), (1, 11, 0.6)]
+        assert math.isnan(found[short.pk][2][2]) and found[short.pk][3] == (3, 13, -math.inf)
+        blocks = new.get_model("tracker", "PointBlock").objects.filter(summary_id=long.pk)
+        assert sorted(blocks.values_list("first_step", "last_step", "count")) == [
+            (0, 9_999, 10_000), (10_000, 19_999, 10_000), (20_000, 24_999, 5_000)]
+        migrate(AFTER)
+        assert point_rows() == stored
+    finally:
+        migrate(BLOCKS)

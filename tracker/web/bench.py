@@ -125,11 +125,19 @@ def _seed(*, runs: int, seed: int = 11) -> dict:
 
 
 def _seeded(runs: int) -> bool:
-    from tracker.models import MetricPoint, Run
+    from tracker.models import Run
 
     have = Run.objects.filter(project__slug=SLUG).count()
-    return have == runs and MetricPoint.objects.filter(
-        summary__run__project__slug=SLUG).count() == runs * 100
+    return have == runs and _stored_points() == runs * 100
+
+
+def _stored_points() -> int:
+    from django.db.models import Sum
+
+    from tracker.models import PointBlock
+
+    return PointBlock.objects.filter(summary__run__project__slug=SLUG).aggregate(
+        n=Sum("count"))["n"] or 0
 
 
 def _analyze() -> None:
@@ -201,9 +209,9 @@ def _measure(repeat: int) -> list[tuple[str, dict]]:
 
 
 def _report(results, *, where: str, runs: int, seeding: dict | None, repeat: int) -> str:
-    from tracker.models import MetricPoint, MetricSummary, Run
+    from tracker.models import MetricSummary, Run
 
-    points = MetricPoint.objects.filter(summary__run__project__slug=SLUG).count()
+    points = _stored_points()
     lines = [
         f"Web UI server time ({where}; {Run.objects.filter(project__slug=SLUG).count():,} "
         f"runs, {points:,} metric points, "

@@ -1,0 +1,132 @@
+"""Metric points, stored in blocks: one row per series and batch.
+
+A batch of 1,000 points over five series is five PointBlock rows, not a thousand:
+each holds the points one batch brought to one series as three packed arrays
+(steps and timestamps as 64-bit integers, values as 64-bit floats, NaN and ±inf
+as they are), with its first and last step to find the blocks of a step range.
+Storing a batch is then a few rows to write and index, and reading a series back
+is a few rows to fetch and unpack, on PostgreSQL and SQLite alike.
+
+Points are only ever read through this module, in step then time order; a
+point's identity is (series, step, timestamp), and tracker.ingest stores each
+point once (a replayed batch is recognised against the stored points).
+"""
+
+import sys
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable
+
+from tracker import hot_sql
+from tracker.models import PointBlock
+
+BLOCK_TABLE = PointBlock._meta.db_table
+_SWAP = sys.byteorder != "little"  # blocks are little-endian on every machine
+
+
+def pack(steps: list[int], timestamps: list[int], values: list[float]) -> bytes:
+    """One block's data: every step, then every timestamp, then every value."""
+    columns = array("q", steps), array("q", timestamps), array("d", values)
+    if _SWAP:  # pragma: no cover (big-endian machines)
+        for column in columns:
+            column.byteswap()
+    return b"".join(column.tobytes() for column in columns)
+
+
+def unpack(data: bytes | memoryview) -> tuple[array, array, array]:
+    """A block's (steps, timestamps, values)."""
+    size = len(data) // 24
+    steps, timestamps, values = array("q"), array("q"), array("d")
+    steps.frombytes(data[:8 * size])
+    timestamps.frombytes(data[8 * size:16 * size])
+    values.frombytes(data[16 * size:])
+    if _SWAP:  # pragma: no cover
+        for column in (steps, timestamps, values):
+            column.byteswap()
+    return steps, timestamps, values
+
+
+def append(blocks: dict[int, tuple[list, list, list]], *, in_order: bool = False) -> None:
+    """Store new points: {summary id: (steps, timestamps, values)}, one block per series.
+
+    The caller holds the run's lock and has made sure none of them is stored yet;
+    `in_order` says each series' points already rise by (step, timestamp).
+    """
+    rows = []
+    for summary_id, (steps, timestamps, values) in blocks.items():
+        if not steps:
+            continue
+        if not in_order and not _in_order(steps, timestamps):  # blocks are kept in order
+            steps, timestamps, values = map(list, zip(*sorted(
+                zip(steps, timestamps, values, strict=True), key=_step_and_time), strict=True))
+        rows += [summary_id, steps[0], steps[-1], len(steps), pack(steps, timestamps, values)]
+    if rows:
+        values_sql = ", ".join(["(%s, %s, %s, %s, %s)"] * (len(rows) // 5))
+        hot_sql.execute(f"INSERT INTO {BLOCK_TABLE} (summary_id, first_step, last_step, count, "
+                        f"data) VALUES {values_sql}", rows)
+
+
+def _in_order(steps: list[int], timestamps: list[int]) -> bool:
+    return all(a < b or (a == b and ta < tb) for a, b, ta, tb in
+               zip(steps, steps[1:], timestamps, timestamps[1:], strict=False))
+
+
+Point = tuple[int, int, float]  # (step, timestamp, value)
+
+
+def series_points(summary_ids: Iterable[int], *, steps: tuple[int, int] | None = None,
+                  ) -> dict[int, list[Point]]:
+    """The points of each series as (step, timestamp, value), in step then time order.
+
+    `steps` = (first, last) keeps the points of that step range (both included).
+    Series without points are left out.
+    """
+    ids = list(summary_ids)
+    if not ids:
+        return {}
+    where, where_params = hot_sql.any_of("summary_id", ids, "bigint")
+    if steps is not None:
+        where += " AND last_step >= %s AND first_step <= %s"
+        where_params += [steps[0], steps[1]]
+    rows = hot_sql.fetch_all(f"SELECT summary_id, data FROM {BLOCK_TABLE} WHERE {where} "
+                             "ORDER BY summary_id, first_step, id", where_params)
+    return _assemble(rows, steps)
+
+
+def _assemble(rows, steps: tuple[int, int] | None) -> dict[int, list[Point]]:
+    found: dict[int, list[Point]] = defaultdict(list)
+    for summary_id, data in rows:
+        points = found[summary_id]
+        block = list(zip(*unpack(data), strict=True))
+        if steps is not None:
+            first, last = steps
+            block = [p for p in block if first <= p[0] <= last]
+        if block and points and _step_and_time(points[-1]) > _step_and_time(block[0]):
+            points.extend(block)  # blocks overlap (points logged out of order): sort them
+            points.sort(key=_step_and_time)
+        else:
+            points.extend(block)  # each block is in order; so are blocks that follow on
+    return {summary_id: points for summary_id, points in found.items() if points}
+
+
+def _step_and_time(point: Point) -> tuple[int, int]:
+    return point[0], point[1]
+
+
+def step_values(summary_id: int, steps: tuple[int, int] | None = None) -> dict[int, float]:
+    """The value at each step of a series (the latest point at a step wins)."""
+    return {step: value for step, _, value in series_points([summary_id], steps=steps)
+            .get(summary_id, [])}
+
+
+def values_at(summary_ids: Iterable[int], step: int) -> dict[int, float]:
+    """Each series' value at one step (the latest point there); series without one are left out."""
+    found = series_points(summary_ids, steps=(step, step))
+    return {summary_id: points[-1][2] for summary_id, points in found.items() if points}
+
+
+def stored_keys(summary_ids: Iterable[int], steps: tuple[int, int]) -> set[tuple[int, int, int]]:
+    """(summary id, step, timestamp) of the stored points in a step range: a batch's replays."""
+    return {(summary_id, step, ts)
+            for summary_id, points in series_points(summary_ids, steps=steps).items()
+            for step, ts, _ in points}
