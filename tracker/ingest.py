@@ -113,9 +113,9 @@ class Inserted(NamedTuple):
     past_last: bool
 
 
-def insert_points(*, run: Run, points: list[tuple],
+def insert_points(*, run: Run, batch: dict[tuple[str, str], Columns],
                   source_keys: dict[tuple[str, str], str] | None = None) -> Inserted:
-    """Store (key, split, step, timestamp, value) points; the caller holds the run's lock.
+    """Store a batch's points, by (key, split); the caller holds the run's lock.
 
     A point is stored once: one its series already has at the same step and
     timestamp (a replayed batch) is skipped, and of repeats inside a batch the last
@@ -124,31 +124,22 @@ def insert_points(*, run: Run, points: list[tuple],
     every-epoch-at-step-0), cannot hold a replay and is stored without reading any
     point; any other batch first reads the stored points of its step range.
     """
-    by_series = summaries_for(run=run, series={(p[0], p[1]) for p in points},
-                              source_keys=source_keys)
-    ids = {series: summary.id for series, summary in by_series.items()}
+    by_series = summaries_for(run=run, series=set(batch), source_keys=source_keys)
     summaries = {summary.id: summary for summary in by_series.values()}
-    last = {summary.id: (summary.last_step, summary.last_timestamp)
-            for summary in summaries.values() if summary.count}
     new: dict[int, Columns] = {}
     past_last = True
-    for key, split, step, ts, value in points:
-        sid = ids[key, split]
-        columns = new.get(sid)
-        if columns is None:
-            columns = new[sid] = ([], [], [])
-        if past_last:
-            before = last.get(sid)
-            if before is not None and (step < before[0] or (step == before[0]
-                                                            and ts <= before[1])):
-                past_last = False
-            last[sid] = step, ts
-        columns[0].append(step)
-        columns[1].append(ts)
-        columns[2].append(value)
+    for series, columns in batch.items():
+        summary = by_series[series]
+        steps, stamps, _ = columns
+        if past_last and not (
+                (not summary.count
+                 or (steps[0], stamps[0]) > (summary.last_step, summary.last_timestamp))
+                and points_module.in_order(steps, stamps)):
+            past_last = False
+        new[summary.id] = columns
     if not past_last:
         new = _without_replays(new)
-    points_module.append(new, in_order=past_last)
+    points_module.append(new, ordered=past_last)
     stored = sum(len(steps) for steps, _, _ in new.values())
     return Inserted(stored, new, summaries, past_last)
 

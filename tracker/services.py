@@ -15,6 +15,7 @@ from django.utils import timezone
 from tracker import limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
+    Columns,
     insert_points,
     lock_run_for_logging,
     refresh_project_best_steps,
@@ -469,11 +470,16 @@ _MISSING = object()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
-    """Validate metric points; returns (key, split, step, timestamp, value) tuples.
+def clean_points(metrics: object, *, now_ms: int | None = None,
+                 series_of: dict[str, tuple[str, str]] | None = None,
+                 timestamp_required: bool = False) -> dict[tuple[str, str], Columns]:
+    """Validate metric points; returns each series' (steps, timestamps, values) by (key, split).
 
     A point without a timestamp gets the server's clock (clients that retry send
-    their own, so a replay is recognised). Without a step it is logged at step 0.
+    their own, so a replay is recognised), unless `timestamp_required`. Without a
+    step it is logged at step 0. `series_of` maps each point's key to its (key,
+    split) when the caller resolved the client's own names (MLflow's "val_f1");
+    the points then carry no split.
     """
     if not isinstance(metrics, list):
         raise InvalidInput("metrics must be a list of points", field="metrics")
@@ -482,58 +488,72 @@ def clean_points(metrics: object, *, now_ms: int | None = None) -> list[tuple]:
             f"{len(metrics)} metric points in one request; the limit is "
             f"{limits.MAX_POINTS_PER_BATCH}: split the batch", field="metrics")
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    points = []
-    append = points.append
-    checked_series: set[tuple[str, str]] = set()  # each (key, split) is validated once
+    batch: dict[tuple[str, str], Columns] = {}
     # The loop runs for every point of every batch: well-formed points take the fast
     # path, and the name of a field ("metrics[7].step") is only made for an error.
     for i, point in enumerate(metrics):
         if type(point) is not dict and not isinstance(point, dict):
             raise InvalidInput(f"metrics[{i}] must be an object with key, split, step, "
                                "value", field=f"metrics[{i}]")
-        key, split = point.get("key"), point.get("split") or "train"
-        if (key, split) not in checked_series:
-            check_key(key, field=f"metrics[{i}].key")
-            check_split(split, field=f"metrics[{i}].split")
-            checked_series.add((key, split))
+        if series_of is None:
+            series = point.get("key"), point.get("split") or "train"
+        else:
+            series = series_of[point["key"]]
+        try:
+            columns = batch.get(series)
+        except TypeError:  # a key or split that is not even hashable
+            columns = None
+        if columns is None:  # each series is validated once
+            check_key(series[0], field=f"metrics[{i}].key")
+            check_split(series[1], field=f"metrics[{i}].split")
+            columns = batch[series] = ([], [], [])
         step, ts, value = point.get("step"), point.get("timestamp"), point.get("value", _MISSING)
         if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = 0 if step is None else to_int(step, field=f"metrics[{i}].step")
         if type(ts) is not int or not _INT64_MIN <= ts <= _INT64_MAX:
+            if ts is None and timestamp_required:
+                raise InvalidInput(f"metrics[{i}].timestamp is required",
+                                   field=f"metrics[{i}].timestamp")
             ts = now_ms if ts is None else to_int(ts, field=f"metrics[{i}].timestamp")
         if type(value) is not float:
-            if value is _MISSING:
+            if value is _MISSING or (value is None and timestamp_required):
                 raise InvalidInput(f"metrics[{i}].value is required", field=f"metrics[{i}].value")
             value = to_float(value, field=f"metrics[{i}].value")
-        append((key, split, step, ts, value))
-    return points
+        columns[0].append(step)
+        columns[1].append(ts)
+        columns[2].append(value)
+    return batch
 
 
 def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
               tags: dict | None = None,
-              source_keys: dict[tuple[str, str], str] | None = None) -> dict:
+              series_of: dict[str, tuple[str, str]] | None = None) -> dict:
     """Append metric points and set params and tags in one transaction.
 
     Points are append-only and a replayed point is stored once; params are
     write-once (the same value again is fine, another value is a conflict);
     tags are last-write-wins. A finished run still takes points (test
     evaluation often comes after training); a deleted run takes none.
-    `source_keys` maps (key, split) to the key as an external client logged it
-    (MLflow's "val_f1" for ("f1", "validation")), recorded on new series.
-    Returns how many points were new.
+    `series_of` maps the metric names of an external client to (key, split)
+    (MLflow's "val_f1" to ("f1", "validation")): its points carry no split, each
+    must have a timestamp and a value, and a new series records the name it was
+    logged under. Returns how many points were new.
     """
-    points = clean_points(metrics or [])
+    batch = clean_points(metrics or [], series_of=series_of,
+                         timestamp_required=series_of is not None)
     clean_params = _clean_params(params or {})
     clean_tags = _clean_tags(tags or {})
-    stored, locked = _log_batch(run, points, clean_params, clean_tags, source_keys)
+    source_keys = ({series: name for name, series in series_of.items()}
+                   if series_of is not None else None)
+    stored, locked = _log_batch(run, batch, clean_params, clean_tags, source_keys)
     run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
     run.status, run.last_heartbeat = locked.status, locked.last_heartbeat
     signals.run_results_changed.send(sender=Run, run=run)
-    return {"points_received": len(points), "points_stored": stored,
-            "params": len(clean_params), "tags": len(clean_tags)}
+    return {"points_received": sum(len(steps) for steps, _, _ in batch.values()),
+            "points_stored": stored, "params": len(clean_params), "tags": len(clean_tags)}
 
 
-def _log_batch(run: Run, points: list[tuple], params: dict, tags: dict,
+def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, tags: dict,
                source_keys: dict | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points."""
     with transaction.atomic():
@@ -558,8 +578,8 @@ def _log_batch(run: Run, points: list[tuple], params: dict, tags: dict,
         if fields:
             locked.save(update_fields=fields)
         stored = 0
-        if points:
-            inserted = insert_points(run=locked, points=points, source_keys=source_keys)
+        if batch:
+            inserted = insert_points(run=locked, batch=batch, source_keys=source_keys)
             stored = inserted.stored
             if inserted.new:
                 refresh_summaries(run=locked, target=target, new=inserted.new,

@@ -419,32 +419,20 @@ def _bad_metric(metrics: list) -> None:
                 raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
     for metric in metrics:
         _check_name(metric["key"], "metrics.key")
-    raise AssertionError("_bad_metric found no bad metric")  # pragma: no cover
 
 
-def _as_points(run: Run, metrics: list) -> tuple[list, dict]:
-    """MLflow metrics as Targetline points, and the MLflow key of each series.
-
-    The metrics become points in place (MLflow's key is replaced by the series'
-    key and split; a missing step is 0); clean_points then validates step,
-    timestamp and value as it does for every client.
-    """
+def _series_of(run: Run, metrics: list) -> dict[str, tuple[str, str]]:
+    """The series (key, split) each MLflow metric name of the batch goes to."""
     try:
         distinct = list(dict.fromkeys(metric["key"] for metric in metrics))
     except (TypeError, KeyError):  # not an object, no key, or a key that is not a name
         _bad_metric(metrics)
+        raise
     for name in distinct:
         if not isinstance(name, str) or not name:
             _bad_metric(metrics)
         _check_name(name, "metrics.key")
-    resolved = _series_for(run, distinct)
-    for metric in metrics:
-        if metric.get("value") is None or metric.get("timestamp") is None:
-            _bad_metric(metrics)
-        metric["key"], metric["split"] = resolved[metric["key"]]
-        if metric.get("step") is None:
-            metric["step"] = 0
-    return metrics, {series: name for name, series in resolved.items()}
+    return _series_for(run, distinct)
 
 
 def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
@@ -465,20 +453,23 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         clean_tags[key] = "" if value is None else str(value)
     new_name = clean_tags.pop(shapes.RUN_NAME_TAG, None)
 
-    points, source_keys = [], {}
-    if metrics:
-        points, source_keys = _as_points(run, metrics)
-    if new_name:  # the rename and the batch succeed or fail together
-        with transaction.atomic():
-            if points or clean_params or clean_tags:
-                services.log_batch(run=run, metrics=points, params=clean_params,
-                                   tags=clean_tags, source_keys=source_keys)
-            services.update_run(run=run, name=new_name)
-    elif points or clean_params or clean_tags:
-        services.log_batch(run=run, metrics=points, params=clean_params, tags=clean_tags,
-                           source_keys=source_keys)
-    if points:
-        _remember_series(run, {name: series for series, name in source_keys.items()})
+    series_of = _series_of(run, metrics) if metrics else None
+    try:
+        if new_name:  # the rename and the batch succeed or fail together
+            with transaction.atomic():
+                if metrics or clean_params or clean_tags:
+                    services.log_batch(run=run, metrics=metrics, params=clean_params,
+                                       tags=clean_tags, series_of=series_of)
+                services.update_run(run=run, name=new_name)
+        elif metrics or clean_params or clean_tags:
+            services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
+                               series_of=series_of)
+    except InvalidInput as error:
+        if (error.field or "").startswith("metrics["):
+            _bad_metric(metrics)  # MLflow's message for a metric missing a field
+        raise
+    if series_of:
+        _remember_series(run, series_of)
 
 
 @endpoint("POST")
