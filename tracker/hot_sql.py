@@ -14,6 +14,7 @@ list) are passed as the database stores them.
 """
 
 import uuid as _uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -69,11 +70,45 @@ def fetch_all(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
-def execute(sql: str, params=()) -> int:
-    """Run a statement; returns how many rows it changed."""
+def execute(sql: str, params=()) -> None:
+    """Run a statement (inside pipeline(), send it without waiting for its answer)."""
     with _cursor() as cursor:
         _execute(cursor, sql, params)
-        return cursor.rowcount
+
+
+class Pending:
+    """A statement sent by send(), whose rows are read later."""
+
+    def __init__(self, sql: str, params):
+        self._cursor = _cursor()
+        _execute(self._cursor, sql, params)
+
+    def fetch_one(self) -> tuple | None:
+        with self._cursor as cursor, connection.wrap_database_errors:
+            return cursor.fetchone()
+
+    def fetch_all(self) -> list[tuple]:
+        with self._cursor as cursor, connection.wrap_database_errors:
+            return cursor.fetchall()
+
+
+def send(sql: str, params=()) -> Pending:
+    """Send a statement now and read its rows later: inside pipeline(), several statements
+    then travel to PostgreSQL together and their answers come back together."""
+    return Pending(sql, params)
+
+
+@contextmanager
+def pipeline():
+    """Statements inside are sent without waiting for each answer (psycopg's pipeline mode
+    on PostgreSQL): the database's answers are awaited when rows are read and at the end,
+    where an error of any statement is raised. Elsewhere statements run one by one."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def uuid(value) -> _uuid.UUID | None:

@@ -35,23 +35,34 @@ def _py_value(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def lock_run_for_logging(run_id, *, now) -> tuple[Run, Target | None] | None:
-    """Lock the run for a batch and record its heartbeat, in one statement.
+class Locked(NamedTuple):
+    """A run locked for logging, with what storing a batch needs to know."""
 
-    Returns the run (id, project, status, deletion, params, tags, best step) and
-    its project's target (metric, direction, selection split only), or None when
-    there is no such run. The lock is held until the transaction ends, so batches
-    of one run are stored one after another and see each other's summaries.
+    run: Run  # id, project, status, deletion, params, tags, best step
+    target: Target | None  # the project's target (metric, direction, selection split only)
+    summaries: list[MetricSummary]  # every summary of the run
+
+
+def lock_run_for_logging(run_id, *, now) -> Locked | None:
+    """Lock the run for a batch, record its heartbeat and read its summaries.
+
+    Returns None when there is no such run. The lock is held until the
+    transaction ends, so batches of one run are stored one after another and see
+    each other's summaries. The summaries are read after the lock, in the same
+    round trip to the database.
     """
-    row = hot_sql.fetch_one(_LOCK_RUN, [now, run_id])
+    with hot_sql.pipeline():
+        lock = hot_sql.send(_LOCK_RUN, [now, run_id])
+        summaries = hot_sql.send(_RUN_SUMMARIES, [run_id])
+        row = lock.fetch_one()
+        summary_rows = summaries.fetch_all()
     if row is None:
         return None
     *columns, metric, direction, selected_on = row
     run = hot_sql.instance(Run, columns)
-    if metric is None:
-        return run, None
-    return run, Target(project_id=run.project_id, metric=metric, direction=direction,
-                       selected_on=selected_on)
+    target = None if metric is None else Target(
+        project_id=run.project_id, metric=metric, direction=direction, selected_on=selected_on)
+    return Locked(run, target, [hot_sql.instance(MetricSummary, r) for r in summary_rows])
 
 
 _LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns
@@ -61,18 +72,21 @@ _LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns
                 for column in ("metric", "direction", "selected_on")))
 
 
+_RUN_SUMMARIES = f"SELECT {hot_sql.columns(MetricSummary)} FROM {SUMMARY_TABLE} WHERE run_id = %s"
+
+
 def run_summaries(run_id) -> list[MetricSummary]:
-    """Every summary of a run (one plain query: this is read for every batch)."""
-    rows = hot_sql.fetch_all(f"SELECT {hot_sql.columns(MetricSummary)} FROM {SUMMARY_TABLE} "
-                             "WHERE run_id = %s", [run_id])
-    return [hot_sql.instance(MetricSummary, row) for row in rows]
+    """Every summary of a run (one plain query)."""
+    return [hot_sql.instance(MetricSummary, row)
+            for row in hot_sql.fetch_all(_RUN_SUMMARIES, [run_id])]
 
 
-def summaries_for(*, run: Run, series: set[tuple[str, str]],
+def summaries_for(*, run: Run, series: set[tuple[str, str]], existing: list[MetricSummary],
                   source_keys: dict[tuple[str, str], str] | None = None,
                   ) -> dict[tuple[str, str], MetricSummary]:
-    """Every summary of the run by (key, split), creating the missing ones of `series`."""
-    existing = {(s.key, s.split): s for s in run_summaries(run.pk)}
+    """Every summary of the run by (key, split) from the `existing` ones, creating the
+    missing ones of `series`."""
+    existing = {(s.key, s.split): s for s in existing}
     missing = sorted(series - existing.keys())
     if not missing:
         return existing
@@ -113,9 +127,9 @@ class Inserted(NamedTuple):
     past_last: bool
 
 
-def insert_points(*, run: Run, batch: dict[tuple[str, str], Columns],
+def insert_points(*, locked: Locked, batch: dict[tuple[str, str], Columns],
                   source_keys: dict[tuple[str, str], str] | None = None) -> Inserted:
-    """Store a batch's points, by (key, split); the caller holds the run's lock.
+    """Store a batch's points, by (key, split), in the run the caller locked.
 
     A point is stored once: one its series already has at the same step and
     timestamp (a replayed batch) is skipped, and of repeats inside a batch the last
@@ -124,7 +138,8 @@ def insert_points(*, run: Run, batch: dict[tuple[str, str], Columns],
     every-epoch-at-step-0), cannot hold a replay and is stored without reading any
     point; any other batch first reads the stored points of its step range.
     """
-    by_series = summaries_for(run=run, series=set(batch), source_keys=source_keys)
+    by_series = summaries_for(run=locked.run, series=set(batch), existing=locked.summaries,
+                              source_keys=source_keys)
     summaries = {summary.id: summary for summary in by_series.values()}
     new: dict[int, Columns] = {}
     past_last = True

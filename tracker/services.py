@@ -12,7 +12,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import limits, signals
+from tracker import hot_sql, limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
     Columns,
@@ -557,10 +557,10 @@ def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, ta
                source_keys: dict | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points."""
     with transaction.atomic():
-        found = lock_run_for_logging(run.pk, now=timezone.now())
-        if found is None:
+        lock = lock_run_for_logging(run.pk, now=timezone.now())
+        if lock is None:
             raise NotFound(f"run {run.pk} does not exist", field="run")
-        locked, target = found
+        locked, target = lock.run, lock.target
         _check_not_deleted(locked)
         for key, value in params.items():
             if key in locked.params and locked.params[key] != value:
@@ -579,11 +579,14 @@ def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, ta
             locked.save(update_fields=fields)
         stored = 0
         if batch:
-            inserted = insert_points(run=locked, batch=batch, source_keys=source_keys)
-            stored = inserted.stored
-            if inserted.new:
-                refresh_summaries(run=locked, target=target, new=inserted.new,
-                                  summaries=inserted.summaries, past_last=inserted.past_last)
+            # The blocks and the summaries' update travel to the database together.
+            with hot_sql.pipeline():
+                inserted = insert_points(locked=lock, batch=batch, source_keys=source_keys)
+                stored = inserted.stored
+                if inserted.new:
+                    refresh_summaries(run=locked, target=target, new=inserted.new,
+                                      summaries=inserted.summaries,
+                                      past_last=inserted.past_last)
     return stored, locked
 
 
