@@ -65,6 +65,15 @@ def lock_run_for_logging(run_id, *, now) -> Locked | None:
     return Locked(run, target, [hot_sql.instance(MetricSummary, r) for r in summary_rows])
 
 
+def save_run_fields(run: Run, fields: list[str]) -> None:
+    """Write some of a locked run's fields back (a plain UPDATE: it needs no answer, so it
+    can be pipelined, unlike Model.save, which reads the count of changed rows)."""
+    columns = [Run._meta.get_field(name) for name in fields]
+    hot_sql.execute(
+        f"UPDATE {RUN_TABLE} SET {', '.join(f'{c.column} = %s' for c in columns)} WHERE id = %s",
+        [c.get_db_prep_save(getattr(run, c.attname), connection) for c in columns] + [run.pk])
+
+
 _LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns
     f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s RETURNING {hot_sql.columns(Run)}, "
     + ", ".join(f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "

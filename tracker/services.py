@@ -20,6 +20,7 @@ from tracker.ingest import (
     lock_run_for_logging,
     refresh_project_best_steps,
     refresh_summaries,
+    save_run_fields,
 )
 from tracker.models import (
     ApiToken,
@@ -555,8 +556,12 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
 
 def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, tags: dict,
                source_keys: dict | None) -> tuple[int, Run]:
-    """log_batch's transaction: lock the run, check and set params and tags, store points."""
-    with transaction.atomic():
+    """log_batch's transaction: lock the run, check and set params and tags, store points.
+
+    The statements after the lock are pipelined with the commit: storing the points,
+    updating the summaries and committing is one round trip to PostgreSQL.
+    """
+    with hot_sql.pipeline(), transaction.atomic():
         lock = lock_run_for_logging(run.pk, now=timezone.now())
         if lock is None:
             raise NotFound(f"run {run.pk} does not exist", field="run")
@@ -576,17 +581,14 @@ def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, ta
             locked.tags = {**locked.tags, **tags}
             fields.append("tags")
         if fields:
-            locked.save(update_fields=fields)
+            save_run_fields(locked, fields)
         stored = 0
         if batch:
-            # The blocks and the summaries' update travel to the database together.
-            with hot_sql.pipeline():
-                inserted = insert_points(locked=lock, batch=batch, source_keys=source_keys)
-                stored = inserted.stored
-                if inserted.new:
-                    refresh_summaries(run=locked, target=target, new=inserted.new,
-                                      summaries=inserted.summaries,
-                                      past_last=inserted.past_last)
+            inserted = insert_points(locked=lock, batch=batch, source_keys=source_keys)
+            stored = inserted.stored
+            if inserted.new:
+                refresh_summaries(run=locked, target=target, new=inserted.new,
+                                  summaries=inserted.summaries, past_last=inserted.past_last)
     return stored, locked
 
 
