@@ -12,6 +12,7 @@ point's identity is (series, step, timestamp), and tracker.ingest stores each
 point once (a replayed batch is recognised against the stored points).
 """
 
+import struct
 import sys
 from array import array
 from collections import defaultdict
@@ -24,6 +25,7 @@ from tracker.models import PointBlock
 
 BLOCK_TABLE = PointBlock._meta.db_table
 _SWAP = sys.byteorder != "little"  # blocks are little-endian on every machine
+_ONE_POINT = struct.Struct("<qqd")
 
 
 def pack(steps: list[int], timestamps: list[int], values: list[float]) -> bytes:
@@ -103,7 +105,10 @@ def _assemble(rows, steps: tuple[int, int] | None) -> dict[int, list[Point]]:
     found: dict[int, list[Point]] = defaultdict(list)
     for summary_id, data in rows:
         points = found[summary_id]
-        block = list(zip(*unpack(data), strict=True))
+        if len(data) == _ONE_POINT.size:  # a point logged on its own (log_metric per step)
+            block = [_ONE_POINT.unpack(data)]
+        else:
+            block = list(zip(*unpack(data), strict=True))
         if steps is not None:
             first, last = steps
             block = [p for p in block if first <= p[0] <= last]

@@ -53,22 +53,28 @@ def blocks_to_points(apps, schema_editor):
 
     Point = apps.get_model("tracker", "MetricPoint")
     Block = apps.get_model("tracker", "PointBlock")
-    current, seen, pending = None, set(), []
     blocks = Block.objects.order_by("summary_id", "first_step", "id").values_list(
         "summary_id", "data").iterator(chunk_size=100)
+    if schema_editor.connection.vendor == "postgresql":  # a statement per block, arrays bound
+        with schema_editor.connection.cursor() as cursor:
+            for summary_id, data in blocks:
+                steps, stamps, values = unpack(data)
+                cursor.execute(
+                    "INSERT INTO tracker_metricpoint (summary_id, step, timestamp, value) "
+                    "SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) "
+                    "ON CONFLICT DO NOTHING",  # the old key holds one point per step and time
+                    [summary_id, list(steps), list(stamps),
+                     [None if math.isnan(v) else v for v in values]])
+        return
+    pending = []
     for summary_id, data in blocks:
-        if summary_id != current:
-            current, seen = summary_id, set()
         for step, ts, value in zip(*unpack(data), strict=True):
-            if (step, ts) in seen:  # the old key allows one point per (series, step, time)
-                continue
-            seen.add((step, ts))
             pending.append(Point(summary_id=summary_id, step=step, timestamp=ts,
                                  value=None if math.isnan(value) else value))
         if len(pending) >= 10_000:
-            Point.objects.bulk_create(pending)
+            Point.objects.bulk_create(pending, ignore_conflicts=True)
             pending = []
-    Point.objects.bulk_create(pending)
+    Point.objects.bulk_create(pending, ignore_conflicts=True)
 
 
 class Migration(migrations.Migration):
