@@ -383,22 +383,28 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
             **{f"best_value__{_SQL_OPS[rule.op]}": rule.value})))
     rows = rows.annotate(passes=ExpressionWrapper(passes, output_field=BooleanField()) if passes
                          else Value(True, output_field=BooleanField()))
+    # Only the order of ending is needed to replay the runs; the times are read afterwards for
+    # the runs that are shown (parsing 10,000 timestamps cost more than the query).
     values = rows.order_by("run__ended_at", "run_id").values_list(
-        "run_id", "run__ended_at", "best_value", "passes")
+        "run_id", "best_value", "passes")
     maximize = target.direction == "maximize"
     best_id, best_value = None, None
     improvements, latest, total = [], deque(maxlen=keep), 0
-    for run_id, ended_at, value, passed in values:
+    for run_id, value, passed in values:
         total += 1
         if passed and (best_value is None or (value > best_value if maximize
                                               else value < best_value)):
             best_id, best_value = run_id, value
-            improvements.append(ProgressPoint(run_id, ended_at, value, True, value, run_id))
-        latest.append((run_id, ended_at, value, passed, best_value, best_id))
-    names = dict(Run.objects.filter(id__in={p.run_id for p in improvements})
-                 .values_list("id", "name"))
-    return BestSoFar(improvements, [ProgressPoint(r, e, v, bool(p), b, i)
-                                    for r, e, v, p, b, i in latest], total, names)
+            improvements.append((run_id, value, True, value, run_id))
+        latest.append((run_id, value, passed, best_value, best_id))
+    improved = {r[0] for r in improvements}
+    shown = {row[0]: row[1:] for row in Run.objects.filter(
+        id__in=improved | {r[0] for r in latest}).values_list("id", "ended_at", "name")}
+    names = {run_id: shown[run_id][1] for run_id in improved}
+    return BestSoFar([ProgressPoint(r, shown[r][0], v, bool(p), b, i)
+                      for r, v, p, b, i in improvements],
+                     [ProgressPoint(r, shown[r][0], v, bool(p), b, i)
+                      for r, v, p, b, i in latest], total, names)
 
 
 def recent_runs(*, project: Project, limit: int = 10) -> list[Run]:
