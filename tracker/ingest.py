@@ -48,14 +48,13 @@ def lock_run_for_logging(run_id, *, now) -> Locked | None:
 
     Returns None when there is no such run. The lock is held until the
     transaction ends, so batches of one run are stored one after another and see
-    each other's summaries. The summaries are read after the lock, in the same
-    round trip to the database.
+    each other's summaries. The summaries are read after the lock; inside the
+    caller's hot_sql.pipeline() both statements share one round trip to the database.
     """
-    with hot_sql.pipeline():
-        lock = hot_sql.send(_LOCK_RUN, [now, run_id])
-        summaries = hot_sql.send(_RUN_SUMMARIES, [run_id])
-        row = lock.fetch_one()
-        summary_rows = summaries.fetch_all()
+    lock = hot_sql.send(_LOCK_RUN, [now, run_id])
+    summaries = hot_sql.send(_RUN_SUMMARIES, [run_id])
+    row = lock.fetch_one()
+    summary_rows = summaries.fetch_all()
     if row is None:
         return None
     *columns, metric, direction, selected_on = row

@@ -558,8 +558,9 @@ def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, ta
                source_keys: dict | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points.
 
-    The statements after the lock are pipelined with the commit: storing the points,
-    updating the summaries and committing is one round trip to PostgreSQL.
+    In psycopg's pipeline mode the whole transaction takes two round trips to PostgreSQL
+    (and the pipeline's closing sync): the lock with the read of the run's series, then the
+    writes (params and tags, points, summaries) with the commit.
     """
     with hot_sql.pipeline(), transaction.atomic():
         lock = lock_run_for_logging(run.pk, now=timezone.now())
