@@ -64,10 +64,16 @@ def append(blocks: dict[int, tuple[list, list, list]], *, ordered: bool = False)
             steps, timestamps, values = map(list, zip(*sorted(
                 zip(steps, timestamps, values, strict=True), key=_step_and_time), strict=True))
         rows += [summary_id, steps[0], steps[-1], len(steps), pack(steps, timestamps, values)]
-    if rows:
-        values_sql = ", ".join(["(%s, %s, %s, %s, %s)"] * (len(rows) // 5))
+    for start in range(0, len(rows), 5 * _BLOCKS_PER_INSERT):
+        chunk = rows[start:start + 5 * _BLOCKS_PER_INSERT]
+        values_sql = ", ".join(["(%s, %s, %s, %s, %s)"] * (len(chunk) // 5))
         hot_sql.execute(f"INSERT INTO {BLOCK_TABLE} (summary_id, first_step, last_step, count, "
-                        f"data) VALUES {values_sql}", rows)
+                        f"data) VALUES {values_sql}", chunk)
+
+
+# A batch of 10,000 points may touch 10,000 series: its blocks go in statements of at most
+# this many rows, within every database's limit on parameters per statement.
+_BLOCKS_PER_INSERT = 1000
 
 
 def in_order(steps: list[int], timestamps: list[int]) -> bool:

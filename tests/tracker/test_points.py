@@ -54,3 +54,14 @@ def test_values_at_a_step_take_the_latest_point_and_skip_series_without_one(proj
     assert points.values_at([loss, acc], 2) == {loss: 0.25}
     assert points.values_at([loss, acc], 1) == {loss: 1.0, acc: 0.9}
     assert points.values_at([loss, acc], 99) == {}
+
+
+def test_a_batch_of_ten_thousand_series_is_stored_whole(project, owner):
+    run = make_run(project, owner, name="wide", finish=None)
+    result = services.log_batch(run=run, metrics=[
+        {"key": f"m{i}", "split": "train", "step": 0, "timestamp": 1, "value": i}
+        for i in range(10_000)])
+    assert result["points_stored"] == 10_000
+    assert PointBlock.objects.filter(summary__run=run).count() == 10_000
+    last = MetricSummary.objects.get(run=run, key="m9999")
+    assert points.series_points([last.id])[last.id] == [(0, 1, 9999.0)]
