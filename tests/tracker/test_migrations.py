@@ -26,16 +26,21 @@ def point_rows() -> list[tuple]:
         return cursor.fetchall()
 
 
+def a_run(apps):
+    """A run in a project of its own, made with the models of an older schema."""
+    user = apps.get_model("auth", "User").objects.create(username="upgrader")
+    project = apps.get_model("tracker", "Project").objects.create(slug="up", name="up",
+                                                                  created_by=user)
+    experiment = apps.get_model("tracker", "Experiment").objects.create(project=project,
+                                                                        name="e")
+    return apps.get_model("tracker", "Run").objects.create(
+        project=project, experiment=experiment, started_at="2026-11-01T00:00:00Z")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_points_stored_before_the_new_key_are_all_there_after_it_and_back():
     old = migrate(BEFORE)
-    user = old.get_model("auth", "User").objects.create(username="upgrader")
-    project = old.get_model("tracker", "Project").objects.create(slug="up", name="up",
-                                                                 created_by=user)
-    experiment = old.get_model("tracker", "Experiment").objects.create(project=project,
-                                                                       name="e")
-    run = old.get_model("tracker", "Run").objects.create(
-        project=project, experiment=experiment, started_at="2026-11-01T00:00:00Z")
+    run = a_run(old)
     series = old.get_model("tracker", "MetricSummary").objects.create(
         run=run, key="f1", split="validation", count=3)
     Point = old.get_model("tracker", "MetricPoint")
@@ -61,13 +66,7 @@ def test_points_stored_before_the_new_key_are_all_there_after_it_and_back():
 @pytest.mark.django_db(transaction=True)
 def test_points_move_into_blocks_and_back_with_every_value():
     old = migrate(AFTER)
-    user = old.get_model("auth", "User").objects.create(username="upgrader")
-    project = old.get_model("tracker", "Project").objects.create(slug="up", name="up",
-                                                                 created_by=user)
-    experiment = old.get_model("tracker", "Experiment").objects.create(project=project,
-                                                                       name="e")
-    run = old.get_model("tracker", "Run").objects.create(
-        project=project, experiment=experiment, started_at="2026-11-01T00:00:00Z")
+    run = a_run(old)
     Summary = old.get_model("tracker", "MetricSummary")
     long = Summary.objects.create(run=run, key="loss", split="train", count=25_000)
     short = Summary.objects.create(run=run, key="f1", split="validation", count=4)
