@@ -14,57 +14,78 @@ from tracker.models import ApiToken
 from tracker.services import hash_token
 
 
-def _token_query() -> tuple[str, type]:
+def _token_query(columns: str = "", joins: str = "") -> tuple[str, type]:
     User = get_user_model()
-    return (f"SELECT t.id, t.last_used_at, {hot_sql.columns(User, 'u')} "
+    return (f"SELECT t.id, t.last_used_at, {hot_sql.columns(User, 'u')}{columns} "
             f"FROM {ApiToken._meta.db_table} AS t "
-            f"JOIN {User._meta.db_table} AS u ON u.{User._meta.pk.column} = t.user_id "
+            f"JOIN {User._meta.db_table} AS u ON u.{User._meta.pk.column} = t.user_id {joins}"
             "WHERE t.key_hash = %s AND t.revoked_at IS NULL"), User
 
 
-def user_for_token(raw: str):
-    """The active user of an unrevoked token, or None. One plain query: every batch a
-    training script sends is authenticated."""
-    sql, User = _token_query()
-    row = hot_sql.fetch_one(sql, [hash_token(raw)])
+def token_user(raw: str, *, columns: str = "", joins: str = "", params=()) -> tuple:
+    """(the active user of an unrevoked token or None, the row's further columns).
+
+    One plain query: every batch a training script sends is authenticated. A caller
+    may read more in the same query: `columns` (", …", which may refer to the user
+    as `u`) from `joins`, whose `params` come before the token's.
+    """
+    sql, User = _token_query(columns, joins)
+    row = hot_sql.fetch_one(sql, [*params, hash_token(raw)])
     if row is None:
-        return None
-    token_id, last_used_at, *user_row = row
-    user = hot_sql.instance(User, user_row)
+        return None, ()
+    token_id, last_used_at, *rest = row
+    width = len(User._meta.concrete_fields)
+    user = hot_sql.instance(User, rest[:width])
     if not user.is_active:
-        return None
+        return None, ()
     now = timezone.now()
     last_used_at = hot_sql.aware(last_used_at)
     # Touch last_used_at at most once a minute: a training loop must not cost a write per batch.
     if last_used_at is None or (now - last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
-    return user
+    return user, tuple(rest[width:])
+
+
+def user_for_token(raw: str):
+    """The active user of an unrevoked token, or None."""
+    return token_user(raw)[0]
+
+
+INVALID_TOKEN = "invalid or revoked token; create one with `python manage.py createtoken USER`"
+
+
+def raw_token(request) -> str | None:
+    """The token of a request (Bearer, or Basic with the token as password), or None when it
+    sends none; AuthenticationFailed when the header is malformed."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer":
+        raw = credentials
+    elif scheme == "basic":
+        try:
+            decoded = base64.b64decode(credentials).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise exceptions.AuthenticationFailed("malformed Basic credentials") from None
+        _, _, raw = decoded.partition(":")
+    else:
+        return None
+    if not raw:
+        raise exceptions.AuthenticationFailed("empty token in the Authorization header")
+    return raw
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        raw = raw_token(request)
+        if raw is None:
             return None
-        scheme, _, credentials = header.partition(" ")
-        scheme = scheme.lower()
-        credentials = credentials.strip()
-        if scheme == "bearer":
-            raw = credentials
-        elif scheme == "basic":
-            try:
-                decoded = base64.b64decode(credentials).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                raise exceptions.AuthenticationFailed("malformed Basic credentials") from None
-            _, _, raw = decoded.partition(":")
-        else:
-            return None
-        if not raw:
-            raise exceptions.AuthenticationFailed("empty token in the Authorization header")
         user = user_for_token(raw)
         if user is None:
-            raise exceptions.AuthenticationFailed(
-                "invalid or revoked token; create one with `python manage.py createtoken USER`")
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return (user, raw)
 
     def authenticate_header(self, request):

@@ -84,8 +84,12 @@ def handle_errors(view):
     return csrf_exempt(wrapper)
 
 
-def endpoint(*methods: str):
-    """An MLflow JSON endpoint: `view(request, user, data) -> dict`."""
+def endpoint(*methods: str, logs_to_run: bool = False):
+    """An MLflow JSON endpoint: `view(request, user, data) -> dict`.
+
+    `logs_to_run`: the view logs to the request's `run_id` (access.run_for with
+    related=False), which is then read together with the token's user.
+    """
     def decorate(view):
         @handle_errors
         @functools.wraps(view)
@@ -93,8 +97,18 @@ def endpoint(*methods: str):
             if request.method not in methods:
                 raise MlflowError(f"{request.method} is not supported on {request.path}; "
                                   f"use {' or '.join(methods)}", ENDPOINT_NOT_FOUND)
-            user = authenticate(request)
-            result = view(request, user, request_data(request), *args, **kwargs)
+            if logs_to_run:
+                try:
+                    data = request_data(request)
+                except MlflowError:  # a missing token is told before a bad body
+                    data = None
+                user = authenticate(request, run_id=data.get("run_id") if data else None)
+                if data is None:
+                    data = request_data(request)
+            else:
+                user = authenticate(request)
+                data = request_data(request)
+            result = view(request, user, data, *args, **kwargs)
             return result if isinstance(result, HttpResponse) else json_response(result)
         wrapper.mlflow_methods = methods
         return wrapper

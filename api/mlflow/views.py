@@ -472,7 +472,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         _remember_series(run, series_of)
 
 
-@endpoint("POST")
+@endpoint("POST", logs_to_run=True)
 def log_batch(request, user, data):
     metrics = data.get("metrics") or []
     params = _key_values(data.get("params") or [], "params")
@@ -493,7 +493,7 @@ def log_batch(request, user, data):
     return {}
 
 
-@endpoint("POST")
+@endpoint("POST", logs_to_run=True)
 def log_metric(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     metric = {"key": _required(data, "key"), "value": data.get("value"),
@@ -509,14 +509,14 @@ def log_metric(request, user, data):
     return {}
 
 
-@endpoint("POST")
+@endpoint("POST", logs_to_run=True)
 def log_param(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[(_required(data, "key"), data.get("value"))], tags=[])
     return {}
 
 
-@endpoint("POST")
+@endpoint("POST", logs_to_run=True)
 def set_tag(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[], tags=[(_required(data, "key"), data.get("value"))])

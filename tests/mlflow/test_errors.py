@@ -180,3 +180,33 @@ def test_server_info_says_no_multipart(live_server):
     response = call(live_server, "GET", "/api/3.0/mlflow/server-info")
     assert response.status_code == 200
     assert response.json()["multipart_uploads_enabled"] is False
+
+
+def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_project,
+                                                            tracking):
+    # The logging calls read the token's user and the run in one query: each refusal must
+    # still be the one MLflow gives, and nothing may be stored by a refused call.
+    from tracker.models import ApiToken, Run
+
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("together", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    batch = {"run_id": run_id, "metrics": metrics(3)}
+
+    def log(token, body=batch):
+        return call(live_server, "POST", f"{API}/runs/log-batch", token, json=body)
+
+    assert log(tokens["mark"]).status_code == 200
+    assert log(tokens["vera"]).json()["error_code"] == "PERMISSION_DENIED"  # viewer
+    assert log(tokens["otto"]).json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"  # outsider
+    assert log(None).status_code == 401
+    unknown = log(tokens["mark"], {**batch, "run_id": "0" * 32})
+    assert unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    not_a_uuid = log(tokens["mark"], {**batch, "run_id": "nope"})
+    assert not_a_uuid.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    ApiToken.objects.filter(user__username="mark").update(revoked_at="2026-01-01T00:00:00Z")
+    revoked = log(tokens["mark"], {**batch, "metrics": metrics(3, key="other")})
+    assert revoked.status_code == 401 and revoked.json()["error_code"] == "UNAUTHENTICATED"
+    run = Run.objects.get(pk=run_id)
+    assert [(s.key, s.count) for s in run.summaries.all()] == [("loss", 3)]
