@@ -20,6 +20,7 @@ from django.db import connection
 from tracker import hot_sql
 from tracker import points as points_module
 from tracker.models import MetricSummary, Run, Target
+from tracker.points import Columns
 from tracker.selection import best_index, usable
 
 RUN_TABLE = Run._meta.db_table
@@ -29,10 +30,6 @@ TARGET_TABLE = Target._meta.db_table
 
 def _db_value(value: float) -> float | None:
     return None if math.isnan(value) else value
-
-
-def _py_value(value: float | None) -> float:
-    return math.nan if value is None else value
 
 
 class Locked(NamedTuple):
@@ -121,18 +118,19 @@ _CREATE_SUMMARIES = (
 )
 
 
-Columns = tuple[list[int], list[int], list[float]]  # steps, timestamps, values
-
-
 class Inserted(NamedTuple):
     """What insert_points stored, for refresh_summaries."""
 
-    stored: int  # how many points were new
     new: dict[int, Columns]  # the new points of each series, by summary id
     summaries: dict[int, MetricSummary]  # every summary of the run, by id
     # Each series' new points rose past its last stored (step, timestamp): they are the
     # latest points at their steps.
     past_last: bool
+
+    @property
+    def stored(self) -> int:
+        """How many points were new."""
+        return sum(len(steps) for steps, _, _ in self.new.values())
 
 
 def insert_points(*, locked: Locked, batch: dict[tuple[str, str], Columns],
@@ -163,8 +161,7 @@ def insert_points(*, locked: Locked, batch: dict[tuple[str, str], Columns],
     if not past_last:
         new = _without_replays(new)
     points_module.append(new, ordered=past_last)
-    stored = sum(len(steps) for steps, _, _ in new.values())
-    return Inserted(stored, new, summaries, past_last)
+    return Inserted(new, summaries, past_last)
 
 
 def _without_replays(batch: dict[int, Columns]) -> dict[int, Columns]:

@@ -264,7 +264,7 @@ class PointBlock(models.Model):
                                 db_index=False)  # the index below starts with it
     first_step = models.BigIntegerField()
     last_step = models.BigIntegerField()
-    count = models.IntegerField()
+    count = models.IntegerField()  # len(data) // 24, kept so SQL can sum points without unpacking
     data = models.BinaryField()
 
     class Meta:

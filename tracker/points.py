@@ -50,7 +50,10 @@ def unpack(data: bytes | memoryview) -> tuple[array, array, array]:
     return steps, timestamps, values
 
 
-def append(blocks: dict[int, tuple[list, list, list]], *, ordered: bool = False) -> None:
+Columns = tuple[list[int], list[int], list[float]]  # a series' steps, timestamps, values
+
+
+def append(blocks: dict[int, Columns], *, ordered: bool = False) -> None:
     """Store new points: {summary id: (steps, timestamps, values)}, one block per series.
 
     The caller holds the run's lock and has made sure none of them is stored yet;

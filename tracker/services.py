@@ -15,7 +15,6 @@ from django.utils import timezone
 from tracker import hot_sql, limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
-    Columns,
     insert_points,
     lock_run_for_logging,
     refresh_project_best_steps,
@@ -38,6 +37,7 @@ from tracker.models import (
     Target,
     TargetChange,
 )
+from tracker.points import Columns
 from tracker.validation import (
     check_key,
     check_param_value,
