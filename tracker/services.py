@@ -5,6 +5,7 @@ import math
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -29,6 +30,7 @@ from tracker.models import (
     Guardrail,
     GuardrailOp,
     Membership,
+    MetricSummary,
     Project,
     RevealedTestResults,
     Role,
@@ -360,6 +362,9 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
         run.id = run_id
     if not run.name:
         run.name = f"{exp.name}-{str(run.id)[:8]}"
+    if run_id is None:  # a new random id: a single INSERT, no transaction of its own
+        run.save(force_insert=True)
+        return run, True
     try:
         with transaction.atomic():
             run.save(force_insert=True)
@@ -471,16 +476,15 @@ _MISSING = object()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def clean_points(metrics: object, *, now_ms: int | None = None,
-                 series_of: dict[str, tuple[str, str]] | None = None,
-                 timestamp_required: bool = False) -> dict[tuple[str, str], Columns]:
+def clean_points(metrics: object, *, now_ms: int | None = None, by_name: bool = False,
+                 timestamp_required: bool = False) -> dict:
     """Validate metric points; returns each series' (steps, timestamps, values) by (key, split).
 
     A point without a timestamp gets the server's clock (clients that retry send
     their own, so a replay is recognised), unless `timestamp_required`. Without a
-    step it is logged at step 0. `series_of` maps each point's key to its (key,
-    split) when the caller resolved the client's own names (MLflow's "val_f1");
-    the points then carry no split.
+    step it is logged at step 0. `by_name`: the points carry a client's own names
+    (MLflow's "val_f1") and no split; they are grouped by that name, which the
+    caller checked and resolves to a series later.
     """
     if not isinstance(metrics, list):
         raise InvalidInput("metrics must be a list of points", field="metrics")
@@ -496,17 +500,15 @@ def clean_points(metrics: object, *, now_ms: int | None = None,
         if type(point) is not dict and not isinstance(point, dict):
             raise InvalidInput(f"metrics[{i}] must be an object with key, split, step, "
                                "value", field=f"metrics[{i}]")
-        if series_of is None:
-            series = point.get("key"), point.get("split") or "train"
-        else:
-            series = series_of[point["key"]]
+        series = point["key"] if by_name else (point.get("key"), point.get("split") or "train")
         try:
             columns = batch.get(series)
         except TypeError:  # a key or split that is not even hashable
             columns = None
         if columns is None:  # each series is validated once
-            check_key(series[0], field=f"metrics[{i}].key")
-            check_split(series[1], field=f"metrics[{i}].split")
+            if not by_name:
+                check_key(series[0], field=f"metrics[{i}].key")
+                check_split(series[1], field=f"metrics[{i}].split")
             columns = batch[series] = ([], [], [])
         step, ts, value = point.get("step"), point.get("timestamp"), point.get("value", _MISSING)
         if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
@@ -526,27 +528,29 @@ def clean_points(metrics: object, *, now_ms: int | None = None,
     return batch
 
 
+# Resolves a batch's point names to series from the run's summaries (see log_batch).
+SeriesResolver = Callable[[list[str], list[MetricSummary]], dict[str, tuple[str, str]]]
+
+
 def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
-              tags: dict | None = None,
-              series_of: dict[str, tuple[str, str]] | None = None) -> dict:
+              tags: dict | None = None, series_of: SeriesResolver | None = None) -> dict:
     """Append metric points and set params and tags in one transaction.
 
     Points are append-only and a replayed point is stored once; params are
     write-once (the same value again is fine, another value is a conflict);
     tags are last-write-wins. A finished run still takes points (test
     evaluation often comes after training); a deleted run takes none.
-    `series_of` maps the metric names of an external client to (key, split)
-    (MLflow's "val_f1" to ("f1", "validation")): its points carry no split, each
-    must have a timestamp and a value, and a new series records the name it was
-    logged under. Returns how many points were new.
+    `series_of` resolves the metric names of an external client to series
+    (MLflow's "val_f1" to ("f1", "validation")), given the run's summaries as
+    they are under the run's lock: its points carry no split, each must have a
+    timestamp and a value, and a new series records the name it was logged
+    under. Returns how many points were new.
     """
-    batch = clean_points(metrics or [], series_of=series_of,
+    batch = clean_points(metrics or [], by_name=series_of is not None,
                          timestamp_required=series_of is not None)
     clean_params = _clean_params(params or {})
     clean_tags = _clean_tags(tags or {})
-    source_keys = ({series: name for name, series in series_of.items()}
-                   if series_of is not None else None)
-    stored, locked = _log_batch(run, batch, clean_params, clean_tags, source_keys)
+    stored, locked = _log_batch(run, batch, clean_params, clean_tags, series_of)
     run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
     run.status, run.last_heartbeat = locked.status, locked.last_heartbeat
     signals.run_results_changed.send(sender=Run, run=run)
@@ -554,13 +558,28 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
             "points_stored": stored, "params": len(clean_params), "tags": len(clean_tags)}
 
 
-def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, tags: dict,
-               source_keys: dict | None) -> tuple[int, Run]:
+def _by_series(batch: dict[str, Columns], summaries: list[MetricSummary],
+               series_of: SeriesResolver) -> tuple[dict[tuple[str, str], Columns], dict]:
+    """A batch grouped by name, regrouped by the series each name resolves to; and the name
+    each series was logged under (resolved names never share a series)."""
+    resolved = series_of(list(batch), summaries)
+    by_series, source_keys = {}, {}
+    for name, columns in batch.items():
+        series = resolved[name]
+        check_key(series[0], field="metrics.key")
+        check_split(series[1], field="metrics.split")
+        by_series[series], source_keys[series] = columns, name
+    return by_series, source_keys
+
+
+def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
+               series_of: SeriesResolver | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points.
 
     In psycopg's pipeline mode the whole transaction takes two round trips to PostgreSQL
     (and the pipeline's closing sync): the lock with the read of the run's series, then the
-    writes (params and tags, points, summaries) with the commit.
+    writes (params and tags, points, summaries) with the commit. Names are resolved to
+    series under the lock, so two first batches cannot both claim one series.
     """
     with hot_sql.pipeline(), transaction.atomic():
         lock = lock_run_for_logging(run.pk, now=timezone.now())
@@ -585,6 +604,9 @@ def _log_batch(run: Run, batch: dict[tuple[str, str], Columns], params: dict, ta
             save_run_fields(locked, fields)
         stored = 0
         if batch:
+            source_keys = None
+            if series_of is not None:
+                batch, source_keys = _by_series(batch, lock.summaries, series_of)
             inserted = insert_points(locked=lock, batch=batch, source_keys=source_keys)
             stored = inserted.stored
             if inserted.new:

@@ -124,6 +124,14 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     except Exception as exc:  # dj_database_url raises several types for a bad URL
         raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Server-side prepared statements for the queries that run on every request (token,
+        # run, the logging statements: tracker.hot_sql), from their 5th use on a connection:
+        # PostgreSQL then skips parsing and planning them. Django turns them off for
+        # connection poolers; PgBouncer in transaction mode needs max_prepared_statements
+        # (1.21+), or DATABASE_PREPARED_STATEMENTS=false.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            5 if envbool("DATABASE_PREPARED_STATEMENTS", True) else None)
 else:
     DATABASES = {
         "default": {

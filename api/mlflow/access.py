@@ -42,12 +42,14 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 PROJECT_TAG = "targetline.project"
 WRITE_ROLES = (Role.OWNER, Role.MEMBER)
 
-def authenticate(request, *, run_id=None):
+def authenticate(request, *, run_id=None, related: bool = True, experiment_id=None):
     """The user of the request's token (Bearer, or Basic with the token as password).
 
-    With `run_id` (the logging calls), that run and the user's role in it are read in
-    the same query and kept on the user for the request's run_for: a training
-    script's every batch then starts with one query instead of two.
+    The run or experiment the request names is read in the same query, with the user's
+    role in its project, and kept on the user for the request's run_for or experiment_for:
+    nearly every MLflow call is about one run or experiment, so it starts with one query
+    instead of two. `related`: the run's project, experiment and creator too (the logging
+    calls need none of them).
     """
     try:
         raw = raw_token(request)
@@ -58,15 +60,21 @@ def authenticate(request, *, run_id=None):
                 UNAUTHENTICATED)
     except AuthenticationFailed as exc:
         raise MlflowError(str(exc.detail), UNAUTHENTICATED) from None
-    pk = _run_pk_or_none(run_id)
-    if pk is None:
-        user = user_for_token(raw)
-    else:
-        columns, _ = _run_sql(related=False, user_column="u.id")  # u: the token's user
-        user, rest = token_user(raw, columns=f", {columns}", params=[pk],
-                                joins=f"LEFT JOIN {Run._meta.db_table} AS r ON r.id = %s ")
+    run_pk = _run_pk_or_none(run_id)
+    experiment_pk = _experiment_pk_or_none(experiment_id)
+    if run_pk is not None:  # u: the token's user
+        columns, joins = _run_sql(related=related, user_column="u.id")
+        user, rest = token_user(raw, columns=f", {columns}", params=[run_pk],
+                                joins=f"LEFT JOIN {Run._meta.db_table} AS r ON r.id = %s {joins}")
         if user is not None:
-            user.prefetched_run = (pk, _run_from_row(rest, related=False))
+            user.prefetched_run = (run_pk, related, _run_from_row(rest, related=related))
+    elif experiment_pk is not None:
+        user, rest = token_user(raw, columns=f", {_experiment_columns('u.id')}",
+                                joins=_EXPERIMENT_JOINS, params=[experiment_pk])
+        if user is not None:
+            user.prefetched_experiment = (experiment_pk, _experiment_from_row(rest))
+    else:
+        user = user_for_token(raw)
     if user is None:
         raise MlflowError(INVALID_TOKEN, UNAUTHENTICATED)
     return user
@@ -158,31 +166,57 @@ def parse_experiment_id(raw) -> str:
 def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
     """The experiment with that MLflow id, its `role` set; "0" is the user's default."""
     experiment_id = parse_experiment_id(raw_id)
+    prefetched = getattr(user, "prefetched_experiment", None)
     if experiment_id == DEFAULT_EXPERIMENT_ID:
         experiment = (_default_experiment_with_role(user)
                       or _experiment_with_role(default_experiment(user).pk, user))
+    elif prefetched is not None and prefetched[0] == int(experiment_id):
+        user.prefetched_experiment = None  # read once: a later call sees it as it is then
+        experiment = prefetched[1]
     else:
         experiment = _experiment_with_role(int(experiment_id), user)
-        if experiment is None:
-            raise not_found(f"No Experiment with id={experiment_id} exists")
+    if experiment is None:
+        raise not_found(f"No Experiment with id={experiment_id} exists")
     if write:
         check_write(experiment.role, "experiment")
     return experiment
 
 
-def _experiment_with_role(pk: int, user) -> Experiment | None:
-    """The experiment, its project and the user's role there (`role`), when the user is a
-    member; one plain query, as every run an MLflow client starts reads it."""
-    row = hot_sql.fetch_one(
-        f"SELECT {hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, "
-        f"{_role_in('e.project_id')} FROM {Experiment._meta.db_table} AS e "
-        f"JOIN {Project._meta.db_table} AS p ON p.id = e.project_id WHERE e.id = %s",
-        [user.pk, pk])
-    if row is None or row[-1] is None:
+def _experiment_pk_or_none(raw) -> int | None:
+    """The experiment a request names by a plain id (not "0", the user's default)."""
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if re.fullmatch(r"\d{1,18}", text) and text != DEFAULT_EXPERIMENT_ID else None
+
+
+def _experiment_columns(user_column: str = "%s") -> str:
+    """An experiment `e`, its project `p` and the user's role there (of _EXPERIMENT_JOINS);
+    the user is a parameter, or `user_column`."""
+    return (f"{hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, "
+            f"{_role_in('e.project_id', user_column)}")
+
+
+# The experiment `e` whose id is a parameter, and its project `p`.
+_EXPERIMENT_JOINS = (f"LEFT JOIN {Experiment._meta.db_table} AS e ON e.id = %s "
+                     f"LEFT JOIN {Project._meta.db_table} AS p ON p.id = e.project_id ")
+
+
+def _experiment_from_row(row) -> Experiment | None:
+    """The experiment of `_experiment_columns` with its project and `role`, or None when it
+    does not exist or the user is not a member of its project."""
+    if row[-1] is None:
         return None
     experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
     experiment.role = row[-1]
     return experiment
+
+
+def _experiment_with_role(pk: int, user) -> Experiment | None:
+    """The experiment, its project and the user's role there (`role`), when the user is a
+    member; one plain query."""
+    row = hot_sql.fetch_one(
+        f"SELECT {_experiment_columns()} FROM (SELECT 1) AS one {_EXPERIMENT_JOINS}",
+        [user.pk, pk])
+    return None if row is None else _experiment_from_row(row)
 
 
 def _default_experiment_with_role(user) -> Experiment | None:
@@ -310,10 +344,10 @@ def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
     if not raw_id:
         raise invalid("Missing value for required parameter 'run_id'.")
     pk = parse_run_id(raw_id)
-    prefetched = getattr(user, "prefetched_run", None)
-    if prefetched is not None and prefetched[0] == pk and not related:
+    prefetched = getattr(user, "prefetched_run", None)  # by authenticate
+    if prefetched is not None and prefetched[0] == pk and (prefetched[1] or not related):
         user.prefetched_run = None  # read once: a later call sees the run as it is then
-        run = prefetched[1]
+        run = prefetched[2]
     else:
         run = _run_with_role(pk, user, related=related)
     if run is None or run.role is None:
@@ -344,10 +378,10 @@ def _run_sql(*, related: bool, user_column: str = "%s") -> tuple[str, str]:
     project, experiment and creator; the user (of the role) is a parameter or `user_column`."""
     models = _RUN_MODELS[related]
     columns = ", ".join(hot_sql.columns(model, alias)
-                        for model, alias in zip(models, "rpeu", strict=False))
+                        for model, alias in zip(models, "rpec", strict=False))
     joins = (f"LEFT JOIN {Project._meta.db_table} AS p ON p.id = r.project_id "
              f"LEFT JOIN {Experiment._meta.db_table} AS e ON e.id = r.experiment_id "
-             f"LEFT JOIN {User._meta.db_table} AS u ON u.{User._meta.pk.column} = r.created_by_id "
+             f"LEFT JOIN {User._meta.db_table} AS c ON c.{User._meta.pk.column} = r.created_by_id "
              if related else "")
     return f"{columns}, {_role_in('r.project_id', user_column)}", joins
 

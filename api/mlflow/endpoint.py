@@ -84,11 +84,12 @@ def handle_errors(view):
     return csrf_exempt(wrapper)
 
 
-def endpoint(*methods: str, logs_to_run: bool = False):
+def endpoint(*methods: str, related_run: bool = True):
     """An MLflow JSON endpoint: `view(request, user, data) -> dict`.
 
-    `logs_to_run`: the view logs to the request's `run_id` (access.run_for with
-    related=False), which is then read together with the token's user.
+    The run (`run_id`) or experiment (`experiment_id`) the request names is read with the
+    token's user (access.authenticate); `related_run=False` for the logging calls, which
+    need the bare run only (access.run_for with related=False).
     """
     def decorate(view):
         @handle_errors
@@ -97,16 +98,15 @@ def endpoint(*methods: str, logs_to_run: bool = False):
             if request.method not in methods:
                 raise MlflowError(f"{request.method} is not supported on {request.path}; "
                                   f"use {' or '.join(methods)}", ENDPOINT_NOT_FOUND)
-            if logs_to_run:
-                try:
-                    data = request_data(request)
-                except MlflowError:  # a missing token is told before a bad body
-                    data = None
-                user = authenticate(request, run_id=data.get("run_id") if data else None)
-                if data is None:
-                    data = request_data(request)
-            else:
-                user = authenticate(request)
+            try:
+                data = request_data(request)
+            except MlflowError:  # a missing token is told before a bad body
+                data = None
+            names = {} if data is None else {
+                "run_id": data.get("run_id") or data.get("run_uuid"),
+                "experiment_id": data.get("experiment_id")}
+            user = authenticate(request, related=related_run, **names)
+            if data is None:
                 data = request_data(request)
             result = view(request, user, data, *args, **kwargs)
             return result if isinstance(result, HttpResponse) else json_response(result)

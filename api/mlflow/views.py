@@ -11,9 +11,6 @@ import json
 import math
 import posixpath
 import re
-import threading
-import uuid
-from collections import OrderedDict
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -384,31 +381,6 @@ def _existing_series(run: Run) -> dict[tuple[str, str], str]:
             for _, key, split, source in _series_rows(run)}
 
 
-# Per process: the series each MLflow key of a recently logged run went to. A key's
-# series never changes once stored (its source key is kept for good), so a batch whose
-# keys are all known skips reading the run's series; entries are added only after the
-# batch that stored them committed.
-_KNOWN_SERIES: OrderedDict[uuid.UUID, dict[str, tuple[str, str]]] = OrderedDict()
-_KNOWN_SERIES_RUNS = 2048
-_KNOWN_SERIES_LOCK = threading.Lock()
-
-
-def _series_for(run: Run, names: list[str]) -> dict[str, tuple[str, str]]:
-    known = _KNOWN_SERIES.get(run.pk)
-    if known is not None and all(name in known for name in names):
-        return known
-    return mlflow_mapping.resolve_series(names, _existing_series(run))
-
-
-def _remember_series(run: Run, resolved: dict[str, tuple[str, str]]) -> None:
-    with _KNOWN_SERIES_LOCK:  # gunicorn's threads share the cache
-        known = {**_KNOWN_SERIES.get(run.pk, {}), **resolved}
-        _KNOWN_SERIES[run.pk] = known
-        _KNOWN_SERIES.move_to_end(run.pk)
-        while len(_KNOWN_SERIES) > _KNOWN_SERIES_RUNS:
-            _KNOWN_SERIES.popitem(last=False)
-
-
 def _bad_metric(metrics: list) -> None:
     """Raise MLflow's error for the first metric of a batch that is not a complete metric."""
     for i, metric in enumerate(metrics):
@@ -421,10 +393,10 @@ def _bad_metric(metrics: list) -> None:
         _check_name(metric["key"], "metrics.key")
 
 
-def _series_of(run: Run, metrics: list) -> dict[str, tuple[str, str]]:
-    """The series (key, split) each MLflow metric name of the batch goes to."""
+def _check_metric_names(metrics: list) -> None:
+    """Every metric of the batch has a valid MLflow name (MLflow's errors otherwise)."""
     try:
-        distinct = list(dict.fromkeys(metric["key"] for metric in metrics))
+        distinct = set(metric["key"] for metric in metrics)
     except (TypeError, KeyError):  # not an object, no key, or a key that is not a name
         _bad_metric(metrics)
         raise
@@ -432,7 +404,15 @@ def _series_of(run: Run, metrics: list) -> dict[str, tuple[str, str]]:
         if not isinstance(name, str) or not name:
             _bad_metric(metrics)
         _check_name(name, "metrics.key")
-    return _series_for(run, distinct)
+
+
+def _resolve_series(names: list[str], summaries: list[MetricSummary]
+                    ) -> dict[str, tuple[str, str]]:
+    """The series each MLflow metric name of a batch goes to, given the run's summaries
+    (services.log_batch calls it under the run's lock)."""
+    existing = {(s.key, s.split): mlflow_mapping.mlflow_key(s.key, s.split, s.source_key)
+                for s in summaries}
+    return mlflow_mapping.resolve_series(names, existing)
 
 
 def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
@@ -453,26 +433,25 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         clean_tags[key] = "" if value is None else str(value)
     new_name = clean_tags.pop(shapes.RUN_NAME_TAG, None)
 
-    series_of = _series_of(run, metrics) if metrics else None
+    if metrics:
+        _check_metric_names(metrics)
     try:
         if new_name:  # the rename and the batch succeed or fail together
             with transaction.atomic():
                 if metrics or clean_params or clean_tags:
                     services.log_batch(run=run, metrics=metrics, params=clean_params,
-                                       tags=clean_tags, series_of=series_of)
+                                       tags=clean_tags, series_of=_resolve_series)
                 services.update_run(run=run, name=new_name)
         elif metrics or clean_params or clean_tags:
             services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
-                               series_of=series_of)
+                               series_of=_resolve_series)
     except InvalidInput as error:
         if (error.field or "").startswith("metrics["):
             _bad_metric(metrics)  # MLflow's message for a metric missing a field
         raise
-    if series_of:
-        _remember_series(run, series_of)
 
 
-@endpoint("POST", logs_to_run=True)
+@endpoint("POST", related_run=False)
 def log_batch(request, user, data):
     metrics = data.get("metrics") or []
     params = _key_values(data.get("params") or [], "params")
@@ -493,7 +472,7 @@ def log_batch(request, user, data):
     return {}
 
 
-@endpoint("POST", logs_to_run=True)
+@endpoint("POST", related_run=False)
 def log_metric(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     metric = {"key": _required(data, "key"), "value": data.get("value"),
@@ -509,14 +488,14 @@ def log_metric(request, user, data):
     return {}
 
 
-@endpoint("POST", logs_to_run=True)
+@endpoint("POST", related_run=False)
 def log_param(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[(_required(data, "key"), data.get("value"))], tags=[])
     return {}
 
 
-@endpoint("POST", logs_to_run=True)
+@endpoint("POST", related_run=False)
 def set_tag(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[], tags=[(_required(data, "key"), data.get("value"))])

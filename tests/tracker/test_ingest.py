@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from django.db import connection
 
 from tests.factories import make_run
 from tracker import services
@@ -283,3 +284,17 @@ def test_a_series_ahead_of_the_selection_series_is_read_at_the_new_best_step(pro
     assert run.best_step == 3
     assert (summary(run, "validation.f1").best_value, summary(run, "train.loss").best_value) \
         == (0.8, 0.7)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="prepared statements are PostgreSQL's")
+def test_the_statements_of_every_batch_are_prepared_on_postgresql(project, owner):
+    """Django turns psycopg's prepared statements off unless asked; the settings ask, so a
+    training loop's batches skip PostgreSQL's parsing and planning after the first."""
+    run = make_run(project, owner, name="prepared")
+    for step in range(3):
+        services.log_batch(run=run, metrics=[point("loss", "train", step, 1.0, step)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("INSERT INTO tracker_pointblock" in statement for statement in prepared), prepared
