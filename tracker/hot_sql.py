@@ -17,7 +17,7 @@ import uuid as _uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 
@@ -71,7 +71,7 @@ def fetch_all(sql: str, params=()) -> list[tuple]:
 
 
 def execute(sql: str, params=()) -> None:
-    """Run a statement (inside pipeline(), send it without waiting for its answer)."""
+    """Run a statement (inside atomic_pipeline(), send it without waiting for its answer)."""
     with _cursor() as cursor:
         _execute(cursor, sql, params)
 
@@ -93,22 +93,53 @@ class Pending:
 
 
 def send(sql: str, params=()) -> Pending:
-    """Send a statement now and read its rows later: inside pipeline(), several statements
+    """Send a statement now and read its rows later: inside atomic_pipeline(), several statements
     then travel to PostgreSQL together and their answers come back together."""
     return Pending(sql, params)
 
 
 @contextmanager
-def pipeline():
-    """Statements inside are sent without waiting for each answer (psycopg's pipeline mode
-    on PostgreSQL): the database's answers are awaited when rows are read and at the end,
-    where an error of any statement is raised. Elsewhere statements run one by one."""
+def atomic_pipeline():
+    """transaction.atomic() whose statements are sent without waiting for each answer
+    (psycopg's pipeline mode, on PostgreSQL): answers are awaited when rows are read, and
+    the commit goes with the last statements. Elsewhere, a plain transaction.atomic().
+
+    On an error the pipeline is closed before the transaction (or savepoint) is rolled
+    back: a savepoint rolled back inside a pipeline makes psycopg forget its prepared
+    statements only once the pipeline ends, after which it may prepare a statement and
+    drop it at once ("prepared statement … does not exist" on its next use).
+    """
     if connection.vendor != "postgresql":
-        yield
+        with transaction.atomic():
+            yield
         return
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    pipeline = connection.connection.pipeline()
+    with connection.wrap_database_errors:
+        pipeline.__enter__()
+    is_open = True
+
+    def close(error: BaseException | None = None) -> None:
+        """Await the pipeline's answers and end it (once); an error of one of its statements
+        is raised as Django's, unless `error` is on its way already."""
+        nonlocal is_open
+        if is_open:
+            is_open = False
+            with connection.wrap_database_errors:
+                pipeline.__exit__(type(error) if error else None, error,
+                                  error.__traceback__ if error else None)
+
+    try:
+        with transaction.atomic():  # its commit (or savepoint release) is pipelined too
+            try:
+                yield
+            except BaseException as error:
+                close(error)  # the rollback runs after the pipeline
+                raise
+    except BaseException as error:
+        close(error)
+        raise
+    close()
 
 
 def uuid(value) -> _uuid.UUID | None:
@@ -169,3 +200,4 @@ def instances(row, *models) -> list:
         start += width
         found.append(None if all(v is None for v in values) else instance(model, values))
     return found
+

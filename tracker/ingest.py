@@ -46,7 +46,7 @@ def lock_run_for_logging(run_id, *, now) -> Locked | None:
     Returns None when there is no such run. The lock is held until the
     transaction ends, so batches of one run are stored one after another and see
     each other's summaries. The summaries are read after the lock; inside the
-    caller's hot_sql.pipeline() both statements share one round trip to the database.
+    caller's hot_sql.atomic_pipeline() both statements share one round trip to the database.
     """
     lock = hot_sql.send(_LOCK_RUN, [now, run_id])
     summaries = hot_sql.send(_RUN_SUMMARIES, [run_id])

@@ -581,7 +581,7 @@ def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
     writes (params and tags, points, summaries) with the commit. Names are resolved to
     series under the lock, so two first batches cannot both claim one series.
     """
-    with hot_sql.pipeline(), transaction.atomic():
+    with hot_sql.atomic_pipeline():
         lock = lock_run_for_logging(run.pk, now=timezone.now())
         if lock is None:
             raise NotFound(f"run {run.pk} does not exist", field="run")

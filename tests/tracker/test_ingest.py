@@ -298,3 +298,4 @@ def test_the_statements_of_every_batch_are_prepared_on_postgresql(project, owner
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("INSERT INTO tracker_pointblock" in statement for statement in prepared), prepared
+
