@@ -208,5 +208,15 @@ def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_
     ApiToken.objects.filter(user__username="mark").update(revoked_at="2026-01-01T00:00:00Z")
     revoked = log(tokens["mark"], {**batch, "metrics": metrics(3, key="other")})
     assert revoked.status_code == 401 and revoked.json()["error_code"] == "UNAUTHENTICATED"
+    # every call reads the run or experiment it names with the token: a revoked token is
+    # refused there too, before anything is read or written
+    for method, route, fields in (("GET", "runs/get", {"params": {"run_id": run_id}}),
+                                  ("POST", "runs/create",
+                                   {"json": {"experiment_id": experiment_id}}),
+                                  ("GET", "experiments/get",
+                                   {"params": {"experiment_id": experiment_id}})):
+        refused = call(live_server, method, f"{API}/{route}", tokens["mark"], **fields)
+        assert refused.status_code == 401, route
+    assert Run.objects.filter(experiment_id=experiment_id).count() == 1
     run = Run.objects.get(pk=run_id)
     assert [(s.key, s.count) for s in run.summaries.all()] == [("loss", 3)]

@@ -288,8 +288,27 @@ def test_a_refused_batch_claims_no_series(alice):
         alice.log_batch(run_id, metrics=[Metric("val_f1", 0.1, 1, 0)], params=[Param("p", "b")])
     alice.log_metric(run_id, "validation_f1", 0.2, step=0)
     alice.log_metric(run_id, "val_f1", 0.3, step=0)
-    alice.log_metric(run_id, "val_f1", 0.4, step=1)  # known now: no second look needed
+    alice.log_metric(run_id, "val_f1", 0.4, step=1)  # resolved again: the same series
     assert [m.value for m in alice.get_metric_history(run_id, "validation_f1")] == [0.2]
     assert [m.value for m in alice.get_metric_history(run_id, "val_f1")] == [0.3, 0.4]
     assert set(MetricSummary.objects.filter(run_id=run_id).values_list("key", "split")) == {
         ("f1", "validation"), ("val_f1", "train")}
+
+
+def test_a_refused_batch_that_renames_the_run_changes_nothing(alice):
+    experiment_id = alice.create_experiment("rename-refused")
+    run_id = alice.create_run(experiment_id, run_name="before").info.run_id
+    alice.log_param(run_id, "p", "a")
+    rename = RunTag("mlflow.runName", "after")
+    with pytest.raises(MlflowException) as caught:
+        alice.log_batch(run_id, metrics=[Metric("loss", 0.1, 1, 0)], params=[Param("p", "b")],
+                        tags=[rename])
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    run = alice.get_run(run_id)
+    assert run.info.run_name == "before" and run.data.metrics == {}
+    alice.log_batch(run_id, metrics=[Metric("loss", 0.1, 1, 0)], tags=[rename])
+    for step in (1, 2):
+        alice.log_metric(run_id, "loss", 0.1 / step, step=step)
+    run = alice.get_run(run_id)
+    assert run.info.run_name == "after" and run.data.params == {"p": "a"}
+    assert [m.step for m in alice.get_metric_history(run_id, "loss")] == [0, 1, 2]
