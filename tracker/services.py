@@ -477,7 +477,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def clean_points(metrics: object, *, now_ms: int | None = None, by_name: bool = False,
-                 timestamp_required: bool = False) -> dict:
+                 timestamp_required: bool = False) -> dict[tuple[str, str] | str, Columns]:
     """Validate metric points; returns each series' (steps, timestamps, values) by (key, split).
 
     A point without a timestamp gets the server's clock (clients that retry send

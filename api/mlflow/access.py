@@ -183,9 +183,12 @@ def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
 
 
 def _experiment_pk_or_none(raw) -> int | None:
-    """The experiment a request names by a plain id (not "0", the user's default)."""
-    text = str(raw if raw is not None else "").strip()
-    return int(text) if re.fullmatch(r"\d{1,18}", text) and text != DEFAULT_EXPERIMENT_ID else None
+    """The experiment a request names by a plain id (not "0", the user's default), or None."""
+    try:
+        experiment_id = parse_experiment_id(raw)
+    except MlflowError:  # told by the view, after the token
+        return None
+    return None if experiment_id == DEFAULT_EXPERIMENT_ID else int(experiment_id)
 
 
 def _experiment_columns(user_column: str = "%s") -> str:
