@@ -511,6 +511,16 @@ def clean_points(metrics: object, *, now_ms: int | None = None, by_name: bool = 
                 check_split(series[1], field=f"metrics[{i}].split")
             columns = batch[series] = ([], [], [])
         step, ts, value = point.get("step"), point.get("timestamp"), point.get("value", _MISSING)
+        if type(step) is str:  # MLflow's JSON carries int64 as strings
+            try:
+                step = int(step)
+            except ValueError:
+                to_int(step, field=f"metrics[{i}].step")  # raises, naming the field
+        if type(ts) is str:
+            try:
+                ts = int(ts)
+            except ValueError:
+                to_int(ts, field=f"metrics[{i}].timestamp")
         if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = 0 if step is None else to_int(step, field=f"metrics[{i}].step")
         if type(ts) is not int or not _INT64_MIN <= ts <= _INT64_MAX:

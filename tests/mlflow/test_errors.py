@@ -60,6 +60,13 @@ def test_a_batch_at_the_limits_is_stored(live_server, alice, run_id):
     ({"metrics": [{"key": "loss", "timestamp": 1}]}, "metrics[0].value"),
     ({"metrics": [{"key": "../x", "value": 1, "timestamp": 1}]}, "../x"),
     ({"metrics": [{"key": "loss", "value": "high", "timestamp": 1}]}, "value"),
+    # int64s arrive as strings (protobuf's JSON): a string that is no integer is named
+    ({"metrics": [{"key": "loss", "value": 1, "timestamp": "1", "step": "2.5"}]},
+     "metrics[0].step must be an integer, not '2.5'"),
+    ({"metrics": metrics(3)[:2] + [{"key": "loss", "value": 1, "timestamp": "soon"}]},
+     "metrics[2].timestamp must be an integer, not 'soon'"),
+    ({"metrics": [{"key": "loss", "value": 1, "timestamp": "1", "step": str(2**63)}]},
+     "metrics[0].step 9223372036854775808 does not fit in 64 bits"),
     ({"params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}, "Duplicate"),
     ({"params": [{"value": "1"}]}, "params[0].key"),
 ])
