@@ -104,6 +104,12 @@ def atomic_pipeline():
     (psycopg's pipeline mode, on PostgreSQL): answers are awaited when rows are read, and
     the commit goes with the last statements. Elsewhere, a plain transaction.atomic().
 
+    Outermost, the transaction is opened before the pipeline and committed inside it:
+    switching autocommit inside a pipeline costs psycopg an empty round trip each way,
+    so the whole transaction then takes one round trip per read plus one for the writes
+    and the commit. Inside another atomic block it is a savepoint, sent with the
+    statements.
+
     On an error the pipeline is closed before the transaction (or savepoint) is rolled
     back: a savepoint rolled back inside a pipeline makes psycopg forget its prepared
     statements only once the pipeline ends, after which it may prepare a statement and
@@ -113,6 +119,27 @@ def atomic_pipeline():
         with transaction.atomic():
             yield
         return
+    if connection.in_atomic_block:
+        # The savepoint and its release are pipelined too.
+        with _pipeline() as close, transaction.atomic():
+            try:
+                yield
+            except BaseException as error:
+                close(error)  # the rollback to the savepoint runs after the pipeline
+                raise
+        return
+    with transaction.atomic(), _pipeline():
+        yield
+        if not connection.needs_rollback:
+            # Sent with the writes; atomic()'s own commit then finds the transaction ended.
+            execute("COMMIT")
+
+
+@contextmanager
+def _pipeline():
+    """psycopg's pipeline mode on Django's connection; yields close(error=None), which awaits
+    the pipeline's answers and ends it (once), raising an error of one of its statements
+    as Django's unless `error` is on its way already."""
     connection.ensure_connection()
     pipeline = connection.connection.pipeline()
     with connection.wrap_database_errors:
@@ -120,8 +147,6 @@ def atomic_pipeline():
     is_open = True
 
     def close(error: BaseException | None = None) -> None:
-        """Await the pipeline's answers and end it (once); an error of one of its statements
-        is raised as Django's, unless `error` is on its way already."""
         nonlocal is_open
         if is_open:
             is_open = False
@@ -130,12 +155,7 @@ def atomic_pipeline():
                                   error.__traceback__ if error else None)
 
     try:
-        with transaction.atomic():  # its commit (or savepoint release) is pipelined too
-            try:
-                yield
-            except BaseException as error:
-                close(error)  # the rollback runs after the pipeline
-                raise
+        yield close
     except BaseException as error:
         close(error)
         raise
