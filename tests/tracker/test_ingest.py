@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from tests.factories import make_run
 from tracker import services
@@ -299,3 +299,38 @@ def test_the_statements_of_every_batch_are_prepared_on_postgresql(project, owner
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("INSERT INTO tracker_pointblock" in statement for statement in prepared), prepared
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_outside_a_transaction_commits_whole_or_not_at_all(project, owner):
+    """A request's batch is its own transaction (on PostgreSQL committed with its last
+    statements): what it stored is there for every other connection once it returns, a
+    refused batch leaves nothing behind, and the connection takes the next batch."""
+    run = make_run(project, owner, name="committed")
+
+    def stored_elsewhere() -> int | None:
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"SELECT count FROM {MetricSummary._meta.db_table} "
+                               "WHERE run_id = %s AND key = 'loss'",
+                               [run.pk.hex if other.vendor == "sqlite" else run.pk])
+                row = cursor.fetchone()
+        finally:
+            other.close()
+        return row and row[0]
+
+    services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 0)], params={"lr": 0.1})
+    assert stored_elsewhere() == 1
+    assert connection.get_autocommit() and not connection.in_atomic_block
+
+    with pytest.raises(Conflict):  # its point and its new param go with the refused one
+        services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)],
+                           params={"lr": 0.2, "seed": 7})
+    assert stored_elsewhere() == 1
+    run.refresh_from_db()
+    assert run.params == {"lr": 0.1}
+
+    services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)])
+    assert stored_elsewhere() == 2
+    assert metric_history(run=run, key="loss", split="train") == [(0, 1.0, 0), (1, 0.5, 1)]
