@@ -300,7 +300,6 @@ def test_the_statements_of_every_batch_are_prepared_on_postgresql(project, owner
     assert any("INSERT INTO tracker_pointblock" in statement for statement in prepared), prepared
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_outside_a_transaction_commits_whole_or_not_at_all(project, owner):
     """A request's batch is its own transaction (on PostgreSQL committed with its last
