@@ -7,7 +7,9 @@ from tracker.models import (
     Guardrail,
     Membership,
     MetricSummary,
+    ModelVersion,
     Project,
+    RegisteredModel,
     RevealedTestResults,
     Run,
     RunDataset,
@@ -116,3 +118,19 @@ class RunDatasetAdmin(admin.ModelAdmin):
 class RevealedTestResultsAdmin(admin.ModelAdmin):
     list_display = ["project", "user", "revealed_at"]
     readonly_fields = ["project", "user", "revealed_at", "run_ids"]
+
+
+class ModelVersionInline(admin.TabularInline):
+    model = ModelVersion
+    extra = 0
+    fields = ["version", "stage", "source", "run", "description", "created_at"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "created_by", "updated_at"]
+    search_fields = ["name", "project__slug"]
+    raw_id_fields = ["project"]
+    inlines = [ModelVersionInline]

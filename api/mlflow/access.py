@@ -273,6 +273,16 @@ def project_slug_for(name: str) -> str:
     return re.sub(r"[-_]+", "-", slugify(name)).strip("-")[:90].strip("-") or "experiment"
 
 
+def tagged_project(user, slug: str) -> Project:
+    """The project the tag targetline.project names, where the user must be able to write."""
+    project = Project.objects.filter(slug=slug).annotate(role=_role_subquery(user, "pk")).first()
+    if project is None or project.role is None:
+        raise not_found(f"no project {slug!r} (named by the tag {PROJECT_TAG}); create it "
+                        "in Targetline first or ask its owner to add you")
+    check_write(project.role, "project")
+    return project
+
+
 def project_for_new_experiment(user, name: str, tags: dict) -> Project:
     """Where a new MLflow experiment goes; the user must be able to write there.
 
@@ -281,15 +291,8 @@ def project_for_new_experiment(user, name: str, tags: dict) -> Project:
     experiment, created with the user as owner on first use (under a free slug
     when someone else's project already has it).
     """
-    slug = tags.get(PROJECT_TAG)
-    if slug:
-        project = (Project.objects.filter(slug=slug)
-                   .annotate(role=_role_subquery(user, "pk")).first())
-        if project is None or project.role is None:
-            raise not_found(f"no project {slug!r} (named by the tag {PROJECT_TAG}); create it "
-                            "in Targetline first or ask its owner to add you")
-        check_write(project.role, "project")
-        return project
+    if tags.get(PROJECT_TAG):
+        return tagged_project(user, tags[PROJECT_TAG])
     if "/" in name:
         prefix = name.partition("/")[0]
         project = (Project.objects.filter(slug=prefix)

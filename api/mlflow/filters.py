@@ -415,7 +415,7 @@ def _backquoted(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _order_key(text: str) -> tuple[str, str, bool]:
+def order_key(text: str) -> tuple[str, str, bool]:
     """("metric"|"param"|"tag"|"attribute", key, descending) of one MLflow order_by item."""
     tokens = _Lexer(text).tokens[:-1]
     descending = False
@@ -439,7 +439,7 @@ def to_run_order(order_by: list[str] | None) -> str:
     """MLflow order_by items as a tracker.query sort-key text (the default when empty)."""
     keys = []
     for item in order_by or []:
-        kind, key, descending = _order_key(item)
+        kind, key, descending = order_key(item)
         sign = "-" if descending else ""
         if kind == "metric":
             name, split = split_metric_key(key)
@@ -463,7 +463,7 @@ def experiment_order(order_by: list[str] | None) -> list[tuple[str, bool]]:
     """(attribute, descending) pairs of a search_experiments order_by."""
     keys = []
     for item in order_by or ["creation_time DESC"]:
-        kind, key, descending = _order_key(item)
+        kind, key, descending = order_key(item)
         if kind != "attribute" or key not in ("name", "experiment_id", "creation_time",
                                               "last_update_time"):
             raise invalid(f"Invalid order_by clause {item!r}: experiments sort by name, "

@@ -45,6 +45,11 @@ def _pairs(items, what: str) -> dict[str, str]:
     return out
 
 
+def logged_model_uri(run: Run, record: dict, experiment_id: str) -> str:
+    """Where the model's files are: its folder among the run's artifacts."""
+    return f"{shapes.artifact_uri(run, experiment_id)}/{record['path']}"
+
+
 def model_json(run: Run, model_id: str, record: dict, user) -> dict:
     experiment_id = access.experiment_id_for(run.experiment, run.project, user)
     return {
@@ -54,7 +59,7 @@ def model_json(run: Run, model_id: str, record: dict, user) -> dict:
             "name": record["name"],
             "creation_timestamp_ms": record["created_ms"],
             "last_updated_timestamp_ms": record["updated_ms"],
-            "artifact_uri": f"{shapes.artifact_uri(run, experiment_id)}/{record['path']}",
+            "artifact_uri": logged_model_uri(run, record, experiment_id),
             "status": record["status"],
             "model_type": record.get("model_type", ""),
             "source_run_id": run.id.hex,
@@ -68,7 +73,8 @@ def model_json(run: Run, model_id: str, record: dict, user) -> dict:
     }
 
 
-def _model(user, model_id: str, *, write: bool = False) -> tuple[Run, dict]:
+def find_logged_model(user, model_id: str, *, write: bool = False) -> tuple[Run, dict]:
+    """The run that logged the model (read with the user's role) and the model's record."""
     match = _MODEL_ID.match(model_id or "")
     if not match:
         raise not_found(f"Logged model with ID '{model_id}' not found.")
@@ -135,9 +141,9 @@ def create_logged_model(request, user, data):
 def logged_model(request, user, data, model_id: str):
     """GET reads a model, PATCH finalizes it (its status), DELETE removes it."""
     if request.method == "GET":
-        run, record = _model(user, model_id)
+        run, record = find_logged_model(user, model_id)
         return {"model": model_json(run, model_id, record, user)}
-    run, _ = _model(user, model_id, write=True)
+    run, _ = find_logged_model(user, model_id, write=True)
     if request.method == "DELETE":
         def remove(models):
             models = dict(models or {})
@@ -157,7 +163,7 @@ def logged_model(request, user, data, model_id: str):
 
 @endpoint("PATCH")
 def set_logged_model_tags(request, user, data, model_id: str):
-    run, _ = _model(user, model_id, write=True)
+    run, _ = find_logged_model(user, model_id, write=True)
     tags = _pairs(data.get("tags"), "tags")
 
     def set_tags(record):
@@ -168,7 +174,7 @@ def set_logged_model_tags(request, user, data, model_id: str):
 
 @endpoint("DELETE")
 def delete_logged_model_tag(request, user, data, model_id: str, key: str):
-    run, record = _model(user, model_id, write=True)
+    run, record = find_logged_model(user, model_id, write=True)
     if key not in record.get("tags", {}):
         raise not_found(f"No tag with key {key!r} on logged model {model_id}")
 
@@ -180,7 +186,7 @@ def delete_logged_model_tag(request, user, data, model_id: str, key: str):
 
 @endpoint("POST")
 def log_logged_model_params(request, user, data, model_id: str):
-    run, _ = _model(user, model_id, write=True)
+    run, _ = find_logged_model(user, model_id, write=True)
     params = _pairs(data.get("params"), "params")
 
     def add(record):

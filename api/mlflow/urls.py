@@ -8,7 +8,7 @@ MLflow's ENDPOINT_NOT_FOUND as JSON.
 
 from django.urls import path, re_path
 
-from api.mlflow import artifacts, models, views
+from api.mlflow import artifacts, models, registry, views
 from api.mlflow.endpoint import not_found
 
 OPERATIONS = {
@@ -39,6 +39,25 @@ OPERATIONS = {
     "runs/log-model": models.record_logged_model,
     "logged-models": models.create_logged_model,
     "logged-models/search": models.search_logged_models,
+    "registered-models/create": registry.create_registered_model,
+    "registered-models/get": registry.get_registered_model,
+    "registered-models/rename": registry.rename_registered_model,
+    "registered-models/update": registry.update_registered_model,
+    "registered-models/delete": registry.delete_registered_model,
+    "registered-models/search": registry.search_registered_models,
+    "registered-models/get-latest-versions": registry.get_latest_versions,
+    "registered-models/set-tag": registry.set_registered_model_tag,
+    "registered-models/delete-tag": registry.delete_registered_model_tag,
+    "registered-models/alias": registry.alias,
+    "model-versions/create": registry.create_model_version,
+    "model-versions/get": registry.get_model_version,
+    "model-versions/update": registry.update_model_version,
+    "model-versions/delete": registry.delete_model_version,
+    "model-versions/transition-stage": registry.transition_model_version_stage,
+    "model-versions/get-download-uri": registry.get_model_version_download_uri,
+    "model-versions/search": registry.search_model_versions,
+    "model-versions/set-tag": registry.set_model_version_tag,
+    "model-versions/delete-tag": registry.delete_model_version_tag,
 }
 
 urlpatterns = [

@@ -5,8 +5,6 @@ one), so MLflow clients get Targetline's write semantics: replayed points are
 stored once, params are write-once, tags are last-write-wins.
 """
 
-import base64
-import binascii
 import json
 import math
 import posixpath
@@ -16,7 +14,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.http import HttpResponse
 
-from api.mlflow import access, filters, shapes
+from api.mlflow import access, fields, filters, shapes
 from api.mlflow.artifacts import list_children
 from api.mlflow.endpoint import endpoint, json_response
 from api.mlflow.errors import (
@@ -38,54 +36,6 @@ MAX_RUNS_PER_SEARCH = 50_000
 DEFAULT_RUNS_PER_SEARCH = 1000
 MAX_EXPERIMENTS_PER_SEARCH = 50_000
 _NAME_RE = re.compile(r"^[/\w.\- :]*$")
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-# --- Small readers -------------------------------------------------------------------
-
-def _required(data, field: str) -> str:
-    value = data.get(field)
-    if value is None or value == "":
-        raise invalid(f"Missing value for required parameter '{field}'.")
-    return value
-
-
-def _string(data, field: str, default: str = "") -> str:
-    value = data.get(field, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a string")
-    return value
-
-
-def _integer(data, field: str, default: int | None = None) -> int | None:
-    value = data.get(field)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an integer")
-    try:
-        number = int(value)
-        if isinstance(value, float) and number != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an "
-                      "integer") from None
-    if not _INT64[0] <= number <= _INT64[1]:
-        raise invalid(f"Invalid value {value!r} for parameter '{field}': out of range")
-    return number
-
-
-def _list(data, field: str) -> list:
-    if hasattr(data, "getlist"):
-        return data.getlist(field)
-    value = data.get(field)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a list")
-    return value
 
 
 def _run_id(data) -> str:
@@ -121,28 +71,14 @@ def _view_type(value, default: str = "ACTIVE_ONLY") -> str:
     return text
 
 
-def _key_values(items, what: str) -> list[tuple[str, object]]:
-    if not isinstance(items, list):
-        raise invalid(f"Invalid value for parameter '{what}': expected a list of key/value")
-    pairs = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise invalid(f"Invalid value for parameter '{what}[{i}]': expected an object")
-        key = item.get("key")
-        if key is None or key == "":
-            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
-        pairs.append((key, item.get("value")))
-    return pairs
-
-
 # --- Experiments -----------------------------------------------------------------------
 
 @endpoint("POST")
 def create_experiment(request, user, data):
-    name = _required(data, "name")
+    name = fields.required(data, "name")
     if not isinstance(name, str):
         raise invalid(f"Invalid experiment name: {name!r}. Expects a string.")
-    tags = {k: "" if v is None else v for k, v in _key_values(data.get("tags") or [], "tags")}
+    tags = {k: "" if v is None else v for k, v in fields.key_values(data.get("tags") or [], "tags")}
     if name == access.DEFAULT_EXPERIMENT_NAME:
         raise MlflowError("Experiment(name=Default) already exists: it is experiment '0'",
                           RESOURCE_ALREADY_EXISTS)
@@ -161,13 +97,13 @@ def create_experiment(request, user, data):
 
 @endpoint("GET")
 def get_experiment(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"))
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"))
     return {"experiment": shapes.experiment_json(experiment, user)}
 
 
 @endpoint("GET")
 def get_experiment_by_name(request, user, data):
-    name = _required(data, "experiment_name")
+    name = fields.required(data, "experiment_name")
     experiment = access.experiment_by_name(user, name)
     if experiment is None:
         raise not_found(f"Could not find experiment with name '{name}'")
@@ -187,28 +123,15 @@ def _experiment_matches(node, experiment_json: dict) -> bool:
     return filters.evaluate(node, lambda clause: _experiment_value(experiment_json, clause))
 
 
-def _offset_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return int(json.loads(base64.b64decode(token, validate=True))["offset"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise invalid(f"Invalid page token {token!r}") from None
-
-
-def _make_offset_token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
 @endpoint("GET", "POST")
 def search_experiments(request, user, data):
-    max_results = _integer(data, "max_results", 1000)
+    max_results = fields.integer(data, "max_results", 1000)
     if not 1 <= max_results <= MAX_EXPERIMENTS_PER_SEARCH:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
                       f"must be at most {MAX_EXPERIMENTS_PER_SEARCH} and positive.")
     view_type = _view_type(data.get("view_type"))
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
-    order = filters.experiment_order(_list(data, "order_by"))
+    order = filters.experiment_order(fields.string_list(data, "order_by"))
     experiments = access.visible_experiments(user)
     if view_type == "ACTIVE_ONLY":
         experiments = experiments.filter(deleted_at__isnull=True)
@@ -221,11 +144,11 @@ def search_experiments(request, user, data):
     for key, descending in reversed(order):
         found.sort(key=lambda e, k=key: int(e[k]) if k == "experiment_id" else e[k],
                    reverse=descending)
-    offset = _offset_token(data.get("page_token"))
+    offset = fields.offset_token(data.get("page_token"))
     page = found[offset:offset + max_results]
     answer = {"experiments": page}
     if offset + max_results < len(found):
-        answer["next_page_token"] = _make_offset_token(offset + max_results)
+        answer["next_page_token"] = fields.make_offset_token(offset + max_results)
     return answer
 
 
@@ -236,7 +159,7 @@ def _not_default(experiment: Experiment, user, doing: str) -> None:
 
 @endpoint("POST")
 def delete_experiment(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
     _not_default(experiment, user, "delete")
     services.delete_experiment(experiment=experiment)
     return {}
@@ -244,15 +167,15 @@ def delete_experiment(request, user, data):
 
 @endpoint("POST")
 def restore_experiment(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
     services.restore_experiment(experiment=experiment)
     return {}
 
 
 @endpoint("POST")
 def update_experiment(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
-    new_name = _string(data, "new_name")
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    new_name = fields.string(data, "new_name")
     if new_name:
         _not_default(experiment, user, "rename")
         try:
@@ -266,9 +189,9 @@ def update_experiment(request, user, data):
 
 @endpoint("POST")
 def set_experiment_tag(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
-    key = _check_name(_required(data, "key"), "key")
-    value = _string(data, "value")
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    key = _check_name(fields.required(data, "key"), "key")
+    value = fields.string(data, "value")
     if key == access.PROJECT_TAG and value != experiment.project.slug:
         raise invalid(f"experiment {experiment.name!r} belongs to project "
                       f"{experiment.project.slug!r}; the tag {access.PROJECT_TAG} cannot move "
@@ -279,8 +202,8 @@ def set_experiment_tag(request, user, data):
 
 @endpoint("POST")
 def delete_experiment_tag(request, user, data):
-    experiment = access.experiment_for(user, _required(data, "experiment_id"), write=True)
-    services.delete_experiment_tag(experiment=experiment, key=_required(data, "key"))
+    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    services.delete_experiment_tag(experiment=experiment, key=fields.required(data, "key"))
     return {}
 
 
@@ -306,15 +229,15 @@ def create_run(request, user, data):
         raise invalid(f"The experiment {data.get('experiment_id')} must be in the 'active' "
                       "state. Current state is deleted.")
     tags = {}
-    for key, value in _key_values(data.get("tags") or [], "tags"):
+    for key, value in fields.key_values(data.get("tags") or [], "tags"):
         tags[_check_name(key, "tags.key")] = "" if value is None else value
-    run_name = _string(data, "run_name")
+    run_name = fields.string(data, "run_name")
     tag_name = tags.pop(shapes.RUN_NAME_TAG, "")
     if run_name and tag_name and run_name != tag_name:
         raise invalid("Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
                       f"with different values (run_name='{run_name}', "
                       f"mlflow.runName='{tag_name}').")
-    start_time = _integer(data, "start_time")
+    start_time = fields.integer(data, "start_time")
     commit = tags.get("mlflow.source.git.commit", "")
     run, _ = services.create_run(
         project=experiment.project, user=user, experiment=experiment,
@@ -327,7 +250,7 @@ def create_run(request, user, data):
 @endpoint("POST")
 def update_run(request, user, data):
     run = access.run_for(user, _run_id(data), write=True)
-    run_name = _string(data, "run_name")
+    run_name = fields.string(data, "run_name")
     if run_name:
         services.update_run(run=run, name=run_name)
     if data.get("status") not in (None, ""):
@@ -336,7 +259,8 @@ def update_run(request, user, data):
         if ours == run.status and (ours == RunStatus.RUNNING or run.ended_at is not None):
             pass  # update_run(name=...) resends the current status: nothing changes
         elif status in _TERMINAL:
-            services.finish_run(run=run, status=ours, ended_at=_time(_integer(data, "end_time")))
+            ended_at = _time(fields.integer(data, "end_time"))
+            services.finish_run(run=run, status=ours, ended_at=ended_at)
         else:
             services.update_run(run=run, status=RunStatus.RUNNING)
     return {"run_info": shapes.run_info_json(run, user)}
@@ -354,14 +278,14 @@ def get_run(request, user, data):
 
 @endpoint("POST")
 def delete_run(request, user, data):
-    run = access.run_for(user, _required(data, "run_id"), write=True, allow_deleted=True)
+    run = access.run_for(user, fields.required(data, "run_id"), write=True, allow_deleted=True)
     services.delete_run(run=run)
     return {}
 
 
 @endpoint("POST")
 def restore_run(request, user, data):
-    run = access.run_for(user, _required(data, "run_id"), write=True, allow_deleted=True)
+    run = access.run_for(user, fields.required(data, "run_id"), write=True, allow_deleted=True)
     services.restore_run(run=run)
     return {}
 
@@ -454,8 +378,8 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
 @endpoint("POST", related_run=False)
 def log_batch(request, user, data):
     metrics = data.get("metrics") or []
-    params = _key_values(data.get("params") or [], "params")
-    tags = _key_values(data.get("tags") or [], "tags")
+    params = fields.key_values(data.get("params") or [], "params")
+    tags = fields.key_values(data.get("tags") or [], "tags")
     if not isinstance(metrics, list):
         raise invalid("Invalid value for parameter 'metrics': expected a list")
     for what, count, limit in (("metrics", len(metrics), MAX_METRICS_PER_BATCH),
@@ -467,7 +391,7 @@ def log_batch(request, user, data):
             raise invalid(f"A batch logging request can contain at most {limit} {what}. Got "
                           f"{count} {what}. Please split up {what} across multiple requests "
                           "and try again.")
-    run = access.run_for(user, _required(data, "run_id"), write=True, related=False)
+    run = access.run_for(user, fields.required(data, "run_id"), write=True, related=False)
     _log(run, metrics=metrics, params=params, tags=tags)
     return {}
 
@@ -475,7 +399,7 @@ def log_batch(request, user, data):
 @endpoint("POST", related_run=False)
 def log_metric(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
-    metric = {"key": _required(data, "key"), "value": data.get("value"),
+    metric = {"key": fields.required(data, "key"), "value": data.get("value"),
               "timestamp": data.get("timestamp"), "step": data.get("step")}
     if metric["value"] is None:
         raise invalid("Missing value for required parameter 'value'.")
@@ -491,21 +415,21 @@ def log_metric(request, user, data):
 @endpoint("POST", related_run=False)
 def log_param(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
-    _log(run, metrics=[], params=[(_required(data, "key"), data.get("value"))], tags=[])
+    _log(run, metrics=[], params=[(fields.required(data, "key"), data.get("value"))], tags=[])
     return {}
 
 
 @endpoint("POST", related_run=False)
 def set_tag(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
-    _log(run, metrics=[], params=[], tags=[(_required(data, "key"), data.get("value"))])
+    _log(run, metrics=[], params=[], tags=[(fields.required(data, "key"), data.get("value"))])
     return {}
 
 
 @endpoint("POST")
 def delete_tag(request, user, data):
     run = access.run_for(user, _run_id(data), write=True)
-    key = _required(data, "key")
+    key = fields.required(data, "key")
     if key != shapes.RUN_NAME_TAG:  # the name tag mirrors the run's name: nothing to delete
         services.delete_run_tag(run=run, key=key)
     return {}
@@ -515,12 +439,12 @@ def delete_tag(request, user, data):
 def log_inputs(request, user, data):
     run = access.run_for(user, _run_id(data), write=True)
     datasets = []
-    for i, item in enumerate(_list(data, "datasets")):
+    for i, item in enumerate(fields.string_list(data, "datasets")):
         if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
             raise invalid(f"Invalid value for parameter 'datasets[{i}]': expected "
                           "{tags, dataset}")
         tags = {k: "" if v is None else str(v)
-                for k, v in _key_values(item.get("tags") or [], f"datasets[{i}].tags")}
+                for k, v in fields.key_values(item.get("tags") or [], f"datasets[{i}].tags")}
         datasets.append({**item["dataset"], "tags": tags})
     services.log_run_datasets(run=run, datasets=datasets)
     return {}
@@ -548,8 +472,8 @@ def _json_number(value: float | None) -> str:
 @endpoint("GET")
 def get_metric_history(request, user, data):
     run = access.run_for(user, _run_id(data))
-    key = _required(data, "metric_key")
-    max_results = _integer(data, "max_results")
+    key = fields.required(data, "metric_key")
+    max_results = fields.integer(data, "max_results")
     if max_results is not None and max_results <= 0:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
                       "must be a positive integer.")
@@ -560,7 +484,7 @@ def get_metric_history(request, user, data):
     if found is None:
         return {"metrics": []}
     summary_id = series[found][0]
-    steps = None if after is None else (after[0], _INT64[1])
+    steps = None if after is None else (after[0], fields.INT64[1])
     rows = series_points([summary_id], steps=steps).get(summary_id, [])
     if after is not None:
         rows = [p for p in rows if (p[0], p[1]) > after]
@@ -579,11 +503,11 @@ def get_metric_history(request, user, data):
 
 @endpoint("POST")
 def search_runs(request, user, data):
-    max_results = _integer(data, "max_results", DEFAULT_RUNS_PER_SEARCH)
+    max_results = fields.integer(data, "max_results", DEFAULT_RUNS_PER_SEARCH)
     if not 1 <= max_results <= MAX_RUNS_PER_SEARCH:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
                       f"must be at most {MAX_RUNS_PER_SEARCH} and positive.")
-    ids = access.experiment_pks(user, _list(data, "experiment_ids"))
+    ids = access.experiment_pks(user, fields.string_list(data, "experiment_ids"))
     visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = Run.objects.filter(experiment_id__in=visible)
     view_type = _view_type(data.get("run_view_type"))
@@ -594,7 +518,7 @@ def search_runs(request, user, data):
     node = filters.to_run_filter(data.get("filter"))
     if node is not None:
         runs = runs.filter(run_search.compile_node(node))
-    order = filters.to_run_order(_list(data, "order_by")) or None
+    order = filters.to_run_order(fields.string_list(data, "order_by")) or None
     runs = run_search.order_runs(runs, order).select_related("project", "experiment",
                                                               "created_by")
     cursor = data.get("page_token") or None

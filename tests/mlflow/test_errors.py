@@ -154,7 +154,7 @@ def test_the_viewer_error_has_mlflows_shape_on_the_wire(live_server, shared_proj
 
 
 def test_unsupported_endpoints_answer_endpoint_not_found_as_json(live_server, alice):
-    for method, route in (("GET", f"{API}/registered-models/search"),
+    for method, route in (("GET", f"{API}/webhooks"),
                           ("POST", f"{API}/traces"),
                           ("GET", "/api/2.0/mlflow-artifacts/nope"),
                           ("GET", f"{API}/runs/log-batch")):

@@ -1,0 +1,82 @@
+"""Reading the fields of an MLflow request: required values, strings, integers, lists,
+key/value pairs and the offset page tokens of the searches that page in Python."""
+
+import base64
+import binascii
+import json
+
+from api.mlflow.errors import invalid
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def required(data, field: str) -> str:
+    value = data.get(field)
+    if value is None or value == "":
+        raise invalid(f"Missing value for required parameter '{field}'.")
+    return value
+
+
+def string(data, field: str, default: str = "") -> str:
+    value = data.get(field, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a string")
+    return value
+
+
+def integer(data, field: str, default: int | None = None) -> int | None:
+    value = data.get(field)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an integer")
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected an "
+                      "integer") from None
+    if not INT64[0] <= number <= INT64[1]:
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': out of range")
+    return number
+
+
+def string_list(data, field: str) -> list:
+    if hasattr(data, "getlist"):
+        return data.getlist(field)
+    value = data.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a list")
+    return value
+
+
+def offset_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.b64decode(token, validate=True))["offset"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise invalid(f"Invalid page token {token!r}") from None
+
+
+def make_offset_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def key_values(items, what: str) -> list[tuple[str, object]]:
+    if not isinstance(items, list):
+        raise invalid(f"Invalid value for parameter '{what}': expected a list of key/value")
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise invalid(f"Invalid value for parameter '{what}[{i}]': expected an object")
+        key = item.get("key")
+        if key is None or key == "":
+            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
+        pairs.append((key, item.get("value")))
+    return pairs

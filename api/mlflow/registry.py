@@ -1,0 +1,375 @@
+"""MLflow's model registry endpoints (registered-models/*, model-versions/*).
+
+`mlflow.<flavor>.log_model(..., registered_model_name="churn")` and
+`mlflow.register_model` create a registered model and a version of it, and
+`mlflow.pyfunc.load_model("models:/churn/1")` (or `@champion`, `/latest`,
+`/Production`) finds the files through them. The domain rules (which project a
+model belongs to, numbering, stages, aliases) are tracker.registry's; this
+module reads MLflow's requests and answers in MLflow's shapes.
+
+A version made from a logged model (`models:/m-…`) or a run points at that run's
+files; nothing is copied, so a version is READY as soon as it exists.
+"""
+
+from api.mlflow import access, fields, filters
+from api.mlflow.endpoint import endpoint
+from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
+from api.mlflow.models import MODELS_KEY, find_logged_model, logged_model_uri
+from api.mlflow.shapes import artifact_uri
+from tracker import registry
+from tracker.errors import Conflict
+from tracker.models import ModelVersion, RegisteredModel, Run
+
+MAX_MODELS_PER_SEARCH = 1000
+DEFAULT_MODELS_PER_SEARCH = 100
+MAX_VERSIONS_PER_SEARCH = 200_000
+DEFAULT_VERSIONS_PER_SEARCH = 10_000
+_MODEL_ORDER = {"name": "name", "timestamp": "creation_timestamp",
+                "creation_timestamp": "creation_timestamp",
+                "last_updated_timestamp": "last_updated_timestamp"}
+_VERSION_ORDER = {"name": "name", "version_number": "version",
+                  "creation_timestamp": "creation_timestamp",
+                  "last_updated_timestamp": "last_updated_timestamp"}
+
+
+def _ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _tag_list(tags: dict) -> list[dict]:
+    return [{"key": k, "value": v} for k, v in tags.items()]
+
+
+def _tags(data, field: str = "tags") -> dict:
+    items = data.get(field)
+    if items in (None, ""):
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in fields.key_values(items, field)}
+
+
+# --- Shapes ------------------------------------------------------------------------------
+
+def version_json(version: ModelVersion, user) -> dict:
+    creator = version.created_by.get_username() if version.created_by else ""
+    answer = {
+        "name": version.registered_model.name,
+        "version": str(version.version),
+        "creation_timestamp": _ms(version.created_at),
+        "last_updated_timestamp": _ms(version.updated_at),
+        "user_id": creator,
+        "current_stage": version.stage,
+        "description": version.description,
+        "source": version.source,
+        "run_id": version.run.id.hex if version.run else "",
+        "status": "READY",
+        "tags": _tag_list(version.tags),
+        "aliases": registry.aliases_of(version),
+    }
+    if version.run_link:
+        answer["run_link"] = version.run_link
+    return answer
+
+
+def model_json(model: RegisteredModel, user, *, latest: bool = True) -> dict:
+    answer = {
+        "name": model.name,
+        "creation_timestamp": _ms(model.created_at),
+        "last_updated_timestamp": _ms(model.updated_at),
+        "user_id": model.created_by.get_username() if model.created_by else "",
+        "description": model.description,
+        "tags": _tag_list(model.tags),
+        "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
+    }
+    if latest:
+        answer["latest_versions"] = [version_json(v, user)
+                                     for v in registry.latest_versions(model)]
+    return answer
+
+
+# --- Finding what a request names ------------------------------------------------------------
+
+def _model(user, data, *, write: bool = False) -> RegisteredModel:
+    return registry.model_by_name(user, fields.required(data, "name"), write=write)
+
+
+def _version(user, data, *, write: bool = False) -> ModelVersion:
+    model = _model(user, data, write=write)
+    return registry.version_of(model, fields.required(data, "version"))
+
+
+def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | None, str]:
+    """(source, run, logged model id) of a new version.
+
+    `models:/m-…` is a run's logged model, `models:/<name>/<version>` (or `@alias`) another
+    registered version, which the new one copies the run and logged model of; `run_id`
+    names the run of any other source (`runs:/…`, an artifact URI).
+    """
+    if source.startswith("models:/") and not model_id:
+        reference = source[len("models:/"):]
+        if reference.startswith("m-"):
+            model_id = reference.split("/")[0]
+        else:
+            name, at, alias = reference.partition("@")
+            model = registry.model_by_name(user, name.split("/")[0] if not at else name)
+            copied = (registry.version_by_alias(model, alias) if at
+                      else registry.version_of(model, name.partition("/")[2]))
+            return (f"models:/{model.name}/{copied.version}", copied.run,
+                    copied.logged_model_id)
+    if model_id:
+        run, _ = find_logged_model(user, model_id)
+        if run_id and access.parse_run_id(run_id) != run.id:
+            raise invalid(f"the logged model {model_id} was logged by run {run.id.hex}, not "
+                          f"by run {run_id}")
+        return source, run, model_id
+    if run_id:
+        return source, access.run_for(user, run_id), ""
+    return source, None, ""
+
+
+def download_uri(version: ModelVersion, user) -> str:
+    """Where the version's files are: the run's logged model, the run's artifacts under a
+    `runs:/` source's path, or else the source itself."""
+    run = version.run
+    if run is not None:
+        experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+        if version.logged_model_id:
+            record = (run.context or {}).get(MODELS_KEY, {}).get(version.logged_model_id)
+            if record is not None:
+                return logged_model_uri(run, record, experiment_id)
+        if version.source.startswith("runs:/"):
+            path = version.source[len("runs:/"):].partition("/")[2].strip("/")
+            return f"{artifact_uri(run, experiment_id)}/{path}".rstrip("/")
+    return version.source
+
+
+# --- Registered models -------------------------------------------------------------------
+
+@endpoint("POST")
+def create_registered_model(request, user, data):
+    name = registry.check_name(fields.required(data, "name"))
+    tags = _tags(data)
+    slug = tags.get(access.PROJECT_TAG)
+    project = access.tagged_project(user, slug) if slug else None
+    try:
+        model = registry.create_model(user=user, name=name, project=project, tags=tags,
+                                      description=fields.string(data, "description"))
+    except Conflict as exc:
+        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+    return {"registered_model": model_json(model, user)}
+
+
+@endpoint("GET")
+def get_registered_model(request, user, data):
+    return {"registered_model": model_json(_model(user, data), user)}
+
+
+@endpoint("POST")
+def rename_registered_model(request, user, data):
+    model = _model(user, data, write=True)
+    try:
+        registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
+    except Conflict as exc:
+        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+    return {"registered_model": model_json(model, user)}
+
+
+@endpoint("PATCH")
+def update_registered_model(request, user, data):
+    model = _model(user, data, write=True)
+    registry.update_model(model=model, description=fields.string(data, "description"))
+    return {"registered_model": model_json(model, user)}
+
+
+@endpoint("DELETE")
+def delete_registered_model(request, user, data):
+    registry.delete_model(model=_model(user, data, write=True))
+    return {}
+
+
+def _tag_value(tags: dict, clause):
+    """A tag's value for a filter; a missing tag differs from every value, as in MLflow's
+    registry (the client itself asks for `tags.mlflow.prompt.is_prompt != 'true'`)."""
+    value = tags.get(clause.key)
+    return "" if value is None and clause.op in ("!=", "NOT IN") else value
+
+
+def _model_value(model: RegisteredModel, clause):
+    if clause.entity == "tag":
+        return _tag_value(model.tags, clause)
+    if clause.key == "name":
+        return model.name
+    raise invalid(f"Invalid attribute key '{clause.key}' specified. Valid keys are '{{'name'}}'")
+
+
+def _order(order_by: list, valid: dict, default: list[str]) -> list[tuple[str, bool]]:
+    keys = []
+    for item in order_by or default:
+        kind, key, descending = filters.order_key(item)
+        if kind != "attribute" or key not in valid:
+            raise invalid(f"Invalid order by key '{item}' specified. Valid keys are "
+                          f"{', '.join(sorted(valid))}")
+        keys.append((valid[key], descending))
+    return keys
+
+
+def _page(found: list, data, *, default: int, most: int, key: str) -> dict:
+    max_results = fields.integer(data, "max_results", default)
+    if not 1 <= max_results <= most:
+        raise invalid(f"Invalid value for max_results. It must be at most {most}, "
+                      f"but got value {max_results}")
+    offset = fields.offset_token(data.get("page_token"))
+    answer = {key: found[offset:offset + max_results]}
+    if offset + max_results < len(found):
+        answer["next_page_token"] = fields.make_offset_token(offset + max_results)
+    return answer
+
+
+def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
+    for key, descending in reversed(order):
+        items.sort(key=lambda item, k=key: int(item[k]) if k == "version" else item[k],
+                   reverse=descending)
+    return items
+
+
+@endpoint("GET", "POST")
+def search_registered_models(request, user, data):
+    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
+    models = [m for m in registry.visible_models(user).select_related("created_by")
+              if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
+    found = _sorted([model_json(m, user) for m in models], order)
+    return _page(found, data, default=DEFAULT_MODELS_PER_SEARCH, most=MAX_MODELS_PER_SEARCH,
+                 key="registered_models")
+
+
+@endpoint("GET", "POST")
+def get_latest_versions(request, user, data):
+    model = _model(user, data)
+    stages = fields.string_list(data, "stages")
+    return {"model_versions": [version_json(v, user)
+                               for v in registry.latest_versions(model, stages)]}
+
+
+@endpoint("POST")
+def set_registered_model_tag(request, user, data):
+    model = _model(user, data, write=True)
+    key = fields.required(data, "key")
+    registry.update_model(model=model, tags={**model.tags, key: fields.string(data, "value")})
+    return {}
+
+
+@endpoint("DELETE")
+def delete_registered_model_tag(request, user, data):
+    model = _model(user, data, write=True)
+    key = fields.required(data, "key")
+    registry.update_model(model=model, tags={k: v for k, v in model.tags.items() if k != key})
+    return {}
+
+
+@endpoint("GET", "POST", "DELETE")
+def alias(request, user, data):
+    """GET reads the version an alias names, POST points an alias at a version, DELETE
+    removes it."""
+    model = _model(user, data, write=request.method != "GET")
+    name = fields.required(data, "alias")
+    if request.method == "GET":
+        return {"model_version": version_json(registry.version_by_alias(model, name), user)}
+    if request.method == "DELETE":
+        registry.delete_alias(model=model, alias=name)
+    else:
+        registry.set_alias(model=model, alias=name, version=fields.required(data, "version"))
+    return {}
+
+
+# --- Versions ----------------------------------------------------------------------------
+
+@endpoint("POST")
+def create_model_version(request, user, data):
+    model = _model(user, data, write=True)
+    source, run, logged_model_id = _version_source(
+        user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
+    if run is not None and model.project_id is None:
+        access.check_write(run.role, "run")  # the model joins the run's project
+    version = registry.create_version(
+        user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
+        tags=_tags(data), description=fields.string(data, "description"),
+        run_link=fields.string(data, "run_link"))
+    return {"model_version": version_json(version, user)}
+
+
+@endpoint("GET")
+def get_model_version(request, user, data):
+    return {"model_version": version_json(_version(user, data), user)}
+
+
+@endpoint("PATCH")
+def update_model_version(request, user, data):
+    version = _version(user, data, write=True)
+    registry.update_version(version=version, description=fields.string(data, "description"))
+    return {"model_version": version_json(version, user)}
+
+
+@endpoint("POST")
+def transition_model_version_stage(request, user, data):
+    version = _version(user, data, write=True)
+    archive = str(data.get("archive_existing_versions", "")).lower() == "true"
+    registry.transition_stage(version=version, stage=fields.required(data, "stage"),
+                              archive_existing=archive)
+    return {"model_version": version_json(version, user)}
+
+
+@endpoint("DELETE")
+def delete_model_version(request, user, data):
+    registry.delete_version(version=_version(user, data, write=True))
+    return {}
+
+
+@endpoint("GET")
+def get_model_version_download_uri(request, user, data):
+    return {"artifact_uri": download_uri(_version(user, data), user)}
+
+
+@endpoint("POST")
+def set_model_version_tag(request, user, data):
+    version = _version(user, data, write=True)
+    key = fields.required(data, "key")
+    registry.update_version(version=version,
+                            tags={**version.tags, key: fields.string(data, "value")})
+    return {}
+
+
+@endpoint("DELETE")
+def delete_model_version_tag(request, user, data):
+    version = _version(user, data, write=True)
+    key = fields.required(data, "key")
+    registry.update_version(version=version,
+                            tags={k: v for k, v in version.tags.items() if k != key})
+    return {}
+
+
+def _version_value(version: ModelVersion, clause):
+    if clause.entity == "tag":
+        return _tag_value(version.tags, clause)
+    values = {"name": version.registered_model.name, "version_number": version.version,
+              "run_id": version.run.id.hex if version.run else None,
+              "source_path": version.source}
+    if clause.key not in values:
+        raise invalid(f"Invalid attribute key '{clause.key}' specified. Valid keys are "
+                      "'name', 'version_number', 'run_id', 'source_path'")
+    return values[clause.key]
+
+
+@endpoint("GET", "POST")
+def search_model_versions(request, user, data):
+    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    order = _order(fields.string_list(data, "order_by"), _VERSION_ORDER, [])
+    keys = {key for key, _ in order}
+    order += [k for k in [("name", False), ("version", True)] if k[0] not in keys]
+    versions = (ModelVersion.objects
+                .filter(registered_model__in=registry.visible_models(user).values("pk"))
+                .select_related("registered_model", "run__project", "run__experiment",
+                                "created_by"))
+    found = [version_json(v, user) for v in versions
+             if node is None or filters.evaluate(node, lambda c, v=v: _version_value(v, c))]
+    return _page(_sorted(found, order), data, default=DEFAULT_VERSIONS_PER_SEARCH,
+                 most=MAX_VERSIONS_PER_SEARCH, key="model_versions")
