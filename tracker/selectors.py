@@ -9,6 +9,7 @@ from django.db.models import Count, Max, QuerySet
 from tracker import limits, phrasing, points
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import (
+    Experiment,
     Guardrail,
     Membership,
     MetricSummary,
@@ -54,6 +55,15 @@ def run_for_user(*, user, run_id: str, include_deleted: bool = False) -> tuple[R
     if run is None or role is None or (run.deleted_at and not include_deleted):
         raise NotFound(f"no run {run_id!r}", field="run")
     return run, role
+
+
+def experiment_for_user(*, user, experiment_id: int) -> tuple[Experiment, str]:
+    """The experiment and the user's role in its project; NotFound for outsiders."""
+    experiment = Experiment.objects.select_related("project").filter(pk=experiment_id).first()
+    role = role_of(user=user, project=experiment.project) if experiment else None
+    if experiment is None or role is None or experiment.deleted_at is not None:
+        raise NotFound(f"no experiment {experiment_id}", field="experiment")
+    return experiment, role
 
 
 def can_write(role: str | None) -> bool:

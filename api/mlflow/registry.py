@@ -122,8 +122,25 @@ def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | Non
                           f"by run {run_id}")
         return source, run, model_id
     if run_id:
-        return source, access.run_for(user, run_id), ""
+        run = access.run_for(user, run_id)
+        return source, run, _logged_model_at(run, source)
     return source, None, ""
+
+
+def _logged_model_at(run: Run, source: str) -> str:
+    """The id of the run's logged model whose folder the source names (`runs:/<run>/model`,
+    or the artifact URI the client turns that into), or ""."""
+    hex_id = run.id.hex
+    for prefix in (f"runs:/{hex_id}/", f"/{hex_id}/artifacts/"):
+        if prefix in source:
+            path = source.partition(prefix)[2].strip("/")
+            break
+    else:
+        return ""
+    for model_id, record in (run.context or {}).get(MODELS_KEY, {}).items():
+        if record.get("path") == path:
+            return model_id
+    return ""
 
 
 def download_uri(version: ModelVersion, user) -> str:

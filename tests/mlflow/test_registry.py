@@ -8,6 +8,9 @@ from pathlib import Path
 import mlflow
 import pytest
 import requests
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
 from mlflow.exceptions import MlflowException, RestException
 
 from tracker.models import ModelVersion, RegisteredModel
@@ -232,3 +235,44 @@ def test_a_viewer_cannot_place_a_new_model_in_a_project(shared_project, tracking
         "x", tags={"targetline.project": "news"}))["error_code"] == "PERMISSION_DENIED"
     assert not ModelVersion.objects.exists()
     assert owner.get_run(run_id).info.run_id == run_id
+
+
+def test_the_run_page_says_where_its_model_is_registered(alice, tmp_path):
+    mlflow.set_experiment("pages")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    with mlflow.start_run() as run:
+        logged = alice.create_logged_model(experiment_id=run.info.experiment_id, name="model",
+                                           source_run_id=run.info.run_id)
+        alice.log_model_artifacts(logged.model_id, str(folder))
+        alice.finalize_logged_model(logged.model_id, "READY")
+    # registered through the run's folder, the version still knows its logged model
+    mlflow.register_model(f"runs:/{run.info.run_id}/model", "scorer")
+    alice.set_registered_model_alias("scorer", "champion", "1")
+    version = ModelVersion.objects.get()
+    assert version.logged_model_id == logged.model_id
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(username="alice"))
+    page = browser.get(reverse("web:run", args=[version.run_id])).content.decode()
+    models_card = page.partition('id="models-title"')[2].partition("</section>")[0]
+    assert logged.model_id in models_card
+    assert "Registered as <strong>scorer</strong> version 1" in models_card
+    assert "@champion" in models_card and "models:/scorer/1" in models_card
+
+
+def test_mlflows_printed_links_open_the_experiment_and_the_run(alice):
+    mlflow.set_experiment("linked")
+    with mlflow.start_run() as run:
+        pass
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(username="alice"))
+    experiment_id = run.info.experiment_id
+    answer = browser.get(reverse("web:experiment", args=[experiment_id]))
+    assert answer.status_code == 302
+    assert answer["Location"] == "/p/linked/runs/?filter=experiment+%3D+%22linked%22"
+    assert browser.get(answer["Location"]).status_code == 200
+    outsider = Client()
+    outsider.force_login(get_user_model().objects.create_user(username="nosy"))
+    assert outsider.get(reverse("web:experiment", args=[experiment_id])).status_code == 404

@@ -271,3 +271,20 @@ def test_no_request_leaves_the_server_on_any_page(page, live_server, demo, login
                 assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
     assert outside == []
     assert failed == []
+
+
+def test_the_links_an_mlflow_client_prints_open_the_run_and_the_experiment(page, live_server,
+                                                                          demo):
+    """mlflow prints "View run at http://host/#/experiments/<id>/runs/<hex>": signing in on
+    the way keeps where the link pointed."""
+    run = demo.runs["majority-class"]
+    page.goto(f"{live_server.url}/#/experiments/{run.experiment_id}/runs/{run.id.hex}")
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.fill("#id_username", "mia")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/runs/{run.id}/")
+    expect(page.locator("main")).to_contain_text(run.name)
+    page.goto(f"{live_server.url}/#/experiments/{run.experiment_id}")
+    expect(page).to_have_url(re.compile(rf"/p/{demo.slug}/runs/\?filter=experiment"))
+    expect(page.locator("tbody tr").first).to_be_visible()

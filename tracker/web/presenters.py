@@ -224,6 +224,18 @@ def logged_models(records: dict, artifacts) -> list[dict]:
     return models
 
 
+def registered_versions(versions) -> list[dict]:
+    """The registry versions made from a run, for the run page: "churn v2", its stage
+    (when it has one) and aliases, and the logged model it came from."""
+    shown = []
+    for v in sorted(versions, key=lambda v: (v.registered_model.name, v.version)):
+        aliases = sorted(a for a, n in v.registered_model.aliases.items() if n == v.version)
+        shown.append({"name": v.registered_model.name, "version": v.version,
+                      "stage": "" if v.stage == "None" else v.stage,
+                      "aliases": aliases, "logged_model_id": v.logged_model_id})
+    return shown
+
+
 def datasets(rows) -> list[dict]:
     """The run's datasets (MLflow's run inputs) for the run page, with what each was used for
     (the client's "mlflow.data.context" tag: train, eval, …)."""

@@ -16,6 +16,7 @@ urlpatterns = [
     path("p/<slug:slug>/compare/", views.compare, name="compare"),
     path("p/<slug:slug>/curves.json", views.curves, name="curves"),
     path("p/<slug:slug>/settings/", views.project_settings, name="settings"),
+    path("experiments/<int:experiment_id>/", views.experiment_link, name="experiment"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("runs/<uuid:run_id>/notes/", views.run_notes, name="run-notes"),
     path("runs/<uuid:run_id>/artifacts/<path:path>", views.artifact_download, name="artifact"),

@@ -781,10 +781,16 @@ def run_detail(request, run_id):
     models = presenters.logged_models(context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {},
                                       artifacts)
     context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
+    registered = presenters.registered_versions(run.model_versions.select_related(
+        "registered_model"))
+    for model in models:
+        model["registered"] = [v for v in registered if v["logged_model_id"] == model["id"]]
+    registered_elsewhere = [v for v in registered
+                            if not any(v in m["registered"] for m in models)]
     hidden_any = any(r["hidden"] for r in rows)
     return render(request, "web/run.html", {
         "access": access, "project": project, "run": run, "rows": rows,
-        "artifacts": artifacts, "models": models,
+        "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
@@ -802,6 +808,15 @@ def run_detail(request, run_id):
                          "buckets": 500, "keys": keys},
         "this_url": request.get_full_path(),
     })
+
+
+@page
+@require_GET
+def experiment_link(request, experiment_id):
+    """Where an MLflow client's "View experiment at http://host/#/experiments/<id>" link lands
+    (app.js turns the fragment into this address): the experiment's runs in its project."""
+    experiment, _ = selectors.experiment_for_user(user=request.user, experiment_id=experiment_id)
+    return redirect(_runs_url(experiment.project, presenters.experiment_filter(experiment.name)))
 
 
 @page

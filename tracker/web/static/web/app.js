@@ -4,6 +4,22 @@
 (function () {
   "use strict";
 
+  // --- Links the MLflow client prints ------------------------------------------------
+  // "View run at http://host/#/experiments/3/runs/<32 hex>" and "View experiment at
+  // http://host/#/experiments/3" are MLflow UI addresses; open the run or the experiment's
+  // runs instead. On the sign-in page the fragment rides along in `next`.
+  var mlflowLink = /^#\/experiments\/(\d+)(?:\/runs\/([0-9a-f]{32}))?/.exec(location.hash);
+  var next = document.querySelector("input[name=next]");
+  if (mlflowLink && next) {
+    next.value = (next.value || "/").split("#")[0] + location.hash;
+  } else if (mlflowLink) {
+    var hex = mlflowLink[2];
+    location.replace(hex
+      ? "/runs/" + [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
+                    hex.slice(20)].join("-") + "/"
+      : "/experiments/" + mlflowLink[1] + "/");
+  }
+
   // --- Copy buttons: <button data-copy="element-id"> ---------------------------------
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
