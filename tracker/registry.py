@@ -199,6 +199,19 @@ def delete_alias(*, model: RegisteredModel, alias: str) -> RegisteredModel:
     return update_model(model=model, aliases=aliases)
 
 
+def version_named(model: RegisteredModel, which: str) -> ModelVersion:
+    """The version `models:/<name>/<which>` means: a number, "latest" (the newest), or a
+    stage (the newest in it)."""
+    if str(which).strip().lower() in (*STAGES, "latest"):
+        stage = str(which).strip().lower()
+        versions = latest_versions(model, None if stage == "latest" else [stage])
+        if not versions:
+            raise NotFound(f"Registered model {model.name!r} has no version"
+                           + ("" if stage == "latest" else f" in stage {STAGES[stage]}"))
+        return max(versions, key=lambda v: v.version)
+    return version_of(model, which)
+
+
 def version_by_alias(model: RegisteredModel, alias: str) -> ModelVersion:
     if alias not in model.aliases:
         raise NotFound(f"Registered model alias {alias} not found.")

@@ -100,9 +100,9 @@ def _version(user, data, *, write: bool = False) -> ModelVersion:
 def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | None, str]:
     """(source, run, logged model id) of a new version.
 
-    `models:/m-…` is a run's logged model, `models:/<name>/<version>` (or `@alias`) another
-    registered version, which the new one copies the run and logged model of; `run_id`
-    names the run of any other source (`runs:/…`, an artifact URI).
+    `models:/m-…` is a run's logged model; `models:/<name>/<version>` (or `/latest`, a stage,
+    `@alias`) another registered version, whose run and logged model the new one shares;
+    `run_id` names the run of any other source (`runs:/…`, an artifact URI).
     """
     if source.startswith("models:/") and not model_id:
         reference = source[len("models:/"):]
@@ -110,10 +110,13 @@ def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | Non
             model_id = reference.split("/")[0]
         else:
             name, at, alias = reference.partition("@")
-            model = registry.model_by_name(user, name.split("/")[0] if not at else name)
-            copied = (registry.version_by_alias(model, alias) if at
-                      else registry.version_of(model, name.partition("/")[2]))
-            return (f"models:/{model.name}/{copied.version}", copied.run,
+            if at:
+                copied = registry.version_by_alias(registry.model_by_name(user, name), alias)
+            else:
+                name, _, which = reference.partition("/")
+                copied = registry.version_named(registry.model_by_name(user, name), which)
+            run = None if copied.run is None else access.run_for(user, copied.run.id)
+            return (f"models:/{copied.registered_model.name}/{copied.version}", run,
                     copied.logged_model_id)
     if model_id:
         run, _ = find_logged_model(user, model_id)

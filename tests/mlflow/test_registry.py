@@ -111,6 +111,13 @@ def test_versions_are_numbered_aliased_staged_and_loaded_by_each_name(alice, tmp
     third = mlflow.register_model(f"runs:/{first}/model", "churn")
     assert third.version == "3"
 
+    copy = alice.copy_model_version("models:/churn/Production", "churn-shadow")
+    assert (copy.version, copy.run_id, copy.source) == ("1", second, "models:/churn/2")
+    assert _weights("models:/churn-shadow/1", tmp_path) == b"weights-2"
+    assert _error(lambda: alice.create_model_version("churn-shadow", "models:/churn/Staging"))[
+        "error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    alice.delete_registered_model("churn-shadow")
+
     alice.rename_registered_model("churn", "churn-v2")
     assert _weights("models:/churn-v2/3", tmp_path) == b"weights-1"
     assert _error(lambda: alice.get_registered_model("churn"))["error_code"] == \
