@@ -496,7 +496,7 @@ def evaluate(node, value_of) -> bool:
         return like(str(wanted), str(actual), ignore_case=op == "ILIKE")
     if op in ("IN", "NOT IN"):
         return (str(actual) in wanted) == (op == "IN")
-    if isinstance(actual, int) != isinstance(wanted, int | float):
+    if isinstance(actual, int | float) != isinstance(wanted, int | float):
         raise invalid(f"{node.key} cannot be compared with {wanted!r}")
     if isinstance(actual, str) and op not in ("=", "!="):
         raise invalid(f"{node.key} can only be compared with =, !=, LIKE or ILIKE")

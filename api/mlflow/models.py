@@ -10,6 +10,7 @@ download like any other artifact of the run. Model ids carry the run's id
 run: log it inside `mlflow.start_run()`.
 """
 
+import math
 import re
 import secrets
 import time
@@ -68,7 +69,8 @@ def model_json(run: Run, model_id: str, record: dict, user) -> dict:
         },
         "data": {
             "params": [{"key": k, "value": v} for k, v in record.get("params", {}).items()],
-            "metrics": [],
+            "metrics": [{**metric, "run_id": run.id.hex, "model_id": model_id}
+                        for metric in record.get("metrics", [])],
         },
     }
 
@@ -195,8 +197,75 @@ def log_logged_model_params(request, user, data, model_id: str):
     return {}
 
 
-def _model_value(model: dict, node):
+def _json_number(value: float) -> float | str:
+    """A value JSON can hold: NaN and ±infinity as protobuf's JSON writes them."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _newer(a: dict, b: dict) -> bool:
+    return (a["step"], a["timestamp"]) >= (b["step"], b["timestamp"])
+
+
+def record_model_metrics(run: Run, metrics: list) -> None:
+    """Keep, with each of the run's logged models, the latest value of each metric the client
+    logged for it (MLflow 3 sends `model_id` with a metric once a model is active, e.g. after
+    log_model), per dataset: what `LoggedModel.metrics` and the searches' metric filters
+    and order read. A batch that names no model of this run changes nothing."""
+    models = (run.context or {}).get(MODELS_KEY)
+    if not models:
+        return
+    latest: dict[str, dict[tuple, dict]] = {}
+    for metric in metrics:
+        model_id = metric.get("model_id")
+        if model_id not in models:
+            continue
+        entry = {"key": metric["key"], "value": _json_number(float(metric["value"])),
+                 "step": int(metric.get("step") or 0), "timestamp": int(metric["timestamp"])}
+        for field in ("dataset_name", "dataset_digest"):
+            if metric.get(field):
+                entry[field] = str(metric[field])
+        slot = (entry["key"], entry.get("dataset_name"), entry.get("dataset_digest"))
+        known = latest.setdefault(model_id, {})
+        if slot not in known or _newer(entry, known[slot]):
+            known[slot] = entry
+    if not latest:
+        return
+
+    def merge(current):
+        current = dict(current or {})
+        for model_id, entries in latest.items():
+            if model_id not in current:
+                continue
+            record = dict(current[model_id])
+            kept = {(m["key"], m.get("dataset_name"), m.get("dataset_digest")): m
+                    for m in record.get("metrics", [])}
+            for slot, entry in entries.items():
+                if slot not in kept or _newer(entry, kept[slot]):
+                    kept[slot] = entry
+            record["metrics"] = sorted(kept.values(), key=lambda m: m["key"])
+            current[model_id] = record
+        return current
+    services.update_run_context(run=run, key=MODELS_KEY, update=merge)
+
+
+def _metric_value(model: dict, key: str, datasets: list[dict]):
+    """The model's latest value of a metric (on the given datasets, when some are named)."""
+    values = [m for m in model["data"]["metrics"] if m["key"] == key and (
+        not datasets or any(m.get("dataset_name") == d.get("dataset_name") and (
+            not d.get("dataset_digest") or m.get("dataset_digest") == d["dataset_digest"])
+            for d in datasets))]
+    if not values:
+        return None
+    value = float(max(values, key=lambda m: (m["step"], m["timestamp"]))["value"])
+    return None if math.isnan(value) else value
+
+
+def _model_value(model: dict, node, datasets: list[dict]):
     info = model["info"]
+    if node.entity == "metric":
+        return _metric_value(model, node.key, datasets)
     if node.entity == "tag":
         return {t["key"]: t["value"] for t in info["tags"]}.get(node.key)
     if node.entity == "param":
@@ -209,15 +278,55 @@ def _model_value(model: dict, node):
     raise invalid(f"logged models cannot be filtered on {node.entity} {node.key!r}")
 
 
-def _model_matches(node, model: dict) -> bool:
-    return filters.evaluate(node, lambda clause: _model_value(model, clause))
+def _model_matches(node, model: dict, datasets: list[dict]) -> bool:
+    return filters.evaluate(node, lambda clause: _model_value(model, clause, datasets))
+
+
+_ORDER_ATTRIBUTES = {"name": "name", "model_id": "model_id", "status": "status",
+                     "creation_timestamp": "creation_timestamp_ms",
+                     "creation_time": "creation_timestamp_ms",
+                     "last_updated_timestamp": "last_updated_timestamp_ms"}
+
+
+def _sort_models(found: list[dict], order_by) -> None:
+    """MLflow's order_by of logged models: [{"field_name": "metrics.acc", "ascending": false,
+    "dataset_name": …}], attributes or metrics; models without the metric come last."""
+    if order_by in (None, ""):
+        order_by = []
+    if not isinstance(order_by, list):
+        raise invalid("Invalid value for parameter 'order_by': expected a list")
+    for i, item in reversed(list(enumerate(order_by))):
+        if not isinstance(item, dict) or not item.get("field_name"):
+            raise invalid(f"Missing value for required parameter 'order_by[{i}].field_name'.")
+        field, ascending = str(item["field_name"]), item.get("ascending", True) is not False
+        if field.startswith(("metrics.", "metric.")):
+            key = field.partition(".")[2]
+            datasets = [item] if item.get("dataset_name") else []
+
+            def value(model, key=key, datasets=datasets):
+                return _metric_value(model, key, datasets)
+        else:
+            column = _ORDER_ATTRIBUTES.get(field.removeprefix("attributes."))
+            if column is None:
+                raise invalid(f"Invalid order by field {field!r}: use metrics.<key> or one of "
+                              f"{', '.join(sorted(_ORDER_ATTRIBUTES))}")
+
+            def value(model, column=column):
+                return model["info"][column]
+        present = [m for m in found if value(m) is not None]
+        present.sort(key=value, reverse=not ascending)
+        found[:] = present + [m for m in found if value(m) is None]
 
 
 @endpoint("POST")
 def search_logged_models(request, user, data):
     """The logged models of the runs in the given experiments that the user can see."""
     ids = access.experiment_pks(user, data.get("experiment_ids") or [])
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param"})
+    node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
+    datasets = data.get("datasets") or []
+    if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
+        raise invalid("Invalid value for parameter 'datasets': expected a list of "
+                      "{dataset_name, dataset_digest}")
     visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = (Run.objects.filter(experiment_id__in=visible, deleted_at__isnull=True)
             .select_related("project", "experiment").order_by("-started_at", "id"))
@@ -225,9 +334,10 @@ def search_logged_models(request, user, data):
     for run in runs.only("id", "context", "project", "experiment", "started_at"):
         for model_id, record in (run.context or {}).get(MODELS_KEY, {}).items():
             model = model_json(run, model_id, record, user)
-            if node is None or _model_matches(node, model):
+            if node is None or _model_matches(node, model, datasets):
                 found.append(model)
     found.sort(key=lambda m: -m["info"]["creation_timestamp_ms"])
+    _sort_models(found, data.get("order_by"))
     max_results = int(data.get("max_results") or 100)
     offset = int(data.get("page_token") or 0) if str(data.get("page_token") or "0").isdigit() \
         else 0

@@ -23,6 +23,7 @@ from api.mlflow.errors import (
     invalid,
     not_found,
 )
+from api.mlflow.models import record_model_metrics
 from tracker import hot_sql, mlflow_mapping, run_search, services
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
@@ -373,6 +374,8 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         if (error.field or "").startswith("metrics["):
             _bad_metric(metrics)  # MLflow's message for a metric missing a field
         raise
+    if metrics:
+        record_model_metrics(run, metrics)
 
 
 @endpoint("POST", related_run=False)
@@ -401,6 +404,9 @@ def log_metric(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     metric = {"key": fields.required(data, "key"), "value": data.get("value"),
               "timestamp": data.get("timestamp"), "step": data.get("step")}
+    for field in ("model_id", "dataset_name", "dataset_digest"):  # MLflow 3: for a model
+        if data.get(field):
+            metric[field] = data[field]
     if metric["value"] is None:
         raise invalid("Missing value for required parameter 'value'.")
     if metric["timestamp"] is None:

@@ -134,3 +134,45 @@ def test_sklearn_autolog_logs_a_run_targetline_reads_with_its_splits(alice):
     text = page.content.decode()
     assert 'id="models-title"' in text and 'id="datasets-title"' in text
     assert "mlflow_logged_models" not in text
+
+
+def test_metrics_logged_for_checkpoints_rank_them(alice):
+    """MLflow 3's pattern: a model per epoch, its metrics logged for it, the best one found
+    by search_logged_models ordered on a metric."""
+    import numpy as np
+
+    mlflow.set_experiment("checkpoints")
+    held_out = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), name="held-out")
+    with mlflow.start_run() as run:
+        for epoch, accuracy in enumerate([0.7, 0.9, 0.8]):
+            model = alice.create_logged_model(experiment_id=run.info.experiment_id,
+                                              name=f"checkpoint-{epoch}",
+                                              source_run_id=run.info.run_id)
+            mlflow.log_metric("accuracy", accuracy, step=epoch, model_id=model.model_id)
+            mlflow.log_metrics({"loss": 1 - accuracy, "val_accuracy": accuracy - 0.05},
+                               step=epoch, model_id=model.model_id, dataset=held_out)
+            mlflow.log_metric("accuracy", accuracy / 2, step=epoch + 10)  # for no model
+    experiment_ids = [run.info.experiment_id]
+    ranked = mlflow.search_logged_models(
+        experiment_ids=experiment_ids, filter_string=f"source_run_id = '{run.info.run_id}'",
+        order_by=[{"field_name": "metrics.accuracy", "ascending": False}], output_format="list")
+    assert [m.name for m in ranked] == ["checkpoint-1", "checkpoint-2", "checkpoint-0"]
+    best = {m.key: m for m in ranked[0].metrics}
+    assert (best["accuracy"].value, best["accuracy"].step, best["accuracy"].run_id) == (
+        0.9, 1, run.info.run_id)
+    assert (best["val_accuracy"].dataset_name, best["val_accuracy"].dataset_digest) == (
+        "held-out", held_out.digest)
+    good = mlflow.search_logged_models(experiment_ids=experiment_ids,
+                                       filter_string="metrics.accuracy > 0.75",
+                                       output_format="list")
+    assert sorted(m.name for m in good) == ["checkpoint-1", "checkpoint-2"]
+    on_held_out = mlflow.search_logged_models(
+        experiment_ids=experiment_ids, filter_string="metrics.val_accuracy >= 0.8",
+        datasets=[{"dataset_name": "held-out"}], output_format="list")
+    assert [m.name for m in on_held_out] == ["checkpoint-1"]
+    # the run's own series hold every point, for every model and none
+    assert [p.value for p in alice.get_metric_history(run.info.run_id, "accuracy")] == [
+        0.7, 0.9, 0.8, 0.35, 0.45, 0.4]
+    with pytest.raises(MlflowException, match="order by field"):
+        mlflow.search_logged_models(experiment_ids=experiment_ids,
+                                    order_by=[{"field_name": "colour"}])
