@@ -164,12 +164,46 @@ def rename_model(*, model: RegisteredModel, new_name: str) -> RegisteredModel:
     return model
 
 
-def update_model(*, model: RegisteredModel, **fields) -> RegisteredModel:
-    """Change description, tags or aliases (whole values, as given)."""
-    for field, value in fields.items():
-        setattr(model, field, value)
-    model.save(update_fields=[*fields, "updated_at"])
+def update_model(*, model: RegisteredModel, description: str) -> RegisteredModel:
+    model.description = description
+    model.save(update_fields=["description", "updated_at"])
     return model
+
+
+def _change(obj: RegisteredModel | ModelVersion, field: str, change) -> None:
+    """Apply change(current dict) to a JSON field under the row's lock (two clients setting
+    tags or aliases at once both keep theirs); `obj` gets the new value."""
+    with transaction.atomic():
+        locked = type(obj).objects.select_for_update().get(pk=obj.pk)
+        value = change(dict(getattr(locked, field)))
+        setattr(locked, field, value)
+        locked.save(update_fields=[field, "updated_at"])
+        if isinstance(obj, ModelVersion):
+            RegisteredModel.objects.filter(pk=obj.registered_model_id).update(
+                updated_at=locked.updated_at)
+    setattr(obj, field, value)
+    obj.updated_at = locked.updated_at
+
+
+def set_tag(obj: RegisteredModel | ModelVersion, key: str, value: str) -> None:
+    """Set a tag of a registered model or of a version."""
+    _change(obj, "tags", lambda tags: {**tags, key: value})
+
+
+def delete_tag(obj: RegisteredModel | ModelVersion, key: str) -> None:
+    if key not in obj.tags:
+        raise NotFound(f"No tag with key {key!r} on {_describe(obj)}", field="key")
+
+    def drop(tags):
+        tags.pop(key, None)
+        return tags
+    _change(obj, "tags", drop)
+
+
+def _describe(obj: RegisteredModel | ModelVersion) -> str:
+    if isinstance(obj, ModelVersion):
+        return f"version {obj.version} of registered model {obj.registered_model.name!r}"
+    return f"registered model {obj.name!r}"
 
 
 def delete_model(*, model: RegisteredModel) -> None:
@@ -188,15 +222,14 @@ def latest_versions(model: RegisteredModel, stages=None) -> list[ModelVersion]:
     return sorted((v for s, v in newest.items() if s in wanted), key=lambda v: v.version)
 
 
-def set_alias(*, model: RegisteredModel, alias: str, version) -> RegisteredModel:
+def set_alias(*, model: RegisteredModel, alias: str, version) -> None:
     check_alias(alias)
     number = version_of(model, version).version
-    return update_model(model=model, aliases={**model.aliases, alias: number})
+    _change(model, "aliases", lambda aliases: {**aliases, alias: number})
 
 
-def delete_alias(*, model: RegisteredModel, alias: str) -> RegisteredModel:
-    aliases = {k: v for k, v in model.aliases.items() if k != alias}
-    return update_model(model=model, aliases=aliases)
+def delete_alias(*, model: RegisteredModel, alias: str) -> None:
+    _change(model, "aliases", lambda aliases: {k: v for k, v in aliases.items() if k != alias})
 
 
 def version_named(model: RegisteredModel, which: str) -> ModelVersion:
@@ -263,6 +296,7 @@ def create_version(*, user, model: RegisteredModel, source: str, run: Run | None
 
 
 def update_version(*, version: ModelVersion, **fields) -> ModelVersion:
+    """Change a version's description or stage."""
     for field, value in fields.items():
         setattr(version, field, value)
     with transaction.atomic():
@@ -288,8 +322,8 @@ def transition_stage(*, version: ModelVersion, stage: str,
 
 def delete_version(*, version: ModelVersion) -> None:
     """Removes the version and the aliases pointing at it (the run's files stay)."""
-    model = version.registered_model
+    number = version.version
     with transaction.atomic():
         version.delete()
-        update_model(model=model, aliases={a: v for a, v in model.aliases.items()
-                                           if v != version.version})
+        _change(version.registered_model, "aliases",
+                lambda aliases: {a: v for a, v in aliases.items() if v != number})

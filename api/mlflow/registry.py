@@ -49,7 +49,7 @@ def _tags(data, field: str = "tags") -> dict:
 
 # --- Shapes ------------------------------------------------------------------------------
 
-def version_json(version: ModelVersion, user) -> dict:
+def version_json(version: ModelVersion) -> dict:
     creator = version.created_by.get_username() if version.created_by else ""
     answer = {
         "name": version.registered_model.name,
@@ -70,8 +70,8 @@ def version_json(version: ModelVersion, user) -> dict:
     return answer
 
 
-def model_json(model: RegisteredModel, user, *, latest: bool = True) -> dict:
-    answer = {
+def model_json(model: RegisteredModel) -> dict:
+    return {
         "name": model.name,
         "creation_timestamp": _ms(model.created_at),
         "last_updated_timestamp": _ms(model.updated_at),
@@ -79,11 +79,8 @@ def model_json(model: RegisteredModel, user, *, latest: bool = True) -> dict:
         "description": model.description,
         "tags": _tag_list(model.tags),
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
+        "latest_versions": [version_json(v) for v in registry.latest_versions(model)],
     }
-    if latest:
-        answer["latest_versions"] = [version_json(v, user)
-                                     for v in registry.latest_versions(model)]
-    return answer
 
 
 # --- Finding what a request names ------------------------------------------------------------
@@ -175,12 +172,12 @@ def create_registered_model(request, user, data):
                                       description=fields.string(data, "description"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
-    return {"registered_model": model_json(model, user)}
+    return {"registered_model": model_json(model)}
 
 
 @endpoint("GET")
 def get_registered_model(request, user, data):
-    return {"registered_model": model_json(_model(user, data), user)}
+    return {"registered_model": model_json(_model(user, data))}
 
 
 @endpoint("POST")
@@ -190,14 +187,14 @@ def rename_registered_model(request, user, data):
         registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
-    return {"registered_model": model_json(model, user)}
+    return {"registered_model": model_json(model)}
 
 
 @endpoint("PATCH")
 def update_registered_model(request, user, data):
     model = _model(user, data, write=True)
     registry.update_model(model=model, description=fields.string(data, "description"))
-    return {"registered_model": model_json(model, user)}
+    return {"registered_model": model_json(model)}
 
 
 @endpoint("DELETE")
@@ -257,7 +254,7 @@ def search_registered_models(request, user, data):
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
     models = [m for m in registry.visible_models(user).select_related("created_by")
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
-    found = _sorted([model_json(m, user) for m in models], order)
+    found = _sorted([model_json(m) for m in models], order)
     return _page(found, data, default=DEFAULT_MODELS_PER_SEARCH, most=MAX_MODELS_PER_SEARCH,
                  key="registered_models")
 
@@ -266,23 +263,20 @@ def search_registered_models(request, user, data):
 def get_latest_versions(request, user, data):
     model = _model(user, data)
     stages = fields.string_list(data, "stages")
-    return {"model_versions": [version_json(v, user)
+    return {"model_versions": [version_json(v)
                                for v in registry.latest_versions(model, stages)]}
 
 
 @endpoint("POST")
 def set_registered_model_tag(request, user, data):
     model = _model(user, data, write=True)
-    key = fields.required(data, "key")
-    registry.update_model(model=model, tags={**model.tags, key: fields.string(data, "value")})
+    registry.set_tag(model, fields.required(data, "key"), fields.string(data, "value"))
     return {}
 
 
 @endpoint("DELETE")
 def delete_registered_model_tag(request, user, data):
-    model = _model(user, data, write=True)
-    key = fields.required(data, "key")
-    registry.update_model(model=model, tags={k: v for k, v in model.tags.items() if k != key})
+    registry.delete_tag(_model(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -293,7 +287,7 @@ def alias(request, user, data):
     model = _model(user, data, write=request.method != "GET")
     name = fields.required(data, "alias")
     if request.method == "GET":
-        return {"model_version": version_json(registry.version_by_alias(model, name), user)}
+        return {"model_version": version_json(registry.version_by_alias(model, name))}
     if request.method == "DELETE":
         registry.delete_alias(model=model, alias=name)
     else:
@@ -314,19 +308,19 @@ def create_model_version(request, user, data):
         user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
         tags=_tags(data), description=fields.string(data, "description"),
         run_link=fields.string(data, "run_link"))
-    return {"model_version": version_json(version, user)}
+    return {"model_version": version_json(version)}
 
 
 @endpoint("GET")
 def get_model_version(request, user, data):
-    return {"model_version": version_json(_version(user, data), user)}
+    return {"model_version": version_json(_version(user, data))}
 
 
 @endpoint("PATCH")
 def update_model_version(request, user, data):
     version = _version(user, data, write=True)
     registry.update_version(version=version, description=fields.string(data, "description"))
-    return {"model_version": version_json(version, user)}
+    return {"model_version": version_json(version)}
 
 
 @endpoint("POST")
@@ -335,7 +329,7 @@ def transition_model_version_stage(request, user, data):
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
     registry.transition_stage(version=version, stage=fields.required(data, "stage"),
                               archive_existing=archive)
-    return {"model_version": version_json(version, user)}
+    return {"model_version": version_json(version)}
 
 
 @endpoint("DELETE")
@@ -352,18 +346,13 @@ def get_model_version_download_uri(request, user, data):
 @endpoint("POST")
 def set_model_version_tag(request, user, data):
     version = _version(user, data, write=True)
-    key = fields.required(data, "key")
-    registry.update_version(version=version,
-                            tags={**version.tags, key: fields.string(data, "value")})
+    registry.set_tag(version, fields.required(data, "key"), fields.string(data, "value"))
     return {}
 
 
 @endpoint("DELETE")
 def delete_model_version_tag(request, user, data):
-    version = _version(user, data, write=True)
-    key = fields.required(data, "key")
-    registry.update_version(version=version,
-                            tags={k: v for k, v in version.tags.items() if k != key})
+    registry.delete_tag(_version(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -389,7 +378,7 @@ def search_model_versions(request, user, data):
                 .filter(registered_model__in=registry.visible_models(user).values("pk"))
                 .select_related("registered_model", "run__project", "run__experiment",
                                 "created_by"))
-    found = [version_json(v, user) for v in versions
+    found = [version_json(v) for v in versions
              if node is None or filters.evaluate(node, lambda c, v=v: _version_value(v, c))]
     return _page(_sorted(found, order), data, default=DEFAULT_VERSIONS_PER_SEARCH,
                  most=MAX_VERSIONS_PER_SEARCH, key="model_versions")

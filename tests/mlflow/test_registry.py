@@ -189,6 +189,10 @@ def test_bad_requests_get_mlflows_errors(alice, tmp_path):
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert _error(lambda: alice.get_model_version_by_alias("churn", "gone"))[
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert _error(lambda: alice.delete_registered_model_tag("churn", "never-set"))[
+        "error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert _error(lambda: alice.delete_model_version_tag("churn", "1", "never-set"))[
+        "error_code"] == "RESOURCE_DOES_NOT_EXIST"
     # nothing was lost along the way
     assert [v.version for v in alice.search_model_versions("name = 'churn'")] == ["1"]
 
