@@ -10,7 +10,7 @@ import posixpath
 import re
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tracker.models import Membership, ModelStage, ModelVersion, Project, RegisteredModel, Role, Run
@@ -67,6 +67,14 @@ def version_of(model: RegisteredModel, version) -> ModelVersion:
         raise NotFound(f"Model Version (name={model.name}, version={number}) not found")
     found.registered_model = model
     return found
+
+
+def project_models(project: Project) -> list[RegisteredModel]:
+    """The project's registered models, each with its versions (newest first) and their runs."""
+    versions = (ModelVersion.objects.select_related("run", "created_by")
+                .order_by("-version"))
+    return list(RegisteredModel.objects.filter(project=project).select_related("created_by")
+                .prefetch_related(Prefetch("versions", queryset=versions)))
 
 
 # --- Checks ----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def project_urls(demo) -> list[str]:
         reverse("web:runs-csv", args=[SLUG]), reverse("web:settings", args=[SLUG]),
         reverse("web:compare", args=[SLUG]) + f"?run={run.id}",
         reverse("web:curves", args=[SLUG]) + f"?key=loss&split=train&run={run.id}",
-        reverse("web:run", args=[run.id]),
+        reverse("web:run", args=[run.id]), reverse("web:models", args=[SLUG]),
     ]
 
 

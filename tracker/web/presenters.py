@@ -236,6 +236,22 @@ def registered_versions(versions) -> list[dict]:
     return shown
 
 
+def model_versions(model, *, selection_values: dict, winner_id) -> list[dict]:
+    """A registered model's versions for the Models page, newest first: stage, aliases, the
+    run it came from, that run's value on the target metric where it is chosen, and whether
+    that run is the project's best model."""
+    aliases: dict[int, list[str]] = {}
+    for alias, number in sorted(model.aliases.items()):
+        aliases.setdefault(number, []).append(alias)
+    return [{"version": v.version, "stage": "" if v.stage == "None" else v.stage,
+             "aliases": aliases.get(v.version, []), "run": v.run,
+             "value": selection_values.get(v.run_id) if v.run_id else None,
+             "is_winner": v.run_id is not None and v.run_id == winner_id,
+             "description": v.description, "created_at": v.created_at,
+             "created_by": v.created_by.get_username() if v.created_by else ""}
+            for v in model.versions.all()]
+
+
 def datasets(rows) -> list[dict]:
     """The run's datasets (MLflow's run inputs) for the run page, with what each was used for
     (the client's "mlflow.data.context" tag: train, eval, …)."""

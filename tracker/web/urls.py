@@ -14,6 +14,7 @@ urlpatterns = [
     path("p/<slug:slug>/runs.csv", views.runs_csv, name="runs-csv"),
     path("p/<slug:slug>/reveal-test-results/", views.reveal_test, name="reveal-test"),
     path("p/<slug:slug>/compare/", views.compare, name="compare"),
+    path("p/<slug:slug>/models/", views.models, name="models"),
     path("p/<slug:slug>/curves.json", views.curves, name="curves"),
     path("p/<slug:slug>/settings/", views.project_settings, name="settings"),
     path("experiments/<int:experiment_id>/", views.experiment_link, name="experiment"),

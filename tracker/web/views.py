@@ -20,9 +20,9 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import mlflow_mapping, phrasing, run_search, selectors, services
+from tracker import mlflow_mapping, phrasing, registry, run_search, selectors, services
 from tracker.errors import InvalidInput, NotFound, TargetlineError
-from tracker.models import ApiToken, Artifact, Membership, Run
+from tracker.models import ApiToken, Artifact, Membership, MetricSummary, Run
 from tracker.web import forms, presenters
 from tracker.web.access import page, project_access, run_access, with_csp
 from tracker.web.presenters import Column, column
@@ -807,6 +807,30 @@ def run_detail(request, run_id):
                          "runs": [str(run.id)], "names": {str(run.id): run.name},
                          "buckets": 500, "keys": keys},
         "this_url": request.get_full_path(),
+    })
+
+
+@page
+@require_GET
+def models(request, slug):
+    """The project's registered models (MLflow's model registry), each version with the run it
+    came from and that run's value where runs are chosen; the best model's run is marked."""
+    access = project_access(request, slug)
+    project = access.project
+    standing = selectors.standing(project=project)
+    target = standing.target
+    registered = registry.project_models(project)
+    run_ids = {v.run_id for m in registered for v in m.versions.all() if v.run_id}
+    values = {}
+    if target is not None and run_ids:
+        values = dict(MetricSummary.objects.filter(
+            run_id__in=run_ids, key=target.metric, split=target.selected_on)
+            .values_list("run_id", "best_value"))
+    winner_id = standing.winner.id if standing.winner else None
+    return render(request, "web/models.html", {
+        "access": access, "project": project, "target": target,
+        "models": [{"model": m, "versions": presenters.model_versions(
+            m, selection_values=values, winner_id=winner_id)} for m in registered],
     })
 
 
