@@ -12,7 +12,8 @@ def test_the_schema_lists_the_api_operations(client):
     assert response.status_code == 200
     schema = response.json()
     assert {"/api/v1/projects/", "/api/v1/runs/{run_id}/log-batch",
-            "/api/v1/projects/{slug}/winner"} <= set(schema["paths"])
+            "/api/v1/projects/{slug}/winner", "/api/v1/projects/{slug}/models/"} <= set(
+                schema["paths"])
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
