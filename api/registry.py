@@ -33,6 +33,8 @@ def _version_data(model: RegisteredModel, version: ModelVersion) -> dict:
 
 
 class RegisteredModelListView(ProjectView):
+    """The project's registered models, each with its versions; every member may read them."""
+
     @extend_schema(summary="Registered models of the project, each with its versions "
                            "(newest first)",
                    responses=inline_serializer("RegisteredModel", {
