@@ -15,6 +15,8 @@ Fields:
 * ``<split>.<key>``: a metric's final value on a split (``train``, ``validation``,
   ``test``) or on a slice of one (``test/long_texts.f1``);
 * ``params.<name>`` (or ``param.``) and ``tags.<name>`` (or ``tag.``);
+* ``datasets.name``, ``datasets.digest``, ``datasets.context`` (or ``dataset.``): the run
+  has an input dataset whose name, digest or use ("training") compares so;
 * a bare attribute name from ``ATTRIBUTES`` (or ``attributes.<name>``).
 
 A key or name containing ``.``, ``/`` or other characters goes in backquotes:
@@ -49,6 +51,7 @@ ATTRIBUTES = {  # attribute name -> value type
     "ended_at": "time",
     "duration": "number",
 }
+DATASET_FIELDS = ("name", "digest", "context")
 STATUSES = ("running", "finished", "failed", "killed")
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~", "~*")
 
@@ -85,7 +88,7 @@ class Field:
     a slice such as ``"test/long_texts"``.
     """
 
-    kind: str  # "metric" | "param" | "tag" | "attribute"
+    kind: str  # "metric" | "param" | "tag" | "attribute" | "dataset"
     name: str
     split: str | None = None
 
@@ -166,7 +169,12 @@ def parse_order_by(text: str) -> list[tuple[Field, bool]]:
         descending = parser.peek().kind == "-"
         if descending:
             parser.advance()
-        keys.append((parser.field(), descending))
+        start = parser.peek().start
+        field = parser.field()
+        if field.kind == "dataset":
+            raise FilterError(f"runs cannot be sorted by datasets.{field.name} (a run may "
+                              "have several datasets)", start)
+        keys.append((field, descending))
         token = parser.peek()
         if token.kind == _END:
             return keys
@@ -493,6 +501,8 @@ _PREFIXES = {
     "tags": "tag",
     "tag": "tag",
     "attributes": "attribute",
+    "datasets": "dataset",
+    "dataset": "dataset",
 }
 _FIELD_KINDS_HINT = "use a split (validation.f1), params.X, tags.X or one of: " + ", ".join(
     ATTRIBUTES
@@ -534,6 +544,13 @@ def _field_from_token(token: _Token, text: str) -> Field:
                 f"unknown attribute '{name.text}'",
                 name.start,
                 hint="attributes are: " + ", ".join(ATTRIBUTES),
+            )
+        if kind == "dataset" and name.text not in DATASET_FIELDS:
+            raise FilterError(
+                f"unknown dataset field '{name.text}'",
+                name.start,
+                hint="datasets are filtered on "
+                + ", ".join(f"datasets.{f}" for f in DATASET_FIELDS),
             )
         return Field(kind, name.text)
 
@@ -611,7 +628,8 @@ def _check_comparison(
 
     Operator problems are reported at the operator, value problems at the value.
     """
-    value_type = ATTRIBUTES[field.name] if field.kind == "attribute" else field.kind
+    value_type = (ATTRIBUTES[field.name] if field.kind == "attribute"
+                  else "str" if field.kind == "dataset" else field.kind)
     at_op, at_value = op_token.start, value_token.start
     is_number = isinstance(value, float)
 

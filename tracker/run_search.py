@@ -33,7 +33,7 @@ from django.db.models.functions import Cast
 
 from tracker import limits
 from tracker.errors import InvalidInput
-from tracker.models import MetricSummary, Project, Run
+from tracker.models import MetricSummary, Project, Run, RunDataset
 from tracker.query import And, Comparison, Field, FilterError, Not, Or, parse_filter, parse_order_by
 
 _LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
@@ -160,6 +160,30 @@ def _attribute_q(field: Field, op: str, value) -> Q:
     return Q(**{f"{column}__{_LOOKUPS[op]}": value})
 
 
+_DATASET_COLUMNS = {"name": "name", "digest": "digest"}
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # what the MLflow client says a dataset was used for
+
+
+def _dataset_q(field: Field, op: str, value) -> Q:
+    """The run has an input dataset (RunDataset) whose field compares so. A run may have
+    several: `!=` means it has datasets and none is that one, `= null` that it has none."""
+    inputs = RunDataset.objects.filter(run=OuterRef("pk"))
+    column = _DATASET_COLUMNS.get(field.name)
+    if column is None:  # context: a tag of the dataset input
+        inputs = inputs.annotate(field_value=Cast(  # Cast: as in _order_expression
+            KeyTextTransform(DATASET_CONTEXT_TAG, "tags"), output_field=TextField()))
+        column = "field_value"
+    present = inputs.exclude(**{column: ""}).exclude(**{f"{column}__isnull": True})
+    if value is None:
+        return ~Q(Exists(present)) if op == "=" else Q(Exists(present))
+    if op in ("~", "~*"):
+        return Q(Exists(present.filter(
+            **{f"{column}__{'regex' if op == '~' else 'iregex'}": _like_regex(value)})))
+    if op == "!=":
+        return Q(Exists(present)) & ~Q(Exists(present.filter(**{column: value})))
+    return Q(Exists(present.filter(**{f"{column}__{_LOOKUPS[op]}": value})))
+
+
 def compile_node(node) -> Q:
     """The Q object of a parsed filter."""
     if isinstance(node, And):
@@ -182,6 +206,8 @@ def compile_node(node) -> Q:
         return _json_q("params", field, node.op, node.value)
     if field.kind == "tag":
         return _json_q("tags", field, node.op, node.value)
+    if field.kind == "dataset":
+        return _dataset_q(field, node.op, node.value)
     return _attribute_q(field, node.op, node.value)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from api.mlflow.errors import invalid
 from tracker.mlflow_mapping import split_metric_key
-from tracker.query import And, Comparison, Field, Node, Not, Or
+from tracker.query import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or
 
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 # SCHEDULED has no Targetline counterpart: such runs are stored as running.
@@ -374,8 +374,13 @@ def _clause_to_node(clause: Clause) -> Node:
         node = Comparison(field, op, value)
         return _present_and(field, node) if op == "!=" else node
     if entity == "dataset":
-        raise invalid("filtering runs on datasets is not supported by Targetline; filter on "
-                      "params, tags, metrics or attributes")
+        if key not in DATASET_FIELDS:
+            raise invalid(f"Invalid dataset key '{key}' specified. Valid keys are "
+                          f"{', '.join(DATASET_FIELDS)}")
+        if op in ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"):
+            return _string_attribute_node(Field("dataset", key), op, value)
+        raise invalid(f"datasets.{key} cannot be compared with {op}; use =, !=, LIKE, ILIKE, "
+                      "IN or NOT IN")
     # attributes
     if key not in RUN_ATTRIBUTES:
         raise invalid(f"Invalid attribute key '{key}' specified. Valid keys are "

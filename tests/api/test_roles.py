@@ -47,6 +47,7 @@ MATRIX = [
     ("run create",        "post",   "{P}/runs/",                        201, 201, 403, 404, 401),
     ("leaderboard",       "get",    "{P}/leaderboard",                  200, 200, 200, 404, 401),
     ("winner",            "get",    "{P}/winner",                       200, 200, 200, 404, 401),
+    ("registered models", "get",    "{P}/models/",                      200, 200, 200, 404, 401),
     ("run get",           "get",    "{R}",                              200, 200, 200, 404, 401),
     ("run patch",         "patch",  "{R}",                              200, 200, 403, 404, 401),
     ("run delete",        "delete", "{R}",                              204, 204, 403, 404, 401),

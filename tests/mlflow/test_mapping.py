@@ -91,11 +91,13 @@ def test_other_mlflow_syntax():
         Comparison(Field("metric", "acc", "test"), "<", -0.001),
         Comparison(Field("metric", "loss", "train"), "<=", 2.0)))
     assert to_run_filter("") is None
+    assert to_run_filter("datasets.context = 'training'") == Comparison(
+        Field("dataset", "context"), "=", "training")
 
 
 @pytest.mark.parametrize("text", [
     "metrics.acc > 'high'", "params.lr > 1", "params.lr = 0.1", "foo.bar = 1",
-    "attributes.color = 'red'", "metrics.acc LIKE '%'", "datasets.name = 'x'",
+    "attributes.color = 'red'", "metrics.acc LIKE '%'", "datasets.rows = 'x'",
     "metrics.acc >", "metrics.acc > 1 and", "(metrics.acc > 1", "status IS NULL",
     "params.lr = 'unterminated",
 ])

@@ -140,3 +140,37 @@ def test_metric_history_pages_and_reads_back_the_logged_key(live_server, alice):
     bad = requests.get(url, params={"run_id": run_id, "metric_key": "val_loss",
                                     "max_results": 0}, headers=headers, timeout=10)
     assert bad.status_code == 400
+
+
+def test_filters_on_the_datasets_runs_used(alice):
+    """MLflow's datasets.name / datasets.digest / datasets.context, on the runs' inputs."""
+    import numpy as np
+
+    mlflow.set_experiment("with-data")
+    train = mlflow.data.from_numpy(np.arange(8).reshape(4, 2), name="tickets-2026-11")
+    other = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), name="tickets-2026-10")
+    ids = {}
+    for name, inputs in (("both", [(train, "training"), (other, "eval")]),
+                         ("november", [(train, "training")]),
+                         ("october-eval", [(other, "eval")]),
+                         ("no-data", [])):
+        with mlflow.start_run(run_name=name) as run:
+            for dataset, context in inputs:
+                mlflow.log_input(dataset, context=context)
+        ids[name] = run.info.run_id
+    experiment_id = alice.get_experiment_by_name("with-data").experiment_id
+
+    def found(filter_string):
+        return sorted(r.info.run_name for r in alice.search_runs([experiment_id], filter_string))
+
+    assert found("datasets.name = 'tickets-2026-11'") == ["both", "november"]
+    assert found(f"datasets.digest = '{other.digest}'") == ["both", "october-eval"]
+    assert found("datasets.context = 'eval'") == ["both", "october-eval"]
+    assert found("datasets.name LIKE '%-10' and datasets.context = 'training'") == ["both"]
+    assert found("datasets.name IN ('tickets-2026-10', 'nope')") == ["both", "october-eval"]
+    assert found("datasets.name != 'tickets-2026-11'") == ["october-eval"]
+    assert found("datasets.name NOT IN ('tickets-2026-11')") == ["no-data", "october-eval"]
+    with pytest.raises(mlflow.exceptions.MlflowException, match="dataset key"):
+        alice.search_runs([experiment_id], "datasets.rows > 3")
+    with pytest.raises(mlflow.exceptions.MlflowException, match="order_by"):
+        alice.search_runs([experiment_id], order_by=["datasets.name"])

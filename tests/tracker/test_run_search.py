@@ -104,3 +104,25 @@ def test_a_bad_filter_names_the_position(project, text, position):
 ])
 def test_not_includes_runs_that_lack_the_field(project, runs, text, expected):
     assert names(project, text) == expected
+
+
+def test_datasets_filter_on_the_runs_inputs(project, owner, runs):
+    """datasets.name / digest / context: the run used such a dataset (any of its inputs)."""
+    from tracker.models import Run
+
+    by_name = {r.name: r for r in Run.objects.filter(project=project)}
+    services.log_run_datasets(run=by_name["lr-c1"], datasets=[
+        {"name": "tickets", "digest": "aa11", "tags": {"mlflow.data.context": "training"}},
+        {"name": "tickets-eval", "digest": "bb22", "tags": {"mlflow.data.context": "eval"}}])
+    services.log_run_datasets(run=by_name["svm-rbf"], datasets=[
+        {"name": "tickets", "digest": "cc33", "tags": {"mlflow.data.context": "training"}}])
+    assert names(project, 'datasets.name = "tickets"') == ["lr-c1", "svm-rbf"]
+    assert names(project, 'datasets.context = "eval"') == ["lr-c1"]
+    assert names(project, 'datasets.digest ~ "c%"') == ["svm-rbf"]
+    assert names(project, 'datasets.name != "tickets-eval"') == ["svm-rbf"]
+    assert names(project, 'not datasets.name = "tickets-eval"') == ["lr-c10", "rf", "svm-rbf"]
+    assert names(project, "datasets.name = null") == ["lr-c10", "rf"]
+    with pytest.raises(InvalidInput, match="unknown dataset field 'rows'"):
+        names(project, "datasets.rows > 3")
+    with pytest.raises(InvalidInput, match="cannot be sorted by datasets.name"):
+        names(project, "", order_by="datasets.name")
