@@ -66,6 +66,17 @@ def experiment_for_user(*, user, experiment_id: int) -> tuple[Experiment, str]:
     return experiment, role
 
 
+def values_where_chosen(*, target: Target | None, run_ids) -> dict:
+    """Each run's value of the target metric on the selection split at its best step, by run
+    id (runs without one are left out; no target, no values)."""
+    run_ids = {pk for pk in run_ids if pk is not None}
+    if target is None or not run_ids:
+        return {}
+    return dict(MetricSummary.objects.filter(run_id__in=run_ids, key=target.metric,
+                                             split=target.selected_on)
+                .values_list("run_id", "best_value"))
+
+
 def can_write(role: str | None) -> bool:
     return role in (Role.OWNER, Role.MEMBER)
 

@@ -224,27 +224,26 @@ def logged_models(records: dict, artifacts) -> list[dict]:
     return models
 
 
+def _version_labels(version) -> dict:
+    """A registry version's stage (blank for MLflow's "None") and the aliases naming it."""
+    model = version.registered_model
+    return {"stage": "" if version.stage == "None" else version.stage,
+            "aliases": sorted(a for a, n in model.aliases.items() if n == version.version)}
+
+
 def registered_versions(versions) -> list[dict]:
     """The registry versions made from a run, for the run page: "churn v2", its stage
-    (when it has one) and aliases, and the logged model it came from."""
-    shown = []
-    for v in sorted(versions, key=lambda v: (v.registered_model.name, v.version)):
-        aliases = sorted(a for a, n in v.registered_model.aliases.items() if n == v.version)
-        shown.append({"name": v.registered_model.name, "version": v.version,
-                      "stage": "" if v.stage == "None" else v.stage,
-                      "aliases": aliases, "logged_model_id": v.logged_model_id})
-    return shown
+    and aliases, and the logged model it came from."""
+    return [{"name": v.registered_model.name, "version": v.version, **_version_labels(v),
+             "logged_model_id": v.logged_model_id}
+            for v in sorted(versions, key=lambda v: (v.registered_model.name, v.version))]
 
 
 def model_versions(model, *, selection_values: dict, winner_id) -> list[dict]:
     """A registered model's versions for the Models page, newest first: stage, aliases, the
     run it came from, that run's value on the target metric where it is chosen, and whether
     that run is the project's best model."""
-    aliases: dict[int, list[str]] = {}
-    for alias, number in sorted(model.aliases.items()):
-        aliases.setdefault(number, []).append(alias)
-    return [{"version": v.version, "stage": "" if v.stage == "None" else v.stage,
-             "aliases": aliases.get(v.version, []), "run": v.run,
+    return [{"version": v.version, **_version_labels(v), "run": v.run,
              "value": selection_values.get(v.run_id) if v.run_id else None,
              "is_winner": v.run_id is not None and v.run_id == winner_id,
              "description": v.description, "created_at": v.created_at,

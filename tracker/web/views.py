@@ -22,7 +22,7 @@ from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
 from tracker import mlflow_mapping, phrasing, registry, run_search, selectors, services
 from tracker.errors import InvalidInput, NotFound, TargetlineError
-from tracker.models import ApiToken, Artifact, Membership, MetricSummary, Run
+from tracker.models import ApiToken, Artifact, Membership, Run
 from tracker.web import forms, presenters
 from tracker.web.access import page, project_access, run_access, with_csp
 from tracker.web.presenters import Column, column
@@ -820,12 +820,8 @@ def models(request, slug):
     standing = selectors.standing(project=project)
     target = standing.target
     registered = registry.project_models(project)
-    run_ids = {v.run_id for m in registered for v in m.versions.all() if v.run_id}
-    values = {}
-    if target is not None and run_ids:
-        values = dict(MetricSummary.objects.filter(
-            run_id__in=run_ids, key=target.metric, split=target.selected_on)
-            .values_list("run_id", "best_value"))
+    values = selectors.values_where_chosen(
+        target=target, run_ids={v.run_id for m in registered for v in m.versions.all()})
     winner_id = standing.winner.id if standing.winner else None
     return render(request, "web/models.html", {
         "access": access, "project": project, "target": target,
