@@ -69,12 +69,18 @@ def version_of(model: RegisteredModel, version) -> ModelVersion:
     return found
 
 
+def with_versions(models: QuerySet[RegisteredModel]) -> QuerySet[RegisteredModel]:
+    """The models with their versions (newest first), each version's run and creator, read in
+    one more query for all of them."""
+    versions = (ModelVersion.objects.select_related("run__project", "run__experiment",
+                                                    "created_by").order_by("-version"))
+    return models.select_related("created_by").prefetch_related(
+        Prefetch("versions", queryset=versions))
+
+
 def project_models(project: Project) -> list[RegisteredModel]:
     """The project's registered models, each with its versions (newest first) and their runs."""
-    versions = (ModelVersion.objects.select_related("run", "created_by")
-                .order_by("-version"))
-    return list(RegisteredModel.objects.filter(project=project).select_related("created_by")
-                .prefetch_related(Prefetch("versions", queryset=versions)))
+    return list(with_versions(RegisteredModel.objects.filter(project=project)))
 
 
 # --- Checks ----------------------------------------------------------------------------
@@ -222,9 +228,13 @@ def delete_model(*, model: RegisteredModel) -> None:
 def latest_versions(model: RegisteredModel, stages=None) -> list[ModelVersion]:
     """The newest version in each stage (of `stages`, default all), as MLflow lists them."""
     wanted = {parse_stage(s) for s in stages} if stages else set(STAGES.values())
+    if "versions" in getattr(model, "_prefetched_objects_cache", {}):  # with_versions
+        versions = list(model.versions.all())
+    else:
+        versions = list(model.versions.select_related("run__project", "run__experiment",
+                                                      "created_by"))
     newest: dict[str, ModelVersion] = {}
-    for version in (model.versions.select_related("run__project", "run__experiment", "created_by")
-                    .order_by("version")):
+    for version in sorted(versions, key=lambda v: v.version):
         version.registered_model = model
         newest[version.stage] = version
     return sorted((v for s, v in newest.items() if s in wanted), key=lambda v: v.version)

@@ -252,7 +252,7 @@ def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
 def search_registered_models(request, user, data):
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
-    models = [m for m in registry.visible_models(user).select_related("created_by")
+    models = [m for m in registry.with_versions(registry.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
     found = _sorted([model_json(m) for m in models], order)
     return _page(found, data, default=DEFAULT_MODELS_PER_SEARCH, most=MAX_MODELS_PER_SEARCH,

@@ -287,3 +287,29 @@ def test_mlflows_printed_links_open_the_experiment_and_the_run(alice):
     outsider = Client()
     outsider.force_login(get_user_model().objects.create_user(username="nosy"))
     assert outsider.get(reverse("web:experiment", args=[experiment_id])).status_code == 404
+
+
+def test_searching_many_models_reads_them_in_a_few_queries(make_token,
+                                                           django_assert_max_num_queries):
+    """registered-models/search answers each model with its latest versions: read together,
+    not a query per model."""
+    from django.contrib.auth import get_user_model
+
+    from tests.factories import make_run
+    from tracker import registry as domain
+    from tracker import services
+
+    token = make_token("searcher")
+    user = get_user_model().objects.get(username="searcher")
+    project = services.create_project(user=user, slug="many-models", name="Many models")
+    run = make_run(project, user, name="source")
+    for i in range(25):
+        model = domain.create_model(user=user, name=f"model-{i:02}", project=project)
+        for _ in range(2):
+            domain.create_version(user=user, model=model, source="runs:/x/model", run=run)
+    browser = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with django_assert_max_num_queries(6):
+        answer = browser.get("/api/2.0/mlflow/registered-models/search",
+                             {"max_results": 100}).json()
+    assert len(answer["registered_models"]) == 25
+    assert [v["version"] for v in answer["registered_models"][0]["latest_versions"]] == ["2"]
