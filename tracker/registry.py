@@ -43,15 +43,18 @@ def check_write(model: RegisteredModel) -> None:
                         f"{model.role}; only owners and members may change it")
 
 
-def model_by_name(user, name: str, *, write: bool = False) -> RegisteredModel:
+def model_by_name(user, name: str, *, write: bool = False,
+                  project_id: int | None = None) -> RegisteredModel:
     """The registered model a name means to this user.
 
     MLflow names models per server, Targetline per project: a name the user finds
-    in several projects means the oldest such model (create the others' versions
-    with the project named, see create_model).
+    in several projects means the one in `project_id` when given (a new version's
+    run's project), else the oldest such model.
     """
     check_name(name)
-    model = visible_models(user).filter(name=name).order_by("created_at", "id").first()
+    candidates = list(visible_models(user).filter(name=name).order_by("created_at", "id"))
+    model = next((m for m in candidates if project_id is not None
+                  and m.project_id == project_id), candidates[0] if candidates else None)
     if model is None:
         raise NotFound(f"Registered Model with name={name} not found")
     if write:
@@ -298,8 +301,10 @@ def create_version(*, user, model: RegisteredModel, source: str, run: Run | None
             elif locked.project_id != run.project_id:
                 raise InvalidInput(
                     f"run {run.id.hex} is in project {run.project.slug!r}, but the registered "
-                    f"model {model.name!r} belongs to project {locked.project.slug!r}; register "
-                    "it under a model of the run's project", field="run_id")
+                    f"model {model.name!r} belongs to project {locked.project.slug!r}; create "
+                    f"the model in the run's project first (MlflowClient().create_registered_"
+                    f"model({model.name!r}, tags={{'targetline.project': "
+                    f"'{run.project.slug}'}})), then register again", field="run_id")
         number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
         version = ModelVersion.objects.create(
             registered_model=locked, version=number, source=source, run=run,

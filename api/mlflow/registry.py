@@ -299,9 +299,11 @@ def alias(request, user, data):
 
 @endpoint("POST")
 def create_model_version(request, user, data):
-    model = _model(user, data, write=True)
+    name = fields.required(data, "name")
     source, run, logged_model_id = _version_source(
         user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
+    model = registry.model_by_name(user, name, write=True,
+                                   project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
         access.check_write(run.role, "run")  # the model joins the run's project
     version = registry.create_version(

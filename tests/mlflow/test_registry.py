@@ -211,6 +211,14 @@ def test_a_model_belongs_to_a_project_and_its_roles_apply(shared_project, tracki
     error = _error(lambda: mark.create_model_version("ranker", "runs:/x/model",
                                                      run_id=elsewhere.info.run_id))
     assert error["error_code"] == "INVALID_PARAMETER_VALUE" and "news" in error["message"]
+    assert "create_registered_model" in error["message"]
+    # as the message says: a "ranker" of the run's own project takes that run's versions
+    mark.create_registered_model("ranker", tags={"targetline.project": "mark-sandbox"})
+    sandbox = mark.create_model_version("ranker", "runs:/x/model", run_id=elsewhere.info.run_id)
+    assert (sandbox.version, sandbox.run_id) == ("1", elsewhere.info.run_id)
+    news_ranker = RegisteredModel.objects.get(name="ranker", project__slug="news")
+    assert [v.run_id.hex for v in news_ranker.versions.all()] == [news_run]
+    assert mark.get_registered_model("ranker").latest_versions[0].run_id == news_run  # oldest
 
     vera = tracking(tokens["vera"])  # a viewer reads, and cannot change
     assert vera.get_registered_model("ranker").latest_versions[0].run_id == news_run
@@ -227,7 +235,7 @@ def test_a_model_belongs_to_a_project_and_its_roles_apply(shared_project, tracki
         "RESOURCE_DOES_NOT_EXIST"
     assert [m.name for m in otto.search_registered_models()] == []
     otto.create_registered_model("ranker")  # his own, in no project yet: no clash
-    assert RegisteredModel.objects.filter(name="ranker").count() == 2
+    assert RegisteredModel.objects.filter(name="ranker").count() == 3  # news, sandbox, otto
     assert _error(lambda: tracking(tokens["mark"]).create_registered_model("ranker"))[
         "error_code"] == "RESOURCE_ALREADY_EXISTS"
 
