@@ -4,10 +4,13 @@ key/value pairs and the offset page tokens of the searches that page in Python."
 import base64
 import binascii
 import json
+import posixpath
+import re
 
 from api.mlflow.errors import invalid
 
 INT64 = (-(2**63), 2**63 - 1)
+_NAME = re.compile(r"^[/\w.\- :]*$")
 
 
 def required(data, field: str) -> str:
@@ -80,3 +83,18 @@ def key_values(items, what: str) -> list[tuple[str, object]]:
             raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
         pairs.append((key, item.get("value")))
     return pairs
+
+
+def check_name(name, what: str) -> str:
+    """MLflow's rule for metric, param and tag names (they may be used as file names)."""
+    if not isinstance(name, str) or name == "":
+        raise invalid(f"Missing value for required parameter '{what}'.")
+    if not _NAME.match(name):
+        raise invalid(f"Invalid value {name!r} for parameter '{what}': names may only contain "
+                      "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), "
+                      "colon(:) and slashes (/).")
+    normalized = posixpath.normpath(name)
+    if normalized != name or normalized == "." or normalized.startswith(("..", "/")):
+        raise invalid(f"Invalid value {name!r} for parameter '{what}': names must not resolve "
+                      f"to other names when treated as paths (this one reads as {normalized!r})")
+    return name

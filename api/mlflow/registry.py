@@ -40,11 +40,29 @@ def _tag_list(tags: dict) -> list[dict]:
     return [{"key": k, "value": v} for k, v in tags.items()]
 
 
+MAX_TAG_KEY_LENGTH = 250  # MLflow's limits for the registry's tags
+MAX_TAG_VALUE_LENGTH = 100_000
+
+
+def _tag(key, value, what: str = "key") -> tuple[str, str]:
+    """A registry tag checked as MLflow checks it: a tag name of at most 250 characters and
+    a value of at most 100,000."""
+    fields.check_name(key, what)
+    value = "" if value is None else str(value)
+    if len(key) > MAX_TAG_KEY_LENGTH:
+        raise invalid(f"Tag key '{key[:40]}…' had length {len(key)}, which exceeded length "
+                      f"limit of {MAX_TAG_KEY_LENGTH}")
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise invalid(f"Tag value for '{key}' had length {len(value)}, which exceeded length "
+                      f"limit of {MAX_TAG_VALUE_LENGTH}")
+    return key, value
+
+
 def _tags(data, field: str = "tags") -> dict:
     items = data.get(field)
     if items in (None, ""):
         return {}
-    return {str(k): "" if v is None else str(v) for k, v in fields.key_values(items, field)}
+    return dict(_tag(k, v, f"{field}.key") for k, v in fields.key_values(items, field))
 
 
 # --- Shapes ------------------------------------------------------------------------------
@@ -270,7 +288,7 @@ def get_latest_versions(request, user, data):
 @endpoint("POST")
 def set_registered_model_tag(request, user, data):
     model = _model(user, data, write=True)
-    registry.set_tag(model, fields.required(data, "key"), fields.string(data, "value"))
+    registry.set_tag(model, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 
@@ -348,7 +366,7 @@ def get_model_version_download_uri(request, user, data):
 @endpoint("POST")
 def set_model_version_tag(request, user, data):
     version = _version(user, data, write=True)
-    registry.set_tag(version, fields.required(data, "key"), fields.string(data, "value"))
+    registry.set_tag(version, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 

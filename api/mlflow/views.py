@@ -7,7 +7,6 @@ stored once, params are write-once, tags are last-write-wins.
 
 import json
 import math
-import posixpath
 import re
 from datetime import UTC, datetime
 
@@ -36,26 +35,10 @@ MAX_ENTITIES_PER_BATCH = 1000
 MAX_RUNS_PER_SEARCH = 50_000
 DEFAULT_RUNS_PER_SEARCH = 1000
 MAX_EXPERIMENTS_PER_SEARCH = 50_000
-_NAME_RE = re.compile(r"^[/\w.\- :]*$")
 
 
 def _run_id(data) -> str:
     return data.get("run_id") or data.get("run_uuid") or ""
-
-
-def _check_name(name, what: str) -> str:
-    """MLflow's rule for metric, param and tag names (they may be used as file names)."""
-    if not isinstance(name, str) or name == "":
-        raise invalid(f"Missing value for required parameter '{what}'.")
-    if not _NAME_RE.match(name):
-        raise invalid(f"Invalid value {name!r} for parameter '{what}': names may only contain "
-                      "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), "
-                      "colon(:) and slashes (/).")
-    normalized = posixpath.normpath(name)
-    if normalized != name or normalized == "." or normalized.startswith(("..", "/")):
-        raise invalid(f"Invalid value {name!r} for parameter '{what}': names must not resolve "
-                      f"to other names when treated as paths (this one reads as {normalized!r})")
-    return name
 
 
 def _time(ms) -> datetime | None:
@@ -191,7 +174,7 @@ def update_experiment(request, user, data):
 @endpoint("POST")
 def set_experiment_tag(request, user, data):
     experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
-    key = _check_name(fields.required(data, "key"), "key")
+    key = fields.check_name(fields.required(data, "key"), "key")
     value = fields.string(data, "value")
     if key == access.PROJECT_TAG and value != experiment.project.slug:
         raise invalid(f"experiment {experiment.name!r} belongs to project "
@@ -231,7 +214,7 @@ def create_run(request, user, data):
                       "state. Current state is deleted.")
     tags = {}
     for key, value in fields.key_values(data.get("tags") or [], "tags"):
-        tags[_check_name(key, "tags.key")] = "" if value is None else value
+        tags[fields.check_name(key, "tags.key")] = "" if value is None else value
     run_name = fields.string(data, "run_name")
     tag_name = tags.pop(shapes.RUN_NAME_TAG, "")
     if run_name and tag_name and run_name != tag_name:
@@ -315,7 +298,7 @@ def _bad_metric(metrics: list) -> None:
             if metric.get(field) is None:
                 raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
     for metric in metrics:
-        _check_name(metric["key"], "metrics.key")
+        fields.check_name(metric["key"], "metrics.key")
 
 
 def _check_metric_names(metrics: list) -> None:
@@ -328,7 +311,7 @@ def _check_metric_names(metrics: list) -> None:
     for name in distinct:
         if not isinstance(name, str) or not name:
             _bad_metric(metrics)
-        _check_name(name, "metrics.key")
+        fields.check_name(name, "metrics.key")
 
 
 def _resolve_series(names: list[str], summaries: list[MetricSummary]
@@ -344,7 +327,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
     """Log MLflow metrics, params and tags through services.log_batch, in one transaction."""
     clean_params: dict[str, str] = {}
     for key, value in params:
-        _check_name(key, "params.key")
+        fields.check_name(key, "params.key")
         value = "" if value is None else value
         if not isinstance(value, str):
             value = str(value)
@@ -354,7 +337,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         clean_params[key] = value
     clean_tags: dict[str, str] = {}
     for key, value in tags:
-        _check_name(key, "tags.key")
+        fields.check_name(key, "tags.key")
         clean_tags[key] = "" if value is None else str(value)
     new_name = clean_tags.pop(shapes.RUN_NAME_TAG, None)
 

@@ -189,6 +189,17 @@ def test_bad_requests_get_mlflows_errors(alice, tmp_path):
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert _error(lambda: alice.get_model_version_by_alias("churn", "gone"))[
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    for key, value in (("../up", "x"), ("", "x"), ("k" * 251, "x"), ("big", "v" * 100_001)):
+        answer = requests.post(
+            f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/registered-models/set-tag",
+            json={"name": "churn", "key": key, "value": value},
+            headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+        assert answer.status_code == 400, key[:10]
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert _error(lambda: alice.create_model_version("churn", f"runs:/{run_id}/model",
+                                                     run_id=run_id, tags={"a/../b": "x"}))[
+        "error_code"] == "INVALID_PARAMETER_VALUE"
+    assert alice.get_registered_model("churn").tags == {}
     assert _error(lambda: alice.delete_registered_model_tag("churn", "never-set"))[
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert _error(lambda: alice.delete_model_version_tag("churn", "1", "never-set"))[
