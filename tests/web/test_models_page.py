@@ -51,3 +51,16 @@ def test_a_project_without_models_says_how_to_register_one(demo):
     html = page_of(demo.olivia)
     assert "No registered models in this project yet." in html
     assert "registered_model_name=" in html
+
+
+def test_a_version_whose_run_was_deleted_says_so_instead_of_linking_nowhere(demo):
+    from tracker import services
+
+    run = next(r for r in demo.runs.values() if not r.baseline)
+    model = registry.create_model(user=demo.mia, name="router", project=demo.project)
+    registry.create_version(user=demo.mia, model=model, source="runs:/x/model", run=run)
+    services.delete_run(run=run)
+    row = page_of(demo.olivia).partition('<td class="num">1</td>')[2].partition("</tr>")[0]
+    assert "(run deleted)" in row and run.name in row
+    assert reverse("web:run", args=[run.id]) not in row
+
