@@ -85,6 +85,20 @@ def key_values(items, what: str) -> list[tuple[str, object]]:
     return pairs
 
 
+def offset_page(found: list, data, *, key: str, default: int, most: int) -> dict:
+    """One page of a search that sorts in Python: `max_results` (1 to `most`) items from the
+    offset in `page_token`, and the token of the next page when there is one."""
+    max_results = integer(data, "max_results", default)
+    if not 1 <= max_results <= most:
+        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
+                      f"must be at most {most} and positive.")
+    offset = offset_token(data.get("page_token"))
+    answer = {key: found[offset:offset + max_results]}
+    if offset + max_results < len(found):
+        answer["next_page_token"] = make_offset_token(offset + max_results)
+    return answer
+
+
 def check_name(name, what: str) -> str:
     """MLflow's rule for metric, param and tag names (they may be used as file names)."""
     if not isinstance(name, str) or name == "":

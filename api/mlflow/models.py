@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 
-from api.mlflow import access, filters, shapes
+from api.mlflow import access, fields, filters, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
 from tracker import mlflow_mapping, services
@@ -23,6 +23,7 @@ from tracker.models import Run
 
 MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
 OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
+MAX_MODELS_PER_SEARCH = 50_000
 _MODEL_ID = re.compile(r"^m-([0-9a-f]{32})-[0-9a-f]{8}$")
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 _STATUS_NUMBERS = {"1": "LOGGED_MODEL_PENDING", "2": "LOGGED_MODEL_READY",
@@ -338,13 +339,8 @@ def search_logged_models(request, user, data):
                 found.append(model)
     found.sort(key=lambda m: -m["info"]["creation_timestamp_ms"])
     _sort_models(found, data.get("order_by"))
-    max_results = int(data.get("max_results") or 100)
-    offset = int(data.get("page_token") or 0) if str(data.get("page_token") or "0").isdigit() \
-        else 0
-    answer = {"models": found[offset:offset + max_results]}
-    if offset + max_results < len(found):
-        answer["next_page_token"] = str(offset + max_results)
-    return answer
+    return fields.offset_page(found, data, key="models", default=100,
+                              most=MAX_MODELS_PER_SEARCH)
 
 
 @endpoint("POST")

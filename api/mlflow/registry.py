@@ -247,18 +247,6 @@ def _order(order_by: list, valid: dict, default: list[str]) -> list[tuple[str, b
     return keys
 
 
-def _page(found: list, data, *, default: int, most: int, key: str) -> dict:
-    max_results = fields.integer(data, "max_results", default)
-    if not 1 <= max_results <= most:
-        raise invalid(f"Invalid value for max_results. It must be at most {most}, "
-                      f"but got value {max_results}")
-    offset = fields.offset_token(data.get("page_token"))
-    answer = {key: found[offset:offset + max_results]}
-    if offset + max_results < len(found):
-        answer["next_page_token"] = fields.make_offset_token(offset + max_results)
-    return answer
-
-
 def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
     for key, descending in reversed(order):
         items.sort(key=lambda item, k=key: int(item[k]) if k == "version" else item[k],
@@ -273,8 +261,8 @@ def search_registered_models(request, user, data):
     models = [m for m in registry.with_versions(registry.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
     found = _sorted([model_json(m) for m in models], order)
-    return _page(found, data, default=DEFAULT_MODELS_PER_SEARCH, most=MAX_MODELS_PER_SEARCH,
-                 key="registered_models")
+    return fields.offset_page(found, data, key="registered_models",
+                              default=DEFAULT_MODELS_PER_SEARCH, most=MAX_MODELS_PER_SEARCH)
 
 
 @endpoint("GET", "POST")
@@ -400,5 +388,5 @@ def search_model_versions(request, user, data):
                                 "created_by"))
     found = [version_json(v) for v in versions
              if node is None or filters.evaluate(node, lambda c, v=v: _version_value(v, c))]
-    return _page(_sorted(found, order), data, default=DEFAULT_VERSIONS_PER_SEARCH,
-                 most=MAX_VERSIONS_PER_SEARCH, key="model_versions")
+    return fields.offset_page(_sorted(found, order), data, key="model_versions",
+                              default=DEFAULT_VERSIONS_PER_SEARCH, most=MAX_VERSIONS_PER_SEARCH)

@@ -109,10 +109,6 @@ def _experiment_matches(node, experiment_json: dict) -> bool:
 
 @endpoint("GET", "POST")
 def search_experiments(request, user, data):
-    max_results = fields.integer(data, "max_results", 1000)
-    if not 1 <= max_results <= MAX_EXPERIMENTS_PER_SEARCH:
-        raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
-                      f"must be at most {MAX_EXPERIMENTS_PER_SEARCH} and positive.")
     view_type = _view_type(data.get("view_type"))
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = filters.experiment_order(fields.string_list(data, "order_by"))
@@ -128,12 +124,8 @@ def search_experiments(request, user, data):
     for key, descending in reversed(order):
         found.sort(key=lambda e, k=key: int(e[k]) if k == "experiment_id" else e[k],
                    reverse=descending)
-    offset = fields.offset_token(data.get("page_token"))
-    page = found[offset:offset + max_results]
-    answer = {"experiments": page}
-    if offset + max_results < len(found):
-        answer["next_page_token"] = fields.make_offset_token(offset + max_results)
-    return answer
+    return fields.offset_page(found, data, key="experiments", default=1000,
+                              most=MAX_EXPERIMENTS_PER_SEARCH)
 
 
 def _not_default(experiment: Experiment, user, doing: str) -> None:

@@ -176,3 +176,25 @@ def test_metrics_logged_for_checkpoints_rank_them(alice):
     with pytest.raises(MlflowException, match="order by field"):
         mlflow.search_logged_models(experiment_ids=experiment_ids,
                                     order_by=[{"field_name": "colour"}])
+
+
+def test_logged_model_search_pages_and_refuses_a_bad_page_size(alice):
+    import requests
+
+    mlflow.set_experiment("paged-models")
+    with mlflow.start_run() as run:
+        for i in range(3):
+            alice.create_logged_model(experiment_id=run.info.experiment_id, name=f"m{i}",
+                                      source_run_id=run.info.run_id)
+    ids = [run.info.experiment_id]
+    first = alice.search_logged_models(ids, max_results=2)
+    assert len(first) == 2 and first.token
+    rest = alice.search_logged_models(ids, max_results=2, page_token=first.token)
+    assert len(rest) == 1 and not rest.token
+    assert {m.name for m in [*first, *rest]} == {"m0", "m1", "m2"}
+    for bad in ({"max_results": "lots"}, {"max_results": 0}, {"page_token": "nonsense"}):
+        answer = requests.post(f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/logged-models/search",
+                               json={"experiment_ids": ids, **bad},
+                               headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+        assert answer.status_code == 400, bad
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
