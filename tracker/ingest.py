@@ -40,15 +40,30 @@ class Locked(NamedTuple):
     summaries: list[MetricSummary]  # every summary of the run
 
 
-def lock_run_for_logging(run_id, *, now) -> Locked | None:
+class LockGuard(NamedTuple):
+    """A further condition the run's row must meet for a batch to take its lock: SQL that may
+    refer to the run's columns by the run table's name, and its parameters. A caller checks
+    its permission this way, in the lock's own statement, instead of with a query before the
+    batch's transaction."""
+
+    sql: str
+    params: list
+
+
+def lock_run_for_logging(run_id, *, now, guard: LockGuard | None = None) -> Locked | None:
     """Lock the run for a batch, record its heartbeat and read its summaries.
 
-    Returns None when there is no such run. The lock is held until the
-    transaction ends, so batches of one run are stored one after another and see
-    each other's summaries. The summaries are read after the lock; inside the
-    caller's hot_sql.atomic_pipeline() both statements share one round trip to the database.
+    Returns None when there is no such run, or it does not meet the `guard`. The lock
+    is held until the transaction ends, so batches of one run are stored one after
+    another and see each other's summaries. The summaries are read after the lock;
+    inside the caller's hot_sql.atomic_pipeline() both statements share one round trip
+    to the database.
     """
-    lock = hot_sql.send(_LOCK_RUN, [now, run_id])
+    if guard is None:
+        lock = hot_sql.send(_LOCK_RUN.format(guard=""), [now, run_id])
+    else:
+        lock = hot_sql.send(_LOCK_RUN.format(guard=f" AND ({guard.sql})"),
+                            [now, run_id, *guard.params])
     summaries = hot_sql.send(_RUN_SUMMARIES, [run_id])
     row = lock.fetch_one()
     summary_rows = summaries.fetch_all()
@@ -70,8 +85,9 @@ def save_run_fields(run: Run, fields: list[str]) -> None:
         [c.get_db_prep_save(getattr(run, c.attname), connection) for c in columns] + [run.pk])
 
 
-_LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns
-    f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s RETURNING {hot_sql.columns(Run)}, "
+_LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns; {guard}: a LockGuard's condition
+    f"UPDATE {RUN_TABLE} SET last_heartbeat = %s WHERE id = %s{{guard}} "
+    f"RETURNING {hot_sql.columns(Run)}, "
     + ", ".join(f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "
                 f"WHERE t.project_id = {RUN_TABLE}.project_id)"
                 for column in ("metric", "direction", "selected_on")))

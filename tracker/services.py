@@ -16,6 +16,7 @@ from django.utils import timezone
 from tracker import hot_sql, limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
+    LockGuard,
     insert_points,
     lock_run_for_logging,
     refresh_project_best_steps,
@@ -543,7 +544,9 @@ SeriesResolver = Callable[[list[str], list[MetricSummary]], dict[str, tuple[str,
 
 
 def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
-              tags: dict | None = None, series_of: SeriesResolver | None = None) -> dict:
+              tags: dict | None = None, series_of: SeriesResolver | None = None,
+              guard: LockGuard | None = None,
+              points: dict[str, Columns] | None = None) -> dict:
     """Append metric points and set params and tags in one transaction.
 
     Points are append-only and a replayed point is stored once; params are
@@ -554,15 +557,24 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
     (MLflow's "val_f1" to ("f1", "validation")), given the run's summaries as
     they are under the run's lock: its points carry no split, each must have a
     timestamp and a value, and a new series records the name it was logged
-    under. Returns how many points were new.
+    under. `guard`: a condition the run's row must meet for its lock (the caller's
+    permission, checked by the lock's own statement); a run that does not meet it is
+    NotFound, and nothing is written. `run` is then filled in from its locked row, so
+    it may be a bare Run(pk=…). `points` instead of `metrics`: points by name that a
+    client's own reader found valid, as clean_points(by_name=True) gives them (its
+    steps and timestamps ints of 64 bits, its values floats). Returns how many points
+    were new.
     """
-    batch = clean_points(metrics or [], by_name=series_of is not None,
-                         timestamp_required=series_of is not None)
+    if points is not None:
+        batch = points
+    else:
+        batch = clean_points(metrics or [], by_name=series_of is not None,
+                             timestamp_required=series_of is not None)
     clean_params = _clean_params(params or {})
     clean_tags = _clean_tags(tags or {})
-    stored, locked = _log_batch(run, batch, clean_params, clean_tags, series_of)
-    run.params, run.tags, run.best_step = locked.params, locked.tags, locked.best_step
-    run.status, run.last_heartbeat = locked.status, locked.last_heartbeat
+    stored, locked = _log_batch(run, batch, clean_params, clean_tags, series_of, guard)
+    for field in Run._meta.concrete_fields:  # as stored, under the lock
+        setattr(run, field.attname, getattr(locked, field.attname))
     signals.run_results_changed.send(sender=Run, run=run)
     return {"points_received": sum(len(steps) for steps, _, _ in batch.values()),
             "points_stored": stored, "params": len(clean_params), "tags": len(clean_tags)}
@@ -583,7 +595,7 @@ def _by_series(batch: dict[str, Columns], summaries: list[MetricSummary],
 
 
 def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
-               series_of: SeriesResolver | None) -> tuple[int, Run]:
+               series_of: SeriesResolver | None, guard: LockGuard | None) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points.
 
     In psycopg's pipeline mode the whole transaction takes two round trips to PostgreSQL
@@ -592,7 +604,7 @@ def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
     series under the lock, so two first batches cannot both claim one series.
     """
     with hot_sql.atomic_pipeline():
-        lock = lock_run_for_logging(run.pk, now=timezone.now())
+        lock = lock_run_for_logging(run.pk, now=timezone.now(), guard=guard)
         if lock is None:
             raise NotFound(f"run {run.pk} does not exist", field="run")
         locked, target = lock.run, lock.target

@@ -70,10 +70,19 @@ def to_float(value: object, *, field: str) -> float:
 
 
 def to_int(value: object, *, field: str, minimum: int | None = None) -> int:
+    """An integer: a number without a fraction, or a string of one ("3", and as MLflow's
+    protobuf JSON reading takes them, "3.0" and "1e3")."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidInput(f"{field} must be an integer, not {value!r}", field=field)
     try:
-        number = int(value)
+        try:
+            number = int(value)
+        except ValueError:
+            if not isinstance(value, str):
+                raise
+            number = int(float(value))  # ValueError for a fraction, OverflowError for inf
+            if number != float(value):
+                raise ValueError from None
         if isinstance(value, float) and number != value:
             raise ValueError
     except (ValueError, OverflowError):

@@ -14,6 +14,7 @@ Mapping decisions (documented in README.md, "MLflow clients"):
 
 import re
 import uuid
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -21,10 +22,11 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed
 
-from api.auth import INVALID_TOKEN, raw_token, token_user, user_for_token
+from api.auth import INVALID_TOKEN, raw_token, token_user, token_user_id_sql, user_for_token
 from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, invalid, not_found
 from tracker import hot_sql, services
 from tracker.errors import Conflict
+from tracker.ingest import LockGuard
 from tracker.models import Experiment, Membership, Project, Role, Run
 
 User = get_user_model()
@@ -78,6 +80,34 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     if user is None:
         raise MlflowError(INVALID_TOKEN, UNAUTHENTICATED)
     return user
+
+
+class LockedWriter(NamedTuple):
+    """A logging call whose token is checked by its run's lock (tracker.ingest.LockGuard)
+    instead of by a query before the batch's transaction: authenticate's work for the
+    plain logging calls, in the statement that locks the run."""
+
+    run_pk: uuid.UUID
+    guard: LockGuard
+    token_hash: str
+
+
+def locked_writer(request, run_id) -> LockedWriter | None:
+    """The request's token and run as a LockedWriter, or None when it has no token or no
+    run id to try (authenticate then answers it)."""
+    try:
+        raw = raw_token(request)
+    except AuthenticationFailed:
+        return None
+    run_pk = _run_pk_or_none(run_id)
+    if raw is None or run_pk is None:
+        return None
+    token_hash = services.hash_token(raw)
+    user_sql, user_params = token_user_id_sql()
+    role = _role_in(f"{Run._meta.db_table}.project_id", user_sql)
+    guard = LockGuard(f"{role} IN (%s, %s)",
+                      [token_hash, *user_params, *(r.value for r in WRITE_ROLES)])
+    return LockedWriter(run_pk, guard, token_hash)
 
 
 def check_write(role: str | None, what: str) -> None:

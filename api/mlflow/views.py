@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.http import HttpResponse
 
-from api.mlflow import access, fields, filters, shapes
+from api.mlflow import access, batch, fields, filters, shapes
 from api.mlflow.artifacts import list_children
-from api.mlflow.endpoint import endpoint, json_response
+from api.mlflow.endpoint import endpoint, json_response, request_data
 from api.mlflow.errors import (
     RESOURCE_ALREADY_EXISTS,
     MlflowError,
@@ -28,10 +28,6 @@ from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
 from tracker.points import series_points
 
-# MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
-MAX_METRICS_PER_BATCH = 1000
-MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_ENTITIES_PER_BATCH = 1000
 MAX_RUNS_PER_SEARCH = 50_000
 DEFAULT_RUNS_PER_SEARCH = 1000
 MAX_EXPERIMENTS_PER_SEARCH = 50_000
@@ -306,33 +302,9 @@ def _check_metric_names(metrics: list) -> None:
         fields.check_name(name, "metrics.key")
 
 
-def _resolve_series(names: list[str], summaries: list[MetricSummary]
-                    ) -> dict[str, tuple[str, str]]:
-    """The series each MLflow metric name of a batch goes to, given the run's summaries
-    (services.log_batch calls it under the run's lock)."""
-    existing = {(s.key, s.split): mlflow_mapping.mlflow_key(s.key, s.split, s.source_key)
-                for s in summaries}
-    return mlflow_mapping.resolve_series(names, existing)
-
-
 def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
     """Log MLflow metrics, params and tags through services.log_batch, in one transaction."""
-    clean_params: dict[str, str] = {}
-    for key, value in params:
-        fields.check_name(key, "params.key")
-        value = "" if value is None else value
-        if not isinstance(value, str):
-            value = str(value)
-        if key in clean_params:
-            raise invalid(f"Duplicate parameter keys have been submitted: ['{key}']. Please "
-                          "ensure the request contains only one param value per param key.")
-        clean_params[key] = value
-    clean_tags: dict[str, str] = {}
-    for key, value in tags:
-        fields.check_name(key, "tags.key")
-        clean_tags[key] = "" if value is None else str(value)
-    new_name = clean_tags.pop(shapes.RUN_NAME_TAG, None)
-
+    clean_params, clean_tags, new_name = batch.clean_params_tags(params, tags)
     if metrics:
         _check_metric_names(metrics)
     try:
@@ -340,11 +312,11 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
             with transaction.atomic():
                 if metrics or clean_params or clean_tags:
                     services.log_batch(run=run, metrics=metrics, params=clean_params,
-                                       tags=clean_tags, series_of=_resolve_series)
+                                       tags=clean_tags, series_of=batch.resolve_series)
                 services.update_run(run=run, name=new_name)
         elif metrics or clean_params or clean_tags:
             services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
-                               series_of=_resolve_series)
+                               series_of=batch.resolve_series)
     except InvalidInput as error:
         if (error.field or "").startswith("metrics["):
             _bad_metric(metrics)  # MLflow's message for a metric missing a field
@@ -353,30 +325,21 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         record_model_metrics(run, metrics)
 
 
-@endpoint("POST", related_run=False)
+@endpoint("POST", related_run=False, first_try=batch.log_batch_first)
 def log_batch(request, user, data):
     metrics = data.get("metrics") or []
     params = fields.key_values(data.get("params") or [], "params")
     tags = fields.key_values(data.get("tags") or [], "tags")
     if not isinstance(metrics, list):
         raise invalid("Invalid value for parameter 'metrics': expected a list")
-    for what, count, limit in (("metrics", len(metrics), MAX_METRICS_PER_BATCH),
-                               ("params", len(params), MAX_PARAMS_TAGS_PER_BATCH),
-                               ("tags", len(tags), MAX_PARAMS_TAGS_PER_BATCH),
-                               ("metrics, params, and tags", len(metrics) + len(params)
-                                + len(tags), MAX_ENTITIES_PER_BATCH)):
-        if count > limit:
-            raise invalid(f"A batch logging request can contain at most {limit} {what}. Got "
-                          f"{count} {what}. Please split up {what} across multiple requests "
-                          "and try again.")
+    batch.check_limits(metrics, params, tags)
     run = access.run_for(user, fields.required(data, "run_id"), write=True, related=False)
     _log(run, metrics=metrics, params=params, tags=tags)
     return {}
 
 
-@endpoint("POST", related_run=False)
-def log_metric(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True, related=False)
+def _metric(data) -> dict:
+    """A log-metric request's metric, as log-batch carries one."""
     metric = {"key": fields.required(data, "key"), "value": data.get("value"),
               "timestamp": data.get("timestamp"), "step": data.get("step")}
     for field in ("model_id", "dataset_name", "dataset_digest"):  # MLflow 3: for a model
@@ -386,10 +349,28 @@ def log_metric(request, user, data):
         raise invalid("Missing value for required parameter 'value'.")
     if metric["timestamp"] is None:
         raise invalid("Missing value for required parameter 'timestamp'.")
+    return metric
+
+
+def _log_metric_first(request) -> dict | None:
+    """log-metric's plain case (batch.log_in_lock): {} when logged, else None."""
+    data = request_data(request)
+    metric = _metric(data)
+    if "model_id" in metric:
+        return None
+    points = services.clean_points([metric], by_name=True, timestamp_required=True)
+    done = batch.log_in_lock(request, _run_id(data), points=points, params=[], tags=[])
+    return {} if done else None
+
+
+@endpoint("POST", related_run=False, first_try=_log_metric_first)
+def log_metric(request, user, data):
+    run = access.run_for(user, _run_id(data), write=True, related=False)
+    metric = _metric(data)
     try:
         _log(run, metrics=[metric], params=[], tags=[])
-    except InvalidInput as exc:  # name the field as MLflow does, not metrics[0].x
-        raise invalid(exc.message.replace("metrics[0].", "")) from None
+    except InvalidInput as error:  # name the field as MLflow does, not metrics[0].x
+        raise invalid(error.message.replace("metrics[0].", "")) from None
     return {}
 
 

@@ -3,6 +3,7 @@
 import mlflow
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
@@ -227,3 +228,56 @@ def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_
     assert Run.objects.filter(experiment_id=experiment_id).count() == 1
     run = Run.objects.get(pk=run_id)
     assert [(s.key, s.count) for s in run.summaries.all()] == [("loss", 3)]
+
+
+def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_project,
+                                                          tracking, monkeypatch):
+    # A training loop's calls skip the query for the token and run: the lock of the batch's
+    # transaction checks that the token's user may write. Refusals stay MLflow's, and a
+    # refused call writes nothing, not even the run's heartbeat.
+    from api.auth import _uses_noted
+    from api.mlflow import endpoint
+    from tracker.models import ApiToken, Run
+
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("locked", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    queried = []
+    usual = endpoint.authenticate
+    monkeypatch.setattr(endpoint, "authenticate",
+                        lambda request, **kw: queried.append(request.path) or usual(request, **kw))
+
+    def log(token, route="runs/log-batch", **body):
+        return call(live_server, "POST", f"{API}/{route}", token, json={"run_id": run_id, **body})
+
+    ApiToken.objects.update(last_used_at=None)
+    _uses_noted.clear()
+    assert log(tokens["mark"], metrics=metrics(3)).json() == {}
+    assert log(tokens["mark"], "runs/log-metric", key="lr", value=0.1, timestamp=1, step=0
+               ).json() == {}
+    assert queried == []
+    assert ApiToken.objects.get(user__username="mark").last_used_at is not None
+
+    heartbeat = Run.objects.get(pk=run_id).last_heartbeat
+    assert log(tokens["vera"], metrics=metrics(3, key="x")).json()["error_code"] == \
+        "PERMISSION_DENIED"
+    assert log(tokens["otto"], metrics=metrics(3, key="x")).json()["error_code"] == \
+        "RESOURCE_DOES_NOT_EXIST"
+    assert Run.objects.get(pk=run_id).last_heartbeat == heartbeat
+
+    # refusals are told the usual way; so is a rename, done with its batch
+    assert queried == [f"{API}/runs/log-batch"] * 2
+    queried.clear()
+    assert log(tokens["mark"], tags=[{"key": "mlflow.runName", "value": "renamed"}],
+               metrics=metrics(3, key="y")).json() == {}
+    assert queried == [f"{API}/runs/log-batch"]
+    assert member.get_run(run_id).info.run_name == "renamed"
+
+    # a user switched off: the lock refuses their token, and the usual way says why
+    get_user_model().objects.filter(username="mark").update(is_active=False)
+    refused = log(tokens["mark"], metrics=metrics(3, key="z"))
+    assert refused.status_code == 401 and refused.json()["error_code"] == "UNAUTHENTICATED"
+    stored = Run.objects.get(pk=run_id)
+    assert sorted((s.key, s.split, s.count) for s in stored.summaries.all()) == [
+        ("loss", "train", 3), ("lr", "train", 1), ("y", "train", 3)]
