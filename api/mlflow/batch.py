@@ -1,23 +1,20 @@
 """The logging calls a training loop makes (log-batch, log-metric), at the least cost per call.
 
-A script logs a batch every few milliseconds, and waits for each answer. The usual way
-to answer one is a query for the token and the run, then the batch's transaction: the
-run's lock with its series, then the writes with the commit. Here the plain case (points,
-params or tags to a run, no rename) takes only the transaction: the lock's own statement
-checks that the token's user may write to the run (access.locked_writer), and a log-batch
-body is read straight into typed fields by msgspec, at C speed, rather than into a
-thousand dicts that Python then checks one by one.
+A script logs every few milliseconds, and waits for each answer. The usual way to answer
+one is a query for the token and the run, then the batch's transaction: the run's lock
+with its series, then the writes with the commit. Here the plain case (points, params or
+tags to a run; no rename, no logged model's metrics) takes only the transaction: the
+lock's own statement checks that the token's user may write to the run
+(access.locked_writer), one round trip to the database less per call.
 
-Whatever this path does not take, or finds wrong, it leaves untouched, having written
-nothing; the usual way (views.py) then answers, so every error is told as it always is,
-the token's first. For points it does take, its reading agrees with
-services.clean_points, which stays the rule (a test holds the two equal).
+Whatever this path does not take, or finds wrong, it leaves, having written nothing; the
+usual way (views.py) then answers, so every error is told as it always is, the token's
+first.
 """
-
-import msgspec
 
 from api.auth import note_token_use
 from api.mlflow import access, fields, shapes
+from api.mlflow.endpoint import request_data
 from api.mlflow.errors import MlflowError, invalid
 from tracker import mlflow_mapping, services
 from tracker.errors import TargetlineError
@@ -28,8 +25,6 @@ from tracker.points import Columns
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def check_limits(metrics: list, params: list, tags: list) -> None:
@@ -90,6 +85,8 @@ def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tup
         if new_name is not None or not (points or clean_params or clean_tags):
             return False
         for name in points:
+            if not isinstance(name, str):
+                return False
             fields.check_name(name, "metrics.key")
         services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
                            tags=clean_tags, series_of=resolve_series, guard=writer.guard)
@@ -99,67 +96,34 @@ def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tup
     return True
 
 
-# --- log-batch's body, read by msgspec --------------------------------------------------------
-# "Lax" reading takes MLflow's int64 fields as the strings its JSON carries them in, and
-# "NaN" and "Infinity" as floats; anything these fields cannot hold (a null, a boolean,
-# a number in the wrong place) fails the reading, and the usual way tells the error.
-
-class _Metric(msgspec.Struct):
-    key: str
-    value: float
-    timestamp: int
-    step: int = 0
-    model_id: str | None = None  # MLflow 3: a logged model's metric (the usual way keeps it)
-
-
-class _KeyValue(msgspec.Struct):
-    key: str
-    value: str | None = None
-
-
-class _LogBatch(msgspec.Struct):
-    run_id: str | None = None
-    metrics: list[_Metric] = []
-    params: list[_KeyValue] = []
-    tags: list[_KeyValue] = []
-
-
-_read_log_batch = msgspec.json.Decoder(_LogBatch, strict=False)
-
-
-def read_points(body: bytes) -> tuple[str | None, dict[str, Columns], list, list] | None:
-    """A log-batch body's run id, points by name (as services.clean_points(by_name=True)
-    gives them), params and tags; None when msgspec cannot read it as such, when it names a
-    model, or when a step or timestamp does not fit in 64 bits (the usual way tells why)."""
+def points_of(metrics: list) -> dict[str, Columns] | None:
+    """A call's metrics as points by name (services.clean_points), or None when one has no
+    key, or a key of no name: the usual way tells MLflow's error for those."""
     try:
-        batch = _read_log_batch.decode(body)
-    except msgspec.MsgspecError:
+        return services.clean_points(metrics, by_name=True, timestamp_required=True)
+    except (KeyError, TypeError):
         return None
-    points: dict[str, Columns] = {}
-    for metric in batch.metrics:
-        if metric.model_id:
-            return None
-        columns = points.get(metric.key)
-        if columns is None:
-            columns = points[metric.key] = ([], [], [])
-        columns[0].append(metric.step)
-        columns[1].append(metric.timestamp)
-        columns[2].append(metric.value)
-    for steps, timestamps, _ in points.values():
-        if (min(steps) < _INT64_MIN or max(steps) > _INT64_MAX
-                or min(timestamps) < _INT64_MIN or max(timestamps) > _INT64_MAX):
-            return None
-    check_limits(batch.metrics, batch.params, batch.tags)
-    return (batch.run_id, points, [(p.key, p.value) for p in batch.params],
-            [(t.key, t.value) for t in batch.tags])
+
+
+def log_batch_fields(data) -> tuple[list, list[tuple], list[tuple]]:
+    """A log-batch request's metrics, params and tags, within MLflow's limits."""
+    metrics = data.get("metrics") or []
+    params = fields.key_values(data.get("params") or [], "params")
+    tags = fields.key_values(data.get("tags") or [], "tags")
+    if not isinstance(metrics, list):
+        raise invalid("Invalid value for parameter 'metrics': expected a list")
+    check_limits(metrics, params, tags)
+    return metrics, params, tags
 
 
 def log_batch_first(request) -> dict | None:
     """log-batch's plain case (endpoint's first_try): {} when logged, else None."""
-    if request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != "application/json":
+    data = request_data(request)
+    metrics, params, tags = log_batch_fields(data)
+    if any(isinstance(metric, dict) and metric.get("model_id") for metric in metrics):
+        return None  # a logged model's metrics: the usual way keeps them with the model
+    points = points_of(metrics)
+    if points is None:
         return None
-    read = read_points(request.body)
-    if read is None:
-        return None
-    run_id, points, params, tags = read
-    return {} if log_in_lock(request, run_id, points=points, params=params, tags=tags) else None
+    done = log_in_lock(request, data.get("run_id"), points=points, params=params, tags=tags)
+    return {} if done else None

@@ -327,12 +327,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
 
 @endpoint("POST", related_run=False, first_try=batch.log_batch_first)
 def log_batch(request, user, data):
-    metrics = data.get("metrics") or []
-    params = fields.key_values(data.get("params") or [], "params")
-    tags = fields.key_values(data.get("tags") or [], "tags")
-    if not isinstance(metrics, list):
-        raise invalid("Invalid value for parameter 'metrics': expected a list")
-    batch.check_limits(metrics, params, tags)
+    metrics, params, tags = batch.log_batch_fields(data)
     run = access.run_for(user, fields.required(data, "run_id"), write=True, related=False)
     _log(run, metrics=metrics, params=params, tags=tags)
     return {}
@@ -358,7 +353,9 @@ def _log_metric_first(request) -> dict | None:
     metric = _metric(data)
     if "model_id" in metric:
         return None
-    points = services.clean_points([metric], by_name=True, timestamp_required=True)
+    points = batch.points_of([metric])
+    if points is None:
+        return None
     done = batch.log_in_lock(request, _run_id(data), points=points, params=[], tags=[])
     return {} if done else None
 

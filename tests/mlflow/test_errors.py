@@ -281,3 +281,32 @@ def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_pr
     stored = Run.objects.get(pk=run_id)
     assert sorted((s.key, s.split, s.count) for s in stored.summaries.all()) == [
         ("loss", "train", 3), ("lr", "train", 1), ("y", "train", 3)]
+
+
+@pytest.mark.parametrize("metric", [
+    {"value": 1, "timestamp": 1},  # no key
+    {"key": ["loss"], "value": 1, "timestamp": 1},  # a key that is no name
+    {"key": 7, "value": 1, "timestamp": 1},
+    "loss",  # not an object
+])
+def test_malformed_metrics_get_mlflows_error_not_a_500(live_server, alice, run_id, metric):
+    for route, body in (("runs/log-batch", {"metrics": [metric]}),
+                        ("runs/log-metric", metric if isinstance(metric, dict) else {})):
+        response = call(live_server, "POST", f"{API}/{route}", alice.token,
+                        json={"run_id": run_id, **body})
+        assert response.status_code == 400, (route, response.text)
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert alice.get_run(run_id).data.metrics == {}
+
+
+def test_integral_steps_written_as_floats_are_read_as_mlflow_reads_them(live_server, alice,
+                                                                         run_id):
+    # MLflow's server (protobuf's JSON reading) takes "3.0" and "1e3" for an int64
+    response = call(live_server, "POST", f"{API}/runs/log-batch", alice.token, json={
+        "run_id": run_id, "metrics": [
+            {"key": "loss", "value": 0.5, "timestamp": "1.7e12", "step": "3.0"},
+            {"key": "loss", "value": 0.4, "timestamp": 1_700_000_000_001, "step": "1e3"}]})
+    assert response.json() == {}
+    history = alice.get_metric_history(run_id, "loss")
+    assert [(m.step, m.timestamp) for m in history] == [(3, 1_700_000_000_000),
+                                                         (1000, 1_700_000_000_001)]
