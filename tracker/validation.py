@@ -80,8 +80,9 @@ def to_int(value: object, *, field: str, minimum: int | None = None) -> int:
         except ValueError:
             if not isinstance(value, str):
                 raise
-            number = int(float(value))  # ValueError for a fraction, OverflowError for inf
-            if number != float(value):
+            real = float(value)  # ValueError for no number
+            number = int(real)  # ValueError for NaN, OverflowError for ±inf
+            if number != real:  # a fraction
                 raise ValueError from None
         if isinstance(value, float) and number != value:
             raise ValueError

@@ -70,33 +70,39 @@ def resolve_series(names: list[str], summaries: list[MetricSummary]
     return mlflow_mapping.resolve_series(names, existing)
 
 
-def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tuple],
-                tags: list[tuple]) -> bool:
-    """Log a plain call in one transaction whose run lock checks the token: True when done.
+def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
+                tags: list[tuple]) -> dict | None:
+    """Log a plain call in one transaction whose run lock checks the token: {} when done.
 
-    False when it is not the plain case (a rename, or nothing to log), or anything fails:
-    nothing was written then, and the usual way answers the request.
+    None when it is not the plain case (a rename, a logged model's metrics, nothing to
+    log), or anything fails: nothing was written then, and the usual way answers the
+    request (endpoint's first_try).
     """
     writer = access.locked_writer(request, run_id)
     if writer is None:
-        return False
+        return None
+    if any(isinstance(metric, dict) and metric.get("model_id") for metric in metrics):
+        return None  # a logged model's metrics: the usual way keeps them with the model
+    points = _points_of(metrics)
+    if points is None:
+        return None
     try:
         clean_params, clean_tags, new_name = clean_params_tags(params, tags)
         if new_name is not None or not (points or clean_params or clean_tags):
-            return False
+            return None
         for name in points:
             if not isinstance(name, str):
-                return False
+                return None
             fields.check_name(name, "metrics.key")
         services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
                            tags=clean_tags, series_of=resolve_series, guard=writer.guard)
     except (MlflowError, TargetlineError):
-        return False
+        return None
     note_token_use(writer.token_hash)
-    return True
+    return {}
 
 
-def points_of(metrics: list) -> dict[str, Columns] | None:
+def _points_of(metrics: list) -> dict[str, Columns] | None:
     """A call's metrics as points by name (services.clean_points), or None when one has no
     key, or a key of no name: the usual way tells MLflow's error for those."""
     try:
@@ -120,10 +126,4 @@ def log_batch_first(request) -> dict | None:
     """log-batch's plain case (endpoint's first_try): {} when logged, else None."""
     data = request_data(request)
     metrics, params, tags = log_batch_fields(data)
-    if any(isinstance(metric, dict) and metric.get("model_id") for metric in metrics):
-        return None  # a logged model's metrics: the usual way keeps them with the model
-    points = points_of(metrics)
-    if points is None:
-        return None
-    done = log_in_lock(request, data.get("run_id"), points=points, params=params, tags=tags)
-    return {} if done else None
+    return log_in_lock(request, data.get("run_id"), metrics=metrics, params=params, tags=tags)

@@ -350,14 +350,7 @@ def _metric(data) -> dict:
 def _log_metric_first(request) -> dict | None:
     """log-metric's plain case (batch.log_in_lock): {} when logged, else None."""
     data = request_data(request)
-    metric = _metric(data)
-    if "model_id" in metric:
-        return None
-    points = batch.points_of([metric])
-    if points is None:
-        return None
-    done = batch.log_in_lock(request, _run_id(data), points=points, params=[], tags=[])
-    return {} if done else None
+    return batch.log_in_lock(request, _run_id(data), metrics=[_metric(data)], params=[], tags=[])
 
 
 @endpoint("POST", related_run=False, first_try=_log_metric_first)
