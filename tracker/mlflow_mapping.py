@@ -69,6 +69,26 @@ def mlflow_key(key: str, split: str, source_key: str = "") -> str:
     return f"{split}/{key}"
 
 
+def series_named(mlflow_key_wanted: str) -> list[tuple[str, str]]:
+    """The series that answer to an MLflow key when they have no source key (logged
+    through the SDK or the v1 API): the inverse of ``mlflow_key`` for them.
+
+    >>> series_named("val_f1")
+    [('val_f1', 'train'), ('f1', 'validation')]
+    >>> series_named("test/long_texts/f1")
+    [('test/long_texts/f1', 'train'), ('f1', 'test/long_texts')]
+    """
+    found = [(mlflow_key_wanted, DEFAULT_SPLIT)]
+    for split, prefix in _DISPLAY_PREFIX.items():
+        if prefix and mlflow_key_wanted.startswith(prefix) and len(mlflow_key_wanted) > len(prefix):
+            found.append((mlflow_key_wanted[len(prefix):], split))
+    for i, ch in enumerate(mlflow_key_wanted):
+        split = mlflow_key_wanted[:i]
+        if ch == "/" and split and split not in _DISPLAY_PREFIX and i + 1 < len(mlflow_key_wanted):
+            found.append((mlflow_key_wanted[i + 1:], split))
+    return found
+
+
 def resolve_series(
     mlflow_keys: Iterable[str],
     existing: Mapping[tuple[str, str], str],

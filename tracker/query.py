@@ -85,10 +85,13 @@ class Field:
     """A metric, param, tag or attribute of a run.
 
     ``split`` is set only for metrics: ``"train"``, ``"validation"``, ``"test"`` or
-    a slice such as ``"test/long_texts"``.
+    a slice such as ``"test/long_texts"``. A ``"logged_metric"`` is a metric as an
+    external client names and reads it (MLflow's ``val_f1``): the series that answers
+    to that name, whichever (key, split) stores it, at its latest value. The filter
+    language has no syntax for it; api/mlflow builds it.
     """
 
-    kind: str  # "metric" | "param" | "tag" | "attribute" | "dataset"
+    kind: str  # "metric" | "logged_metric" | "param" | "tag" | "attribute" | "dataset"
     name: str
     split: str | None = None
 

@@ -2,9 +2,12 @@
 
 The same compiler serves the v1 API, the web UI and the MLflow endpoints. It
 builds Django expressions only, never SQL text. Semantics worth knowing:
-- a metric field means the run's value at its best step (see MetricSummary);
+- a metric field means the run's value at its best step (see MetricSummary); a
+  logged metric (MLflow's `val_f1`) the latest value of the series that answers to it;
 - `x != v` is `not (x = v)`, so runs without x match it;
-- `x = null` means x is absent (or NaN for a metric), `x != null` that it is present.
+- `x = null` means x is absent (or NaN for a metric), `x != null` that it is present;
+  a logged metric whose latest value is NaN is present (as MLflow has it);
+- sorted runs without the key come last either way; ties go newest first, then by id.
 """
 
 import base64
@@ -26,12 +29,13 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
+    Value,
     When,
 )
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
-from tracker import limits
+from tracker import limits, mlflow_mapping
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Project, Run, RunDataset
 from tracker.query import And, Comparison, Field, FilterError, Not, Or, parse_filter, parse_order_by
@@ -50,8 +54,9 @@ def _lookup(lhs, name: str, value):
     return lhs.get_lookup(name)(lhs, value)
 
 
-def _like_regex(pattern: str) -> str:
-    """SQL LIKE pattern (% and _) as an anchored regular expression."""
+def like_regex(pattern: str) -> str:
+    """SQL LIKE pattern (% and _; a backslash makes the next character plain) as an
+    anchored regular expression."""
     out = []
     escaped = False
     for ch in pattern:
@@ -77,6 +82,27 @@ def _metric_q(field: Field, op: str, value) -> Q:
     return Q(Exists(series.filter(**{f"best_value__{_LOOKUPS[op]}": value})))
 
 
+def _logged_series(field: Field) -> QuerySet[MetricSummary]:
+    """The outer run's series that answers to the logged metric name `field.name`: the one
+    logged under that name, or one with no source key that reads as that name."""
+    name = field.name
+    unnamed = Q()
+    for key, split in mlflow_mapping.series_named(name):
+        unnamed |= Q(key=key, split=split)
+    return MetricSummary.objects.filter(run=OuterRef("pk")).filter(
+        Q(source_key=name) | (Q(source_key="") & unnamed))
+
+
+def _logged_metric_q(field: Field, op: str, value) -> Q:
+    series = _logged_series(field)
+    if value is None:
+        present = Exists(series)
+        return ~Q(present) if op == "=" else Q(present)
+    if op == "!=":  # NaN (stored as NULL) differs from every number
+        return Q(Exists(series.exclude(last_value=value)))
+    return Q(Exists(series.filter(**{f"last_value__{_LOOKUPS[op]}": value})))
+
+
 def _json_q(column: str, field: Field, op: str, value) -> Q:
     """Params and tags, stored as JSON objects on the run."""
     if "__" in field.name:
@@ -92,7 +118,7 @@ def _json_q(column: str, field: Field, op: str, value) -> Q:
         return ~present if op == "=" else present
     if op in ("~", "~*"):
         return present & Q(_lookup(text, "regex" if op == "~" else "iregex",
-                                   _like_regex(value)))
+                                   like_regex(value)))
     if op in ("=", "!="):
         if isinstance(value, bool):
             candidates = [value, "true" if value else "false", "True" if value else "False"]
@@ -153,8 +179,8 @@ def _attribute_q(field: Field, op: str, value) -> Q:
     if op in ("~", "~*"):
         lhs = Cast(F(column), output_field=Run._meta.get_field("name")) if name == "id" else None
         if lhs is not None:
-            return Q(_lookup(lhs, "regex" if op == "~" else "iregex", _like_regex(value)))
-        return Q(**{f"{column}__{'regex' if op == '~' else 'iregex'}": _like_regex(value)})
+            return Q(_lookup(lhs, "regex" if op == "~" else "iregex", like_regex(value)))
+        return Q(**{f"{column}__{'regex' if op == '~' else 'iregex'}": like_regex(value)})
     if op == "!=":
         return ~Q(**{column: value})
     return Q(**{f"{column}__{_LOOKUPS[op]}": value})
@@ -178,7 +204,7 @@ def _dataset_q(field: Field, op: str, value) -> Q:
         return ~Q(Exists(present)) if op == "=" else Q(Exists(present))
     if op in ("~", "~*"):
         return Q(Exists(present.filter(
-            **{f"{column}__{'regex' if op == '~' else 'iregex'}": _like_regex(value)})))
+            **{f"{column}__{'regex' if op == '~' else 'iregex'}": like_regex(value)})))
     if op == "!=":
         return Q(Exists(present)) & ~Q(Exists(present.filter(**{column: value})))
     return Q(Exists(present.filter(**{f"{column}__{_LOOKUPS[op]}": value})))
@@ -202,6 +228,8 @@ def compile_node(node) -> Q:
     field = node.field
     if field.kind == "metric":
         return _metric_q(field, node.op, node.value)
+    if field.kind == "logged_metric":
+        return _logged_metric_q(field, node.op, node.value)
     if field.kind == "param":
         return _json_q("params", field, node.op, node.value)
     if field.kind == "tag":
@@ -225,6 +253,9 @@ def _order_expression(field: Field):
         return Subquery(MetricSummary.objects.filter(
             run=OuterRef("pk"), key=field.name, split=field.split).values("best_value")[:1],
             output_field=FloatField())
+    if field.kind == "logged_metric":
+        return Subquery(_logged_series(field).values("last_value")[:1],
+                        output_field=FloatField())
     if field.kind == "param":
         return KeyTransform(field.name, "params")
     if field.kind == "tag":
@@ -235,28 +266,57 @@ def _order_expression(field: Field):
     return F(_ATTRIBUTE_COLUMNS[field.name])
 
 
-def _sort_keys(order_by: str | None) -> list[tuple[Field, bool]]:
+def _nan_rank(field: Field):
+    """0 for a run whose latest value of the logged metric is a number, 1 for NaN, 2 for a
+    run without it: MLflow's order, numbers first and runs without the metric last, either
+    way the values are sorted."""
+    rank = Case(When(last_value__isnull=True, then=Value(1)), default=Value(0))
+    return Coalesce(Subquery(_logged_series(field).annotate(rank=rank).values("rank")[:1]),
+                    Value(2))
+
+
+OrderKeys = list[tuple[Field, bool]]  # sort keys: (field, descending)
+_STARTED = Field("attribute", "started_at")
+_DEFAULT_ORDER = [(_STARTED, True)]
+
+
+def _sort_keys(order_by: str | OrderKeys | None) -> OrderKeys:
+    """Sort keys from a sort-key text (tracker.query's syntax) or as they are; the default
+    order (newest first) when there are none."""
+    if not isinstance(order_by, str | None):
+        return list(order_by) or _DEFAULT_ORDER
     try:
-        return parse_order_by(order_by) if order_by and order_by.strip() else []
+        keys = parse_order_by(order_by) if order_by and order_by.strip() else []
     except FilterError as exc:
         raise InvalidInput(f"order_by: {exc}", field="order_by",
                            position=exc.position) from None
+    return keys or _DEFAULT_ORDER
 
 
-_DEFAULT_ORDER = [(Field("attribute", "started_at"), True)]
+def _sort_columns(keys: OrderKeys) -> list[tuple[object, bool]]:
+    """The (expression, descending) columns runs are sorted by, before the run id: each
+    key's (a logged metric's NaN rank first), then the start time, newest first, unless a
+    key sorts by it already."""
+    columns: list[tuple[object, bool]] = []
+    for field, descending in keys:
+        if field.kind == "logged_metric":
+            columns.append((_nan_rank(field), False))
+        columns.append((_order_expression(field), descending))
+    if not any(field == _STARTED for field, _ in keys):
+        columns.append((F("started_at"), True))
+    return columns
 
 
-def order_runs(runs: QuerySet[Run], order_by: str | None) -> QuerySet[Run]:
+def order_runs(runs: QuerySet[Run], order_by: str | OrderKeys | None) -> QuerySet[Run]:
     """Sort by any field (metrics at their best step, params, tags, attributes); missing last.
 
-    Each sort key is annotated as `_order_<i>`, and the run id breaks ties, so
-    the order is total and a keyset cursor can resume after any row.
+    Each sort column is annotated as `_order_<i>`, and the run id breaks the last ties,
+    so the order is total and a keyset cursor can resume after any row.
     """
-    keys = _sort_keys(order_by) or _DEFAULT_ORDER
     ordering = []
-    for i, (field, descending) in enumerate(keys):
+    for i, (expression, descending) in enumerate(_sort_columns(_sort_keys(order_by))):
         alias = f"_order_{i}"
-        runs = runs.annotate(**{alias: _order_expression(field)})
+        runs = runs.annotate(**{alias: expression})
         expr = F(alias)
         ordering.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))
     ordering.append(F("id").asc())
@@ -301,20 +361,26 @@ def _decode_value(item: list):
     raise ValueError(kind)
 
 
-def encode_cursor(row: Run, keys: int, order_by: str | None) -> str:
-    values = [_encode_value(getattr(row, f"_order_{i}")) for i in range(keys)]
-    payload = {"k": values, "id": str(row.id), "o": order_by or ""}
+def _signature(keys: OrderKeys) -> str:
+    """The sort keys as a cursor records them, so it is only used with the same order."""
+    return json.dumps([[f.kind, f.name, f.split, descending] for f, descending in keys],
+                      separators=(",", ":"))
+
+
+def encode_cursor(row: Run, columns: int, keys: OrderKeys) -> str:
+    values = [_encode_value(getattr(row, f"_order_{i}")) for i in range(columns)]
+    payload = {"k": values, "id": str(row.id), "o": _signature(keys)}
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, order_by: str | None) -> tuple[list, uuid.UUID]:
+def decode_cursor(cursor: str, keys: OrderKeys) -> tuple[list, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded))
         values = [_decode_value(v) for v in payload["k"]]
         last_id = uuid.UUID(payload["id"])
-        same_order = payload["o"] == (order_by or "")
+        same_order = payload["o"] == _signature(keys)
     except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
         raise InvalidInput("cursor is not one this server gave out; start from the first page",
                            field="cursor") from None
@@ -324,21 +390,22 @@ def decode_cursor(cursor: str, order_by: str | None) -> tuple[list, uuid.UUID]:
     return values, last_id
 
 
-def _after(runs: QuerySet[Run], keys: list[tuple[Field, bool]], values: list,
+def _after(runs: QuerySet[Run], descending: list[bool], values: list,
            last_id: uuid.UUID) -> QuerySet[Run]:
-    """Rows strictly after (values, last_id) in the order of `order_runs` (NULLs last)."""
-    if len(values) != len(keys):
+    """Rows strictly after (values, last_id) in the order of `order_runs` (NULLs last);
+    `descending` tells the direction of each sort column."""
+    if len(values) != len(descending):
         raise InvalidInput("cursor does not match order_by; start from the first page",
                            field="cursor")
     condition = Q()
     equal_so_far = Q()
-    for i, ((_field, descending), value) in enumerate(zip(keys, values, strict=True)):
+    for i, (down, value) in enumerate(zip(descending, values, strict=True)):
         alias = f"_order_{i}"
         if value is None:
             later = None  # nothing sorts after NULL except the next key's tie-break
             same = Q(**{f"{alias}__isnull": True})
         else:
-            later = Q(**{f"{alias}__{'lt' if descending else 'gt'}": value}) | Q(
+            later = Q(**{f"{alias}__{'lt' if down else 'gt'}": value}) | Q(
                 **{f"{alias}__isnull": True})
             same = Q(**{alias: value})
         if later is not None:
@@ -348,17 +415,20 @@ def _after(runs: QuerySet[Run], keys: list[tuple[Field, bool]], values: list,
     return runs.filter(condition)
 
 
-def page(runs: QuerySet[Run], *, order_by: str | None, cursor: str | None,
+def page(runs: QuerySet[Run], *, order_by: str | OrderKeys | None, cursor: str | None,
          page_size: int | None) -> tuple[list[Run], str | None]:
-    """One page of runs sorted by `order_runs`, and the cursor of the next (None at the end)."""
+    """One page of runs sorted by `order_runs` (with the same `order_by`), and the cursor of
+    the next (None at the end)."""
     size = page_size or limits.DEFAULT_PAGE_SIZE
     if not 1 <= size <= limits.MAX_PAGE_SIZE:
         raise InvalidInput(f"page_size must be between 1 and {limits.MAX_PAGE_SIZE}",
                            field="page_size")
-    keys = _sort_keys(order_by) or _DEFAULT_ORDER
+    keys = _sort_keys(order_by)
+    descending = [down for _, down in _sort_columns(keys)]
     if cursor:
-        values, last_id = decode_cursor(cursor, order_by)
-        runs = _after(runs, keys, values, last_id)
+        values, last_id = decode_cursor(cursor, keys)
+        runs = _after(runs, descending, values, last_id)
     rows = list(runs[:size + 1])
-    next_cursor = encode_cursor(rows[size - 1], len(keys), order_by) if len(rows) > size else None
+    next_cursor = (encode_cursor(rows[size - 1], len(descending), keys)
+                   if len(rows) > size else None)
     return rows[:size], next_cursor

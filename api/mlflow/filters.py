@@ -1,4 +1,4 @@
-"""MLflow filter strings and order_by clauses, translated onto tracker.query's AST.
+r"""MLflow filter strings and order_by clauses, translated onto tracker.query's AST.
 
 MLflow writes `metrics.val_f1 > 0.8 and params.model = 'svm'`; this module
 tokenizes that syntax into clauses and turns them into the Field / Comparison /
@@ -8,8 +8,12 @@ same as for every other run filter. Nothing here produces SQL.
 MLflow semantics kept on purpose:
 - `params.x != 'a'` (and the same for tags and metrics) matches runs that have x
   with another value, not runs without x (MLflow compares joined rows);
-- `metrics.val_f1` names the series the key maps to (`f1` on `validation`), read
-  at the run's best step, which is Targetline's meaning of a metric in a filter.
+- `metrics.val_f1` is the metric the client logged as `val_f1`, at its latest value,
+  whichever series stores it (a tracker.query "logged_metric"): what get_run shows;
+- sorted by a metric, runs with a number come first, then NaN, then runs without it;
+  ties go newest first (start_time DESC), then by run id;
+- in quoted values a backslash escapes the quote or a backslash and is kept before
+  anything else, so LIKE's `\%` and `\_` match a plain % or _.
 OR and parentheses are accepted as well (MLflow itself allows only AND).
 """
 
@@ -19,8 +23,8 @@ import re
 from dataclasses import dataclass
 
 from api.mlflow.errors import invalid
-from tracker.mlflow_mapping import split_metric_key
 from tracker.query import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or
+from tracker.run_search import OrderKeys, like_regex
 
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 # SCHEDULED has no Targetline counterpart: such runs are stored as running.
@@ -82,11 +86,16 @@ class _Lexer:
         return invalid(f"Invalid filter {self.text!r}: {message} at position {position}")
 
     def _quoted(self, start: int) -> tuple[str, int]:
+        """A quoted value or a backquoted name, and the position after it. A backslash
+        escapes the next character; in a value, only the quote or a backslash (any other
+        is kept, for LIKE), as tracker.query reads values."""
         text, quote = self.text, self.text[start]
         out, i = [], start + 1
         while i < len(text):
             ch = text[i]
             if ch == "\\" and i + 1 < len(text):
+                if quote != "`" and text[i + 1] not in (quote, "\\"):
+                    out.append(ch)
                 out.append(text[i + 1])
                 i += 2
             elif ch == quote and text[i + 1:i + 2] == quote:  # SQL's doubled quote
@@ -300,8 +309,7 @@ def _present_and(field: Field, node: Node) -> Node:
 
 
 def _like(pattern: str, text: str, *, ignore_case: bool) -> bool:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, re.IGNORECASE if ignore_case else 0) is not None
+    return re.fullmatch(like_regex(pattern), text, re.IGNORECASE if ignore_case else 0) is not None
 
 
 def _status_node(op: str, value) -> Node:
@@ -351,8 +359,7 @@ def _clause_to_node(clause: Clause) -> Node:
             raise invalid(f"metrics cannot be compared with {op}; use =, !=, <, <=, > or >=")
         if isinstance(value, str | list) or value is None:
             raise invalid(f"Expected numeric value type for metric. Found {value!r}")
-        name, split = split_metric_key(key)
-        field = Field("metric", name, split)
+        field = Field("logged_metric", key)
         node = Comparison(field, op, float(value))
         return _present_and(field, node) if op == "!=" else node
     if entity in ("param", "tag"):
@@ -416,10 +423,6 @@ def _to_node(item) -> Node:
 
 # --- order_by -----------------------------------------------------------------------
 
-def _backquoted(name: str) -> str:
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
 def order_key(text: str) -> tuple[str, str, bool]:
     """("metric"|"param"|"tag"|"attribute", key, descending) of one MLflow order_by item."""
     tokens = _Lexer(text).tokens[:-1]
@@ -440,19 +443,18 @@ def order_key(text: str) -> tuple[str, str, bool]:
     return kind, key, descending
 
 
-def to_run_order(order_by: list[str] | None) -> str:
-    """MLflow order_by items as a tracker.query sort-key text (the default when empty)."""
-    keys = []
+def to_run_order(order_by: list[str] | None) -> OrderKeys:
+    """MLflow order_by items as tracker.run_search sort keys (none: its default order)."""
+    keys: OrderKeys = []
+    seen = set()
     for item in order_by or []:
         kind, key, descending = order_key(item)
-        sign = "-" if descending else ""
         if kind == "metric":
-            name, split = split_metric_key(key)
-            keys.append(f"{sign}{split}.{_backquoted(name)}")
+            field = Field("logged_metric", key)
         elif kind == "tag" and key == "mlflow.runName":
-            keys.append(f"{sign}name")
+            field = Field("attribute", "name")
         elif kind in ("param", "tag"):
-            keys.append(f"{sign}{kind}s.{_backquoted(key)}")
+            field = Field(kind, key)
         else:
             column = {"start_time": "started_at", "end_time": "ended_at", "run_name": "name",
                       "status": "status", "run_id": "id", "artifact_uri": "id",
@@ -460,8 +462,12 @@ def to_run_order(order_by: list[str] | None) -> str:
             if column is None:
                 raise invalid(f"Invalid order_by attribute '{key}'. Valid keys are "
                               f"{', '.join(RUN_ATTRIBUTES)}")
-            keys.append(f"{sign}{column}")
-    return ",".join(keys)
+            field = Field("attribute", column)
+        if (kind, key) in seen:
+            raise invalid(f"`order_by` contains duplicate fields: {order_by}")
+        seen.add((kind, key))
+        keys.append((field, descending))
+    return keys
 
 
 def experiment_order(order_by: list[str] | None) -> list[tuple[str, bool]]:

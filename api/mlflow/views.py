@@ -470,7 +470,7 @@ def search_runs(request, user, data):
     node = filters.to_run_filter(data.get("filter"))
     if node is not None:
         runs = runs.filter(run_search.compile_node(node))
-    order = filters.to_run_order(fields.string_list(data, "order_by")) or None
+    order = filters.to_run_order(fields.string_list(data, "order_by"))
     runs = run_search.order_runs(runs, order).select_related("project", "experiment",
                                                               "created_by")
     cursor = data.get("page_token") or None

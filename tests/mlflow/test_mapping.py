@@ -4,8 +4,14 @@ import pytest
 
 from api.mlflow.errors import MlflowError
 from api.mlflow.filters import to_run_filter, to_run_order
-from tracker.mlflow_mapping import find_series, mlflow_key, resolve_series, split_metric_key
-from tracker.query import And, Comparison, Field, Not, Or, parse_order_by
+from tracker.mlflow_mapping import (
+    find_series,
+    mlflow_key,
+    resolve_series,
+    series_named,
+    split_metric_key,
+)
+from tracker.query import And, Comparison, Field, Not, Or
 
 
 @pytest.mark.parametrize(("key", "series"), [
@@ -55,11 +61,27 @@ def test_the_series_of_a_key_is_found_whatever_rule_placed_it():
     assert find_series("test_f1", existing) is None
 
 
+@pytest.mark.parametrize(("key", "split"), [
+    ("f1", "validation"), ("loss", "train"), ("accuracy", "test"), ("f1", "test/long_texts"),
+    ("val_f1", "train"), ("f1", "slice/with/slashes"),
+])
+def test_a_series_without_a_source_key_is_found_by_the_name_it_reads_as(key, split):
+    assert (key, split) in series_named(mlflow_key(key, split))
+
+
+def test_only_series_that_read_as_the_name_are_named_by_it():
+    assert series_named("loss") == [("loss", "train")]
+    assert set(series_named("val_f1")) == {("val_f1", "train"), ("f1", "validation")}
+    # "test_" and "val_" read as the test and validation splits, never "test/" or "val/"
+    assert ("f1", "validation") not in series_named("val/f1")
+    assert ("f1", "validation") not in series_named("validation_f1")
+
+
 def test_the_issue_example_filter_becomes_our_ast():
     node = to_run_filter("metrics.val_f1 > 0.8 and params.model = 'svm' and "
                          "tags.stage = 'dev' and attributes.status = 'FINISHED'")
     assert node == And((
-        Comparison(Field("metric", "f1", "validation"), ">", 0.8),
+        Comparison(Field("logged_metric", "val_f1"), ">", 0.8),
         Comparison(Field("param", "model"), "=", "svm"),
         Comparison(Field("tag", "stage"), "=", "dev"),
         Comparison(Field("attribute", "status"), "=", "finished"),
@@ -88,11 +110,19 @@ def test_other_mlflow_syntax():
     assert to_run_filter("created >= 1700000000000") == Comparison(
         Field("attribute", "started_at"), ">=", 1.7e12)
     assert to_run_filter("metrics.test_acc < -1e-3 or (metrics.loss <= 2)") == Or((
-        Comparison(Field("metric", "acc", "test"), "<", -0.001),
-        Comparison(Field("metric", "loss", "train"), "<=", 2.0)))
+        Comparison(Field("logged_metric", "test_acc"), "<", -0.001),
+        Comparison(Field("logged_metric", "loss"), "<=", 2.0)))
     assert to_run_filter("") is None
     assert to_run_filter("datasets.context = 'training'") == Comparison(
         Field("dataset", "context"), "=", "training")
+
+
+def test_a_backslash_in_a_value_escapes_the_quote_and_is_kept_for_like():
+    assert to_run_filter(r"params.p LIKE '100\%'") == Comparison(
+        Field("param", "p"), "~", "100\\%")
+    assert to_run_filter(r"params.p = 'it\'s'") == Comparison(Field("param", "p"), "=", "it's")
+    assert to_run_filter(r"params.p = 'a\\b'") == Comparison(Field("param", "p"), "=", "a\\b")
+    assert to_run_filter(r"params.`a\`b` = 'x'") == Comparison(Field("param", "a`b"), "=", "x")
 
 
 @pytest.mark.parametrize("text", [
@@ -108,11 +138,15 @@ def test_bad_filters_are_mlflow_invalid_parameter_values(text):
     assert caught.value.status == 400
 
 
-def test_order_by_becomes_sort_keys_our_parser_reads():
-    text = to_run_order(["metrics.val_f1 DESC", "params.`optimizer.lr`", "start_time ASC",
+def test_order_by_becomes_sort_keys():
+    keys = to_run_order(["metrics.val_f1 DESC", "params.`optimizer.lr`", "start_time ASC",
                          "tags.mlflow.runName", "attributes.run_name desc"])
-    assert text == "-validation.`f1`,params.`optimizer.lr`,started_at,name,-name"
-    assert parse_order_by(text)[0] == (Field("metric", "f1", "validation"), True)
-    assert to_run_order([]) == ""
+    assert keys == [(Field("logged_metric", "val_f1"), True),
+                    (Field("param", "optimizer.lr"), False),
+                    (Field("attribute", "started_at"), False),
+                    (Field("attribute", "name"), False), (Field("attribute", "name"), True)]
+    assert to_run_order([]) == []
     with pytest.raises(MlflowError):
         to_run_order(["metrics.a b c"])
+    with pytest.raises(MlflowError, match="duplicate"):
+        to_run_order(["metrics.a", "metrics.a DESC"])

@@ -174,3 +174,84 @@ def test_filters_on_the_datasets_runs_used(alice):
         alice.search_runs([experiment_id], "datasets.rows > 3")
     with pytest.raises(mlflow.exceptions.MlflowException, match="order_by"):
         alice.search_runs([experiment_id], order_by=["datasets.name"])
+
+
+def test_a_metric_in_a_search_is_the_key_the_client_logged_at_its_latest_value(alice):
+    """As mlflow server reads `metrics.val_f1`: only runs that logged that very key (not
+    val/f1 or validation_f1, which Targetline also files under f1 on validation), compared
+    and sorted by its latest value, the one get_run shows, even once the project's target
+    makes another step the run's best."""
+    from django.contrib.auth import get_user_model
+
+    from tracker import services
+    from tracker.models import Project
+
+    nan = float("nan")
+    experiment_id = alice.create_experiment("metric-meaning")
+    logged = {"falling": [0.9, 0.8], "aliases": None, "nan": [nan], "none": [],
+              "tie": [0.8], "inf": [float("inf")]}
+    for i, (name, values) in enumerate(logged.items()):
+        run_id = alice.create_run(experiment_id, run_name=name,
+                                  start_time=1_700_000_000_000 + i * 1000).info.run_id
+        if values is None:
+            metrics = [Metric("val/f1", 0.7, 1, 0), Metric("validation_f1", 0.6, 1, 0)]
+        else:
+            metrics = [Metric("val_f1", v, 1 + step, step) for step, v in enumerate(values)]
+        alice.log_batch(run_id, metrics=metrics + [Metric("train_loss", 0.5, 1, 0)])
+    project = Project.objects.get(slug="metric-meaning")
+    services.set_target(project=project, user=get_user_model().objects.get(username="alice"),
+                        target={"metric": "f1", "direction": "maximize", "threshold": 0.85})
+
+    def found(filter_string="", order_by=None, **kwargs):
+        return names(alice.search_runs([experiment_id], filter_string, order_by=order_by,
+                                       **kwargs))
+
+    assert alice.get_run(alice.search_runs(
+        [experiment_id], "attributes.run_name = 'falling'")[0].info.run_id
+    ).data.metrics["val_f1"] == 0.8
+    assert found("metrics.val_f1 > 0.85") == ["inf"]  # falling's best 0.9 is not its latest
+    assert found("metrics.val_f1 = 0.8") == ["tie", "falling"]
+    assert found("metrics.val_f1 != 0.8") == ["inf", "nan"]  # NaN differs from every number
+    assert found("metrics.`val/f1` > 0") == ["aliases"]
+    assert found("metrics.validation_f1 < 1") == ["aliases"]
+    assert found("metrics.val_f1 <= 1") == ["tie", "falling"]
+    # numbers (ties newest first), then NaN, then runs without the key, either way
+    assert found(order_by=["metrics.val_f1 DESC"]) == [
+        "inf", "tie", "falling", "nan", "none", "aliases"]
+    assert found(order_by=["metrics.val_f1"]) == ["tie", "falling", "inf", "nan", "none",
+                                                  "aliases"]
+    # every run has train_loss 0.5: the second key decides, then the start time
+    assert found(order_by=["metrics.train_loss", "metrics.`val/f1` DESC"]) == [
+        "aliases", "inf", "tie", "none", "nan", "falling"]
+    pages, token = [], None
+    while True:
+        page = alice.search_runs([experiment_id], order_by=["metrics.val_f1 DESC"],
+                                 max_results=2, page_token=token)
+        pages.append(names(page))
+        token = page.token
+        if not token:
+            break
+    assert pages == [["inf", "tie"], ["falling", "nan"], ["none", "aliases"]]
+
+
+def test_ties_in_a_sort_go_newest_first(alice, sweep):
+    experiment_id, _ = sweep
+    by_model = alice.search_runs([experiment_id], order_by=["params.model"])
+    assert names(by_model) == ["run-6", "run-4", "run-2", "run-5", "run-3", "run-1", "run-0"]
+    by_stage = alice.search_runs([experiment_id], order_by=["tags.stage DESC"], max_results=3)
+    assert names(by_stage) == ["run-4", "run-1", "run-6"]
+
+
+def test_like_patterns_can_match_a_plain_percent_or_underscore(alice):
+    experiment_id = alice.create_experiment("like-escapes")
+    for name, model in (("percent", "rf%x"), ("underscore", "rf_1"), ("plain", "rfa1")):
+        run_id = alice.create_run(experiment_id, run_name=name).info.run_id
+        alice.log_param(run_id, "model", model)
+
+    def found(filter_string):
+        return sorted(names(alice.search_runs([experiment_id], filter_string)))
+
+    assert found("params.model LIKE 'rf_1'") == ["plain", "underscore"]
+    assert found(r"params.model LIKE 'rf\_1'") == ["underscore"]
+    assert found(r"params.model LIKE '%\%%'") == ["percent"]
+    assert found("params.model ILIKE 'RF%'") == ["percent", "plain", "underscore"]
