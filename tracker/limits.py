@@ -4,8 +4,10 @@ MAX_POINTS_PER_BATCH = 10_000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
 MAX_KEY_LENGTH = 250
-MAX_PARAM_VALUE_LENGTH = 6_000
-MAX_TAG_VALUE_LENGTH = 8_000
+# Well above MLflow's 6,000 and 8,000, which mlflow server cuts values down to without a
+# word: a script that logs a long value (a feature list, a prompt, run notes) keeps it whole.
+MAX_PARAM_VALUE_LENGTH = 100_000
+MAX_TAG_VALUE_LENGTH = 100_000
 MAX_HISTORY_BUCKETS = 10_000
 MAX_PAGE_SIZE = 1_000
 DEFAULT_PAGE_SIZE = 100

@@ -147,15 +147,14 @@ def restore_experiment(request, user, data):
 @endpoint("POST")
 def update_experiment(request, user, data):
     experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    fields.required(data, "new_name")  # as mlflow server: a rename to nothing is refused
     new_name = fields.string(data, "new_name")
-    if new_name:
-        _not_default(experiment, user, "rename")
-        try:
-            services.rename_experiment(
-                experiment=experiment,
-                name=access.experiment_name_in(experiment.project, new_name))
-        except Conflict as exc:
-            raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+    _not_default(experiment, user, "rename")
+    try:
+        services.rename_experiment(
+            experiment=experiment, name=access.experiment_name_in(experiment.project, new_name))
+    except Conflict as exc:
+        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
     return {}
 
 

@@ -62,6 +62,10 @@ def test_experiment_tags_rename_delete_and_restore(alice):
     assert "stage" not in alice.get_experiment(experiment_id).tags
     alice.rename_experiment(experiment_id, "svm-rbf")
     assert alice.get_experiment(experiment_id).name == "svm-rbf"
+    with pytest.raises(MlflowException, match="new_name") as refused:
+        alice.rename_experiment(experiment_id, "")
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert alice.get_experiment(experiment_id).name == "svm-rbf"
 
     kept = alice.create_run(experiment_id)
     deleted_before = alice.create_run(experiment_id)
@@ -312,3 +316,21 @@ def test_a_refused_batch_that_renames_the_run_changes_nothing(alice):
     run = alice.get_run(run_id)
     assert run.info.run_name == "after" and run.data.params == {"p": "a"}
     assert [m.step for m in alice.get_metric_history(run_id, "loss")] == [0, 1, 2]
+
+
+def test_long_params_and_tags_are_kept_whole_where_mlflow_server_cuts_them(alice):
+    """mlflow server cuts params to 6,000 and tags to 8,000 characters without a word; a
+    script that logs a feature list or notes keeps them whole here (up to 100,000)."""
+    features = ",".join(f"f{i}" for i in range(2000))  # 7,889 characters
+    notes = "Retrained after the label fix. " * 300  # 9,300 characters
+    mlflow.set_experiment("wide-inputs")
+    with mlflow.start_run() as run:
+        mlflow.log_param("features", features)
+        mlflow.set_tag("mlflow.note.content", notes)
+        mlflow.log_metric("val_f1", 0.8)
+        with pytest.raises(MlflowException, match="100000") as refused:
+            mlflow.log_params({"huge": "x" * 100_001, "fine": "1"})
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    stored = alice.get_run(run.info.run_id).data
+    assert stored.params == {"features": features}  # the refused batch stored nothing
+    assert stored.tags["mlflow.note.content"] == notes

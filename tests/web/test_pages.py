@@ -546,3 +546,22 @@ def test_the_dashboard_gives_the_verdict_and_why(demo):
     text = page.content.decode()
     assert f"<strong>{verdict.label}:</strong>" in text
     assert verdict.sentence.split(",")[0].replace("'", "&#x27;") in text
+
+
+def test_a_long_param_or_tag_is_shortened_in_tables_and_folded_on_the_run_page(demo):
+    features = ",".join(f"feature_{i}" for i in range(900))  # ~10,000 characters
+    notes = "Trained on the November export. " * 40
+    run = make_run(demo.project, demo.olivia, name="wide", params={"features": features},
+                   tags={"summary": notes})
+    client = client_for(demo.olivia)
+    table = client.get(reverse("web:runs", args=[SLUG]),
+                       {"filter": 'name = "wide"',
+                        "col": ["params.features", "tags.summary"]}).context["table"]
+    param_cell, tag_cell = table[0]["cells"]
+    assert len(param_cell["text"]) == presenters.CELL_CHARACTERS
+    assert param_cell["text"].endswith("…") and param_cell["title"] == features
+    assert tag_cell["title"] == notes
+    page = client.get(reverse("web:run", args=[run.id])).content.decode()
+    assert page.count("<details class=\"long-value\">") == 2
+    assert f"({len(features)} characters)" in page
+    assert features in page  # whole, inside the folded part

@@ -13,6 +13,18 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 _KEYWORDS = {"and", "or", "not", "like", "ilike", "true", "false", "null"}
 
 
+def cell(value) -> dict:
+    """A param or tag value as a table cell: its text, and when that is too long for a
+    column, the start of it with the whole value as the cell's title."""
+    text = number(value)
+    if len(text) <= CELL_CHARACTERS:
+        return {"text": text}
+    return {"text": text[:CELL_CHARACTERS - 1] + "…", "title": text}
+
+
+CELL_CHARACTERS = 80
+
+
 def number(value) -> str:
     """A metric or param value for a table cell: four significant digits, NaN and ±inf named."""
     if value is None:

@@ -240,9 +240,9 @@ def _cell(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) 
         return {"text": presenters.number(value), "numeric": True, "title": title}
     if col.kind == "param":
         value = run.params.get(col.name)
-        return {"text": presenters.number(value), "numeric": isinstance(value, int | float)}
+        return {**presenters.cell(value), "numeric": isinstance(value, int | float)}
     if col.kind == "tag":
-        return {"text": presenters.number(run.tags.get(col.name))}
+        return presenters.cell(run.tags.get(col.name))
     name = col.name
     if name == "experiment":
         return {"text": run.experiment.name}
