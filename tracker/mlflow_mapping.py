@@ -21,6 +21,9 @@ DEFAULT_SPLIT = "train"
 # writes them; the run page lists them): model id -> record, and the run's model outputs.
 LOGGED_MODELS_KEY = "mlflow_logged_models"
 MODEL_OUTPUTS_KEY = "mlflow_model_outputs"
+# The tag by which MLflow nests a run under another (hyperparameter sweeps, autolog): the
+# parent's id as 32 hex digits.
+PARENT_RUN_TAG = "mlflow.parentRunId"
 
 # Longest first, so "validation_" is not read as "val" + "idation_".
 PREFIXES: tuple[tuple[str, str], ...] = (

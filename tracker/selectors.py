@@ -460,10 +460,14 @@ def projects_overview(*, user) -> QuerySet[Project]:
 
 def run_fields(*, runs: list[Run]) -> dict:
     """What these runs carry, for a column chooser: param names, tag names and their
-    (key, split) metric series, each sorted. One query (for the series) per call."""
+    (key, split) metric series, each sorted; and the params whose values differ between
+    the runs (what tells them apart). One query (for the series) per call."""
     series = (MetricSummary.objects.filter(run_id__in=[r.id for r in runs])
               .values_list("key", "split").distinct())
-    return {"params": sorted({k for r in runs for k in r.params}),
+    params = sorted({k for r in runs for k in r.params})
+    return {"params": params,
+            "params_that_vary": [k for k in params
+                                 if len({repr(r.params.get(k)) for r in runs}) > 1],
             "tags": sorted({k for r in runs for k in r.tags}),
             "metrics": sorted(set(series), key=lambda ks: (ks[0], split_order(ks[1])))}
 

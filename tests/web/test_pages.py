@@ -392,6 +392,23 @@ def test_a_project_without_runs_or_target_reads_plainly(people):
     assert client.get("/p/fresh/runs/").context["total"] == 1
 
 
+
+def test_without_a_target_the_runs_table_shows_training_metrics_and_the_params_that_differ(
+        people):
+    """What MLflow's sklearn autolog leaves: training_* metrics only and a dozen params of
+    which one or two differ between the runs."""
+    project = services.create_project(user=people.olivia, slug="autolog", name="Autolog")
+    constant = {"bootstrap": True, "ccp_alpha": 0.0, "criterion": "squared_error",
+                "max_features": 1.0}
+    for depth in (2, 4, 8):
+        make_run(project, people.olivia, name=f"depth-{depth}",
+                 params={**constant, "max_depth": depth, "n_estimators": 100},
+                 series={"train.r2_score": 0.5 + depth / 20, "train.mae": 40 - depth})
+    columns = client_for(people.olivia).get("/p/autolog/runs/").context["columns"]
+    assert [c.field for c in columns] == [
+        "experiment", "status", "started_at", "train.mae", "train.r2_score",
+        "params.max_depth", "params.bootstrap", "params.ccp_alpha", "params.criterion"]
+
 # --- Check-ins on the settings page ----------------------------------------------------
 
 CHECKIN = {"action": "checkin", "cadence": "weekly", "weekday": "0", "every_n_days": "",
@@ -565,3 +582,22 @@ def test_a_long_param_or_tag_is_shortened_in_tables_and_folded_on_the_run_page(d
     assert page.count("<details class=\"long-value\">") == 2
     assert f"({len(features)} characters)" in page
     assert features in page  # whole, inside the folded part
+
+
+def test_the_run_page_links_a_sweep_and_its_nested_runs(people):
+    """MLflow nests a sweep's trials under the sweep's run with the tag mlflow.parentRunId."""
+    project = services.create_project(user=people.olivia, slug="sweep", name="Sweep")
+    sweep = make_run(project, people.olivia, name="grid-search")
+    trials = [make_run(project, people.olivia, name=f"trial-{i}",
+                       tags={"mlflow.parentRunId": sweep.id.hex}) for i in range(3)]
+    make_run(project, people.olivia, name="unrelated")
+    client = client_for(people.olivia)
+    page = client.get(reverse("web:run", args=[sweep.id]))
+    assert page.context["children"] == 3
+    assert "3 runs nested under it" in page.content.decode()
+    nested = client.get(page.context["children_url"]).context["table"]
+    assert sorted(row["run"].name for row in nested) == ["trial-0", "trial-1", "trial-2"]
+    trial = client.get(reverse("web:run", args=[trials[0].id]))
+    assert trial.context["parent"] == sweep and trial.context["children"] == 0
+    assert f'part of <a href="{reverse("web:run", args=[sweep.id])}">grid-search</a>' in (
+        trial.content.decode())

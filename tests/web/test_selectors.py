@@ -159,4 +159,6 @@ def test_run_fields_lists_what_the_runs_carry(demo):
     assert fields["metrics"] == [("f1", "validation"), ("f1", "test"), ("f1", "test/long_texts"),
                                  ("latency_ms", "test"), ("loss", "train"),
                                  ("loss", "validation")]
-    assert selectors.run_fields(runs=[]) == {"params": [], "tags": [], "metrics": []}
+    assert fields["params_that_vary"] == fields["params"]  # each only on one of the two
+    assert selectors.run_fields(runs=[]) == {"params": [], "params_that_vary": [], "tags": [],
+                                             "metrics": []}

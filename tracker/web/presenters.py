@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tracker import phrasing
+from tracker import mlflow_mapping, phrasing
 from tracker.query import ATTRIBUTES, FilterError, parse_field
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -199,6 +199,11 @@ def filter_string(value: str) -> str:
 
 def experiment_filter(name: str) -> str:
     return f"experiment = {filter_string(name)}"
+
+
+def children_filter(run_id) -> str:
+    """The runs whose MLflow parent tag names this run (a sweep's trials, autolog's fits)."""
+    return f"tags.`{mlflow_mapping.PARENT_RUN_TAG}` = {filter_string(run_id.hex)}"
 
 
 def chart_label(key: str) -> str:

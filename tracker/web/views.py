@@ -197,10 +197,12 @@ def _default_columns(standing, guardrails, fields) -> list[Column]:
         cols.append(column("metric", target.metric, target.judged_on))
     for g in guardrails:
         cols.append(column("metric", g.metric, g.split))
-    if target is None:
-        cols += [column("metric", k, s) for k, s in fields["metrics"]
-                 if s == "validation"][:3]
-    cols += [column("param", p) for p in fields["params"][:4]]
+    if target is None:  # validation metrics first, then training ones (test stays hidden)
+        cols += [column("metric", k, s) for s in ("validation", "train")
+                 for k, split in fields["metrics"] if split == s][:3]
+    varying = fields["params_that_vary"]  # the params that tell these runs apart first
+    cols += [column("param", p)
+             for p in (varying + [p for p in fields["params"] if p not in varying])[:4]]
     seen, unique = set(), []
     for c in cols:
         if c.field not in seen:
@@ -744,6 +746,23 @@ def curves(request, slug):
 # --- Run page ------------------------------------------------------------------------
 
 
+def _nesting(project, run: Run) -> tuple[Run | None, str, int]:
+    """The run an MLflow client nested this one under (when it is in the project), the
+    address of the runs nested under this one, and how many there are."""
+    parent = None
+    try:
+        parent_id = uuid.UUID(str(run.tags.get(mlflow_mapping.PARENT_RUN_TAG, "")))
+    except ValueError:
+        parent_id = None
+    if parent_id is not None:
+        parent = Run.objects.filter(project=project, id=parent_id,
+                                    deleted_at__isnull=True).first()
+    children_filter = presenters.children_filter(run.id)
+    children = (Run.objects.filter(project=project, deleted_at__isnull=True)
+                .filter(run_search.compile_filter(children_filter)).count())
+    return parent, _runs_url(project, children_filter), children
+
+
 @page
 @require_GET
 def run_detail(request, run_id):
@@ -788,7 +807,9 @@ def run_detail(request, run_id):
     registered_elsewhere = [v for v in registered
                             if not any(v in m["registered"] for m in models)]
     hidden_any = any(r["hidden"] for r in rows)
+    parent, children_url, children = _nesting(project, run)
     return render(request, "web/run.html", {
+        "parent": parent, "children": children, "children_url": children_url,
         "access": access, "project": project, "run": run, "rows": rows,
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
         "datasets": presenters.datasets(run.datasets.all()),
