@@ -17,7 +17,7 @@ from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
 from api.mlflow.models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.shapes import artifact_uri
 from tracker import registry
-from tracker.errors import Conflict
+from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
 
 MAX_MODELS_PER_SEARCH = 1000
@@ -293,7 +293,10 @@ def alias(request, user, data):
     model = _model(user, data, write=request.method != "GET")
     name = fields.required(data, "alias")
     if request.method == "GET":
-        return {"model_version": version_json(registry.version_by_alias(model, name))}
+        try:
+            return {"model_version": version_json(registry.version_by_alias(model, name))}
+        except NotFound as exc:  # mlflow server's code for an alias it does not know
+            raise invalid(exc.message) from None
     if request.method == "DELETE":
         registry.delete_alias(model=model, alias=name)
     else:

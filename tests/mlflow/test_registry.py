@@ -187,8 +187,9 @@ def test_bad_requests_get_mlflows_errors(alice, tmp_path):
         lambda: alice.transition_model_version_stage("churn", "1", "Prod"))["message"]
     assert _error(lambda: alice.create_model_version("churn", "models:/m-nope"))[
         "error_code"] == "RESOURCE_DOES_NOT_EXIST"
-    assert _error(lambda: alice.get_model_version_by_alias("churn", "gone"))[
-        "error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert _error(lambda: alice.get_model_version_by_alias("churn", "gone")) == {
+        "error_code": "INVALID_PARAMETER_VALUE",  # as mlflow server answers
+        "message": "Registered model alias gone not found."}
     for key, value in (("../up", "x"), ("", "x"), ("k" * 251, "x"), ("big", "v" * 100_001)):
         answer = requests.post(
             f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/registered-models/set-tag",
