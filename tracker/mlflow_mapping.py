@@ -24,6 +24,13 @@ MODEL_OUTPUTS_KEY = "mlflow_model_outputs"
 # The tag by which MLflow nests a run under another (hyperparameter sweeps, autolog): the
 # parent's id as 32 hex digits.
 PARENT_RUN_TAG = "mlflow.parentRunId"
+# What MLflow's system metrics monitor logs while a run runs (CPU, memory, disk, network,
+# GPU), e.g. "system/cpu_utilization_percentage": about the machine, not the model.
+SYSTEM_METRIC_PREFIX = "system/"
+
+
+def is_system_metric(key: str) -> bool:
+    return key.startswith(SYSTEM_METRIC_PREFIX)
 
 # Longest first, so "validation_" is not read as "val" + "idation_".
 PREFIXES: tuple[tuple[str, str], ...] = (

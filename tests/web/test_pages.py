@@ -601,3 +601,25 @@ def test_the_run_page_links_a_sweep_and_its_nested_runs(people):
     assert trial.context["parent"] == sweep and trial.context["children"] == 0
     assert f'part of <a href="{reverse("web:run", args=[sweep.id])}">grid-search</a>' in (
         trial.content.decode())
+
+
+def test_mlflow_system_metrics_are_kept_apart_from_the_models_metrics(people):
+    """MLflow's system metrics monitor logs "system/cpu_utilization_percentage" and the like
+    (train, by the key mapping): the run page folds them away and tables do not pick them."""
+    project = services.create_project(user=people.olivia, slug="monitored", name="Monitored")
+    run = make_run(project, people.olivia, name="r", series={
+        "train.loss": [1.0, 0.5], "train.system/cpu_utilization_percentage": [30.0, 80.0],
+        "train.system/system_memory_usage_megabytes": [2000.0, 2100.0]})
+    client = client_for(people.olivia)
+    page = client.get(reverse("web:run", args=[run.id]))
+    assert [r["summary"].key for r in page.context["rows"]] == ["loss"]
+    assert [r["summary"].key for r in page.context["system_rows"]] == [
+        "system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"]
+    config = page.context["chart_config"]
+    assert [k["key"] for k in config["keys"]] == ["loss"]
+    assert len(config["system_keys"]) == 2
+    html = page.content.decode()
+    assert '<details class="card section" id="system-curves">' in html
+    assert "System metrics: 2 series" in html
+    columns = client.get("/p/monitored/runs/").context["columns"]
+    assert [c.field for c in columns if c.kind == "metric"] == ["train.loss"]

@@ -199,7 +199,8 @@ def _default_columns(standing, guardrails, fields) -> list[Column]:
         cols.append(column("metric", g.metric, g.split))
     if target is None:  # validation metrics first, then training ones (test stays hidden)
         cols += [column("metric", k, s) for s in ("validation", "train")
-                 for k, split in fields["metrics"] if split == s][:3]
+                 for k, split in fields["metrics"]
+                 if split == s and not mlflow_mapping.is_system_metric(k)][:3]
     varying = fields["params_that_vary"]  # the params that tell these runs apart first
     cols += [column("param", p)
              for p in (varying + [p for p in fields["params"] if p not in varying])[:4]]
@@ -792,6 +793,11 @@ def run_detail(request, run_id):
                 keys.append({"key": s.key, "label": presenters.chart_label(s.key), "splits": [],
                              "id": f"chart-{len(keys)}"})
             keys[-1]["splits"].append(s.split)
+    # MLflow's system metrics (CPU, memory…) are shown apart, folded: they are not the model's
+    system_rows = [r for r in rows if mlflow_mapping.is_system_metric(r["summary"].key)]
+    rows = [r for r in rows if not mlflow_mapping.is_system_metric(r["summary"].key)]
+    system_keys = [k for k in keys if mlflow_mapping.is_system_metric(k["key"])]
+    keys = [k for k in keys if not mlflow_mapping.is_system_metric(k["key"])]
     context = dict(run.context or {})
     command = context.pop("command", None)
     if isinstance(command, list):
@@ -811,6 +817,7 @@ def run_detail(request, run_id):
     return render(request, "web/run.html", {
         "parent": parent, "children": children, "children_url": children_url,
         "access": access, "project": project, "run": run, "rows": rows,
+        "system_rows": system_rows,
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
@@ -826,7 +833,7 @@ def run_detail(request, run_id):
         "judged_phrase": phrasing.split_phrase(visibility.judged_on),
         "chart_config": {"curves_url": reverse("web:curves", args=[project.slug]),
                          "runs": [str(run.id)], "names": {str(run.id): run.name},
-                         "buckets": 500, "keys": keys},
+                         "buckets": 500, "keys": keys, "system_keys": system_keys},
         "this_url": request.get_full_path(),
     })
 

@@ -220,11 +220,20 @@
     var config = readJSON("run-data");
     if (!config) return;
     wireControls();
-    var jobs = config.keys.map(function (item) {
+    function job(item) {
       return { key: item.key, splits: item.splits, runs: config.runs, bySplit: true,
                el: document.getElementById(item.id), status: document.getElementById(item.id + "-status") };
-    });
-    loadCurves(config, jobs);
+    }
+    loadCurves(config, config.keys.map(job));
+    // System metrics are folded away: their curves load when the reader opens them.
+    var system = document.getElementById("system-curves");
+    if (system && (config.system_keys || []).length) {
+      system.addEventListener("toggle", function opened() {
+        if (!system.open) return;
+        system.removeEventListener("toggle", opened);
+        loadCurves(config, config.system_keys.map(job));
+      });
+    }
   }
 
   function drawParcoords(data) {
