@@ -21,7 +21,10 @@ Workload (the issue's): 20 runs x 1,000 steps x 5 metrics through log_batch
 the creation of 1,000 runs (create_run, log_batch, get_run, set_terminated)
 and search_runs over them (100 results, a filter and a metric order); and the
 latency of one small request on a kept-alive connection (Nagle's algorithm
-against delayed ACKs shows up there as ~40 ms). Prints Markdown.
+against delayed ACKs shows up there as ~40 ms). The ingest workload also runs
+paired: one client process sends each batch to every server in turn, so that a
+machine whose speed varies from minute to minute weighs on all of them alike.
+Prints Markdown.
 """
 
 import argparse
@@ -63,20 +66,13 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
     experiment_id = client.create_experiment(f"bench-{phase}-{time.time_ns()}")
 
     if phase == "ingest":  # runs x steps x metrics, 1,000 metrics a request
-        names = ["train_loss", "train_acc", "val_f1", "val_loss", "lr"][:sizes["metrics"]]
-        steps_per_call = 1000 // len(names)
-        batches = []
-        for start in range(0, sizes["steps"], steps_per_call):
-            steps = range(start, min(start + steps_per_call, sizes["steps"]))
-            batches.append([Metric(k, (s % 97) / 97.0, 1_700_000_000_000 + s, s)
-                            for s in steps for k in names])
+        batches = _ingest_batches(sizes)
         run_ids = [client.create_run(experiment_id).info.run_id for _ in range(sizes["runs"])]
         started = time.perf_counter()
         for run_id in run_ids:
             for batch in batches:
                 client.log_batch(run_id, metrics=batch)
-        points = sizes["runs"] * sizes["steps"] * len(names)
-        return {"log_batch_rate": points / (time.perf_counter() - started)}
+        return {"log_batch_rate": _ingest_points(sizes) / (time.perf_counter() - started)}
 
     if phase == "history":  # one long series, read back whole (the client pages it)
         run_id = client.create_run(experiment_id).info.run_id
@@ -130,6 +126,73 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
         latencies.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
     return {"request_ms": statistics.median(latencies[20:]) * 1000}
+
+
+def _ingest_batches(sizes: dict) -> list:
+    """The ingest workload's requests: each step's metrics, 1,000 metrics a request."""
+    from mlflow.entities import Metric
+
+    names = ["train_loss", "train_acc", "val_f1", "val_loss", "lr"][:sizes["metrics"]]
+    steps_per_call = 1000 // len(names)
+    batches = []
+    for start in range(0, sizes["steps"], steps_per_call):
+        steps = range(start, min(start + steps_per_call, sizes["steps"]))
+        batches.append([Metric(k, (s % 97) / 97.0, 1_700_000_000_000 + s, s)
+                        for s in steps for k in names])
+    return batches
+
+
+def _ingest_points(sizes: dict) -> int:
+    return sizes["runs"] * sizes["steps"] * sizes["metrics"]
+
+
+def paired_ingest(urls: dict[str, str], sizes: dict) -> dict[str, float]:
+    """The ingest workload in one client process, each batch sent to every server in turn,
+    so that all of them meet the same minutes of the machine: each server's points/s from
+    the time its own log_batch calls took, the client's work of building each request
+    included. The separate runs of the table meet different minutes, and on a shared
+    machine the client's own speed varies by half from one minute to the next; paired,
+    that variation falls on every server alike. What a call meets also depends on the call
+    before it (a server's work leaves the client's caches cold), so the order alternates
+    between A B C and A C B: every server follows every other one equally often."""
+    import mlflow
+
+    names = list(urls)
+    clients = {name: mlflow.MlflowClient(url) for name, url in urls.items()}
+    run_ids = {}
+    for name, client in clients.items():
+        experiment_id = client.create_experiment(f"bench-paired-{time.time_ns()}")
+        run_ids[name] = [client.create_run(experiment_id).info.run_id
+                         for _ in range(sizes["runs"])]
+    spent = dict.fromkeys(names, 0.0)
+    orders = [names, names[:1] + names[:0:-1]]  # A B C A C B …: each pair once per cycle
+    turn = 0
+    for index in range(sizes["runs"]):
+        for batch in _ingest_batches(sizes):
+            for name in orders[turn % 2]:
+                started = time.perf_counter()
+                clients[name].log_batch(run_ids[name][index], metrics=batch)
+                spent[name] += time.perf_counter() - started
+            turn += 1
+    return {name: _ingest_points(sizes) / seconds for name, seconds in spent.items()}
+
+
+def _run_paired(servers: dict, sizes: dict, token: str | None) -> dict[str, float]:
+    """paired_ingest in a fresh client process; {} when it fails."""
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    if token:  # the stub and mlflow server take no token and ignore it
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    urls = json.dumps({name: server.url for name, server in servers.items()})
+    try:
+        out = subprocess.run([sys.executable, "-m", "api.mlflow.bench", "--paired", urls,
+                              "--sizes", json.dumps(sizes)], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True, timeout=PHASE_TIMEOUT_S)
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+        print(f"the paired ingest failed, it is left out:\n{getattr(exc, 'stderr', '')}",
+              file=sys.stderr)
+        return {}
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _analyze(database_url: str | None) -> None:
@@ -348,6 +411,15 @@ def start_mlflow_server(mlflow: Path, var_dir: Path) -> Server:
     return server
 
 
+def _pooled(tries: list[dict[str, float]]) -> dict[str, float]:
+    """Paired tries pooled: each server's points over its time in all tries (tries that
+    failed, or lack a server, are left out)."""
+    complete = [t for t in tries if t and all(t.get(k) for k in ("targetline", "client limit"))]
+    names = set().union(*complete) if complete else set()
+    return {name: len([t for t in complete if name in t])
+            / sum(1 / t[name] for t in complete if name in t) for name in names}
+
+
 def _best(results: list[dict]) -> dict:
     """The best figure of each measure over repeated phases (least disturbed by other load)."""
     best: dict = {}
@@ -361,7 +433,20 @@ def _best(results: list[dict]) -> dict:
 
 # --- Report ---------------------------------------------------------------------------------
 
-def _report(sizes, ours, database, theirs, floor, mlflow_note) -> str:
+def _paired_line(paired: dict[str, float]) -> str:
+    """The paired ingest as a sentence under the table."""
+    ours, limit = paired.get("targetline"), paired.get("client limit")
+    if not ours or not limit:
+        return ""
+    text = (f"log_batch paired (one client process sending each batch to every server in "
+            f"turn, so all meet the same minutes): Targetline {ours:,.0f} points/s, the "
+            f"client's own limit {limit:,.0f}: **{ours / limit * 100:.0f} %**")
+    if paired.get("mlflow"):
+        text += f"; mlflow server {paired['mlflow']:,.0f} ({ours / paired['mlflow']:.1f}×)"
+    return text + "."
+
+
+def _report(sizes, ours, database, theirs, floor, mlflow_note, paired=None) -> str:
     def ratio(a, b, higher_is_better=True):
         if a is None or b is None:
             return "—"
@@ -401,6 +486,8 @@ def _report(sizes, ours, database, theirs, floor, mlflow_note) -> str:
             share = f"{(mine / limit if higher else limit / mine) * 100:.0f} %"
         lines.append(f"| {label} | {show(mine, fmt)} | {show(other, fmt)} | "
                      f"{ratio(mine, other, higher)} | {show(limit, fmt)} | {share} |")
+    if paired and _paired_line(paired):
+        lines += ["", _paired_line(paired)]
     return "\n".join(lines)
 
 
@@ -417,9 +504,13 @@ def main(argv=None) -> int:
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--stub", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--paired", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.paired:  # the child process that sends each batch to every server in turn
+        print(json.dumps(paired_ingest(json.loads(args.paired), json.loads(args.sizes))))
+        return 0
     if args.client:  # the child process that drives one server through one phase
         print(json.dumps(workload(args.client, args.phase, json.loads(args.sizes))))
         return 0
@@ -456,19 +547,23 @@ def main(argv=None) -> int:
             except RuntimeError as exc:
                 note = f"mlflow server: could not be measured ({exc})"
         results: dict[str, list[dict]] = {name: [] for name in servers}
+        paired_tries: list[dict[str, float]] = []
         try:
             for phase in phases:
                 for repeat in range(args.repeat):
                     order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
                     for name in order:
                         results[name].append(servers[name].run(phase, sizes))
+                if phase == "ingest":
+                    paired_tries += [_run_paired(servers, sizes, servers["targetline"].token)
+                                     for _ in range(args.repeat)]
         finally:
             for server in servers.values():
                 server.stop()
     ours = _best(results["targetline"])
     theirs = _best(results["mlflow"]) if "mlflow" in results else None
     floor = _best(results["client limit"])
-    print(_report(sizes, ours, database, theirs, floor, note))
+    print(_report(sizes, ours, database, theirs, floor, note, _pooled(paired_tries)))
     return 0
 
 

@@ -27,3 +27,26 @@ def test_the_best_of_repeated_tries_is_kept_and_reported_with_ratios():
     assert "| log_batch, 1,000 metrics a request (points/s) | 20,000 | 4,000 | 5.0× | " \
            "40,000 | 50 % |" in text
     assert "| get_metric_history, 100,000 points (s) | 2.00 | 8.00 | 4.0× | 1.60 | 80 % |" in text
+
+
+def test_the_paired_ingest_times_each_servers_own_calls():
+    sizes = {**bench.QUICK, "runs": 2, "steps": 400}
+    stubs = {"client limit": bench.start_stub(sizes), "targetline": bench.start_stub(sizes)}
+    try:
+        rates = bench.paired_ingest({name: s.url for name, s in stubs.items()}, sizes)
+    finally:
+        for stub in stubs.values():
+            stub.stop()
+    assert set(rates) == {"client limit", "targetline"}
+    assert all(rate > 0 for rate in rates.values())
+
+
+def test_paired_tries_are_pooled_and_reported_as_a_share_of_the_limit():
+    pooled = bench._pooled([{"targetline": 30_000.0, "client limit": 40_000.0},
+                            {"targetline": 10_000.0, "client limit": 40_000.0}, {}])
+    # the same points in each try: 1 / (1/30,000 + 1/10,000) per try, twice
+    assert pooled == {"targetline": 15_000.0, "client limit": 40_000.0}
+    text = bench._report(bench.SIZES, {}, "PostgreSQL", None, {}, "mlflow server: x",
+                         {**pooled, "mlflow": 5_000.0})
+    assert text.endswith("Targetline 15,000 points/s, the client's own limit 40,000: "
+                         "**38 %**; mlflow server 5,000 (3.0×).")
