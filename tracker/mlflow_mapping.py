@@ -28,10 +28,6 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 # GPU), e.g. "system/cpu_utilization_percentage": about the machine, not the model.
 SYSTEM_METRIC_PREFIX = "system/"
 
-
-def is_system_metric(key: str) -> bool:
-    return key.startswith(SYSTEM_METRIC_PREFIX)
-
 # Longest first, so "validation_" is not read as "val" + "idation_".
 PREFIXES: tuple[tuple[str, str], ...] = (
     ("validation_", "validation"),
@@ -49,6 +45,11 @@ PREFIXES: tuple[tuple[str, str], ...] = (
 # How a series without a source key (logged through the SDK or the v1 API) is
 # named to an MLflow client: the prefix that maps back onto the same series.
 _DISPLAY_PREFIX = {"train": "", "validation": "val_", "test": "test_"}
+
+
+def is_system_metric(key: str) -> bool:
+    """Whether an MLflow metric key is one of the system metrics monitor's."""
+    return key.startswith(SYSTEM_METRIC_PREFIX)
 
 
 def split_metric_key(mlflow_key: str) -> tuple[str, str]:

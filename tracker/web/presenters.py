@@ -13,6 +13,9 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 _KEYWORDS = {"and", "or", "not", "like", "ilike", "true", "false", "null"}
 
 
+CELL_CHARACTERS = 80  # a param or tag value longer than this is cut in a table cell
+
+
 def cell(value) -> dict:
     """A param or tag value as a table cell: its text, and when that is too long for a
     column, the start of it with the whole value as the cell's title."""
@@ -20,9 +23,6 @@ def cell(value) -> dict:
     if len(text) <= CELL_CHARACTERS:
         return {"text": text}
     return {"text": text[:CELL_CHARACTERS - 1] + "…", "title": text}
-
-
-CELL_CHARACTERS = 80
 
 
 def number(value) -> str:

@@ -759,8 +759,7 @@ def _nesting(project, run: Run) -> tuple[Run | None, str, int]:
         parent = Run.objects.filter(project=project, id=parent_id,
                                     deleted_at__isnull=True).first()
     children_filter = presenters.children_filter(run.id)
-    children = (Run.objects.filter(project=project, deleted_at__isnull=True)
-                .filter(run_search.compile_filter(children_filter)).count())
+    children = run_search.search_runs(project=project, filter_text=children_filter).count()
     return parent, _runs_url(project, children_filter), children
 
 
