@@ -7,6 +7,12 @@ other key keeps its name on ``train``. The key exactly as the client logged it
 is kept on the series (``MetricSummary.source_key``), so the MLflow client
 always reads back what it wrote.
 
+A metric logged against a dataset (MLflow 3's ``log_metric(..., dataset=ds)``,
+``mlflow.models.evaluate``) whose key names no split takes the split of that
+dataset: the context the run logged it for (``mlflow.data.context``: "training",
+"eval", "test"), else a word of its name ("iris-eval", "holdout"). An evaluation
+metric is then not read as a training one.
+
 Two different MLflow keys must never land in one series (``val_f1`` and
 ``validation_f1`` both map to ``f1`` on ``validation``): the first one logged to
 a run takes the series, a later one is stored under its full key on ``train``.
@@ -14,6 +20,7 @@ a run takes the series, a later one is stored under its full key on ``train``.
 Pure on purpose: no Django, so the rules are tested on their own.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 
 DEFAULT_SPLIT = "train"
@@ -42,6 +49,16 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("val/", "validation"),
 )
 
+# The input tag by which MLflow says what a run used a dataset for.
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+# Words of a dataset's context or name that say which split it is.
+_DATASET_WORDS = {
+    "train": "train", "training": "train", "trn": "train",
+    "val": "validation", "valid": "validation", "validation": "validation",
+    "eval": "validation", "evaluation": "validation", "dev": "validation",
+    "test": "test", "testing": "test", "holdout": "test",
+}
+
 # How a series without a source key (logged through the SDK or the v1 API) is
 # named to an MLflow client: the prefix that maps back onto the same series.
 _DISPLAY_PREFIX = {"train": "", "validation": "val_", "test": "test_"}
@@ -64,6 +81,21 @@ def split_metric_key(mlflow_key: str) -> tuple[str, str]:
         if mlflow_key.startswith(prefix) and len(mlflow_key) > len(prefix):
             return mlflow_key[len(prefix):], split
     return mlflow_key, DEFAULT_SPLIT
+
+
+def _split_in_words(text: str) -> str | None:
+    splits = {_DATASET_WORDS[w] for w in re.split(r"[^a-z]+", text.lower()) if w in _DATASET_WORDS}
+    return splits.pop() if len(splits) == 1 else None
+
+
+def dataset_split(name: str, context: str = "") -> str | None:
+    """The split a dataset is, by the context a run logged it for, else by its name; None
+    when neither says (or they name more than one split, as "train-test" does).
+
+    >>> dataset_split("iris", "training"), dataset_split("iris-eval"), dataset_split("data")
+    ('train', 'validation', None)
+    """
+    return _split_in_words(context) or _split_in_words(name)
 
 
 def mlflow_key(key: str, split: str, source_key: str = "") -> str:
@@ -103,21 +135,30 @@ def series_named(mlflow_key_wanted: str) -> list[tuple[str, str]]:
 def resolve_series(
     mlflow_keys: Iterable[str],
     existing: Mapping[tuple[str, str], str],
+    dataset_splits: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[str, str]]:
     """The series each MLflow key of a batch is stored in, applying the collision rule.
 
     ``existing`` maps the run's series (key, split) to the MLflow key each one
-    answers to (see ``mlflow_key``). A key whose mapped series already answers
-    to another MLflow key, or was claimed earlier in the same batch by another
-    key, is stored under its full key on ``train`` instead, so two MLflow
-    metrics never merge.
+    answers to (see ``mlflow_key``); a key that already has a series keeps it.
+    ``dataset_splits``: the split of the dataset a key was logged against
+    (``dataset_split``), for a key whose prefix names none. A key whose mapped
+    series already answers to another MLflow key, or was claimed earlier in the
+    same batch by another key, is stored under its full key on ``train``
+    instead, so two MLflow metrics never merge.
     """
     owners: dict[tuple[str, str], str] = dict(existing)
+    owned = {name: series for series, name in existing.items()}
     resolved: dict[str, tuple[str, str]] = {}
     for name in mlflow_keys:
         if name in resolved:
             continue
+        if name in owned:
+            resolved[name] = owned[name]
+            continue
         series = split_metric_key(name)
+        if series == (name, DEFAULT_SPLIT) and dataset_splits and dataset_splits.get(name):
+            series = (name, dataset_splits[name])
         owner = owners.get(series)
         if owner is not None and owner != name:
             series = (name, DEFAULT_SPLIT)

@@ -3,7 +3,7 @@
 A script logs every few milliseconds, and waits for each answer. The usual way to answer
 one is a query for the token and the run, then the batch's transaction: the run's lock
 with its series, then the writes with the commit. Here the plain case (points, params or
-tags to a run; no rename, no logged model's metrics) takes only the transaction: the
+tags to a run; no rename, no logged model's or dataset's metrics) takes only the transaction: the
 lock's own statement checks that the token's user may write to the run
 (access.locked_writer), one round trip to the database less per call.
 
@@ -18,7 +18,7 @@ from api.mlflow.endpoint import request_data
 from api.mlflow.errors import MlflowError, invalid
 from tracker import mlflow_mapping, services
 from tracker.errors import TargetlineError
-from tracker.models import MetricSummary, Run
+from tracker.models import MetricSummary, Run, RunDataset
 from tracker.points import Columns
 
 # MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
@@ -61,13 +61,40 @@ def clean_params_tags(params: list[tuple], tags: list[tuple]
     return clean_params, clean_tags, clean_tags.pop(shapes.RUN_NAME_TAG, None)
 
 
-def resolve_series(names: list[str], summaries: list[MetricSummary]
-                   ) -> dict[str, tuple[str, str]]:
+def resolve_series(names: list[str], summaries: list[MetricSummary],
+                   dataset_splits: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
     """The series each MLflow metric name of a batch goes to, given the run's summaries
     (services.log_batch calls it under the run's lock)."""
     existing = {(s.key, s.split): mlflow_mapping.mlflow_key(s.key, s.split, s.source_key)
                 for s in summaries}
-    return mlflow_mapping.resolve_series(names, existing)
+    return mlflow_mapping.resolve_series(names, existing, dataset_splits)
+
+
+def series_resolver(run: Run, metrics: list) -> services.SeriesResolver:
+    """resolve_series for a call's metrics: those logged against a dataset (MLflow 3's
+    `dataset_name`, `dataset_digest`) take its split when their key names none, by the
+    context the run logged the dataset for, else by its name (mlflow_mapping.dataset_split).
+    """
+    named = {m["key"]: (str(m["dataset_name"]), str(m.get("dataset_digest") or ""))
+             for m in metrics if isinstance(m, dict) and m.get("dataset_name")
+             and isinstance(m.get("key"), str)}
+    if not named:
+        return resolve_series
+    contexts: dict[tuple[str, str], str] = {}
+    for name, digest, tags in RunDataset.objects.filter(
+            run=run, name__in={name for name, _ in named.values()}).values_list(
+            "name", "digest", "tags"):
+        context = str((tags or {}).get(mlflow_mapping.DATASET_CONTEXT_TAG) or "")
+        contexts[(name, digest)] = contexts[(name, "")] = context
+    splits = {}
+    for key, (name, digest) in named.items():
+        split = mlflow_mapping.dataset_split(name, contexts.get((name, digest), ""))
+        if split:
+            splits[key] = split
+
+    def resolve(names: list[str], summaries: list[MetricSummary]) -> dict[str, tuple[str, str]]:
+        return resolve_series(names, summaries, splits)
+    return resolve
 
 
 def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
@@ -81,8 +108,11 @@ def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
     writer = access.locked_writer(request, run_id)
     if writer is None:
         return None
-    if any(isinstance(metric, dict) and metric.get("model_id") for metric in metrics):
-        return None  # a logged model's metrics: the usual way keeps them with the model
+    if any(isinstance(metric, dict) and (metric.get("model_id") or metric.get("dataset_name"))
+           for metric in metrics):
+        # a logged model's metrics, or metrics on a dataset: the usual way keeps them with
+        # the model, and reads the run's datasets (series_resolver)
+        return None
     points = _points_of(metrics)
     if points is None:
         return None

@@ -306,16 +306,17 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
     clean_params, clean_tags, new_name = batch.clean_params_tags(params, tags)
     if metrics:
         _check_metric_names(metrics)
+    series_of = batch.series_resolver(run, metrics)
     try:
         if new_name:  # the rename and the batch succeed or fail together
             with transaction.atomic():
                 if metrics or clean_params or clean_tags:
                     services.log_batch(run=run, metrics=metrics, params=clean_params,
-                                       tags=clean_tags, series_of=batch.resolve_series)
+                                       tags=clean_tags, series_of=series_of)
                 services.update_run(run=run, name=new_name)
         elif metrics or clean_params or clean_tags:
             services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
-                               series_of=batch.resolve_series)
+                               series_of=series_of)
     except InvalidInput as error:
         if (error.field or "").startswith("metrics["):
             _bad_metric(metrics)  # MLflow's message for a metric missing a field

@@ -258,6 +258,34 @@ def test_log_inputs_are_stored_as_run_datasets(alice):
         ("iris", '{"rows": 150}', "train")]
 
 
+def test_metrics_on_a_dataset_take_its_split_when_their_key_names_none(alice):
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": [0.0, 1.0, 0.0]})
+    features = mlflow.data.from_pandas(frame, name="features", targets="label")
+    customers = mlflow.data.from_pandas(frame, name="customers", targets="label")
+    holdout = mlflow.data.from_pandas(frame, name="holdout-2026", targets="label")
+    mlflow.set_experiment("datasets")
+    with mlflow.start_run() as run:
+        mlflow.log_input(features, context="training")
+        mlflow.log_input(customers, context="validation")
+        mlflow.log_metrics({"loss": 0.4}, dataset=features)  # its context: training
+        mlflow.log_metrics({"f1": 0.8}, dataset=customers)  # its context, not its name
+        mlflow.log_metric("accuracy", 0.9, dataset=holdout)  # no context: its name
+        mlflow.log_metrics({"val_loss": 0.5}, dataset=holdout)  # the key's prefix first
+        mlflow.log_metric("accuracy", 0.92, step=1)  # no dataset now: the same series
+    run_id = run.info.run_id
+    stored = set(MetricSummary.objects.filter(run_id=run_id).values_list("key", "split"))
+    assert stored == {("loss", "train"), ("f1", "validation"), ("accuracy", "test"),
+                      ("loss", "validation")}
+    # the client reads back exactly what it logged
+    assert alice.get_run(run_id).data.metrics == {"loss": 0.4, "f1": 0.8, "accuracy": 0.92,
+                                                  "val_loss": 0.5}
+    assert [m.value for m in alice.get_metric_history(run_id, "accuracy")] == [0.9, 0.92]
+    found = alice.search_runs([run.info.experiment_id], "metrics.accuracy > 0.91")
+    assert [r.info.run_id for r in found] == [run_id]
+
+
 def test_the_ajax_api_routes_answer_the_same(alice, live_server):
     import requests
 

@@ -5,6 +5,7 @@ import pytest
 from api.mlflow.errors import MlflowError
 from api.mlflow.filters import to_run_filter, to_run_order
 from tracker.mlflow_mapping import (
+    dataset_split,
     find_series,
     mlflow_key,
     resolve_series,
@@ -41,6 +42,38 @@ def test_a_second_mlflow_key_for_the_same_series_keeps_its_full_name_on_train():
     # in a later batch, too
     later = resolve_series(["eval_f1"], {("f1", "validation"): "val_f1"})
     assert later == {"eval_f1": ("eval_f1", "train")}
+
+
+@pytest.mark.parametrize(("name", "context", "split"), [
+    ("iris", "training", "train"),
+    ("iris", "train", "train"),
+    ("iris", "eval", "validation"),
+    ("iris-eval", "", "validation"),
+    ("customers", "validation", "validation"),
+    ("X_test", "", "test"),
+    ("holdout-2026", "", "test"),
+    ("dev_set", "", "validation"),
+    ("test-data", "training", "train"),  # what the run used it for comes first
+    ("train-test", "", None),  # names two splits: says nothing
+    ("dataset", "", None),
+    ("contest", "", None),  # words, not substrings
+])
+def test_a_dataset_names_its_split_by_its_context_else_its_name(name, context, split):
+    assert dataset_split(name, context) == split
+
+
+def test_a_key_on_a_dataset_takes_its_split_unless_the_key_or_the_run_has_one():
+    splits = {"accuracy": "test", "val_loss": "test", "loss": "validation"}
+    assert resolve_series(["accuracy", "val_loss"], {}, splits) == {
+        "accuracy": ("accuracy", "test"), "val_loss": ("loss", "validation")}
+    # a key keeps the series it took first, whatever dataset it is logged on later
+    assert resolve_series(["loss"], {("loss", "train"): "loss"}, splits) == {
+        "loss": ("loss", "train")}
+    assert resolve_series(["accuracy"], {("accuracy", "test"): "accuracy"}) == {
+        "accuracy": ("accuracy", "test")}
+    # the dataset's series taken by another key: the full key on train, as for prefixes
+    assert resolve_series(["accuracy"], {("accuracy", "test"): "test_accuracy"}, splits) == {
+        "accuracy": ("accuracy", "train")}
 
 
 def test_series_logged_without_a_source_key_answer_to_the_key_that_maps_back():

@@ -13,7 +13,7 @@ from tests.factories import make_run
 from tests.web.conftest import PASSWORD
 from tests.web.data import SCRIPT_NAME, SLUG
 from tracker import selectors, services
-from tracker.models import ApiToken, RevealedTestResults, Run, TargetChange
+from tracker.models import ApiToken, RevealedTestResults, Run, RunDataset, TargetChange
 from tracker.web import presenters
 from tracker.web.access import CONTENT_SECURITY_POLICY
 from tracker.web.visibility import SESSION_KEY
@@ -623,3 +623,24 @@ def test_mlflow_system_metrics_are_kept_apart_from_the_models_metrics(people):
     assert "System metrics: 2 series" in html
     columns = client.get("/p/monitored/runs/").context["columns"]
     assert [c.field for c in columns if c.kind == "metric"] == ["train.loss"]
+
+
+def test_the_run_page_says_where_each_dataset_came_from(people):
+    """MLflow stores a dataset's source as JSON; the page names the file, address, table or
+    script in it, the whole source in the title."""
+    project = services.create_project(user=people.olivia, slug="data", name="Data")
+    run = make_run(project, people.olivia, name="r")
+    code = '{"tags": {"mlflow.user": "olivia", "mlflow.source.name": "train_churn.py"}}'
+    for name, source_type, source, context in (
+            ("features", "code", code, "training"),
+            ("iris", "local", '{"uri": "/data/iris.csv"}', "eval"),
+            ("imdb", "hugging_face", '{"path": "stanfordnlp/imdb", "split": "test"}', ""),
+            ("odd", "custom", "not json at all", "")):
+        RunDataset.objects.create(run=run, name=name, digest="d" * 8, source_type=source_type,
+                                  source=source, tags={"mlflow.data.context": context})
+    page = client_for(people.olivia).get(reverse("web:run", args=[run.id]))
+    assert [(d["name"], d["used_for"], d["origin"]) for d in page.context["datasets"]] == [
+        ("features", "training", "train_churn.py"), ("iris", "eval", "/data/iris.csv"),
+        ("imdb", "", "stanfordnlp/imdb"), ("odd", "", "not json at all")]
+    text = page.content.decode()
+    assert ">train_churn.py</span>" in text and "mlflow.user" in text  # the whole, as title

@@ -268,9 +268,33 @@ def model_versions(model, *, selection_values: dict, winner_id) -> list[dict]:
             for v in model.versions.all()]
 
 
+# Where each of MLflow's dataset sources says the data is, in its JSON (mlflow.data.*).
+_SOURCE_FIELDS = ("uri", "url", "path", "table_name", "delta_table_name", "sql")
+
+
+def dataset_source(source: str) -> str:
+    """Where a dataset came from, in a few words: the file, address or table an MLflow
+    dataset source names, or the script of a dataset built in code; the source as stored
+    when it is not one of those."""
+    try:
+        fields = json.loads(source)
+    except ValueError:
+        return source
+    if not isinstance(fields, dict):
+        return source
+    script = (fields.get("tags") or {}).get("mlflow.source.name")
+    if isinstance(script, str) and script:
+        return script
+    for name in _SOURCE_FIELDS:
+        if isinstance(fields.get(name), str) and fields[name]:
+            return fields[name]
+    return source
+
+
 def datasets(rows) -> list[dict]:
     """The run's datasets (MLflow's run inputs) for the run page, with what each was used for
-    (the client's "mlflow.data.context" tag: train, eval, …)."""
-    return [{"name": d.name, "used_for": (d.tags or {}).get("mlflow.data.context", ""),
-             "digest": d.digest, "source_type": d.source_type, "source": d.source}
+    (the client's "mlflow.data.context" tag: train, eval, …) and where it came from."""
+    return [{"name": d.name, "used_for": (d.tags or {}).get(mlflow_mapping.DATASET_CONTEXT_TAG, ""),
+             "digest": d.digest, "source_type": d.source_type, "source": d.source,
+             "origin": dataset_source(d.source)}
             for d in rows]
