@@ -644,3 +644,20 @@ def test_the_run_page_says_where_each_dataset_came_from(people):
         ("imdb", "", "stanfordnlp/imdb"), ("odd", "", "not json at all")]
     text = page.content.decode()
     assert ">train_churn.py</span>" in text and "mlflow.user" in text  # the whole, as title
+
+
+def test_a_metric_logged_once_gets_no_curve_but_is_named(people):
+    """An evaluation's accuracy is one value: the table shows it; a chart of one dot does not."""
+    project = services.create_project(user=people.olivia, slug="once", name="Once")
+    run = make_run(project, people.olivia, name="r", series={
+        "train.loss": [1.0, 0.6, 0.4], "train.accuracy": [0.95], "validation.accuracy": [0.91],
+        "validation.f1": [0.7, 0.8], "train.f1": [0.9]})
+    page = client_for(people.olivia).get(reverse("web:run", args=[run.id]))
+    keys = page.context["chart_config"]["keys"]
+    # a metric with a curve on one split keeps its single value of another split beside it
+    assert [(k["key"], k["splits"]) for k in keys] == [
+        ("f1", ["train", "validation"]), ("loss", ["train"])]
+    assert [r["summary"].key for r in page.context["rows"]] == [
+        "accuracy", "accuracy", "f1", "f1", "loss"]
+    assert "Logged once, so not drawn (the value is in the table above): accuracy." in (
+        page.content.decode())

@@ -790,8 +790,13 @@ def run_detail(request, run_id):
         if visibility.shows(run.id, s.split):
             if not keys or keys[-1]["key"] != s.key:
                 keys.append({"key": s.key, "label": presenters.chart_label(s.key), "splits": [],
-                             "id": f"chart-{len(keys)}"})
+                             "id": f"chart-{len(keys)}", "points": 0})
             keys[-1]["splits"].append(s.split)
+            keys[-1]["points"] = max(keys[-1]["points"], s.count)
+    # A metric logged once per split (an evaluation's accuracy) has no curve: its value is in
+    # the table, and a chart of one dot says nothing more.
+    single_values = [k["key"] for k in keys if k["points"] < 2]
+    keys = [k for k in keys if k["points"] >= 2]
     # MLflow's system metrics (CPU, memory…) are shown apart, folded: they are not the model's
     system_rows = [r for r in rows if mlflow_mapping.is_system_metric(r["summary"].key)]
     rows = [r for r in rows if not mlflow_mapping.is_system_metric(r["summary"].key)]
@@ -817,6 +822,7 @@ def run_detail(request, run_id):
         "parent": parent, "children": children, "children_url": children_url,
         "access": access, "project": project, "run": run, "rows": rows,
         "system_rows": system_rows,
+        "single_values": [k for k in single_values if not mlflow_mapping.is_system_metric(k)],
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
