@@ -661,3 +661,17 @@ def test_a_metric_logged_once_gets_no_curve_but_is_named(people):
         "accuracy", "accuracy", "f1", "f1", "loss"]
     assert "Logged once, so not drawn (the value is in the table above): accuracy." in (
         page.content.decode())
+
+
+def test_the_run_page_says_what_at_best_step_means_for_this_run(demo, people):
+    client = client_for(demo.olivia)
+    run = demo.runs["bert-long-spike"]
+    text = client.get(reverse("web:run", args=[run.id])).content.decode()
+    assert f"where f1 on validation was best (step {run.best_step})" in text
+    unscored = make_run(demo.project, demo.olivia, name="no-f1", series={"train.loss": [0.5]})
+    text = client.get(reverse("web:run", args=[unscored.id])).content.decode()
+    assert "this run has no f1 on validation, so it shows each series' last value" in text
+    project = services.create_project(user=people.olivia, slug="untargeted", name="U")
+    plain = make_run(project, people.olivia, name="r", series={"train.loss": [0.5, 0.4]})
+    text = client_for(people.olivia).get(reverse("web:run", args=[plain.id])).content.decode()
+    assert "The project has no target metric yet" in text
