@@ -674,4 +674,5 @@ def test_the_run_page_says_what_at_best_step_means_for_this_run(demo, people):
     project = services.create_project(user=people.olivia, slug="untargeted", name="U")
     plain = make_run(project, people.olivia, name="r", series={"train.loss": [0.5, 0.4]})
     text = client_for(people.olivia).get(reverse("web:run", args=[plain.id])).content.decode()
-    assert "The project has no target metric yet" in text
+    assert ("The project has no target metric yet (an owner sets it in Settings), so “At best "
+            "step” is each series' last value; it is what filters") in text
