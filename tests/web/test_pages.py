@@ -676,3 +676,11 @@ def test_the_run_page_says_what_at_best_step_means_for_this_run(demo, people):
     text = client_for(people.olivia).get(reverse("web:run", args=[plain.id])).content.decode()
     assert ("The project has no target metric yet (an owner sets it in Settings), so “At best "
             "step” is each series' last value; it is what filters") in text
+
+
+def test_a_dashboard_without_a_target_says_to_agree_one_once(people):
+    project = services.create_project(user=people.olivia, slug="fresh", name="Fresh")
+    make_run(project, people.olivia, name="r", series={"train.loss": [0.5, 0.4]})
+    text = client_for(people.olivia).get(reverse("web:dashboard", args=["fresh"])).content.decode()
+    assert text.count("agree on a metric, a direction and a threshold first") == 1
+    assert "No target has been agreed yet, so there is nothing to measure" in text
