@@ -13,9 +13,11 @@ keep NaN and ±inf as they are.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Direction(models.TextChoices):
@@ -217,6 +219,20 @@ class Run(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    def silent_for(self, now=None) -> timedelta | None:
+        """How long a running run has sent nothing, once that is longer than SILENT_AFTER;
+        None otherwise. A script that died without ending its run (a crash, a killed
+        notebook, an MLflow script without end_run) leaves it running for ever."""
+        if self.status != RunStatus.RUNNING:
+            return None
+        quiet = (now or timezone.now()) - (self.last_heartbeat or self.started_at)
+        return quiet if quiet > SILENT_AFTER else None
+
+
+# A running run that sent nothing (no point, param, tag or heartbeat; the SDK beats every
+# minute) for this long is shown as silent: probably dead, maybe in a very long epoch.
+SILENT_AFTER = timedelta(hours=1)
 
 
 class MetricSummary(models.Model):

@@ -3,11 +3,13 @@
 import csv
 import io
 import math
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import make_run
 from tests.web.conftest import PASSWORD
@@ -684,3 +686,23 @@ def test_a_dashboard_without_a_target_says_to_agree_one_once(people):
     text = client_for(people.olivia).get(reverse("web:dashboard", args=["fresh"])).content.decode()
     assert text.count("agree on a metric, a direction and a threshold first") == 1
     assert "No target has been agreed yet, so there is nothing to measure" in text
+
+
+def test_a_running_run_that_went_quiet_shows_as_silent(people):
+    """A script that died without ending its run (MLflow's end_run never called) leaves it
+    running; after an hour without a word it shows as silent, its stored status unchanged."""
+    project = services.create_project(user=people.olivia, slug="quiet", name="Quiet")
+    dead = make_run(project, people.olivia, name="dead", finish=None)
+    alive = make_run(project, people.olivia, name="alive", finish=None)
+    Run.objects.filter(pk=dead.pk).update(last_heartbeat=timezone.now() - timedelta(hours=3))
+    Run.objects.filter(pk=alive.pk).update(last_heartbeat=timezone.now() - timedelta(minutes=5))
+    client = client_for(people.olivia)
+    table = client.get(reverse("web:runs", args=["quiet"]), {"col": ["status"]}).context["table"]
+    shown = {row["run"].name: row["cells"][0] for row in table}
+    assert shown["dead"]["text"] == "silent" and "nothing received for 3 h" in (
+        shown["dead"]["title"])
+    assert shown["alive"]["text"] == "running" and not shown["alive"]["title"]
+    page = client.get(reverse("web:run", args=[dead.id])).content.decode()
+    assert "its script may have died without ending the run" in page
+    assert client.get(reverse("web:runs", args=["quiet"]),
+                      {"filter": 'status = "running"'}).context["total"] == 2

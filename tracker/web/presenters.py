@@ -60,6 +60,18 @@ def duration(delta: timedelta | None) -> str:
     return f"{secs} s"
 
 
+def run_status(run, now=None) -> dict:
+    """A run's status as a badge shows it: {"text", "css", "title"}; a running run that has
+    sent nothing for over an hour (Run.silent_for) is "silent", since its script has most
+    likely died without ending it."""
+    quiet = run.silent_for(now)
+    if quiet is None:
+        return {"text": run.status, "css": run.status, "title": ""}
+    return {"text": "silent", "css": "silent",
+            "title": f"Running, but nothing received for {duration(quiet)}: its script may have "
+                     "died without ending the run, or be in a very long step."}
+
+
 # --- the filter language's field names ------------------------------------------------------
 
 

@@ -250,7 +250,8 @@ def _cell(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) 
     if name == "experiment":
         return {"text": run.experiment.name}
     if name == "status":
-        return {"text": run.status, "status": run.status}
+        status = presenters.run_status(run)
+        return {"text": status["text"], "status": status["css"], "title": status["title"]}
     if name in ("started_at", "ended_at"):
         moment = getattr(run, name)
         if moment is None:
@@ -820,6 +821,7 @@ def run_detail(request, run_id):
     parent, children_url, children = _nesting(project, run)
     return render(request, "web/run.html", {
         "parent": parent, "children": children, "children_url": children_url,
+        "status": presenters.run_status(run),
         "access": access, "project": project, "run": run, "rows": rows,
         "system_rows": system_rows,
         "single_values": [k for k in single_values if not mlflow_mapping.is_system_metric(k)],

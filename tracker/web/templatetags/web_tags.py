@@ -31,3 +31,9 @@ def split_words(split: str) -> str:
 @register.filter
 def metric_label(metric: str) -> str:
     return phrasing.metric_label(metric)
+
+
+@register.inclusion_tag("web/_status.html")
+def run_status(run):
+    """A run's status badge ("silent" for a running run that went quiet)."""
+    return {"status": presenters.run_status(run)}
