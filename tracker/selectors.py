@@ -2,6 +2,7 @@
 
 import math
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, QuerySet
@@ -460,16 +461,18 @@ def projects_overview(*, user) -> QuerySet[Project]:
 
 def run_fields(*, runs: list[Run]) -> dict:
     """What these runs carry, for a column chooser: param names, tag names and their
-    (key, split) metric series, each sorted; and the params whose values differ between
-    the runs (what tells them apart). One query (for the series) per call."""
-    series = (MetricSummary.objects.filter(run_id__in=[r.id for r in runs])
-              .values_list("key", "split").distinct())
+    (key, split) metric series, each sorted; the params whose values differ between the
+    runs (what tells them apart); and how many of the runs have each series. One query
+    (for the series) per call."""
+    coverage = Counter(MetricSummary.objects.filter(run_id__in=[r.id for r in runs])
+                       .values_list("key", "split"))
     params = sorted({k for r in runs for k in r.params})
     return {"params": params,
             "params_that_vary": [k for k in params
                                  if len({repr(r.params.get(k)) for r in runs}) > 1],
             "tags": sorted({k for r in runs for k in r.tags}),
-            "metrics": sorted(set(series), key=lambda ks: (ks[0], split_order(ks[1])))}
+            "metrics": sorted(coverage, key=lambda ks: (ks[0], split_order(ks[1]))),
+            "metric_coverage": dict(coverage)}
 
 
 def split_order(split: str) -> tuple:

@@ -411,6 +411,24 @@ def test_without_a_target_the_runs_table_shows_training_metrics_and_the_params_t
         "experiment", "status", "started_at", "train.mae", "train.r2_score",
         "params.max_depth", "params.bootstrap", "params.ccp_alpha", "params.criterion"]
 
+
+def test_without_a_target_the_runs_table_shows_the_metrics_most_runs_share_and_timings_last(
+        people):
+    """A GridSearchCV under MLflow's autolog: the parent's own metrics, and its trials' CV
+    results (mean_test_score, …, mean_fit_time) in four nested runs."""
+    project = services.create_project(user=people.olivia, slug="grid", name="Grid")
+    make_run(project, people.olivia, name="grid", series={
+        "train.best_cv_score": 0.47, "train.mean_absolute_error": 36.2})
+    for i in range(4):
+        make_run(project, people.olivia, name=f"trial-{i}", series={
+            "train.mean_fit_time": 0.02, "train.mean_score_time": 0.01,
+            "train.mean_test_score": 0.4 + i / 100, "train.rank_test_score": 4 - i,
+            "train.std_fit_time": 0.001, "train.std_test_score": 0.05})
+    columns = client_for(people.olivia).get("/p/grid/runs/").context["columns"]
+    assert [c.field for c in columns if c.kind == "metric"] == [
+        "train.mean_test_score", "train.rank_test_score", "train.std_test_score"]
+
+
 # --- Check-ins on the settings page ----------------------------------------------------
 
 CHECKIN = {"action": "checkin", "cadence": "weekly", "weekday": "0", "every_n_days": "",

@@ -160,5 +160,8 @@ def test_run_fields_lists_what_the_runs_carry(demo):
                                  ("latency_ms", "test"), ("loss", "train"),
                                  ("loss", "validation")]
     assert fields["params_that_vary"] == fields["params"]  # each only on one of the two
+    assert fields["metric_coverage"] == dict.fromkeys(fields["metrics"], 2)  # both have each
+    alone = selectors.run_fields(runs=runs[:1])
+    assert alone["metric_coverage"] == dict.fromkeys(alone["metrics"], 1)
     assert selectors.run_fields(runs=[]) == {"params": [], "params_that_vary": [], "tags": [],
-                                             "metrics": []}
+                                             "metrics": [], "metric_coverage": {}}

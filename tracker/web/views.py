@@ -3,6 +3,7 @@ tracker.services, and leave the rules (winner, filter language, roles) to those.
 
 import csv
 import math
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -198,9 +199,8 @@ def _default_columns(standing, guardrails, fields) -> list[Column]:
     for g in guardrails:
         cols.append(column("metric", g.metric, g.split))
     if target is None:  # validation metrics first, then training ones (test stays hidden)
-        cols += [column("metric", k, s) for s in ("validation", "train")
-                 for k, split in fields["metrics"]
-                 if split == s and not mlflow_mapping.is_system_metric(k)][:3]
+        cols += [column("metric", key, split) for wanted in ("validation", "train")
+                 for key, split in _telling_first(fields, wanted)][:3]
     varying = fields["params_that_vary"]  # the params that tell these runs apart first
     cols += [column("param", p)
              for p in (varying + [p for p in fields["params"] if p not in varying])[:4]]
@@ -210,6 +210,20 @@ def _default_columns(standing, guardrails, fields) -> list[Column]:
             seen.add(c.field)
             unique.append(c)
     return unique
+
+
+# Metric names that time the work rather than judge the model (sklearn's cv_results_
+# mean_fit_time, a script's epoch_seconds).
+_TIMING = re.compile(r"(^|[_/.])(time|times|seconds|secs|duration|runtime)$")
+
+
+def _telling_first(fields, split: str) -> list[tuple[str, str]]:
+    """The split's metrics in the order a table without a target shows them: those most of
+    the runs have first, timings after the rest, then by name; no system metrics."""
+    coverage = fields["metric_coverage"]
+    found = [(k, s) for k, s in fields["metrics"]
+             if s == split and not mlflow_mapping.is_system_metric(k)]
+    return sorted(found, key=lambda ks: (-coverage.get(ks, 0), bool(_TIMING.search(ks[0]))))
 
 
 def _chosen_columns(request, standing, guardrails, fields) -> tuple[list[Column], bool]:
