@@ -75,9 +75,11 @@ def series_resolver(run: Run, metrics: list) -> services.SeriesResolver:
     `dataset_name`, `dataset_digest`) take its split when their key names none, by the
     context the run logged the dataset for, else by its name (mlflow_mapping.dataset_split).
     """
-    named = {m["key"]: (str(m["dataset_name"]), str(m.get("dataset_digest") or ""))
-             for m in metrics if isinstance(m, dict) and m.get("dataset_name")
-             and isinstance(m.get("key"), str)}
+    named: dict[str, tuple[str, str]] = {}  # the first dataset a key is logged with decides
+    for m in metrics:
+        if isinstance(m, dict) and m.get("dataset_name") and isinstance(m.get("key"), str):
+            named.setdefault(m["key"], (str(m["dataset_name"]),
+                                        str(m.get("dataset_digest") or "")))
     if not named:
         return resolve_series
     contexts: dict[tuple[str, str], str] = {}
