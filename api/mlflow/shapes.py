@@ -43,6 +43,9 @@ def experiment_json(experiment: Experiment, user) -> dict:
         "creation_time": millis(experiment.created_at),
         "last_update_time": millis(experiment.updated_at),
         "tags": [{"key": k, "value": str(v)} for k, v in experiment.tags.items()],
+        # MLflow 3.17's workspaces; mlflow server without them answers "default". Targetline's
+        # projects are what separates teams here.
+        "workspace": "default",
     }
 
 

@@ -295,6 +295,7 @@ def test_the_ajax_api_routes_answer_the_same(alice, live_server):
                             headers={"Authorization": f"Bearer {alice.token}"}, timeout=10)
     assert response.status_code == 200
     assert response.json()["experiment"]["name"] == "ajax"
+    assert response.json()["experiment"]["workspace"] == "default"  # as mlflow server 3.17
 
 
 def test_runs_show_in_targetline_with_their_splits(alice):
