@@ -475,6 +475,13 @@ def run_fields(*, runs: list[Run]) -> dict:
             "metric_coverage": dict(coverage)}
 
 
+def project_series(*, project: Project, limit: int = 1000) -> set[tuple[str, str]]:
+    """The (key, split) metric series the project's runs logged (at most `limit` of them),
+    for the target and guardrail forms to offer."""
+    return set(MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
+               .order_by().values_list("key", "split").distinct()[:limit])
+
+
 def split_order(split: str) -> tuple:
     """A sort key that puts splits in reading order: train, validation, test, then slices."""
     base, _, slice_name = split.partition("/")

@@ -15,7 +15,14 @@ from tests.factories import make_run
 from tests.web.conftest import PASSWORD
 from tests.web.data import SCRIPT_NAME, SLUG
 from tracker import selectors, services
-from tracker.models import ApiToken, RevealedTestResults, Run, RunDataset, TargetChange
+from tracker.models import (
+    ApiToken,
+    Project,
+    RevealedTestResults,
+    Run,
+    RunDataset,
+    TargetChange,
+)
 from tracker.web import presenters
 from tracker.web.access import CONTENT_SECURITY_POLICY
 from tracker.web.visibility import SESSION_KEY
@@ -172,6 +179,33 @@ def test_a_target_the_services_refuse_shows_the_reason_on_the_field(demo):
     errors = response.context["target_form"].errors
     assert "would be quoted too optimistically" in errors["selected_on"][0]
     assert demo.project.target.threshold == 0.85
+
+
+def test_the_target_form_offers_the_logged_metrics_and_names_an_mlflow_key_as_filed(people):
+    """An MLflow user knows the key they logged ("val_accuracy"); Targetline files it as
+    accuracy on validation, so a target on "val_accuracy" would never match a run."""
+    project = services.create_project(user=people.olivia, slug="mlflowish", name="M")
+    make_run(project, people.olivia, name="r", series={
+        "validation.accuracy": [0.8, 0.9], "train.loss": [0.5, 0.4], "test/long.accuracy": 0.7})
+    client = client_for(people.olivia)
+    url = reverse("web:settings", args=["mlflowish"])
+    page = client.get(url).content.decode()
+    assert ('<datalist id="project-metrics"><option value="accuracy"><option value="loss">'
+            '</datalist>') in page
+    assert ('<datalist id="project-splits"><option value="train"><option value="validation">'
+            '<option value="test"><option value="test/long"></datalist>') in page
+    assert 'list="project-metrics"' in page and 'list="project-splits"' in page
+    target = {"action": "target", "direction": "maximize", "threshold": "0.85",
+              "judged_on": "test", "selected_on": "validation"}
+    refused = client.post(url, {**target, "metric": "val_accuracy"})
+    assert refused.status_code == 400
+    assert refused.context["target_form"].errors["metric"] == [
+        "No run here logged a metric named “val_accuracy”: an MLflow client's val_accuracy is "
+        "kept as accuracy on validation. Write accuracy (and validation as the split)."]
+    assert not hasattr(Project.objects.get(slug="mlflowish"), "target")
+    # a metric no run logged yet is a target agreed before the work: accepted
+    assert client.post(url, {**target, "metric": "recall_at_5"}).status_code == 302
+    assert client.post(url, {**target, "metric": "accuracy"}).status_code == 302
 
 
 def test_owner_edits_guardrails_and_members(demo):

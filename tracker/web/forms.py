@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.forms import formset_factory
 
+from tracker import mlflow_mapping
 from tracker.errors import TargetlineError
 from tracker.models import Direction, GuardrailOp, Role
 
@@ -31,14 +32,25 @@ class NewProjectForm(forms.Form):
     name = forms.CharField(max_length=200, label="Name", required=False)
 
 
+# The settings page's lists of the metrics and splits the project's runs logged.
+METRICS_LIST, SPLITS_LIST = "project-metrics", "project-splits"
+
+
+def _listed(name: str) -> forms.TextInput:
+    """A text input that offers the values of a datalist of the page as it is typed."""
+    return forms.TextInput(attrs={"list": name, "autocomplete": "off"})
+
+
 class TargetForm(forms.Form):
-    metric = forms.CharField(max_length=250, label="Metric", help_text="e.g. f1, accuracy, rmse")
+    metric = forms.CharField(max_length=250, label="Metric", help_text="e.g. f1, accuracy, rmse",
+                             widget=_listed(METRICS_LIST))
     direction = forms.ChoiceField(choices=Direction.choices, label="Better is")
     threshold = forms.FloatField(label="Threshold (the agreed bar)")
     judged_on = forms.CharField(max_length=250, initial="test", label="Judged on split",
-                                help_text=SPLIT_HELP)
+                                help_text=SPLIT_HELP, widget=_listed(SPLITS_LIST))
     selected_on = forms.CharField(max_length=250, initial="validation",
-                                  label="Winners picked on split", help_text=SPLIT_HELP)
+                                  label="Winners picked on split", help_text=SPLIT_HELP,
+                                  widget=_listed(SPLITS_LIST))
     agreed_by = forms.CharField(max_length=200, required=False, label="Agreed by")
     agreed_on = forms.DateField(required=False, label="Agreed on",
                                 widget=forms.DateInput(attrs={"type": "date"}))
@@ -47,10 +59,26 @@ class TargetForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="e.g. {percent} of every 100 churners are caught")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, series: set[tuple[str, str]] = frozenset(), **kwargs):
+        """`series`: the (key, split) metric series the project's runs logged."""
         super().__init__(*args, **kwargs)
+        self.series = set(series)
         self.fields["direction"].choices = [("maximize", "higher (maximize)"),
                                             ("minimize", "lower (minimize)")]
+
+    def clean_metric(self):
+        """An MLflow user writes the key they logged ("val_accuracy"), which Targetline files
+        as accuracy on validation: a target on "val_accuracy" would match no run. Told, with
+        the name to write, when the project's runs have the series it maps to."""
+        metric = self.cleaned_data["metric"].strip()
+        if any(key == metric for key, _ in self.series):
+            return metric
+        key, split = mlflow_mapping.split_metric_key(metric)
+        if key != metric and (key, split) in self.series:
+            raise forms.ValidationError(
+                f"No run here logged a metric named “{metric}”: an MLflow client's {metric} is "
+                f"kept as {key} on {split}. Write {key} (and {split} as the split).")
+        return metric
 
     def as_target(self) -> dict:
         data = dict(self.cleaned_data)
@@ -59,8 +87,10 @@ class TargetForm(forms.Form):
 
 
 class GuardrailForm(forms.Form):
-    metric = forms.CharField(max_length=250, required=False, label="Metric")
-    split = forms.CharField(max_length=250, required=False, initial="test", label="Split")
+    metric = forms.CharField(max_length=250, required=False, label="Metric",
+                             widget=_listed(METRICS_LIST))
+    split = forms.CharField(max_length=250, required=False, initial="test", label="Split",
+                            widget=_listed(SPLITS_LIST))
     op = forms.ChoiceField(choices=GuardrailOp.choices, label="Must be", initial="<=")
     value = forms.FloatField(required=False, label="Value")
 

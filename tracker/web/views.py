@@ -942,7 +942,8 @@ def project_settings(request, slug):
     target = project.target if hasattr(project, "target") else None
     project_form = forms.ProjectForm(initial={"name": project.name,
                                               "description": project.description})
-    target_form = forms.TargetForm(initial=_target_initial(target))
+    series = selectors.project_series(project=project)
+    target_form = forms.TargetForm(initial=_target_initial(target), series=series)
     guardrail_forms = forms.GuardrailFormSet(
         prefix="guardrails", initial=[g.as_dict() for g in project.guardrails.all()])
     member_form = forms.MemberForm()
@@ -963,7 +964,7 @@ def project_settings(request, slug):
                 done = _apply(request, project_form, lambda: services.update_project(
                     project=project, **project_form.cleaned_data), "Project saved.")
         elif action == "target":
-            target_form = forms.TargetForm(request.POST)
+            target_form = forms.TargetForm(request.POST, series=series)
             if target_form.is_valid():
                 done = _apply(request, target_form, lambda: services.set_target(
                     project=project, user=request.user, target=target_form.as_target()),
@@ -1021,6 +1022,10 @@ def project_settings(request, slug):
     return render(request, "web/settings.html", {
         "access": access, "project": project, "target": target,
         "project_form": project_form, "target_form": target_form,
+        "metric_names": sorted({key for key, _ in series}),
+        "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
+                              key=selectors.split_order),
+        "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
         "guardrail_forms": guardrail_forms, "member_form": member_form,
         "guardrails": list(project.guardrails.all()),
         "memberships": memberships, "roles": forms.MemberForm.base_fields["role"].choices,
