@@ -13,7 +13,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import hot_sql, limits, signals
+from tracker import hot_sql, limits, mlflow_mapping, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
     LockGuard,
@@ -193,6 +193,7 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
             signals.target_changed.send(sender=Project, project=project)
         return None
     fields = _clean_target(target)
+    _check_not_an_mlflow_key(project, fields["metric"])
     if old_target:
         for name, value in fields.items():
             setattr(old_target, name, value)
@@ -210,6 +211,22 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
             _refresh_project_best_steps(project)
         signals.target_changed.send(sender=Project, project=project)
     return new_target
+
+
+def _check_not_an_mlflow_key(project: Project, metric: str) -> None:
+    """An MLflow user names the target by the key they logged ("val_accuracy"), which
+    Targetline files as accuracy on validation: such a target would match no run. Refused,
+    with the name to write, when the project's runs hold the series it maps to and none
+    logged the name as written (a target agreed before any run is taken as written)."""
+    key, split = mlflow_mapping.split_metric_key(metric)
+    if key == metric:
+        return
+    logged = MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
+    if logged.filter(key=metric).exists() or not logged.filter(key=key, split=split).exists():
+        return
+    raise InvalidInput(
+        f"No run here logged a metric named “{metric}”: an MLflow client's {metric} is kept as "
+        f"{key} on {split}. Write {key} (and {split} as the split).", field="target.metric")
 
 
 @transaction.atomic

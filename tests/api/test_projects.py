@@ -233,6 +233,22 @@ def test_a_bad_target_put_names_the_field_and_changes_nothing(api, project):
     assert _history(api) == before
 
 
+def test_a_target_named_by_an_mlflow_key_that_the_runs_hold_otherwise_is_refused(api, project,
+                                                                                 owner):
+    """MLflow's val_f1 is filed as f1 on validation: a target on "val_f1" would match no run."""
+    run, _ = services.create_run(project=project, user=owner, experiment="e", name="r")
+    services.log_batch(run=run, metrics=[{"key": "f1", "split": "validation", "step": 0,
+                                          "value": 0.8}])
+    before = _history(api)
+
+    response = api.put(f"{P}/target", {**TARGET, "metric": "val_f1"}, format="json")
+
+    assert "an MLflow client's val_f1 is kept as f1 on validation" in _error(
+        response, 400, "target.metric")
+    assert api.get(f"{P}/target").json()["target"]["metric"] == "f1"
+    assert _history(api) == before
+
+
 def test_replacing_guardrails_is_recorded(api, project):
     new = [{"metric": "latency_ms", "split": "test", "op": "<=", "value": 40.0},
            {"metric": "model_size_mb", "split": "test", "op": "<", "value": 200.0}]

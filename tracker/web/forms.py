@@ -7,7 +7,6 @@ from zoneinfo import available_timezones
 from django import forms
 from django.forms import formset_factory
 
-from tracker import mlflow_mapping
 from tracker.errors import TargetlineError
 from tracker.models import Direction, GuardrailOp, Role
 
@@ -59,26 +58,10 @@ class TargetForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="e.g. {percent} of every 100 churners are caught")
 
-    def __init__(self, *args, series: set[tuple[str, str]] = frozenset(), **kwargs):
-        """`series`: the (key, split) metric series the project's runs logged."""
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.series = set(series)
         self.fields["direction"].choices = [("maximize", "higher (maximize)"),
                                             ("minimize", "lower (minimize)")]
-
-    def clean_metric(self):
-        """An MLflow user writes the key they logged ("val_accuracy"), which Targetline files
-        as accuracy on validation: a target on "val_accuracy" would match no run. Told, with
-        the name to write, when the project's runs have the series it maps to."""
-        metric = self.cleaned_data["metric"].strip()
-        if any(key == metric for key, _ in self.series):
-            return metric
-        key, split = mlflow_mapping.split_metric_key(metric)
-        if key != metric and (key, split) in self.series:
-            raise forms.ValidationError(
-                f"No run here logged a metric named “{metric}”: an MLflow client's {metric} is "
-                f"kept as {key} on {split}. Write {key} (and {split} as the split).")
-        return metric
 
     def as_target(self) -> dict:
         data = dict(self.cleaned_data)

@@ -943,7 +943,7 @@ def project_settings(request, slug):
     project_form = forms.ProjectForm(initial={"name": project.name,
                                               "description": project.description})
     series = selectors.project_series(project=project)
-    target_form = forms.TargetForm(initial=_target_initial(target), series=series)
+    target_form = forms.TargetForm(initial=_target_initial(target))
     guardrail_forms = forms.GuardrailFormSet(
         prefix="guardrails", initial=[g.as_dict() for g in project.guardrails.all()])
     member_form = forms.MemberForm()
@@ -964,7 +964,7 @@ def project_settings(request, slug):
                 done = _apply(request, project_form, lambda: services.update_project(
                     project=project, **project_form.cleaned_data), "Project saved.")
         elif action == "target":
-            target_form = forms.TargetForm(request.POST, series=series)
+            target_form = forms.TargetForm(request.POST)
             if target_form.is_valid():
                 done = _apply(request, target_form, lambda: services.set_target(
                     project=project, user=request.user, target=target_form.as_target()),
