@@ -375,6 +375,27 @@ def test_compare_view_lists_runs_in_the_linked_order(demo):
     assert loss["cells"][0]["best"] != loss["cells"][1]["best"]  # lower is better for loss
 
 
+def test_compare_draws_curves_and_leaves_one_value_metrics_to_the_table(people):
+    project = services.create_project(user=people.olivia, slug="cmp", name="Cmp")
+    runs = [make_run(project, people.olivia, name=f"r{i}", finish=None if i else "finished",
+                     series={"train.loss": [1.0, 0.5 - i / 10],
+                             "validation.accuracy": 0.8 + i / 10})
+            for i in range(2)]
+    Run.objects.filter(pk=runs[1].pk).update(last_heartbeat=timezone.now() - timedelta(hours=2))
+    response = client_for(people.olivia).get(reverse("web:compare", args=["cmp"]),
+                                             {"run": [str(r.id) for r in runs]})
+    assert [(c["split"], c["key"]) for c in response.context["charts"]] == [("train", "loss")]
+    assert response.context["single_values"] == ["validation · accuracy"]
+    assert "compared in the table below rather than drawn: validation · accuracy." in (
+        response.content.decode())
+    metrics = response.context["rows"][-1]["rows"]
+    accuracy = next(r for r in metrics if r["label"] == "validation · accuracy")
+    assert [c["best"] for c in accuracy["cells"]] == [False, True]
+    facts = response.context["rows"][0]["rows"]
+    assert [c["text"] for c in next(r for r in facts if r["label"] == "status")["cells"]] == [
+        "finished", "silent"]
+
+
 def test_account_creates_shows_once_and_revokes_tokens(people):
     client = client_for(people.olivia)
     response = client.post(reverse("web:account"), {"action": "create", "name": "laptop"})

@@ -594,11 +594,16 @@ def compare(request, slug):
         first = (target.metric, target.selected_on)
         series.sort(key=lambda ks: ks != first)
 
-    charts = []
+    charts, single_values = [], []
     for key, split in series:
         having = [r for r in runs if (key, split) in summaries.get(r.id, {})]
         visible = [r for r in having if visibility.shows(r.id, split)]
         if not visible:
+            continue
+        # One value a run (an evaluation's accuracy): the table compares them; a chart of
+        # dots stacked at one step does not.
+        if all(summaries[r.id][(key, split)].count < 2 for r in visible):
+            single_values.append(f"{split} · {key}")
             continue
         charts.append({"key": key, "split": split, "label": presenters.chart_label(key),
                        "hidden": len(having) - len(visible),
@@ -609,7 +614,7 @@ def compare(request, slug):
     shows_test = any(visibility.is_hidden_split(s) for _, s in series)
     return render(request, "web/compare.html", {
         "access": access, "project": project, "runs": runs, "missing": missing,
-        "target": target, "charts": charts, "rows": rows,
+        "target": target, "charts": charts, "rows": rows, "single_values": single_values,
         "winner": standing.winner, "baseline": standing.baseline,
         "hidden_runs": hidden_runs if shows_test else [],
         "judged_phrase": phrasing.split_phrase(visibility.judged_on),
@@ -644,7 +649,7 @@ def _compare_rows(runs, summaries, series, visibility, target) -> list[dict]:
 
     facts = [
         row("experiment", [r.experiment.name for r in runs]),
-        row("status", [r.status for r in runs]),
+        row("status", [presenters.run_status(r)["text"] for r in runs]),
         row("baseline", ["yes" if r.baseline else "no" for r in runs]),
         row("started", [r.started_at.strftime("%Y-%m-%d %H:%M") for r in runs]),
         row("duration", [presenters.duration(r.ended_at - r.started_at if r.ended_at else None)
