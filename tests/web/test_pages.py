@@ -721,6 +721,15 @@ def test_the_run_page_says_where_each_dataset_came_from(people):
     assert ">train_churn.py</span>" in text and "mlflow.user" in text  # the whole, as title
 
 
+def test_an_mlflow_runs_script_stands_where_the_command_would(people):
+    project = services.create_project(user=people.olivia, slug="src", name="Src")
+    run = make_run(project, people.olivia, name="r",
+                   tags={"mlflow.source.name": "train_churn.py", "mlflow.source.type": "LOCAL"})
+    text = client_for(people.olivia).get(reverse("web:run", args=[run.id])).content.decode()
+    assert '<th scope="row">Script</th>' in text and ">train_churn.py</td>" in text
+    assert '<th scope="row">Command</th>' not in text
+
+
 def test_a_metric_logged_once_gets_no_curve_but_is_named(people):
     """An evaluation's accuracy is one value: the table shows it; a chart of one dot does not."""
     project = services.create_project(user=people.olivia, slug="once", name="Once")

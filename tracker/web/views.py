@@ -849,6 +849,8 @@ def run_detail(request, run_id):
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
         "command": command, "extra_context": sorted(context.items()),
+        # what an MLflow client sends instead of a command: the script or notebook it ran
+        "mlflow_source": run.tags.get("mlflow.source.name", ""),
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
         "hidden_any": hidden_any,
         "is_winner": winner is not None and winner.id == run.id,
