@@ -49,6 +49,8 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("val/", "validation"),
 )
 
+# The run tag (and code dataset source tag) naming the script or notebook an MLflow client ran.
+SOURCE_NAME_TAG = "mlflow.source.name"
 # The input tag by which MLflow says what a run used a dataset for.
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 # Words of a dataset's context or name that say which split it is.

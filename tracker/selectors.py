@@ -475,11 +475,16 @@ def run_fields(*, runs: list[Run]) -> dict:
             "metric_coverage": dict(coverage)}
 
 
+def logged_summaries(*, project: Project) -> QuerySet[MetricSummary]:
+    """The metric series of the project's runs (deleted runs left out)."""
+    return MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
+
+
 def project_series(*, project: Project, limit: int = 1000) -> set[tuple[str, str]]:
     """The (key, split) metric series the project's runs logged (at most `limit` of them),
     for the target and guardrail forms to offer."""
-    return set(MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
-               .order_by().values_list("key", "split").distinct()[:limit])
+    return set(logged_summaries(project=project).order_by().values_list("key", "split")
+               .distinct()[:limit])
 
 
 def split_order(split: str) -> tuple:

@@ -13,7 +13,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import hot_sql, limits, mlflow_mapping, signals
+from tracker import hot_sql, limits, mlflow_mapping, selectors, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
     LockGuard,
@@ -221,7 +221,7 @@ def _check_not_an_mlflow_key(project: Project, metric: str) -> None:
     key, split = mlflow_mapping.split_metric_key(metric)
     if key == metric:
         return
-    logged = MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
+    logged = selectors.logged_summaries(project=project)
     if logged.filter(key=metric).exists() or not logged.filter(key=key, split=split).exists():
         return
     raise InvalidInput(

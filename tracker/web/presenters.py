@@ -60,6 +60,12 @@ def duration(delta: timedelta | None) -> str:
     return f"{secs} s"
 
 
+def has_curve(points: int) -> bool:
+    """Whether a series is drawn: a metric logged once (an evaluation's accuracy) is a value
+    for the tables, and a chart of one dot at one step says nothing more."""
+    return points >= 2
+
+
 def run_status(run, now=None) -> dict:
     """A run's status as a badge shows it: {"text", "css", "title"}; a running run that has
     sent nothing for over an hour (Run.silent_for) is "silent", since its script has most
@@ -294,7 +300,7 @@ def dataset_source(source: str) -> str:
         return source
     if not isinstance(fields, dict):
         return source
-    script = (fields.get("tags") or {}).get("mlflow.source.name")
+    script = (fields.get("tags") or {}).get(mlflow_mapping.SOURCE_NAME_TAG)
     if isinstance(script, str) and script:
         return script
     for name in _SOURCE_FIELDS:

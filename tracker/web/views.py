@@ -600,9 +600,7 @@ def compare(request, slug):
         visible = [r for r in having if visibility.shows(r.id, split)]
         if not visible:
             continue
-        # One value a run (an evaluation's accuracy): the table compares them; a chart of
-        # dots stacked at one step does not.
-        if all(summaries[r.id][(key, split)].count < 2 for r in visible):
+        if not any(presenters.has_curve(summaries[r.id][(key, split)].count) for r in visible):
             single_values.append(f"{split} · {key}")
             continue
         charts.append({"key": key, "split": split, "label": presenters.chart_label(key),
@@ -813,10 +811,8 @@ def run_detail(request, run_id):
                              "id": f"chart-{len(keys)}", "points": 0})
             keys[-1]["splits"].append(s.split)
             keys[-1]["points"] = max(keys[-1]["points"], s.count)
-    # A metric logged once per split (an evaluation's accuracy) has no curve: its value is in
-    # the table, and a chart of one dot says nothing more.
-    single_values = [k["key"] for k in keys if k["points"] < 2]
-    keys = [k for k in keys if k["points"] >= 2]
+    single_values = [k["key"] for k in keys if not presenters.has_curve(k["points"])]
+    keys = [k for k in keys if presenters.has_curve(k["points"])]
     # MLflow's system metrics (CPU, memory…) are shown apart, folded: they are not the model's
     system_rows = [r for r in rows if mlflow_mapping.is_system_metric(r["summary"].key)]
     rows = [r for r in rows if not mlflow_mapping.is_system_metric(r["summary"].key)]
@@ -850,7 +846,7 @@ def run_detail(request, run_id):
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
         "command": command, "extra_context": sorted(context.items()),
         # what an MLflow client sends instead of a command: the script or notebook it ran
-        "mlflow_source": run.tags.get("mlflow.source.name", ""),
+        "mlflow_source": run.tags.get(mlflow_mapping.SOURCE_NAME_TAG, ""),
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
         "hidden_any": hidden_any,
         "is_winner": winner is not None and winner.id == run.id,
