@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.mlflow.lane.LoggingLane",  # MLflow's logging calls: their plain case, at once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.GzipRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

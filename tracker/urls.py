@@ -28,8 +28,8 @@ urlpatterns = [
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("api.urls")),
     # The MLflow-compatible tracking API and its artifact proxy (api/mlflow/).
-    path("api/2.0/mlflow/", include("api.mlflow.urls")),
-    path("ajax-api/2.0/mlflow/", include(("api.mlflow.urls", "mlflow"), namespace="ajax")),
+    path(mlflow_urls.API_PREFIXES[0], include("api.mlflow.urls")),
+    path(mlflow_urls.API_PREFIXES[1], include(("api.mlflow.urls", "mlflow"), namespace="ajax")),
     path("api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
     path("ajax-api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
     path("api/3.0/mlflow/", include(mlflow_urls.v3_urlpatterns)),

@@ -105,7 +105,7 @@ def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
 
     None when it is not the plain case (a rename, a logged model's metrics, nothing to
     log), or anything fails: nothing was written then, and the usual way answers the
-    request (endpoint's first_try).
+    request (lane.py).
     """
     writer = access.locked_writer(request, run_id)
     if writer is None:
@@ -155,7 +155,7 @@ def log_batch_fields(data) -> tuple[list, list[tuple], list[tuple]]:
 
 
 def log_batch_first(request) -> dict | None:
-    """log-batch's plain case (endpoint's first_try): {} when logged, else None."""
+    """log-batch's plain case (tried by lane.py): {} when logged, else None."""
     data = request_data(request)
     metrics, params, tags = log_batch_fields(data)
     return log_in_lock(request, data.get("run_id"), metrics=metrics, params=params, tags=tags)

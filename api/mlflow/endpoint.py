@@ -84,15 +84,13 @@ def handle_errors(view):
     return csrf_exempt(wrapper)
 
 
-def endpoint(*methods: str, related_run: bool = True, first_try=None):
+def endpoint(*methods: str, related_run: bool = True):
     """An MLflow JSON endpoint: `view(request, user, data) -> dict`.
 
     The run (`run_id`) or experiment (`experiment_id`) the request names is read with the
     token's user (access.authenticate); `related_run=False` for the logging calls, which
-    need the bare run only (access.run_for with related=False). `first_try(request)` may
-    answer before that query and the usual reading of the body (the logging calls,
-    batch.py): a dict, or None, having written nothing, for the view to answer; its
-    errors are left to the view, which tells them in their usual order.
+    need the bare run only (access.run_for with related=False). The logging calls' plain
+    case is answered before they reach their endpoint (lane.py).
     """
     def decorate(view):
         @handle_errors
@@ -101,13 +99,6 @@ def endpoint(*methods: str, related_run: bool = True, first_try=None):
             if request.method not in methods:
                 raise MlflowError(f"{request.method} is not supported on {request.path}; "
                                   f"use {' or '.join(methods)}", ENDPOINT_NOT_FOUND)
-            if first_try is not None:
-                try:
-                    result = first_try(request)
-                except (MlflowError, TargetlineError):
-                    result = None
-                if result is not None:
-                    return json_response(result)
             try:
                 data = request_data(request)
             except MlflowError:  # a missing token is told before a bad body

@@ -1,6 +1,6 @@
 """Routes of the MLflow-compatible API.
 
-tracker/urls.py mounts `urlpatterns` at /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/,
+tracker/urls.py mounts `urlpatterns` at /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (API_PREFIXES),
 `artifact_urlpatterns` at /api/2.0/mlflow-artifacts/ (and its ajax twin) and
 `v3_urlpatterns` at /api/3.0/mlflow/. Anything else under those prefixes answers
 MLflow's ENDPOINT_NOT_FOUND as JSON.
@@ -10,6 +10,10 @@ from django.urls import path, re_path
 
 from api.mlflow import artifacts, models, registry, views
 from api.mlflow.endpoint import not_found
+
+# Where tracker/urls.py mounts `urlpatterns`: MLflow's REST API, and its twin that MLflow's
+# own web UI calls.
+API_PREFIXES = ("api/2.0/mlflow/", "ajax-api/2.0/mlflow/")
 
 OPERATIONS = {
     "experiments/create": views.create_experiment,

@@ -325,7 +325,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         record_model_metrics(run, metrics)
 
 
-@endpoint("POST", related_run=False, first_try=batch.log_batch_first)
+@endpoint("POST", related_run=False)
 def log_batch(request, user, data):
     metrics, params, tags = batch.log_batch_fields(data)
     run = access.run_for(user, fields.required(data, "run_id"), write=True, related=False)
@@ -347,13 +347,14 @@ def _metric(data) -> dict:
     return metric
 
 
-def _log_metric_first(request) -> dict | None:
-    """log-metric's plain case (batch.log_in_lock): {} when logged, else None."""
+def log_metric_first(request) -> dict | None:
+    """log-metric's plain case (batch.log_in_lock, tried by lane.py): {} when logged, else
+    None."""
     data = request_data(request)
     return batch.log_in_lock(request, _run_id(data), metrics=[_metric(data)], params=[], tags=[])
 
 
-@endpoint("POST", related_run=False, first_try=_log_metric_first)
+@endpoint("POST", related_run=False)
 def log_metric(request, user, data):
     run = access.run_for(user, _run_id(data), write=True, related=False)
     metric = _metric(data)
