@@ -284,7 +284,7 @@ def refresh_summaries(*, run: Run, target: Target | None, new: dict[int, Columns
         _set_best_values(touched_at_best, new_best_step, known=known)
 
     if changed:
-        _save_summaries([summaries[sid] for sid in changed])
+        _save_summaries(run, [summaries[sid] for sid in changed])
 
 
 _SUMMARY_FIELDS = ("count", "last_value", "last_step", "last_timestamp", "min_value",
@@ -300,12 +300,17 @@ _UPDATE_SUMMARIES = (
     + ", ".join(f"{f} = v.{f}" for f in _SUMMARY_FIELDS)
     + " FROM unnest(%s::bigint[], "
     + ", ".join(f"%s::{_SUMMARY_TYPES[f]}[]" for f in _SUMMARY_FIELDS)
-    + f") AS v(id, {', '.join(_SUMMARY_FIELDS)}) WHERE s.id = v.id"
+    + f") AS v(id, {', '.join(_SUMMARY_FIELDS)}) WHERE s.id = v.id AND s.run_id = %s"
 )
 
 
-def _save_summaries(rows: list[MetricSummary]) -> None:
-    """Write the summaries' figures back; one UPDATE … FROM unnest(…) on PostgreSQL."""
+def _save_summaries(run: Run, rows: list[MetricSummary]) -> None:
+    """Write a run's summaries' figures back; one UPDATE … FROM unnest(…) on PostgreSQL.
+
+    Naming the run lets PostgreSQL find the rows through one_summary_per_series whatever
+    its statistics say: the prepared statement's generic plan otherwise guesses the
+    arrays' length and may scan every summary of every run (seen on a young database).
+    """
     if connection.vendor != "postgresql":  # one prepared UPDATE per row (bulk_update's
         # CASE WHEN … statements grow with the rows: 10,000 series took half a minute)
         with connection.cursor() as cursor:
@@ -318,7 +323,7 @@ def _save_summaries(rows: list[MetricSummary]) -> None:
     for field in _SUMMARY_FIELDS:
         column = [getattr(r, field) for r in rows]
         params.append(_array_text(column, floats=_SUMMARY_TYPES[field] == "double precision"))
-    hot_sql.execute(_UPDATE_SUMMARIES, params)
+    hot_sql.execute(_UPDATE_SUMMARIES, [*params, run.pk])
 
 
 def _at_least_as_good(value: float | None, best: float | None, direction: str) -> bool:

@@ -181,7 +181,8 @@ class Experiment(models.Model):
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     # Denormalised from experiment: every search is per project.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs",
+                                db_index=False)  # the indexes below start with it
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
     name = models.CharField(max_length=250, blank=True, default="")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
@@ -238,7 +239,10 @@ SILENT_AFTER = timedelta(hours=1)
 class MetricSummary(models.Model):
     """One metric series of a run, (run, key, split), with its figures kept current on ingest."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="summaries")
+    # Its index would only repeat one_summary_per_series's first column, and cost every write
+    # of a summary (each batch rewrites its series' summaries) one more index entry.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="summaries",
+                            db_index=False)
     key = models.CharField(max_length=250)
     split = models.CharField(max_length=250)
     # The key exactly as an external client logged it (MLflow's "val_f1" is stored as
