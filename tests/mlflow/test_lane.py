@@ -1,0 +1,54 @@
+"""The logging calls' plain case (api/mlflow/lane.py): answered before the rest of Django's
+request handling, or left to the endpoint, which answers as always."""
+
+import gzip
+import json
+
+import pytest
+from django.test import Client
+
+from tracker.models import Run
+
+
+def metric(**fields):
+    return {"key": "loss", "value": 0.5, "timestamp": "1700000000000", "step": "3", **fields}
+
+
+@pytest.fixture
+def member(alice):
+    """A Django test client with Alice's token, and one of her runs."""
+    run_id = alice.create_run(alice.create_experiment("lane")).info.run_id
+    return Client(HTTP_AUTHORIZATION=f"Bearer {alice.token}"), run_id
+
+
+def test_a_gzipped_batch_is_read_by_the_usual_way_and_stored(member):
+    client, run_id = member
+    body = json.dumps({"run_id": run_id, "metrics": [metric(step=str(s)) for s in range(3)]})
+    answer = client.post("/api/2.0/mlflow/runs/log-batch", gzip.compress(body.encode()),
+                         content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {}
+    assert [(s.key, s.count) for s in Run.objects.get(pk=run_id).summaries.all()] == [
+        ("loss", 3)]
+
+
+def test_a_batch_the_lane_leaves_gets_mlflows_error_from_its_endpoint(member):
+    client, run_id = member
+    answer = client.post("/api/2.0/mlflow/runs/log-batch",
+                         {"run_id": run_id, "metrics": [metric(step="5.5")]},
+                         content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "step" in answer.json()["message"]
+    assert not Run.objects.get(pk=run_id).summaries.exists()
+
+
+def test_the_lanes_answer_carries_the_security_headers_of_every_answer(member):
+    client, run_id = member
+    answer = client.post("/api/2.0/mlflow/runs/log-batch",
+                         {"run_id": run_id, "metrics": [metric()]},
+                         content_type="application/json")
+    assert answer.status_code == 200 and answer.json() == {}
+    assert answer["X-Content-Type-Options"] == "nosniff"
+    assert answer["Content-Type"] == "application/json"
+    assert Run.objects.get(pk=run_id).summaries.get().count == 1
