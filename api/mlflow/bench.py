@@ -23,8 +23,9 @@ and search_runs over them (100 results, a filter and a metric order); and the
 latency of one small request on a kept-alive connection (Nagle's algorithm
 against delayed ACKs shows up there as ~40 ms). The ingest workload also runs
 paired: one client process sends each batch to Targetline and to the stub in turn,
-so that a machine whose speed varies from minute to minute weighs on both alike.
-Prints Markdown.
+so that a machine whose speed varies from minute to minute weighs on both alike
+(an even number of tries, each server listed first in half of them; each with
+batches of its own: paired_ingest). Prints Markdown.
 """
 
 import argparse
@@ -152,10 +153,17 @@ def paired_ingest(urls: dict[str, str], sizes: dict) -> dict[str, float]:
     the time its own log_batch calls took, the client's work of building each request
     included. The separate runs of the table meet different minutes, and on a shared
     machine the client's own speed varies by half from one minute to the next; paired,
-    that variation falls on every server alike. What a call meets also depends on the call
-    before it (a server's work leaves the client's caches cold), so the order alternates
-    between A B C and A C B (A B and B A for two): every server follows every other one
-    equally often."""
+    that variation falls on every server alike.
+
+    What a call costs the client also depends on what came before it, so nothing may
+    differ between the servers but the server. The order alternates between A B C and
+    A C B (A B and B A for two): every server follows every other one equally often. Each
+    server gets batches of its own, built alike before its calls: sharing one batch's
+    objects, the first server to send them met them cold (two identical stubs measured
+    11 % apart, 57,564 against 64,505 points/s). What remains is a few per cent for the
+    first server listed (its client made first); the caller lists them in either order
+    equally often (paired_orders).
+    """
     import mlflow
 
     names = list(urls)
@@ -170,13 +178,20 @@ def paired_ingest(urls: dict[str, str], sizes: dict) -> dict[str, float]:
     orders = [names, names[:1] + names[:0:-1] if len(names) > 2 else names[::-1]]
     turn = 0
     for index in range(sizes["runs"]):
-        for batch in _ingest_batches(sizes):
+        batches = {name: _ingest_batches(sizes) for name in names}
+        for step in range(len(batches[names[0]])):
             for name in orders[turn % 2]:
                 started = time.perf_counter()
-                clients[name].log_batch(run_ids[name][index], metrics=batch)
+                clients[name].log_batch(run_ids[name][index], metrics=batches[name][step])
                 spent[name] += time.perf_counter() - started
             turn += 1
     return {name: _ingest_points(sizes) / seconds for name, seconds in spent.items()}
+
+
+def paired_orders(names: list[str], tries: int) -> list[list[str]]:
+    """The servers of each paired try, listed first one way then the other: an even number
+    of tries, at least `tries`, so that each comes first as often (paired_ingest)."""
+    return [names if i % 2 == 0 else names[::-1] for i in range(tries + tries % 2)]
 
 
 def _run_paired(servers: dict, sizes: dict, token: str | None) -> dict[str, float]:
@@ -558,9 +573,11 @@ def main(argv=None) -> int:
                     # answers slows whatever call follows (paired with it, the stub's rate
                     # fell from 48,000 to 34,000 points/s), and its ratio to Targetline,
                     # 6× and more, does not hinge on minutes.
-                    pair = {name: servers[name] for name in ("targetline", "client limit")}
-                    paired_tries += [_run_paired(pair, sizes, servers["targetline"].token)
-                                     for _ in range(args.repeat)]
+                    paired_tries += [
+                        _run_paired({name: servers[name] for name in order}, sizes,
+                                    servers["targetline"].token)
+                        for order in paired_orders(["targetline", "client limit"],
+                                                   args.repeat)]
         finally:
             for server in servers.values():
                 server.stop()

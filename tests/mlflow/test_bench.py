@@ -1,5 +1,7 @@
 """The benchmark's own parts: the stub that measures the client's limit, and the report."""
 
+import mlflow
+
 from api.mlflow import bench
 
 
@@ -29,16 +31,41 @@ def test_the_best_of_repeated_tries_is_kept_and_reported_with_ratios():
     assert "| get_metric_history, 100,000 points (s) | 2.00 | 8.00 | 4.0× | 1.60 | 80 % |" in text
 
 
-def test_the_paired_ingest_times_each_servers_own_calls():
+def test_the_paired_ingest_times_each_servers_own_calls(monkeypatch):
+    # Nothing may differ between the servers but the server: each sends batches of its own
+    # (objects another server's call warmed would flatter it), and each goes first in
+    # half the turns.
     sizes = {**bench.QUICK, "runs": 2, "steps": 400}
     stubs = {"client limit": bench.start_stub(sizes), "targetline": bench.start_stub(sizes)}
+    urls = {name: s.url for name, s in stubs.items()}
+    sent = []
+    log_batch = mlflow.MlflowClient.log_batch
+
+    def recording(client, run_id, metrics=(), **kwargs):
+        sent.append((client._tracking_client.tracking_uri, metrics))
+        return log_batch(client, run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "log_batch", recording)
     try:
-        rates = bench.paired_ingest({name: s.url for name, s in stubs.items()}, sizes)
+        rates = bench.paired_ingest(urls, sizes)
     finally:
         for stub in stubs.values():
             stub.stop()
     assert set(rates) == {"client limit", "targetline"}
     assert all(rate > 0 for rate in rates.values())
+    calls_per_server = sizes["runs"] * len(bench._ingest_batches(sizes))
+    assert len(sent) == 2 * calls_per_server
+    senders = {}
+    for url, metrics in sent:
+        assert senders.setdefault(id(metrics), url) == url, "a batch sent to two servers"
+    firsts = [url for url, _ in sent[::2]]
+    assert firsts.count(urls["targetline"]) == firsts.count(urls["client limit"])
+
+
+def test_paired_tries_list_each_server_first_as_often():
+    assert bench.paired_orders(["targetline", "client limit"], 3) == [
+        ["targetline", "client limit"], ["client limit", "targetline"]] * 2
+    assert len(bench.paired_orders(["a", "b"], 2)) == 2
 
 
 def test_paired_tries_are_pooled_and_reported_as_a_share_of_the_limit():
