@@ -12,9 +12,13 @@ usual way (views.py) then answers, so every error is told as it always is, the t
 first.
 """
 
+from typing import Annotated
+
+import msgspec
+
 from api.auth import note_token_use
 from api.mlflow import access, fields, shapes
-from api.mlflow.endpoint import request_data
+from api.mlflow.endpoint import is_json
 from api.mlflow.errors import MlflowError, invalid
 from tracker import mlflow_mapping, services
 from tracker.errors import TargetlineError
@@ -99,32 +103,22 @@ def series_resolver(run: Run, metrics: list) -> services.SeriesResolver:
     return resolve
 
 
-def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
+def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tuple],
                 tags: list[tuple]) -> dict | None:
     """Log a plain call in one transaction whose run lock checks the token: {} when done.
 
-    None when it is not the plain case (a rename, a logged model's metrics, nothing to
-    log), or anything fails: nothing was written then, and the usual way answers the
-    request (lane.py).
+    `points`: the call's metrics by name, as services.clean_points(by_name=True) gives them.
+    None when it is not the plain case (a rename, nothing to log), or anything fails:
+    nothing was written then, and the usual way answers the request (lane.py).
     """
     writer = access.locked_writer(request, run_id)
     if writer is None:
-        return None
-    if any(isinstance(metric, dict) and (metric.get("model_id") or metric.get("dataset_name"))
-           for metric in metrics):
-        # a logged model's metrics, or metrics on a dataset: the usual way keeps them with
-        # the model, and reads the run's datasets (series_resolver)
-        return None
-    points = _points_of(metrics)
-    if points is None:
         return None
     try:
         clean_params, clean_tags, new_name = clean_params_tags(params, tags)
         if new_name is not None or not (points or clean_params or clean_tags):
             return None
         for name in points:
-            if not isinstance(name, str):
-                return None
             fields.check_name(name, "metrics.key")
         services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
                            tags=clean_tags, series_of=resolve_series, guard=writer.guard)
@@ -134,13 +128,73 @@ def log_in_lock(request, run_id, *, metrics: list, params: list[tuple],
     return {}
 
 
-def _points_of(metrics: list) -> dict[str, Columns] | None:
-    """A call's metrics as points by name (services.clean_points), or None when one has no
-    key, or a key of no name: the usual way tells MLflow's error for those."""
+def plain_points(metrics: list) -> dict[str, Columns] | None:
+    """A call's metrics as points by name (services.clean_points), or None when they are not
+    the plain case: a logged model's metrics or metrics on a dataset (the usual way keeps
+    them with the model, and reads the run's datasets: series_resolver), or a metric with
+    no key or a key of no name (the usual way tells MLflow's error for those)."""
+    if any(isinstance(metric, dict) and (metric.get("model_id") or metric.get("dataset_name"))
+           for metric in metrics):
+        return None
     try:
-        return services.clean_points(metrics, by_name=True, timestamp_required=True)
+        points = services.clean_points(metrics, by_name=True, timestamp_required=True)
     except (KeyError, TypeError):
         return None
+    return points if all(isinstance(name, str) for name in points) else None
+
+
+# log-batch's body read in one typed pass. MLflow's client sends int64 fields as numbers or,
+# in protobuf's JSON, as strings ("12"), and values may be strings ("NaN"): the lax reading
+# takes exactly what services.clean_points takes, to the same values, or refuses it
+# (tests/mlflow/test_lane.py holds the two together). What it refuses, the usual way reads
+# again and answers.
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class _Metric(msgspec.Struct):
+    key: str
+    value: float
+    timestamp: _Int64
+    step: _Int64 = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+
+
+class _KeyValue(msgspec.Struct):
+    key: str
+    value: str | None = None
+
+
+class _LogBatch(msgspec.Struct):
+    run_id: str | None = None
+    metrics: list[_Metric] = []
+    params: list[_KeyValue] = []
+    tags: list[_KeyValue] = []
+
+
+_READ_LOG_BATCH = msgspec.json.Decoder(_LogBatch, strict=False)
+
+
+def read_log_batch(body: bytes) -> tuple[str | None, dict[str, Columns], list, list] | None:
+    """A plain log-batch body's run id, points by name (as plain_points gives them), params
+    and tags; None when it is not one (see plain_points) or not well formed."""
+    try:
+        call = _READ_LOG_BATCH.decode(body)
+    except msgspec.MsgspecError:
+        return None
+    check_limits(call.metrics, call.params, call.tags)
+    points: dict[str, Columns] = {}
+    for metric in call.metrics:
+        if metric.model_id or metric.dataset_name:
+            return None
+        columns = points.get(metric.key)
+        if columns is None:
+            columns = points[metric.key] = ([], [], [])
+        columns[0].append(metric.step)
+        columns[1].append(metric.timestamp)
+        columns[2].append(metric.value)
+    return (call.run_id, points, [(p.key, p.value) for p in call.params],
+            [(t.key, t.value) for t in call.tags])
 
 
 def log_batch_fields(data) -> tuple[list, list[tuple], list[tuple]]:
@@ -156,6 +210,8 @@ def log_batch_fields(data) -> tuple[list, list[tuple], list[tuple]]:
 
 def log_batch_first(request) -> dict | None:
     """log-batch's plain case (tried by lane.py): {} when logged, else None."""
-    data = request_data(request)
-    metrics, params, tags = log_batch_fields(data)
-    return log_in_lock(request, data.get("run_id"), metrics=metrics, params=params, tags=tags)
+    call = read_log_batch(request.body) if is_json(request) else None
+    if call is None:
+        return None
+    run_id, points, params, tags = call
+    return log_in_lock(request, run_id, points=points, params=params, tags=tags)

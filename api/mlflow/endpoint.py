@@ -40,15 +40,19 @@ def error_response(exc: MlflowError) -> HttpResponse:
     return response
 
 
+def is_json(request) -> bool:
+    """Whether the request says its body is JSON."""
+    return request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower() == "application/json"
+
+
 def request_data(request) -> dict:
     """The request's fields: the JSON body of a POST, the query string of a GET."""
     if request.method == "GET":
         return request.GET
-    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     body = request.body
     if not body.strip():
         return {}
-    if content_type != "application/json":
+    if not is_json(request):
         raise MlflowError("Bad Request. Content-Type must be 'application/json'.", BAD_REQUEST)
     try:
         data = orjson.loads(body)

@@ -351,7 +351,10 @@ def log_metric_first(request) -> dict | None:
     """log-metric's plain case (batch.log_in_lock, tried by lane.py): {} when logged, else
     None."""
     data = request_data(request)
-    return batch.log_in_lock(request, _run_id(data), metrics=[_metric(data)], params=[], tags=[])
+    points = batch.plain_points([_metric(data)])
+    if points is None:
+        return None
+    return batch.log_in_lock(request, _run_id(data), points=points, params=[], tags=[])
 
 
 @endpoint("POST", related_run=False)
