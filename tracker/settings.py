@@ -89,7 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "api.mlflow.lane.LoggingLane",  # MLflow's logging calls: their plain case, at once
+    "api.mlflow.lane.MlflowLane",  # MLflow's API calls: straight to their endpoint
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.GzipRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

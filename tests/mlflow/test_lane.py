@@ -1,6 +1,7 @@
-"""The logging calls' plain case (api/mlflow/lane.py, batch.py): the same answer, sooner.
+"""MLflow's calls through api/mlflow/lane.py: the same answers, sooner.
 
-It is answered before the rest of Django's request handling, or left to the endpoint,
+They reach their endpoint without the middlewares a token-authenticated JSON call has no
+use for. The logging calls' plain case is answered before that, or left to the endpoint,
 which answers as always. log-batch's body is read there in one typed pass (msgspec)
 instead of the usual reading (orjson, then services.clean_points): whatever the fast
 reading takes, the usual one takes to the same values; whatever else it leaves to the
@@ -161,3 +162,19 @@ def test_the_lanes_answer_carries_the_security_headers_of_every_answer(member):
     assert answer["X-Content-Type-Options"] == "nosniff"
     assert answer["Content-Type"] == "application/json"
     assert Run.objects.get(pk=run_id).summaries.get().count == 1
+
+
+def test_mlflow_answers_are_sent_whole_with_their_length(member):
+    # answered ahead of the middleware that would add it: without a length, gunicorn would
+    # send each answer chunked
+    client, run_id = member
+    for answer in (client.get("/api/2.0/mlflow/runs/get", {"run_id": run_id}),
+                   client.post("/api/2.0/mlflow/runs/log-batch",
+                               {"run_id": run_id, "metrics": [metric()]},
+                               content_type="application/json"),
+                   client.get("/api/2.0/mlflow/runs/get", {"run_id": "0" * 32}),
+                   client.get("/api/2.0/mlflow/no/such/call")):
+        assert answer["Content-Length"] == str(len(answer.content))
+        assert answer["Content-Type"] == "application/json"
+    assert answer.status_code == 404
+    assert answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
