@@ -177,7 +177,9 @@ _READ_LOG_BATCH = msgspec.json.Decoder(_LogBatch, strict=False)
 
 def read_log_batch(body: bytes) -> tuple[str | None, dict[str, Columns], list, list] | None:
     """A plain log-batch body's run id, points by name (as plain_points gives them), params
-    and tags; None when it is not one (see plain_points) or not well formed."""
+    and tags; None when it is not one (the same rule as plain_points: no logged model's or
+    dataset's metrics) or not well formed. Over MLflow's limits, MLflow's error
+    (check_limits), as the usual reading raises it."""
     try:
         call = _READ_LOG_BATCH.decode(body)
     except msgspec.MsgspecError:
