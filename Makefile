@@ -21,16 +21,17 @@ DEB_TEST_PACKAGES ?= chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 .PHONY: run test lint bench venv deb-test-packages clean distclean
 
 run: venv
-	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py quickstart
 	exec scripts/run.sh
 
 test: venv deb-test-packages
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Every benchmark, or one: `make bench BENCH=ingest` (ingest, sdk, mlflow, reports, web).
 # Each prints Markdown; with DATABASE_URL set they use PostgreSQL (databases of their own).
@@ -38,11 +39,11 @@ BENCH ?= ingest sdk mlflow reports web
 bench: venv
 	@for b in $(BENCH); do \
 		case $$b in \
-			ingest)  cmd="$(BIN)/python -m tracker.bench" ;; \
-			sdk)     cmd="$(BIN)/python sdk/bench.py" ;; \
-			mlflow)  cmd="$(BIN)/python -m api.mlflow.bench" ;; \
-			reports) cmd="$(BIN)/python -m reports.bench" ;; \
-			web)     cmd="$(BIN)/python -m tracker.web.bench" ;; \
+			ingest)  cmd="$(BIN)/python -m benchmarks.ingest" ;; \
+			sdk)     cmd="$(BIN)/python -m benchmarks.sdk" ;; \
+			mlflow)  cmd="$(BIN)/python -m benchmarks.mlflow" ;; \
+			reports) cmd="$(BIN)/python -m benchmarks.reports" ;; \
+			web)     cmd="$(BIN)/python -m benchmarks.web" ;; \
 			*) echo "unknown benchmark '$$b' (ingest, sdk, mlflow, reports, web)" >&2; exit 2 ;; \
 		esac; \
 		echo "## $$b: $$cmd"; \

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from tracker.errors import Forbidden
 from tracker.models import Role
+from tracker.permissions import can_administer, can_write, who_may
 from tracker.selectors import project_for_user, run_for_user
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -20,10 +21,10 @@ class ScopedView(APIView):
     def check_write(self, request) -> None:
         if request.method in READ_METHODS or not hasattr(self, request.method.lower()):
             return  # reads are open to every role; unknown methods get DRF's 405
-        allowed = {Role.OWNER} if self.write_role == Role.OWNER else {Role.OWNER, Role.MEMBER}
-        if self.role not in allowed:
-            who = "owners" if self.write_role == Role.OWNER else "owners and members"
-            raise Forbidden(f"your role in this project is {self.role}; only {who} may do this")
+        allowed = can_administer if self.write_role == Role.OWNER else can_write
+        if not allowed(self.role):
+            raise Forbidden(f"your role in this project is {self.role}; "
+                            f"only {who_may(self.write_role)} may do this")
 
 
 class ProjectView(ScopedView):

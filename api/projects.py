@@ -1,7 +1,7 @@
 """Projects, their target and guardrails, members, experiments."""
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -10,7 +10,15 @@ from rest_framework.views import APIView
 from api.base import ProjectView
 from tracker import services
 from tracker.errors import NotFound
-from tracker.models import Experiment, Membership, Project, Role, Target, TargetChange
+from tracker.models import (
+    LIVE_RUNS,
+    Experiment,
+    Membership,
+    Project,
+    Role,
+    Target,
+    TargetChange,
+)
 from tracker.selectors import projects_for_user, role_of
 
 
@@ -62,7 +70,7 @@ class ProjectOutput(serializers.Serializer):
 
 def project_data(project: Project, role: str) -> dict:
     target = Target.objects.filter(project=project).first()
-    stats = project.runs.filter(deleted_at__isnull=True).aggregate(
+    stats = project.runs.live().aggregate(
         runs=Count("id"), last_run_at=Max("started_at"))
     return {
         "slug": project.slug,
@@ -249,8 +257,7 @@ class ExperimentDetailView(ProjectView):
 
 
 def _experiments(project: Project):
-    live_runs = Count("runs", filter=Q(runs__deleted_at__isnull=True))
-    return project.experiments.filter(deleted_at__isnull=True).annotate(run_count=live_runs)
+    return project.experiments.live().annotate(run_count=Count("runs", filter=LIVE_RUNS))
 
 
 def _validated(serializer_class, data, partial: bool = False) -> dict:

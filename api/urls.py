@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
-from api import artifacts, projects, registry, reports, runs, standings
+from api import artifacts, projects, registered_models, reports, runs, standings
 from tracker.errors import NotFound
 
 
@@ -47,7 +47,7 @@ urlpatterns = [
     *route("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
            "project-leaderboard"),
     *route("projects/<str:slug>/winner", standings.WinnerView.as_view(), "project-winner"),
-    *route("projects/<str:slug>/models/", registry.RegisteredModelListView.as_view(),
+    *route("projects/<str:slug>/models/", registered_models.RegisteredModelListView.as_view(),
            "registered-model-list"),
     # Check-in reports (reports app)
     *route("projects/<str:slug>/checkin", reports.CheckInView.as_view(), "project-checkin"),

@@ -1,6 +1,6 @@
 """A realistic project to render reports from: six weeks of work towards a target.
 
-Used by the benchmark (`python -m reports.bench`), to look at a report by eye, and by the
+Used by the benchmark (`python -m benchmarks.reports`), to look at a report by eye, and by the
 end-to-end tests. Built through tracker.services like a client would, then back-dated:
 a baseline, candidates over several weeks, a guardrail that one fast-looking run fails,
 slices of the test set, a target change, failed runs and looks at test results.

@@ -15,7 +15,6 @@ from django.db.models import Q
 from reports.models import CheckIn, Report, ReportKind, ReportStatus
 from tracker.models import (
     Experiment,
-    Guardrail,
     Membership,
     MetricSummary,
     Project,
@@ -26,8 +25,8 @@ from tracker.models import (
     Target,
     TargetChange,
 )
-from tracker.selection import Candidate, GuardrailRule, guardrail_failures, usable
-from tracker.selectors import best_so_far
+from tracker.selectors import best_so_far, guardrail_rules
+from tracker.winner_rules import Candidate, guardrail_failures, usable
 
 
 @dataclass(frozen=True)
@@ -77,11 +76,6 @@ class PeriodActivity:
     experiments: list[ExperimentSummary] = field(default_factory=list)
 
 
-def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
-    return [GuardrailRule(g.metric, g.split, g.op, g.value)
-            for g in Guardrail.objects.filter(project=project)]
-
-
 def _values(runs, wanted: set[tuple[str, str]]) -> dict:
     """(run_id, key, split) -> value at the run's best step (NaN for a logged NaN)."""
     if not wanted:
@@ -126,8 +120,7 @@ def best_as_of(history: list[ProgressPoint], moment: datetime) -> ProgressPoint 
 def period_activity(*, project: Project, target: Target | None, start: datetime,
                     end: datetime) -> PeriodActivity:
     """Runs that ended in (start, end], and the experiments they belong to."""
-    ended = (Run.objects.filter(project=project, deleted_at__isnull=True,
-                                ended_at__gt=start, ended_at__lte=end)
+    ended = (Run.objects.live().filter(project=project, ended_at__gt=start, ended_at__lte=end)
              .select_related("experiment").order_by("ended_at", "id"))
     activity = PeriodActivity()
     rules = guardrail_rules(project=project)
@@ -167,8 +160,8 @@ def period_activity(*, project: Project, target: Target | None, start: datetime,
                  "actual": candidate.guardrail_values.get((r.metric, r.split))}
                 for r in rules if guardrail_failures(candidate, [r])]
     # Experiments created in the period with no run that ended yet were still tried.
-    fresh = (Experiment.objects.filter(project=project, deleted_at__isnull=True,
-                                       created_at__gt=start, created_at__lte=end)
+    fresh = (Experiment.objects.live().filter(project=project, created_at__gt=start,
+                                              created_at__lte=end)
              .exclude(id__in=experiments.keys()))
     for experiment in fresh:
         experiments[experiment.id] = ExperimentSummary(name=experiment.name,
@@ -179,9 +172,8 @@ def period_activity(*, project: Project, target: Target | None, start: datetime,
 
 def runs_finished(*, project: Project, start: datetime, end: datetime) -> int:
     """How many runs finished in (start, end]: `period_activity(...).finished`, counted alone."""
-    return Run.objects.filter(project=project, deleted_at__isnull=True,
-                              status=RunStatus.FINISHED, ended_at__gt=start,
-                              ended_at__lte=end).count()
+    return Run.objects.live().filter(project=project, status=RunStatus.FINISHED,
+                                     ended_at__gt=start, ended_at__lte=end).count()
 
 
 def judged_slices(*, run: Run, target: Target) -> list[tuple[str, float]]:

@@ -51,9 +51,10 @@ from reports.models import (
 from reports.pdf import ChartUnavailable, figure_to_svg, html_to_pdf, svg_data_uri
 from tracker.errors import InvalidInput
 from tracker.models import Membership, Project, Run, RunStatus, Target
+from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
-from tracker.selection import usable
-from tracker.selectors import Standing, leaderboard, standing
+from tracker.selectors import Standing, guardrail_rules, leaderboard, standing
+from tracker.winner_rules import usable
 
 logger = logging.getLogger(__name__)
 
@@ -349,11 +350,6 @@ def send_now(*, project: Project, user=None, to: list[str] | None = None,
 
 # --- Assembling a report ---------------------------------------------------------------------
 
-def _finite(value: float | None) -> float | None:
-    """A value JSON (and PostgreSQL's jsonb) can store: NaN and infinities become None."""
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _local_day(moment: datetime, zone_name: str) -> date:
     return moment.astimezone(schedule.zone(zone_name)).date()
 
@@ -448,7 +444,7 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
                           "metric_gloss": narrative.metric_gloss(facts.metric,
                                                                  facts.definition)}
     snapshot["change"] = {
-        "then": _finite(then), "now": _finite(now_value),
+        "then": finite_or_none(then), "now": finite_or_none(now_value),
         "sentence": narrative.change_sentence(target=facts, then=then, now=now_value,
                                               at_then=at_then),
     }
@@ -458,18 +454,18 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     if winner is not None:
         snapshot["winner"] = {
             "id": str(winner.pk), "name": winner.name, "experiment": winner.experiment.name,
-            "selection_value": _finite(current.winner_ranked.candidate.selection_value),
-            "judged_value": _finite(current.judged_value), "met": current.met,
-            "lift": _finite(current.lift),
+            "selection_value": finite_or_none(current.winner_ranked.candidate.selection_value),
+            "judged_value": finite_or_none(current.judged_value), "met": current.met,
+            "lift": finite_or_none(current.lift),
         }
     baseline_name = current.baseline.name if current.baseline else None
     snapshot["baseline"] = {
         "name": baseline_name,
-        "judged_value": _finite(current.baseline_judged_value),
+        "judged_value": finite_or_none(current.baseline_judged_value),
         "sentence": narrative.baseline_sentence(target=facts, name=baseline_name,
                                                 judged=current.baseline_judged_value),
     }
-    rules = selectors.guardrail_rules(project=project)
+    rules = guardrail_rules(project=project)
     snapshot["guardrails"] = {
         "intro": narrative.guardrails_intro(count=len(rules), has_winner=winner is not None),
         "items": [
@@ -518,7 +514,7 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     if history:
         figures["progress"] = charts.progress_figure(
             points=[{"at": p.at.isoformat(), "selection_value": p.selection_value,
-                     "judged_value": _finite(p.judged_value)} for p in history],
+                     "judged_value": finite_or_none(p.judged_value)} for p in history],
             threshold=facts.threshold, scale=scale, label=facts.label, unit=unit,
             judged_split=_split_word(facts.judged_on),
             selected_split=_split_word(facts.selected_on),
@@ -528,20 +524,20 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     if activity.runs:
         figures["runs"] = charts.runs_figure(
             runs=[{"run_id": r.run_id, "experiment": r.experiment,
-                   "ended_at": r.ended_at.isoformat(), "value": _finite(r.value),
+                   "ended_at": r.ended_at.isoformat(), "value": finite_or_none(r.value),
                    "baseline": r.baseline, "passes_guardrails": r.passes_guardrails}
                   for r in activity.runs],
-            baseline=_finite(current.baseline_selection_value), threshold=facts.threshold,
+            baseline=finite_or_none(current.baseline_selection_value), threshold=facts.threshold,
             scale=scale, label=facts.label, unit=unit,
             selected_split=_split_word(facts.selected_on),
             winner_id=str(winner.pk) if winner else None, period_start=period_start,
             period_end=period_end)
     if any(e.best_value is not None for e in activity.experiments):
         figures["experiments"] = charts.experiments_figure(
-            experiments=[{"name": e.name, "best_value": _finite(e.best_value),
+            experiments=[{"name": e.name, "best_value": finite_or_none(e.best_value),
                           "passes_guardrails": not e.best_fails}
                          for e in activity.experiments],
-            threshold=facts.threshold, baseline=_finite(current.baseline_selection_value),
+            threshold=facts.threshold, baseline=finite_or_none(current.baseline_selection_value),
             scale=scale, label=facts.label, unit=unit,
             selected_split=_split_word(facts.selected_on))
     snapshot["charts"] = narrative.chart_texts(facts, list(figures))
@@ -555,8 +551,7 @@ def _split_word(split: str) -> str:
 
 def _no_winner_reason(project: Project) -> str:
     """Why a project with a target has no best model (tracker.phrasing's reason names)."""
-    if not Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                              deleted_at__isnull=True).exists():
+    if not Run.objects.live().filter(project=project, status=RunStatus.FINISHED).exists():
         return "no_finished_runs"
     if not leaderboard(project=project, limit=1):
         return "no_selection_metric"
@@ -911,7 +906,7 @@ def check_alerts(*, project_id: int, run_id: str | None = None,
         previous=previous.run_name if previous else None) if new_winner else None)
     snapshot = {"run_id": str(winner.pk), "run_name": winner.name,
                 "previous_run_id": previous_id, "target": target,
-                "judged_value": _finite(current.judged_value), "met": current.met}
+                "judged_value": finite_or_none(current.judged_value), "met": current.met}
     body = narrative.alert_body(project=project.name, target_met=first_met,
                                 new_winner=winner_words, winner_sentence=current.sentence,
                                 target_sentence=narrative.target_sentence(facts))

@@ -2,7 +2,7 @@
 # The quick start's processes: gunicorn on 127.0.0.1:$PORT and one Celery worker with an
 # embedded beat scheduler. Ctrl-C (SIGINT) or SIGTERM stops both; if either one dies on its
 # own, the other is stopped too and the script exits non-zero, so nothing half-runs unnoticed.
-# `make run` migrates and creates the admin user before exec-ing this script.
+# `make run` runs `manage.py quickstart` (var/, migrations, the admin user) before exec-ing this.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,7 +11,7 @@ BIN="$ROOT/.venv/bin"   # the venv's own binaries: a pyenv shim's PID is not the
 PORT="${PORT:-8000}"
 URL="http://127.0.0.1:$PORT"
 VAR_DIR="${TARGETLINE_VAR_DIR:-$ROOT/var}"
-export DJANGO_SETTINGS_MODULE=tracker.settings PYTHONUNBUFFERED=1
+export DJANGO_SETTINGS_MODULE=config.settings PYTHONUNBUFFERED=1
 
 for tool in python gunicorn celery; do
     if [[ ! -x "$BIN/$tool" ]]; then
@@ -102,13 +102,13 @@ BANNER
     fi
 }
 
-"$BIN/gunicorn" tracker.wsgi:application \
+"$BIN/gunicorn" config.wsgi:application \
     --bind "127.0.0.1:$PORT" \
     --workers 2 --worker-class gthread --threads 4 \
     --access-logfile - --error-logfile - &
 web_pid=$!
 
-"$BIN/celery" -A tracker --quiet worker -B \
+"$BIN/celery" -A config --quiet worker -B \
     --loglevel INFO \
     --schedule "$VAR_DIR/celerybeat-schedule" &
 worker_pid=$!

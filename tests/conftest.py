@@ -13,6 +13,13 @@ def pytest_configure(config):
     if os.environ.get("CI") == "true" and not os.environ.get("DATABASE_URL", "").startswith(
             ("postgres://", "postgresql://")):
         raise pytest.UsageError("CI=true but DATABASE_URL does not point at PostgreSQL")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.SECRET_KEY  # noqa: B018 -- Django refuses to read an empty one
+    except ImproperlyConfigured:  # a fresh clone has no var/secret_key (quickstart writes it)
+        settings.SECRET_KEY = "tests-only-secret-key"
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Docker cannot run on the development machines, so instead of building the image these tests
 check that every command the compose file, the Dockerfile and the scripts name exists here:
-`python manage.py X` is a management command that accepts those arguments, `celery -A tracker`
+`python manage.py X` is a management command that accepts those arguments, `celery -A config`
 finds our Celery app and accepts the options, gunicorn accepts its options and can import the
 WSGI application.
 """
@@ -104,8 +104,8 @@ def check_celery(args: list[str]) -> None:
             app_name = args[i + 1]
         elif arg.startswith("--app="):
             app_name = arg.split("=", 1)[1]
-    assert app_name == "tracker", f"celery should be started with -A tracker, not {app_name}"
-    assert isinstance(importlib.import_module("tracker.celery").app, Celery)
+    assert app_name == "config", f"celery should be started with -A config, not {app_name}"
+    assert isinstance(importlib.import_module("config.celery").app, Celery)
     subcommand = next(a for i, a in enumerate(args)
                       if not a.startswith("-") and args[i - 1] not in ("-A", "--app"))
     assert subcommand in celery_cli.commands, f"`celery {subcommand}` does not exist"
@@ -119,7 +119,7 @@ def check_celery(args: list[str]) -> None:
 def check_gunicorn(args: list[str]) -> None:
     parser = GunicornConfig(usage="%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").parser()
     options = parser.parse_args(args)  # exits (a test failure) on an unknown option
-    assert options.args == ["tracker.wsgi:application"], options.args
+    assert options.args == ["config.wsgi:application"], options.args
     module_name, attribute = options.args[0].split(":")
     assert callable(getattr(importlib.import_module(module_name), attribute))
 
@@ -189,8 +189,8 @@ def test_scripts_are_executable_bash(script):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize(("target", "expected"), [
-    ("run", ["manage.py migrate", "manage.py quickstart", "exec scripts/run.sh"]),
-    ("test", [".venv/bin/ruff check .", ".venv/bin/pytest"]),
+    ("run", ["manage.py quickstart", "exec scripts/run.sh"]),
+    ("test", [".venv/bin/ruff check .", ".venv/bin/lint-imports", ".venv/bin/pytest"]),
 ])
 def test_make_targets_exist(target, expected):
     # Without the calling make's flags: `make -j test` would hand over its jobserver.
@@ -237,9 +237,37 @@ def test_createtoken_for_an_existing_user_adds_a_token_and_keeps_the_password(ma
     assert ApiToken.objects.get(key_hash=hash_token(lines[-1])).name == "laptop"
 
 
-@pytest.mark.django_db
-def test_quickstart_creates_admin_once_and_shows_the_same_password(settings, tmp_path):
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    """The embedded default's folder, moved to tmp_path as TARGETLINE_VAR_DIR would move it."""
     settings.VAR_DIR = tmp_path
+    settings.SECRET_KEY_FILE = tmp_path / "secret_key"
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.CELERY_FILESYSTEM_FOLDERS = {name: tmp_path / "celery" / name
+                                          for name in ("queue", "processed", "control", "results")}
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_quickstart_creates_the_broker_folders_and_a_private_secret_key_once(var_dir,
+                                                                            monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    run_command("quickstart", "--no-admin")
+    key = (var_dir / "secret_key").read_text()
+    run_command("quickstart", "--no-admin")
+
+    assert (var_dir / "secret_key").read_text() == key  # sessions survive a restart
+    assert len(key.strip()) >= 50
+    assert stat.S_IMODE((var_dir / "secret_key").stat().st_mode) == 0o600
+    for name in ("queue", "processed", "control", "results"):
+        assert (var_dir / "celery" / name).is_dir()
+    assert not get_user_model().objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_quickstart_creates_admin_once_and_shows_the_same_password(var_dir):
+    tmp_path = var_dir
 
     first = run_command("quickstart", "--port", "8123")
     second = run_command("quickstart", "--port", "8123")
@@ -261,8 +289,7 @@ def test_quickstart_creates_admin_once_and_shows_the_same_password(settings, tmp
 
 
 @pytest.mark.django_db
-def test_quickstart_says_when_the_password_was_changed(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
+def test_quickstart_says_when_the_password_was_changed(var_dir):
     run_command("quickstart")
     admin = get_user_model().objects.get(username="admin")
     admin.set_password("chosen-by-the-admin")

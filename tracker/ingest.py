@@ -21,7 +21,7 @@ from tracker import hot_sql
 from tracker import points as points_module
 from tracker.models import MetricSummary, Run, Target
 from tracker.points import Columns
-from tracker.selection import best_index, usable
+from tracker.winner_rules import best_index, usable
 
 RUN_TABLE = Run._meta.db_table
 SUMMARY_TABLE = MetricSummary._meta.db_table

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 DEFAULT_SPLIT = "train"
-# Where MLflow 3's logged models of a run are kept in its context (api/mlflow/models.py
+# Where MLflow 3's logged models of a run are kept in its context (api/mlflow/logged_models.py
 # writes them; the run page lists them): model id -> record, and the run's model outputs.
 LOGGED_MODELS_KEY = "mlflow_logged_models"
 MODEL_OUTPUTS_KEY = "mlflow_model_outputs"

@@ -155,6 +155,27 @@ class Guardrail(models.Model):
         return {"metric": self.metric, "split": self.split, "op": self.op, "value": self.value}
 
 
+class SoftDeleteQuerySet(models.QuerySet):
+    """Experiments and runs are deleted softly (deleted_at) so that they can be restored."""
+
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class SummaryQuerySet(models.QuerySet):
+    def of_live_runs(self):
+        """Summaries of runs that are not deleted."""
+        return self.filter(run__deleted_at__isnull=True)
+
+
+# For the reverse side of a relation (`Count("runs", filter=LIVE_RUNS)`), where a queryset
+# method cannot reach.
+LIVE_RUNS = models.Q(runs__deleted_at__isnull=True)
+
+
 class Experiment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
     name = models.CharField(max_length=250)
@@ -167,6 +188,8 @@ class Experiment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
+
+    objects = SoftDeleteQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -206,6 +229,8 @@ class Run(models.Model):
     # The step at which the target metric was best on the selection split;
     # every summary's best_value is read at this step (early stopping).
     best_step = models.BigIntegerField(null=True, blank=True)
+
+    objects = SoftDeleteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
@@ -258,6 +283,8 @@ class MetricSummary(models.Model):
     # series has no point at that step or the run has no best step.
     best_value = models.FloatField(null=True)
     best_step = models.BigIntegerField(null=True)
+
+    objects = SummaryQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -326,7 +326,7 @@ def order_runs(runs: QuerySet[Run], order_by: str | OrderKeys | None) -> QuerySe
 def search_runs(*, project: Project, filter_text: str | None = None,
                 order_by: str | None = None) -> QuerySet[Run]:
     """Runs of a project (deleted ones excluded) matching a filter, in the asked order."""
-    runs = Run.objects.filter(project=project, deleted_at__isnull=True)
+    runs = Run.objects.live().filter(project=project)
     runs = runs.filter(compile_filter(filter_text))
     return order_runs(runs, order_by).select_related("experiment", "created_by")
 

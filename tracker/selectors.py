@@ -10,17 +10,18 @@ from django.db.models import Count, Max, QuerySet
 from tracker import limits, phrasing, points
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import (
+    LIVE_RUNS,
     Experiment,
     Guardrail,
     Membership,
     MetricSummary,
     Project,
-    Role,
     Run,
     RunStatus,
     Target,
 )
-from tracker.selection import Candidate, GuardrailRule, Ranked, choose, lift, met, rank, usable
+from tracker.numbers import finite_or_none
+from tracker.winner_rules import Candidate, GuardrailRule, Ranked, choose, lift, met, rank, usable
 
 # --- Access ---------------------------------------------------------------------
 
@@ -78,10 +79,6 @@ def values_where_chosen(*, target: Target | None, run_ids) -> dict:
                 .values_list("run_id", "best_value"))
 
 
-def can_write(role: str | None) -> bool:
-    return role in (Role.OWNER, Role.MEMBER)
-
-
 # --- Winner and leaderboard ---------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -101,7 +98,8 @@ class Standing:
     sentence: str
 
 
-def _guardrail_rules(project: Project) -> list[GuardrailRule]:
+def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
+    """The project's guardrails as winner_rules checks them."""
     return [GuardrailRule(g.metric, g.split, g.op, g.value)
             for g in Guardrail.objects.filter(project=project)]
 
@@ -109,8 +107,8 @@ def _guardrail_rules(project: Project) -> list[GuardrailRule]:
 def _candidates(project: Project, target: Target, rules: list[GuardrailRule],
                 runs: QuerySet[Run] | None = None) -> list[Candidate]:
     """Finished runs with their selection value and guardrail values, never the judged split."""
-    runs = runs if runs is not None else Run.objects.filter(
-        project=project, status=RunStatus.FINISHED, deleted_at__isnull=True)
+    runs = runs if runs is not None else Run.objects.live().filter(
+        project=project, status=RunStatus.FINISHED)
     wanted = {(target.metric, target.selected_on)} | {(r.metric, r.split) for r in rules}
     values: dict = {}
     summaries = MetricSummary.objects.filter(run__in=runs, key__in={k for k, _ in wanted},
@@ -140,8 +138,7 @@ def _top_ranked(project: Project, target: Target, rules: list[GuardrailRule], *,
     the head is exactly the head of the full ranking. With `need_passing`, widens the head
     until it holds a run that passes every guardrail (or holds every candidate).
     """
-    finished = Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                                  deleted_at__isnull=True)
+    finished = Run.objects.live().filter(project=project, status=RunStatus.FINISHED)
     selection = MetricSummary.objects.filter(run__in=finished, key=target.metric,
                                              split=target.selected_on, best_value__isnull=False)
     maximize = target.direction == "maximize"
@@ -172,11 +169,11 @@ def leaderboard(*, project: Project, limit: int = 20) -> list[Ranked]:
     target = Target.objects.filter(project=project).first()
     if target is None:
         return []
-    rules = _guardrail_rules(project)
+    rules = guardrail_rules(project=project)
     top = _top_ranked(project, target, rules, wanted=limit, need_passing=False)[:limit]
     if not any(r.candidate.baseline for r in top):
-        baselines = Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                                       deleted_at__isnull=True, baseline=True)
+        baselines = Run.objects.live().filter(project=project, status=RunStatus.FINISHED,
+                                              baseline=True)
         top += rank(_candidates(project, target, rules, runs=baselines),
                     direction=target.direction, rules=rules)[:1]
     return top
@@ -191,15 +188,14 @@ def pick_winner(*, project: Project) -> Run | None:
     target = Target.objects.filter(project=project).first()
     if target is None:
         return None
-    rules = _guardrail_rules(project)
+    rules = guardrail_rules(project=project)
     chosen = choose(_top_ranked(project, target, rules, wanted=1, need_passing=True))
     return Run.objects.get(pk=chosen.candidate.run_id) if chosen else None
 
 
 def _best_baseline(project: Project, target: Target) -> tuple[Run | None, float | None]:
     """The strongest finished baseline on the selection split (the status quo to beat)."""
-    baselines = Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                                   deleted_at__isnull=True, baseline=True)
+    baselines = Run.objects.live().filter(project=project, status=RunStatus.FINISHED, baseline=True)
     ranked = rank(_candidates(project, target, [], runs=baselines), direction=target.direction,
                   rules=[])
     if ranked:
@@ -228,14 +224,13 @@ def standing(*, project: Project) -> Standing:
     if target is None:
         return Standing(None, None, None, None, None, None, None, None, None, [],
                         phrasing.no_target_sentence())
-    rules = _guardrail_rules(project)
+    rules = guardrail_rules(project=project)
     ranked = _top_ranked(project, target, rules, wanted=1, need_passing=True)
     chosen = choose(ranked)
     baseline, baseline_selection = _best_baseline(project, target)
     baseline_judged = _judged_value(baseline, target) if baseline else None
     if chosen is None:
-        if not Run.objects.filter(project=project, status=RunStatus.FINISHED,
-                                  deleted_at__isnull=True).exists():
+        if not Run.objects.live().filter(project=project, status=RunStatus.FINISHED).exists():
             reason = "no_finished_runs"
         elif not ranked:
             reason = "no_selection_metric"
@@ -341,7 +336,7 @@ def _nan(value: float | None) -> float:
 
 
 # --- Web UI reads ---------------------------------------------------------------------
-# Appended for the web UI (tracker/web/); each answers one question a page asks.
+# Appended for the web UI (web/); each answers one question a page asks.
 
 
 @dataclass(frozen=True)
@@ -392,10 +387,9 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
     target = Target.objects.filter(project=project).first()
     if target is None:
         return BestSoFar([], [], 0, {})
-    rows = MetricSummary.objects.filter(
-        run__project=project, run__status=RunStatus.FINISHED, run__deleted_at__isnull=True,
-        run__ended_at__isnull=False, key=target.metric, split=target.selected_on,
-        best_value__isnull=False)
+    rows = MetricSummary.objects.of_live_runs().filter(
+        run__project=project, run__status=RunStatus.FINISHED, run__ended_at__isnull=False,
+        key=target.metric, split=target.selected_on, best_value__isnull=False)
     if until is not None:
         rows = rows.filter(run__ended_at__lte=until)
     passes = Q()
@@ -431,31 +425,25 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
 
 def recent_runs(*, project: Project, limit: int = 10) -> list[Run]:
     """The project's latest runs by start time (deleted ones excluded)."""
-    return list(Run.objects.filter(project=project, deleted_at__isnull=True)
+    return list(Run.objects.live().filter(project=project)
                 .select_related("experiment").order_by("-started_at", "id")[:limit])
 
 
 def experiments_overview(*, project: Project) -> QuerySet:
     """The project's experiments with their hypotheses, run counts and last run start."""
-    from django.db.models import Q
-
-    live = Q(runs__deleted_at__isnull=True)
-    return (project.experiments.filter(deleted_at__isnull=True)
-            .annotate(run_count=Count("runs", filter=live),
-                      last_run_at=Max("runs__started_at", filter=live))
+    return (project.experiments.live()
+            .annotate(run_count=Count("runs", filter=LIVE_RUNS),
+                      last_run_at=Max("runs__started_at", filter=LIVE_RUNS))
             .order_by("-last_run_at", "name"))
 
 
 def projects_overview(*, user) -> QuerySet[Project]:
     """Projects the user can see, with their run count and the start of their latest run."""
-    from django.db.models import Q
-
-    live = Q(runs__deleted_at__isnull=True)
     return (Project.objects.filter(id__in=Membership.objects.filter(user=user)
                                    .values("project_id"))
             .select_related("target")
-            .annotate(run_count=Count("runs", filter=live),
-                      last_run_at=Max("runs__started_at", filter=live))
+            .annotate(run_count=Count("runs", filter=LIVE_RUNS),
+                      last_run_at=Max("runs__started_at", filter=LIVE_RUNS))
             .order_by("name", "slug"))
 
 
@@ -477,7 +465,7 @@ def run_fields(*, runs: list[Run]) -> dict:
 
 def logged_summaries(*, project: Project) -> QuerySet[MetricSummary]:
     """The metric series of the project's runs (deleted runs left out)."""
-    return MetricSummary.objects.filter(run__project=project, run__deleted_at__isnull=True)
+    return MetricSummary.objects.of_live_runs().filter(run__project=project)
 
 
 def project_series(*, project: Project, limit: int = 1000) -> set[tuple[str, str]]:
@@ -509,11 +497,6 @@ def summaries_by_run(*, run_ids, series: set[tuple[str, str]] | None = None) -> 
     return out
 
 
-def _finite(value: float | None) -> float | None:
-    """A value a chart can draw: NaN and ±inf become gaps."""
-    return value if value is not None and math.isfinite(value) else None
-
-
 def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, dict]:
     """Points of several series for overlaid charts, downsampled on the server.
 
@@ -534,14 +517,14 @@ def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, 
         if len(series_points) <= buckets:
             series["step"] = [step for step, _, _ in series_points]
             series["time"] = [ts for _, ts, _ in series_points]
-            series["value"] = [_finite(value) for _, _, value in series_points]
+            series["value"] = [finite_or_none(value) for _, _, value in series_points]
             continue
         # Each series is cut over its own step range, so a short run next to a long one
         # keeps its detail.
         series["bucketed"] = True
         previous = None
         for bucket in _buckets(series_points, buckets):
-            low, high = _finite(bucket.low), _finite(bucket.high)
+            low, high = finite_or_none(bucket.low), finite_or_none(bucket.high)
             if low is None or high is None:
                 # Only NaN (a gap) or an infinity the chart cannot draw: the finite extreme.
                 pairs = [(bucket.step_min, bucket.t_min, high if low is None else low)]

@@ -771,7 +771,7 @@ def delete_experiment(*, experiment: Experiment) -> Experiment:
     now = timezone.now()
     experiment.deleted_at = now
     experiment.save(update_fields=["deleted_at", "updated_at"])
-    Run.objects.filter(experiment=experiment, deleted_at__isnull=True).update(deleted_at=now)
+    Run.objects.live().filter(experiment=experiment).update(deleted_at=now)
     return experiment
 
 

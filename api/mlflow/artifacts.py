@@ -15,7 +15,7 @@ import tempfile
 
 from django.http import FileResponse
 
-from api.mlflow import access
+from api.mlflow import authorization
 from api.mlflow.endpoint import handle_errors, json_response
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
 from tracker import services
@@ -56,7 +56,7 @@ def list_children(run: Run, path: str) -> list[dict]:
 
 
 def _run(user, run_id: str, *, write: bool = False) -> Run:
-    return access.run_for(user, run_id, write=write)
+    return authorization.run_for(user, run_id, write=write)
 
 
 @handle_errors
@@ -65,7 +65,7 @@ def artifact_list(request):
     if request.method != "GET":
         raise MlflowError(f"{request.method} is not supported on {request.path}",
                           ENDPOINT_NOT_FOUND)
-    user = access.authenticate(request)
+    user = authorization.authenticate(request)
     path = request.GET.get("path", "")
     if not path.strip("/"):
         return json_response({})
@@ -82,7 +82,7 @@ def artifact_list(request):
 @handle_errors
 def artifact_detail(request, path: str):
     """GET downloads, PUT uploads one artifact file."""
-    user = access.authenticate(request)
+    user = authorization.authenticate(request)
     _experiment_id, run_id, inner = _split(path)
     if not inner:
         raise invalid(f"Invalid artifact path {path!r}: name a file under artifacts/")

@@ -5,7 +5,7 @@ one is a query for the token and the run, then the batch's transaction: the run'
 with its series, then the writes with the commit. Here the plain case (points, params or
 tags to a run; no rename, no logged model's or dataset's metrics) takes only the transaction: the
 lock's own statement checks that the token's user may write to the run
-(access.locked_writer), one round trip to the database less per call.
+(authorization.locked_writer), one round trip to the database less per call.
 
 Whatever this path does not take, or finds wrong, it leaves, having written nothing; the
 usual way (views.py) then answers, so every error is told as it always is, the token's
@@ -17,7 +17,7 @@ from typing import Annotated
 import msgspec
 
 from api.auth import note_token_use
-from api.mlflow import access, fields, shapes
+from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import is_json
 from api.mlflow.errors import MlflowError, invalid
 from tracker import mlflow_mapping, services
@@ -111,7 +111,7 @@ def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tup
     None when it is not the plain case (a rename, nothing to log), or anything fails:
     nothing was written then, and the usual way answers the request (lane.py).
     """
-    writer = access.locked_writer(request, run_id)
+    writer = authorization.locked_writer(request, run_id)
     if writer is None:
         return None
     try:

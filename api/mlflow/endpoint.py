@@ -13,7 +13,7 @@ import orjson
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from api.mlflow.access import authenticate
+from api.mlflow.authorization import authenticate
 from api.mlflow.errors import (
     BAD_REQUEST,
     ENDPOINT_NOT_FOUND,

@@ -3,7 +3,7 @@
 import math
 from collections import defaultdict
 
-from api.mlflow.access import DEFAULT_EXPERIMENT_NAME, experiment_id_for
+from api.mlflow.authorization import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
 from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset
@@ -101,7 +101,7 @@ def run_json(run: Run, user, summaries: list[tuple], datasets: list[RunDataset])
             "tags": tags,
         },
         "inputs": {"dataset_inputs": _datasets_json(datasets)},
-        # Logged models the run produced (see api/mlflow/models.py).
+        # Logged models the run produced (see api/mlflow/logged_models.py).
         "outputs": {"model_outputs": list((run.context or {}).get(MODEL_OUTPUTS_KEY, []))},
     }
 

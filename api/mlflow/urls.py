@@ -1,6 +1,6 @@
 """Routes of the MLflow-compatible API.
 
-tracker/urls.py mounts `urlpatterns` at /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (API_PREFIXES),
+config/urls.py mounts `urlpatterns` at /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (API_PREFIXES),
 `artifact_urlpatterns` at /api/2.0/mlflow-artifacts/ (and its ajax twin) and
 `v3_urlpatterns` at /api/3.0/mlflow/. Anything else under those prefixes answers
 MLflow's ENDPOINT_NOT_FOUND as JSON.
@@ -8,10 +8,10 @@ MLflow's ENDPOINT_NOT_FOUND as JSON.
 
 from django.urls import path, re_path
 
-from api.mlflow import artifacts, models, registry, views
+from api.mlflow import artifacts, logged_models, model_registry, views
 from api.mlflow.endpoint import not_found
 
-# Where tracker/urls.py mounts `urlpatterns`: MLflow's REST API, and its twin that MLflow's
+# Where config/urls.py mounts `urlpatterns`: MLflow's REST API, and its twin that MLflow's
 # own web UI calls.
 API_PREFIXES = ("api/2.0/mlflow/", "ajax-api/2.0/mlflow/")
 
@@ -39,40 +39,40 @@ OPERATIONS = {
     "runs/search": views.search_runs,
     "metrics/get-history": views.get_metric_history,
     "artifacts/list": views.list_run_artifacts,
-    "runs/outputs": models.log_outputs,
-    "runs/log-model": models.record_logged_model,
-    "logged-models": models.create_logged_model,
-    "logged-models/search": models.search_logged_models,
-    "registered-models/create": registry.create_registered_model,
-    "registered-models/get": registry.get_registered_model,
-    "registered-models/rename": registry.rename_registered_model,
-    "registered-models/update": registry.update_registered_model,
-    "registered-models/delete": registry.delete_registered_model,
-    "registered-models/search": registry.search_registered_models,
-    "registered-models/get-latest-versions": registry.get_latest_versions,
-    "registered-models/set-tag": registry.set_registered_model_tag,
-    "registered-models/delete-tag": registry.delete_registered_model_tag,
-    "registered-models/alias": registry.alias,
-    "model-versions/create": registry.create_model_version,
-    "model-versions/get": registry.get_model_version,
-    "model-versions/update": registry.update_model_version,
-    "model-versions/delete": registry.delete_model_version,
-    "model-versions/transition-stage": registry.transition_model_version_stage,
-    "model-versions/get-download-uri": registry.get_model_version_download_uri,
-    "model-versions/search": registry.search_model_versions,
-    "model-versions/set-tag": registry.set_model_version_tag,
-    "model-versions/delete-tag": registry.delete_model_version_tag,
+    "runs/outputs": logged_models.log_outputs,
+    "runs/log-model": logged_models.record_logged_model,
+    "logged-models": logged_models.create_logged_model,
+    "logged-models/search": logged_models.search_logged_models,
+    "registered-models/create": model_registry.create_registered_model,
+    "registered-models/get": model_registry.get_registered_model,
+    "registered-models/rename": model_registry.rename_registered_model,
+    "registered-models/update": model_registry.update_registered_model,
+    "registered-models/delete": model_registry.delete_registered_model,
+    "registered-models/search": model_registry.search_registered_models,
+    "registered-models/get-latest-versions": model_registry.get_latest_versions,
+    "registered-models/set-tag": model_registry.set_registered_model_tag,
+    "registered-models/delete-tag": model_registry.delete_registered_model_tag,
+    "registered-models/alias": model_registry.alias,
+    "model-versions/create": model_registry.create_model_version,
+    "model-versions/get": model_registry.get_model_version,
+    "model-versions/update": model_registry.update_model_version,
+    "model-versions/delete": model_registry.delete_model_version,
+    "model-versions/transition-stage": model_registry.transition_model_version_stage,
+    "model-versions/get-download-uri": model_registry.get_model_version_download_uri,
+    "model-versions/search": model_registry.search_model_versions,
+    "model-versions/set-tag": model_registry.set_model_version_tag,
+    "model-versions/delete-tag": model_registry.delete_model_version_tag,
 }
 
 urlpatterns = [
     *[path(route, view, name=f"mlflow-{route.replace('/', '-')}")
       for route, view in OPERATIONS.items()],
-    path("logged-models/<str:model_id>", models.logged_model, name="mlflow-logged-model"),
-    path("logged-models/<str:model_id>/tags", models.set_logged_model_tags,
+    path("logged-models/<str:model_id>", logged_models.logged_model, name="mlflow-logged-model"),
+    path("logged-models/<str:model_id>/tags", logged_models.set_logged_model_tags,
          name="mlflow-logged-model-tags"),
-    path("logged-models/<str:model_id>/tags/<path:key>", models.delete_logged_model_tag,
+    path("logged-models/<str:model_id>/tags/<path:key>", logged_models.delete_logged_model_tag,
          name="mlflow-logged-model-tag"),
-    path("logged-models/<str:model_id>/params", models.log_logged_model_params,
+    path("logged-models/<str:model_id>/params", logged_models.log_logged_model_params,
          name="mlflow-logged-model-params"),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.http import HttpResponse
 
-from api.mlflow import access, batch, fields, filters, shapes
+from api.mlflow import authorization, batch, fields, filters, shapes
 from api.mlflow.artifacts import list_children
 from api.mlflow.endpoint import endpoint, json_response, request_data
 from api.mlflow.errors import (
@@ -22,7 +22,7 @@ from api.mlflow.errors import (
     invalid,
     not_found,
 )
-from api.mlflow.models import record_model_metrics
+from api.mlflow.logged_models import record_model_metrics
 from tracker import hot_sql, mlflow_mapping, run_search, services
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
@@ -59,13 +59,13 @@ def create_experiment(request, user, data):
     if not isinstance(name, str):
         raise invalid(f"Invalid experiment name: {name!r}. Expects a string.")
     tags = {k: "" if v is None else v for k, v in fields.key_values(data.get("tags") or [], "tags")}
-    if name == access.DEFAULT_EXPERIMENT_NAME:
+    if name == authorization.DEFAULT_EXPERIMENT_NAME:
         raise MlflowError("Experiment(name=Default) already exists: it is experiment '0'",
                           RESOURCE_ALREADY_EXISTS)
     with transaction.atomic():
-        project = access.project_for_new_experiment(user, name, tags)
-        inner_name = access.experiment_name_in(project, name)
-        tags[access.PROJECT_TAG] = project.slug
+        project = authorization.project_for_new_experiment(user, name, tags)
+        inner_name = authorization.experiment_name_in(project, name)
+        tags[authorization.PROJECT_TAG] = project.slug
         try:
             experiment = services.create_experiment(project=project, user=user, name=inner_name)
         except Conflict:
@@ -77,14 +77,14 @@ def create_experiment(request, user, data):
 
 @endpoint("GET")
 def get_experiment(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"))
+    experiment = authorization.experiment_for(user, fields.required(data, "experiment_id"))
     return {"experiment": shapes.experiment_json(experiment, user)}
 
 
 @endpoint("GET")
 def get_experiment_by_name(request, user, data):
     name = fields.required(data, "experiment_name")
-    experiment = access.experiment_by_name(user, name)
+    experiment = authorization.experiment_by_name(user, name)
     if experiment is None:
         raise not_found(f"Could not find experiment with name '{name}'")
     return {"experiment": shapes.experiment_json(experiment, user)}
@@ -108,11 +108,11 @@ def search_experiments(request, user, data):
     view_type = _view_type(data.get("view_type"))
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = filters.experiment_order(fields.string_list(data, "order_by"))
-    experiments = access.visible_experiments(user)
+    experiments = authorization.visible_experiments(user)
     if view_type == "ACTIVE_ONLY":
-        experiments = experiments.filter(deleted_at__isnull=True)
+        experiments = experiments.live()
     elif view_type == "DELETED_ONLY":
-        experiments = experiments.filter(deleted_at__isnull=False)
+        experiments = experiments.deleted()
     found = [shapes.experiment_json(e, user) for e in experiments]
     if node is not None:
         found = [e for e in found if _experiment_matches(node, e)]
@@ -125,13 +125,14 @@ def search_experiments(request, user, data):
 
 
 def _not_default(experiment: Experiment, user, doing: str) -> None:
-    if access.is_default(experiment, experiment.project, user):
+    if authorization.is_default(experiment, experiment.project, user):
         raise invalid(f"Cannot {doing} the default experiment '0'.")
 
 
 @endpoint("POST")
 def delete_experiment(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    experiment = authorization.experiment_for(
+        user, fields.required(data, "experiment_id"), write=True)
     _not_default(experiment, user, "delete")
     services.delete_experiment(experiment=experiment)
     return {}
@@ -139,20 +140,23 @@ def delete_experiment(request, user, data):
 
 @endpoint("POST")
 def restore_experiment(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    experiment = authorization.experiment_for(
+        user, fields.required(data, "experiment_id"), write=True)
     services.restore_experiment(experiment=experiment)
     return {}
 
 
 @endpoint("POST")
 def update_experiment(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    experiment = authorization.experiment_for(
+        user, fields.required(data, "experiment_id"), write=True)
     fields.required(data, "new_name")  # as mlflow server: a rename to nothing is refused
     new_name = fields.string(data, "new_name")
     _not_default(experiment, user, "rename")
     try:
         services.rename_experiment(
-            experiment=experiment, name=access.experiment_name_in(experiment.project, new_name))
+            experiment=experiment,
+            name=authorization.experiment_name_in(experiment.project, new_name))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
     return {}
@@ -160,12 +164,14 @@ def update_experiment(request, user, data):
 
 @endpoint("POST")
 def set_experiment_tag(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    experiment = authorization.experiment_for(
+        user, fields.required(data, "experiment_id"), write=True)
     key = fields.check_name(fields.required(data, "key"), "key")
     value = fields.string(data, "value")
-    if key == access.PROJECT_TAG and value != experiment.project.slug:
+    if key == authorization.PROJECT_TAG and value != experiment.project.slug:
         raise invalid(f"experiment {experiment.name!r} belongs to project "
-                      f"{experiment.project.slug!r}; the tag {access.PROJECT_TAG} cannot move "
+                      f"{experiment.project.slug!r}; the tag {authorization.PROJECT_TAG} "
+                      "cannot move "
                       "it (create a new experiment with the tag instead)")
     services.set_experiment_tags(experiment=experiment, tags={key: value})
     return {}
@@ -173,7 +179,8 @@ def set_experiment_tag(request, user, data):
 
 @endpoint("POST")
 def delete_experiment_tag(request, user, data):
-    experiment = access.experiment_for(user, fields.required(data, "experiment_id"), write=True)
+    experiment = authorization.experiment_for(
+        user, fields.required(data, "experiment_id"), write=True)
     services.delete_experiment_tag(experiment=experiment, key=fields.required(data, "key"))
     return {}
 
@@ -195,7 +202,7 @@ def _status(value) -> str:
 
 @endpoint("POST")
 def create_run(request, user, data):
-    experiment = access.experiment_for(user, data.get("experiment_id") or "0", write=True)
+    experiment = authorization.experiment_for(user, data.get("experiment_id") or "0", write=True)
     if experiment.deleted_at is not None:
         raise invalid(f"The experiment {data.get('experiment_id')} must be in the 'active' "
                       "state. Current state is deleted.")
@@ -220,7 +227,7 @@ def create_run(request, user, data):
 
 @endpoint("POST")
 def update_run(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True)
+    run = authorization.run_for(user, _run_id(data), write=True)
     run_name = fields.string(data, "run_name")
     if run_name:
         services.update_run(run=run, name=run_name)
@@ -243,20 +250,22 @@ def _run_json(run: Run, user) -> dict:
 
 @endpoint("GET")
 def get_run(request, user, data):
-    run = access.run_for(user, _run_id(data))
+    run = authorization.run_for(user, _run_id(data))
     return {"run": _run_json(run, user)}
 
 
 @endpoint("POST")
 def delete_run(request, user, data):
-    run = access.run_for(user, fields.required(data, "run_id"), write=True, allow_deleted=True)
+    run = authorization.run_for(
+        user, fields.required(data, "run_id"), write=True, allow_deleted=True)
     services.delete_run(run=run)
     return {}
 
 
 @endpoint("POST")
 def restore_run(request, user, data):
-    run = access.run_for(user, fields.required(data, "run_id"), write=True, allow_deleted=True)
+    run = authorization.run_for(
+        user, fields.required(data, "run_id"), write=True, allow_deleted=True)
     services.restore_run(run=run)
     return {}
 
@@ -328,7 +337,7 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
 @endpoint("POST", related_run=False)
 def log_batch(request, user, data):
     metrics, params, tags = batch.log_batch_fields(data)
-    run = access.run_for(user, fields.required(data, "run_id"), write=True, related=False)
+    run = authorization.run_for(user, fields.required(data, "run_id"), write=True, related=False)
     _log(run, metrics=metrics, params=params, tags=tags)
     return {}
 
@@ -359,7 +368,7 @@ def log_metric_first(request) -> dict | None:
 
 @endpoint("POST", related_run=False)
 def log_metric(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True, related=False)
+    run = authorization.run_for(user, _run_id(data), write=True, related=False)
     metric = _metric(data)
     try:
         _log(run, metrics=[metric], params=[], tags=[])
@@ -370,21 +379,21 @@ def log_metric(request, user, data):
 
 @endpoint("POST", related_run=False)
 def log_param(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True, related=False)
+    run = authorization.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[(fields.required(data, "key"), data.get("value"))], tags=[])
     return {}
 
 
 @endpoint("POST", related_run=False)
 def set_tag(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True, related=False)
+    run = authorization.run_for(user, _run_id(data), write=True, related=False)
     _log(run, metrics=[], params=[], tags=[(fields.required(data, "key"), data.get("value"))])
     return {}
 
 
 @endpoint("POST")
 def delete_tag(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True)
+    run = authorization.run_for(user, _run_id(data), write=True)
     key = fields.required(data, "key")
     if key != shapes.RUN_NAME_TAG:  # the name tag mirrors the run's name: nothing to delete
         services.delete_run_tag(run=run, key=key)
@@ -393,7 +402,7 @@ def delete_tag(request, user, data):
 
 @endpoint("POST")
 def log_inputs(request, user, data):
-    run = access.run_for(user, _run_id(data), write=True)
+    run = authorization.run_for(user, _run_id(data), write=True)
     datasets = []
     for i, item in enumerate(fields.string_list(data, "datasets")):
         if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
@@ -427,7 +436,7 @@ def _json_number(value: float | None) -> str:
 
 @endpoint("GET")
 def get_metric_history(request, user, data):
-    run = access.run_for(user, _run_id(data))
+    run = authorization.run_for(user, _run_id(data))
     key = fields.required(data, "metric_key")
     max_results = fields.integer(data, "max_results")
     if max_results is not None and max_results <= 0:
@@ -463,14 +472,14 @@ def search_runs(request, user, data):
     if not 1 <= max_results <= MAX_RUNS_PER_SEARCH:
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
                       f"must be at most {MAX_RUNS_PER_SEARCH} and positive.")
-    ids = access.experiment_pks(user, fields.string_list(data, "experiment_ids"))
-    visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
+    ids = authorization.experiment_pks(user, fields.string_list(data, "experiment_ids"))
+    visible = authorization.visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = Run.objects.filter(experiment_id__in=visible)
     view_type = _view_type(data.get("run_view_type"))
     if view_type == "ACTIVE_ONLY":
-        runs = runs.filter(deleted_at__isnull=True)
+        runs = runs.live()
     elif view_type == "DELETED_ONLY":
-        runs = runs.filter(deleted_at__isnull=False)
+        runs = runs.deleted()
     node = filters.to_run_filter(data.get("filter"))
     if node is not None:
         runs = runs.filter(run_search.compile_node(node))
@@ -497,9 +506,9 @@ def search_runs(request, user, data):
 @endpoint("GET")
 def list_run_artifacts(request, user, data):
     """GET artifacts/list: a run's artifacts under `path`, with run-relative paths."""
-    run = access.run_for(user, _run_id(data))
+    run = authorization.run_for(user, _run_id(data))
     path = (data.get("path") or "").strip("/")
-    experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+    experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
     files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
              for f in list_children(run, path)]
     return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}

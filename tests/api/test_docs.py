@@ -30,7 +30,7 @@ def test_the_docs_page_loads_every_asset_from_this_server(client):
 
 
 def test_a_crash_in_the_api_still_answers_json(client, settings):
-    from tracker.urls import server_error
+    from config.urls import server_error
 
     request = type("R", (), {"path": "/api/v1/projects/"})()
     response = server_error(request)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import make_run
-from tracker import registry
+from tracker import model_registry
 
 pytestmark = pytest.mark.django_db
 
@@ -11,14 +11,14 @@ pytestmark = pytest.mark.django_db
 def test_members_of_every_role_read_the_registered_models(project, roles, owner):
     first = make_run(project, owner, name="lr", series={"validation.f1": 0.8})
     second = make_run(project, owner, name="bert", series={"validation.f1": 0.9})
-    model = registry.create_model(user=owner, name="topics", project=project,
+    model = model_registry.create_model(user=owner, name="topics", project=project,
                                   description="News topic classifier", tags={"team": "nlp"})
-    registry.create_version(user=owner, model=model, source=f"runs:/{first.id.hex}/model",
+    model_registry.create_version(user=owner, model=model, source=f"runs:/{first.id.hex}/model",
                             run=first, description="first try")
-    registry.create_version(user=owner, model=model, source="models:/m-x", run=second,
+    model_registry.create_version(user=owner, model=model, source="models:/m-x", run=second,
                             logged_model_id="m-x", tags={"checked": "yes"})
-    registry.set_alias(model=model, alias="champion", version=2)
-    registry.transition_stage(version=registry.version_of(model, 1), stage="archived")
+    model_registry.set_alias(model=model, alias="champion", version=2)
+    model_registry.transition_stage(version=model_registry.version_of(model, 1), stage="archived")
 
     for role in ("owner", "member", "viewer"):
         answer = roles[role].get(f"/api/v1/projects/{project.slug}/models/")

@@ -2,7 +2,7 @@
 
 import mlflow
 
-from api.mlflow import bench
+from benchmarks import mlflow as bench
 
 
 def test_the_stub_that_measures_the_clients_limit_answers_every_workload():

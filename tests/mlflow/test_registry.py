@@ -316,7 +316,7 @@ def test_searching_many_models_reads_them_in_a_few_queries(make_token,
     from django.contrib.auth import get_user_model
 
     from tests.factories import make_run
-    from tracker import registry as domain
+    from tracker import model_registry as domain
     from tracker import services
 
     token = make_token("searcher")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reports import bench
+from benchmarks import reports as bench
 
 pytestmark = pytest.mark.django_db
 

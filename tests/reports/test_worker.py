@@ -1,6 +1,6 @@
 """End to end: a real Celery worker with its beat, a real SMTP server, the test database.
 
-The worker runs as a subprocess (`celery -A tracker worker -B`) on the broker from
+The worker runs as a subprocess (`celery -A config worker -B`) on the broker from
 CELERY_BROKER_URL (Redis in CI; a filesystem broker in a temporary folder otherwise) and on
 pytest's PostgreSQL test database, with the dispatcher every second and a 4-second lease so
 recovery happens within the test. Nothing is queued from the test process: a check-in is
@@ -88,13 +88,13 @@ def smtp():
 # --- the worker ------------------------------------------------------------------------------
 
 class Worker:
-    """`celery -A tracker worker -B` in its own process group, logging to a file."""
+    """`celery -A config worker -B` in its own process group, logging to a file."""
 
     def __init__(self, env: dict, folder: Path, name: str):
         self.log = folder / f"{name}.log"
         self.handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "-B",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
              "--pool", "prefork", "--concurrency", "1", "--hostname", f"{name}@%h",
              "-Q", env["REPORT_QUEUE"], "--schedule", str(folder / f"{name}-beat"),
              "--loglevel", "INFO", "--without-gossip", "--without-mingle",
@@ -145,7 +145,7 @@ def start_worker(django_db_setup, tmp_path, settings, smtp):
     settings.MEDIA_ROOT = media  # where the worker stores PDFs
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "filesystem://",
         "TARGETLINE_VAR_DIR": str(tmp_path / "var"),  # the filesystem broker lives there
@@ -161,6 +161,9 @@ def start_worker(django_db_setup, tmp_path, settings, smtp):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    # the worker's var/ (the filesystem broker's folders, the secret key), as `make run` has it
+    subprocess.run([sys.executable, "manage.py", "quickstart", "--no-admin"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
     workers: list[Worker] = []
 
     def start() -> Worker:

@@ -40,7 +40,7 @@ class Live:
 def live(tmp_path_factory) -> Live:
     var_dir = tmp_path_factory.mktemp("sdk-server")
     env = server_env(var_dir)
-    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "quickstart", "--no-admin")
     tokens = make_tokens(env, "ada", "viv", "admin")
     yield Live(env, tokens, var_dir)
     drop_database(env)

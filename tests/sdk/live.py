@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tracker import scratch_databases
+from benchmarks import scratch_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -38,7 +38,7 @@ def free_port() -> int:
 def server_env(var_dir: Path) -> dict:
     env = dict(os.environ)
     env.update(TARGETLINE_VAR_DIR=str(var_dir), CELERY_TASK_ALWAYS_EAGER="true",
-               DJANGO_SETTINGS_MODULE="tracker.settings", PYTHONUNBUFFERED="1")
+               DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
     for name in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
         env.pop(name, None)
     url = scratch_databases.scratch_url("sdk_live", env.get("DATABASE_URL", ""))
@@ -96,7 +96,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "tracker.wsgi:application", "--bind",
+            [str(BIN / "gunicorn"), "config.wsgi:application", "--bind",
              f"127.0.0.1:{self.port}", "--workers", "1", "--worker-class", "gthread",
              "--threads", "4", "--graceful-timeout", "5", "--no-control-socket",
              "--log-level", "warning"],

@@ -23,9 +23,9 @@ from tracker.models import (
     RunDataset,
     TargetChange,
 )
-from tracker.web import presenters
-from tracker.web.access import CONTENT_SECURITY_POLICY
-from tracker.web.visibility import SESSION_KEY
+from web import presenters
+from web.permissions import CONTENT_SECURITY_POLICY
+from web.visibility import SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

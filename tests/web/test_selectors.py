@@ -9,7 +9,7 @@ import pytest
 from tests.factories import make_run
 from tracker import selectors, services
 from tracker.models import MetricSummary
-from tracker.selection import choose, guardrail_failures, rank, usable
+from tracker.winner_rules import choose, guardrail_failures, rank, usable
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def reference_best_so_far(project):
     """Best so far worked out the slow, obvious way from the winner rules."""
     target = project.target
-    rules = selectors._guardrail_rules(project)
+    rules = selectors.guardrail_rules(project=project)
     candidates = sorted((c for c in selectors._candidates(project, target, rules)
                          if usable(c.selection_value) and c.ended_at),
                         key=lambda c: (c.ended_at, str(c.run_id)))
@@ -34,7 +34,7 @@ def reference_best_so_far(project):
 def reference_ranking(project):
     """Every finished run ranked by the winner rules, the slow, obvious way."""
     target = project.target
-    rules = selectors._guardrail_rules(project)
+    rules = selectors.guardrail_rules(project=project)
     return rank(selectors._candidates(project, target, rules), direction=target.direction,
                 rules=rules)
 

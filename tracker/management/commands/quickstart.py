@@ -1,9 +1,14 @@
-"""`manage.py quickstart`: make sure a superuser `admin` exists and say how to log in
-(to the web UI at /, and where the Django admin is).
+"""`manage.py quickstart`: prepare the embedded default, migrate, make sure a superuser
+`admin` exists and say how to log in (to the web UI at /, and where the Django admin is).
 
-`make run` calls this on every start, so it must be idempotent: the password is
-generated once, kept in VAR_DIR/admin-password (mode 0600) and shown again on
-later starts for as long as it still works.
+The embedded default keeps everything under VAR_DIR: the SQLite database, the filesystem
+broker's folders and a per-installation secret key. Settings only name those paths; this
+command creates them (`--no-admin` stops there and migrates, for servers that tests and
+benchmarks start on a folder of their own).
+
+`make run` calls this on every start, so it must be idempotent: the secret key and the
+password are generated once, kept in VAR_DIR (mode 0600) and the password is shown again
+on later starts for as long as it still works.
 """
 
 import os
@@ -12,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -27,6 +33,16 @@ def _write_private(path: Path, text: str) -> None:
     path.chmod(0o600)  # in case the file already existed with a wider mode
 
 
+def prepare_var_dir() -> None:
+    """Create VAR_DIR's folders and, when SECRET_KEY is not set, the installation's key."""
+    for folder in (Path(settings.VAR_DIR), Path(settings.STATIC_ROOT),
+                   *map(Path, settings.CELERY_FILESYSTEM_FOLDERS.values())):
+        folder.mkdir(parents=True, exist_ok=True)
+    key_file = Path(settings.SECRET_KEY_FILE)
+    if not os.environ.get("SECRET_KEY") and not key_file.exists():
+        _write_private(key_file, secrets.token_urlsafe(50))
+
+
 def _read_password(path: Path) -> str | None:
     try:
         return path.read_text().strip() or None
@@ -35,15 +51,26 @@ def _read_password(path: Path) -> str | None:
 
 
 class Command(BaseCommand):
-    help = "Ensure the superuser `admin` exists and print how to log in (run by `make run`)."
+    help = ("Create var/, migrate, ensure the superuser `admin` exists and print how to log "
+            "in (run by `make run`).")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--port", default=os.environ.get("PORT") or "8000",
             help="the port the web server listens on, for the URLs (default: $PORT or 8000)",
         )
+        parser.add_argument(
+            "--no-admin", action="store_true",
+            help="only create var/ and migrate (a server started by tests or benchmarks)",
+        )
 
-    def handle(self, *args, port: str, **options) -> None:
+    def handle(self, *args, port: str, no_admin: bool, **options) -> None:
+        prepare_var_dir()
+        call_command("migrate", interactive=False, verbosity=0 if no_admin else 1)
+        if not no_admin:
+            self._ensure_admin(port)
+
+    def _ensure_admin(self, port: str) -> None:
         # Read at call time, not import time, so tests (and TARGETLINE_VAR_DIR) can move it.
         password_file = Path(settings.VAR_DIR) / PASSWORD_FILE_NAME
         stored = _read_password(password_file)

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from api.mlflow import urls as mlflow_urls
-from tracker.web import views as web_views
+from web import views as web_views
 
 
 def api_root(request):
@@ -35,5 +35,5 @@ urlpatterns = [
     path("api/3.0/mlflow/", include(mlflow_urls.v3_urlpatterns)),
     path("login/", web_views.login_view, name="login"),
     path("logout/", web_views.logout_view, name="logout"),
-    path("", include("tracker.web.urls")),
+    path("", include("web.urls")),
 ]

@@ -14,7 +14,8 @@ from django.shortcuts import render
 
 from tracker import selectors
 from tracker.errors import Forbidden, NotFound
-from tracker.models import Project, Role, Run
+from tracker.models import Project, Run
+from tracker.permissions import can_administer, can_write
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -66,11 +67,11 @@ class Access:
 
     @property
     def can_write(self) -> bool:
-        return selectors.can_write(self.role)
+        return can_write(self.role)
 
     @property
     def is_owner(self) -> bool:
-        return self.role == Role.OWNER
+        return can_administer(self.role)
 
     def require_write(self, doing: str = "change runs") -> None:
         if not self.can_write:

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from tracker import registry
+from tracker import model_registry
 from tracker.models import ModelVersion, RegisteredModel
 
 _VERSION = inline_serializer("ModelVersion", {
@@ -51,4 +51,4 @@ class RegisteredModelListView(ProjectView):
              "updated_at": m.updated_at.isoformat(),
              "created_by": m.created_by.get_username() if m.created_by else "",
              "versions": [_version_data(m, v) for v in m.versions.all()]}
-            for m in registry.project_models(self.project)]})
+            for m in model_registry.project_models(self.project)]})

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 
-from api.mlflow import access, fields, filters, shapes
+from api.mlflow import authorization, fields, filters, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
 from tracker import mlflow_mapping, services
@@ -53,7 +53,7 @@ def logged_model_uri(run: Run, record: dict, experiment_id: str) -> str:
 
 
 def model_json(run: Run, model_id: str, record: dict, user) -> dict:
-    experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+    experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
     return {
         "info": {
             "model_id": model_id,
@@ -82,7 +82,7 @@ def find_logged_model(user, model_id: str, *, write: bool = False) -> tuple[Run,
     if not match:
         raise not_found(f"Logged model with ID '{model_id}' not found.")
     try:
-        run = access.run_for(user, match.group(1), write=write)
+        run = authorization.run_for(user, match.group(1), write=write)
     except MlflowError as exc:
         if exc.error_code != RESOURCE_DOES_NOT_EXIST:
             raise
@@ -113,10 +113,11 @@ def create_logged_model(request, user, data):
     if not run_id:
         raise invalid("Targetline keeps a logged model with the run that logged it: log the "
                       "model inside mlflow.start_run() (source_run_id is required)")
-    run = access.run_for(user, run_id, write=True)
+    run = authorization.run_for(user, run_id, write=True)
     experiment_id = data.get("experiment_id")
-    if experiment_id and str(experiment_id) not in (
-            str(run.experiment_id), access.experiment_id_for(run.experiment, run.project, user)):
+    own_ids = (str(run.experiment_id),
+               authorization.experiment_id_for(run.experiment, run.project, user))
+    if experiment_id and str(experiment_id) not in own_ids:
         raise invalid(f"run {run.id.hex} is not in experiment {experiment_id}")
     model_id = f"m-{run.id.hex}-{secrets.token_hex(4)}"
     name = data.get("name") or "model"
@@ -322,13 +323,13 @@ def _sort_models(found: list[dict], order_by) -> None:
 @endpoint("POST")
 def search_logged_models(request, user, data):
     """The logged models of the runs in the given experiments that the user can see."""
-    ids = access.experiment_pks(user, data.get("experiment_ids") or [])
+    ids = authorization.experiment_pks(user, data.get("experiment_ids") or [])
     node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
     datasets = data.get("datasets") or []
     if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
         raise invalid("Invalid value for parameter 'datasets': expected a list of "
                       "{dataset_name, dataset_digest}")
-    visible = access.visible_experiments(user).filter(pk__in=ids).values("pk")
+    visible = authorization.visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = (Run.objects.filter(experiment_id__in=visible, deleted_at__isnull=True)
             .select_related("project", "experiment").order_by("-started_at", "id"))
     found = []
@@ -346,7 +347,7 @@ def search_logged_models(request, user, data):
 @endpoint("POST")
 def log_outputs(request, user, data):
     """runs/outputs: the run produced these logged models (at a step)."""
-    run = access.run_for(user, data.get("run_id"), write=True, related=False)
+    run = authorization.run_for(user, data.get("run_id"), write=True, related=False)
     outputs = []
     for i, item in enumerate(data.get("models") or []):
         if not isinstance(item, dict) or not item.get("model_id"):
@@ -368,7 +369,7 @@ def record_logged_model(request, user, data):
     Accepted for old clients' sake; the model itself is known through the
     logged-model calls and the run's artifacts, so nothing more is stored.
     """
-    access.run_for(user, data.get("run_id"), write=True, related=False)
+    authorization.run_for(user, data.get("run_id"), write=True, related=False)
     return {}
 
 

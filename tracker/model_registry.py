@@ -14,8 +14,8 @@ from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tracker.models import Membership, ModelStage, ModelVersion, Project, RegisteredModel, Role, Run
+from tracker.permissions import can_write
 
-WRITE_ROLES = (Role.OWNER, Role.MEMBER)
 STAGES = {stage.value.lower(): stage.value for stage in ModelStage}
 _ALIAS = re.compile(r"^[\w\-]{1,255}$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
@@ -38,7 +38,7 @@ def role_of(model: RegisteredModel) -> str:
 
 
 def check_write(model: RegisteredModel) -> None:
-    if role_of(model) not in WRITE_ROLES:
+    if not can_write(role_of(model)):
         raise Forbidden(f"your role in the project of the registered model {model.name!r} is "
                         f"{model.role}; only owners and members may change it")
 

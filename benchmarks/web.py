@@ -1,4 +1,4 @@
-"""Web UI benchmark: `python -m tracker.web.bench` (add --help for options).
+"""Web UI benchmark: `python -m benchmarks.web` (add --help for options).
 
 Seeds a project with 10,000 runs and 1,000,000 metric points in a separate database (the
 DATABASE_URL database name + "_webbench" on PostgreSQL, var/webbench/ with SQLite), then
@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from tracker import scratch_databases
+from benchmarks import scratch_databases
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
 SLUG = "webbench"
 GOAL_MS = 300
 SERIES = (  # (key, split, points per run): 100 points per run
@@ -52,7 +52,8 @@ def _configure() -> str:
         var.mkdir(parents=True, exist_ok=True)
         os.environ["TARGETLINE_VAR_DIR"] = str(var)
         where = f"SQLite in {var}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only")  # sessions of the timed requests
     # Tasks that writes trigger (e.g. the reports' alert checks) go to an in-memory broker
     # and are dropped: the benchmark times pages, and must not fill a real queue.
     os.environ["CELERY_BROKER_URL"] = "memory://"
@@ -246,12 +247,12 @@ def main(argv=None) -> int:
 
     if settings.configured:
         # Django already runs against another database in this process: start afresh.
-        command = [sys.executable, "-m", "tracker.web.bench", *(argv or sys.argv[1:])]
+        command = [sys.executable, "-m", "benchmarks.web", *(argv or sys.argv[1:])]
         return subprocess.call(command, cwd=ROOT)
     where = _configure()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    call_command("quickstart", no_admin=True)
     seeding = None
     if args.reseed or not _seeded(args.runs):
         print(f"Seeding {args.runs:,} runs with 100 points each…", file=sys.stderr)

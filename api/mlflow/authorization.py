@@ -27,7 +27,8 @@ from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, i
 from tracker import hot_sql, services
 from tracker.errors import Conflict
 from tracker.ingest import LockGuard
-from tracker.models import Experiment, Membership, Project, Role, Run
+from tracker.models import Experiment, Membership, Project, Run
+from tracker.permissions import WRITE_ROLES, can_write
 
 User = get_user_model()
 
@@ -42,7 +43,6 @@ def _role_in(project_column: str, user_column: str = "%s") -> str:
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 PROJECT_TAG = "targetline.project"
-WRITE_ROLES = (Role.OWNER, Role.MEMBER)
 
 def authenticate(request, *, run_id=None, related: bool = True, experiment_id=None):
     """The user of the request's token (Bearer, or Basic with the token as password).
@@ -106,12 +106,12 @@ def locked_writer(request, run_id) -> LockedWriter | None:
     user_sql, user_params = token_user_id_sql()
     role = _role_in(f"{Run._meta.db_table}.project_id", user_sql)
     guard = LockGuard(f"{role} IN (%s, %s)",
-                      [token_hash, *user_params, *(r.value for r in WRITE_ROLES)])
+                      [token_hash, *user_params, *sorted(role.value for role in WRITE_ROLES)])
     return LockedWriter(run_pk, guard, token_hash)
 
 
 def check_write(role: str | None, what: str) -> None:
-    if role not in WRITE_ROLES:
+    if not can_write(role):
         raise MlflowError(f"your role in the project of this {what} is {role}; only owners and "
                           "members may change it", PERMISSION_DENIED)
 

@@ -1,6 +1,6 @@
 """Benchmarks of the `targetline` client against a real local server; prints Markdown.
 
-    python sdk/bench.py            (or: python -m sdk.bench; `make bench` runs it)
+    python benchmarks/sdk.py            (or: python -m benchmarks.sdk; `make bench` runs it)
 
 Starts gunicorn on a free port with a database of its own (the DATABASE_URL
 database name + "_sdk_bench" on PostgreSQL, var/bench-sdk/ with SQLite
@@ -31,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tracker import scratch_databases
+from benchmarks import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -49,7 +49,7 @@ class LocalServer:
 
     def __init__(self) -> None:
         self.env = dict(os.environ, CELERY_TASK_ALWAYS_EAGER="true", PYTHONUNBUFFERED="1",
-                        DJANGO_SETTINGS_MODULE="tracker.settings")
+                        DJANGO_SETTINGS_MODULE="config.settings")
         for name in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
             self.env.pop(name, None)
         url = scratch_databases.scratch_url("sdk_bench", self.env.get("DATABASE_URL", ""))
@@ -74,10 +74,10 @@ class LocalServer:
 
     def start(self) -> str:
         """Migrate, start, wait until it answers; returns a token."""
-        self._manage("migrate", "--noinput", "-v", "0")
+        self._manage("quickstart", "--no-admin")
         token = self._manage("createtoken", "bench").strip().splitlines()[-1]
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "tracker.wsgi:application", "--bind",
+            [str(BIN / "gunicorn"), "config.wsgi:application", "--bind",
              f"127.0.0.1:{self.port}", "--workers", "2", "--worker-class", "gthread",
              "--threads", "4", "--no-control-socket", "--log-level", "warning"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

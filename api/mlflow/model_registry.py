@@ -11,12 +11,12 @@ A version made from a logged model (`models:/m-…`) or a run points at that run
 files; nothing is copied, so a version is READY as soon as it exists.
 """
 
-from api.mlflow import access, fields, filters
+from api.mlflow import authorization, fields, filters
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
-from api.mlflow.models import MODELS_KEY, find_logged_model, logged_model_uri
+from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.shapes import artifact_uri
-from tracker import registry
+from tracker import model_registry
 from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
 
@@ -81,7 +81,7 @@ def version_json(version: ModelVersion) -> dict:
         "run_id": version.run.id.hex if version.run else "",
         "status": "READY",
         "tags": _tag_list(version.tags),
-        "aliases": registry.aliases_of(version),
+        "aliases": model_registry.aliases_of(version),
     }
     if version.run_link:
         answer["run_link"] = version.run_link
@@ -97,19 +97,19 @@ def model_json(model: RegisteredModel) -> dict:
         "description": model.description,
         "tags": _tag_list(model.tags),
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
-        "latest_versions": [version_json(v) for v in registry.latest_versions(model)],
+        "latest_versions": [version_json(v) for v in model_registry.latest_versions(model)],
     }
 
 
 # --- Finding what a request names ------------------------------------------------------------
 
 def _model(user, data, *, write: bool = False) -> RegisteredModel:
-    return registry.model_by_name(user, fields.required(data, "name"), write=write)
+    return model_registry.model_by_name(user, fields.required(data, "name"), write=write)
 
 
 def _version(user, data, *, write: bool = False) -> ModelVersion:
     model = _model(user, data, write=write)
-    return registry.version_of(model, fields.required(data, "version"))
+    return model_registry.version_of(model, fields.required(data, "version"))
 
 
 def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | None, str]:
@@ -126,21 +126,23 @@ def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | Non
         else:
             name, at, alias = reference.partition("@")
             if at:
-                copied = registry.version_by_alias(registry.model_by_name(user, name), alias)
+                copied = model_registry.version_by_alias(
+                    model_registry.model_by_name(user, name), alias)
             else:
                 name, _, which = reference.partition("/")
-                copied = registry.version_named(registry.model_by_name(user, name), which)
-            run = None if copied.run is None else access.run_for(user, copied.run.id)
+                copied = model_registry.version_named(
+                    model_registry.model_by_name(user, name), which)
+            run = None if copied.run is None else authorization.run_for(user, copied.run.id)
             return (f"models:/{copied.registered_model.name}/{copied.version}", run,
                     copied.logged_model_id)
     if model_id:
         run, _ = find_logged_model(user, model_id)
-        if run_id and access.parse_run_id(run_id) != run.id:
+        if run_id and authorization.parse_run_id(run_id) != run.id:
             raise invalid(f"the logged model {model_id} was logged by run {run.id.hex}, not "
                           f"by run {run_id}")
         return source, run, model_id
     if run_id:
-        run = access.run_for(user, run_id)
+        run = authorization.run_for(user, run_id)
         return source, run, _logged_model_at(run, source)
     return source, None, ""
 
@@ -166,7 +168,7 @@ def download_uri(version: ModelVersion, user) -> str:
     `runs:/` source's path, or else the source itself."""
     run = version.run
     if run is not None:
-        experiment_id = access.experiment_id_for(run.experiment, run.project, user)
+        experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
         if version.logged_model_id:
             record = (run.context or {}).get(MODELS_KEY, {}).get(version.logged_model_id)
             if record is not None:
@@ -181,12 +183,12 @@ def download_uri(version: ModelVersion, user) -> str:
 
 @endpoint("POST")
 def create_registered_model(request, user, data):
-    name = registry.check_name(fields.required(data, "name"))
+    name = model_registry.check_name(fields.required(data, "name"))
     tags = _tags(data)
-    slug = tags.get(access.PROJECT_TAG)
-    project = access.tagged_project(user, slug) if slug else None
+    slug = tags.get(authorization.PROJECT_TAG)
+    project = authorization.tagged_project(user, slug) if slug else None
     try:
-        model = registry.create_model(user=user, name=name, project=project, tags=tags,
+        model = model_registry.create_model(user=user, name=name, project=project, tags=tags,
                                       description=fields.string(data, "description"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
@@ -202,7 +204,7 @@ def get_registered_model(request, user, data):
 def rename_registered_model(request, user, data):
     model = _model(user, data, write=True)
     try:
-        registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
+        model_registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
     return {"registered_model": model_json(model)}
@@ -211,13 +213,13 @@ def rename_registered_model(request, user, data):
 @endpoint("PATCH")
 def update_registered_model(request, user, data):
     model = _model(user, data, write=True)
-    registry.update_model(model=model, description=fields.string(data, "description"))
+    model_registry.update_model(model=model, description=fields.string(data, "description"))
     return {"registered_model": model_json(model)}
 
 
 @endpoint("DELETE")
 def delete_registered_model(request, user, data):
-    registry.delete_model(model=_model(user, data, write=True))
+    model_registry.delete_model(model=_model(user, data, write=True))
     return {}
 
 
@@ -258,7 +260,7 @@ def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
 def search_registered_models(request, user, data):
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
-    models = [m for m in registry.with_versions(registry.visible_models(user))
+    models = [m for m in model_registry.with_versions(model_registry.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
     found = _sorted([model_json(m) for m in models], order)
     return fields.offset_page(found, data, key="registered_models",
@@ -270,19 +272,19 @@ def get_latest_versions(request, user, data):
     model = _model(user, data)
     stages = fields.string_list(data, "stages")
     return {"model_versions": [version_json(v)
-                               for v in registry.latest_versions(model, stages)]}
+                               for v in model_registry.latest_versions(model, stages)]}
 
 
 @endpoint("POST")
 def set_registered_model_tag(request, user, data):
     model = _model(user, data, write=True)
-    registry.set_tag(model, *_tag(data.get("key"), fields.string(data, "value")))
+    model_registry.set_tag(model, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 
 @endpoint("DELETE")
 def delete_registered_model_tag(request, user, data):
-    registry.delete_tag(_model(user, data, write=True), fields.required(data, "key"))
+    model_registry.delete_tag(_model(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -294,13 +296,13 @@ def alias(request, user, data):
     name = fields.required(data, "alias")
     if request.method == "GET":
         try:
-            return {"model_version": version_json(registry.version_by_alias(model, name))}
+            return {"model_version": version_json(model_registry.version_by_alias(model, name))}
         except NotFound as exc:  # mlflow server's code for an alias it does not know
             raise invalid(exc.message) from None
     if request.method == "DELETE":
-        registry.delete_alias(model=model, alias=name)
+        model_registry.delete_alias(model=model, alias=name)
     else:
-        registry.set_alias(model=model, alias=name, version=fields.required(data, "version"))
+        model_registry.set_alias(model=model, alias=name, version=fields.required(data, "version"))
     return {}
 
 
@@ -311,11 +313,11 @@ def create_model_version(request, user, data):
     name = fields.required(data, "name")
     source, run, logged_model_id = _version_source(
         user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
-    model = registry.model_by_name(user, name, write=True,
+    model = model_registry.model_by_name(user, name, write=True,
                                    project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
-        access.check_write(run.role, "run")  # the model joins the run's project
-    version = registry.create_version(
+        authorization.check_write(run.role, "run")  # the model joins the run's project
+    version = model_registry.create_version(
         user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
         tags=_tags(data), description=fields.string(data, "description"),
         run_link=fields.string(data, "run_link"))
@@ -330,7 +332,7 @@ def get_model_version(request, user, data):
 @endpoint("PATCH")
 def update_model_version(request, user, data):
     version = _version(user, data, write=True)
-    registry.update_version(version=version, description=fields.string(data, "description"))
+    model_registry.update_version(version=version, description=fields.string(data, "description"))
     return {"model_version": version_json(version)}
 
 
@@ -338,14 +340,14 @@ def update_model_version(request, user, data):
 def transition_model_version_stage(request, user, data):
     version = _version(user, data, write=True)
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
-    registry.transition_stage(version=version, stage=fields.required(data, "stage"),
+    model_registry.transition_stage(version=version, stage=fields.required(data, "stage"),
                               archive_existing=archive)
     return {"model_version": version_json(version)}
 
 
 @endpoint("DELETE")
 def delete_model_version(request, user, data):
-    registry.delete_version(version=_version(user, data, write=True))
+    model_registry.delete_version(version=_version(user, data, write=True))
     return {}
 
 
@@ -357,13 +359,13 @@ def get_model_version_download_uri(request, user, data):
 @endpoint("POST")
 def set_model_version_tag(request, user, data):
     version = _version(user, data, write=True)
-    registry.set_tag(version, *_tag(data.get("key"), fields.string(data, "value")))
+    model_registry.set_tag(version, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 
 @endpoint("DELETE")
 def delete_model_version_tag(request, user, data):
-    registry.delete_tag(_version(user, data, write=True), fields.required(data, "key"))
+    model_registry.delete_tag(_version(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -386,7 +388,7 @@ def search_model_versions(request, user, data):
     keys = {key for key, _ in order}
     order += [k for k in [("name", False), ("version", True)] if k[0] not in keys]
     versions = (ModelVersion.objects
-                .filter(registered_model__in=registry.visible_models(user).values("pk"))
+                .filter(registered_model__in=model_registry.visible_models(user).values("pk"))
                 .select_related("registered_model", "run__project", "run__experiment",
                                 "created_by"))
     found = [version_json(v) for v in versions

@@ -3,7 +3,7 @@
 import math
 from datetime import UTC, datetime, timedelta
 
-from tracker.selection import Candidate, GuardrailRule, best_index, choose, lift, met, rank
+from tracker.winner_rules import Candidate, GuardrailRule, best_index, choose, lift, met, rank
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """The same mlflow-client workload against Targetline and against `mlflow server`.
 
-    python -m api.mlflow.bench [--mlflow PATH/TO/mlflow] [--quick] [--only ingest,runs]
+    python -m benchmarks.mlflow [--mlflow PATH/TO/mlflow] [--quick] [--only ingest,runs]
 
 Targetline runs as `scripts/run.sh` runs it (gunicorn, 2 gthread workers x 4
 threads) on a fresh database; `mlflow server` runs with its defaults on a fresh
@@ -43,9 +43,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tracker import scratch_databases
+from benchmarks import scratch_databases
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MLFLOW = Path("/tmp/mlflow-server-venv/bin/mlflow")
 SIZES = {"runs": 20, "steps": 1000, "metrics": 5, "history": 100_000, "search_runs": 1000}
 QUICK = {"runs": 4, "steps": 500, "metrics": 5, "history": 30_000, "search_runs": 100}
@@ -202,7 +202,7 @@ def _run_paired(servers: dict, sizes: dict, token: str | None) -> dict[str, floa
         env["MLFLOW_TRACKING_TOKEN"] = token
     urls = json.dumps({name: server.url for name, server in servers.items()})
     try:
-        out = subprocess.run([sys.executable, "-m", "api.mlflow.bench", "--paired", urls,
+        out = subprocess.run([sys.executable, "-m", "benchmarks.mlflow", "--paired", urls,
                               "--sizes", json.dumps(sizes)], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True, timeout=PHASE_TIMEOUT_S)
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
@@ -299,7 +299,7 @@ def serve_stub(sizes: dict) -> None:
 
 def start_stub(sizes: dict) -> "Server":
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.mlflow.bench", "--stub", "--sizes", json.dumps(sizes)],
+        [sys.executable, "-m", "benchmarks.mlflow", "--stub", "--sizes", json.dumps(sizes)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
     port = int(process.stdout.readline())
     return Server(f"http://127.0.0.1:{port}", process, None)
@@ -344,7 +344,7 @@ def _run_client(url: str, phase: str, sizes: dict, token: str | None,
     # A request the server never answers (a worker restarted under it) must not hang the run.
     env["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
     try:
-        out = subprocess.run([sys.executable, "-m", "api.mlflow.bench", "--client", url,
+        out = subprocess.run([sys.executable, "-m", "benchmarks.mlflow", "--client", url,
                               "--phase", phase, "--sizes", json.dumps(sizes)], cwd=ROOT,
                              env=env, check=True, capture_output=True, text=True,
                              timeout=PHASE_TIMEOUT_S)
@@ -390,11 +390,11 @@ def start_targetline(var_dir: Path) -> Server:
         return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                               check=True, capture_output=True, text=True).stdout
 
-    manage("migrate", "--noinput")
+    manage("quickstart", "--no-admin")
     token = manage("createtoken", "bench").strip().splitlines()[-1]
     port = _free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "tracker.wsgi:application",
+        [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",
          "--threads", "4", "--log-level", "warning"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

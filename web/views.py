@@ -21,14 +21,15 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import mlflow_mapping, phrasing, registry, run_search, selectors, services
+from tracker import mlflow_mapping, model_registry, phrasing, run_search, selectors, services
 from tracker.errors import InvalidInput, NotFound, TargetlineError
 from tracker.models import ApiToken, Artifact, Membership, Run
-from tracker.web import forms, presenters
-from tracker.web.access import page, project_access, run_access, with_csp
-from tracker.web.presenters import Column, column
-from tracker.web.verdict import project_verdict
-from tracker.web.visibility import ResultVisibility, reads_split
+from tracker.numbers import finite_or_none
+from web import forms, presenters
+from web.permissions import page, project_access, run_access, with_csp
+from web.presenters import Column, column
+from web.project_verdict import project_verdict
+from web.visibility import ResultVisibility, reads_split
 
 _login = auth_views.LoginView.as_view(template_name="web/login.html",
                                       redirect_authenticated_user=True)
@@ -128,16 +129,17 @@ def dashboard(request, slug):
             "threshold": target.threshold,
             "direction": target.direction,
             "dots": {"x": [_ms(p.ended_at) for p in dots],
-                     "y": [_chartable(p.value) for p in dots],
+                     "y": [finite_or_none(p.value) for p in dots],
                      "passes": [p.passes for p in dots]},
             "best": {"x": [_ms(p.ended_at) for p in steps],
-                     "y": [_chartable(p.best_so_far) for p in steps],
+                     "y": [finite_or_none(p.best_so_far) for p in steps],
                      "name": [progress.names.get(p.run_id, "") for p in steps]},
             "end": _ms(progress.last_ended_at) if progress.last_ended_at else None,
-            "winner": ({"x": _ms(standing.winner.ended_at), "y": _chartable(standing.judged_value),
+            "winner": ({"x": _ms(standing.winner.ended_at),
+                        "y": finite_or_none(standing.judged_value),
                         "name": standing.winner.name}
                        if standing.winner and standing.winner.ended_at
-                       and _chartable(standing.judged_value) is not None else None),
+                       and finite_or_none(standing.judged_value) is not None else None),
             "dots_note": (f"latest {len(dots):,} of {progress.total:,} finished runs shown as "
                           "dots" if progress.total > len(dots) else ""),
         }
@@ -162,16 +164,12 @@ def dashboard(request, slug):
             {"experiment": e, "runs_url": _runs_url(project, presenters.experiment_filter(e.name))}
             for e in selectors.experiments_overview(project=project)],
         "chart": chart,
-        "run_count": Run.objects.filter(project=project, deleted_at__isnull=True).count(),
+        "run_count": Run.objects.live().filter(project=project).count(),
     })
 
 
 def _runs_url(project, filter_text: str) -> str:
     return reverse("web:runs", args=[project.slug]) + "?" + urlencode({"filter": filter_text})
-
-
-def _chartable(value):
-    return value if value is not None and math.isfinite(value) else None
 
 
 def _history(project) -> list[dict]:
@@ -368,7 +366,7 @@ def runs(request, slug):
                                           order_by=order_by)
         rows, next_cursor = run_search.page(matching, order_by=order_by,
                                             cursor=request.GET.get("cursor"), page_size=size)
-        total = (Run.objects.filter(project=project, deleted_at__isnull=True)
+        total = (Run.objects.live().filter(project=project)
                  .filter(run_search.compile_filter(filter_text)).count())
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
                                 judged_on=visibility.judged_on):
@@ -481,7 +479,7 @@ def runs_csv(request, slug):
                                  selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
     if reads_test:
-        ids = [str(i) for i in (Run.objects.filter(project=project, deleted_at__isnull=True)
+        ids = [str(i) for i in (Run.objects.live().filter(project=project)
                                 .filter(run_search.compile_filter(filter_text))
                                 .values_list("id", flat=True))]
         if ids:
@@ -524,8 +522,7 @@ def reveal_test(request, slug):
             ids.append(uuid.UUID(raw))
         except ValueError:
             continue
-    found = [str(i) for i in Run.objects.filter(project=access.project, id__in=ids,
-                                                 deleted_at__isnull=True)
+    found = [str(i) for i in Run.objects.live().filter(project=access.project, id__in=ids)
              .values_list("id", flat=True)]
     if found:
         visibility = ResultVisibility(request, access.project)
@@ -579,8 +576,7 @@ def compare(request, slug):
     access = project_access(request, slug)
     project = access.project
     ids = _run_ids(request)
-    by_id = {r.id: r for r in Run.objects.filter(project=project, id__in=ids,
-                                                   deleted_at__isnull=True)
+    by_id = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
              .select_related("experiment", "created_by")}
     runs = [by_id[i] for i in ids if i in by_id]
     missing = len(ids) - len(runs)
@@ -741,8 +737,8 @@ def curves(request, slug):
     except ValueError:
         buckets = 400
     buckets = max(10, min(2000, buckets))
-    runs = {r.id: r for r in Run.objects.filter(project=project, id__in=ids,
-                                                 deleted_at__isnull=True).only("id", "name")}
+    runs = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
+            .only("id", "name")}
     wanted = [(runs[i], s) for i in ids if i in runs for s in splits]
     visibility = ResultVisibility(request, project)
     hidden = 0
@@ -774,8 +770,7 @@ def _nesting(project, run: Run) -> tuple[Run | None, str, int]:
     except ValueError:
         parent_id = None
     if parent_id is not None:
-        parent = Run.objects.filter(project=project, id=parent_id,
-                                    deleted_at__isnull=True).first()
+        parent = Run.objects.live().filter(project=project, id=parent_id).first()
     children_filter = presenters.children_filter(run.id)
     children = run_search.search_runs(project=project, filter_text=children_filter).count()
     return parent, _runs_url(project, children_filter), children
@@ -871,7 +866,7 @@ def models(request, slug):
     project = access.project
     standing = selectors.standing(project=project)
     target = standing.target
-    registered = registry.project_models(project)
+    registered = model_registry.project_models(project)
     values = selectors.values_where_chosen(
         target=target, run_ids={v.run_id for m in registered for v in m.versions.all()})
     winner_id = standing.winner.id if standing.winner else None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracker.web import views
+from web import views
 
 app_name = "web"
 

@@ -3,7 +3,7 @@
 from django import template
 
 from tracker import phrasing
-from tracker.web import presenters
+from web import presenters
 
 register = template.Library()
 

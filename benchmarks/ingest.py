@@ -1,4 +1,4 @@
-"""Benchmarks against a real server: `make bench` (or `python -m tracker.bench`).
+"""Benchmarks against a real server: `make bench` (or `python -m benchmarks.ingest`).
 
 Starts gunicorn on a free port against a separate benchmark database (the
 DATABASE_URL database name + "_bench" on PostgreSQL, var/bench.sqlite3
@@ -19,7 +19,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tracker import scratch_databases
+from benchmarks import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,11 +115,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     env = _bench_env()
-    _manage(env, "migrate", "--noinput")
+    _manage(env, "quickstart", "--no-admin")
     token = _manage(env, "createtoken", "bench").strip().splitlines()[-1]
     port = _free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "tracker.wsgi:application",
+        [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2",
          "--log-level", "warning"],
         cwd=ROOT, env=env,

@@ -1,12 +1,14 @@
-"""Django settings for Targetline, read from environment variables.
+"""Django settings for Targetline, read from environment variables, top to bottom, once.
 
-With no variable set, everything runs without any service: SQLite and a
-filesystem Celery broker under var/, email printed to the console. Set
-DATABASE_URL, CELERY_BROKER_URL and the EMAIL_* variables for production.
-Every helper below fails loudly on a value it cannot read: a typo in a
-deployment should stop the server at start-up, not surface as odd behaviour.
+With no variable set, everything runs without any service: SQLite and a filesystem Celery
+broker under var/, email printed to the console (`manage.py quickstart` creates var/ and
+its files; settings never write anything). Set DATABASE_URL, CELERY_BROKER_URL and the
+EMAIL_* variables for production. Every helper below fails loudly on a value it cannot
+read: a typo in a deployment should stop the server at start-up, not surface as odd
+behaviour.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -35,14 +37,17 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no, not {raw!r}")
 
 
-def envint(name: str, default: int) -> int:
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def envlist(name: str, default: list[str]) -> list[str]:
@@ -52,22 +57,21 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _file_text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+# Where the quick start keeps its database, broker folders, artifacts and secret key.
 VAR_DIR = Path(envstr("TARGETLINE_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The quick start's per-installation key (written once by `manage.py quickstart`), so sessions
+# survive restarts without anyone having to invent a secret. Production sets SECRET_KEY.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
 
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    # A per-installation key kept under var/, so sessions survive restarts
-    # without anyone having to invent a secret for the quick start.
-    _key_file = VAR_DIR / "secret_key"
-    if not _key_file.exists():
-        import secrets
-
-        _key_file.write_text(secrets.token_urlsafe(50))
-        _key_file.chmod(0o600)
-    SECRET_KEY = _key_file.read_text().strip()
-
+SECRET_KEY = envstr("SECRET_KEY", "") or _file_text(SECRET_KEY_FILE)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -83,8 +87,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tracker",
-    "api",
     "reports",
+    "api",
+    "web",  # the browser UI: static files and template tags (templates under templates/web/)
 ]
 
 MIDDLEWARE = [
@@ -100,8 +105,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "tracker.urls"
-WSGI_APPLICATION = "tracker.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -118,24 +123,11 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    except Exception as exc:  # dj_database_url raises several types for a bad URL
-        raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Server-side prepared statements for the queries that run on every request (token,
-        # run, the logging statements: tracker.hot_sql), from their 5th use on a connection:
-        # PostgreSQL then skips parsing and planning them. Django turns them off for
-        # connection poolers; PgBouncer in transaction mode needs max_prepared_statements
-        # (1.21+), or DATABASE_PREPARED_STATEMENTS=false.
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-            5 if envbool("DATABASE_PREPARED_STATEMENTS", True) else None)
-else:
-    DATABASES = {
-        "default": {
+
+# --- Database -------------------------------------------------------------------------------
+def _database(url: str) -> dict:
+    if not url:
+        return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "targetline.sqlite3",
             # WAL lets the web server read while the worker writes.
@@ -145,24 +137,46 @@ else:
                 "timeout": 20,
             },
         }
-    }
+    try:
+        database = dj_database_url.parse(url, conn_max_age=60)
+    except Exception as exc:  # dj_database_url raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Server-side prepared statements for the queries that run on every request (token,
+        # run, the logging statements: tracker.hot_sql), from their 5th use on a connection:
+        # PostgreSQL then skips parsing and planning them. Django turns them off for
+        # connection poolers; PgBouncer in transaction mode needs max_prepared_statements
+        # (1.21+), or DATABASE_PREPARED_STATEMENTS=false.
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = (
+            5 if envbool("DATABASE_PREPARED_STATEMENTS", True) else None)
+    return database
+
+
+DATABASE_URL = envstr("DATABASE_URL", "")
+DATABASES = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
 
-# --- Static files and artifacts --------------------------------------------
+# --- Static files and artifacts ---------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# plotly.js comes from the plotly package and is served by this server as
+# /static/plotly/plotly.min.js: the pages never load a CDN.
+STATICFILES_DIRS = [
+    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
+]
 WHITENOISE_USE_FINDERS = True  # serve straight from app folders without collectstatic
 MEDIA_ROOT = Path(envstr("ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 MEDIA_URL = "/media/"
@@ -173,9 +187,7 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
-LOGIN_URL = "/admin/login/"
-
-# --- REST API ---------------------------------------------------------------
+# --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.BearerTokenAuthentication",
@@ -209,34 +221,58 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Celery -----------------------------------------------------------------
+# --- Check-in reports -------------------------------------------------------------------------
+# Schedules live in reports.CheckIn (cadence, local time, IANA time zone). One periodic
+# dispatcher, run by beat every REPORT_DISPATCH_INTERVAL seconds, creates the reports that
+# are due and hands stalled work (a killed worker, a lost message) to another worker.
+REPORT_QUEUE = envstr("REPORT_QUEUE", "celery")  # the queue every reports task goes to
+REPORT_DISPATCH_INTERVAL = envint("REPORT_DISPATCH_INTERVAL", 30, minimum=1)  # seconds
+# How long a worker owns a report's next step before another may take it over.
+REPORT_LEASE_SECONDS = envint("REPORT_LEASE_SECONDS", 300, minimum=1)
+REPORT_MAX_RENDER_ATTEMPTS = envint("REPORT_MAX_RENDER_ATTEMPTS", 5, minimum=1)
+# SMTP failures are retried after REPORT_SMTP_RETRY_DELAY seconds, doubling each time.
+REPORT_SMTP_MAX_ATTEMPTS = envint("REPORT_SMTP_MAX_ATTEMPTS", 6, minimum=1)
+REPORT_SMTP_RETRY_DELAY = envint("REPORT_SMTP_RETRY_DELAY", 60, minimum=1)
+REPORT_CHART_TIMEOUT = envint("REPORT_CHART_TIMEOUT", 60, minimum=1)  # seconds per chart export
+
+# --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
-CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", "")
+# kombu's filesystem transport, the zero-service default, keeps its messages in these
+# folders (kombu does not create them: `manage.py quickstart` does).
 CELERY_DATA_DIR = VAR_DIR / "celery"
+CELERY_FILESYSTEM_FOLDERS = {name: CELERY_DATA_DIR / name
+                             for name in ("queue", "processed", "control", "results")}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport: the zero-service default. kombu does not
-    # create its folders, so we do.
-    for _sub in ("queue", "processed", "control", "results"):
-        (CELERY_DATA_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_DATA_DIR / "queue"),
-        "data_folder_out": str(CELERY_DATA_DIR / "queue"),
-        "processed_folder": str(CELERY_DATA_DIR / "processed"),
-        "control_folder": str(CELERY_DATA_DIR / "control"),
+        "data_folder_in": str(CELERY_FILESYSTEM_FOLDERS["queue"]),
+        "data_folder_out": str(CELERY_FILESYSTEM_FOLDERS["queue"]),
+        "processed_folder": str(CELERY_FILESYSTEM_FOLDERS["processed"]),
+        "control_folder": str(CELERY_FILESYSTEM_FOLDERS["control"]),
         "store_processed": False,
         "polling_interval": 0.1,
     }
-    if not CELERY_RESULT_BACKEND:
-        CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
-elif not CELERY_RESULT_BACKEND and CELERY_BROKER_URL.startswith("redis"):
-    CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+    _default_result_backend = f"file://{CELERY_FILESYSTEM_FOLDERS['results']}"
+elif CELERY_BROKER_URL.startswith("redis"):
+    _default_result_backend = CELERY_BROKER_URL
+else:
+    _default_result_backend = ""
+CELERY_RESULT_BACKEND = envstr("CELERY_RESULT_BACKEND", "") or _default_result_backend
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# The one periodic entry: the check-in dispatcher. It expires after one interval, so a beat
+# that ran while no worker did leaves no pile of dispatches.
+CELERY_BEAT_SCHEDULE = {
+    "reports-dispatch-checkins": {
+        "task": "reports.tasks.dispatch_checkins",
+        "schedule": float(REPORT_DISPATCH_INTERVAL),
+        "options": {"queue": REPORT_QUEUE, "expires": REPORT_DISPATCH_INTERVAL},
+    },
+}
 
-# --- Email ------------------------------------------------------------------
+# --- Email ------------------------------------------------------------------------------------
 EMAIL_HOST = envstr("EMAIL_HOST", "")
 EMAIL_BACKEND = envstr(
     "EMAIL_BACKEND",
@@ -252,59 +288,17 @@ EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Targetline <targetline@localhost>")
 
+# --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
+        # PDF rendering and chart export log every page and every export at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
-    },
-}
-
-# --- Web UI ---
-# The browser UI lives in tracker/web (an app of its own for its static files and template
-# tags; its templates are under templates/web/). plotly.js comes from the plotly package and
-# is served by this server as /static/plotly/plotly.min.js: the pages never load a CDN.
-import importlib.util  # noqa: E402
-
-INSTALLED_APPS += ["tracker.web"]
-STATICFILES_DIRS = [
-    *STATICFILES_DIRS,
-    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
-]
-LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/login/"
-
-# --- Check-in reports ---
-# Schedules live in reports.CheckIn (cadence, local time, IANA time zone). One periodic
-# dispatcher, run by beat every REPORT_DISPATCH_INTERVAL seconds, creates the reports that
-# are due and hands stalled work (a killed worker, a lost message) to another worker; there
-# is no second copy of each schedule in a beat database to keep in sync. The entry expires
-# after one interval, so a beat that ran while no worker did leaves no pile of dispatches.
-REPORT_QUEUE = envstr("REPORT_QUEUE", "celery")  # the queue every reports task goes to
-REPORT_DISPATCH_INTERVAL = envint("REPORT_DISPATCH_INTERVAL", 30)  # seconds
-# How long a worker owns a report's next step before another may take it over.
-REPORT_LEASE_SECONDS = envint("REPORT_LEASE_SECONDS", 300)
-REPORT_MAX_RENDER_ATTEMPTS = envint("REPORT_MAX_RENDER_ATTEMPTS", 5)
-# SMTP failures are retried after REPORT_SMTP_RETRY_DELAY seconds, doubling each time.
-REPORT_SMTP_MAX_ATTEMPTS = envint("REPORT_SMTP_MAX_ATTEMPTS", 6)
-REPORT_SMTP_RETRY_DELAY = envint("REPORT_SMTP_RETRY_DELAY", 60)
-REPORT_CHART_TIMEOUT = envint("REPORT_CHART_TIMEOUT", 60)  # seconds per chart export
-for _name in ("REPORT_DISPATCH_INTERVAL", "REPORT_LEASE_SECONDS", "REPORT_MAX_RENDER_ATTEMPTS",
-              "REPORT_SMTP_MAX_ATTEMPTS", "REPORT_SMTP_RETRY_DELAY", "REPORT_CHART_TIMEOUT"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1, not {globals()[_name]}")
-# kaleido and choreographer (chart export) log every export at INFO.
-LOGGING["loggers"].update({"kaleido": {"level": "WARNING"},
-                           "choreographer": {"level": "WARNING"}})
-CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "reports-dispatch-checkins": {
-        "task": "reports.tasks.dispatch_checkins",
-        "schedule": float(REPORT_DISPATCH_INTERVAL),
-        "options": {"queue": REPORT_QUEUE, "expires": REPORT_DISPATCH_INTERVAL},
+        "kaleido": {"level": "WARNING"},
+        "choreographer": {"level": "WARNING"},
     },
 }
