@@ -74,7 +74,6 @@ DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY", "") or _file_text(SECRET_KEY_FILE)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
