@@ -2,23 +2,32 @@
 
 from django.urls import path
 
-from web import views
+from web.views import (
+    account,
+    compare,
+    dashboard,
+    project_settings,
+    projects,
+    registered_models,
+    run,
+    runs,
+)
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.projects, name="projects"),
-    path("account/", views.account, name="account"),
-    path("p/<slug:slug>/", views.dashboard, name="dashboard"),
-    path("p/<slug:slug>/runs/", views.runs, name="runs"),
-    path("p/<slug:slug>/runs.csv", views.runs_csv, name="runs-csv"),
-    path("p/<slug:slug>/reveal-test-results/", views.reveal_test, name="reveal-test"),
-    path("p/<slug:slug>/compare/", views.compare, name="compare"),
-    path("p/<slug:slug>/models/", views.models, name="models"),
-    path("p/<slug:slug>/curves.json", views.curves, name="curves"),
-    path("p/<slug:slug>/settings/", views.project_settings, name="settings"),
-    path("experiments/<int:experiment_id>/", views.experiment_link, name="experiment"),
-    path("runs/<uuid:run_id>/", views.run_detail, name="run"),
-    path("runs/<uuid:run_id>/notes/", views.run_notes, name="run-notes"),
-    path("runs/<uuid:run_id>/artifacts/<path:path>", views.artifact_download, name="artifact"),
+    path("", projects.projects, name="projects"),
+    path("account/", account.account, name="account"),
+    path("p/<slug:slug>/", dashboard.dashboard, name="dashboard"),
+    path("p/<slug:slug>/runs/", runs.runs, name="runs"),
+    path("p/<slug:slug>/runs.csv", runs.runs_csv, name="runs-csv"),
+    path("p/<slug:slug>/reveal-test-results/", runs.reveal_test, name="reveal-test"),
+    path("p/<slug:slug>/compare/", compare.compare, name="compare"),
+    path("p/<slug:slug>/models/", registered_models.registered_models, name="models"),
+    path("p/<slug:slug>/curves.json", compare.curves, name="curves"),
+    path("p/<slug:slug>/settings/", project_settings.project_settings, name="settings"),
+    path("experiments/<int:experiment_id>/", runs.experiment_link, name="experiment"),
+    path("runs/<uuid:run_id>/", run.run_detail, name="run"),
+    path("runs/<uuid:run_id>/notes/", run.run_notes, name="run-notes"),
+    path("runs/<uuid:run_id>/artifacts/<path:path>", run.artifact_download, name="artifact"),
 ]

@@ -1,0 +1,88 @@
+"""A project's dashboard: where it stands against its target, and how it got there."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tracker import phrasing, selectors
+from tracker.models import Run
+from tracker.numbers import finite_or_none
+from web import links, presenters
+from web.permissions import page, project_access
+from web.project_verdict import project_verdict
+
+DASHBOARD_DOTS = 2000  # runs drawn as dots on the best-so-far chart (all improvements are kept)
+LEADERBOARD_SIZE = 20
+
+
+def _ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@page
+@require_GET
+def dashboard(request, slug):
+    """Target card, where the project stands, best so far over time, leaderboard, recent
+    runs and experiments."""
+    access = project_access(request, slug)
+    project = access.project
+    standing = selectors.standing(project=project)
+    target = standing.target
+    board = selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
+    board_runs = {r.id: r for r in Run.objects.filter(
+        id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
+    winner_id = standing.winner.id if standing.winner else None
+    # The baseline listed after the top 20 has no place number: its rank was not worked out.
+    leaderboard = [{"rank": i if i <= LEADERBOARD_SIZE else None,
+                    "run": board_runs.get(b.candidate.run_id), "ranked": b,
+                    "is_winner": b.candidate.run_id == winner_id}
+                   for i, b in enumerate(board, start=1)]
+    chart = None
+    if target is not None:
+        progress = selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
+        dots, steps = progress.latest, progress.improvements
+        chart = {
+            "metric": phrasing.metric_label(target.metric),
+            "selected_on": target.selected_on,
+            "judged_on": target.judged_on,
+            "threshold": target.threshold,
+            "direction": target.direction,
+            "dots": {"x": [_ms(p.ended_at) for p in dots],
+                     "y": [finite_or_none(p.value) for p in dots],
+                     "passes": [p.passes for p in dots]},
+            "best": {"x": [_ms(p.ended_at) for p in steps],
+                     "y": [finite_or_none(p.best_so_far) for p in steps],
+                     "name": [progress.names.get(p.run_id, "") for p in steps]},
+            "end": _ms(progress.last_ended_at) if progress.last_ended_at else None,
+            "winner": ({"x": _ms(standing.winner.ended_at),
+                        "y": finite_or_none(standing.judged_value),
+                        "name": standing.winner.name}
+                       if standing.winner and standing.winner.ended_at
+                       and finite_or_none(standing.judged_value) is not None else None),
+            "dots_note": (f"latest {len(dots):,} of {progress.total:,} finished runs shown as "
+                          "dots" if progress.total > len(dots) else ""),
+        }
+    guardrail_sentences = [
+        phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
+                                    split=g["split"], passed=g["passed"])
+        for g in standing.guardrails
+    ]
+    return render(request, "web/dashboard.html", {
+        "access": access, "project": project, "standing": standing, "target": target,
+        "verdict": project_verdict(project=project, standing=standing),
+        "progress": presenters.progress(standing.judged_value, target.threshold,
+                                        target.direction) if target else None,
+        "headline": presenters.target_headline(target) if target else "",
+        "meaning": presenters.target_meaning(target) if target else "",
+        "guardrails": list(project.guardrails.all()),
+        "guardrail_sentences": guardrail_sentences,
+        "history": presenters.change_history(
+            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+        "leaderboard": leaderboard,
+        "recent": selectors.recent_runs(project=project, limit=8),
+        "experiments": [
+            {"experiment": e,
+             "runs_url": links.runs_url(project, presenters.experiment_filter(e.name))}
+            for e in selectors.experiments_overview(project=project)],
+        "chart": chart,
+        "run_count": Run.objects.live().filter(project=project).count(),
+    })
