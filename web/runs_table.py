@@ -63,6 +63,31 @@ def chosen_columns(wanted: list[str], target, guardrails, fields) -> tuple[list[
     return cols, False
 
 
+def metric_series(columns: list[Column]) -> set[tuple[str, str]]:
+    """The (metric, split) pairs the columns show, whose summaries the cells need."""
+    return {(c.name, c.split) for c in columns if c.kind == "metric"}
+
+
+def rows(runs: list[Run], columns: list[Column], summaries: dict,
+         visibility: ResultVisibility) -> tuple[list[dict], set[str]]:
+    """The table's rows (each run with its cells, CSS classes set) and the fields of the
+    columns that hold numbers, aligned right: metrics, durations, and numeric params."""
+    table = [{"run": run, "cells": [cell(run, c, summaries, visibility) for c in columns]}
+             for run in runs]
+    numeric_columns = set()
+    for index, c in enumerate(columns):
+        if c.kind == "metric" or c.name == "duration" or (
+                c.kind == "param" and any(row["cells"][index].get("numeric") for row in table)):
+            numeric_columns.add(c.field)
+            for row in table:
+                row["cells"][index]["numeric"] = True
+    for row in table:
+        for one in row["cells"]:
+            one["css"] = " ".join(name for flag, name in (
+                ("numeric", "num"), ("hidden", "hidden-value"), ("mono", "mono")) if one.get(flag))
+    return table, numeric_columns
+
+
 def chooser(columns: list[Column], fields: dict) -> dict:
     """Checkboxes per group: the chosen columns (checked) and what the page's runs carry."""
     chosen = {c.field for c in columns}

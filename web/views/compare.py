@@ -25,6 +25,35 @@ def _buckets_for(runs: int) -> int:
     return max(100, min(400, 6000 // max(1, runs)))
 
 
+def _series(summaries: dict, target) -> list[tuple[str, str]]:
+    """Every (metric, split) the runs logged, by name and split; the target's metric on the
+    selection split first."""
+    series = sorted({ks for per_run in summaries.values() for ks in per_run},
+                    key=lambda ks: (ks[0], selectors.split_order(ks[1])))
+    if target is not None:
+        first = (target.metric, target.selected_on)
+        series.sort(key=lambda ks: ks != first)
+    return series
+
+
+def _charts(runs, series, summaries, visibility) -> tuple[list[dict], list[str]]:
+    """A chart per series some run may show a curve of, with how many runs' curves it hides;
+    and the series logged once (named, not drawn: the table compares them)."""
+    charts, single_values = [], []
+    for key, split in series:
+        having = [r for r in runs if (key, split) in summaries.get(r.id, {})]
+        visible = [r for r in having if visibility.shows(r.id, split)]
+        if not visible:
+            continue
+        if not any(presenters.has_curve(summaries[r.id][(key, split)].count) for r in visible):
+            single_values.append(f"{split} · {key}")
+            continue
+        charts.append({"key": key, "split": split, "label": presenters.chart_label(key),
+                       "hidden": len(having) - len(visible),
+                       "id": f"chart-{len(charts)}"})
+    return charts, single_values
+
+
 @page
 @require_GET
 def compare(request, slug):
@@ -40,25 +69,8 @@ def compare(request, slug):
     target = standing.target
     visibility = ResultVisibility(request, project, standing=standing)
     summaries = selectors.summaries_by_run(run_ids=[r.id for r in runs])
-    series = sorted({ks for per_run in summaries.values() for ks in per_run},
-                    key=lambda ks: (ks[0], selectors.split_order(ks[1])))
-    if target is not None:
-        first = (target.metric, target.selected_on)
-        series.sort(key=lambda ks: ks != first)
-
-    charts, single_values = [], []
-    for key, split in series:
-        having = [r for r in runs if (key, split) in summaries.get(r.id, {})]
-        visible = [r for r in having if visibility.shows(r.id, split)]
-        if not visible:
-            continue
-        if not any(presenters.has_curve(summaries[r.id][(key, split)].count) for r in visible):
-            single_values.append(f"{split} · {key}")
-            continue
-        charts.append({"key": key, "split": split, "label": presenters.chart_label(key),
-                       "hidden": len(having) - len(visible),
-                       "id": f"chart-{len(charts)}"})
-
+    series = _series(summaries, target)
+    charts, single_values = _charts(runs, series, summaries, visibility)
     rows = _compare_rows(runs, summaries, series, visibility, target)
     hidden_runs = visibility.hidden_runs([r.id for r in runs])
     shows_test = any(visibility.is_hidden_split(s) for _, s in series)

@@ -32,6 +32,66 @@ def _nesting(project, run: Run) -> tuple[Run | None, str, int]:
     return parent, links.runs_url(project, children_filter), children
 
 
+def _summary_rows(run, summaries, visibility) -> list[dict]:
+    """A row per summary for the table of results: hidden or shown, and its numbers."""
+    rows = []
+    for s in summaries:
+        rows.append({"summary": s, "hidden": not visibility.shows(run.id, s.split),
+                     "best": presenters.number(math.nan if s.best_value is None and s.count
+                                               else s.best_value),
+                     "last": presenters.number(math.nan if s.last_value is None and s.count
+                                               else s.last_value),
+                     "min": presenters.number(s.min_value),
+                     "max": presenters.number(s.max_value)})
+    return rows
+
+
+def _charts(run, summaries, visibility) -> tuple[list[dict], list[str]]:
+    """One chart per metric with its visible splits on it, and the metrics logged once
+    (named, not drawn)."""
+    keys = []
+    for s in summaries:
+        if visibility.shows(run.id, s.split):
+            if not keys or keys[-1]["key"] != s.key:
+                keys.append({"key": s.key, "label": presenters.chart_label(s.key), "splits": [],
+                             "id": f"chart-{len(keys)}", "points": 0})
+            keys[-1]["splits"].append(s.split)
+            keys[-1]["points"] = max(keys[-1]["points"], s.count)
+    single_values = [k["key"] for k in keys if not presenters.has_curve(k["points"])]
+    return [k for k in keys if presenters.has_curve(k["points"])], single_values
+
+
+def _system_apart(items: list, key) -> tuple[list, list]:
+    """The items about the model, and those about MLflow's system metrics (CPU, memory…),
+    which the page shows apart, folded: they are not the model's."""
+    return ([i for i in items if not mlflow_mapping.is_system_metric(key(i))],
+            [i for i in items if mlflow_mapping.is_system_metric(key(i))])
+
+
+def _run_context(run) -> tuple[str | None, dict, dict]:
+    """The command the run's script ran, the rest of its context, and the MLflow logged
+    models recorded in it (the page lists those on their own)."""
+    context = dict(run.context or {})
+    command = context.pop("command", None)
+    if isinstance(command, list):
+        command = " ".join(str(c) for c in command)
+    logged = context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {}
+    context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
+    return command, context, logged
+
+
+def _models(run, logged: dict, artifacts) -> tuple[list[dict], list[dict]]:
+    """The run's logged models, each with the registry versions made from it, and the
+    versions made from the run that name none of them."""
+    models = presenters.logged_models(logged, artifacts)
+    registered = presenters.registered_versions(run.model_versions.select_related(
+        "registered_model"))
+    for model in models:
+        model["registered"] = [v for v in registered if v["logged_model_id"] == model["id"]]
+    elsewhere = [v for v in registered if not any(v in m["registered"] for m in models)]
+    return models, elsewhere
+
+
 @page
 @require_GET
 def run_detail(request, run_id):
@@ -44,53 +104,20 @@ def run_detail(request, run_id):
     winner = standing.winner
     summaries = sorted(run.summaries.all(),
                        key=lambda s: (s.key, selectors.split_order(s.split)))
-    rows = []
-    for s in summaries:
-        shown = visibility.shows(run.id, s.split)
-        rows.append({"summary": s, "hidden": not shown,
-                     "best": presenters.number(math.nan if s.best_value is None and s.count
-                                               else s.best_value),
-                     "last": presenters.number(math.nan if s.last_value is None and s.count
-                                               else s.last_value),
-                     "min": presenters.number(s.min_value),
-                     "max": presenters.number(s.max_value)})
-    keys = []
-    for s in summaries:
-        if visibility.shows(run.id, s.split):
-            if not keys or keys[-1]["key"] != s.key:
-                keys.append({"key": s.key, "label": presenters.chart_label(s.key), "splits": [],
-                             "id": f"chart-{len(keys)}", "points": 0})
-            keys[-1]["splits"].append(s.split)
-            keys[-1]["points"] = max(keys[-1]["points"], s.count)
-    single_values = [k["key"] for k in keys if not presenters.has_curve(k["points"])]
-    keys = [k for k in keys if presenters.has_curve(k["points"])]
-    # MLflow's system metrics (CPU, memory…) are shown apart, folded: they are not the model's
-    system_rows = [r for r in rows if mlflow_mapping.is_system_metric(r["summary"].key)]
-    rows = [r for r in rows if not mlflow_mapping.is_system_metric(r["summary"].key)]
-    system_keys = [k for k in keys if mlflow_mapping.is_system_metric(k["key"])]
-    keys = [k for k in keys if not mlflow_mapping.is_system_metric(k["key"])]
-    context = dict(run.context or {})
-    command = context.pop("command", None)
-    if isinstance(command, list):
-        command = " ".join(str(c) for c in command)
+    rows, system_rows = _system_apart(_summary_rows(run, summaries, visibility),
+                                      lambda row: row["summary"].key)
+    drawn, single_values = _charts(run, summaries, visibility)
+    keys, system_keys = _system_apart(drawn, lambda chart: chart["key"])
+    command, context, logged = _run_context(run)
     artifacts = list(Artifact.objects.filter(run=run))
-    models = presenters.logged_models(context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {},
-                                      artifacts)
-    context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
-    registered = presenters.registered_versions(run.model_versions.select_related(
-        "registered_model"))
-    for model in models:
-        model["registered"] = [v for v in registered if v["logged_model_id"] == model["id"]]
-    registered_elsewhere = [v for v in registered
-                            if not any(v in m["registered"] for m in models)]
-    hidden_any = any(r["hidden"] for r in rows)
+    models, registered_elsewhere = _models(run, logged, artifacts)
     parent, children_url, children = _nesting(project, run)
     return render(request, "web/run.html", {
         "parent": parent, "children": children, "children_url": children_url,
         "status": presenters.run_status(run),
         "access": access, "project": project, "run": run, "rows": rows,
         "system_rows": system_rows,
-        "single_values": [k for k in single_values if not mlflow_mapping.is_system_metric(k)],
+        "single_values": _system_apart(single_values, lambda key: key)[0],
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
@@ -99,7 +126,7 @@ def run_detail(request, run_id):
         # what an MLflow client sends instead of a command: the script or notebook it ran
         "mlflow_source": run.tags.get(mlflow_mapping.SOURCE_NAME_TAG, ""),
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
-        "hidden_any": hidden_any,
+        "hidden_any": any(r["hidden"] for r in rows),
         "is_winner": winner is not None and winner.id == run.id,
         "compare_url": (links.compare_url(project, [winner.id, run.id])
                         if winner is not None and winner.id != run.id else None),

@@ -3,6 +3,7 @@ export, and showing hidden test results on request (recorded)."""
 
 import csv
 import uuid
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
@@ -56,82 +57,44 @@ def _page_size(request) -> int:
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
-@page
-@require_GET
-def runs(request, slug):
-    """Runs table: filter language, sort by any column, column chooser, keyset paging,
-    selection for comparison, CSV export; test results hidden behind a recorded reveal."""
-    access = project_access(request, slug)
-    project = access.project
-    filter_text = request.GET.get("filter", "").strip()
-    order_by = request.GET.get("order_by", "").strip()
-    size = _page_size(request)
-    standing = selectors.standing(project=project)
-    guardrails = list(project.guardrails.all())
-    visibility = ResultVisibility(request, project, standing=standing)
+def _search_terms(request) -> tuple[str, str]:
+    """The filter and the sort order the query string asks for."""
+    return request.GET.get("filter", "").strip(), request.GET.get("order_by", "").strip()
 
-    error = None
-    rows, next_cursor, total = [], None, None
-    auto_revealed = False
+
+def _all_matching(project, filter_text: str):
+    """Every live run of the project that matches the filter, in no order."""
+    return (Run.objects.live().filter(project=project)
+            .filter(run_search.compile_filter(filter_text)))
+
+
+@dataclass
+class _Found:
+    """One page of the runs table's search, or the error that stopped it."""
+
+    rows: list = field(default_factory=list)
+    next_cursor: str | None = None
+    total: int | None = None
+    auto_revealed: bool = False
+    error: dict | None = None
+
+
+def _search(request, project, visibility, *, filter_text, order_by, size) -> _Found:
+    """The page of matching runs the query string asks for; a filter or order that reads
+    test values counts as a look at this page's runs (recorded)."""
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
         rows, next_cursor = run_search.page(matching, order_by=order_by,
                                             cursor=request.GET.get("cursor"), page_size=size)
-        total = (Run.objects.live().filter(project=project)
-                 .filter(run_search.compile_filter(filter_text)).count())
+        found = _Found(rows, next_cursor, _all_matching(project, filter_text).count())
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
                                 judged_on=visibility.judged_on):
-            auto_revealed = visibility.reveal([r.id for r in rows]) is not None
+            found.auto_revealed = visibility.reveal([r.id for r in rows]) is not None
     except InvalidInput as exc:
-        error = _error_context(exc, filter_text if exc.field == "filter" else order_by)
-
-    # The column chooser offers what the runs on this page carry (and the chosen columns).
-    fields = selectors.run_fields(runs=rows)
-    columns, default_columns = runs_table.chosen_columns(
-        request.GET.getlist("col"), standing.target, guardrails, fields)
-    metric_series = {(c.name, c.split) for c in columns if c.kind == "metric"}
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r in rows], series=metric_series)
-    table = [{"run": run, "cells": [runs_table.cell(run, c, summaries, visibility)
-                                    for c in columns]}
-             for run in rows]
-    numeric_columns = set()
-    for index, c in enumerate(columns):
-        if c.kind == "metric" or c.name == "duration" or (
-                c.kind == "param" and any(row["cells"][index].get("numeric") for row in table)):
-            numeric_columns.add(c.field)
-            for row in table:
-                row["cells"][index]["numeric"] = True
-    for row in table:
-        for cell in row["cells"]:
-            cell["css"] = " ".join(name for flag, name in (
-                ("numeric", "num"), ("hidden", "hidden-value"), ("mono", "mono")) if cell.get(flag))
-    shows_hidden_split = any(c.kind == "metric" and visibility.is_hidden_split(c.split)
-                             for c in columns)
-    hidden_runs = visibility.hidden_runs([r.id for r in rows]) if shows_hidden_split else []
-    headers = []
-    for c in [column("attribute", "name"), *columns]:
-        url, arrow = _sort_link(request, c.field, order_by)
-        headers.append({"col": c, "sort_url": url, "arrow": arrow,
-                         "numeric": c.field in numeric_columns})
-    chooser = runs_table.chooser(columns, fields)
-    return render(request, "web/runs.html", {
-        "access": access, "project": project, "target": standing.target,
-        "filter_text": filter_text, "order_by": order_by, "page_size": size,
-        "page_sizes": PAGE_SIZES, "error": error, "table": table, "headers": headers,
-        "columns": columns, "default_columns": default_columns, "chooser": chooser,
-        "total": total, "shown": len(rows), "is_first_page": not request.GET.get("cursor"),
-        # Default columns follow the page's runs: the next page keeps this page's columns.
-        "next_url": _query(request, cursor=next_cursor, col=[c.field for c in columns])
-        if next_cursor else None,
-        "first_url": _query(request, cursor=None),
-        "csv_url": reverse("web:runs-csv", args=[project.slug]) + _query(
-            request, cursor=None, page_size=None, col=[c.field for c in columns]),
-        "hidden_runs": hidden_runs, "auto_revealed": auto_revealed,
-        "judged_phrase": phrasing.split_phrase(visibility.judged_on),
-        "winner": standing.winner, "baseline": standing.baseline,
-        "this_url": request.get_full_path(),
-    }, status=400 if error else 200)
+        return _Found(error=_error_context(exc, filter_text if exc.field == "filter"
+                                           else order_by))
+    return found
 
 
 def _error_context(exc: InvalidInput, text: str) -> dict:
@@ -145,6 +108,63 @@ def _error_context(exc: InvalidInput, text: str) -> dict:
     return context
 
 
+def _headers(request, columns, order_by: str, numeric_columns: set[str]) -> list[dict]:
+    """The table's header cells: the run's name first, each a link that sorts by it."""
+    headers = []
+    for c in [column("attribute", "name"), *columns]:
+        url, arrow = _sort_link(request, c.field, order_by)
+        headers.append({"col": c, "sort_url": url, "arrow": arrow,
+                        "numeric": c.field in numeric_columns})
+    return headers
+
+
+@page
+@require_GET
+def runs(request, slug):
+    """Runs table: filter language, sort by any column, column chooser, keyset paging,
+    selection for comparison, CSV export; test results hidden behind a recorded reveal."""
+    access = project_access(request, slug)
+    project = access.project
+    filter_text, order_by = _search_terms(request)
+    size = _page_size(request)
+    standing = selectors.standing(project=project)
+    visibility = ResultVisibility(request, project, standing=standing)
+    found = _search(request, project, visibility, filter_text=filter_text, order_by=order_by,
+                    size=size)
+    # The column chooser offers what the runs on this page carry (and the chosen columns).
+    fields = selectors.run_fields(runs=found.rows)
+    columns, default_columns = runs_table.chosen_columns(
+        request.GET.getlist("col"), standing.target, list(project.guardrails.all()), fields)
+    summaries = selectors.summaries_by_run(run_ids=[r.id for r in found.rows],
+                                           series=runs_table.metric_series(columns))
+    table, numeric_columns = runs_table.rows(found.rows, columns, summaries, visibility)
+    shows_hidden_split = any(c.kind == "metric" and visibility.is_hidden_split(c.split)
+                             for c in columns)
+    chosen = [c.field for c in columns]
+    return render(request, "web/runs.html", {
+        "access": access, "project": project, "target": standing.target,
+        "filter_text": filter_text, "order_by": order_by, "page_size": size,
+        "page_sizes": PAGE_SIZES, "error": found.error, "table": table,
+        "headers": _headers(request, columns, order_by, numeric_columns),
+        "columns": columns, "default_columns": default_columns,
+        "chooser": runs_table.chooser(columns, fields),
+        "total": found.total, "shown": len(found.rows),
+        "is_first_page": not request.GET.get("cursor"),
+        # Default columns follow the page's runs: the next page keeps this page's columns.
+        "next_url": _query(request, cursor=found.next_cursor, col=chosen)
+        if found.next_cursor else None,
+        "first_url": _query(request, cursor=None),
+        "csv_url": reverse("web:runs-csv", args=[project.slug]) + _query(
+            request, cursor=None, page_size=None, col=chosen),
+        "hidden_runs": visibility.hidden_runs([r.id for r in found.rows])
+        if shows_hidden_split else [],
+        "auto_revealed": found.auto_revealed,
+        "judged_phrase": phrasing.split_phrase(visibility.judged_on),
+        "winner": standing.winner, "baseline": standing.baseline,
+        "this_url": request.get_full_path(),
+    }, status=400 if found.error else 200)
+
+
 @page
 @require_GET
 def runs_csv(request, slug):
@@ -156,11 +176,8 @@ def runs_csv(request, slug):
     """
     access = project_access(request, slug)
     project = access.project
-    params = request.GET
-    filter_text = params.get("filter", "").strip()
-    order_by = params.get("order_by", "").strip()
+    filter_text, order_by = _search_terms(request)
     standing = selectors.standing(project=project)
-    guardrails = list(project.guardrails.all())
     visibility = ResultVisibility(request, project, standing=standing)
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
@@ -172,16 +189,15 @@ def runs_csv(request, slug):
     except InvalidInput as exc:
         return render(request, "web/error.html", {"title": "Cannot export",
                                                   "message": exc.message}, status=400)
-    columns, _ = runs_table.chosen_columns(request.GET.getlist("col"), standing.target,
-                                           guardrails, selectors.run_fields(runs=first_rows))
+    columns, _ = runs_table.chosen_columns(
+        request.GET.getlist("col"), standing.target, list(project.guardrails.all()),
+        selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
     if reads_test:
-        ids = [str(i) for i in (Run.objects.live().filter(project=project)
-                                .filter(run_search.compile_filter(filter_text))
-                                .values_list("id", flat=True))]
+        ids = [str(i) for i in _all_matching(project, filter_text).values_list("id", flat=True)]
         if ids:
             visibility.reveal(ids)
-    series = {(c.name, c.split) for c in columns if c.kind == "metric"}
+    series = runs_table.metric_series(columns)
 
     def lines():
         buffer = _Echo()
