@@ -1,6 +1,6 @@
 """Routes of the web UI (included at the site root after the admin and API routes)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from web.views import (
     account,
@@ -15,6 +15,19 @@ from web.views import (
 
 app_name = "web"
 
+# The settings page, read by everyone in the project, and one address per form on it.
+settings_urlpatterns = [
+    path("", project_settings.project_settings, name="settings"),
+    path("project/", project_settings.save_project, name="settings-project"),
+    path("target/", project_settings.save_target, name="settings-target"),
+    path("guardrails/", project_settings.save_guardrails, name="settings-guardrails"),
+    path("members/add/", project_settings.add_member, name="settings-add-member"),
+    path("members/role/", project_settings.change_role, name="settings-change-role"),
+    path("members/remove/", project_settings.remove_member, name="settings-remove-member"),
+    path("check-in/", project_settings.save_checkin, name="settings-checkin"),
+    path("send-report/", project_settings.send_report_now, name="settings-send-report"),
+]
+
 urlpatterns = [
     path("", projects.projects, name="projects"),
     path("account/", account.account, name="account"),
@@ -25,7 +38,7 @@ urlpatterns = [
     path("p/<slug:slug>/compare/", compare.compare, name="compare"),
     path("p/<slug:slug>/models/", registered_models.registered_models, name="models"),
     path("p/<slug:slug>/curves.json", compare.curves, name="curves"),
-    path("p/<slug:slug>/settings/", project_settings.project_settings, name="settings"),
+    path("p/<slug:slug>/settings/", include(settings_urlpatterns)),
     path("experiments/<int:experiment_id>/", runs.experiment_link, name="experiment"),
     path("runs/<uuid:run_id>/", run.run_detail, name="run"),
     path("runs/<uuid:run_id>/notes/", run.run_notes, name="run-notes"),

@@ -1,11 +1,19 @@
-"""A project's settings page: target and its history, guardrails, members and roles, the
-check-in schedule and the latest reports."""
+"""A project's settings page, and one view for each of its forms.
+
+Everyone in the project reads the page; only owners see its forms and only their changes
+are accepted, except "send a report now", which members may use too (as in the API). A
+form the services accept sends the browser back to the page with a message; one they
+refuse comes back on the page with its errors next to its fields (400).
+"""
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from reports import schedule as report_schedule
 from reports import selectors as report_selectors
@@ -14,7 +22,10 @@ from reports.models import CheckIn, Report, ReportStatus
 from tracker import selectors, services
 from tracker.errors import TargetlineError
 from web import forms, presenters
-from web.permissions import page, project_access
+from web.permissions import Access, page, project_access
+
+GUARDRAILS_PREFIX = "guardrails"
+LATEST_REPORTS = 10
 
 
 def _target_initial(target) -> dict:
@@ -24,115 +35,6 @@ def _target_initial(target) -> dict:
             "threshold": target.threshold, "judged_on": target.judged_on,
             "selected_on": target.selected_on, "agreed_by": target.agreed_by,
             "agreed_on": target.agreed_on, "definition": target.definition}
-
-
-@page
-@require_http_methods(["GET", "POST"])
-def project_settings(request, slug):
-    """Target with its history, guardrails, members and roles, the check-in schedule and
-    the latest reports. Everyone in the project can read it; only owners see forms, and
-    only owners' changes are accepted, except "send a report now", which members may use."""
-    access = project_access(request, slug)
-    project = access.project
-    target = project.target if hasattr(project, "target") else None
-    project_form = forms.ProjectForm(initial={"name": project.name,
-                                              "description": project.description})
-    series = selectors.project_series(project=project)
-    target_form = forms.TargetForm(initial=_target_initial(target))
-    guardrail_forms = forms.GuardrailFormSet(
-        prefix="guardrails", initial=[g.as_dict() for g in project.guardrails.all()])
-    member_form = forms.MemberForm()
-    checkin = CheckIn.objects.filter(project=project).first()
-    checkin_form = forms.CheckInForm(initial=_checkin_initial(checkin))
-    send_form = forms.SendNowForm()
-    status = 200
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "send_now":  # as in the API: members may send a report too
-            access.require_write("send a report")
-        else:
-            access.require_owner()
-        done = None
-        if action == "project":
-            project_form = forms.ProjectForm(request.POST)
-            if project_form.is_valid():
-                done = _apply(request, project_form, lambda: services.update_project(
-                    project=project, **project_form.cleaned_data), "Project saved.")
-        elif action == "target":
-            target_form = forms.TargetForm(request.POST)
-            if target_form.is_valid():
-                done = _apply(request, target_form, lambda: services.set_target(
-                    project=project, user=request.user, target=target_form.as_target()),
-                    "Target saved; the change is recorded.", prefix="target.")
-        elif action == "guardrails":
-            guardrail_forms = forms.GuardrailFormSet(request.POST, prefix="guardrails")
-            if guardrail_forms.is_valid():
-                items = [{"metric": f.cleaned_data["metric"], "split": f.cleaned_data["split"]
-                          or "test", "op": f.cleaned_data["op"], "value": f.cleaned_data["value"]}
-                         for f in guardrail_forms.forms
-                         if f.cleaned_data.get("metric") and not f.cleaned_data.get("DELETE")]
-                try:
-                    services.set_guardrails(project=project, user=request.user, guardrails=items)
-                except TargetlineError as exc:
-                    guardrail_forms._non_form_errors = guardrail_forms.error_class([exc.message])
-                else:
-                    messages.success(request, "Guardrails saved; the change is recorded.")
-                    done = True
-        elif action in ("add_member", "change_role"):
-            member_form = forms.MemberForm(request.POST)
-            if member_form.is_valid():
-                done = _apply(request, member_form, lambda: services.set_member(
-                    project=project, username=member_form.cleaned_data["username"],
-                    role=member_form.cleaned_data["role"], create=action == "add_member"),
-                    "Member saved.")
-        elif action == "checkin":
-            checkin_form = forms.CheckInForm(request.POST)
-            if checkin_form.is_valid():
-                done = _apply(request, checkin_form, lambda: report_services.save_checkin(
-                    project=project, data=checkin_form.as_checkin()),
-                    "Check-in schedule saved.")
-        elif action == "send_now":
-            send_form = forms.SendNowForm(request.POST)
-            if send_form.is_valid():
-                to = send_form.addresses()
-                done = _apply(request, send_form, lambda: report_services.send_now(
-                    project=project, user=request.user, to=to or None),
-                    f"A report is being prepared for {', '.join(to)} (a preview)." if to else
-                    "A report is being prepared for the recipients; it is emailed in a minute.")
-        elif action == "remove_member":
-            try:
-                services.remove_member(project=project, username=request.POST.get("username", ""))
-            except TargetlineError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"{request.POST.get('username')} removed.")
-            done = True
-        else:
-            messages.error(request, "Unknown action.")
-            done = True
-        if done:
-            return redirect("web:settings", slug=project.slug)
-        status = 400
-    memberships = project.memberships.select_related("user").order_by("user__username")
-    return render(request, "web/settings.html", {
-        "access": access, "project": project, "target": target,
-        "project_form": project_form, "target_form": target_form,
-        "metric_names": sorted({key for key, _ in series}),
-        "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
-                              key=selectors.split_order),
-        "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
-        "guardrail_forms": guardrail_forms, "member_form": member_form,
-        "guardrails": list(project.guardrails.all()),
-        "memberships": memberships, "roles": forms.MemberForm.base_fields["role"].choices,
-        "history": presenters.change_history(
-            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
-        "headline": presenters.target_headline(target) if target else "",
-        "meaning": presenters.target_meaning(target) if target else "",
-        "checkin": _checkin_summary(checkin), "checkin_form": checkin_form,
-        "send_form": send_form,
-        "reports": _latest_reports(project),
-        "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
-    }, status=status)
 
 
 def _checkin_initial(checkin) -> dict:
@@ -163,9 +65,6 @@ def _checkin_summary(checkin) -> dict | None:
             "recipients": checkin.recipients, "emails": emails, "problems": problems}
 
 
-LATEST_REPORTS = 10
-
-
 def _latest_reports(project) -> list[dict]:
     """The project's last reports, newest first, with links to their HTML and PDF (served
     by the API's report views, which let members and viewers in and answer 404 to others)."""
@@ -183,13 +82,167 @@ def _latest_reports(project) -> list[dict]:
     return out
 
 
-def _apply(request, form, write, success: str, *, prefix: str = "") -> bool:
-    """Run a service call; its domain error goes onto the form. True when it succeeded."""
-    try:
-        write()
-    except TargetlineError as exc:
-        forms.add_domain_error(form, exc, prefix=prefix)
-        return False
-    messages.success(request, success)
-    return True
+def _settings_page(request, access: Access, *, status: int = 200, **refused) -> HttpResponse:
+    """The settings page. `refused` holds a form the services refused, by its name on the
+    page, shown with its errors in place of the blank one."""
+    project = access.project
+    target = project.target if hasattr(project, "target") else None
+    guardrails = list(project.guardrails.all())
+    checkin = CheckIn.objects.filter(project=project).first()
+    series = selectors.project_series(project=project)
+    blank = {
+        "project_form": forms.ProjectForm(initial={"name": project.name,
+                                                   "description": project.description}),
+        "target_form": forms.TargetForm(initial=_target_initial(target)),
+        "guardrail_forms": forms.GuardrailFormSet(
+            prefix=GUARDRAILS_PREFIX, initial=[g.as_dict() for g in guardrails]),
+        "member_form": forms.MemberForm(),
+        "checkin_form": forms.CheckInForm(initial=_checkin_initial(checkin)),
+        "send_form": forms.SendNowForm(),
+    }
+    return render(request, "web/settings.html", {
+        **blank, **refused,
+        "access": access, "project": project, "target": target,
+        "metric_names": sorted({key for key, _ in series}),
+        "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
+                              key=selectors.split_order),
+        "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
+        "guardrails": guardrails,
+        "memberships": project.memberships.select_related("user").order_by("user__username"),
+        "roles": forms.MemberForm.base_fields["role"].choices,
+        "history": presenters.change_history(
+            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+        "headline": presenters.target_headline(target) if target else "",
+        "meaning": presenters.target_meaning(target) if target else "",
+        "checkin": _checkin_summary(checkin),
+        "reports": _latest_reports(project),
+        "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
+    }, status=status)
 
+
+def _submit(request, access: Access, form, name: str, write: Callable[[], object],
+            success: str | Callable[[], str], *, prefix: str = "") -> HttpResponse:
+    """A settings form's POST. When the form is valid and `write` (the service call) accepts
+    it: the `success` message, and back to the page. Otherwise the page again with the
+    form, as `name`, and its errors, those of the service on the field they name."""
+    if form.is_valid():
+        try:
+            write()
+        except TargetlineError as exc:
+            forms.add_domain_error(form, exc, prefix=prefix)
+        else:
+            messages.success(request, success() if callable(success) else success)
+            return redirect("web:settings", slug=access.project.slug)
+    return _settings_page(request, access, status=400, **{name: form})
+
+
+def _owners_only(request, slug: str) -> Access:
+    access = project_access(request, slug)
+    access.require_owner()
+    return access
+
+
+@page
+@require_GET
+def project_settings(request, slug):
+    """Target with its history, guardrails, members and roles, the check-in schedule and
+    the latest reports; the forms to change them for those who may."""
+    return _settings_page(request, project_access(request, slug))
+
+
+@page
+@require_POST
+def save_project(request, slug):
+    """Rename the project or change its description (owners)."""
+    access = _owners_only(request, slug)
+    form = forms.ProjectForm(request.POST)
+    return _submit(request, access, form, "project_form", lambda: services.update_project(
+        project=access.project, **form.cleaned_data), "Project saved.")
+
+
+@page
+@require_POST
+def save_target(request, slug):
+    """Agree on the target or change it (owners); the change is recorded."""
+    access = _owners_only(request, slug)
+    form = forms.TargetForm(request.POST)
+    return _submit(request, access, form, "target_form", lambda: services.set_target(
+        project=access.project, user=request.user, target=form.as_target()),
+        "Target saved; the change is recorded.", prefix="target.")
+
+
+@page
+@require_POST
+def save_guardrails(request, slug):
+    """Add, change or remove guardrails (owners); the change is recorded."""
+    access = _owners_only(request, slug)
+    formset = forms.GuardrailFormSet(request.POST, prefix=GUARDRAILS_PREFIX)
+    return _submit(request, access, formset, "guardrail_forms", lambda: services.set_guardrails(
+        project=access.project, user=request.user, guardrails=formset.as_guardrails()),
+        "Guardrails saved; the change is recorded.")
+
+
+def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
+    access = _owners_only(request, slug)
+    form = forms.MemberForm(request.POST)
+    return _submit(request, access, form, "member_form", lambda: services.set_member(
+        project=access.project, username=form.cleaned_data["username"],
+        role=form.cleaned_data["role"], create=create), "Member saved.")
+
+
+@page
+@require_POST
+def add_member(request, slug):
+    """Make a user a member of the project, with a role (owners)."""
+    return _save_member(request, slug, create=True)
+
+
+@page
+@require_POST
+def change_role(request, slug):
+    """Give a member another role (owners)."""
+    return _save_member(request, slug, create=False)
+
+
+@page
+@require_POST
+def remove_member(request, slug):
+    """Take a member out of the project (owners); a project keeps at least one owner."""
+    access = _owners_only(request, slug)
+    username = request.POST.get("username", "")
+    try:
+        services.remove_member(project=access.project, username=username)
+    except TargetlineError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{username} removed.")
+    return redirect("web:settings", slug=access.project.slug)
+
+
+@page
+@require_POST
+def save_checkin(request, slug):
+    """Set when check-in reports are sent and to whom (owners)."""
+    access = _owners_only(request, slug)
+    form = forms.CheckInForm(request.POST)
+    return _submit(request, access, form, "checkin_form", lambda: report_services.save_checkin(
+        project=access.project, data=form.as_checkin()), "Check-in schedule saved.")
+
+
+def _report_on_its_way(to: list[str]) -> str:
+    if to:
+        return f"A report is being prepared for {', '.join(to)} (a preview)."
+    return "A report is being prepared for the recipients; it is emailed in a minute."
+
+
+@page
+@require_POST
+def send_report_now(request, slug):
+    """A report now: to the check-in's recipients, or as a preview to the addresses given.
+    As in the API, members may send one too."""
+    access = project_access(request, slug)
+    access.require_write("send a report")
+    form = forms.SendNowForm(request.POST)
+    return _submit(request, access, form, "send_form", lambda: report_services.send_now(
+        project=access.project, user=request.user, to=form.addresses() or None),
+        lambda: _report_on_its_way(form.addresses()))
