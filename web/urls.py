@@ -31,6 +31,7 @@ settings_urlpatterns = [
 urlpatterns = [
     path("", projects.projects, name="projects"),
     path("account/", account.account, name="account"),
+    path("account/tokens/<int:token_id>/revoke/", account.revoke_token, name="revoke-token"),
     path("p/<slug:slug>/", dashboard.dashboard, name="dashboard"),
     path("p/<slug:slug>/runs/", runs.runs, name="runs"),
     path("p/<slug:slug>/runs.csv", runs.runs_csv, name="runs-csv"),

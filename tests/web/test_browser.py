@@ -227,6 +227,22 @@ def test_an_owner_changes_the_settings_through_their_forms(page, live_server, de
     assert not demo.project.memberships.filter(user=demo.oscar).exists()
 
 
+def test_a_token_is_shown_once_and_revoked_on_the_account_page(page, live_server, people,
+                                                                login):
+    login("mia")
+    page.goto(f"{live_server.url}/account/")
+    page.fill("#id_name", "training server")
+    page.click("text=Create token")
+    raw = page.locator("#new-token").inner_text()
+    token = people.mia.api_tokens.get()
+    page.click(f"[aria-label='Revoke token {token.prefix}']")
+    expect(page).to_have_url(f"{live_server.url}/account/")
+    expect(page.locator(".messages")).to_contain_text(f"Token {token.prefix}… revoked.")
+    expect(page.locator("main")).not_to_contain_text(raw)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
 def test_a_run_named_like_a_script_shows_as_text(page, live_server, demo, login):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

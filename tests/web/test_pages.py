@@ -61,6 +61,7 @@ def test_url_names_are_pinned():
     assert reverse("login") == "/login/"
     assert reverse("logout") == "/logout/"
     assert reverse("web:account") == "/account/"
+    assert reverse("web:revoke-token", args=[7]) == "/account/tokens/7/revoke/"
     assert reverse("web:dashboard", args=["p1"]) == "/p/p1/"
     assert reverse("web:runs", args=["p1"]) == "/p/p1/runs/"
     assert reverse("web:runs-csv", args=["p1"]) == "/p/p1/runs.csv"
@@ -421,7 +422,7 @@ def test_compare_draws_curves_and_leaves_one_value_metrics_to_the_table(people):
 
 def test_account_creates_shows_once_and_revokes_tokens(people):
     client = client_for(people.olivia)
-    response = client.post(reverse("web:account"), {"action": "create", "name": "laptop"})
+    response = client.post(reverse("web:account"), {"name": "laptop"})
     raw = response.context["new_token"]["raw"]
     assert raw in response.content.decode() and response["Cache-Control"] == "no-store"
     assert raw not in client.get(reverse("web:account")).content.decode()
@@ -429,9 +430,9 @@ def test_account_creates_shows_once_and_revokes_tokens(people):
     assert api.get("/api/v1/projects/").status_code == 200
     token = ApiToken.objects.get(user=people.olivia)
     stranger = client_for(people.mia)
-    assert stranger.post(reverse("web:account"), {"action": "revoke",
-                                                  "token": token.pk}).status_code == 404
-    client.post(reverse("web:account"), {"action": "revoke", "token": token.pk})
+    revoke = reverse("web:revoke-token", args=[token.pk])
+    assert stranger.post(revoke).status_code == 404
+    assert client.post(revoke).status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert api.get("/api/v1/projects/").status_code == 401

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tracker import services
 from tracker.errors import NotFound
@@ -26,23 +26,13 @@ logout_view = auth_views.LogoutView.as_view()
 @page
 @require_http_methods(["GET", "POST"])
 def account(request):
-    """The signed-in user's API tokens: create (shown once), list, revoke."""
-    form = forms.TokenForm(request.POST if request.POST.get("action") == "create" else None)
+    """The signed-in user's API tokens: the list, and a new one (shown once)."""
+    form = forms.TokenForm(request.POST if request.method == "POST" else None)
     new_token = None
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "create" and form.is_valid():
-            token, raw = services.create_token(user=request.user, name=form.cleaned_data["name"])
-            new_token = {"token": token, "raw": raw}
-            form = forms.TokenForm()
-        elif action == "revoke":
-            token = ApiToken.objects.filter(user=request.user,
-                                            pk=_int(request.POST.get("token"))).first()
-            if token is None:
-                raise NotFound("no such token")
-            services.revoke_token(token=token)
-            messages.success(request, f"Token {token.prefix}… revoked.")
-            return redirect("web:account")
+    if form.is_valid():
+        token, raw = services.create_token(user=request.user, name=form.cleaned_data["name"])
+        new_token = {"token": token, "raw": raw}
+        form = forms.TokenForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
     response = render(request, "web/account.html", {
         "form": form, "tokens": tokens, "new_token": new_token,
@@ -53,8 +43,13 @@ def account(request):
     return response
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+@page
+@require_POST
+def revoke_token(request, token_id):
+    """Revoke one of the user's API tokens (another user's token is not found)."""
+    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    if token is None:
+        raise NotFound("no such token")
+    services.revoke_token(token=token)
+    messages.success(request, f"Token {token.prefix}… revoked.")
+    return redirect("web:account")
