@@ -228,12 +228,13 @@ def test_an_owner_changes_the_settings_through_their_forms(page, live_server, de
 
 
 def test_a_token_is_shown_once_and_revoked_on_the_account_page(page, live_server, people,
-                                                                login):
+                                                                login, shoot):
     login("mia")
     page.goto(f"{live_server.url}/account/")
     page.fill("#id_name", "training server")
     page.click("text=Create token")
     raw = page.locator("#new-token").inner_text()
+    shoot(page, "account-new-token")
     token = people.mia.api_tokens.get()
     page.click(f"[aria-label='Revoke token {token.prefix}']")
     expect(page).to_have_url(f"{live_server.url}/account/")

@@ -84,6 +84,9 @@ def test_every_page_asks_anonymous_visitors_to_log_in(demo):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/login/?next="), url
+    for name in SETTINGS_FORMS:
+        response = client.post(reverse(name, args=[SLUG]), {"username": "oscar"})
+        assert response["Location"].startswith("/login/?next="), name
     login = client.get(reverse("login"))
     assert login.status_code == 200
     assert login["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
@@ -99,6 +102,9 @@ def test_outsiders_get_404_for_everything_in_a_project(demo):
     assert client.post(reverse("web:run-notes", args=[run.id]), {"notes": "x"}).status_code == 404
     assert client.post(reverse("web:reveal-test", args=[SLUG]),
                        {"run": str(run.id)}).status_code == 404
+    for name in SETTINGS_FORMS:
+        response = client.post(reverse(name, args=[SLUG]), {"username": "oscar", "to": ""})
+        assert response.status_code == 404, name
     assert client.get(reverse("web:projects")).context["cards"] == []
 
 
@@ -117,9 +123,13 @@ def test_each_settings_form_posts_to_its_own_address(demo):
     for name in SETTINGS_FORMS:
         assert f'<form method="post" action="{reverse(name, args=[SLUG])}"' in page, name
     # The page itself is only read: a form posted to it is not taken.
-    response = client_for(demo.olivia).post(reverse("web:settings", args=[SLUG]),
-                                            {"name": "x"})
-    assert response.status_code == 405
+    client = client_for(demo.olivia)
+    assert client.post(reverse("web:settings", args=[SLUG]), {"name": "x"}).status_code == 405
+    # A form's address opened in the browser (after a refused form, say) shows the page.
+    response = client.get(reverse("web:settings-target", args=[SLUG]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:settings", args=[SLUG])
+    assert client_for(demo.oscar).get(response["Location"]).status_code == 404
 
 
 def test_viewers_and_members_cannot_change_settings(demo):

@@ -7,6 +7,7 @@ refuse comes back on the page with its errors next to its fields (400).
 """
 
 from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -136,6 +137,19 @@ def _submit(request, access: Access, form, name: str, write: Callable[[], object
     return _settings_page(request, access, status=400, **{name: form})
 
 
+def settings_form(view):
+    """A settings form's view, behind `page` as every page is. Its form posts to it; a GET
+    (the address bar on a page a refused form came back on) goes to the settings page."""
+    post_only = require_POST(view)
+
+    @wraps(view)
+    def wrapper(request, slug):
+        if request.method in ("GET", "HEAD"):
+            return redirect("web:settings", slug=slug)
+        return post_only(request, slug)
+    return page(wrapper)
+
+
 def _owners_only(request, slug: str) -> Access:
     access = project_access(request, slug)
     access.require_owner()
@@ -150,8 +164,7 @@ def project_settings(request, slug):
     return _settings_page(request, project_access(request, slug))
 
 
-@page
-@require_POST
+@settings_form
 def save_project(request, slug):
     """Rename the project or change its description (owners)."""
     access = _owners_only(request, slug)
@@ -160,8 +173,7 @@ def save_project(request, slug):
         project=access.project, **form.cleaned_data), "Project saved.")
 
 
-@page
-@require_POST
+@settings_form
 def save_target(request, slug):
     """Agree on the target or change it (owners); the change is recorded."""
     access = _owners_only(request, slug)
@@ -171,8 +183,7 @@ def save_target(request, slug):
         "Target saved; the change is recorded.", prefix="target.")
 
 
-@page
-@require_POST
+@settings_form
 def save_guardrails(request, slug):
     """Add, change or remove guardrails (owners); the change is recorded."""
     access = _owners_only(request, slug)
@@ -190,22 +201,19 @@ def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
         role=form.cleaned_data["role"], create=create), "Member saved.")
 
 
-@page
-@require_POST
+@settings_form
 def add_member(request, slug):
     """Make a user a member of the project, with a role (owners)."""
     return _save_member(request, slug, create=True)
 
 
-@page
-@require_POST
+@settings_form
 def change_role(request, slug):
     """Give a member another role (owners)."""
     return _save_member(request, slug, create=False)
 
 
-@page
-@require_POST
+@settings_form
 def remove_member(request, slug):
     """Take a member out of the project (owners); a project keeps at least one owner."""
     access = _owners_only(request, slug)
@@ -219,8 +227,7 @@ def remove_member(request, slug):
     return redirect("web:settings", slug=access.project.slug)
 
 
-@page
-@require_POST
+@settings_form
 def save_checkin(request, slug):
     """Set when check-in reports are sent and to whom (owners)."""
     access = _owners_only(request, slug)
@@ -235,8 +242,7 @@ def _report_on_its_way(to: list[str]) -> str:
     return "A report is being prepared for the recipients; it is emailed in a minute."
 
 
-@page
-@require_POST
+@settings_form
 def send_report_now(request, slug):
     """A report now: to the check-in's recipients, or as a preview to the addresses given.
     As in the API, members may send one too."""
