@@ -1,5 +1,5 @@
 """Addresses from one page to another: the runs table under a filter, a comparison of
-runs, and the runs a comparison's address names."""
+runs, and the runs a comparison's address (or a form) names."""
 
 import uuid
 
@@ -18,9 +18,9 @@ def compare_url(project, run_ids) -> str:
             + urlencode([("run", str(run_id)) for run_id in run_ids]))
 
 
-def compared_run_ids(query) -> list[uuid.UUID]:
-    """The runs a comparison's query string names, in order, once each: `run=<id>` as often
-    as needed, or `runs=<id>,<id>`; what is not a run id is left out."""
+def run_ids(query) -> list[uuid.UUID]:
+    """The runs a query string or a form names, in order, once each: `run=<id>` as often as
+    needed, or `runs=<id>,<id>`; what is not a run id is left out."""
     raw = list(query.getlist("run"))
     for chunk in query.getlist("runs"):
         raw += chunk.split(",")

@@ -60,7 +60,7 @@ def compare(request, slug):
     """Any number of runs side by side: curves, parallel coordinates, params and summaries."""
     access = project_access(request, slug)
     project = access.project
-    ids = links.compared_run_ids(request.GET)
+    ids = links.run_ids(request.GET)
     by_id = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
              .select_related("experiment", "created_by")}
     runs = [by_id[i] for i in ids if i in by_id]
@@ -198,7 +198,7 @@ def curves(request, slug):
     project = access.project
     key = request.GET.get("key", "")
     splits = request.GET.getlist("split")
-    ids = links.compared_run_ids(request.GET)
+    ids = links.run_ids(request.GET)
     try:
         buckets = int(request.GET.get("buckets") or 400)
     except ValueError:

@@ -2,7 +2,6 @@
 export, and showing hidden test results on request (recorded)."""
 
 import csv
-import uuid
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -87,7 +86,8 @@ def _search(request, project, visibility, *, filter_text, order_by, size) -> _Fo
                                           order_by=order_by)
         rows, next_cursor = run_search.page(matching, order_by=order_by,
                                             cursor=request.GET.get("cursor"), page_size=size)
-        found = _Found(rows, next_cursor, _all_matching(project, filter_text).count())
+        found = _Found(rows=rows, next_cursor=next_cursor,
+                       total=_all_matching(project, filter_text).count())
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
                                 judged_on=visibility.judged_on):
             found.auto_revealed = visibility.reveal([r.id for r in rows]) is not None
@@ -98,6 +98,7 @@ def _search(request, project, visibility, *, filter_text, order_by, size) -> _Fo
 
 
 def _error_context(exc: InvalidInput, text: str) -> dict:
+    """A filter's or an order's error as the page shows it, pointing at where it is."""
     position = exc.extra.get("position")
     message = exc.message.removeprefix(f"{exc.field}: ")
     context = {"field": exc.field, "message": message[:1].upper() + message[1:],
@@ -229,12 +230,7 @@ class _Echo:
 def reveal_test(request, slug):
     """Show test results of the named runs: recorded (who, when, which runs), then back."""
     access = project_access(request, slug)
-    ids = []
-    for raw in request.POST.getlist("run"):
-        try:
-            ids.append(uuid.UUID(raw))
-        except ValueError:
-            continue
+    ids = links.run_ids(request.POST)
     found = [str(i) for i in Run.objects.live().filter(project=access.project, id__in=ids)
              .values_list("id", flat=True)]
     if found:
