@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from api.mlflow import urls as mlflow_urls
-from web import views as web_views
+from web.views import account as account_views
 
 
 def api_root(request):
@@ -33,7 +33,7 @@ urlpatterns = [
     path("api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
     path("ajax-api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
     path("api/3.0/mlflow/", include(mlflow_urls.v3_urlpatterns)),
-    path("login/", web_views.login_view, name="login"),
-    path("logout/", web_views.logout_view, name="logout"),
+    path("login/", account_views.login_view, name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
     path("", include("web.urls")),
 ]

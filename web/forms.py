@@ -5,7 +5,7 @@ import re
 from zoneinfo import available_timezones
 
 from django import forms
-from django.forms import formset_factory
+from django.forms import BaseFormSet, formset_factory
 
 from tracker.errors import TargetlineError
 from tracker.models import Direction, GuardrailOp, Role
@@ -84,7 +84,17 @@ class GuardrailForm(forms.Form):
         return data
 
 
-GuardrailFormSet = formset_factory(GuardrailForm, extra=1, can_delete=True)
+class BaseGuardrailFormSet(BaseFormSet):
+    def as_guardrails(self) -> list[dict]:
+        """The filled rows not marked for removal, as services.set_guardrails takes them."""
+        return [{"metric": f.cleaned_data["metric"], "split": f.cleaned_data["split"] or "test",
+                 "op": f.cleaned_data["op"], "value": f.cleaned_data["value"]}
+                for f in self.forms
+                if f.cleaned_data.get("metric") and not f.cleaned_data.get("DELETE")]
+
+
+GuardrailFormSet = formset_factory(GuardrailForm, formset=BaseGuardrailFormSet, extra=1,
+                                   can_delete=True)
 
 
 class MemberForm(forms.Form):
@@ -151,8 +161,13 @@ class TokenForm(forms.Form):
                            help_text="what it is for, e.g. training server")
 
 
-def add_domain_error(form: forms.Form, exc: TargetlineError, *, prefix: str = "") -> None:
-    """Put a service's error on the form field it names (or on the form)."""
+def add_domain_error(form: forms.Form | BaseFormSet, exc: TargetlineError, *,
+                     prefix: str = "") -> None:
+    """Put a service's error on the form field it names (or on the form); on a formset,
+    above its rows."""
+    if isinstance(form, BaseFormSet):  # a formset has no add_error: set what it shows
+        form._non_form_errors = form.error_class([exc.message])
+        return
     # "recipients[2]" belongs to the recipients field.
     field = re.sub(r"\[\d+\]$", "", (exc.field or "").removeprefix(prefix))
     field = field if field in form.fields else None

@@ -191,6 +191,20 @@ def describe_change(change) -> tuple[str, str]:
     return describe_target_dict(change.old), describe_target_dict(change.new)
 
 
+HISTORY_SHOWN = 100  # the latest target and guardrail changes a page lists
+
+
+def change_history(changes) -> list[dict]:
+    """Target and guardrail changes as the history lists show them: the change, who made
+    it, and the before and after in words."""
+    history = []
+    for change in changes:
+        before, after = describe_change(change)
+        history.append({"change": change, "before": before, "after": after,
+                        "who": change.changed_by.username if change.changed_by else "someone"})
+    return history
+
+
 def progress(value: float | None, threshold: float, direction: str) -> int | None:
     """How close a value is to the bar, 0-100 (100 = at or past it); None when unknown."""
     if value is None or not math.isfinite(value):

@@ -52,6 +52,35 @@ def _points(rng: random.Random, *, steps: int, final_f1: float, t0_ms: int,
     return points
 
 
+def _make_run(project, owner, rng: random.Random, name: str, experiment: str, *, when,
+              params, final_f1, test_f1, latency, steps=200, baseline=False,
+              status="finished", spike_at=None, tags=None) -> Run:
+    """One run through the services: its curves, its test results once finished, its end."""
+    run, _ = services.create_run(
+        project=project, user=owner, experiment=experiment, name=name, params=params,
+        tags=tags or {"stage": "dev"}, baseline=baseline, started_at=when,
+        git_commit=f"{rng.getrandbits(160):040x}", host="gpu-02",
+        data_version="tickets-2026-02",
+        context={"command": f"python train.py --config {name}.yaml", "python": "3.11.9"})
+    t0 = int(when.timestamp() * 1000)
+    points = _points(rng, steps=steps, final_f1=final_f1, t0_ms=t0, spike_at=spike_at)
+    if status == "finished":
+        end_ts = t0 + steps * 1500 + 10
+        points.append({"key": "f1", "split": "test", "step": steps, "value": test_f1,
+                       "timestamp": end_ts})
+        points.append({"key": "f1", "split": "test/long_texts", "step": steps,
+                       "value": round(test_f1 - 0.06, 4), "timestamp": end_ts})
+        points.append({"key": "latency_ms", "split": "test", "step": steps, "value": latency,
+                       "timestamp": end_ts})
+    for i in range(0, len(points), 5000):
+        services.log_batch(run=run, metrics=points[i:i + 5000])
+    if status != "running":
+        services.finish_run(run=run, status=status,
+                            ended_at=when + timedelta(seconds=steps * 1.5 + 30))
+    run.refresh_from_db()
+    return run
+
+
 def seed_project(owner, *, runs: int = 24, seed: int = 7):
     """The demo project with `runs` runs (at least 8); returns (project, runs by name)."""
     rng = random.Random(seed)
@@ -65,33 +94,8 @@ def seed_project(owner, *, runs: int = 24, seed: int = 7):
     start = now - timedelta(days=30)
     made: dict[str, Run] = {}
 
-    def make(name, experiment, *, params, final_f1, test_f1, latency, steps=200, baseline=False,
-             status="finished", spike_at=None, when=None, tags=None):
-        started = when or start
-        run, _ = services.create_run(
-            project=project, user=owner, experiment=experiment, name=name, params=params,
-            tags=tags or {"stage": "dev"}, baseline=baseline, started_at=started,
-            git_commit=f"{rng.getrandbits(160):040x}", host="gpu-02",
-            data_version="tickets-2026-02",
-            context={"command": f"python train.py --config {name}.yaml", "python": "3.11.9"})
-        t0 = int(started.timestamp() * 1000)
-        points = _points(rng, steps=steps, final_f1=final_f1, t0_ms=t0, spike_at=spike_at)
-        if status == "finished":
-            end_ts = t0 + steps * 1500 + 10
-            points.append({"key": "f1", "split": "test", "step": steps, "value": test_f1,
-                           "timestamp": end_ts})
-            points.append({"key": "f1", "split": "test/long_texts", "step": steps,
-                           "value": round(test_f1 - 0.06, 4), "timestamp": end_ts})
-            points.append({"key": "latency_ms", "split": "test", "step": steps, "value": latency,
-                           "timestamp": end_ts})
-        for i in range(0, len(points), 5000):
-            services.log_batch(run=run, metrics=points[i:i + 5000])
-        if status != "running":
-            services.finish_run(run=run, status=status,
-                                ended_at=started + timedelta(seconds=steps * 1.5 + 30))
-        run.refresh_from_db()
-        made[name] = run
-        return run
+    def make(name, experiment, **fields):
+        made[name] = _make_run(project, owner, rng, name, experiment, **fields)
 
     make("majority-class", "majority class", params={"strategy": "most_frequent"},
          final_f1=0.41, test_f1=0.40, latency=1, steps=20, baseline=True, when=start)

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
+from reports import services as report_services
 from tests.web.conftest import LAPTOP, PASSWORD, PHONE
 from tests.web.data import SCRIPT_NAME
 from tracker import selectors
@@ -177,13 +178,70 @@ def test_a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, live_
     answer = page.request.post(f"{live_server.url}/runs/{run.id}/notes/",
                                 form={"notes": "forged"}, headers=headers)
     assert answer.status == 403
-    answer = page.request.post(f"{live_server.url}/p/{demo.slug}/settings/",
-                                form={"action": "add_member", "username": "oscar",
-                                      "role": "owner"}, headers=headers)
+    answer = page.request.post(f"{live_server.url}/p/{demo.slug}/settings/members/add/",
+                                form={"username": "oscar", "role": "owner"}, headers=headers)
     assert answer.status == 403
     run.refresh_from_db()
     assert run.notes == ""
     assert not demo.project.memberships.filter(user=demo.oscar).exists()
+
+
+def test_an_owner_changes_the_settings_through_their_forms(page, live_server, demo, login,
+                                                           shoot):
+    """Each form on the settings page posts to its own address; an accepted one comes back
+    to the page with a message, a refused one with its error next to its field."""
+    login("olivia")
+    settings = f"{live_server.url}/p/{demo.slug}/settings/"
+    page.goto(settings)
+    page.fill("#id_threshold", "0.88")
+    page.click("text=Change the target")
+    expect(page).to_have_url(settings)
+    expect(page.locator(".messages")).to_contain_text("Target saved; the change is recorded.")
+    expect(page.locator(".target-headline")).to_contain_text("at least 0.88")
+    page.fill("#id_guardrails-1-metric", "model_size_mb")
+    page.fill("#id_guardrails-1-value", "200")
+    page.click("text=Save guardrails")
+    expect(page.locator(".messages")).to_contain_text("Guardrails saved")
+    assert demo.project.guardrails.count() == 2
+    page.fill("#id_username", "nobody")
+    page.click("text=Add member")
+    expect(page.locator("#id_username + .errorlist")).to_contain_text("no user named 'nobody'")
+    page.fill("#id_username", "oscar")
+    page.click("text=Add member")
+    expect(page).to_have_url(settings)
+    expect(page.locator(".messages")).to_contain_text("Member saved.")
+    oscar = page.locator("[aria-labelledby=members-title] tbody tr", has_text="oscar")
+    oscar.locator("select").select_option("member")
+    oscar.locator("text=Change").click()
+    expect(page.locator(".messages")).to_contain_text("Member saved.")
+    assert demo.project.memberships.get(user=demo.oscar).role == "member"
+    page.fill("#id_to", "not-an-address")
+    page.click("text=Send a report now")
+    expect(page.locator("#send-now-form")).to_contain_text(
+        "'not-an-address' is not a valid email address")
+    shoot(page, "settings-refused-form")
+    page.goto(settings)
+    page.locator("[aria-labelledby=members-title] tbody tr", has_text="oscar").locator(
+        "text=Remove").click()
+    expect(page.locator(".messages")).to_contain_text("oscar removed.")
+    assert not demo.project.memberships.filter(user=demo.oscar).exists()
+
+
+def test_a_token_is_shown_once_and_revoked_on_the_account_page(page, live_server, people,
+                                                                login, shoot):
+    login("mia")
+    page.goto(f"{live_server.url}/account/")
+    page.fill("#id_name", "training server")
+    page.click("text=Create token")
+    raw = page.locator("#new-token").inner_text()
+    shoot(page, "account-new-token")
+    token = people.mia.api_tokens.get()
+    page.click(f"[aria-label='Revoke token {token.prefix}']")
+    expect(page).to_have_url(f"{live_server.url}/account/")
+    expect(page.locator(".messages")).to_contain_text(f"Token {token.prefix}… revoked.")
+    expect(page.locator("main")).not_to_contain_text(raw)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_a_run_named_like_a_script_shows_as_text(page, live_server, demo, login):
@@ -240,8 +298,6 @@ def test_no_request_leaves_the_server_on_any_page(page, live_server, demo, login
         r.url.endswith("/favicon.svg") and r.failure == "net::ERR_ABORTED")
         else failed.append(f"{r.url} ({r.failure})"))
     page.on("pageerror", lambda e: failed.append(str(e)))
-    from reports import services as report_services
-
     report_services.save_checkin(project=demo.project, data={  # so settings shows one
         "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
         "time_zone": "Europe/Paris", "recipients": ["dana@example.com", "cfo@example.com"]})

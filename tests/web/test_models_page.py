@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.web.data import SLUG
-from tracker import model_registry, selectors
+from tracker import model_registry, selectors, services
 from tracker.models import MetricSummary
 from web import presenters
 
@@ -24,12 +24,13 @@ def page_of(user) -> str:
 def test_versions_show_their_run_its_value_and_the_best_model(demo):
     winner = selectors.standing(project=demo.project).winner
     other = next(r for r in demo.runs.values() if r.id != winner.id and not r.baseline)
-    model = model_registry.create_model(user=demo.mia, name="ticket-router", project=demo.project,
-                                  description="Routes tickets to teams")
-    model_registry.create_version(user=demo.mia, model=model, source=f"runs:/{other.id.hex}/model",
-                            run=other)
+    model = model_registry.create_model(user=demo.mia, name="ticket-router",
+                                        project=demo.project,
+                                        description="Routes tickets to teams")
+    model_registry.create_version(user=demo.mia, model=model,
+                                  source=f"runs:/{other.id.hex}/model", run=other)
     best = model_registry.create_version(user=demo.mia, model=model,
-                                   source=f"runs:/{winner.id.hex}/model", run=winner)
+                                         source=f"runs:/{winner.id.hex}/model", run=winner)
     model_registry.transition_stage(version=best, stage="production")
     model_registry.set_alias(model=model, alias="champion", version=2)
 
@@ -54,8 +55,6 @@ def test_a_project_without_models_says_how_to_register_one(demo):
 
 
 def test_a_version_whose_run_was_deleted_says_so_instead_of_linking_nowhere(demo):
-    from tracker import services
-
     run = next(r for r in demo.runs.values() if not r.baseline)
     model = model_registry.create_model(user=demo.mia, name="router", project=demo.project)
     model_registry.create_version(user=demo.mia, model=model, source="runs:/x/model", run=run)

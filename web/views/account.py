@@ -1,0 +1,55 @@
+"""Signing in and out, and the signed-in user's API tokens."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tracker import services
+from tracker.errors import NotFound
+from tracker.models import ApiToken
+from web import forms
+from web.permissions import page, with_csp
+
+_login = auth_views.LoginView.as_view(template_name="web/login.html",
+                                      redirect_authenticated_user=True)
+
+
+def login_view(request, *args, **kwargs):
+    """Django's login page in our layout, with the same Content-Security-Policy."""
+    return with_csp(_login(request, *args, **kwargs))
+
+
+logout_view = auth_views.LogoutView.as_view()
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def account(request):
+    """The signed-in user's API tokens: the list, and a new one (shown once)."""
+    form = forms.TokenForm(request.POST if request.method == "POST" else None)
+    new_token = None
+    if form.is_valid():
+        token, raw = services.create_token(user=request.user, name=form.cleaned_data["name"])
+        new_token = {"token": token, "raw": raw}
+        form = forms.TokenForm()
+    tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
+    response = render(request, "web/account.html", {
+        "form": form, "tokens": tokens, "new_token": new_token,
+        "api_url": request.build_absolute_uri("/api/v1/"),
+    })
+    if new_token:
+        response["Cache-Control"] = "no-store"  # the raw token is on this page, once
+    return response
+
+
+@page
+@require_POST
+def revoke_token(request, token_id):
+    """Revoke one of the user's API tokens (another user's token is not found)."""
+    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    if token is None:
+        raise NotFound("no such token")
+    services.revoke_token(token=token)
+    messages.success(request, f"Token {token.prefix}… revoked.")
+    return redirect("web:account")

@@ -1,0 +1,94 @@
+"""A project's dashboard: where it stands against its target, and how it got there."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tracker import phrasing, selectors
+from tracker.models import Run
+from tracker.numbers import finite_or_none
+from web import links, presenters
+from web.permissions import page, project_access
+from web.project_verdict import project_verdict
+
+DASHBOARD_DOTS = 2000  # runs drawn as dots on the best-so-far chart (all improvements are kept)
+LEADERBOARD_SIZE = 20
+
+
+def _ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _leaderboard(project, standing) -> list[dict]:
+    """The top runs on the selection split, each with its run and place; the winner marked."""
+    board = selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
+    board_runs = {r.id: r for r in Run.objects.filter(
+        id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
+    winner_id = standing.winner.id if standing.winner else None
+    # The baseline listed after the top 20 has no place number: its rank was not worked out.
+    return [{"rank": i if i <= LEADERBOARD_SIZE else None,
+             "run": board_runs.get(b.candidate.run_id), "ranked": b,
+             "is_winner": b.candidate.run_id == winner_id}
+            for i, b in enumerate(board, start=1)]
+
+
+def _progress_chart(project, standing) -> dict:
+    """The best-so-far chart's data: every finished run as a dot (the latest ones), the
+    steps of the best so far, the threshold, and the winner's judged value."""
+    target, winner = standing.target, standing.winner
+    progress = selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
+    dots, steps = progress.latest, progress.improvements
+    judged = finite_or_none(standing.judged_value)
+    return {
+        "metric": phrasing.metric_label(target.metric),
+        "selected_on": target.selected_on,
+        "judged_on": target.judged_on,
+        "threshold": target.threshold,
+        "direction": target.direction,
+        "dots": {"x": [_ms(p.ended_at) for p in dots],
+                 "y": [finite_or_none(p.value) for p in dots],
+                 "passes": [p.passes for p in dots]},
+        "best": {"x": [_ms(p.ended_at) for p in steps],
+                 "y": [finite_or_none(p.best_so_far) for p in steps],
+                 "name": [progress.names.get(p.run_id, "") for p in steps]},
+        "end": _ms(progress.last_ended_at) if progress.last_ended_at else None,
+        "winner": ({"x": _ms(winner.ended_at), "y": judged, "name": winner.name}
+                   if winner and winner.ended_at and judged is not None else None),
+        "dots_note": (f"latest {len(dots):,} of {progress.total:,} finished runs shown as "
+                      "dots" if progress.total > len(dots) else ""),
+    }
+
+
+@page
+@require_GET
+def dashboard(request, slug):
+    """Target card, where the project stands, best so far over time, leaderboard, recent
+    runs and experiments."""
+    access = project_access(request, slug)
+    project = access.project
+    standing = selectors.standing(project=project)
+    target = standing.target
+    guardrail_sentences = [
+        phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
+                                    split=g["split"], passed=g["passed"])
+        for g in standing.guardrails
+    ]
+    return render(request, "web/dashboard.html", {
+        "access": access, "project": project, "standing": standing, "target": target,
+        "verdict": project_verdict(project=project, standing=standing),
+        "progress": presenters.progress(standing.judged_value, target.threshold,
+                                        target.direction) if target else None,
+        "headline": presenters.target_headline(target) if target else "",
+        "meaning": presenters.target_meaning(target) if target else "",
+        "guardrails": list(project.guardrails.all()),
+        "guardrail_sentences": guardrail_sentences,
+        "history": presenters.change_history(
+            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+        "leaderboard": _leaderboard(project, standing),
+        "recent": selectors.recent_runs(project=project, limit=8),
+        "experiments": [
+            {"experiment": e,
+             "runs_url": links.runs_url(project, presenters.experiment_filter(e.name))}
+            for e in selectors.experiments_overview(project=project)],
+        "chart": _progress_chart(project, standing) if target is not None else None,
+        "run_count": Run.objects.live().filter(project=project).count(),
+    })

@@ -1,0 +1,254 @@
+"""A project's settings page, and one view for each of its forms.
+
+Everyone in the project reads the page; only owners see its forms and only their changes
+are accepted, except "send a report now", which members may use too (as in the API). A
+form the services accept sends the browser back to the page with a message; one they
+refuse comes back on the page with its errors next to its fields (400).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from reports import schedule as report_schedule
+from reports import selectors as report_selectors
+from reports import services as report_services
+from reports.models import CheckIn, Report, ReportStatus
+from tracker import selectors, services
+from tracker.errors import TargetlineError
+from web import forms, presenters
+from web.permissions import Access, page, project_access
+
+GUARDRAILS_PREFIX = "guardrails"
+LATEST_REPORTS = 10
+
+
+def _target_initial(target) -> dict:
+    if target is None:
+        return {"judged_on": "test", "selected_on": "validation", "direction": "maximize"}
+    return {"metric": target.metric, "direction": target.direction,
+            "threshold": target.threshold, "judged_on": target.judged_on,
+            "selected_on": target.selected_on, "agreed_by": target.agreed_by,
+            "agreed_on": target.agreed_on, "definition": target.definition}
+
+
+def _checkin_initial(checkin) -> dict:
+    if checkin is None:
+        return {"cadence": "weekly", "weekday": "0", "local_time": "09:00",
+                "time_zone": settings.TIME_ZONE or "UTC", "enabled": True}
+    return {"cadence": checkin.cadence,
+            "weekday": "" if checkin.weekday is None else str(checkin.weekday),
+            "every_n_days": checkin.every_n_days, "starts_on": checkin.starts_on,
+            "day_of_month": checkin.day_of_month,
+            "local_time": checkin.local_time.strftime("%H:%M"),
+            "time_zone": checkin.time_zone, "recipients": "\n".join(checkin.recipients),
+            "enabled": checkin.enabled}
+
+
+def _checkin_summary(checkin) -> dict | None:
+    """The saved check-in in words: when, the next one, who gets it, what cannot be sent."""
+    if checkin is None:
+        return None
+    emails, problems = report_selectors.resolve_recipients(checkin=checkin)
+    next_due = None
+    if checkin.enabled and checkin.next_due_at:
+        local = checkin.next_due_at.astimezone(report_schedule.zone(checkin.time_zone))
+        next_due = {"at": checkin.next_due_at, "local": local,
+                    "words": f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} "
+                             f"({checkin.time_zone})"}
+    return {"checkin": checkin, "describe": checkin.describe(), "next_due": next_due,
+            "recipients": checkin.recipients, "emails": emails, "problems": problems}
+
+
+def _latest_reports(project) -> list[dict]:
+    """The project's last reports, newest first, with links to their HTML and PDF (served
+    by the API's report views, which let members and viewers in and answer 404 to others)."""
+    out = []
+    for report in Report.objects.filter(project=project).order_by("-id")[:LATEST_REPORTS]:
+        rendered = report.status != ReportStatus.PENDING and bool(report.pdf)
+        out.append({
+            "report": report, "period": (report.snapshot or {}).get("period", {}).get("text")
+            or f"{report.period_start:%d %b %Y} – {report.period_end:%d %b %Y}",
+            "html_url": reverse("report-html", args=[project.slug, report.pk]) if rendered
+            else None,
+            "pdf_url": reverse("report-pdf", args=[project.slug, report.pk]) if rendered
+            else None,
+        })
+    return out
+
+
+def _settings_page(request, access: Access, *, status: int = 200, **refused) -> HttpResponse:
+    """The settings page. `refused` holds a form the services refused, by its name on the
+    page, shown with its errors in place of the blank one."""
+    project = access.project
+    target = project.target if hasattr(project, "target") else None
+    guardrails = list(project.guardrails.all())
+    checkin = CheckIn.objects.filter(project=project).first()
+    series = selectors.project_series(project=project)
+    blank = {
+        "project_form": forms.ProjectForm(initial={"name": project.name,
+                                                   "description": project.description}),
+        "target_form": forms.TargetForm(initial=_target_initial(target)),
+        "guardrail_forms": forms.GuardrailFormSet(
+            prefix=GUARDRAILS_PREFIX, initial=[g.as_dict() for g in guardrails]),
+        "member_form": forms.MemberForm(),
+        "checkin_form": forms.CheckInForm(initial=_checkin_initial(checkin)),
+        "send_form": forms.SendNowForm(),
+    }
+    return render(request, "web/settings.html", {
+        **blank, **refused,
+        "access": access, "project": project, "target": target,
+        "metric_names": sorted({key for key, _ in series}),
+        "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
+                              key=selectors.split_order),
+        "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
+        "guardrails": guardrails,
+        "memberships": project.memberships.select_related("user").order_by("user__username"),
+        "roles": forms.MemberForm.base_fields["role"].choices,
+        "history": presenters.change_history(
+            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+        "headline": presenters.target_headline(target) if target else "",
+        "meaning": presenters.target_meaning(target) if target else "",
+        "checkin": _checkin_summary(checkin),
+        "reports": _latest_reports(project),
+        "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
+    }, status=status)
+
+
+def _submit(request, access: Access, form, name: str, write: Callable[[], object],
+            success: str | Callable[[], str], *, prefix: str = "") -> HttpResponse:
+    """A settings form's POST. When the form is valid and `write` (the service call) accepts
+    it: the `success` message, and back to the page. Otherwise the page again with the
+    form, as `name`, and its errors, those of the service on the field they name."""
+    if form.is_valid():
+        try:
+            write()
+        except TargetlineError as exc:
+            forms.add_domain_error(form, exc, prefix=prefix)
+        else:
+            messages.success(request, success() if callable(success) else success)
+            return redirect("web:settings", slug=access.project.slug)
+    return _settings_page(request, access, status=400, **{name: form})
+
+
+def settings_form(view):
+    """A settings form's view, behind `page` as every page is. Its form posts to it; a GET
+    (the address bar on a page a refused form came back on) goes to the settings page."""
+    post_only = require_POST(view)
+
+    @wraps(view)
+    def wrapper(request, slug):
+        if request.method in ("GET", "HEAD"):
+            return redirect("web:settings", slug=slug)
+        return post_only(request, slug)
+    return page(wrapper)
+
+
+def _owners_only(request, slug: str) -> Access:
+    access = project_access(request, slug)
+    access.require_owner()
+    return access
+
+
+@page
+@require_GET
+def project_settings(request, slug):
+    """Target with its history, guardrails, members and roles, the check-in schedule and
+    the latest reports; the forms to change them for those who may."""
+    return _settings_page(request, project_access(request, slug))
+
+
+@settings_form
+def save_project(request, slug):
+    """Rename the project or change its description (owners)."""
+    access = _owners_only(request, slug)
+    form = forms.ProjectForm(request.POST)
+    return _submit(request, access, form, "project_form", lambda: services.update_project(
+        project=access.project, **form.cleaned_data), "Project saved.")
+
+
+@settings_form
+def save_target(request, slug):
+    """Agree on the target or change it (owners); the change is recorded."""
+    access = _owners_only(request, slug)
+    form = forms.TargetForm(request.POST)
+    return _submit(request, access, form, "target_form", lambda: services.set_target(
+        project=access.project, user=request.user, target=form.as_target()),
+        "Target saved; the change is recorded.", prefix="target.")
+
+
+@settings_form
+def save_guardrails(request, slug):
+    """Add, change or remove guardrails (owners); the change is recorded."""
+    access = _owners_only(request, slug)
+    formset = forms.GuardrailFormSet(request.POST, prefix=GUARDRAILS_PREFIX)
+    return _submit(request, access, formset, "guardrail_forms", lambda: services.set_guardrails(
+        project=access.project, user=request.user, guardrails=formset.as_guardrails()),
+        "Guardrails saved; the change is recorded.")
+
+
+def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
+    access = _owners_only(request, slug)
+    form = forms.MemberForm(request.POST)
+    return _submit(request, access, form, "member_form", lambda: services.set_member(
+        project=access.project, username=form.cleaned_data["username"],
+        role=form.cleaned_data["role"], create=create), "Member saved.")
+
+
+@settings_form
+def add_member(request, slug):
+    """Make a user a member of the project, with a role (owners)."""
+    return _save_member(request, slug, create=True)
+
+
+@settings_form
+def change_role(request, slug):
+    """Give a member another role (owners)."""
+    return _save_member(request, slug, create=False)
+
+
+@settings_form
+def remove_member(request, slug):
+    """Take a member out of the project (owners); a project keeps at least one owner."""
+    access = _owners_only(request, slug)
+    username = request.POST.get("username", "")
+    try:
+        services.remove_member(project=access.project, username=username)
+    except TargetlineError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{username} removed.")
+    return redirect("web:settings", slug=access.project.slug)
+
+
+@settings_form
+def save_checkin(request, slug):
+    """Set when check-in reports are sent and to whom (owners)."""
+    access = _owners_only(request, slug)
+    form = forms.CheckInForm(request.POST)
+    return _submit(request, access, form, "checkin_form", lambda: report_services.save_checkin(
+        project=access.project, data=form.as_checkin()), "Check-in schedule saved.")
+
+
+def _report_on_its_way(to: list[str]) -> str:
+    if to:
+        return f"A report is being prepared for {', '.join(to)} (a preview)."
+    return "A report is being prepared for the recipients; it is emailed in a minute."
+
+
+@settings_form
+def send_report_now(request, slug):
+    """A report now: to the check-in's recipients, or as a preview to the addresses given.
+    As in the API, members may send one too."""
+    access = project_access(request, slug)
+    access.require_write("send a report")
+    form = forms.SendNowForm(request.POST)
+    return _submit(request, access, form, "send_form", lambda: report_services.send_now(
+        project=access.project, user=request.user, to=form.addresses() or None),
+        lambda: _report_on_its_way(form.addresses()))

@@ -1,0 +1,58 @@
+"""The projects overview: every project the user can see, and starting a new one."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from tracker import selectors, services
+from tracker.errors import TargetlineError
+from tracker.models import Membership
+from web import forms, presenters
+from web.permissions import page
+from web.project_verdict import project_verdict
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    project: object
+    role: str
+    standing: selectors.Standing
+    verdict: object
+    progress: int | None
+    headline: str
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def projects(request):
+    """Every project the user can see: target in words, progress, verdict, last run."""
+    new_project = forms.NewProjectForm(request.POST or None)
+    if request.method == "POST" and new_project.is_valid():
+        try:
+            project = services.create_project(user=request.user,
+                                              slug=new_project.cleaned_data["slug"],
+                                              name=new_project.cleaned_data["name"])
+        except TargetlineError as exc:
+            forms.add_domain_error(new_project, exc)
+        else:
+            messages.success(request, f"Project {project.name} created: agree on its "
+                             "target below.")
+            return redirect("web:settings", slug=project.slug)
+    roles = dict(Membership.objects.filter(user=request.user)
+                 .values_list("project__slug", "role"))
+    cards = []
+    for project in selectors.projects_overview(user=request.user):
+        standing = selectors.standing(project=project)
+        target = standing.target
+        cards.append(ProjectCard(
+            project=project, role=roles.get(project.slug, ""), standing=standing,
+            verdict=project_verdict(project=project, standing=standing),
+            progress=presenters.progress(standing.judged_value, target.threshold,
+                                         target.direction) if target else None,
+            headline=presenters.target_headline(target) if target else "",
+        ))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/projects.html", {"cards": cards, "new_project": new_project},
+                  status=status)
