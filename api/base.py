@@ -49,3 +49,9 @@ class RunView(ScopedView):
                                            include_deleted=request.method not in READ_METHODS)
         self.project = self.run.project
         self.check_write(request)
+
+
+def validated(serializer_class, data, partial: bool = False) -> dict:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

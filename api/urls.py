@@ -5,7 +5,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
-from api import artifacts, projects, registered_models, reports, runs, standings
+from api import (
+    artifacts,
+    checkins,
+    experiments,
+    members,
+    metrics,
+    projects,
+    registered_models,
+    reports,
+    runs,
+    standings,
+    targets,
+)
 from tracker.errors import NotFound
 
 
@@ -31,18 +43,18 @@ urlpatterns = [
                                                    authentication_classes=[]), "api-docs"),
     *route("projects/", projects.ProjectListView.as_view(), "project-list"),
     *route("projects/<str:slug>", projects.ProjectDetailView.as_view(), "project-detail"),
-    *route("projects/<str:slug>/target", projects.TargetView.as_view(), "project-target"),
-    *route("projects/<str:slug>/target/history", projects.TargetHistoryView.as_view(),
+    *route("projects/<str:slug>/target", targets.TargetView.as_view(), "project-target"),
+    *route("projects/<str:slug>/target/history", targets.TargetHistoryView.as_view(),
            "project-target-history"),
-    *route("projects/<str:slug>/guardrails", projects.GuardrailsView.as_view(),
+    *route("projects/<str:slug>/guardrails", targets.GuardrailsView.as_view(),
            "project-guardrails"),
-    *route("projects/<str:slug>/members/", projects.MemberListView.as_view(), "member-list"),
-    *route("projects/<str:slug>/members/<str:username>", projects.MemberDetailView.as_view(),
+    *route("projects/<str:slug>/members/", members.MemberListView.as_view(), "member-list"),
+    *route("projects/<str:slug>/members/<str:username>", members.MemberDetailView.as_view(),
            "member-detail"),
-    *route("projects/<str:slug>/experiments/", projects.ExperimentListView.as_view(),
+    *route("projects/<str:slug>/experiments/", experiments.ExperimentListView.as_view(),
            "experiment-list"),
     *route("projects/<str:slug>/experiments/<path:name>",
-           projects.ExperimentDetailView.as_view(), "experiment-detail"),
+           experiments.ExperimentDetailView.as_view(), "experiment-detail"),
     *route("projects/<str:slug>/runs/", runs.RunListView.as_view(), "run-list"),
     *route("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
            "project-leaderboard"),
@@ -50,7 +62,7 @@ urlpatterns = [
     *route("projects/<str:slug>/models/", registered_models.RegisteredModelListView.as_view(),
            "registered-model-list"),
     # Check-in reports (reports app)
-    *route("projects/<str:slug>/checkin", reports.CheckInView.as_view(), "project-checkin"),
+    *route("projects/<str:slug>/checkin", checkins.CheckInView.as_view(), "project-checkin"),
     *route("projects/<str:slug>/reports/", reports.ReportListView.as_view(), "report-list"),
     *route("projects/<str:slug>/reports/<str:report_id>", reports.ReportDetailView.as_view(),
            "report-detail"),
@@ -61,9 +73,9 @@ urlpatterns = [
     *route("runs/<str:run_id>", runs.RunDetailView.as_view(), "run-detail"),
     *route("runs/<str:run_id>/heartbeat", runs.HeartbeatView.as_view(), "run-heartbeat"),
     *route("runs/<str:run_id>/finish", runs.FinishView.as_view(), "run-finish"),
-    *route("runs/<str:run_id>/log-batch", runs.LogBatchView.as_view(), "run-log-batch"),
-    *route("runs/<str:run_id>/history", runs.HistoryView.as_view(), "run-history"),
-    *route("runs/<str:run_id>/metrics", runs.MetricsView.as_view(), "run-metrics"),
+    *route("runs/<str:run_id>/log-batch", metrics.LogBatchView.as_view(), "run-log-batch"),
+    *route("runs/<str:run_id>/history", metrics.HistoryView.as_view(), "run-history"),
+    *route("runs/<str:run_id>/metrics", metrics.MetricsView.as_view(), "run-metrics"),
     *route("runs/<str:run_id>/artifacts/", artifacts.ArtifactListView.as_view(),
            "artifact-list"),
     # Artifact paths are taken literally: no trailing-slash twin here.
