@@ -1,6 +1,7 @@
 """Routes of REST API v1. Every route answers with or without a trailing slash."""
 
 from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
@@ -22,11 +23,17 @@ from tracker.errors import NotFound
 
 
 def route(pattern: str, view, name: str) -> list:
-    """The route at `pattern` and at `pattern/`, so clients never meet a redirect."""
+    """The route at `pattern` and at `pattern/`, so clients never meet a redirect.
+
+    Only `pattern` itself is in the schema: its twin is the same operation.
+    """
     bare = pattern.rstrip("/")
-    return [path(bare, view, name=name), path(bare + "/", view, name=name)]
+    twin = view.cls.as_view(**view.initkwargs, schema=None)
+    return [path(url, view if url == pattern else twin, name=name)
+            for url in (bare, bare + "/")]
 
 
+@extend_schema(exclude=True)  # not an operation: the answer to every URL that is none
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 @authentication_classes([])
 @permission_classes([AllowAny])

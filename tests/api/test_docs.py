@@ -17,6 +17,18 @@ def test_the_schema_lists_the_api_operations(client):
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_each_operation_is_listed_once(client):
+    schema = client.get("/api/v1/schema/",
+                        HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths = list(schema["paths"])
+
+    # A route and its trailing-slash twin are one route: one of them is listed.
+    bare = [path.rstrip("/") for path in paths]
+    assert len(bare) == len(set(bare)), paths
+    # The catch-all route answers URLs that are no operation: it is not one either.
+    assert not [path for path in paths if "{rest}" in path]
+
+
 def test_the_docs_page_loads_every_asset_from_this_server(client):
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
