@@ -1,39 +1,63 @@
 """A run's metrics: log a batch of points, params and tags; read summaries and histories."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import RunView
-from api.runs import SummaryOutput, summary_data
+from api.runs import MetricSummaryOutput, summary_data
+from api.schema import MetricValue, results
 from tracker import limits, selectors, services
 from tracker.errors import InvalidInput
 from tracker.validation import check_key, check_split, to_int
 
+TAGS = ["Metrics"]
+BATCH_FIELDS = {"metrics", "params", "tags"}
+
+
+class PointInput(serializers.Serializer):
+    """One metric point."""
+
+    key = serializers.CharField(help_text="e.g. loss, f1")
+    split = serializers.CharField(help_text="train, validation, test or a slice of one such "
+                                  "as test/long_texts")
+    step = serializers.IntegerField(required=False, default=0)
+    value = MetricValue()
+    timestamp = serializers.IntegerField(required=False, help_text="epoch milliseconds; "
+                                         "default: the server's clock")
+
 
 class LogBatchView(RunView):
-    @extend_schema(
-        request=inline_serializer("LogBatch", {
-            "metrics": inline_serializer("Point", {
-                "key": serializers.CharField(), "split": serializers.CharField(),
-                "step": serializers.IntegerField(), "value": serializers.FloatField(),
-                "timestamp": serializers.IntegerField(help_text="epoch milliseconds"),
-            }, many=True),
-            "params": serializers.DictField(), "tags": serializers.DictField()}),
-        responses=inline_serializer("LogBatchResult", {
-            "points_received": serializers.IntegerField(),
-            "points_stored": serializers.IntegerField(),
-            "params": serializers.IntegerField(), "tags": serializers.IntegerField()}),
-        summary=f"Log up to {limits.MAX_POINTS_PER_BATCH:,} points, "
-                f"{limits.MAX_PARAMS_PER_BATCH} params and {limits.MAX_TAGS_PER_BATCH} tags",
-    )
+    """Log metric points, params and tags in one request (owners and members).
+
+    A point sent again (same key, split, step and timestamp) is stored once, so a client
+    may replay a batch. Params are written once (changing one is a 409); tags are
+    overwritten. NaN and ±Infinity are accepted as bare constants or as strings.
+    """
+
+    # Documents the body; services.log_batch checks it, naming the field of any mistake.
+    class Input(serializers.Serializer):
+        metrics = PointInput(many=True, required=False, help_text=f"at most "
+                             f"{limits.MAX_POINTS_PER_BATCH:,} points")
+        params = serializers.DictField(required=False, help_text=f"at most "
+                                       f"{limits.MAX_PARAMS_PER_BATCH}")
+        tags = serializers.DictField(required=False, help_text=f"at most "
+                                     f"{limits.MAX_TAGS_PER_BATCH}")
+
+    class Output(serializers.Serializer):
+        points_received = serializers.IntegerField()
+        points_stored = serializers.IntegerField(help_text="the points not stored before")
+        params = serializers.IntegerField()
+        tags = serializers.IntegerField()
+
+    @extend_schema(tags=TAGS, summary="Log points, params and tags", request=Input,
+                   responses=Output)
     def post(self, request, run_id):
         data = request.data
         if not isinstance(data, dict):
             raise InvalidInput("body must be an object with metrics, params and tags",
                                field=None)
-        unknown = set(data) - {"metrics", "params", "tags"}
+        unknown = set(data) - BATCH_FIELDS
         if unknown:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}",
                                field=sorted(unknown)[0])
@@ -42,14 +66,41 @@ class LogBatchView(RunView):
         return Response(result)
 
 
-class HistoryView(RunView):
+class HistoryPointOutput(serializers.Serializer):
+    step = serializers.IntegerField()
+    value = MetricValue()
+    timestamp = serializers.IntegerField(help_text="epoch milliseconds")
+
+
+class BucketOutput(serializers.Serializer):
+    """The points of one step range: how many, the lowest, highest and last value."""
+
+    step_min = serializers.IntegerField()
+    step_max = serializers.IntegerField()
+    count = serializers.IntegerField()
+    min = MetricValue()
+    max = MetricValue()
+    last = MetricValue()
+
+
+class MetricHistoryView(RunView):
+    """Every point of one (key, split) series in step order; or, with `buckets`, the series
+    cut into that many step ranges, each with its lowest, highest and last value (a spike
+    survives any downsampling)."""
+
+    class Output(serializers.Serializer):
+        key = serializers.CharField()
+        split = serializers.CharField()
+        points = HistoryPointOutput(many=True, required=False, help_text="without `buckets`")
+        buckets = BucketOutput(many=True, required=False, help_text="with `buckets`")
+
     @extend_schema(
+        tags=TAGS, summary="Read a metric's history",
         parameters=[OpenApiParameter("key", str, required=True),
                     OpenApiParameter("split", str, description="default train"),
-                    OpenApiParameter("buckets", int, description="downsample to N step ranges "
-                                     "keeping each one's min, max and last")],
-        responses=OpenApiTypes.OBJECT,
-        summary="Metric history of one (key, split), full or downsampled",
+                    OpenApiParameter("buckets", int, description=f"downsample to this many "
+                                     f"step ranges, at most {limits.MAX_HISTORY_BUCKETS:,}")],
+        responses=Output,
     )
     def get(self, request, run_id):
         params = request.query_params
@@ -65,9 +116,11 @@ class HistoryView(RunView):
             {"step": s, "value": v, "timestamp": t} for s, v, t in points]})
 
 
-class MetricsView(RunView):
-    @extend_schema(responses=SummaryOutput(many=True),
-                   summary="Summaries of every (key, split) the run logged")
+class MetricSummaryListView(RunView):
+    """The summary of every (key, split) series the run logged."""
+
+    @extend_schema(tags=TAGS, summary="List a run's metric summaries",
+                   responses=results("MetricSummaryList", MetricSummaryOutput))
     def get(self, request, run_id):
         summaries = self.run.summaries.order_by("split", "key")
         return Response({"results": [summary_data(s) for s in summaries]})

@@ -5,88 +5,105 @@ from django.db.models import Count, Max
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from api.base import ProjectView, validated
-from api.targets import GuardrailSerializer, TargetSerializer
+from api.base import OperationView, ProjectView
+from api.schema import results
+from api.targets import GuardrailOutput, GuardrailsField, TargetField, TargetOutput, target_data
 from tracker import services
-from tracker.models import Membership, Project, Role, Target
+from tracker.models import Membership, Project, Role
 from tracker.selectors import projects_for_user
 
-
-class ProjectInput(serializers.Serializer):
-    slug = serializers.CharField()
-    name = serializers.CharField(required=False, allow_blank=True, default="")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    target = serializers.DictField(required=False, allow_null=True, default=None)
-    guardrails = serializers.ListField(child=serializers.DictField(), required=False,
-                                       default=list)
-
-
-class ProjectUpdateInput(serializers.Serializer):
-    name = serializers.CharField(required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    target = serializers.DictField(required=False, allow_null=True)
-    guardrails = serializers.ListField(child=serializers.DictField(), required=False)
+TAGS = ["Projects"]
 
 
 class ProjectOutput(serializers.Serializer):
+    """A project with its target, its guardrails and your role in it."""
+
     slug = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
-    role = serializers.CharField()
-    target = TargetSerializer(allow_null=True)
-    guardrails = GuardrailSerializer(many=True)
-    runs = serializers.IntegerField()
-    last_run_at = serializers.DateTimeField(allow_null=True)
+    role = serializers.ChoiceField(choices=Role.values, help_text="your role in the project")
+    target = TargetOutput(allow_null=True)
+    guardrails = GuardrailOutput(many=True)
+    runs = serializers.IntegerField(help_text="runs not deleted")
+    last_run_at = serializers.DateTimeField(allow_null=True, help_text="when the latest run "
+                                            "started")
 
 
 def project_data(project: Project, role: str) -> dict:
-    target = Target.objects.filter(project=project).first()
-    stats = project.runs.live().aggregate(
-        runs=Count("id"), last_run_at=Max("started_at"))
+    stats = project.runs.live().aggregate(runs=Count("id"), last_run_at=Max("started_at"))
     return {
         "slug": project.slug,
         "name": project.name,
         "description": project.description,
         "created_at": project.created_at.isoformat(),
         "role": role,
-        "target": target.as_dict() if target else None,
+        "target": target_data(project),
         "guardrails": [g.as_dict() for g in project.guardrails.all()],
         "runs": stats["runs"],
         "last_run_at": stats["last_run_at"].isoformat() if stats["last_run_at"] else None,
     }
 
 
-class ProjectListView(APIView):
-    @extend_schema(responses=ProjectOutput(many=True), summary="Projects you are a member of")
+class ProjectListView(OperationView):
+    """The projects you are a member of, by slug, each with your role in it."""
+
+    @extend_schema(tags=TAGS, summary="List your projects",
+                   responses=results("ProjectList", ProjectOutput))
     def get(self, request):
         projects = projects_for_user(user=request.user)
         roles = dict(Membership.objects.filter(user=request.user)
                      .values_list("project_id", "role"))
         return Response({"results": [project_data(p, roles[p.id]) for p in projects]})
 
-    @extend_schema(request=ProjectInput, responses={201: ProjectOutput},
-                   summary="Create a project; you become its owner")
+
+class ProjectCreateView(OperationView):
+    """Create a project, optionally with its target and guardrails; you become its owner.
+    Any signed-in user may create one."""
+
+    class Input(serializers.Serializer):
+        slug = serializers.CharField(help_text="lower-case letters and digits separated by - "
+                                     "or _, e.g. news-topics; it is the project's URL")
+        name = serializers.CharField(required=False, allow_blank=True, default="",
+                                     help_text="default: the slug")
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        target = TargetField(required=False, allow_null=True, default=None)
+        guardrails = GuardrailsField(required=False, default=list)
+
+    @extend_schema(tags=TAGS, summary="Create a project", request=Input,
+                   responses={201: ProjectOutput})
     def post(self, request):
-        data = validated(ProjectInput, request.data)
+        data = self.validated(self.Input)
         project = services.create_project(user=request.user, **data)
         return Response(project_data(project, Role.OWNER), status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailView(ProjectView):
-    write_role = Role.OWNER
+    """One project with its target, its guardrails and your role in it."""
 
-    @extend_schema(responses=ProjectOutput, summary="One project with its target")
+    @extend_schema(tags=TAGS, summary="Read a project", responses=ProjectOutput)
     def get(self, request, slug):
         return Response(project_data(self.project, self.role))
 
-    @extend_schema(request=ProjectUpdateInput, responses=ProjectOutput,
-                   summary="Change name, description, target or guardrails (owners; recorded)")
+
+class ProjectUpdateView(ProjectView):
+    """Change the name, the description, the target or the guardrails (owners). A change of
+    target or guardrails is recorded; a mistake in any field changes nothing."""
+
+    write_role = Role.OWNER
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        target = TargetField(required=False, allow_null=True)
+        guardrails = GuardrailsField(required=False)
+
+    @extend_schema(tags=TAGS, summary="Change a project", request=Input,
+                   responses=ProjectOutput)
     @transaction.atomic  # a bad target must not leave the project half-updated
     def patch(self, request, slug):
-        data = validated(ProjectUpdateInput, request.data, partial=True)
+        data = self.validated(self.Input, partial=True)
         if "name" in data or "description" in data:
             services.update_project(project=self.project, name=data.get("name"),
                                     description=data.get("description"))
