@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from api.base import RunView
+from api.base import FileAnswerMixin, RunView
 from api.parsers import RawBytesParser
 from api.schema import results
 from tracker import services
@@ -92,7 +92,7 @@ def _artifact(run, path: str) -> Artifact:
     return artifact
 
 
-class ArtifactDownloadView(RunView):
+class ArtifactDownloadView(FileAnswerMixin, RunView):
     """The file's bytes, as an attachment; the header X-Checksum-SHA256 carries its hash."""
 
     @extend_schema(tags=TAGS, summary="Download an artifact",
