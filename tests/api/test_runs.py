@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.factories import make_run
 from tracker import services
 
 P = "/api/v1/projects/news-topics"
@@ -360,8 +361,6 @@ def test_a_run_started_while_paging_does_not_repeat_a_run(api, project, owner, s
 @pytest.mark.parametrize("order_by", ["-validation.f1", "params.C", "-tags.stage", "name",
                                       "experiment,-validation.f1", ""])
 def test_paging_visits_every_run_once_in_any_order(api, project, owner, order_by):
-    from tests.factories import make_run
-
     expected = []
     for i in range(11):
         series = {"validation.f1": round(0.5 + (i % 4) / 10, 2)} if i % 3 else {}
