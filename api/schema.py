@@ -8,6 +8,7 @@ import re
 
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
@@ -95,6 +96,17 @@ class OperationSchemaGenerator(SchemaGenerator):
     """Describes each method of a route with the view that answers it."""
 
     endpoint_inspector_cls = OperationEnumerator
+    # Here rather than in settings.py, so that the schema is the same whoever builds it.
+    settings = {
+        "TAGS": TAGS,
+        "SORT_OPERATIONS": False,  # in the order of api/urls.py, grouped by resource
+        # Several fields are named "status"; each set of choices gets a name of its own.
+        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES"},
+    }
+
+    def get_schema(self, request=None, public=False):
+        with patched_settings(self.settings):
+            return super().get_schema(request=request, public=public)
 
     def create_view(self, callback, method, request=None):
         view = getattr(callback, "operations", {}).get(method, callback)
@@ -107,13 +119,6 @@ class SchemaView(SpectacularAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     generator_class = OperationSchemaGenerator
-    # Operations in the order of api/urls.py, which groups them by resource.
-    custom_settings = {
-        "TAGS": TAGS,
-        "SORT_OPERATIONS": False,
-        # Several fields are named "status"; each set of choices gets a name of its own.
-        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES"},
-    }
 
 
 class DocsView(SpectacularSwaggerView):
