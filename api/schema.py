@@ -1,4 +1,4 @@
-"""How the v1 API describes itself: the OpenAPI schema and its interactive docs page.
+"""How the v1 API describes itself: the generator of its OpenAPI schema.
 
 Each operation is listed once: a route's trailing-slash twin and the catch-all route are
 left out, and each operation is named after its view (`RunCreateView` -> `run_create`).
@@ -10,9 +10,7 @@ from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import extend_schema_field, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 
 from api.errors import ErrorOutput
 
@@ -111,19 +109,3 @@ class OperationSchemaGenerator(SchemaGenerator):
     def create_view(self, callback, method, request=None):
         view = getattr(callback, "operations", {}).get(method, callback)
         return super().create_view(view, method, request)
-
-
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI schema. Public: it describes the API, not anyone's data."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    generator_class = OperationSchemaGenerator
-
-
-class DocsView(SpectacularSwaggerView):
-    """The interactive docs page (Swagger UI, served from this server)."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    url_name = "api-schema"

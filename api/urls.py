@@ -21,8 +21,8 @@ from api import (
     standings,
     targets,
 )
+from api.docs import DocsView, SchemaView
 from api.routes import route
-from api.schema import DocsView, SchemaView
 from tracker.errors import NotFound
 
 
