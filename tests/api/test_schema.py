@@ -1,9 +1,11 @@
 """The OpenAPI schema lists each operation once, grouped and summarised for a reader, and the
 interactive docs are served with no CDN."""
 
+import json
 import re
 
 import pytest
+from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
@@ -73,6 +75,12 @@ def test_the_schema_is_valid_openapi_and_built_without_a_warning(client):
     assert not GENERATOR_STATS._warn_cache, list(GENERATOR_STATS._warn_cache)
     assert not GENERATOR_STATS._error_cache, list(GENERATOR_STATS._error_cache)
     validate_schema(schema)
+
+
+def test_the_command_line_writes_the_schema_the_server_serves(client, tmp_path):
+    call_command("spectacular", "--format", "openapi-json", "--file", tmp_path / "api.json")
+
+    assert json.loads((tmp_path / "api.json").read_text()) == _schema(client)
 
 
 def test_every_operation_is_grouped_summarised_and_described(client):
