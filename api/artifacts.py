@@ -1,42 +1,37 @@
-"""Run artifacts: upload, list, download. Files go through Django's storage API."""
+"""Run artifacts: list, upload, download. Files go through Django's storage API."""
 
 import mimetypes
-import tempfile
 
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from api.base import RunView
+from api.base import FileAnswerMixin, RunView
+from api.parsers import RawBytesParser
+from api.schema import results
 from tracker import services
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
 
-
-class RawBytesParser(BaseParser):
-    """Any body, spooled to disk past 8 MB, handed to the view as a file object."""
-
-    media_type = "*/*"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        # Handed on open to the view, which stores it; closed when garbage-collected.
-        spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        if stream is not None:
-            while chunk := stream.read(1024 * 1024):
-                spooled.write(chunk)
-        spooled.seek(0)
-        return {"file": spooled}
+TAGS = ["Artifacts"]
 
 
 class ArtifactOutput(serializers.Serializer):
-    path = serializers.CharField()
-    size = serializers.IntegerField()
+    """A file kept with a run."""
+
+    path = serializers.CharField(help_text="its path inside the run, e.g. models/model.pkl")
+    size = serializers.IntegerField(help_text="bytes")
     sha256 = serializers.CharField()
     content_type = serializers.CharField()
     created_at = serializers.DateTimeField()
-    url = serializers.CharField()
+    url = serializers.URLField(help_text="where to download it")
+
+
+STORED = {201: OpenApiResponse(ArtifactOutput, description="Stored"),
+          200: OpenApiResponse(ArtifactOutput, description="Replaced the file at this path")}
 
 
 def artifact_data(request, artifact: Artifact) -> dict:
@@ -51,59 +46,78 @@ def artifact_data(request, artifact: Artifact) -> dict:
     }
 
 
-class ArtifactListView(RunView):
-    parser_classes = [MultiPartParser]
+def stored(request, run, *, path: str, fileobj, content_type: str) -> Response:
+    """Store a file at `path`: 201 with the artifact, 200 when it replaced one."""
+    artifact, replaced = services.store_artifact(run=run, path=path, fileobj=fileobj,
+                                                 content_type=content_type)
+    return Response(artifact_data(request, artifact), status=200 if replaced else 201)
 
-    @extend_schema(responses=ArtifactOutput(many=True), summary="Artifacts of the run")
+
+class ArtifactListView(RunView):
+    """The run's files, in path order."""
+
+    @extend_schema(tags=TAGS, summary="List a run's artifacts",
+                   responses=results("ArtifactList", ArtifactOutput))
     def get(self, request, run_id):
         return Response({"results": [artifact_data(request, a)
                                      for a in self.run.artifacts.all()]})
 
-    @extend_schema(
-        request={"multipart/form-data": inline_serializer("ArtifactUpload", {
-            "file": serializers.FileField(),
-            "path": serializers.CharField(required=False,
-                                          help_text="path inside the run; default file name")})},
-        responses={201: ArtifactOutput},
-        summary="Upload a file (multipart field 'file'; optional 'path')",
-    )
+
+class ArtifactUploadView(RunView):
+    """Upload a file as the multipart field `file` (owners and members): 201, or 200 when
+    it replaced the file at that path. Paths with `..` are refused."""
+
+    parser_classes = [MultiPartParser]
+
+    class Input(serializers.Serializer):
+        file = serializers.FileField()
+        path = serializers.CharField(required=False,
+                                     help_text="its path inside the run; default: the file name")
+
+    @extend_schema(tags=TAGS, summary="Upload an artifact",
+                   request={"multipart/form-data": Input}, responses=STORED)
     def post(self, request, run_id):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput("send the file as multipart form field 'file'", field="file")
         path = request.data.get("path") or upload.name
         content_type = upload.content_type or mimetypes.guess_type(path)[0] or ""
-        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                                     content_type=content_type)
-        return Response(artifact_data(request, artifact), status=200 if replaced else 201)
+        return stored(request, self.run, path=path, fileobj=upload, content_type=content_type)
 
 
-class ArtifactDetailView(RunView):
-    parser_classes = [RawBytesParser]
+def _artifact(run, path: str) -> Artifact:
+    artifact = run.artifacts.filter(path=path.strip("/")).first()
+    if artifact is None:
+        raise NotFound(f"run has no artifact {path!r}", field="path")
+    return artifact
 
-    def _artifact(self, path: str) -> Artifact:
-        artifact = self.run.artifacts.filter(path=path.strip("/")).first()
-        if artifact is None:
-            raise NotFound(f"run has no artifact {path!r}", field="path")
-        return artifact
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes},
-                   summary="Download an artifact")
+class ArtifactDownloadView(FileAnswerMixin, RunView):
+    """The file's bytes, as an attachment; the header X-Checksum-SHA256 carries its hash."""
+
+    @extend_schema(tags=TAGS, summary="Download an artifact",
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, run_id, path):
-        artifact = self._artifact(path)
+        artifact = _artifact(self.run, path)
         response = FileResponse(artifact.file.open("rb"), as_attachment=True,
                                 filename=path.rsplit("/", 1)[-1],
                                 content_type=artifact.content_type or "application/octet-stream")
         response["X-Checksum-SHA256"] = artifact.sha256
         return response
 
-    @extend_schema(request={"application/octet-stream": bytes}, responses={201: ArtifactOutput},
-                   summary="Upload raw bytes to this path (201; 200 when it replaced a file)")
+
+class ArtifactPutView(RunView):
+    """Store the request body as the file at this path (owners and members): 201, or 200
+    when it replaced a file. Needs nothing but the path: no form, no file name."""
+
+    parser_classes = [RawBytesParser]
+
+    @extend_schema(tags=TAGS, summary="Upload an artifact's bytes to a path",
+                   request={"application/octet-stream": OpenApiTypes.BINARY},
+                   responses=STORED)
     def put(self, request, run_id, path):
         upload = request.data.get("file")
         if upload is None:
             raise InvalidInput("send the file's bytes as the request body", field="file")
-        content_type = mimetypes.guess_type(path)[0] or ""
-        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                                     content_type=content_type)
-        return Response(artifact_data(request, artifact), status=200 if replaced else 201)
+        return stored(request, self.run, path=path, fileobj=upload,
+                      content_type=mimetypes.guess_type(path)[0] or "")

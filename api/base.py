@@ -1,11 +1,13 @@
 """Base views that resolve and authorise the project or run once, so handlers receive objects.
 
+Every view of the API answers one operation (api/routes.py binds a URL's operations).
 Roles: viewers read, members also write runs and experiments, owners also change
 the target, guardrails, members and the project itself. Outsiders get 404s.
 """
 
 from rest_framework.views import APIView
 
+from api.schema import OperationSchema
 from tracker.errors import Forbidden
 from tracker.models import Role
 from tracker.permissions import can_administer, can_write, who_may
@@ -14,9 +16,30 @@ from tracker.selectors import project_for_user, run_for_user
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-class ScopedView(APIView):
-    # The role needed for writes on this view: "member" or "owner".
-    write_role = Role.MEMBER
+class OperationView(APIView):
+    """One operation of the API; any authenticated user may call it."""
+
+    schema = OperationSchema()
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        """The request's body checked by an input serializer: a 400 naming the field if not."""
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def unwrapped(self, key: str):
+        """The request's body, or the object under `key` when it comes wrapped as the read
+        answers (`{"target": {...}}`): a client may send back what it read."""
+        data = self.request.data
+        if isinstance(data, dict) and isinstance(data.get(key), dict):
+            return data[key]
+        return data
+
+
+class ScopedView(OperationView):
+    """An operation inside one project: every role reads; a write needs `write_role`."""
+
+    write_role = Role.MEMBER  # or Role.OWNER
 
     def check_write(self, request) -> None:
         if request.method in READ_METHODS or not hasattr(self, request.method.lower()):
@@ -49,3 +72,10 @@ class RunView(ScopedView):
                                            include_deleted=request.method not in READ_METHODS)
         self.project = self.run.project
         self.check_write(request)
+
+
+class FileAnswerMixin:
+    """For a view that answers with a file: any Accept header gets it (errors stay JSON)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)

@@ -2,10 +2,20 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from tracker.errors import TargetlineError
+
+
+class ErrorOutput(serializers.Serializer):
+    """What went wrong, in a sentence that says what to do about it."""
+
+    error = serializers.CharField()
+    field = serializers.CharField(allow_null=True, help_text="the input it concerns, as a "
+                                  "dotted path such as target.threshold or metrics[2].split")
+    position = serializers.IntegerField(required=False, help_text="filter and order_by: "
+                                        "where in the text the problem starts")
 
 
 def _first_error(detail, prefix: str = ""):

@@ -1,3 +1,5 @@
+"""Request middleware of the v1 API."""
+
 import gzip
 import io
 import zlib

@@ -4,21 +4,46 @@ Models are registered with the MLflow client (see README, "MLflow clients"); thi
 lists them with their versions, as the web UI's Models tab shows them.
 """
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import ProjectView
+from api.schema import results
 from tracker import model_registry
 from tracker.models import ModelVersion, RegisteredModel
 
-_VERSION = inline_serializer("ModelVersion", {
-    "version": serializers.IntegerField(), "stage": serializers.CharField(),
-    "aliases": serializers.ListField(child=serializers.CharField()),
-    "run_id": serializers.UUIDField(allow_null=True), "run_name": serializers.CharField(),
-    "source": serializers.CharField(), "logged_model_id": serializers.CharField(),
-    "description": serializers.CharField(), "tags": serializers.DictField(),
-    "created_at": serializers.DateTimeField(), "created_by": serializers.CharField()})
+TAGS = ["Registered models"]
+
+
+class ModelVersionOutput(serializers.Serializer):
+    """One version of a registered model and the run it came from."""
+
+    version = serializers.IntegerField()
+    stage = serializers.CharField(help_text="None, Staging, Production or Archived")
+    aliases = serializers.ListField(child=serializers.CharField())
+    run_id = serializers.UUIDField(allow_null=True)
+    run_name = serializers.CharField()
+    source = serializers.CharField()
+    logged_model_id = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+
+
+class RegisteredModelOutput(serializers.Serializer):
+    """A registered model with its versions, newest first."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.DictField()
+    aliases = serializers.DictField(child=serializers.IntegerField(),
+                                    help_text="alias: version")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    versions = ModelVersionOutput(many=True)
 
 
 def _version_data(model: RegisteredModel, version: ModelVersion) -> dict:
@@ -32,23 +57,20 @@ def _version_data(model: RegisteredModel, version: ModelVersion) -> dict:
             "created_by": version.created_by.get_username() if version.created_by else ""}
 
 
-class RegisteredModelListView(ProjectView):
-    """The project's registered models, each with its versions; every member may read them."""
+def _model_data(model: RegisteredModel) -> dict:
+    return {"name": model.name, "description": model.description, "tags": model.tags,
+            "aliases": model.aliases, "created_at": model.created_at.isoformat(),
+            "updated_at": model.updated_at.isoformat(),
+            "created_by": model.created_by.get_username() if model.created_by else "",
+            "versions": [_version_data(model, v) for v in model.versions.all()]}
 
-    @extend_schema(summary="Registered models of the project, each with its versions "
-                           "(newest first)",
-                   responses=inline_serializer("RegisteredModel", {
-                       "name": serializers.CharField(), "description": serializers.CharField(),
-                       "tags": serializers.DictField(), "aliases": serializers.DictField(),
-                       "created_at": serializers.DateTimeField(),
-                       "updated_at": serializers.DateTimeField(),
-                       "created_by": serializers.CharField(),
-                       "versions": _VERSION}, many=True))
+
+class RegisteredModelListView(ProjectView):
+    """The project's registered models, each with its versions (newest first); every member
+    may read them. Models are registered with the MLflow client."""
+
+    @extend_schema(tags=TAGS, summary="List the registered models",
+                   responses=results("RegisteredModelList", RegisteredModelOutput))
     def get(self, request, slug):
-        return Response({"results": [
-            {"name": m.name, "description": m.description, "tags": m.tags,
-             "aliases": m.aliases, "created_at": m.created_at.isoformat(),
-             "updated_at": m.updated_at.isoformat(),
-             "created_by": m.created_by.get_username() if m.created_by else "",
-             "versions": [_version_data(m, v) for v in m.versions.all()]}
-            for m in model_registry.project_models(self.project)]})
+        return Response({"results": [_model_data(m)
+                                     for m in model_registry.project_models(self.project)]})

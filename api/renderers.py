@@ -1,3 +1,5 @@
+"""Response renderers of the v1 API."""
+
 import math
 
 from rest_framework.renderers import JSONRenderer
@@ -19,5 +21,7 @@ def finite_json(data):
 
 
 class StrictJSONRenderer(JSONRenderer):
+    """JSON with non-finite numbers written as strings (see finite_json)."""
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return super().render(finite_json(data), accepted_media_type, renderer_context)

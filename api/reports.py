@@ -1,7 +1,7 @@
-"""Check-ins and the report archive of a project.
+"""A project's report archive: every check-in's report, its HTML and PDF, and "send now".
 
-Every role reads (the schedule, the archive, a report's HTML and PDF); owners change the
-schedule; owners and members may "send now". Outsiders get 404s, as everywhere.
+Every role reads the archive; owners and members may send a report now. Outsiders get
+404s, as everywhere.
 """
 
 from django.http import FileResponse, HttpResponse
@@ -11,61 +11,55 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from api.base import ProjectView
-from reports import schedule, selectors, services
-from reports.models import CheckIn, Report, ReportStatus
+from api.base import FileAnswerMixin, ProjectView
+from reports import services
+from reports.models import DeliveryStatus, Report, ReportKind, ReportStatus, Verdict
 from tracker.errors import Conflict, InvalidInput, NotFound
-from tracker.models import Role
 from tracker.validation import to_int
 
+TAGS = ["Reports"]
 MAX_PAGE = 200
 
 
-class CheckInSerializer(serializers.Serializer):
-    cadence = serializers.ChoiceField(choices=schedule.CADENCES)
-    weekday = serializers.CharField(required=False, allow_null=True,
-                                    help_text="weekly: monday … sunday (or 0-6)")
-    every_n_days = serializers.IntegerField(required=False, allow_null=True)
-    starts_on = serializers.DateField(required=False, allow_null=True,
-                                      help_text="every N days: the first day counted from")
-    day_of_month = serializers.IntegerField(required=False, allow_null=True,
-                                            help_text="monthly: 1-31 (29-31: last day of "
-                                                      "shorter months)")
-    local_time = serializers.CharField(help_text="HH:MM, 24-hour clock, local time")
-    time_zone = serializers.CharField(help_text="IANA name, e.g. Europe/Paris")
-    recipients = serializers.ListField(child=serializers.CharField(), required=False,
-                                       help_text="email addresses or members' usernames")
-    enabled = serializers.BooleanField(required=False)
+class PeriodOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    text = serializers.CharField(allow_null=True, help_text="e.g. 3 – 10 November 2026")
 
 
-class SendNowInput(serializers.Serializer):
-    to = serializers.ListField(child=serializers.EmailField(), required=False,
-                               help_text="only these addresses (a preview); default: the "
-                                         "check-in's recipients")
+class VerdictOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Verdict.values)
+    label = serializers.CharField(help_text="e.g. Target met")
+    sentence = serializers.CharField()
 
 
-def checkin_data(checkin: CheckIn) -> dict:
-    _, problems = selectors.resolve_recipients(checkin=checkin)
-    weekly = checkin.cadence == schedule.WEEKLY
-    every = checkin.cadence == schedule.EVERY_N_DAYS
-    return {
-        "cadence": checkin.cadence,
-        "weekday": (schedule.WEEKDAYS[checkin.weekday].lower()
-                    if weekly and checkin.weekday is not None else None),
-        "every_n_days": checkin.every_n_days if every else None,
-        "starts_on": checkin.starts_on.isoformat() if every and checkin.starts_on else None,
-        "day_of_month": (checkin.day_of_month if checkin.cadence == schedule.MONTHLY
-                         else None),
-        "local_time": checkin.local_time.strftime("%H:%M"),
-        "time_zone": checkin.time_zone,
-        "recipients": checkin.recipients,
-        "recipient_problems": problems,
-        "enabled": checkin.enabled,
-        "schedule": checkin.describe(),
-        "next_due_at": (checkin.next_due_at.isoformat()
-                        if checkin.enabled and checkin.next_due_at else None),
-        "last_sent_at": checkin.last_sent_at.isoformat() if checkin.last_sent_at else None,
-    }
+class DeliveryOutput(serializers.Serializer):
+    """The report's email to one recipient."""
+
+    email = serializers.EmailField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.values)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReportOutput(serializers.Serializer):
+    """One rendered check-in: its period, verdict, status and links to its HTML and PDF."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ReportKind.values)
+    status = serializers.ChoiceField(choices=ReportStatus.values)
+    period = PeriodOutput()
+    verdict = VerdictOutput(allow_null=True)
+    pages = serializers.IntegerField(allow_null=True, help_text="of the PDF, once rendered")
+    created_at = serializers.DateTimeField()
+    rendered_at = serializers.DateTimeField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    render_error = serializers.CharField(allow_null=True)
+    html_url = serializers.CharField(allow_null=True, help_text="once rendered")
+    pdf_url = serializers.CharField(allow_null=True, help_text="once rendered")
+    deliveries = DeliveryOutput(many=True, required=False,
+                                help_text="one report's answer only, not the archive's")
 
 
 def report_data(report: Report, *, deliveries: bool = True) -> dict:
@@ -98,16 +92,6 @@ def report_data(report: Report, *, deliveries: bool = True) -> dict:
     return data
 
 
-class FileView(ProjectView):
-    """A view that answers with a file: any Accept header gets it (errors stay JSON)."""
-
-    def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
-
-    def report(self, report_id: str) -> Report:
-        return _report(self.project, report_id)
-
-
 def _report(project, report_id) -> Report:
     try:
         pk = int(report_id)
@@ -120,44 +104,26 @@ def _report(project, report_id) -> Report:
     return report
 
 
-def _rendered(report: Report) -> Report:
+def _rendered(project, report_id) -> Report:
+    report = _report(project, report_id)
     if report.status == ReportStatus.PENDING or not report.pdf:
         raise Conflict(f"report {report.pk} is still being rendered; try again in a minute",
                        field="report")
     return report
 
 
-class CheckInView(ProjectView):
-    write_role = Role.OWNER
-
-    @extend_schema(responses=OpenApiTypes.OBJECT,
-                   summary="The check-in schedule and recipients ({'checkin': null} if none)")
-    def get(self, request, slug):
-        checkin = CheckIn.objects.filter(project=self.project).first()
-        return Response({"checkin": checkin_data(checkin) if checkin else None})
-
-    @extend_schema(request=CheckInSerializer, responses=OpenApiTypes.OBJECT,
-                   summary="Set the check-in schedule and recipients (owners); fields left "
-                           "out keep their value")
-    def put(self, request, slug):
-        data = request.data
-        if isinstance(data, dict) and isinstance(data.get("checkin"), dict):
-            data = data["checkin"]  # {"checkin": {...}} as GET answers, or the bare object
-        if not isinstance(data, dict):
-            raise InvalidInput("send the check-in as a JSON object", field=None)
-        checkin = services.save_checkin(project=self.project, data=dict(data))
-        return Response({"checkin": checkin_data(checkin)})
-
-    patch = put
-
-
 class ReportListView(ProjectView):
-    write_role = Role.MEMBER
+    """The project's reports, newest first, a page at a time: pass `next` as `before` to
+    read the following page."""
 
-    @extend_schema(parameters=[
+    class Output(serializers.Serializer):
+        results = ReportOutput(many=True)
+        next = serializers.IntegerField(allow_null=True, help_text="`before` for the next "
+                                        "page, or null")
+
+    @extend_schema(tags=TAGS, summary="List the reports", responses=Output, parameters=[
         OpenApiParameter("limit", int, description=f"default 50, at most {MAX_PAGE}"),
-        OpenApiParameter("before", int, description="the `next` of the previous page")],
-        responses=OpenApiTypes.OBJECT, summary="The report archive, newest first")
+        OpenApiParameter("before", int, description="the `next` of the previous page")])
     def get(self, request, slug):
         limit = min(to_int(request.query_params.get("limit") or 50, field="limit", minimum=1),
                     MAX_PAGE)
@@ -172,9 +138,19 @@ class ReportListView(ProjectView):
         return Response({"results": [report_data(r, deliveries=False) for r in page],
                          "next": page[-1].pk if more else None})
 
-    @extend_schema(request=SendNowInput, responses={202: OpenApiTypes.OBJECT},
-                   summary="Send a report now (owners and members): to the check-in's "
-                           "recipients, or only to `to`")
+
+class ReportSendView(ProjectView):
+    """Send a report now (owners and members): to the check-in's recipients, as a check-in
+    (the next one covers the time since), or only to the addresses in `to`, as a preview.
+    It is rendered and sent in the background: 202, with the report still pending."""
+
+    class Input(serializers.Serializer):
+        to = serializers.ListField(child=serializers.EmailField(), required=False,
+                                   help_text="only these addresses (a preview); default: the "
+                                             "check-in's recipients")
+
+    @extend_schema(tags=TAGS, summary="Send a report now", request=Input,
+                   responses={202: ReportOutput})
     def post(self, request, slug):
         data = request.data if isinstance(request.data, dict) else {}
         to = data.get("to")
@@ -186,17 +162,21 @@ class ReportListView(ProjectView):
 
 
 class ReportDetailView(ProjectView):
-    @extend_schema(responses=OpenApiTypes.OBJECT,
-                   summary="One report: period, verdict, status and each recipient's delivery")
+    """One report: its period, verdict, status and the delivery to each recipient."""
+
+    @extend_schema(tags=TAGS, summary="Read a report", responses=ReportOutput)
     def get(self, request, slug, report_id):
         return Response(report_data(_report(self.project, report_id)))
 
 
-class ReportHtmlView(FileView):
-    @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR},
-                   summary="The report as HTML (charts inlined)")
+class ReportHtmlView(FileAnswerMixin, ProjectView):
+    """The report as one self-contained HTML page, charts inlined. 409 while it is still
+    being rendered."""
+
+    @extend_schema(tags=TAGS, summary="Read a report as HTML",
+                   responses={(200, "text/html"): OpenApiTypes.STR})
     def get(self, request, slug, report_id):
-        report = _rendered(self.report(report_id))
+        report = _rendered(self.project, report_id)
         response = HttpResponse(report.html, content_type="text/html; charset=utf-8")
         # The page is self-contained: no script, nothing fetched.
         response["Content-Security-Policy"] = ("default-src 'none'; img-src data:; "
@@ -204,13 +184,14 @@ class ReportHtmlView(FileView):
         return response
 
 
-class ReportPdfView(FileView):
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
-                   summary="Download the report's PDF")
+class ReportPdfView(FileAnswerMixin, ProjectView):
+    """The report's PDF, as an attachment. 409 while it is still being rendered."""
+
+    @extend_schema(tags=TAGS, summary="Download a report's PDF",
+                   responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, slug, report_id):
-        report = _rendered(self.report(report_id))
+        report = _rendered(self.project, report_id)
         day = report.period_end.date().isoformat()
         return FileResponse(report.pdf.open("rb"), as_attachment=True,
                             filename=f"{report.project.slug}-check-in-{day}.pdf",
                             content_type="application/pdf")
-

@@ -1,70 +1,44 @@
-"""Runs: create, search, read, update, heartbeat, finish, delete, log-batch, history."""
+"""Runs: search, start, read, change, heartbeat, finish, delete."""
 
 from collections import defaultdict
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView, RunView
-from tracker import limits, run_search, selectors, services
-from tracker.errors import InvalidInput
+from api.schema import MetricValue
+from tracker import limits, run_search, services
 from tracker.models import MetricSummary, Run
-from tracker.validation import check_key, check_split, to_int
+from tracker.validation import to_int
+
+TAGS = ["Runs"]
+RUN_STATUSES = ["running", "finished", "failed", "killed"]
 
 
-class RunInput(serializers.Serializer):
-    id = serializers.UUIDField(required=False, allow_null=True, default=None)
-    experiment = serializers.CharField(max_length=250)
-    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=250)
-    params = serializers.DictField(required=False, default=dict)
-    tags = serializers.DictField(required=False, default=dict)
-    baseline = serializers.BooleanField(required=False, default=False)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    git_commit = serializers.CharField(required=False, allow_blank=True, default="",
-                                       max_length=64)
-    data_version = serializers.CharField(required=False, allow_blank=True, default="",
-                                         max_length=250)
-    host = serializers.CharField(required=False, allow_blank=True, default="", max_length=250)
-    context = serializers.DictField(required=False, default=dict)
-    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+class MetricSummaryOutput(serializers.Serializer):
+    """The summary of one (key, split) series: its best, last, lowest and highest values."""
 
-
-class RunUpdateInput(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=250)
-    status = serializers.ChoiceField(required=False,
-                                     choices=["running", "finished", "failed", "killed"])
-    notes = serializers.CharField(required=False, allow_blank=True)
-    tags = serializers.DictField(required=False)
-    baseline = serializers.BooleanField(required=False)
-
-
-class FinishInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["finished", "failed", "killed"],
-                                     required=False, default="finished")
-    # When the run really ended: a client replaying a spooled finish sends its own clock.
-    ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
-class SummaryOutput(serializers.Serializer):
     key = serializers.CharField()
     split = serializers.CharField()
-    best = serializers.FloatField(allow_null=True)
+    best = MetricValue(allow_null=True, help_text="at the run's best step; the last value "
+                       "when the series has no point there")
     best_step = serializers.IntegerField(allow_null=True)
-    last = serializers.FloatField(allow_null=True)
+    last = MetricValue(allow_null=True)
     last_step = serializers.IntegerField(allow_null=True)
-    min = serializers.FloatField(allow_null=True)
-    max = serializers.FloatField(allow_null=True)
-    count = serializers.IntegerField()
+    min = MetricValue(allow_null=True)
+    max = MetricValue(allow_null=True)
+    count = serializers.IntegerField(help_text="points logged")
 
 
 class RunOutput(serializers.Serializer):
+    """A run with its params, tags, context and the summary of every metric it logged."""
+
     id = serializers.UUIDField()
-    project = serializers.CharField()
+    project = serializers.CharField(help_text="the project's slug")
     experiment = serializers.CharField()
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=RUN_STATUSES)
     baseline = serializers.BooleanField()
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
@@ -78,8 +52,10 @@ class RunOutput(serializers.Serializer):
     host = serializers.CharField()
     context = serializers.DictField()
     created_by = serializers.CharField(allow_null=True)
-    best_step = serializers.IntegerField(allow_null=True)
-    metrics = SummaryOutput(many=True)
+    best_step = serializers.IntegerField(allow_null=True, help_text="the step at which the "
+                                         "target metric was best on the selection split")
+    deleted = serializers.BooleanField()
+    metrics = MetricSummaryOutput(many=True)
 
 
 def summary_data(s: MetricSummary) -> dict:
@@ -130,23 +106,29 @@ def runs_data(runs: list[Run]) -> list[dict]:
     return [run_data(r, by_run[r.id]) for r in runs]
 
 
-class RunListView(ProjectView):
+class RunSearchView(ProjectView):
+    """The project's runs that match a filter, in the order asked (newest first by default),
+    a page at a time: follow `next` until it is null. Deleted runs are left out."""
+
+    class Output(serializers.Serializer):
+        results = RunOutput(many=True)
+        next = serializers.URLField(allow_null=True, help_text="the next page, or null")
+        next_cursor = serializers.CharField(allow_null=True)
+        count = serializers.IntegerField(allow_null=True, help_text="on the first page only")
+
     @extend_schema(
+        tags=TAGS, summary="Search the runs",
         parameters=[
-            OpenApiParameter("filter", str, description='e.g. validation.f1 > 0.8 and '
-                             'params.model = "svm"'),
+            OpenApiParameter("filter", str, description='the filter language, e.g. '
+                             'validation.f1 > 0.8 and params.model = "svm"'),
             OpenApiParameter("order_by", str, description="comma-separated fields, '-' for "
                              "descending, e.g. -validation.f1,name"),
-            OpenApiParameter("cursor", str), OpenApiParameter("page_size", int),
+            OpenApiParameter("cursor", str, description="the `next_cursor` of the previous "
+                             "page"),
+            OpenApiParameter("page_size", int, description=f"default "
+                             f"{limits.DEFAULT_PAGE_SIZE}, at most {limits.MAX_PAGE_SIZE}"),
         ],
-        responses=inline_serializer("RunPage", {"results": RunOutput(many=True),
-                                                "next": serializers.CharField(allow_null=True),
-                                                "next_cursor": serializers.CharField(
-                                                    allow_null=True),
-                                                "count": serializers.IntegerField(
-                                                    allow_null=True,
-                                                    help_text="on the first page only")}),
-        summary="Search the project's runs with the filter language",
+        responses=Output,
     )
     def get(self, request, slug):
         params = request.query_params
@@ -168,12 +150,37 @@ class RunListView(ProjectView):
         return Response({"results": runs_data(rows), "next": next_url,
                          "next_cursor": next_cursor, "count": count})
 
-    @extend_schema(request=RunInput, responses={201: RunOutput, 200: RunOutput},
-                   summary="Start a run (the experiment is created on first use)")
+
+class RunCreateView(ProjectView):
+    """Start a run (owners and members); its experiment is created on first use. A run sent
+    again with the same client-chosen `id` is answered as it is (200), so a client may
+    retry safely."""
+
+    class Input(serializers.Serializer):
+        id = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                   help_text="choose it to make retries safe")
+        experiment = serializers.CharField(max_length=250)
+        name = serializers.CharField(required=False, allow_blank=True, default="",
+                                     max_length=250, help_text="default: the experiment's "
+                                     "name and the start of the id")
+        params = serializers.DictField(required=False, default=dict)
+        tags = serializers.DictField(required=False, default=dict)
+        baseline = serializers.BooleanField(required=False, default=False)
+        notes = serializers.CharField(required=False, allow_blank=True, default="")
+        git_commit = serializers.CharField(required=False, allow_blank=True, default="",
+                                           max_length=64)
+        data_version = serializers.CharField(required=False, allow_blank=True, default="",
+                                             max_length=250)
+        host = serializers.CharField(required=False, allow_blank=True, default="",
+                                     max_length=250)
+        context = serializers.DictField(required=False, default=dict)
+        started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(tags=TAGS, summary="Start a run", request=Input, responses={
+        201: OpenApiResponse(RunOutput, description="Started"),
+        200: OpenApiResponse(RunOutput, description="Started before with this id: a retry")})
     def post(self, request, slug):
-        serializer = RunInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = self.validated(self.Input)
         run, created = services.create_run(
             project=self.project, user=request.user, experiment=data["experiment"],
             name=data["name"], run_id=data["id"], params=data["params"], tags=data["tags"],
@@ -184,101 +191,66 @@ class RunListView(ProjectView):
 
 
 class RunDetailView(RunView):
-    @extend_schema(responses=RunOutput, summary="One run with its metric summaries")
+    """One run with its params, tags and the summary of every metric it logged."""
+
+    @extend_schema(tags=TAGS, summary="Read a run", responses=RunOutput)
     def get(self, request, run_id):
         return Response(run_data(self.run))
 
-    @extend_schema(request=RunUpdateInput, responses=RunOutput,
-                   summary="Change name, status, notes, tags or the baseline flag")
+
+class RunUpdateView(RunView):
+    """Change a run's name, status, notes or baseline flag (owners and members); tags sent
+    are merged into the run's tags."""
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(required=False, max_length=250)
+        status = serializers.ChoiceField(required=False, choices=RUN_STATUSES)
+        notes = serializers.CharField(required=False, allow_blank=True)
+        tags = serializers.DictField(required=False)
+        baseline = serializers.BooleanField(required=False)
+
+    @extend_schema(tags=TAGS, summary="Change a run", request=Input, responses=RunOutput)
     def patch(self, request, run_id):
-        serializer = RunUpdateInput(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        run = services.update_run(run=self.run, **serializer.validated_data)
+        run = services.update_run(run=self.run, **self.validated(self.Input, partial=True))
         return Response(run_data(run))
 
-    @extend_schema(responses={204: None}, summary="Delete the run (it then accepts no data)")
+
+class RunDeleteView(RunView):
+    """Delete a run (owners and members): searches leave it out and it takes no more data.
+    Deleting it again changes nothing."""
+
+    @extend_schema(tags=TAGS, summary="Delete a run", responses={204: None})
     def delete(self, request, run_id):
         services.delete_run(run=self.run)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class HeartbeatView(RunView):
-    @extend_schema(request=None, summary="Record that the run is alive",
-                   responses=inline_serializer("Heartbeat", {
-                       "id": serializers.UUIDField(),
-                       "last_heartbeat": serializers.DateTimeField()}))
+class RunHeartbeatView(RunView):
+    """Record that the run's process is still alive (owners and members)."""
+
+    class Output(serializers.Serializer):
+        id = serializers.UUIDField()
+        last_heartbeat = serializers.DateTimeField()
+
+    @extend_schema(tags=TAGS, summary="Send a heartbeat", request=None, responses=Output)
     def post(self, request, run_id):
         run = services.heartbeat(run=self.run)
         return Response({"id": str(run.id), "last_heartbeat": run.last_heartbeat.isoformat()})
 
 
-class FinishView(RunView):
-    @extend_schema(request=FinishInput, responses=RunOutput,
-                   summary="End the run as finished, failed or killed")
+class RunFinishView(RunView):
+    """End the run as finished (the default), failed or killed (owners and members).
+    Finishing again changes the status but keeps the first end time."""
+
+    class Input(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["finished", "failed", "killed"],
+                                         required=False, default="finished")
+        # When the run really ended: a client replaying a spooled finish sends its own clock.
+        ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                             help_text="default: now")
+
+    @extend_schema(tags=TAGS, summary="Finish a run", request=Input, responses=RunOutput)
     def post(self, request, run_id):
-        serializer = FinishInput(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
-        run = services.finish_run(run=self.run, status=serializer.validated_data["status"],
-                                  ended_at=serializer.validated_data["ended_at"])
+        data = self.validated(self.Input)
+        run = services.finish_run(run=self.run, status=data["status"], ended_at=data["ended_at"])
         return Response(run_data(run))
-
-
-class LogBatchView(RunView):
-    @extend_schema(
-        request=inline_serializer("LogBatch", {
-            "metrics": inline_serializer("Point", {
-                "key": serializers.CharField(), "split": serializers.CharField(),
-                "step": serializers.IntegerField(), "value": serializers.FloatField(),
-                "timestamp": serializers.IntegerField(help_text="epoch milliseconds"),
-            }, many=True),
-            "params": serializers.DictField(), "tags": serializers.DictField()}),
-        responses=inline_serializer("LogBatchResult", {
-            "points_received": serializers.IntegerField(),
-            "points_stored": serializers.IntegerField(),
-            "params": serializers.IntegerField(), "tags": serializers.IntegerField()}),
-        summary=f"Log up to {limits.MAX_POINTS_PER_BATCH:,} points, "
-                f"{limits.MAX_PARAMS_PER_BATCH} params and {limits.MAX_TAGS_PER_BATCH} tags",
-    )
-    def post(self, request, run_id):
-        data = request.data
-        if not isinstance(data, dict):
-            raise InvalidInput("body must be an object with metrics, params and tags",
-                               field=None)
-        unknown = set(data) - {"metrics", "params", "tags"}
-        if unknown:
-            raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}",
-                               field=sorted(unknown)[0])
-        result = services.log_batch(run=self.run, metrics=data.get("metrics"),
-                                    params=data.get("params"), tags=data.get("tags"))
-        return Response(result)
-
-
-class HistoryView(RunView):
-    @extend_schema(
-        parameters=[OpenApiParameter("key", str, required=True),
-                    OpenApiParameter("split", str, description="default train"),
-                    OpenApiParameter("buckets", int, description="downsample to N step ranges "
-                                     "keeping each one's min, max and last")],
-        responses=OpenApiTypes.OBJECT,
-        summary="Metric history of one (key, split), full or downsampled",
-    )
-    def get(self, request, run_id):
-        params = request.query_params
-        key = check_key(params.get("key"), field="key")
-        split = check_split(params.get("split") or "train")
-        if params.get("buckets"):
-            buckets = to_int(params["buckets"], field="buckets", minimum=1)
-            rows = selectors.metric_history_buckets(run=self.run, key=key, split=split,
-                                                    buckets=buckets)
-            return Response({"key": key, "split": split, "buckets": rows})
-        points = selectors.metric_history(run=self.run, key=key, split=split)
-        return Response({"key": key, "split": split, "points": [
-            {"step": s, "value": v, "timestamp": t} for s, v, t in points]})
-
-
-class MetricsView(RunView):
-    @extend_schema(responses=SummaryOutput(many=True),
-                   summary="Summaries of every (key, split) the run logged")
-    def get(self, request, run_id):
-        summaries = self.run.summaries.order_by("split", "key")
-        return Response({"results": [summary_data(s) for s in summaries]})

@@ -1,20 +1,32 @@
-"""Routes of REST API v1. Every route answers with or without a trailing slash."""
+"""Routes of REST API v1, grouped by resource as the docs page shows them.
 
-from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+Every route answers with or without a trailing slash (see api/routes.py).
+"""
+
+from django.urls import re_path
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 
-from api import artifacts, projects, registered_models, reports, runs, standings
+from api import (
+    artifacts,
+    checkins,
+    experiments,
+    members,
+    metrics,
+    projects,
+    registered_models,
+    reports,
+    runs,
+    standings,
+    targets,
+)
+from api.docs import DocsView, SchemaView
+from api.routes import route
 from tracker.errors import NotFound
 
 
-def route(pattern: str, view, name: str) -> list:
-    """The route at `pattern` and at `pattern/`, so clients never meet a redirect."""
-    bare = pattern.rstrip("/")
-    return [path(bare, view, name=name), path(bare + "/", view, name=name)]
-
-
+@extend_schema(exclude=True)  # not an operation: the answer to every URL that is none
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 @authentication_classes([])
 @permission_classes([AllowAny])
@@ -22,52 +34,48 @@ def not_found(request, rest):
     raise NotFound(f"no API route {request.path!r}; see /api/v1/docs/", field=None)
 
 
+P = "projects/<str:slug>"
+R = "runs/<str:run_id>"
+
 urlpatterns = [
-    # The schema and docs are public: they describe the API, not anyone's data.
-    *route("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny],
-                                                 authentication_classes=[]), "api-schema"),
-    *route("docs/", SpectacularSwaggerView.as_view(url_name="api-schema",
-                                                   permission_classes=[AllowAny],
-                                                   authentication_classes=[]), "api-docs"),
-    *route("projects/", projects.ProjectListView.as_view(), "project-list"),
-    *route("projects/<str:slug>", projects.ProjectDetailView.as_view(), "project-detail"),
-    *route("projects/<str:slug>/target", projects.TargetView.as_view(), "project-target"),
-    *route("projects/<str:slug>/target/history", projects.TargetHistoryView.as_view(),
-           "project-target-history"),
-    *route("projects/<str:slug>/guardrails", projects.GuardrailsView.as_view(),
-           "project-guardrails"),
-    *route("projects/<str:slug>/members/", projects.MemberListView.as_view(), "member-list"),
-    *route("projects/<str:slug>/members/<str:username>", projects.MemberDetailView.as_view(),
-           "member-detail"),
-    *route("projects/<str:slug>/experiments/", projects.ExperimentListView.as_view(),
-           "experiment-list"),
-    *route("projects/<str:slug>/experiments/<path:name>",
-           projects.ExperimentDetailView.as_view(), "experiment-detail"),
-    *route("projects/<str:slug>/runs/", runs.RunListView.as_view(), "run-list"),
-    *route("projects/<str:slug>/leaderboard", standings.LeaderboardView.as_view(),
-           "project-leaderboard"),
-    *route("projects/<str:slug>/winner", standings.WinnerView.as_view(), "project-winner"),
-    *route("projects/<str:slug>/models/", registered_models.RegisteredModelListView.as_view(),
-           "registered-model-list"),
-    # Check-in reports (reports app)
-    *route("projects/<str:slug>/checkin", reports.CheckInView.as_view(), "project-checkin"),
-    *route("projects/<str:slug>/reports/", reports.ReportListView.as_view(), "report-list"),
-    *route("projects/<str:slug>/reports/<str:report_id>", reports.ReportDetailView.as_view(),
-           "report-detail"),
-    *route("projects/<str:slug>/reports/<str:report_id>/html", reports.ReportHtmlView.as_view(),
-           "report-html"),
-    *route("projects/<str:slug>/reports/<str:report_id>/pdf", reports.ReportPdfView.as_view(),
-           "report-pdf"),
-    *route("runs/<str:run_id>", runs.RunDetailView.as_view(), "run-detail"),
-    *route("runs/<str:run_id>/heartbeat", runs.HeartbeatView.as_view(), "run-heartbeat"),
-    *route("runs/<str:run_id>/finish", runs.FinishView.as_view(), "run-finish"),
-    *route("runs/<str:run_id>/log-batch", runs.LogBatchView.as_view(), "run-log-batch"),
-    *route("runs/<str:run_id>/history", runs.HistoryView.as_view(), "run-history"),
-    *route("runs/<str:run_id>/metrics", runs.MetricsView.as_view(), "run-metrics"),
-    *route("runs/<str:run_id>/artifacts/", artifacts.ArtifactListView.as_view(),
-           "artifact-list"),
+    *route("schema/", SchemaView, name="api-schema"),
+    *route("docs/", DocsView, name="api-docs"),
+    *route("projects/", projects.ProjectListView, projects.ProjectCreateView,
+           name="project-list"),
+    *route(P, projects.ProjectDetailView, projects.ProjectUpdateView, name="project-detail"),
+    *route(f"{P}/target", targets.TargetDetailView, targets.TargetSetView,
+           targets.TargetWithdrawView, name="project-target"),
+    *route(f"{P}/guardrails", targets.GuardrailListView, targets.GuardrailReplaceView,
+           name="project-guardrails"),
+    *route(f"{P}/target/history", targets.TargetHistoryView, name="project-target-history"),
+    *route(f"{P}/members/", members.MemberListView, members.MemberAddView, name="member-list"),
+    *route(f"{P}/members/<str:username>", members.MemberUpdateView, members.MemberRemoveView,
+           name="member-detail"),
+    *route(f"{P}/experiments/", experiments.ExperimentListView,
+           experiments.ExperimentCreateView, name="experiment-list"),
+    *route(f"{P}/experiments/<path:name>", experiments.ExperimentDetailView,
+           name="experiment-detail"),
+    *route(f"{P}/runs/", runs.RunSearchView, runs.RunCreateView, name="run-list"),
+    *route(R, runs.RunDetailView, runs.RunUpdateView, runs.RunDeleteView, name="run-detail"),
+    *route(f"{R}/heartbeat", runs.RunHeartbeatView, name="run-heartbeat"),
+    *route(f"{R}/finish", runs.RunFinishView, name="run-finish"),
+    *route(f"{R}/log-batch", metrics.LogBatchView, name="run-log-batch"),
+    *route(f"{R}/metrics", metrics.MetricSummaryListView, name="run-metrics"),
+    *route(f"{R}/history", metrics.MetricHistoryView, name="run-history"),
+    *route(f"{R}/artifacts/", artifacts.ArtifactListView, artifacts.ArtifactUploadView,
+           name="artifact-list"),
     # Artifact paths are taken literally: no trailing-slash twin here.
-    path("runs/<str:run_id>/artifacts/<path:path>", artifacts.ArtifactDetailView.as_view(),
-         name="artifact-detail"),
+    *route(f"{R}/artifacts/<path:path>", artifacts.ArtifactDownloadView,
+           artifacts.ArtifactPutView, name="artifact-detail", twin=False),
+    *route(f"{P}/winner", standings.WinnerView, name="project-winner"),
+    *route(f"{P}/leaderboard", standings.LeaderboardView, name="project-leaderboard"),
+    *route(f"{P}/models/", registered_models.RegisteredModelListView,
+           name="registered-model-list"),
+    *route(f"{P}/checkin", checkins.CheckInDetailView, checkins.CheckInSetView,
+           name="project-checkin"),
+    *route(f"{P}/reports/", reports.ReportListView, reports.ReportSendView, name="report-list"),
+    *route(f"{P}/reports/<str:report_id>", reports.ReportDetailView, name="report-detail"),
+    *route(f"{P}/reports/<str:report_id>/html", reports.ReportHtmlView, name="report-html"),
+    *route(f"{P}/reports/<str:report_id>/pdf", reports.ReportPdfView, name="report-pdf"),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

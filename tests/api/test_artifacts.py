@@ -147,3 +147,13 @@ def test_a_deleted_run_takes_no_artifacts(api, run):
 
     assert response.status_code == 409
     assert "was deleted" in response.json()["error"]
+
+
+def test_download_answers_whatever_the_client_accepts(api, run):
+    _upload(api, run, MODEL, path="models/model.pkl")
+
+    response = api.get(f"/api/v1/runs/{run.id}/artifacts/models/model.pkl",
+                       HTTP_ACCEPT="application/octet-stream")
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == MODEL

@@ -12,83 +12,21 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import resolve
 from rest_framework.test import APIClient
 
+from api.urls import urlpatterns
+from tests.api.operations import (
+    MATRIX,
+    ROLES,
+    P,
+    make_served_run,
+    request_operation,
+    url_of,
+)
 from tests.conftest import TARGET
 from tracker import services
 from tracker.models import PointBlock, Project, Target
-
-ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
-P = "/api/v1/projects/news-topics"  # {P} in the table
-R = "/api/v1/runs/{run_id}"          # {R} in the table
-
-#     operation            method    path                               own  mem  view out  anon
-MATRIX = [
-    ("projects list",     "get",    "/api/v1/projects/",                200, 200, 200, 200, 401),
-    ("projects create",   "post",   "/api/v1/projects/",                201, 201, 201, 201, 401),
-    ("project get",       "get",    "{P}/",                             200, 200, 200, 404, 401),
-    ("project patch",     "patch",  "{P}/",                             200, 403, 403, 404, 401),
-    ("target get",        "get",    "{P}/target",                       200, 200, 200, 404, 401),
-    ("target put",        "put",    "{P}/target",                       200, 403, 403, 404, 401),
-    ("target delete",     "delete", "{P}/target",                       204, 403, 403, 404, 401),
-    ("target history",    "get",    "{P}/target/history",               200, 200, 200, 404, 401),
-    ("guardrails get",    "get",    "{P}/guardrails",                   200, 200, 200, 404, 401),
-    ("guardrails put",    "put",    "{P}/guardrails",                   200, 403, 403, 404, 401),
-    ("members list",      "get",    "{P}/members/",                     200, 200, 200, 404, 401),
-    ("members add",       "post",   "{P}/members/",                     201, 403, 403, 404, 401),
-    ("member patch",      "patch",  "{P}/members/member-user",          200, 403, 403, 404, 401),
-    ("member delete",     "delete", "{P}/members/member-user",          204, 403, 403, 404, 401),
-    ("experiments list",  "get",    "{P}/experiments/",                 200, 200, 200, 404, 401),
-    ("experiment create", "post",   "{P}/experiments/",                 201, 201, 403, 404, 401),
-    ("experiment get",    "get",    "{P}/experiments/tfidf-lr",         200, 200, 200, 404, 401),
-    ("runs search",       "get",    "{P}/runs/",                        200, 200, 200, 404, 401),
-    ("run create",        "post",   "{P}/runs/",                        201, 201, 403, 404, 401),
-    ("leaderboard",       "get",    "{P}/leaderboard",                  200, 200, 200, 404, 401),
-    ("winner",            "get",    "{P}/winner",                       200, 200, 200, 404, 401),
-    ("registered models", "get",    "{P}/models/",                      200, 200, 200, 404, 401),
-    ("run get",           "get",    "{R}",                              200, 200, 200, 404, 401),
-    ("run patch",         "patch",  "{R}",                              200, 200, 403, 404, 401),
-    ("run delete",        "delete", "{R}",                              204, 204, 403, 404, 401),
-    ("heartbeat",         "post",   "{R}/heartbeat",                    200, 200, 403, 404, 401),
-    ("finish",            "post",   "{R}/finish",                       200, 200, 403, 404, 401),
-    ("log-batch",         "post",   "{R}/log-batch",                    200, 200, 403, 404, 401),
-    ("history",           "get",    "{R}/history?key=loss&split=train", 200, 200, 200, 404, 401),
-    ("metrics",           "get",    "{R}/metrics",                      200, 200, 200, 404, 401),
-    ("artifacts list",    "get",    "{R}/artifacts/",                   200, 200, 200, 404, 401),
-    ("artifact upload",   "post",   "{R}/artifacts/",                   201, 201, 403, 404, 401),
-    ("artifact download", "get",    "{R}/artifacts/models/model.pkl",   200, 200, 200, 404, 401),
-    ("artifact put",      "put",    "{R}/artifacts/models/model.pkl",   200, 200, 403, 404, 401),
-]
-
-
-def _json(body):
-    return lambda: {"data": body, "format": "json"}
-
-
-# What each write sends; reads send nothing.
-BODIES = {
-    "projects create": _json({"slug": "churn", "name": "Churn", "target": TARGET}),
-    "project patch": _json({"name": "News topics, renamed"}),
-    "target put": _json({**TARGET, "threshold": 0.9}),
-    "guardrails put": _json({"guardrails": [
-        {"metric": "latency_ms", "split": "test", "op": "<=", "value": 40}]}),
-    "members add": _json({"username": "newcomer", "role": "viewer"}),
-    "member patch": _json({"role": "viewer"}),
-    "experiment create": _json({"name": "distilbert", "hypothesis": "context helps"}),
-    "run create": _json({"experiment": "tfidf-lr", "name": "lr-2", "params": {"C": 1}}),
-    "run patch": _json({"notes": "looks promising", "tags": {"stage": "dev"}}),
-    "finish": _json({"status": "finished"}),
-    "log-batch": _json({"metrics": [{"key": "loss", "split": "train", "step": 1,
-                                     "value": 0.4, "timestamp": 2000}],
-                        "params": {"C": 1.0}, "tags": {"stage": "dev"}}),
-    "artifact upload": lambda: {"data": {"file": SimpleUploadedFile("roc.png", b"\x89PNG..."),
-                                         "path": "plots/roc.png"}, "format": "multipart"},
-    "artifact put": lambda: {"data": b"new model bytes",
-                             "content_type": "application/octet-stream",
-                             "HTTP_CONTENT_DISPOSITION": 'attachment; filename="model.pkl"'},
-}
 
 
 @pytest.fixture(autouse=True)
@@ -98,15 +36,7 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def run(project, owner, make_user):
-    """A run of the owner's with a logged metric and an artifact; plus a user to add."""
-    make_user("newcomer")
-    run, _ = services.create_run(project=project, user=owner, experiment="tfidf-lr",
-                                 name="lr-1", params={"C": 1.0})
-    services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
-                                          "value": 0.5, "timestamp": 1000}])
-    services.store_artifact(run=run, path="models/model.pkl",
-                            fileobj=ContentFile(b"model bytes"))
-    return run
+    return make_served_run(project, owner, make_user)
 
 
 def _cases():
@@ -116,25 +46,14 @@ def _cases():
                                id=f"{operation}-{role}")
 
 
-def _request(client, method, path, operation, run):
-    url = path.format(P=P, R=R).format(run_id=run.id)
-    kwargs = BODIES[operation]() if operation in BODIES else {}
-    return getattr(client, method)(url, **kwargs)
-
-
 def test_the_matrix_lists_every_operation_the_api_serves():
-    from django.urls import resolve
-
-    from api.urls import urlpatterns
-
     # Report routes have their own role matrix in tests/reports/test_api.py.
-    served = {(p.name, method) for p in urlpatterns
+    served = {(p.name, method.lower()) for p in urlpatterns
               if p.name and p.name not in ("api-schema", "api-docs")
-              and p.callback.view_class.__module__ != "api.reports"
-              for method in ("get", "post", "put", "patch", "delete")
-              if hasattr(p.callback.view_class, method)}
+              for method, view in p.callback.operations.items()
+              if view.view_class.__module__ not in ("api.reports", "api.checkins")}
     some_id = uuid.uuid4()
-    in_table = {(resolve(path.format(P=P, R=R).format(run_id=some_id).split("?")[0]).url_name,
+    in_table = {(resolve(url_of(path, SimpleNamespace(id=some_id)).split("?")[0]).url_name,
                  method) for _, method, path, *_ in MATRIX}
     assert in_table == served
 
@@ -164,7 +83,7 @@ def _everything(project, run) -> dict:
 def test_role_matrix(roles, project, run, operation, method, path, role, expected):
     before = _everything(project, run)
 
-    response = _request(roles[role], method, path, operation, run)
+    response = request_operation(roles[role], method, path, operation, run)
 
     assert response.status_code == expected, getattr(response, "data", response)
     if expected == 401:
@@ -192,8 +111,9 @@ def test_an_outsider_cannot_tell_a_run_exists(roles, run, operation):
     method, path = next((m, p) for op, m, p, *_ in MATRIX if op == operation)
     unknown = uuid.uuid4()
 
-    theirs = _request(roles["outsider"], method, path, operation, run)
-    nobodys = _request(roles["outsider"], method, path, operation, SimpleNamespace(id=unknown))
+    theirs = request_operation(roles["outsider"], method, path, operation, run)
+    nobodys = request_operation(roles["outsider"], method, path, operation,
+                                SimpleNamespace(id=unknown))
 
     assert theirs.status_code == nobodys.status_code == 404
     assert (theirs.json()["error"].replace(str(run.id), "<id>")

@@ -6,17 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.api.answers import error_body
+from tests.factories import make_run
 from tracker import services
 
 P = "/api/v1/projects/news-topics"
-
-
-def _error(response, status: int, field: str | None):
-    assert response.status_code == status, response.json()
-    body = response.json()
-    assert body["field"] == field, body
-    assert body["error"]
-    return body
 
 
 def _create(api, **fields):
@@ -83,7 +77,7 @@ def test_the_same_id_in_another_project_is_a_conflict(api, project):
     response = api.post("/api/v1/projects/churn/runs/", {"experiment": "e", "id": run_id},
                         format="json")
 
-    _error(response, 409, "id")
+    error_body(response, 409, "id")
     assert api.get(f"/api/v1/runs/{run_id}").json()["project"] == "news-topics"
 
 
@@ -94,7 +88,7 @@ def test_the_same_id_in_another_project_is_a_conflict(api, project):
     ({"params": ["C", 1]}, "params"),
 ])
 def test_a_bad_run_names_the_field(api, project, body, field):
-    _error(api.post(f"{P}/runs/", {"experiment": "e", **body}, format="json"), 400, field)
+    error_body(api.post(f"{P}/runs/", {"experiment": "e", **body}, format="json"), 400, field)
 
 
 # --- Read and update ---------------------------------------------------------------
@@ -108,8 +102,8 @@ def test_get_returns_the_run(api, run):
 
 
 def test_an_unknown_run_is_404(api, project):
-    _error(api.get(f"/api/v1/runs/{uuid.uuid4()}"), 404, "run")
-    _error(api.get("/api/v1/runs/not-a-uuid"), 404, "run")
+    error_body(api.get(f"/api/v1/runs/{uuid.uuid4()}"), 404, "run")
+    error_body(api.get("/api/v1/runs/not-a-uuid"), 404, "run")
 
 
 def test_patch_changes_name_notes_and_merges_tags(api, run):
@@ -142,7 +136,7 @@ def test_patch_status_sets_and_clears_the_end_time(api, run):
 
 
 def test_patch_with_an_unknown_status_names_the_field(api, run):
-    _error(api.patch(f"/api/v1/runs/{run['id']}", {"status": "done"}, format="json"), 400,
+    error_body(api.patch(f"/api/v1/runs/{run['id']}", {"status": "done"}, format="json"), 400,
            "status")
 
 
@@ -198,7 +192,7 @@ def test_finishing_twice_keeps_the_first_end_time(api, run):
 def test_finish_with_status_done_names_the_field(api, run):
     response = api.post(f"/api/v1/runs/{run['id']}/finish", {"status": "done"}, format="json")
 
-    _error(response, 400, "status")
+    error_body(response, 400, "status")
     assert api.get(f"/api/v1/runs/{run['id']}").json()["status"] == "running"
 
 
@@ -206,7 +200,7 @@ def test_finish_as_running_is_refused(api, run):
     response = api.post(f"/api/v1/runs/{run['id']}/finish", {"status": "running"},
                         format="json")
 
-    _error(response, 400, "status")
+    error_body(response, 400, "status")
 
 
 def test_a_finished_run_still_takes_points(api, run):
@@ -229,11 +223,11 @@ def test_a_deleted_run_is_gone_and_takes_no_points(api, run):
     response = api.delete(f"/api/v1/runs/{run_id}")
 
     assert response.status_code == 204
-    _error(api.get(f"/api/v1/runs/{run_id}"), 404, "run")
+    error_body(api.get(f"/api/v1/runs/{run_id}"), 404, "run")
     log = api.post(f"/api/v1/runs/{run_id}/log-batch", {"metrics": [
         {"key": "loss", "split": "train", "step": 1, "value": 0.3, "timestamp": 1000}]},
         format="json")
-    body = _error(log, 409, "run")
+    body = error_body(log, 409, "run")
     assert "deleted" in body["error"]
     search = api.get(f"{P}/runs/").json()
     assert search["results"] == []
@@ -325,26 +319,26 @@ def test_order_by_a_metric_puts_runs_without_it_last(api, project, owner):
 
 @pytest.mark.parametrize("order_by", ["name name", "-", "validation.", "name,,status"])
 def test_a_bad_order_by_is_400_with_the_position(api, seven_runs, order_by):
-    body = _error(api.get(f"{P}/runs/", {"order_by": order_by}), 400, "order_by")
+    body = error_body(api.get(f"{P}/runs/", {"order_by": order_by}), 400, "order_by")
 
     assert isinstance(body["position"], int)
     assert 0 <= body["position"] <= len(order_by)
 
 
 def test_a_bad_filter_is_400_with_the_position(api, seven_runs):
-    body = _error(api.get(f"{P}/runs/", {"filter": "validation.f1 >"}), 400, "filter")
+    body = error_body(api.get(f"{P}/runs/", {"filter": "validation.f1 >"}), 400, "filter")
 
     assert body["position"] == len("validation.f1 >")
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "e30", "bm90LWpzb24", "eyJvIjogLTF9"])
 def test_a_bad_cursor_names_the_field(api, seven_runs, cursor):
-    _error(api.get(f"{P}/runs/", {"cursor": cursor}), 400, "cursor")
+    error_body(api.get(f"{P}/runs/", {"cursor": cursor}), 400, "cursor")
 
 
 @pytest.mark.parametrize("page_size", ["0", "-1", "abc", "1001"])
 def test_a_bad_page_size_names_the_field(api, seven_runs, page_size):
-    _error(api.get(f"{P}/runs/", {"page_size": page_size}), 400, "page_size")
+    error_body(api.get(f"{P}/runs/", {"page_size": page_size}), 400, "page_size")
 
 
 def test_a_run_started_while_paging_does_not_repeat_a_run(api, project, owner, seven_runs):
@@ -360,8 +354,6 @@ def test_a_run_started_while_paging_does_not_repeat_a_run(api, project, owner, s
 @pytest.mark.parametrize("order_by", ["-validation.f1", "params.C", "-tags.stage", "name",
                                       "experiment,-validation.f1", ""])
 def test_paging_visits_every_run_once_in_any_order(api, project, owner, order_by):
-    from tests.factories import make_run
-
     expected = []
     for i in range(11):
         series = {"validation.f1": round(0.5 + (i % 4) / 10, 2)} if i % 3 else {}

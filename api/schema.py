@@ -1,0 +1,111 @@
+"""How the v1 API describes itself: the generator of its OpenAPI schema.
+
+Each operation is listed once: a route's trailing-slash twin and the catch-all route are
+left out, and each operation is named after its view (`RunCreateView` -> `run_create`).
+"""
+
+import re
+
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.settings import patched_settings
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from api.errors import ErrorOutput
+
+# The groups of the docs page, in the order it shows them; every operation names one.
+TAGS = [
+    {"name": "Projects", "description": "A business problem with one agreed target."},
+    {"name": "Target and guardrails",
+     "description": "The one metric a project is judged on, the conditions a winner must "
+                    "also meet, and every change made to them."},
+    {"name": "Members", "description": "Who may read a project (viewers), log runs "
+                                       "(members) and change it (owners)."},
+    {"name": "Experiments", "description": "Named lines of work in a project."},
+    {"name": "Runs", "description": "One execution of a training script: start, search, "
+                                    "change, finish and delete."},
+    {"name": "Metrics", "description": "Log points, params and tags; read a run's "
+                                       "summaries and histories."},
+    {"name": "Artifacts", "description": "Files kept with a run."},
+    {"name": "Winner and leaderboard",
+     "description": "Where the project stands against its target: chosen on the selection "
+                    "split, quoted on the judged split."},
+    {"name": "Registered models", "description": "Models registered with the MLflow client."},
+    {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
+    {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
+                                       "and PDF, and its delivery to each recipient."},
+]
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity"]
+
+ERRORS = ("An error, with the field it concerns: 400 invalid input, 401 no valid token, "
+          "403 your role may not do this, 404 not found (or not yours to see), "
+          "409 conflict, 413 too large.")
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": NON_FINITE}],
+                      "description": 'a number, or "NaN", "Infinity", "-Infinity"'})
+class MetricValue(serializers.FloatField):
+    """A metric's value. JSON has no NaN or infinity: the API writes them as strings."""
+
+
+def results(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The answer of a list: `{"results": [item, ...]}`."""
+    return inline_serializer(name, {"results": item(many=True)})
+
+
+class OperationSchema(AutoSchema):
+    """Names operations after their views and adds the error answer every operation has."""
+
+    def get_operation_id(self) -> str:
+        name = type(self.view).__name__.removesuffix("View")
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+    def get_serializer_name(self, serializer, direction) -> str:
+        # A serializer nested in a view is named after it: RunCreateView.Input -> RunCreateInput.
+        name = type(serializer).__qualname__.replace("View.", "")
+        return name.removesuffix("Output") or name
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is not None:
+            error = self.resolve_serializer(ErrorOutput, "response")
+            operation["responses"]["default"] = {
+                "description": ERRORS, "content": {"application/json": {"schema": error.ref}}}
+        return operation
+
+
+class OperationEnumerator(EndpointEnumerator):
+    """Lists the operations of each route (api/routes.py) at its documented URL only."""
+
+    def should_include_endpoint(self, path, callback):
+        if hasattr(callback, "operations"):
+            return callback.documented
+        return super().should_include_endpoint(path, callback)
+
+    def get_allowed_methods(self, callback):
+        if hasattr(callback, "operations"):
+            return list(callback.operations)
+        return super().get_allowed_methods(callback)
+
+
+class OperationSchemaGenerator(SchemaGenerator):
+    """Describes each method of a route with the view that answers it."""
+
+    endpoint_inspector_cls = OperationEnumerator
+    # Here rather than in settings.py, so that the schema is the same whoever builds it.
+    settings = {
+        "TAGS": TAGS,
+        "SORT_OPERATIONS": False,  # in the order of api/urls.py, grouped by resource
+        # Several fields are named "status"; each set of choices gets a name of its own.
+        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES"},
+    }
+
+    def get_schema(self, request=None, public=False):
+        with patched_settings(self.settings):
+            return super().get_schema(request=request, public=public)
+
+    def create_view(self, callback, method, request=None):
+        view = getattr(callback, "operations", {}).get(method, callback)
+        return super().create_view(view, method, request)

@@ -1,0 +1,161 @@
+"""A project's target and guardrails, and the record of every change made to them."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from api.base import ProjectView
+from api.schema import results
+from tracker import services
+from tracker.models import Role, Target, TargetChange
+
+TAGS = ["Target and guardrails"]
+
+
+class TargetInput(serializers.Serializer):
+    """The target to agree: a metric, its direction and a threshold."""
+
+    metric = serializers.CharField(help_text="e.g. f1, accuracy, mae or a metric of your own")
+    direction = serializers.ChoiceField(choices=["maximize", "minimize"])
+    threshold = serializers.FloatField(help_text="the agreed bar; met when reached (inclusive)")
+    judged_on = serializers.CharField(
+        required=False, default="test",
+        help_text="the split whose value is quoted against the threshold")
+    selected_on = serializers.CharField(required=False, default="validation",
+                                        help_text="the split the winner is chosen on")
+    agreed_by = serializers.CharField(required=False, allow_blank=True, default="")
+    agreed_on = serializers.DateField(required=False, allow_null=True, default=None)
+    definition = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="for a metric of your own: the sentence reports use, with {value} or "
+                  "{percent}, e.g. '{percent} of every 100 churners are caught'")
+
+
+class TargetOutput(TargetInput):
+    """The agreed target."""
+
+    judged_on = serializers.CharField()
+    selected_on = serializers.CharField()
+    agreed_by = serializers.CharField()
+    agreed_on = serializers.DateField(allow_null=True)
+    definition = serializers.CharField()
+
+
+class GuardrailInput(serializers.Serializer):
+    """A condition the winner must also meet, e.g. latency_ms <= 50 on test."""
+
+    metric = serializers.CharField()
+    split = serializers.CharField(required=False, default="test")
+    op = serializers.ChoiceField(choices=["<", "<=", ">", ">="])
+    value = serializers.FloatField()
+
+
+class GuardrailOutput(GuardrailInput):
+    """A condition the winner must also meet."""
+
+    split = serializers.CharField()
+
+
+@extend_schema_field(TargetInput)
+class TargetField(serializers.DictField):
+    """A target, handed to services.set_target as sent: it names the field of any mistake."""
+
+
+@extend_schema_field(GuardrailInput(many=True))
+class GuardrailsField(serializers.ListField):
+    """Guardrails, handed to services.set_guardrails as sent, for the same reason."""
+
+    child = serializers.DictField()
+
+
+class TargetBody(serializers.Serializer):
+    target = TargetOutput(allow_null=True)
+
+
+class GuardrailsBody(serializers.Serializer):
+    guardrails = GuardrailOutput(many=True)
+
+
+def target_data(project) -> dict | None:
+    target = Target.objects.filter(project=project).first()
+    return target.as_dict() if target else None
+
+
+class TargetDetailView(ProjectView):
+    """The project's agreed target, or `{"target": null}` before one is agreed."""
+
+    @extend_schema(tags=TAGS, summary="Read the target", responses=TargetBody)
+    def get(self, request, slug):
+        return Response({"target": target_data(self.project)})
+
+
+class TargetSetView(ProjectView):
+    """Agree or change the target. Owners only; every change is recorded (who, when, old,
+    new) and named in the next report. The body is the target, or `{"target": {...}}` as
+    the read answers."""
+
+    write_role = Role.OWNER
+
+    @extend_schema(tags=TAGS, summary="Agree or change the target", request=TargetInput,
+                   responses=TargetBody)
+    def put(self, request, slug):
+        target = services.set_target(project=self.project, user=request.user,
+                                     target=self.unwrapped("target"))
+        return Response({"target": target.as_dict()})
+
+
+class TargetWithdrawView(ProjectView):
+    """Withdraw the target (owners; recorded). The project then has no winner."""
+
+    write_role = Role.OWNER
+
+    @extend_schema(tags=TAGS, summary="Withdraw the target", responses={204: None})
+    def delete(self, request, slug):
+        services.set_target(project=self.project, user=request.user, target=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TargetHistoryView(ProjectView):
+    """Every change of the target and the guardrails, oldest first: who, when, old, new."""
+
+    class Change(serializers.Serializer):
+        what = serializers.ChoiceField(choices=["target", "guardrails"])
+        changed_by = serializers.CharField(allow_null=True)
+        changed_at = serializers.DateTimeField()
+        old = serializers.JSONField(allow_null=True)
+        new = serializers.JSONField(allow_null=True)
+
+    @extend_schema(tags=TAGS, summary="Read the history of the target and guardrails",
+                   responses=results("TargetHistory", Change))
+    def get(self, request, slug):
+        changes = TargetChange.objects.filter(project=self.project).select_related("changed_by")
+        return Response({"results": [
+            {"what": c.what, "changed_by": c.changed_by.username if c.changed_by else None,
+             "changed_at": c.changed_at.isoformat(), "old": c.old, "new": c.new}
+            for c in changes
+        ]})
+
+
+class GuardrailListView(ProjectView):
+    """The conditions a winner must meet besides the target."""
+
+    @extend_schema(tags=TAGS, summary="List the guardrails", responses=GuardrailsBody)
+    def get(self, request, slug):
+        return Response({"guardrails": [g.as_dict() for g in self.project.guardrails.all()]})
+
+
+class GuardrailReplaceView(ProjectView):
+    """Replace every guardrail at once (owners; recorded). The body is
+    `{"guardrails": [...]}` or the bare list; an empty list clears them."""
+
+    write_role = Role.OWNER
+
+    class Input(serializers.Serializer):
+        guardrails = GuardrailInput(many=True)
+
+    @extend_schema(tags=TAGS, summary="Replace the guardrails", request=Input,
+                   responses=GuardrailsBody)
+    def put(self, request, slug):
+        items = request.data.get("guardrails") if isinstance(request.data, dict) else request.data
+        rows = services.set_guardrails(project=self.project, user=request.user, guardrails=items)
+        return Response({"guardrails": [g.as_dict() for g in rows]})

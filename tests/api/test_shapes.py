@@ -1,0 +1,179 @@
+"""Every answer of the v1 API has the shape its OpenAPI schema documents, and every body a
+client sends fits the documented request: no key the docs leave out, none they promise
+missing, each value of its documented type."""
+
+import math
+import re
+
+import pytest
+from django.test import Client
+from django.urls import resolve
+from jsonschema import Draft202012Validator
+
+from reports.services import send_now
+from tests.api.operations import (
+    BODIES,
+    MATRIX,
+    P,
+    make_served_run,
+    request_operation,
+    url_of,
+)
+from tests.factories import make_run
+from tracker import model_registry, services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    return response.json()
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _json_schema(node):
+    """An OpenAPI 3.0 schema as JSON Schema: `nullable` becomes a null alternative, and an
+    object takes no key its properties leave out."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items()}
+    if "properties" in node and "additionalProperties" not in node:
+        node["additionalProperties"] = False
+    if node.pop("nullable", False):
+        return {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def _validate(schema: dict, documented: dict, value) -> None:
+    root = {**_json_schema(documented), "components": _json_schema(schema["components"])}
+    Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+        value)
+
+
+ERROR = {"description": "a method the URL does not answer", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _operation(schema: dict, url: str, method: str) -> dict:
+    """The documented operation a request to `url` reaches (through a twin URL too)."""
+    route = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", resolve(url.split("?")[0]).route)
+    if route not in schema["paths"]:
+        route = route.rstrip("/") if route.endswith("/") else route + "/"
+    return schema["paths"][route].get(method.lower(), {"responses": {"default": ERROR}})
+
+
+def assert_documented(schema: dict, response) -> None:
+    """The answer's status and body are the ones its operation documents."""
+    request = response.wsgi_request
+    responses = _operation(schema, request.get_full_path(), request.method)["responses"]
+    status = str(response.status_code)
+    if response.status_code < 400:
+        assert status in responses, f"{request.method} {request.path}: {status} undocumented"
+    documented = responses.get(status) or responses["default"]
+    if "content" not in documented:
+        assert response.status_code == 204
+        return
+    [(media_type, body)] = documented["content"].items()
+    assert response["Content-Type"].startswith(media_type)
+    if media_type == "application/json":
+        _validate(schema, body["schema"], response.json())
+
+
+def assert_request_documented(schema: dict, url: str, method: str, sent: dict) -> None:
+    """What a client sent fits the operation's documented request."""
+    content = _operation(schema, url, method)["requestBody"]["content"]
+    if sent.get("format") == "json":
+        _validate(schema, content["application/json"]["schema"], sent["data"])
+    else:
+        assert "multipart/form-data" in content or "application/octet-stream" in content
+
+
+@pytest.mark.parametrize(("operation", "method", "path"),
+                         [pytest.param(op, method, path, id=op)
+                          for op, method, path, *_ in MATRIX])
+def test_every_operation_answers_as_documented(schema, roles, project, owner, make_user,
+                                               operation, method, path):
+    run = make_served_run(project, owner, make_user)
+    if operation in BODIES:
+        assert_request_documented(schema, url_of(path, run), method, BODIES[operation]())
+
+    response = request_operation(roles["owner"], method, path, operation, run)
+
+    assert response.status_code < 300
+    assert_documented(schema, response)
+
+
+@pytest.mark.parametrize(("role", "method", "url"), [
+    ("anonymous", "get", f"{P}/"),
+    ("outsider", "get", f"{P}/winner"),
+    ("viewer", "put", f"{P}/target"),
+    ("owner", "put", f"{P}/guardrails"),
+    ("owner", "get", f"{P}/runs/?filter=validation.f1%20%3E"),
+    ("owner", "delete", f"{P}/winner"),
+])
+def test_every_error_answers_as_documented(schema, roles, project, role, method, url):
+    body = {} if method == "get" else {"data": [{"op": "=="}], "format": "json"}
+
+    response = getattr(roles[role], method)(url, **body)
+
+    assert response.status_code >= 400
+    assert_documented(schema, response)
+
+
+def test_the_winner_the_leaderboard_and_non_finite_values(schema, api, project, owner):
+    make_run(project, owner, name="rules", baseline=True,
+             series={"validation.f1": 0.6, "test.f1": 0.58, "test.latency_ms": 2})
+    best = make_run(project, owner, name="svm", series={
+        "validation.f1": 0.88, "test.f1": 0.86, "test.latency_ms": 9,
+        "train.loss": [math.nan, math.inf, 0.1]})
+
+    for url in (f"{P}/winner", f"{P}/leaderboard", f"{P}/", f"/api/v1/runs/{best.id}",
+                f"/api/v1/runs/{best.id}/metrics", f"{P}/runs/?page_size=1",
+                f"/api/v1/runs/{best.id}/history?key=loss",
+                f"/api/v1/runs/{best.id}/history?key=loss&buckets=2"):
+        response = api.get(url)
+        assert response.status_code == 200, url
+        assert_documented(schema, response)
+    assert api.get(f"{P}/winner").json()["winner"]["name"] == "svm"
+
+
+def test_a_project_without_a_target(schema, api, owner):
+    services.create_project(user=owner, slug="no-target")
+
+    for url in ("/api/v1/projects/no-target/", "/api/v1/projects/no-target/target",
+                "/api/v1/projects/no-target/winner", "/api/v1/projects/no-target/leaderboard"):
+        assert_documented(schema, api.get(url))
+
+
+def test_registered_models(schema, api, project, owner):
+    run = make_run(project, owner, name="lr", series={"validation.f1": 0.8})
+    model = model_registry.create_model(user=owner, name="topics", project=project)
+    model_registry.create_version(user=owner, model=model, source="models:/m-1", run=run)
+    model_registry.set_alias(model=model, alias="champion", version=1)
+
+    assert_documented(schema, api.get(f"{P}/models/"))
+
+
+def test_check_ins_and_reports(schema, api, project):
+    checkin = f"{P}/checkin"
+    assert_documented(schema, api.get(checkin))
+    assert_request_documented(schema, checkin, "put", {"format": "json", "data": {
+        "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
+        "time_zone": "Europe/Paris", "recipients": ["cfo@example.com"]}})
+    assert_documented(schema, api.put(checkin, {
+        "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
+        "time_zone": "Europe/Paris", "recipients": ["cfo@example.com"]}, format="json"))
+    assert_documented(schema, api.get(checkin))
+
+    assert_documented(schema, api.post(f"{P}/reports/", {}, format="json"))
+    report = send_now(project=project, to=["me@example.com"])
+    for url in (f"{P}/reports/", f"{P}/reports/{report.pk}", f"{P}/reports/{report.pk}/html",
+                f"{P}/reports/{report.pk}/pdf"):
+        assert_documented(schema, api.get(url))

@@ -1,0 +1,133 @@
+"""The agreed target and the guardrails: every change recorded (who, when, old, new)."""
+
+from tests.api.answers import error_body
+from tests.conftest import TARGET
+from tracker import services
+
+P = "/api/v1/projects/news-topics"
+GUARDRAIL = {"metric": "latency_ms", "split": "test", "op": "<=", "value": 50.0}
+
+
+def _history(api):
+    return api.get(f"{P}/target/history").json()["results"]
+
+
+def test_creating_the_project_records_the_first_target_and_guardrails(api, project):
+    history = _history(api)
+
+    assert [(h["what"], h["changed_by"], h["old"]) for h in history] == [
+        ("target", "olivia", None), ("guardrails", "olivia", [])]
+    assert history[0]["new"]["threshold"] == 0.85
+    assert history[1]["new"] == [GUARDRAIL]
+
+
+def test_a_target_change_is_recorded_with_who_old_and_new(roles, project, make_user,
+                                                          client_for):
+    second_owner = make_user("dana")
+    services.set_member(project=project, username="dana", role="owner")
+    dana = client_for(second_owner)
+
+    response = dana.put(f"{P}/target", {**TARGET, "threshold": 0.9}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["target"]["threshold"] == 0.9
+    change = _history(dana)[-1]
+    assert change["what"] == "target"
+    assert change["changed_by"] == "dana"
+    assert change["old"]["threshold"] == 0.85
+    assert change["new"]["threshold"] == 0.9
+    assert change["changed_at"]
+    # Readable by anyone in the project.
+    assert _history(roles["viewer"]) == _history(dana)
+
+
+def test_two_threshold_changes_make_two_records_and_an_identical_put_none(api, project):
+    before = len(_history(api))
+
+    api.put(f"{P}/target", {**TARGET, "threshold": 0.87}, format="json")
+    api.put(f"{P}/target", {**TARGET, "threshold": 0.9}, format="json")
+    assert len(_history(api)) == before + 2
+
+    same = api.put(f"{P}/target", {**TARGET, "threshold": 0.9}, format="json")
+
+    assert same.status_code == 200
+    history = _history(api)
+    assert len(history) == before + 2
+    assert [(h["old"]["threshold"], h["new"]["threshold"]) for h in history[-2:]] == [
+        (0.85, 0.87), (0.87, 0.9)]
+
+
+def test_a_target_changed_through_patch_is_recorded_too(api, project):
+    response = api.patch(f"{P}/", {"target": {**TARGET, "direction": "minimize",
+                                              "metric": "error_rate", "threshold": 0.1}},
+                         format="json")
+
+    assert response.status_code == 200
+    assert response.json()["target"]["metric"] == "error_rate"
+    change = _history(api)[-1]
+    assert (change["old"]["metric"], change["new"]["metric"]) == ("f1", "error_rate")
+
+
+def test_a_bad_target_put_names_the_field_and_changes_nothing(api, project):
+    before = _history(api)
+
+    response = api.put(f"{P}/target", {**TARGET, "direction": "up"}, format="json")
+
+    error_body(response, 400, "target.direction")
+    assert api.get(f"{P}/target").json()["target"]["direction"] == "maximize"
+    assert _history(api) == before
+
+
+def test_a_target_named_by_an_mlflow_key_that_the_runs_hold_otherwise_is_refused(api, project,
+                                                                                 owner):
+    """MLflow's val_f1 is filed as f1 on validation: a target on "val_f1" would match no run."""
+    run, _ = services.create_run(project=project, user=owner, experiment="e", name="r")
+    services.log_batch(run=run, metrics=[{"key": "f1", "split": "validation", "step": 0,
+                                          "value": 0.8}])
+    before = _history(api)
+
+    response = api.put(f"{P}/target", {**TARGET, "metric": "val_f1"}, format="json")
+
+    assert "an MLflow client's val_f1 is kept as f1 on validation" in error_body(
+        response, 400, "target.metric")["error"]
+    assert api.get(f"{P}/target").json()["target"]["metric"] == "f1"
+    assert _history(api) == before
+
+
+def test_replacing_guardrails_is_recorded(api, project):
+    new = [{"metric": "latency_ms", "split": "test", "op": "<=", "value": 40.0},
+           {"metric": "model_size_mb", "split": "test", "op": "<", "value": 200.0}]
+
+    response = api.put(f"{P}/guardrails", {"guardrails": new}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["guardrails"] == new
+    assert api.get(f"{P}/guardrails").json()["guardrails"] == new
+    change = _history(api)[-1]
+    assert (change["what"], change["changed_by"]) == ("guardrails", "olivia")
+    assert change["old"] == [GUARDRAIL]
+    assert change["new"] == new
+
+
+def test_putting_the_same_guardrails_records_nothing(api, project):
+    before = len(_history(api))
+
+    response = api.put(f"{P}/guardrails", {"guardrails": [GUARDRAIL]}, format="json")
+
+    assert response.status_code == 200
+    assert len(_history(api)) == before
+
+
+def test_guardrails_can_be_sent_as_a_bare_list_and_cleared(api, project):
+    assert api.put(f"{P}/guardrails", [], format="json").json()["guardrails"] == []
+    assert _history(api)[-1]["new"] == []
+
+
+def test_withdrawing_the_target_is_recorded_and_the_winner_says_so(api, project):
+    assert api.delete(f"{P}/target").status_code == 204
+
+    assert api.get(f"{P}/winner").json()["winner"] is None
+    assert "no target has been agreed" in api.get(f"{P}/winner").json()["sentence"].lower()
+    last = api.get(f"{P}/target/history").json()["results"][-1]
+    assert (last["what"], last["changed_by"], last["new"]) == ("target", "olivia", None)
+    assert last["old"]["threshold"] == 0.85
