@@ -1,6 +1,8 @@
 import pytest
 
 from reports import services, tasks
+from tests.factories import make_run
+from tracker import services as tracker_services
 
 TASKS = ("dispatch_checkins", "render_report_task", "deliver_report_task", "check_alerts_task",
          "deliver_alert_task")
@@ -37,8 +39,6 @@ def no_charts(monkeypatch):
 def with_runs(project, owner):
     """`project` (target F1 >= 0.85 on test, latency_ms <= 50) with a baseline and two
     candidates; "svm" is the best model (86 out of 100 on test)."""
-    from tests.factories import make_run
-
     make_run(project, owner, name="rules", experiment="rules", baseline=True,
              series={"validation.f1": 0.70, "test.f1": 0.69, "test.latency_ms": 2})
     make_run(project, owner, name="lr", experiment="linear",
@@ -52,8 +52,6 @@ def with_runs(project, owner):
 @pytest.fixture
 def checkin(with_runs, make_user):
     """A weekly check-in of `with_runs` for Dana (a viewer) and an outside address."""
-    from tracker import services as tracker_services
-
     dana = make_user("dana")
     tracker_services.set_member(project=with_runs, username="dana", role="viewer")
     return services.save_checkin(project=with_runs, data={

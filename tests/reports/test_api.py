@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from reports import services
 from reports.models import Report
+from tracker import services as tracker_services
 
 pytestmark = pytest.mark.django_db
 
@@ -114,8 +115,6 @@ def test_a_report_still_rendering_is_a_409(with_runs, roles):
 
 
 def test_another_projects_report_is_not_found(rendered, roles, owner, client_for):
-    from tracker import services as tracker_services
-
     tracker_services.create_project(user=owner, slug="other")
     answer = roles["owner"].get(f"/api/v1/projects/other/reports/{rendered.pk}/pdf")
     assert answer.status_code == 404

@@ -9,6 +9,7 @@ made due and the worker's own beat takes it from there, as in production.
 
 import email
 import io
+import json
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
@@ -184,10 +186,6 @@ def forget_queue(broker_url: str, queue: str) -> None:
     """
     if not broker_url.startswith(("redis://", "rediss://")):
         return  # the filesystem broker lived in the test's temporary folder
-    import json
-
-    import redis
-
     client = redis.Redis.from_url(broker_url)
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     for tag, raw in client.hgetall("unacked").items():
