@@ -982,7 +982,7 @@ def recover_stalled_work(*, now: datetime | None = None) -> dict:
     alerts = list(Delivery.objects.filter(alert__isnull=False).filter(
         Q(status=DeliveryStatus.PENDING, created_at__lt=stale)
         | Q(status=DeliveryStatus.RETRY, next_attempt_at__lt=stale),
-    ).values_list("alert_id", flat=True).distinct())
+    ).order_by("alert_id").values_list("alert_id", flat=True).distinct())
     for alert_id in alerts:
         enqueue_task("deliver_alert_task", alert_id)
     return {"unknown": unknown, "render": len(to_render), "deliver": len(to_deliver),

@@ -334,6 +334,17 @@ def test_stalled_work_is_handed_to_another_worker(checkin, no_charts, queued,
     assert queued == []  # queued again at most once a lease
 
 
+def test_alert_emails_left_waiting_are_queued_again_once_per_alert(
+        checkin, queued, django_capture_on_commit_callbacks):
+    svm = standing(project=checkin.project).winner
+    [met, _] = services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = services.recover_stalled_work(now=timezone.now() + timedelta(minutes=6))
+    assert outcome["alerts"] == 1
+    assert [q[:2] for q in queued] == [("deliver_alert_task", (met.pk,))]  # not one per email
+
+
 # --- alerts ----------------------------------------------------------------------------------
 
 def alerts_sent() -> list[tuple[str, str]]:
