@@ -1,7 +1,7 @@
 """Reactions to the tracking domain's signals: an alert check after a change that may matter."""
 
 from reports.models import CheckIn
-from reports.services import enqueue_task
+from reports.workflow import check_alerts_after_commit
 from tracker.models import RunStatus
 from tracker.signals import run_results_changed, target_changed
 
@@ -31,7 +31,7 @@ def on_run_results_changed(sender, run, **kwargs) -> None:
         return
     if not CheckIn.objects.filter(project_id=run.project_id, enabled=True).exists():
         return
-    enqueue_task("check_alerts_task", run.project_id, str(run.pk))
+    check_alerts_after_commit(project_id=run.project_id, run_id=str(run.pk))
 
 
 def on_target_changed(sender, project, **kwargs) -> None:
@@ -40,4 +40,4 @@ def on_target_changed(sender, project, **kwargs) -> None:
     only "target met"; a best model changed by the rules is left to the next report."""
     if not CheckIn.objects.filter(project_id=project.pk, enabled=True).exists():
         return
-    enqueue_task("check_alerts_task", project.pk)
+    check_alerts_after_commit(project_id=project.pk)

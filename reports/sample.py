@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from reports import receivers
+from reports.checkins import save_checkin
 from reports.models import CheckIn, Report, ReportKind, ReportStatus
-from reports.services import save_checkin
 from tracker import services
 from tracker.models import (
     Experiment,

@@ -10,7 +10,12 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
-from reports import selectors, services
+from reports import periods, rendering, selectors
+from reports.alerts import check_alerts
+from reports.assembly import assemble, current_verdict
+from reports.checkins import save_checkin
+from reports.delivery import _backoff, deliver_alert, deliver_report
+from reports.dispatch import recover_stalled_work
 from reports.models import (
     Alert,
     AlertKind,
@@ -22,6 +27,8 @@ from reports.models import (
     ReportKind,
     ReportStatus,
 )
+from reports.rendering import render_report
+from reports.workflow import send_now
 from tests.factories import make_run
 from tracker import services as tracker_services
 from tracker.errors import InvalidInput
@@ -45,8 +52,8 @@ def smtp_trouble(monkeypatch):
 
 
 def rendered_report(checkin, **kwargs) -> Report:
-    report = services.send_now(project=checkin.project, **kwargs)
-    assert services.render_report(report_id=report.pk).state == "rendered"
+    report = send_now(project=checkin.project, **kwargs)
+    assert render_report(report_id=report.pk).state == "rendered"
     report.refresh_from_db()
     return report
 
@@ -66,7 +73,7 @@ def test_recipients_are_addresses_or_members_with_an_address(with_runs, make_use
     }
     for entry, message in cases.items():
         with pytest.raises(InvalidInput) as error:
-            services.save_checkin(project=with_runs, data={
+            save_checkin(project=with_runs, data={
                 "weekday": 0, "recipients": [entry]})
         assert (error.value.message, error.value.field) == (message, "recipients[0]")
 
@@ -87,13 +94,13 @@ def test_recipients_are_addresses_or_members_with_an_address(with_runs, make_use
 ])
 def test_a_bad_schedule_says_what_to_fix(project, data, field, message):
     with pytest.raises(InvalidInput) as error:
-        services.save_checkin(project=project, data=data)
+        save_checkin(project=project, data=data)
     assert (error.value.field, error.value.message) == (field, message)
 
 
 def test_every_n_days_counts_from_today_unless_told(project):
     with time_machine.travel("2026-05-04 10:00Z", tick=False):
-        checkin = services.save_checkin(project=project, data={
+        checkin = save_checkin(project=project, data={
             "cadence": "every_n_days", "every_n_days": 3, "local_time": "08:00"})
     assert checkin.starts_on.isoformat() == "2026-05-04"
     assert checkin.next_due_at.isoformat() == "2026-05-07T08:00:00+00:00"
@@ -113,15 +120,15 @@ def test_recipients_are_read_when_sending(checkin):
 
 def test_send_now_needs_recipients(project):
     with pytest.raises(InvalidInput) as error:
-        services.send_now(project=project)
+        send_now(project=project)
     assert error.value.message == ("this project's check-in has no recipients: add some, or "
                                    "name the addresses to send to")
 
 
 def test_send_now_to_the_recipients_is_a_check_in_and_a_preview_is_not(checkin):
-    first = services.send_now(project=checkin.project)
-    preview = services.send_now(project=checkin.project, to=["me@example.com"])
-    second = services.send_now(project=checkin.project)
+    first = send_now(project=checkin.project)
+    preview = send_now(project=checkin.project, to=["me@example.com"])
+    second = send_now(project=checkin.project)
     assert (first.kind, preview.kind, second.kind) == (
         ReportKind.MANUAL, ReportKind.PREVIEW, ReportKind.MANUAL)
     assert preview.period_start == first.period_end
@@ -135,7 +142,7 @@ def test_send_now_queues_the_render_after_commit(checkin, queued,
                                                  django_capture_on_commit_callbacks, settings):
     settings.REPORT_QUEUE = "reports-here"
     with django_capture_on_commit_callbacks(execute=True):
-        report = services.send_now(project=checkin.project)
+        report = send_now(project=checkin.project)
     assert queued == [("render_report_task", (report.pk,), {"queue": "reports-here"})]
 
 
@@ -153,23 +160,23 @@ def test_a_report_is_rendered_once(checkin, no_charts):
         "Support) on 2 November 2026.")
     assert set(report.figures) == {"progress", "runs", "slices", "experiments"}
     rendered_at = report.rendered_at
-    assert services.render_report(report_id=report.pk).state == "already"
+    assert render_report(report_id=report.pk).state == "already"
     report.refresh_from_db()
     assert (report.rendered_at, report.render_attempts) == (rendered_at, 1)
 
 
 def test_two_workers_do_not_render_the_same_report_at_once(checkin, no_charts):
-    report = services.send_now(project=checkin.project)
+    report = send_now(project=checkin.project)
     Report.objects.filter(pk=report.pk).update(
         lease_until=timezone.now() + timedelta(seconds=100))
-    busy = services.render_report(report_id=report.pk)
+    busy = render_report(report_id=report.pk)
     assert busy.state == "busy"
     assert 99 < busy.retry_in <= 101
 
 
 def test_a_sent_report_never_changes(checkin, no_charts):
     report = rendered_report(checkin)
-    services.deliver_report(report_id=report.pk)
+    deliver_report(report_id=report.pk)
     report.refresh_from_db()
     report.html = "<p>better news</p>"
     with pytest.raises(ImmutableReport, match="has been sent; its html cannot change"):
@@ -197,7 +204,7 @@ def test_the_report_reads_the_project_in_plain_words(checkin, no_charts):
 def test_a_project_without_a_target_says_so(make_user, no_charts):
     owner = make_user("owen")
     project = tracker_services.create_project(user=owner, slug="no-target")
-    assembled = services.assemble(project=project, period_start=timezone.now() - timedelta(7),
+    assembled = assemble(project=project, period_start=timezone.now() - timedelta(7),
                                   period_end=timezone.now())
     assert assembled.snapshot["verdict"] == {
         "kind": "no_progress", "label": "No progress",
@@ -218,16 +225,16 @@ def test_the_replayed_history_ends_with_todays_winner(with_runs):
 
 def test_giving_up_after_too_many_failed_renders(checkin, monkeypatch, settings):
     settings.REPORT_MAX_RENDER_ATTEMPTS = 2
-    report = services.send_now(project=checkin.project)
+    report = send_now(project=checkin.project)
 
     def broken(**kwargs):
         raise RuntimeError("the template is broken")
-    monkeypatch.setattr(services, "assemble", broken)
+    monkeypatch.setattr(rendering, "assemble", broken)
     for _ in range(2):
         with pytest.raises(RuntimeError):
-            services.render_report(report_id=report.pk)
+            render_report(report_id=report.pk)
         Report.objects.filter(pk=report.pk).update(lease_until=None)
-    assert services.render_report(report_id=report.pk).state == "failed"
+    assert render_report(report_id=report.pk).state == "failed"
     report.refresh_from_db()
     assert report.status == ReportStatus.DONE
     assert set(report.deliveries.values_list("status", "last_error")) == {(
@@ -239,9 +246,9 @@ def test_giving_up_after_too_many_failed_renders(checkin, monkeypatch, settings)
 
 def test_each_recipient_gets_the_report_once(checkin, no_charts):
     report = rendered_report(checkin)
-    outcome = services.deliver_report(report_id=report.pk)
+    outcome = deliver_report(report_id=report.pk)
     assert (outcome.state, outcome.sent) == ("done", 2)
-    assert services.deliver_report(report_id=report.pk).sent == 0
+    assert deliver_report(report_id=report.pk).sent == 0
     assert sorted(m.to[0] for m in mail.outbox) == ["cfo@example.com", "dana@example.com"]
     message = mail.outbox[0]
     assert message.subject == "News topics check-in: Target met"
@@ -259,14 +266,14 @@ def test_smtp_down_is_retried_with_backoff_without_rendering_again(checkin, no_c
                                                                   smtp_trouble):
     report = rendered_report(checkin)
     smtp_trouble += [ConnectionRefusedError(111, "Connection refused")] * 2
-    outcome = services.deliver_report(report_id=report.pk)
+    outcome = deliver_report(report_id=report.pk)
     assert outcome.state == "waiting"
     assert [(d.status, d.attempts, d.last_error) for d in report.deliveries.all()] == [
         ("retry", 1, "ConnectionRefusedError: [Errno 111] Connection refused")] * 2
     assert timezone.now() + timedelta(seconds=59) < outcome.retry_at
-    assert services.deliver_report(report_id=report.pk).sent == 0  # not due yet
+    assert deliver_report(report_id=report.pk).sent == 0  # not due yet
     with time_machine.travel(outcome.retry_at + timedelta(seconds=1)):
-        outcome = services.deliver_report(report_id=report.pk)
+        outcome = deliver_report(report_id=report.pk)
     assert (outcome.state, outcome.sent) == ("done", 2)
     assert len(mail.outbox) == 2
     report.refresh_from_db()
@@ -275,7 +282,7 @@ def test_smtp_down_is_retried_with_backoff_without_rendering_again(checkin, no_c
 
 
 def test_backoff_doubles():
-    assert [services._backoff(n).total_seconds() for n in (1, 2, 3, 4, 10)] == [
+    assert [_backoff(n).total_seconds() for n in (1, 2, 3, 4, 10)] == [
         60, 120, 240, 480, 1800]
 
 
@@ -284,7 +291,7 @@ def test_a_refused_address_fails_at_once_and_the_others_still_get_it(checkin, no
     report = rendered_report(checkin)
     smtp_trouble.append(smtplib.SMTPRecipientsRefused(
         {"dana@example.com": (550, b"no such mailbox")}))
-    assert services.deliver_report(report_id=report.pk).state == "done"
+    assert deliver_report(report_id=report.pk).state == "done"
     assert [(d.email, d.status) for d in report.deliveries.all()] == [
         ("dana@example.com", "failed"), ("cfo@example.com", "sent")]
 
@@ -293,7 +300,7 @@ def test_after_the_last_attempt_an_email_fails(checkin, no_charts, smtp_trouble,
     settings.REPORT_SMTP_MAX_ATTEMPTS = 1
     report = rendered_report(checkin, to=["me@example.com"])
     smtp_trouble.append(smtplib.SMTPServerDisconnected("Connection unexpectedly closed"))
-    assert services.deliver_report(report_id=report.pk).state == "done"
+    assert deliver_report(report_id=report.pk).state == "done"
     delivery = report.deliveries.get()
     assert (delivery.status, delivery.last_error) == (
         "failed", "SMTPServerDisconnected: Connection unexpectedly closed")
@@ -306,8 +313,8 @@ def test_an_email_cut_off_mid_send_is_never_sent_again(checkin, no_charts):
     Delivery.objects.filter(pk=dana.pk).update(
         status=DeliveryStatus.SENDING, attempts=1,
         claimed_at=timezone.now() - timedelta(minutes=10))
-    services.recover_stalled_work()
-    services.deliver_report(report_id=report.pk)
+    recover_stalled_work()
+    deliver_report(report_id=report.pk)
     dana.refresh_from_db()
     assert dana.status == DeliveryStatus.UNKNOWN
     assert dana.get_status_display() == (
@@ -315,34 +322,19 @@ def test_an_email_cut_off_mid_send_is_never_sent_again(checkin, no_charts):
     assert [m.to for m in mail.outbox] == [["cfo@example.com"]]
 
 
-def test_stalled_work_is_handed_to_another_worker(checkin, no_charts, queued,
-                                                 django_capture_on_commit_callbacks):
-    waiting = services.send_now(project=checkin.project)
+def test_stalled_work_is_found_again_once_a_lease(checkin, no_charts):
+    waiting = send_now(project=checkin.project)
     delivering = rendered_report(checkin)
-    fresh = services.send_now(project=checkin.project)
-    queued.clear()
+    fresh = send_now(project=checkin.project)
+    [met, _] = check_alerts(project_id=checkin.project.pk,
+                            run_id=str(standing(project=checkin.project).winner.pk))
     later = timezone.now() + timedelta(minutes=6)
     Report.objects.filter(pk=fresh.pk).update(lease_until=later + timedelta(minutes=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        outcome = services.recover_stalled_work(now=later)
-    assert (outcome["render"], outcome["deliver"]) == (1, 1)
-    assert sorted(q[:2] for q in queued) == [("deliver_report_task", (delivering.pk,)),
-                                             ("render_report_task", (waiting.pk,))]
-    queued.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.recover_stalled_work(now=later + timedelta(minutes=1))
-    assert queued == []  # queued again at most once a lease
-
-
-def test_alert_emails_left_waiting_are_queued_again_once_per_alert(
-        checkin, queued, django_capture_on_commit_callbacks):
-    svm = standing(project=checkin.project).winner
-    [met, _] = services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
-    queued.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        outcome = services.recover_stalled_work(now=timezone.now() + timedelta(minutes=6))
-    assert outcome["alerts"] == 1
-    assert [q[:2] for q in queued] == [("deliver_alert_task", (met.pk,))]  # not one per email
+    found = recover_stalled_work(now=later)
+    assert (found.render, found.deliver, found.unknown) == ([waiting.pk], [delivering.pk], 0)
+    assert found.alerts == [met.pk]  # once, not once per email waiting
+    again = recover_stalled_work(now=later + timedelta(minutes=1))
+    assert (again.render, again.deliver) == ([], [])  # a report at most once a lease
 
 
 # --- alerts ----------------------------------------------------------------------------------
@@ -353,40 +345,40 @@ def alerts_sent() -> list[tuple[str, str]]:
 
 def test_meeting_the_target_for_the_first_time_is_told_once(checkin):
     svm = standing(project=checkin.project).winner
-    [met, changed] = services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
+    [met, changed] = check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
     assert (met.kind, changed.kind, changed.sent_with) == (
         AlertKind.TARGET_MET, AlertKind.WINNER_CHANGED, met)
     assert met.body.splitlines()[:2] == [
         "News topics has met its target for the first time.",
         'Run "svm" (experiment "svm") is now the best model, replacing run "lr".']
-    services.deliver_alert(alert_id=met.pk)
+    deliver_alert(alert_id=met.pk)
     assert alerts_sent() == [("cfo@example.com", "News topics: target met"),
                              ("dana@example.com", "News topics: target met"),
                              ("olivia@example.com", "News topics: target met")]
-    assert services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk)) == []
-    assert services.deliver_alert(alert_id=met.pk).sent == 0
+    assert check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk)) == []
+    assert deliver_alert(alert_id=met.pk).sent == 0
 
 
 def test_a_new_best_model_is_told_once(checkin, owner):
     svm = standing(project=checkin.project).winner
-    services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
+    check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
     better = make_run(checkin.project, owner, name="bert", experiment="bert",
                       series={"validation.f1": 0.9, "test.f1": 0.88, "test.latency_ms": 30})
-    [alert] = services.check_alerts(project_id=checkin.project.pk, run_id=str(better.pk))
+    [alert] = check_alerts(project_id=checkin.project.pk, run_id=str(better.pk))
     assert (alert.kind, alert.subject, alert.previous_run_id) == (
         AlertKind.WINNER_CHANGED, "News topics: new best model", str(svm.pk))
     assert alert.body.splitlines()[0] == (
         'Run "bert" (experiment "bert") is now the best model, replacing run "svm".')
-    assert services.check_alerts(project_id=checkin.project.pk, run_id=str(better.pk)) == []
+    assert check_alerts(project_id=checkin.project.pk, run_id=str(better.pk)) == []
     assert Alert.objects.filter(kind=AlertKind.TARGET_MET).count() == 1  # met before
 
 
 def test_a_run_that_changes_nothing_alerts_nobody(checkin, owner):
     svm = standing(project=checkin.project).winner
-    services.check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
+    check_alerts(project_id=checkin.project.pk, run_id=str(svm.pk))
     slower = make_run(checkin.project, owner, name="tiny", experiment="tiny",
                       series={"validation.f1": 0.5, "test.f1": 0.5, "test.latency_ms": 1})
-    assert services.check_alerts(project_id=checkin.project.pk, run_id=str(slower.pk)) == []
+    assert check_alerts(project_id=checkin.project.pk, run_id=str(slower.pk)) == []
 
 
 def test_an_old_change_is_not_news(checkin, owner):
@@ -394,7 +386,7 @@ def test_an_old_change_is_not_news(checkin, owner):
     # nothing finishes; nobody is told about the old change.
     slower = make_run(checkin.project, owner, name="tiny", experiment="tiny",
                       series={"validation.f1": 0.5, "test.f1": 0.5, "test.latency_ms": 1})
-    alerts = services.check_alerts(project_id=checkin.project.pk, run_id=str(slower.pk))
+    alerts = check_alerts(project_id=checkin.project.pk, run_id=str(slower.pk))
     assert [a.kind for a in alerts] == [AlertKind.TARGET_MET]  # but it has never been told
 
 
@@ -405,7 +397,7 @@ def test_finishing_a_run_checks_the_alerts_after_commit(project, owner, queued,
     with django_capture_on_commit_callbacks(execute=True):
         tracker_services.finish_run(run=other)
     assert queued == []  # no check-in: nobody asked for email
-    services.save_checkin(project=project, data={"weekday": 0,
+    save_checkin(project=project, data={"weekday": 0,
                                                  "recipients": ["cfo@example.com"]})
     with django_capture_on_commit_callbacks(execute=True):
         tracker_services.log_batch(run=run, metrics=[
@@ -427,7 +419,7 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
     with django_capture_on_commit_callbacks(execute=True):
         tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
-    assert services.check_alerts(project_id=project.pk) == []  # svm's 0.86 is short of 0.9
+    assert check_alerts(project_id=project.pk) == []  # svm's 0.86 is short of 0.9
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
@@ -437,10 +429,10 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
             {"metric": "latency_ms", "split": "test", "op": "<=", "value": 20}])
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
     tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
-    [met] = services.check_alerts(project_id=project.pk)
+    [met] = check_alerts(project_id=project.pk)
     assert (met.kind, met.subject) == (AlertKind.TARGET_MET, "News topics: target met")
     assert met.body.splitlines()[0] == "News topics has met its target for the first time."
-    assert services.check_alerts(project_id=project.pk) == []
+    assert check_alerts(project_id=project.pk) == []
     # Without a run, a best model that was never told of is not told now: the rules changed.
     assert not Alert.objects.filter(kind=AlertKind.WINNER_CHANGED).exists()
 
@@ -459,7 +451,7 @@ def test_a_first_period_measures_its_pace_from_its_first_result(project, owner, 
              series={"validation.f1": 0.70, "test.f1": 0.78, "test.latency_ms": 5})
     make_run(project, owner, name="second", experiment="e",
              series={"validation.f1": 0.80, "test.f1": 0.82, "test.latency_ms": 5})
-    snapshot = services.assemble(project=project, period_start=timezone.now() - timedelta(7),
+    snapshot = assemble(project=project, period_start=timezone.now() - timedelta(7),
                                  period_end=timezone.now() + timedelta(seconds=1),
                                  time_zone="UTC").snapshot
     day = timezone.now().date()
@@ -474,9 +466,9 @@ def test_a_first_period_measures_its_pace_from_its_first_result(project, owner, 
 def _report_verdict(project, now):
     """The verdict a whole report assembled now would state."""
     checkin = CheckIn.objects.filter(project=project).first()
-    start = services._period_start(project=project, checkin=checkin, end=now)
-    snapshot = services.assemble(project=project, period_start=start, period_end=now,
-                                 time_zone=services._report_zone(checkin)).snapshot
+    start = periods.start_of_period(project=project, checkin=checkin, end=now)
+    snapshot = assemble(project=project, period_start=start, period_end=now,
+                                 time_zone=periods.report_zone(checkin)).snapshot
     return snapshot["verdict"]["kind"], snapshot["verdict"]["sentence"]
 
 
@@ -484,7 +476,7 @@ def test_the_verdict_now_is_the_one_a_report_would_give(project, owner, no_chart
                                                          django_assert_max_num_queries):
     def same():
         now = timezone.now() + timedelta(seconds=1)
-        verdict = services.current_verdict(project=project, now=now)
+        verdict = current_verdict(project=project, now=now)
         assert (verdict.kind, verdict.sentence) == _report_verdict(project, now)
         return verdict
 
@@ -498,15 +490,15 @@ def test_the_verdict_now_is_the_one_a_report_would_give(project, owner, no_chart
     make_run(project, owner, name="second", experiment="e",
              series={"validation.f1": 0.80, "test.f1": 0.82, "test.latency_ms": 5})
     assert same().kind == "on_track"
-    services.send_now(project=project, to=["a@example.com"])  # a preview: not a check-in
+    send_now(project=project, to=["a@example.com"])  # a preview: not a check-in
     assert same().kind == "on_track"
     make_run(project, owner, name="third", experiment="e",
              series={"validation.f1": 0.85, "test.f1": 0.86, "test.latency_ms": 5})
     assert same().kind == "met"
     with django_assert_max_num_queries(30):  # what the rules read, not a whole report
-        assert services.current_verdict(project=project).label == "Target met"
+        assert current_verdict(project=project).label == "Target met"
     no_target = tracker_services.create_project(user=owner, slug="no-target")
     now = timezone.now()
-    verdict = services.current_verdict(project=no_target, now=now)
+    verdict = current_verdict(project=no_target, now=now)
     assert (verdict.kind, verdict.sentence) == _report_verdict(no_target, now)
     assert verdict.kind == "no_progress"

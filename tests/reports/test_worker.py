@@ -27,10 +27,10 @@ import redis
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
+from reports.checkins import schedule_checkin_now
 from reports.models import Delivery, DeliveryStatus, Report
 from reports.narrative import day_text
 from reports.sample import build_sample_project
-from reports.services import schedule_checkin_now
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = ["cfo@example.com", "dana@example.com"]
