@@ -1,8 +1,9 @@
 """A report's contents: every number, sentence and figure, and the verdict they lead to.
 
-`assemble` gathers one report; `current_verdict` gives the verdict a check-in would give
-now, reading only what the verdict rules need. Both feed the rules from one home
-(`_decide`).
+`assemble` reads the period in one place (`_read_period`), then builds the report in named
+steps: the facts of the period, the sections about the target, and the figures. The
+verdict is fed from one home (`_decide`), which the rendered report and the web UI's
+`current_verdict` both ask.
 """
 
 import math
@@ -12,8 +13,9 @@ from datetime import datetime
 from django.utils import timezone
 
 from reports import charts, narrative, selectors, verdict
-from reports.models import CheckIn
+from reports.models import CheckIn, Report
 from reports.periods import local_day, report_zone, start_of_period
+from reports.selectors import PeriodActivity, ProgressPoint
 from tracker.models import Project, Run, RunStatus, Target
 from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
@@ -29,6 +31,21 @@ class Assembled:
     figures: dict  # plotly figures by name
 
 
+@dataclass(frozen=True)
+class _Period:
+    """What every step of one report reads: the period and where the project stands."""
+
+    project: Project
+    start: datetime
+    end: datetime
+    time_zone: str
+    previous: Report | None  # the previous check-in
+    since: str  # "since the last check-in on …"
+    at_then: str
+    current: Standing
+    activity: PeriodActivity
+
+
 def assemble(*, project: Project, period_start: datetime, period_end: datetime,
              time_zone: str = "UTC", report_id: int | None = None) -> Assembled:
     """Every number, sentence and figure of one report.
@@ -37,37 +54,80 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     model, the baseline, guardrails, slices) is read as it is now, which for a report
     rendered when it falls due is the same moment.
     """
-    tz = time_zone
-    start_day, end_day = local_day(period_start, tz), local_day(period_end, tz)
-    previous = selectors.previous_checkin(project=project, before=period_start,
-                                          exclude_id=report_id)
-    since = narrative.since_words(local_day(previous.period_end, tz) if previous else None,
-                                  start_day)
-    at_then = narrative.at_then_words(previous is not None, start_day)
-    target_row = Target.objects.filter(project=project).first()
-    current = standing(project=project)
-    activity = selectors.period_activity(project=project, target=target_row,
-                                         start=period_start, end=period_end)
+    period = _read_period(project=project, start=period_start, end=period_end,
+                          time_zone=time_zone, report_id=report_id)
+    snapshot = _period_facts(period)
+    current = period.current
+    if current.target is None:
+        snapshot["verdict"] = _verdict_entry(_decide(
+            project=project, current=current, history=[], period_start=period_start,
+            period_end=period_end, time_zone=time_zone, since=period.since,
+            runs_finished=period.activity.finished))
+        snapshot["experiments"] = [
+            {"name": e.name, "hypothesis": e.hypothesis,
+             "sentence": narrative.experiment_runs_sentence(finished=e.finished,
+                                                            failed=e.failed)}
+            for e in period.activity.experiments]
+        return Assembled(snapshot, {})
+    facts = narrative.TargetFacts.from_dict(current.target.as_dict())
+    history = selectors.progress_history(project=project, target=current.target,
+                                         until=period_end)
+    slices = _judged_slices(period, facts)
+    figures = _figures(period, facts, history, slices)
+    snapshot.update(_target_sections(period, facts, history))
+    snapshot["guardrails"] = _guardrails_section(period)
+    snapshot["slices"] = _slices_section(period, facts, slices)
+    snapshot["experiments"] = _experiments_section(period.activity, facts)
+    snapshot["charts"] = narrative.chart_texts(facts, list(figures))
+    return Assembled(snapshot, figures)
+
+
+def _read_period(*, project: Project, start: datetime, end: datetime, time_zone: str,
+                 report_id: int | None) -> _Period:
+    previous = selectors.previous_checkin(project=project, before=start, exclude_id=report_id)
+    target = Target.objects.filter(project=project).first()
+    return _Period(
+        project=project, start=start, end=end, time_zone=time_zone, previous=previous,
+        since=_since_words(previous, start, time_zone),
+        at_then=narrative.at_then_words(previous is not None, local_day(start, time_zone)),
+        current=standing(project=project),
+        activity=selectors.period_activity(project=project, target=target, start=start,
+                                           end=end),
+    )
+
+
+def _since_words(previous: Report | None, start: datetime, time_zone: str) -> str:
+    """ "since the last check-in on …", or since the period's first day without one."""
+    return narrative.since_words(
+        local_day(previous.period_end, time_zone) if previous else None,
+        local_day(start, time_zone))
+
+
+def _period_facts(period: _Period) -> dict:
+    """The snapshot's facts of the period, with an empty place for each target section."""
+    tz, activity, previous = period.time_zone, period.activity, period.previous
     changes = [
         narrative.target_change_sentence(
             what=c.what, old=c.old, new=c.new,
             who=(c.changed_by.get_full_name() or c.changed_by.username) if c.changed_by else "",
             on=local_day(c.changed_at, tz))
-        for c in selectors.target_changes(project=project, start=period_start, end=period_end)
+        for c in selectors.target_changes(project=period.project, start=period.start,
+                                          end=period.end)
     ]
-    looks, looked_runs = selectors.test_reveals(project=project, start=period_start,
-                                                end=period_end)
-    snapshot: dict = {
-        "project": {"slug": project.slug, "name": project.name},
-        "period": {"start": period_start.isoformat(), "end": period_end.isoformat(),
-                   "time_zone": tz, "text": narrative.period_text(start_day, end_day)},
+    looks, looked_runs = selectors.test_reveals(project=period.project, start=period.start,
+                                                end=period.end)
+    return {
+        "project": {"slug": period.project.slug, "name": period.project.name},
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(),
+                   "time_zone": tz, "text": narrative.period_text(
+                       local_day(period.start, tz), local_day(period.end, tz))},
         "previous_checkin": previous.period_end.isoformat() if previous else None,
         "since_heading": narrative.since_heading(previous is not None),
         "target": None,
         "target_changes": changes,
         "runs_sentence": narrative.runs_sentence(finished=activity.finished,
                                                  failed=activity.failed,
-                                                 killed=activity.killed, since=since),
+                                                 killed=activity.killed, since=period.since),
         "experiments_sentence": narrative.experiments_sentence(
             [e.name for e in activity.experiments]),
         "counts": {"finished": activity.finished, "failed": activity.failed,
@@ -75,7 +135,7 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
         "test_looks": {"looks": looks, "runs": looked_runs,
                        "sentence": narrative.test_looks_sentence(looks=looks,
                                                                  runs=looked_runs)},
-        "standing_sentence": current.sentence,
+        "standing_sentence": period.current.sentence,
         "winner": None,
         "baseline": None,
         "guardrails": {"intro": "", "items": []},
@@ -84,59 +144,57 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
         "glossary": [],
         "charts": {},
     }
-    figures: dict = {}
-    if current.target is None:
-        v = _decide(project=project, current=current, history=[],
-                    period_start=period_start, period_end=period_end, time_zone=tz,
-                    since=since, runs_finished=activity.finished)
-        snapshot["verdict"] = {"kind": v.kind, "label": v.label, "sentence": v.sentence}
-        snapshot["experiments"] = [
-            {"name": e.name, "hypothesis": e.hypothesis,
-             "sentence": narrative.experiment_runs_sentence(finished=e.finished,
-                                                            failed=e.failed)}
-            for e in activity.experiments]
-        return Assembled(snapshot, figures)
 
-    facts = narrative.TargetFacts.from_dict(current.target.as_dict())
-    scale, unit = narrative.chart_scale(facts.metric, facts.definition)
-    history = selectors.progress_history(project=project, target=current.target,
-                                         until=period_end)
-    then = _judged_then(history, period_start)
+
+def _verdict_entry(v: verdict.Verdict) -> dict:
+    return {"kind": v.kind, "label": v.label, "sentence": v.sentence}
+
+
+def _target_sections(period: _Period, facts: narrative.TargetFacts,
+                     history: list[ProgressPoint]) -> dict:
+    """The verdict, the target, the change over the period, the best model and the baseline."""
+    current = period.current
+    then = _judged_then(history, period.start)
     now_value = current.judged_value if usable(current.judged_value) else None
-    v = _decide(project=project, current=current, history=history,
-                period_start=period_start, period_end=period_end, time_zone=tz,
-                since=since, runs_finished=activity.finished)
-    snapshot["verdict"] = {"kind": v.kind, "label": v.label, "sentence": v.sentence}
-    snapshot["target"] = {**current.target.as_dict(),
-                          "sentence": narrative.target_sentence(facts),
-                          "selection_gloss": narrative.selection_gloss(facts),
-                          "metric_gloss": narrative.metric_gloss(facts.metric,
-                                                                 facts.definition)}
-    snapshot["change"] = {
-        "then": finite_or_none(then), "now": finite_or_none(now_value),
-        "sentence": narrative.change_sentence(target=facts, then=then, now=now_value,
-                                              at_then=at_then),
-    }
-    snapshot["glossary"] = narrative.glossary(facts)
-    snapshot["experiments_note"] = narrative.experiments_note(facts)
     winner = current.winner
-    if winner is not None:
-        snapshot["winner"] = {
+    baseline_name = current.baseline.name if current.baseline else None
+    return {
+        "verdict": _verdict_entry(_decide(
+            project=period.project, current=current, history=history,
+            period_start=period.start, period_end=period.end, time_zone=period.time_zone,
+            since=period.since, runs_finished=period.activity.finished)),
+        "target": {**current.target.as_dict(),
+                   "sentence": narrative.target_sentence(facts),
+                   "selection_gloss": narrative.selection_gloss(facts),
+                   "metric_gloss": narrative.metric_gloss(facts.metric, facts.definition)},
+        "change": {
+            "then": finite_or_none(then), "now": finite_or_none(now_value),
+            "sentence": narrative.change_sentence(target=facts, then=then, now=now_value,
+                                                  at_then=period.at_then),
+        },
+        "glossary": narrative.glossary(facts),
+        "experiments_note": narrative.experiments_note(facts),
+        "winner": None if winner is None else {
             "id": str(winner.pk), "name": winner.name, "experiment": winner.experiment.name,
             "selection_value": finite_or_none(current.winner_ranked.candidate.selection_value),
             "judged_value": finite_or_none(current.judged_value), "met": current.met,
             "lift": finite_or_none(current.lift),
-        }
-    baseline_name = current.baseline.name if current.baseline else None
-    snapshot["baseline"] = {
-        "name": baseline_name,
-        "judged_value": finite_or_none(current.baseline_judged_value),
-        "sentence": narrative.baseline_sentence(target=facts, name=baseline_name,
-                                                judged=current.baseline_judged_value),
+        },
+        "baseline": {
+            "name": baseline_name,
+            "judged_value": finite_or_none(current.baseline_judged_value),
+            "sentence": narrative.baseline_sentence(target=facts, name=baseline_name,
+                                                    judged=current.baseline_judged_value),
+        },
     }
-    rules = guardrail_rules(project=project)
-    snapshot["guardrails"] = {
-        "intro": narrative.guardrails_intro(count=len(rules), has_winner=winner is not None),
+
+
+def _guardrails_section(period: _Period) -> dict:
+    current = period.current
+    rules = guardrail_rules(project=period.project)
+    return {
+        "intro": narrative.guardrails_intro(count=len(rules),
+                                            has_winner=current.winner is not None),
         "items": [
             {"sentence": guardrail_sentence(g["metric"], g["actual"], op=g["op"],
                                             limit=g["value"], split=g["split"],
@@ -144,33 +202,39 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
              "passed": g["passed"]}
             for g in current.guardrails],
     }
-    if winner is not None and usable(current.judged_value):
-        overall = current.judged_value
-        slices = [
-            {"split": split, "name": narrative.slice_name(split), "value": value,
-             "lags": narrative.slice_lags(value=value, overall=overall,
-                                          threshold=facts.threshold,
-                                          direction=facts.direction)}
-            for split, value in selectors.judged_slices(run=winner, target=current.target)
-            if math.isfinite(value)
-        ]
-        lagging = [s for s in slices if s["lags"]]
-        for s in lagging:
-            s["sentence"] = narrative.slice_sentence(target=facts, split=s["split"],
-                                                     value=s["value"], overall=overall)
-        snapshot["slices"] = {
-            "intro": narrative.slices_intro(lagging=len(lagging), total=len(slices),
-                                            judged_on=facts.judged_on),
-            "items": lagging,
-        }
-        if slices:
-            figures["slices"] = charts.slices_figure(
-                overall=overall, slices=slices, threshold=facts.threshold, scale=scale,
-                label=facts.label, unit=unit, judged_split=_split_word(facts.judged_on))
-    else:
-        snapshot["slices"] = {"intro": narrative.slices_intro(
-            lagging=0, total=0, judged_on=facts.judged_on), "items": []}
-    snapshot["experiments"] = [
+
+
+def _judged_slices(period: _Period, facts: narrative.TargetFacts) -> list[dict]:
+    """The best model on each slice of the judged split, and whether the slice lags."""
+    current = period.current
+    if current.winner is None or not usable(current.judged_value):
+        return []
+    overall = current.judged_value
+    return [
+        {"split": split, "name": narrative.slice_name(split), "value": value,
+         "lags": narrative.slice_lags(value=value, overall=overall,
+                                      threshold=facts.threshold, direction=facts.direction)}
+        for split, value in selectors.judged_slices(run=current.winner, target=current.target)
+        if math.isfinite(value)
+    ]
+
+
+def _slices_section(period: _Period, facts: narrative.TargetFacts, slices: list[dict]) -> dict:
+    """The slices that lag, each with its sentence."""
+    lagging = [
+        {**s, "sentence": narrative.slice_sentence(target=facts, split=s["split"],
+                                                   value=s["value"],
+                                                   overall=period.current.judged_value)}
+        for s in slices if s["lags"]]
+    return {
+        "intro": narrative.slices_intro(lagging=len(lagging), total=len(slices),
+                                        judged_on=facts.judged_on),
+        "items": lagging,
+    }
+
+
+def _experiments_section(activity: PeriodActivity, facts: narrative.TargetFacts) -> list:
+    return [
         {"name": e.name, "hypothesis": e.hypothesis,
          "sentence": narrative.experiment_result_sentence(
              target=facts, best_value=e.best_value, best_run=e.best_run,
@@ -179,44 +243,53 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
                                        split=g["split"], passed=False)
                     for g in e.best_fails])}
         for e in activity.experiments]
-    checkins = selectors.checkin_dates(project=project, until=period_start)
+
+
+def _figures(period: _Period, facts: narrative.TargetFacts, history: list[ProgressPoint],
+             slices: list[dict]) -> dict:
+    """The report's plotly figures by name; a figure with nothing to show is left out."""
+    current, activity = period.current, period.activity
+    scale, unit = narrative.chart_scale(facts.metric, facts.definition)
+    common = {"threshold": facts.threshold, "scale": scale, "label": facts.label, "unit": unit}
+    judged, selected = _split_word(facts.judged_on), _split_word(facts.selected_on)
+    baseline = finite_or_none(current.baseline_selection_value)
+    figures: dict = {}
     if history:
         figures["progress"] = charts.progress_figure(
             points=[{"at": p.at.isoformat(), "selection_value": p.selection_value,
                      "judged_value": finite_or_none(p.judged_value)} for p in history],
-            threshold=facts.threshold, scale=scale, label=facts.label, unit=unit,
-            judged_split=_split_word(facts.judged_on),
-            selected_split=_split_word(facts.selected_on),
-            period_start=period_start, period_end=period_end, checkins=checkins,
+            **common, judged_split=judged, selected_split=selected,
+            period_start=period.start, period_end=period.end,
+            checkins=selectors.checkin_dates(project=period.project, until=period.start),
             thresholds=[(at.isoformat(), value) for at, value in selectors.threshold_history(
-                project=project, target=current.target, until=period_end)])
+                project=period.project, target=current.target, until=period.end)])
     if activity.runs:
         figures["runs"] = charts.runs_figure(
             runs=[{"run_id": r.run_id, "experiment": r.experiment,
                    "ended_at": r.ended_at.isoformat(), "value": finite_or_none(r.value),
                    "baseline": r.baseline, "passes_guardrails": r.passes_guardrails}
                   for r in activity.runs],
-            baseline=finite_or_none(current.baseline_selection_value), threshold=facts.threshold,
-            scale=scale, label=facts.label, unit=unit,
-            selected_split=_split_word(facts.selected_on),
-            winner_id=str(winner.pk) if winner else None, period_start=period_start,
-            period_end=period_end)
+            baseline=baseline, **common, selected_split=selected,
+            winner_id=str(current.winner.pk) if current.winner else None,
+            period_start=period.start, period_end=period.end)
+    if slices:
+        figures["slices"] = charts.slices_figure(overall=current.judged_value, slices=slices,
+                                                 **common, judged_split=judged)
     if any(e.best_value is not None for e in activity.experiments):
         figures["experiments"] = charts.experiments_figure(
             experiments=[{"name": e.name, "best_value": finite_or_none(e.best_value),
                           "passes_guardrails": not e.best_fails}
                          for e in activity.experiments],
-            threshold=facts.threshold, baseline=finite_or_none(current.baseline_selection_value),
-            scale=scale, label=facts.label, unit=unit,
-            selected_split=_split_word(facts.selected_on))
-    snapshot["charts"] = narrative.chart_texts(facts, list(figures))
-    return Assembled(snapshot, figures)
+            baseline=baseline, **common, selected_split=selected)
+    return figures
 
 
 def _split_word(split: str) -> str:
     """ "validation" for the chart legends ("the validation set"). """
     return split_phrase(split).removeprefix("the ").removesuffix(" set")
 
+
+# --- The verdict ------------------------------------------------------------------------------
 
 def _no_winner_reason(project: Project) -> str:
     """Why a project with a target has no best model (tracker.phrasing's reason names)."""
@@ -271,14 +344,12 @@ def current_verdict(*, project: Project, now: datetime | None = None,
     now = now or timezone.now()
     checkin = CheckIn.objects.filter(project=project).first()
     tz = report_zone(checkin)
-    period_start = start_of_period(project=project, checkin=checkin, end=now)
-    previous = selectors.previous_checkin(project=project, before=period_start)
-    since = narrative.since_words(local_day(previous.period_end, tz) if previous else None,
-                                  local_day(period_start, tz))
+    start = start_of_period(project=project, checkin=checkin, end=now)
+    previous = selectors.previous_checkin(project=project, before=start)
     current = current or standing(project=project)
     history = (selectors.progress_history(project=project, target=current.target, until=now)
                if current.target is not None else [])
-    return _decide(project=project, current=current, history=history,
-                   period_start=period_start, period_end=now, time_zone=tz, since=since,
-                   runs_finished=selectors.runs_finished(project=project, start=period_start,
+    return _decide(project=project, current=current, history=history, period_start=start,
+                   period_end=now, time_zone=tz, since=_since_words(previous, start, tz),
+                   runs_finished=selectors.runs_finished(project=project, start=start,
                                                          end=now))
