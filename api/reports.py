@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from reports import schedule, selectors, services
+from reports import checkins, schedule, selectors, workflow
 from reports.models import CheckIn, Report, ReportStatus
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import Role
@@ -145,7 +145,7 @@ class CheckInView(ProjectView):
             data = data["checkin"]  # {"checkin": {...}} as GET answers, or the bare object
         if not isinstance(data, dict):
             raise InvalidInput("send the check-in as a JSON object", field=None)
-        checkin = services.save_checkin(project=self.project, data=dict(data))
+        checkin = checkins.save_checkin(project=self.project, data=dict(data))
         return Response({"checkin": checkin_data(checkin)})
 
     patch = put
@@ -180,7 +180,7 @@ class ReportListView(ProjectView):
         to = data.get("to")
         if to is not None and not (isinstance(to, list) and all(isinstance(a, str) for a in to)):
             raise InvalidInput("to must be a list of email addresses", field="to")
-        report = services.send_now(project=self.project, user=request.user, to=to or None)
+        report = workflow.send_now(project=self.project, user=request.user, to=to or None)
         report.refresh_from_db()
         return Response(report_data(report), status=status.HTTP_202_ACCEPTED)
 

@@ -17,9 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from reports import checkins as report_checkins
 from reports import schedule as report_schedule
 from reports import selectors as report_selectors
-from reports import services as report_services
+from reports import workflow as report_workflow
 from reports.models import CheckIn, Report, ReportStatus
 from tracker import mlflow_mapping, model_registry, phrasing, run_search, selectors, services
 from tracker.errors import InvalidInput, NotFound, TargetlineError
@@ -991,14 +992,14 @@ def project_settings(request, slug):
         elif action == "checkin":
             checkin_form = forms.CheckInForm(request.POST)
             if checkin_form.is_valid():
-                done = _apply(request, checkin_form, lambda: report_services.save_checkin(
+                done = _apply(request, checkin_form, lambda: report_checkins.save_checkin(
                     project=project, data=checkin_form.as_checkin()),
                     "Check-in schedule saved.")
         elif action == "send_now":
             send_form = forms.SendNowForm(request.POST)
             if send_form.is_valid():
                 to = send_form.addresses()
-                done = _apply(request, send_form, lambda: report_services.send_now(
+                done = _apply(request, send_form, lambda: report_workflow.send_now(
                     project=project, user=request.user, to=to or None),
                     f"A report is being prepared for {', '.join(to)} (a preview)." if to else
                     "A report is being prepared for the recipients; it is emailed in a minute.")

@@ -46,11 +46,11 @@ def no_report_tasks(monkeypatch):
     with a live server (real commits) would fill the Celery queue under var/ with tasks
     about test projects. These tests are about the web UI, so nothing is queued."""
     try:
-        from reports import services as report_services
+        from reports import tasks as report_tasks
     except ImportError:
         return
-    if hasattr(report_services, "enqueue_task"):
-        monkeypatch.setattr(report_services, "enqueue_task", lambda *args, **kwargs: None)
+    if hasattr(report_tasks, "enqueue_task"):
+        monkeypatch.setattr(report_tasks, "enqueue_task", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
