@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from reports import schedule, selectors, services
+from reports import checkins, schedule, selectors
 from reports.models import CheckIn
 from tracker.errors import InvalidInput
 from tracker.models import Role
@@ -104,7 +104,7 @@ class CheckInSetView(ProjectView):
         data = self.unwrapped("checkin")
         if not isinstance(data, dict):
             raise InvalidInput("send the check-in as a JSON object", field=None)
-        checkin = services.save_checkin(project=self.project, data=dict(data))
+        checkin = checkins.save_checkin(project=self.project, data=dict(data))
         return Response({"checkin": checkin_data(checkin)})
 
     @extend_schema(exclude=True)  # PUT under another name: the docs list the operation once

@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import FileAnswerMixin, ProjectView
-from reports import services
+from reports import workflow
 from reports.models import DeliveryStatus, Report, ReportKind, ReportStatus, Verdict
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.validation import to_int
@@ -156,7 +156,7 @@ class ReportSendView(ProjectView):
         to = data.get("to")
         if to is not None and not (isinstance(to, list) and all(isinstance(a, str) for a in to)):
             raise InvalidInput("to must be a list of email addresses", field="to")
-        report = services.send_now(project=self.project, user=request.user, to=to or None)
+        report = workflow.send_now(project=self.project, user=request.user, to=to or None)
         report.refresh_from_db()
         return Response(report_data(report), status=status.HTTP_202_ACCEPTED)
 

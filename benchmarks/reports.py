@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.utils import timezone
 
-    from reports import pdf, selectors, services
+    from reports import assembly, pdf, rendering, selectors
     from reports.models import Report, ReportKind
     from reports.sample import build_sample_project
 
@@ -83,20 +83,20 @@ def main(argv: list[str] | None = None) -> int:
                                      period_start=start, period_end=now,
                                      time_zone="Europe/Paris")
 
-    cold, cold_seconds = _timed(lambda: services.render_report(report_id=new_report().pk))
+    cold, cold_seconds = _timed(lambda: rendering.render_report(report_id=new_report().pk))
     steps: dict[str, list[float]] = {"gather": [], "charts": [], "html": [], "pdf": [],
                                      "total": []}
     pages = 0
     charts = 0
     for _ in range(max(1, args.renders)):
-        assembled, t_gather = _timed(lambda: services.assemble(
+        assembled, t_gather = _timed(lambda: assembly.assemble(
             project=project, period_start=start, period_end=now, time_zone="Europe/Paris"))
-        drawn, t_charts = _timed(lambda a=assembled: services.draw_charts(a.figures))
-        html, t_html = _timed(lambda a=assembled, d=drawn: services.render_html(
+        drawn, t_charts = _timed(lambda a=assembled: rendering.draw_charts(a.figures))
+        html, t_html = _timed(lambda a=assembled, d=drawn: rendering.render_html(
             snapshot=a.snapshot, drawn=d))
         document, t_pdf = _timed(lambda h=html: pdf.html_to_pdf(h))
         report = new_report()
-        outcome, t_total = _timed(lambda r=report: services.render_report(report_id=r.pk))
+        outcome, t_total = _timed(lambda r=report: rendering.render_report(report_id=r.pk))
         for name, value in zip(steps, (t_gather, t_charts, t_html, t_pdf, t_total),
                                strict=True):
             steps[name].append(value)

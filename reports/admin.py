@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
-from reports import schedule, services
+from reports import checkins, schedule
 from reports.models import Alert, CheckIn, Delivery, Report
 from tracker.errors import InvalidInput
 
@@ -29,7 +29,7 @@ class CheckInForm(forms.ModelForm):
         project = data.get("project")
         if project is not None and "recipients" in data:
             try:
-                services.clean_recipients(project=project, recipients=data["recipients"])
+                checkins.clean_recipients(project=project, recipients=data["recipients"])
             except InvalidInput as exc:
                 self.add_error("recipients", exc.message)
         return data
@@ -55,17 +55,17 @@ class CheckInAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: CheckIn, form, change):
         # Through the service, so next_due_at is recomputed when the schedule changes; a
         # next_due_at typed in by hand (e.g. "now") wins.
-        data = {name: form.cleaned_data.get(name) for name in services.CHECKIN_FIELDS}
-        saved = services.save_checkin(project=obj.project, data=data)
+        data = {name: form.cleaned_data.get(name) for name in checkins.CHECKIN_FIELDS}
+        saved = checkins.save_checkin(project=obj.project, data=data)
         if "next_due_at" in form.changed_data and form.cleaned_data.get("next_due_at"):
-            saved = services.schedule_checkin_now(checkin=saved,
+            saved = checkins.schedule_checkin_now(checkin=saved,
                                                   now=form.cleaned_data["next_due_at"])
         obj.pk, obj.next_due_at = saved.pk, saved.next_due_at
 
     @admin.action(description="Send the check-in now (at the dispatcher's next run)")
     def send_check_in_now(self, request, queryset):
         for checkin in queryset:
-            services.schedule_checkin_now(checkin=checkin, now=timezone.now())
+            checkins.schedule_checkin_now(checkin=checkin, now=timezone.now())
         self.message_user(request, f"{queryset.count()} check-in(s) due now.")
 
 

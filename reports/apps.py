@@ -6,9 +6,8 @@ class ReportsConfig(AppConfig):
     verbose_name = "Check-in reports"
 
     def ready(self) -> None:
-        from reports.receivers import on_run_results_changed, on_target_changed
-        from tracker.signals import run_results_changed, target_changed
+        # Imported here, not at the top: the receivers use the models, which Django loads
+        # only after every AppConfig has been created (the documented place for signals).
+        from reports import receivers
 
-        run_results_changed.connect(on_run_results_changed,
-                                    dispatch_uid="reports.alerts_on_run_results")
-        target_changed.connect(on_target_changed, dispatch_uid="reports.alerts_on_target")
+        receivers.connect()

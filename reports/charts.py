@@ -90,17 +90,7 @@ def progress_figure(*, points: list[dict], threshold: float, scale: float, label
             marker=dict(size=8, color=TEST),
             name=f"Best model on the {judged_split} set (the figure we quote)",
         ))
-    shapes, notes = [], []
-    shapes.append(dict(type="rect", xref="x", x0=period_start.isoformat(), x1=end,
-                       yref="paper", y0=0, y1=1, fillcolor=PERIOD, line=dict(width=0),
-                       layer="below"))
-    notes.append(dict(xref="x", x=period_start.isoformat(), xanchor="left", yref="paper",
-                      y=0.02, yanchor="bottom", text=" this period", showarrow=False,
-                      font=dict(size=11, color="#6b7785")))
-    for at in checkins:
-        shapes.append(dict(type="line", yref="paper", y0=0, y1=1, xref="x",
-                           x0=at.isoformat(), x1=at.isoformat(),
-                           line=dict(color=CHECKIN, width=1.5, dash="dot")))
+    shapes, notes = _period_marks(period_start.isoformat(), end, checkins)
     if checkins:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Check-ins",
                                  line=dict(color=CHECKIN, width=1.5, dash="dot")))
@@ -129,6 +119,18 @@ def progress_figure(*, points: list[dict], threshold: float, scale: float, label
     return fig.to_dict()
 
 
+def _period_marks(start: str, end: str, checkins: list[datetime]) -> tuple[list, list]:
+    """(shapes, notes): this period shaded and labelled, earlier check-ins dotted."""
+    shapes = [dict(type="rect", xref="x", x0=start, x1=end, yref="paper", y0=0, y1=1,
+                   fillcolor=PERIOD, line=dict(width=0), layer="below")]
+    notes = [dict(xref="x", x=start, xanchor="left", yref="paper", y=0.02, yanchor="bottom",
+                  text=" this period", showarrow=False, font=dict(size=11, color="#6b7785"))]
+    shapes += [dict(type="line", yref="paper", y0=0, y1=1, xref="x", x0=at.isoformat(),
+                    x1=at.isoformat(), line=dict(color=CHECKIN, width=1.5, dash="dot"))
+               for at in checkins]
+    return shapes, notes
+
+
 def runs_figure(*, runs: list[dict], baseline: float | None, threshold: float,
                 scale: float, label: str, unit: str, selected_split: str,
                 winner_id: str | None, period_start: datetime, period_end: datetime) -> dict:
@@ -138,42 +140,7 @@ def runs_figure(*, runs: list[dict], baseline: float | None, threshold: float,
     diamonds, runs that fail a guardrail are crosses (they cannot win), and the best model
     is ringed.
     """
-    fig = go.Figure()
-    experiments: list[str] = []
-    for run in runs:
-        if run["experiment"] not in experiments:
-            experiments.append(run["experiment"])
-    for i, experiment in enumerate(experiments):
-        chosen = [r for r in runs if r["experiment"] == experiment and r["value"] is not None
-                  and r["passes_guardrails"] and not r["baseline"]]
-        if chosen:
-            fig.add_trace(go.Scatter(
-                x=[r["ended_at"] for r in chosen], y=[r["value"] * scale for r in chosen],
-                mode="markers", name=experiment,
-                marker=dict(size=11, color=PALETTE[i % len(PALETTE)], opacity=0.9,
-                            line=dict(color="white", width=1)),
-            ))
-    failing = [r for r in runs if r["value"] is not None and not r["passes_guardrails"]]
-    if failing:
-        fig.add_trace(go.Scatter(
-            x=[r["ended_at"] for r in failing], y=[r["value"] * scale for r in failing],
-            mode="markers", name="Fails a guardrail (cannot win)",
-            marker=dict(size=11, symbol="x", color="#b23b3b"),
-        ))
-    baseline_runs = [r for r in runs if r["baseline"] and r["value"] is not None]
-    if baseline_runs:
-        fig.add_trace(go.Scatter(
-            x=[r["ended_at"] for r in baseline_runs],
-            y=[r["value"] * scale for r in baseline_runs], mode="markers",
-            name="Baseline run", marker=dict(size=12, symbol="diamond", color=BASELINE),
-        ))
-    winner = [r for r in runs if r["run_id"] == winner_id and r["value"] is not None]
-    if winner:
-        fig.add_trace(go.Scatter(
-            x=[winner[0]["ended_at"]], y=[winner[0]["value"] * scale], mode="markers",
-            name="Best model", marker=dict(size=22, symbol="circle-open", color=TEST,
-                                           line=dict(width=3)),
-        ))
+    fig = go.Figure(data=_run_traces(runs, scale=scale, winner_id=winner_id))
     shapes, notes = [], []
     values = [r["value"] * scale for r in runs if r["value"] is not None]
     if baseline is not None:
@@ -194,6 +161,39 @@ def runs_figure(*, runs: list[dict], baseline: float | None, threshold: float,
     fig.update_xaxes(range=[period_start.isoformat(), period_end.isoformat()],
                      tickformat="%-d %b", dtick=86_400_000 * max(1, -(-days // 8)))
     return fig.to_dict()
+
+
+def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None) -> list:
+    """A trace per experiment (runs that can win), then the runs that fail a guardrail,
+    the baseline runs and the ring around the best model."""
+    def markers(chosen: list[dict], name: str, **marker) -> go.Scatter:
+        return go.Scatter(x=[r["ended_at"] for r in chosen],
+                          y=[r["value"] * scale for r in chosen], mode="markers", name=name,
+                          marker=marker)
+
+    traces = []
+    shown = [r for r in runs if r["value"] is not None]
+    experiments = list(dict.fromkeys(r["experiment"] for r in runs))
+    for i, experiment in enumerate(experiments):
+        chosen = [r for r in shown if r["experiment"] == experiment
+                  and r["passes_guardrails"] and not r["baseline"]]
+        if chosen:
+            traces.append(markers(chosen, experiment, size=11,
+                                  color=PALETTE[i % len(PALETTE)], opacity=0.9,
+                                  line=dict(color="white", width=1)))
+    failing = [r for r in shown if not r["passes_guardrails"]]
+    if failing:
+        traces.append(markers(failing, "Fails a guardrail (cannot win)", size=11, symbol="x",
+                              color="#b23b3b"))
+    baseline_runs = [r for r in shown if r["baseline"]]
+    if baseline_runs:
+        traces.append(markers(baseline_runs, "Baseline run", size=12, symbol="diamond",
+                              color=BASELINE))
+    winner = [r for r in shown if r["run_id"] == winner_id]
+    if winner:
+        traces.append(markers(winner[:1], "Best model", size=22, symbol="circle-open",
+                              color=TEST, line=dict(width=3)))
+    return traces
 
 
 def slices_figure(*, overall: float, slices: list[dict], threshold: float, scale: float,

@@ -6,7 +6,7 @@ alert, is a Delivery row: its status is recorded before and after talking to the
 server, so a retry or a restarted worker never emails the same person twice.
 """
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -90,6 +90,12 @@ class Verdict(models.TextChoices):
 
 class ImmutableReport(Exception):
     """Raised when something tries to change a report that has been sent."""
+
+
+def lease_length() -> timedelta:
+    """How long a worker owns a report's next step (Report.lease_until) before another may
+    take it over: REPORT_LEASE_SECONDS."""
+    return timedelta(seconds=settings.REPORT_LEASE_SECONDS)
 
 
 def report_upload_to(instance: "Report", filename: str) -> str:

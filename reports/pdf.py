@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 
 import kaleido
+from choreographer.browsers.chromium import Chromium
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ class ChartUnavailable(Exception):
 
 def _chromium_path() -> str | None:
     try:
-        from choreographer.browsers.chromium import Chromium
-
         return Chromium.find_browser(skip_local=False)
     except Exception:  # noqa: BLE001 - a detection failure must not stop a report
         return None
@@ -128,6 +127,8 @@ class Pdf:
 
 def html_to_pdf(html: str) -> Pdf:
     """Render the report's HTML (A4, page numbers in the margins) to PDF bytes."""
+    # Imported on first use, not at the top: WeasyPrint loads Pango at import (0.7 s, and an
+    # OSError where Pango is not installed), and every web process imports this module.
     from weasyprint import HTML
 
     document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()

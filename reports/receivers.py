@@ -1,7 +1,24 @@
-"""Reactions to the tracking domain's signals."""
+"""Reactions to the tracking domain's signals: an alert check after a change that may matter."""
 
 from reports.models import CheckIn
+from reports.workflow import check_alerts_after_commit
 from tracker.models import RunStatus
+from tracker.signals import run_results_changed, target_changed
+
+ON_RUN_RESULTS = "reports.alerts_on_run_results"
+ON_TARGET = "reports.alerts_on_target"
+
+
+def connect() -> None:
+    """Listen to the tracking domain (ReportsConfig.ready; again after `disconnect`)."""
+    run_results_changed.connect(on_run_results_changed, dispatch_uid=ON_RUN_RESULTS)
+    target_changed.connect(on_target_changed, dispatch_uid=ON_TARGET)
+
+
+def disconnect() -> None:
+    """Stop listening, e.g. while sample history is written (reports.sample)."""
+    run_results_changed.disconnect(dispatch_uid=ON_RUN_RESULTS)
+    target_changed.disconnect(dispatch_uid=ON_TARGET)
 
 
 def on_run_results_changed(sender, run, **kwargs) -> None:
@@ -14,9 +31,7 @@ def on_run_results_changed(sender, run, **kwargs) -> None:
         return
     if not CheckIn.objects.filter(project_id=run.project_id, enabled=True).exists():
         return
-    from reports.services import enqueue_task
-
-    enqueue_task("check_alerts_task", run.project_id, str(run.pk))
+    check_alerts_after_commit(project_id=run.project_id, run_id=str(run.pk))
 
 
 def on_target_changed(sender, project, **kwargs) -> None:
@@ -25,6 +40,4 @@ def on_target_changed(sender, project, **kwargs) -> None:
     only "target met"; a best model changed by the rules is left to the next report."""
     if not CheckIn.objects.filter(project_id=project.pk, enabled=True).exists():
         return
-    from reports.services import enqueue_task
-
-    enqueue_task("check_alerts_task", project.pk)
+    check_alerts_after_commit(project_id=project.pk)

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from reports import receivers
+from reports.checkins import save_checkin
 from reports.models import CheckIn, Report, ReportKind, ReportStatus
-from reports.services import save_checkin
 from tracker import services
 from tracker.models import (
     Experiment,
@@ -72,17 +73,11 @@ HYPOTHESES = {
 @contextlib.contextmanager
 def alerts_muted():
     """Build history without alert emails: these runs are the past, not news."""
-    from reports.receivers import on_run_results_changed, on_target_changed
-    from tracker.signals import run_results_changed, target_changed
-
-    run_results_changed.disconnect(dispatch_uid="reports.alerts_on_run_results")
-    target_changed.disconnect(dispatch_uid="reports.alerts_on_target")
+    receivers.disconnect()
     try:
         yield
     finally:
-        run_results_changed.connect(on_run_results_changed,
-                                    dispatch_uid="reports.alerts_on_run_results")
-        target_changed.connect(on_target_changed, dispatch_uid="reports.alerts_on_target")
+        receivers.connect()
 
 
 def _user(username: str, email: str, first: str = "", last: str = ""):

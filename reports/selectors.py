@@ -1,6 +1,6 @@
 """Reads for check-in reports: progress over time, a period's activity, recipients.
 
-The winner rules themselves live in tracker.selection; the history here replays them over
+The winner rules themselves live in tracker.winner_rules; the history here replays them over
 the runs in the order they finished, so the chart's "best so far" is the winner the
 project would have had at each moment, under today's target and guardrails, with the values
 as they are stored now.
@@ -69,6 +69,8 @@ class ExperimentSummary:
 
 @dataclass
 class PeriodActivity:
+    """What happened in a period: runs that ended, by status, and the experiments worked on."""
+
     finished: int = 0
     failed: int = 0
     killed: int = 0

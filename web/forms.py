@@ -104,7 +104,7 @@ class MemberForm(forms.Form):
 
 class CheckInForm(forms.Form):
     """A project's check-in schedule and recipients. Only shapes are checked here: the
-    schedule and the addresses are validated by reports.services.save_checkin, as for the
+    schedule and the addresses are validated by reports.checkins.save_checkin, as for the
     API, and its errors are put back on the field they name."""
 
     cadence = forms.ChoiceField(label="How often", choices=[
@@ -133,7 +133,7 @@ class CheckInForm(forms.Form):
     enabled = forms.BooleanField(label="Send check-in reports", required=False)
 
     def as_checkin(self) -> dict:
-        """The form as reports.services.save_checkin takes it (every field is set)."""
+        """The form as reports.checkins.save_checkin takes it (every field is set)."""
         data = dict(self.cleaned_data)
         data["recipients"] = [r for r in re.split(r"[,\n]", data["recipients"]) if r.strip()]
         data["starts_on"] = data["starts_on"].isoformat() if data["starts_on"] else None

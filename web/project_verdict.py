@@ -1,14 +1,14 @@
 """The verdict shown for a project, looked up in one place.
 
 The check-in reports define the verdict (Target met / On track / At risk / No progress,
-with one sentence why; see reports/verdict.py). The UI asks reports.services for the
+with one sentence why; see reports/verdict.py). The UI asks reports.assembly for the
 verdict a check-in would give right now, through the light path that reads only what the
 rules need, so the projects overview can show one per project.
 """
 
 from dataclasses import dataclass
 
-from reports.services import current_verdict
+from reports.assembly import current_verdict
 from tracker.models import Project
 from tracker.selectors import Standing
 

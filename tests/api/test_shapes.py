@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import resolve
 from jsonschema import Draft202012Validator
 
-from reports.services import send_now
+from reports.workflow import send_now
 from tests.api.operations import (
     BODIES,
     MATRIX,

@@ -1,6 +1,9 @@
 import pytest
 
-from reports import services, tasks
+from reports import checkins, rendering, tasks, workflow
+from reports.models import Report
+from tests.factories import make_run
+from tracker import services as tracker_services
 
 TASKS = ("dispatch_checkins", "render_report_task", "deliver_report_task", "check_alerts_task",
          "deliver_alert_task")
@@ -29,7 +32,7 @@ def queued(monkeypatch):
 @pytest.fixture
 def no_charts(monkeypatch):
     """Render without Chromium: tests of the report's life cycle, not of its pictures."""
-    monkeypatch.setattr(services, "draw_charts", lambda figures: {
+    monkeypatch.setattr(rendering, "draw_charts", lambda figures: {
         name: {"error": "This chart was not drawn in this test."} for name in figures})
 
 
@@ -37,8 +40,6 @@ def no_charts(monkeypatch):
 def with_runs(project, owner):
     """`project` (target F1 >= 0.85 on test, latency_ms <= 50) with a baseline and two
     candidates; "svm" is the best model (86 out of 100 on test)."""
-    from tests.factories import make_run
-
     make_run(project, owner, name="rules", experiment="rules", baseline=True,
              series={"validation.f1": 0.70, "test.f1": 0.69, "test.latency_ms": 2})
     make_run(project, owner, name="lr", experiment="linear",
@@ -52,10 +53,19 @@ def with_runs(project, owner):
 @pytest.fixture
 def checkin(with_runs, make_user):
     """A weekly check-in of `with_runs` for Dana (a viewer) and an outside address."""
-    from tracker import services as tracker_services
-
     dana = make_user("dana")
     tracker_services.set_member(project=with_runs, username="dana", role="viewer")
-    return services.save_checkin(project=with_runs, data={
+    return checkins.save_checkin(project=with_runs, data={
         "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
         "time_zone": "Europe/Paris", "recipients": [dana.username, "cfo@example.com"]})
+
+
+@pytest.fixture
+def rendered_report(checkin, no_charts):
+    """A function: a report of `checkin` sent now (send_now's keywords) and rendered."""
+    def render(**kwargs) -> Report:
+        report = workflow.send_now(project=checkin.project, **kwargs)
+        assert rendering.render_report(report_id=report.pk).state == "rendered"
+        report.refresh_from_db()
+        return report
+    return render

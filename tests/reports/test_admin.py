@@ -2,8 +2,10 @@
 
 import pytest
 
-from reports import services
+from reports.assembly import current_verdict
 from reports.models import CheckIn, Report
+from reports.rendering import render_report
+from reports.workflow import send_now
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +32,8 @@ def test_the_admin_explains_a_bad_schedule(admin_client, project):
 
 
 def test_reports_are_read_only(admin_client, checkin, no_charts):
-    report = services.send_now(project=checkin.project)
-    services.render_report(report_id=report.pk)
+    report = send_now(project=checkin.project)
+    render_report(report_id=report.pk)
     assert admin_client.get("/admin/reports/report/").status_code == 200
     page = admin_client.get(f"/admin/reports/report/{report.pk}/change/")
     assert page.status_code == 200
@@ -41,5 +43,5 @@ def test_reports_are_read_only(admin_client, checkin, no_charts):
 
 
 def test_the_web_ui_can_ask_for_the_verdict_now(checkin):
-    verdict = services.current_verdict(project=checkin.project)
+    verdict = current_verdict(project=checkin.project)
     assert (verdict.kind, verdict.label) == ("met", "Target met")

@@ -3,8 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from reports import services
+from reports.checkins import save_checkin
+from reports.delivery import deliver_report
 from reports.models import Report
+from reports.rendering import render_report
+from reports.workflow import send_now
+from tracker import services as tracker_services
 
 pytestmark = pytest.mark.django_db
 
@@ -14,10 +18,10 @@ WEEKLY = {"cadence": "weekly", "weekday": "monday", "local_time": "09:00",
 
 @pytest.fixture
 def rendered(with_runs, roles, no_charts):
-    services.save_checkin(project=with_runs, data=WEEKLY)
-    report = services.send_now(project=with_runs)
-    services.render_report(report_id=report.pk)
-    services.deliver_report(report_id=report.pk)
+    save_checkin(project=with_runs, data=WEEKLY)
+    report = send_now(project=with_runs)
+    render_report(report_id=report.pk)
+    deliver_report(report_id=report.pk)
     return Report.objects.get(pk=report.pk)
 
 
@@ -107,15 +111,13 @@ def test_the_html_and_the_pdf(rendered, roles):
 
 
 def test_a_report_still_rendering_is_a_409(with_runs, roles):
-    report = services.send_now(project=with_runs, to=["me@example.com"])
+    report = send_now(project=with_runs, to=["me@example.com"])
     answer = roles["viewer"].get(url("report-pdf", report.pk))
     assert (answer.status_code, answer.json()["error"]) == (
         409, f"report {report.pk} is still being rendered; try again in a minute")
 
 
 def test_another_projects_report_is_not_found(rendered, roles, owner, client_for):
-    from tracker import services as tracker_services
-
     tracker_services.create_project(user=owner, slug="other")
     answer = roles["owner"].get(f"/api/v1/projects/other/reports/{rendered.pk}/pdf")
     assert answer.status_code == 404
@@ -124,7 +126,7 @@ def test_another_projects_report_is_not_found(rendered, roles, owner, client_for
 @pytest.mark.parametrize(("role", "status"), [("owner", 202), ("member", 202), ("viewer", 403),
                                               ("outsider", 404)])
 def test_send_now(with_runs, roles, role, status, queued):
-    services.save_checkin(project=with_runs, data=WEEKLY)
+    save_checkin(project=with_runs, data=WEEKLY)
     answer = roles[role].post(url("report-list"), {}, format="json")
     assert answer.status_code == status
     if status == 202:

@@ -3,12 +3,9 @@
 from datetime import UTC, date, datetime, time
 
 import pytest
-import time_machine
 
 from reports import schedule
-from reports.models import CheckIn, Report
 from reports.schedule import Cadence, first_due, next_due_after, previous_due_before, tick
-from reports.services import dispatch_due_checkins, save_checkin
 
 
 def utc(*args) -> datetime:
@@ -127,65 +124,3 @@ def test_unusable_schedules_say_why(cadence, problem):
 ])
 def test_schedules_in_words(cadence, words):
     assert schedule.describe(cadence) == words
-
-
-# --- the dispatcher with frozen time -----------------------------------------------------------
-
-@pytest.fixture
-def paris_weekly(project):
-    with time_machine.travel(utc(2026, 3, 20, 12), tick=False):
-        return save_checkin(project=project, data={
-            "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
-            "time_zone": "Europe/Paris", "recipients": ["dana@example.com"]})
-
-
-def test_the_dispatcher_sends_at_the_local_time_across_dst(
-        paris_weekly, queued, django_capture_on_commit_callbacks):
-    assert paris_weekly.next_due_at == utc(2026, 3, 23, 8)  # 09:00 CET
-    with time_machine.travel(utc(2026, 3, 23, 7, 59), tick=False):
-        assert dispatch_due_checkins() == []
-    with (time_machine.travel(utc(2026, 3, 23, 8, 0, 30), tick=False),
-          django_capture_on_commit_callbacks(execute=True)):
-        [report] = dispatch_due_checkins()
-        assert dispatch_due_checkins() == []  # the next minute's dispatcher finds nothing
-    paris_weekly.refresh_from_db()
-    assert paris_weekly.next_due_at == utc(2026, 3, 30, 7)  # 09:00 CEST, after the change
-    assert report.period_end == utc(2026, 3, 23, 8, 0, 30)
-    assert report.period_start == utc(2026, 3, 16, 8)  # the first period: one slot back
-    assert [q[0] for q in queued] == ["render_report_task"]
-    with time_machine.travel(utc(2026, 3, 30, 7, 0, 10), tick=False):
-        [second] = dispatch_due_checkins()
-    assert second.period_start == report.period_end  # each period starts where the last ended
-
-
-def test_a_scheduler_down_for_weeks_sends_one_report_when_it_comes_back(paris_weekly):
-    with time_machine.travel(utc(2026, 4, 15, 10), tick=False):
-        reports = dispatch_due_checkins()
-        assert dispatch_due_checkins() == []
-    assert len(reports) == 1
-    assert Report.objects.count() == 1
-    paris_weekly.refresh_from_db()
-    assert paris_weekly.next_due_at == utc(2026, 4, 20, 7)
-
-
-def test_a_disabled_check_in_is_not_sent(paris_weekly):
-    CheckIn.objects.filter(pk=paris_weekly.pk).update(enabled=False)
-    with time_machine.travel(utc(2026, 3, 23, 9), tick=False):
-        assert dispatch_due_checkins() == []
-
-
-def test_switching_a_check_in_back_on_does_not_send_the_missed_ones(paris_weekly):
-    with time_machine.travel(utc(2026, 3, 22), tick=False):
-        save_checkin(project=paris_weekly.project, data={"enabled": False})
-    with time_machine.travel(utc(2026, 4, 8, 12), tick=False):
-        checkin = save_checkin(project=paris_weekly.project, data={"enabled": True})
-        assert dispatch_due_checkins() == []
-    assert checkin.next_due_at == utc(2026, 4, 13, 7)
-
-
-def test_changing_the_schedule_moves_the_next_check_in(paris_weekly):
-    with time_machine.travel(utc(2026, 3, 20, 12), tick=False):
-        checkin = save_checkin(project=paris_weekly.project, data={
-            "cadence": "monthly", "day_of_month": 31, "local_time": "18:00",
-            "time_zone": "America/Los_Angeles"})
-    assert checkin.next_due_at == utc(2026, 4, 1, 1)  # 31 March 18:00 PDT

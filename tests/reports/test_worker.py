@@ -9,6 +9,7 @@ made due and the worker's own beat takes it from there, as in production.
 
 import email
 import io
+import json
 import os
 import re
 import signal
@@ -22,13 +23,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
+from reports.checkins import schedule_checkin_now
 from reports.models import Delivery, DeliveryStatus, Report
 from reports.narrative import day_text
 from reports.sample import build_sample_project
-from reports.services import schedule_checkin_now
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = ["cfo@example.com", "dana@example.com"]
@@ -184,10 +186,6 @@ def forget_queue(broker_url: str, queue: str) -> None:
     """
     if not broker_url.startswith(("redis://", "rediss://")):
         return  # the filesystem broker lived in the test's temporary folder
-    import json
-
-    import redis
-
     client = redis.Redis.from_url(broker_url)
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     for tag, raw in client.hgetall("unacked").items():

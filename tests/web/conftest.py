@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from reports import services as report_services
+from reports import tasks as report_tasks
 from tests.web.data import seed_project
 from tracker import services
 
@@ -46,7 +46,7 @@ def no_report_tasks(monkeypatch):
     """Finishing a run queues the reports' alert check once the transaction commits, which
     with a live server (real commits) would fill the Celery queue under var/ with tasks
     about test projects. These tests are about the web UI, so nothing is queued."""
-    monkeypatch.setattr(report_services, "enqueue_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(report_tasks, "enqueue_task", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

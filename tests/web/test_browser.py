@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from reports import services as report_services
+from reports import checkins as report_checkins
 from tests.web.conftest import LAPTOP, PASSWORD, PHONE
 from tests.web.data import SCRIPT_NAME
 from tracker import selectors
@@ -298,7 +298,7 @@ def test_no_request_leaves_the_server_on_any_page(page, live_server, demo, login
         r.url.endswith("/favicon.svg") and r.failure == "net::ERR_ABORTED")
         else failed.append(f"{r.url} ({r.failure})"))
     page.on("pageerror", lambda e: failed.append(str(e)))
-    report_services.save_checkin(project=demo.project, data={  # so settings shows one
+    report_checkins.save_checkin(project=demo.project, data={  # so settings shows one
         "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
         "time_zone": "Europe/Paris", "recipients": ["dana@example.com", "cfo@example.com"]})
     login("olivia")

@@ -11,7 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from reports import services as report_services
+from reports import checkins as report_checkins
+from reports import rendering as report_rendering
+from reports import workflow as report_workflow
 from reports.models import CheckIn, Delivery, Report, ReportKind
 from tests.factories import make_run
 from tests.web.conftest import PASSWORD
@@ -570,7 +572,7 @@ def test_a_bad_check_in_shows_the_error_next_to_its_field(demo, change, field, m
 
 
 def test_viewers_and_members_read_the_check_in_and_cannot_change_it(demo):
-    report_services.save_checkin(project=demo.project, data={
+    report_checkins.save_checkin(project=demo.project, data={
         "cadence": "weekly", "weekday": "friday", "local_time": "17:00",
         "time_zone": "UTC", "recipients": ["boss@example.com"]})
     url = reverse("web:settings", args=[SLUG])
@@ -589,12 +591,12 @@ def test_viewers_and_members_read_the_check_in_and_cannot_change_it(demo):
 def test_the_latest_reports_link_to_their_html_and_pdf(demo, settings, tmp_path,
                                                        monkeypatch):
     settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(report_services, "draw_charts", lambda figures: {
+    monkeypatch.setattr(report_rendering, "draw_charts", lambda figures: {
         name: {"error": "This chart was not drawn in this test."} for name in figures})
-    report = report_services.send_now(project=demo.project, to=["dana@example.com"],
+    report = report_workflow.send_now(project=demo.project, to=["dana@example.com"],
                                       queue=False)
-    report_services.render_report(report_id=report.pk)
-    pending = report_services.send_now(project=demo.project, to=["dana@example.com"],
+    report_rendering.render_report(report_id=report.pk)
+    pending = report_workflow.send_now(project=demo.project, to=["dana@example.com"],
                                        queue=False)
     html_url = reverse("report-html", args=[SLUG, report.pk])
     pdf_url = reverse("report-pdf", args=[SLUG, report.pk])
@@ -626,7 +628,7 @@ def test_owners_and_members_send_a_report_now_to_the_recipients_or_as_a_preview(
         "'not-an-address' is not a valid email address"]
     assert not Report.objects.filter(project=demo.project).exists()
 
-    report_services.save_checkin(project=demo.project, data={
+    report_checkins.save_checkin(project=demo.project, data={
         "cadence": "weekly", "weekday": "friday", "local_time": "17:00",
         "time_zone": "UTC", "recipients": ["boss@example.com", "mia"]})
     demo.mia.email = "mia@example.com"

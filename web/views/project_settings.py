@@ -16,9 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from reports import checkins as report_checkins
 from reports import schedule as report_schedule
 from reports import selectors as report_selectors
-from reports import services as report_services
+from reports import workflow as report_workflow
 from reports.models import CheckIn, Report, ReportStatus
 from tracker import selectors, services
 from tracker.errors import TargetlineError
@@ -232,7 +233,7 @@ def save_checkin(request, slug):
     """Set when check-in reports are sent and to whom (owners)."""
     access = _owners_only(request, slug)
     form = forms.CheckInForm(request.POST)
-    return _submit(request, access, form, "checkin_form", lambda: report_services.save_checkin(
+    return _submit(request, access, form, "checkin_form", lambda: report_checkins.save_checkin(
         project=access.project, data=form.as_checkin()), "Check-in schedule saved.")
 
 
@@ -249,6 +250,6 @@ def send_report_now(request, slug):
     access = project_access(request, slug)
     access.require_write("send a report")
     form = forms.SendNowForm(request.POST)
-    return _submit(request, access, form, "send_form", lambda: report_services.send_now(
+    return _submit(request, access, form, "send_form", lambda: report_workflow.send_now(
         project=access.project, user=request.user, to=form.addresses() or None),
         lambda: _report_on_its_way(form.addresses()))

@@ -10,8 +10,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reports import services
+from reports.delivery import deliver_report
 from reports.models import Delivery, Report
+from reports.rendering import render_report
+from reports.workflow import send_now
 from tracker.errors import TargetlineError
 from tracker.models import Project
 
@@ -34,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"no project {project!r}")
         try:
             # With --sync nothing is queued: this process renders and sends.
-            report = services.send_now(project=found, to=to or None, queue=not sync)
+            report = send_now(project=found, to=to or None, queue=not sync)
         except TargetlineError as exc:
             raise CommandError(exc.message) from None
         emails = list(Delivery.objects.filter(report=report).values_list("email", flat=True))
@@ -51,7 +53,7 @@ class Command(BaseCommand):
                   f"({report.period_start:%Y-%m-%d %H:%M} – {report.period_end:%Y-%m-%d %H:%M} "
                   "UTC)…")
         started = time.perf_counter()
-        rendered = services.render_report(report_id=report.pk)
+        rendered = render_report(report_id=report.pk)
         if rendered.state != "rendered":
             raise CommandError(f"report {report.pk} was not rendered ({rendered.state})")
         report.refresh_from_db()
@@ -59,7 +61,7 @@ class Command(BaseCommand):
                   f"{report.snapshot.get('pages')} pages, PDF at {report.pdf.name}")
         out.write(f"Verdict: {report.get_verdict_display()}. {report.verdict_sentence}")
         out.write(f"Sending to {who}…")
-        delivered = services.deliver_report(report_id=report.pk)
+        delivered = deliver_report(report_id=report.pk)
         failed = False
         for delivery in Delivery.objects.filter(report=report):
             line = f"  {delivery.email}: {delivery.get_status_display()}"
