@@ -43,10 +43,11 @@ from tracker.models import (
 from tracker.points import Columns
 from tracker.validation import (
     check_key,
-    check_param_value,
+    check_name,
     check_slug,
     check_split,
-    check_tag_value,
+    clean_params,
+    clean_tags,
     to_date,
     to_float,
     to_int,
@@ -298,7 +299,7 @@ def _ensure_another_owner(project: Project, user) -> None:
 
 def create_experiment(*, project: Project, user, name: str, hypothesis: str = "") -> Experiment:
     """Create a named line of work in a project."""
-    name = _check_name(name, field="name", what="experiment name")
+    name = check_name(name, field="name", what="experiment name")
     try:
         with transaction.atomic():
             return Experiment.objects.create(project=project, name=name,
@@ -310,7 +311,7 @@ def create_experiment(*, project: Project, user, name: str, hypothesis: str = ""
 
 def get_or_create_experiment(*, project: Project, user, name: str) -> Experiment:
     """The experiment of that name, created on first use."""
-    name = _check_name(name, field="experiment", what="experiment name")
+    name = check_name(name, field="experiment", what="experiment name")
     experiment = Experiment.objects.filter(project=project, name=name).first()
     if experiment:
         return experiment
@@ -319,14 +320,6 @@ def get_or_create_experiment(*, project: Project, user, name: str) -> Experiment
             return Experiment.objects.create(project=project, name=name, created_by=user)
     except IntegrityError:  # created concurrently by another run of the same sweep
         return Experiment.objects.get(project=project, name=name)
-
-
-def _check_name(name: object, *, field: str, what: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput(f"{what} must be a non-empty string", field=field)
-    if len(name) > 250:
-        raise InvalidInput(f"{what} is longer than 250 characters", field=field)
-    return name.strip()
 
 
 def create_run(*, project: Project, user, experiment: str | Experiment, name: str = "",
@@ -355,8 +348,8 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
                 raise Conflict(f"run {run_id} was deleted; start a run with a new id",
                                field="id")
             return existing, False
-    params = _clean_params(params or {})
-    tags = _clean_tags(tags or {})
+    params = clean_params(params or {})
+    tags = clean_tags(tags or {})
     if status not in RunStatus.values:
         raise InvalidInput(f"status must be one of {', '.join(RunStatus.values)}",
                            field="status")
@@ -401,13 +394,13 @@ def update_run(*, run: Run, name: str | None = None, status: str | None = None,
     _check_not_deleted(run)
     fields = []
     if name is not None:
-        run.name = _check_name(name, field="name", what="run name")
+        run.name = check_name(name, field="name", what="run name")
         fields.append("name")
     if notes is not None:
         run.notes = notes
         fields.append("notes")
     if tags is not None:
-        run.tags = {**run.tags, **_clean_tags(tags)}
+        run.tags = {**run.tags, **clean_tags(tags)}
         fields.append("tags")
     if baseline is not None:
         run.baseline = bool(baseline)
@@ -464,28 +457,6 @@ def _check_not_deleted(run: Run) -> None:
     if run.deleted_at is not None:
         raise Conflict(f"run {run.id} was deleted; it accepts no more changes or data",
                        field="run")
-
-
-def _clean_params(params: object) -> dict:
-    if not isinstance(params, dict):
-        raise InvalidInput("params must be an object of name: value", field="params")
-    if len(params) > limits.MAX_PARAMS_PER_BATCH:
-        raise LimitExceeded(
-            f"{len(params)} params in one request; the limit is {limits.MAX_PARAMS_PER_BATCH}: "
-            "split the batch", field="params")
-    return {check_key(k, field=f"params.{k}", what="param name"): check_param_value(k, v)
-            for k, v in params.items()}
-
-
-def _clean_tags(tags: object) -> dict:
-    if not isinstance(tags, dict):
-        raise InvalidInput("tags must be an object of name: value", field="tags")
-    if len(tags) > limits.MAX_TAGS_PER_BATCH:
-        raise LimitExceeded(
-            f"{len(tags)} tags in one request; the limit is {limits.MAX_TAGS_PER_BATCH}: "
-            "split the batch", field="tags")
-    return {check_key(k, field=f"tags.{k}", what="tag name"): check_tag_value(k, v)
-            for k, v in tags.items()}
 
 
 # --- Logging -------------------------------------------------------------------
@@ -587,14 +558,14 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
     else:
         batch = clean_points(metrics or [], by_name=series_of is not None,
                              timestamp_required=series_of is not None)
-    clean_params = _clean_params(params or {})
-    clean_tags = _clean_tags(tags or {})
-    stored, locked = _log_batch(run, batch, clean_params, clean_tags, series_of, guard)
+    checked_params = clean_params(params or {})
+    checked_tags = clean_tags(tags or {})
+    stored, locked = _log_batch(run, batch, checked_params, checked_tags, series_of, guard)
     for field in Run._meta.concrete_fields:  # as stored, under the lock
         setattr(run, field.attname, getattr(locked, field.attname))
     signals.run_results_changed.send(sender=Run, run=run)
     return {"points_received": sum(len(steps) for steps, _, _ in batch.values()),
-            "points_stored": stored, "params": len(clean_params), "tags": len(clean_tags)}
+            "points_stored": stored, "params": len(checked_params), "tags": len(checked_tags)}
 
 
 def _by_series(batch: dict[str, Columns], summaries: list[MetricSummary],
@@ -749,7 +720,7 @@ def rename_experiment(*, experiment: Experiment, name: str) -> Experiment:
     if experiment.deleted_at is not None:
         raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
                        field="experiment")
-    name = _check_name(name, field="name", what="experiment name")
+    name = check_name(name, field="name", what="experiment name")
     if name == experiment.name:
         return experiment
     if Experiment.objects.filter(project_id=experiment.project_id, name=name).exists():
@@ -792,7 +763,7 @@ def set_experiment_tags(*, experiment: Experiment, tags: dict) -> Experiment:
     if experiment.deleted_at is not None:
         raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
                        field="experiment")
-    clean = _clean_tags(tags)
+    clean = clean_tags(tags)
     with transaction.atomic():
         locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
         locked.tags = {**locked.tags, **clean}

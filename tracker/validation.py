@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from tracker import limits
-from tracker.errors import InvalidInput
+from tracker.errors import InvalidInput, LimitExceeded
 
 SPLITS = ("train", "validation", "test")
 _SPLIT_RE = re.compile(r"^(train|validation|test)(/[A-Za-z0-9_\-]+)?$")
@@ -37,6 +37,15 @@ def check_key(key: object, *, field: str = "key", what: str = "metric key") -> s
             field=field,
         )
     return key
+
+
+def check_name(name: object, *, field: str, what: str) -> str:
+    """A name of an experiment or a run: a non-empty string, stripped, at most 250 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{what} must be a non-empty string", field=field)
+    if len(name) > 250:
+        raise InvalidInput(f"{what} is longer than 250 characters", field=field)
+    return name.strip()
 
 
 def check_slug(slug: object, *, field: str = "slug") -> str:
@@ -111,6 +120,30 @@ def check_param_value(key: str, value: object) -> object:
         "flatten nested configurations into keys such as optimizer.lr",
         field=f"params.{key}",
     )
+
+
+def clean_params(params: object) -> dict:
+    """A request's params as an object of name: value, every name and value checked."""
+    return _clean_named_values(params, kind="param", limit=limits.MAX_PARAMS_PER_BATCH,
+                               check_value=check_param_value)
+
+
+def clean_tags(tags: object) -> dict:
+    """A request's tags as an object of name: value, every value made a string."""
+    return _clean_named_values(tags, kind="tag", limit=limits.MAX_TAGS_PER_BATCH,
+                               check_value=check_tag_value)
+
+
+def _clean_named_values(values: object, *, kind: str, limit: int, check_value) -> dict:
+    plural = f"{kind}s"
+    if not isinstance(values, dict):
+        raise InvalidInput(f"{plural} must be an object of name: value", field=plural)
+    if len(values) > limit:
+        raise LimitExceeded(
+            f"{len(values)} {plural} in one request; the limit is {limit}: split the batch",
+            field=plural)
+    return {check_key(k, field=f"{plural}.{k}", what=f"{kind} name"): check_value(k, v)
+            for k, v in values.items()}
 
 
 def check_tag_value(key: str, value: object) -> str:
