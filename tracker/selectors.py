@@ -2,10 +2,20 @@
 
 import math
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 
 from tracker import limits, phrasing, points
 from tracker.errors import InvalidInput, NotFound
@@ -16,9 +26,11 @@ from tracker.models import (
     Membership,
     MetricSummary,
     Project,
+    RevealedTestResults,
     Run,
     RunStatus,
     Target,
+    TargetChange,
 )
 from tracker.numbers import finite_or_none
 from tracker.winner_rules import Candidate, GuardrailRule, Ranked, choose, lift, met, rank, usable
@@ -380,10 +392,6 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
     (the guardrails are checked in the database); names are read for the runs that set a
     new best.
     """
-    from collections import deque
-
-    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
-
     target = Target.objects.filter(project=project).first()
     if target is None:
         return BestSoFar([], [], 0, {})
@@ -550,8 +558,6 @@ def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, 
 def revealed_run_ids(*, project: Project, user, reveal_ids) -> set:
     """Run ids whose test results the user revealed in the given RevealedTestResults rows
     (rows of other users or projects are ignored)."""
-    from tracker.models import RevealedTestResults
-
     ids: set = set()
     rows = RevealedTestResults.objects.filter(project=project, user=user,
                                               id__in=list(reveal_ids or []))
@@ -562,7 +568,5 @@ def revealed_run_ids(*, project: Project, user, reveal_ids) -> set:
 
 def target_history(*, project: Project) -> QuerySet:
     """Every change of the project's target and guardrails, newest first, with who made it."""
-    from tracker.models import TargetChange
-
     return (TargetChange.objects.filter(project=project).select_related("changed_by")
             .order_by("-changed_at", "-id"))

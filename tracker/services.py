@@ -13,7 +13,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import hot_sql, limits, mlflow_mapping, selectors, signals
+from tracker import hot_sql, limits, mlflow_mapping, phrasing, selectors, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import (
     LockGuard,
@@ -36,6 +36,7 @@ from tracker.models import (
     RevealedTestResults,
     Role,
     Run,
+    RunDataset,
     RunStatus,
     Target,
     TargetChange,
@@ -92,9 +93,7 @@ def _clean_target(data: dict) -> dict:
     if not isinstance(definition, str):
         raise InvalidInput("target.definition must be a string", field="target.definition")
     if definition:
-        from tracker.phrasing import validate_definition
-
-        problem = validate_definition(definition)
+        problem = phrasing.validate_definition(definition)
         if problem:
             raise InvalidInput(f"target.definition: {problem}", field="target.definition")
     agreed_by = data.get("agreed_by") or ""
@@ -809,8 +808,6 @@ def log_run_datasets(*, run: Run, datasets: list[dict]) -> int:
     profile and tags; a dataset already recorded for the run with the same name
     and digest is kept as it was, so logging the same input twice is harmless.
     """
-    from tracker.models import RunDataset
-
     _check_not_deleted(run)
     if not isinstance(datasets, list):
         raise InvalidInput("datasets must be a list", field="datasets")
