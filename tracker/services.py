@@ -335,17 +335,8 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
     existing run, which makes the creation itself safe to retry.
     """
     if run_id is not None:
-        try:
-            run_id = uuid.UUID(str(run_id))
-        except ValueError:
-            raise InvalidInput(f"id must be a UUID, not {run_id!r}", field="id") from None
-        existing = Run.objects.filter(id=run_id).first()
+        run_id, existing = _client_run_id(project, run_id)
         if existing is not None:
-            if existing.project_id != project.id:
-                raise Conflict(f"run id {run_id} is already used", field="id")
-            if existing.deleted_at is not None:
-                raise Conflict(f"run {run_id} was deleted; start a run with a new id",
-                               field="id")
             return existing, False
     params = clean_params(params or {})
     tags = clean_tags(tags or {})
@@ -354,13 +345,7 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
                            field="status")
     if name and len(name) > 250:
         raise InvalidInput("name is longer than 250 characters", field="name")
-    if isinstance(experiment, Experiment):  # the caller read it already
-        if experiment.project_id != project.pk:
-            raise InvalidInput(f"experiment {experiment.name!r} is not in project "
-                               f"{project.slug!r}", field="experiment")
-        exp = experiment
-    else:
-        exp = get_or_create_experiment(project=project, user=user, name=experiment)
+    exp = _experiment_of_new_run(project, user, experiment)
     now = timezone.now()
     run = Run(
         project=project, experiment=exp, name=name or "", params=params, tags=tags,
@@ -384,6 +369,32 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
             raise Conflict(f"run id {run.id} is already used", field="id") from None
         return existing, False
     return run, True
+
+
+def _client_run_id(project: Project, run_id: object) -> tuple[uuid.UUID, Run | None]:
+    """A run id the client chose, and the run of this project it names already (a retried
+    creation); Conflict when it names a run of another project or a deleted one."""
+    try:
+        run_id = uuid.UUID(str(run_id))
+    except ValueError:
+        raise InvalidInput(f"id must be a UUID, not {run_id!r}", field="id") from None
+    existing = Run.objects.filter(id=run_id).first()
+    if existing is not None:
+        if existing.project_id != project.id:
+            raise Conflict(f"run id {run_id} is already used", field="id")
+        if existing.deleted_at is not None:
+            raise Conflict(f"run {run_id} was deleted; start a run with a new id", field="id")
+    return run_id, existing
+
+
+def _experiment_of_new_run(project: Project, user, experiment: str | Experiment) -> Experiment:
+    """The experiment given (it must be in the project), or the one named, made on first use."""
+    if not isinstance(experiment, Experiment):
+        return get_or_create_experiment(project=project, user=user, name=experiment)
+    if experiment.project_id != project.pk:  # the caller read it already
+        raise InvalidInput(f"experiment {experiment.name!r} is not in project "
+                           f"{project.slug!r}", field="experiment")
+    return experiment
 
 
 def update_run(*, run: Run, name: str | None = None, status: str | None = None,
