@@ -15,14 +15,7 @@ from django.utils import timezone
 
 from tracker import hot_sql, limits, mlflow_mapping, phrasing, selectors, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from tracker.ingest import (
-    LockGuard,
-    insert_points,
-    lock_run_for_logging,
-    refresh_project_best_steps,
-    refresh_summaries,
-    save_run_fields,
-)
+from tracker.ingest import LockGuard, insert_points, lock_run_for_logging, save_run_fields
 from tracker.models import (
     ApiToken,
     Artifact,
@@ -42,6 +35,7 @@ from tracker.models import (
     TargetChange,
 )
 from tracker.points import Columns
+from tracker.summaries import refresh_project_best_steps, refresh_summaries
 from tracker.validation import (
     check_key,
     check_name,
