@@ -10,9 +10,9 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.base import RunView
-from tracker import services
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
+from tracker.services import artifacts as artifact_services
 
 
 class RawBytesParser(BaseParser):
@@ -73,8 +73,9 @@ class ArtifactListView(RunView):
             raise InvalidInput("send the file as multipart form field 'file'", field="file")
         path = request.data.get("path") or upload.name
         content_type = upload.content_type or mimetypes.guess_type(path)[0] or ""
-        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                                     content_type=content_type)
+        artifact, replaced = artifact_services.store_artifact(run=self.run, path=path,
+                                                              fileobj=upload,
+                                                              content_type=content_type)
         return Response(artifact_data(request, artifact), status=200 if replaced else 201)
 
 
@@ -104,6 +105,7 @@ class ArtifactDetailView(RunView):
         if upload is None:
             raise InvalidInput("send the file's bytes as the request body", field="file")
         content_type = mimetypes.guess_type(path)[0] or ""
-        artifact, replaced = services.store_artifact(run=self.run, path=path, fileobj=upload,
-                                                     content_type=content_type)
+        artifact, replaced = artifact_services.store_artifact(run=self.run, path=path,
+                                                              fileobj=upload,
+                                                              content_type=content_type)
         return Response(artifact_data(request, artifact), status=200 if replaced else 201)

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.base import ProjectView
-from tracker import services
 from tracker.errors import NotFound
 from tracker.models import (
     LIVE_RUNS,
@@ -19,7 +18,10 @@ from tracker.models import (
     Target,
     TargetChange,
 )
-from tracker.selectors import projects_for_user, role_of
+from tracker.selectors.access import projects_for_user, role_of
+from tracker.services import experiments as experiment_services
+from tracker.services import projects as project_services
+from tracker.services import targets as target_services
 
 
 class TargetSerializer(serializers.Serializer):
@@ -97,7 +99,7 @@ class ProjectListView(APIView):
                    summary="Create a project; you become its owner")
     def post(self, request):
         data = _validated(ProjectInput, request.data)
-        project = services.create_project(user=request.user, **data)
+        project = project_services.create_project(user=request.user, **data)
         return Response(project_data(project, Role.OWNER), status=status.HTTP_201_CREATED)
 
 
@@ -114,13 +116,14 @@ class ProjectDetailView(ProjectView):
     def patch(self, request, slug):
         data = _validated(ProjectUpdateInput, request.data, partial=True)
         if "name" in data or "description" in data:
-            services.update_project(project=self.project, name=data.get("name"),
-                                    description=data.get("description"))
+            project_services.update_project(project=self.project, name=data.get("name"),
+                                            description=data.get("description"))
         if "target" in data:
-            services.set_target(project=self.project, user=request.user, target=data["target"])
+            target_services.set_target(project=self.project, user=request.user,
+                                       target=data["target"])
         if "guardrails" in data:
-            services.set_guardrails(project=self.project, user=request.user,
-                                    guardrails=data["guardrails"])
+            target_services.set_guardrails(project=self.project, user=request.user,
+                                           guardrails=data["guardrails"])
         return Response(project_data(self.project, self.role))
 
 
@@ -138,12 +141,12 @@ class TargetView(ProjectView):
         data = request.data
         if isinstance(data, dict) and isinstance(data.get("target"), dict):
             data = data["target"]  # {"target": {...}} as GET answers, or the bare object
-        target = services.set_target(project=self.project, user=request.user, target=data)
+        target = target_services.set_target(project=self.project, user=request.user, target=data)
         return Response({"target": target.as_dict()})
 
     @extend_schema(responses={204: None}, summary="Withdraw the target (recorded)")
     def delete(self, request, slug):
-        services.set_target(project=self.project, user=request.user, target=None)
+        target_services.set_target(project=self.project, user=request.user, target=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -174,7 +177,8 @@ class GuardrailsView(ProjectView):
                    summary="Replace the guardrails (owners; recorded)")
     def put(self, request, slug):
         items = request.data.get("guardrails") if isinstance(request.data, dict) else request.data
-        rows = services.set_guardrails(project=self.project, user=request.user, guardrails=items)
+        rows = target_services.set_guardrails(project=self.project, user=request.user,
+                                              guardrails=items)
         return Response({"guardrails": [g.as_dict() for g in rows]})
 
 
@@ -200,7 +204,7 @@ class MemberListView(ProjectView):
     def post(self, request, slug):
         data = _validated(MemberInput, request.data)
         existed = role_of(user=_user(data["username"]), project=self.project) is not None
-        membership = services.set_member(project=self.project, **data)
+        membership = project_services.set_member(project=self.project, **data)
         return Response(member_data(membership), status=200 if existed else 201)
 
 
@@ -212,13 +216,13 @@ class MemberDetailView(ProjectView):
         summary="Change a member's role (owners)")
     def patch(self, request, slug, username):
         role = request.data.get("role") if isinstance(request.data, dict) else None
-        membership = services.set_member(project=self.project, username=username, role=role,
-                                         create=False)
+        membership = project_services.set_member(project=self.project, username=username, role=role,
+                                                 create=False)
         return Response(member_data(membership))
 
     @extend_schema(responses={204: None}, summary="Remove a member (owners)")
     def delete(self, request, slug, username):
-        services.remove_member(project=self.project, username=username)
+        project_services.remove_member(project=self.project, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -242,7 +246,8 @@ class ExperimentListView(ProjectView):
                    summary="Create an experiment with its hypothesis")
     def post(self, request, slug):
         data = _validated(ExperimentInput, request.data)
-        experiment = services.create_experiment(project=self.project, user=request.user, **data)
+        experiment = experiment_services.create_experiment(project=self.project, user=request.user,
+                                                           **data)
         experiment.run_count = 0
         return Response(experiment_data(experiment), status=status.HTTP_201_CREATED)
 

@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from tracker import model_registry
 from tracker.models import ModelVersion, RegisteredModel
+from tracker.selectors import model_registry as registry_selectors
 
 _VERSION = inline_serializer("ModelVersion", {
     "version": serializers.IntegerField(), "stage": serializers.CharField(),
@@ -51,4 +51,4 @@ class RegisteredModelListView(ProjectView):
              "updated_at": m.updated_at.isoformat(),
              "created_by": m.created_by.get_username() if m.created_by else "",
              "versions": [_version_data(m, v) for v in m.versions.all()]}
-            for m in model_registry.project_models(self.project)]})
+            for m in registry_selectors.project_models(self.project)]})

@@ -8,9 +8,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView, RunView
-from tracker import limits, run_search, selectors, services
+from tracker import limits, run_search
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Run
+from tracker.selectors import metrics as metric_selectors
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
 from tracker.validation import check_key, check_split, to_int
 
 
@@ -174,7 +177,7 @@ class RunListView(ProjectView):
         serializer = RunInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        run, created = services.create_run(
+        run, created = run_services.create_run(
             project=self.project, user=request.user, experiment=data["experiment"],
             name=data["name"], run_id=data["id"], params=data["params"], tags=data["tags"],
             baseline=data["baseline"], notes=data["notes"], git_commit=data["git_commit"],
@@ -193,12 +196,12 @@ class RunDetailView(RunView):
     def patch(self, request, run_id):
         serializer = RunUpdateInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        run = services.update_run(run=self.run, **serializer.validated_data)
+        run = run_services.update_run(run=self.run, **serializer.validated_data)
         return Response(run_data(run))
 
     @extend_schema(responses={204: None}, summary="Delete the run (it then accepts no data)")
     def delete(self, request, run_id):
-        services.delete_run(run=self.run)
+        run_services.delete_run(run=self.run)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -208,7 +211,7 @@ class HeartbeatView(RunView):
                        "id": serializers.UUIDField(),
                        "last_heartbeat": serializers.DateTimeField()}))
     def post(self, request, run_id):
-        run = services.heartbeat(run=self.run)
+        run = run_services.heartbeat(run=self.run)
         return Response({"id": str(run.id), "last_heartbeat": run.last_heartbeat.isoformat()})
 
 
@@ -218,8 +221,8 @@ class FinishView(RunView):
     def post(self, request, run_id):
         serializer = FinishInput(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        run = services.finish_run(run=self.run, status=serializer.validated_data["status"],
-                                  ended_at=serializer.validated_data["ended_at"])
+        run = run_services.finish_run(run=self.run, status=serializer.validated_data["status"],
+                                      ended_at=serializer.validated_data["ended_at"])
         return Response(run_data(run))
 
 
@@ -248,8 +251,8 @@ class LogBatchView(RunView):
         if unknown:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}",
                                field=sorted(unknown)[0])
-        result = services.log_batch(run=self.run, metrics=data.get("metrics"),
-                                    params=data.get("params"), tags=data.get("tags"))
+        result = metric_services.log_batch(run=self.run, metrics=data.get("metrics"),
+                                           params=data.get("params"), tags=data.get("tags"))
         return Response(result)
 
 
@@ -268,10 +271,10 @@ class HistoryView(RunView):
         split = check_split(params.get("split") or "train")
         if params.get("buckets"):
             buckets = to_int(params["buckets"], field="buckets", minimum=1)
-            rows = selectors.metric_history_buckets(run=self.run, key=key, split=split,
-                                                    buckets=buckets)
+            rows = metric_selectors.metric_history_buckets(run=self.run, key=key, split=split,
+                                                           buckets=buckets)
             return Response({"key": key, "split": split, "buckets": rows})
-        points = selectors.metric_history(run=self.run, key=key, split=split)
+        points = metric_selectors.metric_history(run=self.run, key=key, split=split)
         return Response({"key": key, "split": split, "points": [
             {"step": s, "value": v, "timestamp": t} for s, v, t in points]})
 

@@ -5,8 +5,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from tracker import phrasing, selectors
+from tracker import phrasing
 from tracker.models import Target
+from tracker.selectors import winner as winner_selectors
 from tracker.validation import to_int
 
 
@@ -20,7 +21,7 @@ class WinnerView(ProjectView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary=(
         "The winner: best on the selection split, quoted on the judged split"))
     def get(self, request, slug):
-        s = selectors.standing(project=self.project)
+        s = winner_selectors.standing(project=self.project)
         target = s.target
         body = {
             "target": target.as_dict() if target else None,
@@ -64,7 +65,7 @@ class LeaderboardView(ProjectView):
     def get(self, request, slug):
         limit = to_int(request.query_params.get("limit") or 20, field="limit", minimum=1)
         target = Target.objects.filter(project=self.project).first()
-        ranked = selectors.leaderboard(project=self.project, limit=min(limit, 1000))
+        ranked = winner_selectors.leaderboard(project=self.project, limit=min(limit, 1000))
         winner_id = next((r.candidate.run_id for r in ranked if r.passes), None)
         return Response({
             "target": target.as_dict() if target else None,

@@ -21,10 +21,20 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import mlflow_mapping, model_registry, phrasing, run_search, selectors, services
+from tracker import mlflow_mapping, phrasing, run_search
 from tracker.errors import InvalidInput, NotFound, TargetlineError
 from tracker.models import ApiToken, Artifact, Membership, Run
 from tracker.numbers import finite_or_none
+from tracker.selectors import access as access_selectors
+from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import model_registry as registry_selectors
+from tracker.selectors import projects as project_selectors
+from tracker.selectors import runs as run_selectors
+from tracker.selectors import winner as winner_selectors
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
+from tracker.services import tokens as token_services
 from web import forms, presenters
 from web.permissions import page, project_access, run_access, with_csp
 from web.presenters import Column, column
@@ -50,7 +60,7 @@ logout_view = auth_views.LogoutView.as_view()
 class ProjectCard:
     project: object
     role: str
-    standing: selectors.Standing
+    standing: winner_selectors.Standing
     verdict: object
     progress: int | None
     headline: str
@@ -63,9 +73,9 @@ def projects(request):
     new_project = forms.NewProjectForm(request.POST or None)
     if request.method == "POST" and new_project.is_valid():
         try:
-            project = services.create_project(user=request.user,
-                                              slug=new_project.cleaned_data["slug"],
-                                              name=new_project.cleaned_data["name"])
+            project = project_services.create_project(user=request.user,
+                                                      slug=new_project.cleaned_data["slug"],
+                                                      name=new_project.cleaned_data["name"])
         except TargetlineError as exc:
             forms.add_domain_error(new_project, exc)
         else:
@@ -75,8 +85,8 @@ def projects(request):
     roles = dict(Membership.objects.filter(user=request.user)
                  .values_list("project__slug", "role"))
     cards = []
-    for project in selectors.projects_overview(user=request.user):
-        standing = selectors.standing(project=project)
+    for project in project_selectors.projects_overview(user=request.user):
+        standing = winner_selectors.standing(project=project)
         target = standing.target
         cards.append(ProjectCard(
             project=project, role=roles.get(project.slug, ""), standing=standing,
@@ -107,9 +117,9 @@ def dashboard(request, slug):
     runs and experiments."""
     access = project_access(request, slug)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
-    board = selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
+    board = winner_selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
     board_runs = {r.id: r for r in Run.objects.filter(
         id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
     winner_id = standing.winner.id if standing.winner else None
@@ -120,7 +130,7 @@ def dashboard(request, slug):
                    for i, b in enumerate(board, start=1)]
     chart = None
     if target is not None:
-        progress = selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
+        progress = winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
         dots, steps = progress.latest, progress.improvements
         chart = {
             "metric": phrasing.metric_label(target.metric),
@@ -159,10 +169,10 @@ def dashboard(request, slug):
         "guardrail_sentences": guardrail_sentences,
         "history": _history(project),
         "leaderboard": leaderboard,
-        "recent": selectors.recent_runs(project=project, limit=8),
+        "recent": run_selectors.recent_runs(project=project, limit=8),
         "experiments": [
             {"experiment": e, "runs_url": _runs_url(project, presenters.experiment_filter(e.name))}
-            for e in selectors.experiments_overview(project=project)],
+            for e in project_selectors.experiments_overview(project=project)],
         "chart": chart,
         "run_count": Run.objects.live().filter(project=project).count(),
     })
@@ -174,7 +184,7 @@ def _runs_url(project, filter_text: str) -> str:
 
 def _history(project) -> list[dict]:
     out = []
-    for change in selectors.target_history(project=project)[:100]:
+    for change in project_selectors.target_history(project=project)[:100]:
         before, after = presenters.describe_change(change)
         out.append({"change": change, "before": before, "after": after,
                     "who": change.changed_by.username if change.changed_by else "someone"})
@@ -354,7 +364,7 @@ def runs(request, slug):
     filter_text = request.GET.get("filter", "").strip()
     order_by = request.GET.get("order_by", "").strip()
     size = _page_size(request)
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     guardrails = list(project.guardrails.all())
     visibility = ResultVisibility(request, project, standing=standing)
 
@@ -375,10 +385,11 @@ def runs(request, slug):
         error = _error_context(exc, filter_text if exc.field == "filter" else order_by)
 
     # The column chooser offers what the runs on this page carry (and the chosen columns).
-    fields = selectors.run_fields(runs=rows)
+    fields = run_selectors.run_fields(runs=rows)
     columns, default_columns = _chosen_columns(request, standing, guardrails, fields)
     metric_series = {(c.name, c.split) for c in columns if c.kind == "metric"}
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r in rows], series=metric_series)
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in rows],
+                                                  series=metric_series)
     table = [{"run": run, "cells": [_cell(run, c, summaries, visibility) for c in columns]}
              for run in rows]
     numeric_columns = set()
@@ -462,7 +473,7 @@ def runs_csv(request, slug):
     params = request.GET
     filter_text = params.get("filter", "").strip()
     order_by = params.get("order_by", "").strip()
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     guardrails = list(project.guardrails.all())
     visibility = ResultVisibility(request, project, standing=standing)
     try:
@@ -476,7 +487,7 @@ def runs_csv(request, slug):
         return render(request, "web/error.html", {"title": "Cannot export",
                                                   "message": exc.message}, status=400)
     columns, _ = _chosen_columns(request, standing, guardrails,
-                                 selectors.run_fields(runs=first_rows))
+                                 run_selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
     if reads_test:
         ids = [str(i) for i in (Run.objects.live().filter(project=project)
@@ -492,7 +503,8 @@ def runs_csv(request, slug):
         yield writer.writerow([c.field for c in columns])
         rows, cursor = first_rows, first_cursor
         while True:
-            summaries = selectors.summaries_by_run(run_ids=[r.id for r in rows], series=series)
+            summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in rows],
+                                                          series=series)
             for run in rows:
                 yield writer.writerow([_csv_value(run, c, summaries, visibility)
                                        for c in columns])
@@ -580,12 +592,12 @@ def compare(request, slug):
              .select_related("experiment", "created_by")}
     runs = [by_id[i] for i in ids if i in by_id]
     missing = len(ids) - len(runs)
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
     visibility = ResultVisibility(request, project, standing=standing)
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r in runs])
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in runs])
     series = sorted({ks for per_run in summaries.values() for ks in per_run},
-                    key=lambda ks: (ks[0], selectors.split_order(ks[1])))
+                    key=lambda ks: (ks[0], metric_selectors.split_order(ks[1])))
     if target is not None:
         first = (target.metric, target.selected_on)
         series.sort(key=lambda ks: ks != first)
@@ -748,11 +760,11 @@ def curves(request, slug):
             hidden += 1
         else:
             allowed.append((run, split))
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r, _ in allowed],
-                                           series={(key, s) for s in splits})
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r, _ in allowed],
+                                                  series={(key, s) for s in splits})
     chosen = [(run, split, summaries[run.id][(key, split)]) for run, split in allowed
               if (key, split) in summaries.get(run.id, {})]
-    data = selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
+    data = metric_selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
     return JsonResponse({"key": key, "traces": traces, "hidden": hidden})
@@ -783,11 +795,11 @@ def run_detail(request, run_id):
     and the datasets and models an MLflow client logged."""
     run, access = run_access(request, run_id)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     visibility = ResultVisibility(request, project, standing=standing)
     winner = standing.winner
     summaries = sorted(run.summaries.all(),
-                       key=lambda s: (s.key, selectors.split_order(s.split)))
+                       key=lambda s: (s.key, metric_selectors.split_order(s.split)))
     rows = []
     for s in summaries:
         shown = visibility.shows(run.id, s.split)
@@ -864,10 +876,10 @@ def models(request, slug):
     came from and that run's value where runs are chosen; the best model's run is marked."""
     access = project_access(request, slug)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
-    registered = model_registry.project_models(project)
-    values = selectors.values_where_chosen(
+    registered = registry_selectors.project_models(project)
+    values = winner_selectors.values_where_chosen(
         target=target, run_ids={v.run_id for m in registered for v in m.versions.all()})
     winner_id = standing.winner.id if standing.winner else None
     return render(request, "web/models.html", {
@@ -882,7 +894,8 @@ def models(request, slug):
 def experiment_link(request, experiment_id):
     """Where an MLflow client's "View experiment at http://host/#/experiments/<id>" link lands
     (app.js turns the fragment into this address): the experiment's runs in its project."""
-    experiment, _ = selectors.experiment_for_user(user=request.user, experiment_id=experiment_id)
+    experiment, _ = access_selectors.experiment_for_user(user=request.user,
+                                                         experiment_id=experiment_id)
     return redirect(_runs_url(experiment.project, presenters.experiment_filter(experiment.name)))
 
 
@@ -894,7 +907,7 @@ def run_notes(request, run_id):
     access.require_write()
     form = forms.NotesForm(request.POST)
     if form.is_valid():
-        services.update_run(run=run, notes=form.cleaned_data["notes"])
+        run_services.update_run(run=run, notes=form.cleaned_data["notes"])
         messages.success(request, "Notes saved.")
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
@@ -940,7 +953,7 @@ def project_settings(request, slug):
     target = project.target if hasattr(project, "target") else None
     project_form = forms.ProjectForm(initial={"name": project.name,
                                               "description": project.description})
-    series = selectors.project_series(project=project)
+    series = metric_selectors.project_series(project=project)
     target_form = forms.TargetForm(initial=_target_initial(target))
     guardrail_forms = forms.GuardrailFormSet(
         prefix="guardrails", initial=[g.as_dict() for g in project.guardrails.all()])
@@ -959,12 +972,12 @@ def project_settings(request, slug):
         if action == "project":
             project_form = forms.ProjectForm(request.POST)
             if project_form.is_valid():
-                done = _apply(request, project_form, lambda: services.update_project(
+                done = _apply(request, project_form, lambda: project_services.update_project(
                     project=project, **project_form.cleaned_data), "Project saved.")
         elif action == "target":
             target_form = forms.TargetForm(request.POST)
             if target_form.is_valid():
-                done = _apply(request, target_form, lambda: services.set_target(
+                done = _apply(request, target_form, lambda: target_services.set_target(
                     project=project, user=request.user, target=target_form.as_target()),
                     "Target saved; the change is recorded.", prefix="target.")
         elif action == "guardrails":
@@ -975,7 +988,8 @@ def project_settings(request, slug):
                          for f in guardrail_forms.forms
                          if f.cleaned_data.get("metric") and not f.cleaned_data.get("DELETE")]
                 try:
-                    services.set_guardrails(project=project, user=request.user, guardrails=items)
+                    target_services.set_guardrails(project=project, user=request.user,
+                                                   guardrails=items)
                 except TargetlineError as exc:
                     guardrail_forms._non_form_errors = guardrail_forms.error_class([exc.message])
                 else:
@@ -984,7 +998,7 @@ def project_settings(request, slug):
         elif action in ("add_member", "change_role"):
             member_form = forms.MemberForm(request.POST)
             if member_form.is_valid():
-                done = _apply(request, member_form, lambda: services.set_member(
+                done = _apply(request, member_form, lambda: project_services.set_member(
                     project=project, username=member_form.cleaned_data["username"],
                     role=member_form.cleaned_data["role"], create=action == "add_member"),
                     "Member saved.")
@@ -1004,7 +1018,8 @@ def project_settings(request, slug):
                     "A report is being prepared for the recipients; it is emailed in a minute.")
         elif action == "remove_member":
             try:
-                services.remove_member(project=project, username=request.POST.get("username", ""))
+                project_services.remove_member(project=project,
+                                               username=request.POST.get("username", ""))
             except TargetlineError as exc:
                 messages.error(request, exc.message)
             else:
@@ -1022,7 +1037,7 @@ def project_settings(request, slug):
         "project_form": project_form, "target_form": target_form,
         "metric_names": sorted({key for key, _ in series}),
         "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
-                              key=selectors.split_order),
+                              key=metric_selectors.split_order),
         "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
         "guardrail_forms": guardrail_forms, "member_form": member_form,
         "guardrails": list(project.guardrails.all()),
@@ -1108,7 +1123,8 @@ def account(request):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "create" and form.is_valid():
-            token, raw = services.create_token(user=request.user, name=form.cleaned_data["name"])
+            token, raw = token_services.create_token(user=request.user,
+                                                     name=form.cleaned_data["name"])
             new_token = {"token": token, "raw": raw}
             form = forms.TokenForm()
         elif action == "revoke":
@@ -1116,7 +1132,7 @@ def account(request):
                                             pk=_int(request.POST.get("token"))).first()
             if token is None:
                 raise NotFound("no such token")
-            services.revoke_token(token=token)
+            token_services.revoke_token(token=token)
             messages.success(request, f"Token {token.prefix}… revoked.")
             return redirect("web:account")
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")

@@ -17,8 +17,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from tests.conftest import TARGET
-from tracker import services
 from tracker.models import PointBlock, Project, Target
+from tracker.services import artifacts as artifact_services
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
+from tracker.services import tokens as token_services
 
 ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
@@ -100,12 +103,12 @@ def media_root(settings, tmp_path):
 def run(project, owner, make_user):
     """A run of the owner's with a logged metric and an artifact; plus a user to add."""
     make_user("newcomer")
-    run, _ = services.create_run(project=project, user=owner, experiment="tfidf-lr",
-                                 name="lr-1", params={"C": 1.0})
-    services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
-                                          "value": 0.5, "timestamp": 1000}])
-    services.store_artifact(run=run, path="models/model.pkl",
-                            fileobj=ContentFile(b"model bytes"))
+    run, _ = run_services.create_run(project=project, user=owner, experiment="tfidf-lr",
+                                     name="lr-1", params={"C": 1.0})
+    metric_services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
+                                                 "value": 0.5, "timestamp": 1000}])
+    artifact_services.store_artifact(run=run, path="models/model.pkl",
+                                     fileobj=ContentFile(b"model bytes"))
     return run
 
 
@@ -255,10 +258,10 @@ def _assert_401(response):
 
 
 def test_a_revoked_token_is_refused(project, owner):
-    token, raw = services.create_token(user=owner, name="laptop")
+    token, raw = token_services.create_token(user=owner, name="laptop")
     assert _client(f"Bearer {raw}").get(f"{P}/").status_code == 200
 
-    services.revoke_token(token=token)
+    token_services.revoke_token(token=token)
 
     body = _assert_401(_client(f"Bearer {raw}").get(f"{P}/"))
     assert "revoked" in body["error"]
@@ -280,7 +283,7 @@ def test_an_unknown_scheme_counts_as_no_credentials(project):
 
 
 def test_basic_auth_with_the_token_as_password_works_like_bearer(project, owner):
-    _, raw = services.create_token(user=owner, name="mlflow")
+    _, raw = token_services.create_token(user=owner, name="mlflow")
     basic = _client("Basic " + base64.b64encode(f"anything:{raw}".encode()).decode())
 
     got = basic.get(f"{P}/")
@@ -296,7 +299,7 @@ def test_basic_auth_with_the_token_as_password_works_like_bearer(project, owner)
 def test_basic_auth_keeps_role_limits(roles, project):
     """Basic is only another way to send the token: a viewer stays a viewer."""
     user = project.memberships.get(role="viewer").user
-    _, raw = services.create_token(user=user, name="mlflow")
+    _, raw = token_services.create_token(user=user, name="mlflow")
     basic = _client("Basic " + base64.b64encode(f"x:{raw}".encode()).decode())
 
     assert basic.get(f"{P}/").status_code == 200
@@ -304,7 +307,7 @@ def test_basic_auth_keeps_role_limits(roles, project):
 
 
 def test_a_deactivated_users_token_is_refused(project, owner):
-    _, raw = services.create_token(user=owner, name="laptop")
+    _, raw = token_services.create_token(user=owner, name="laptop")
     owner.is_active = False
     owner.save(update_fields=["is_active"])
 

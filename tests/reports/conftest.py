@@ -52,10 +52,10 @@ def with_runs(project, owner):
 @pytest.fixture
 def checkin(with_runs, make_user):
     """A weekly check-in of `with_runs` for Dana (a viewer) and an outside address."""
-    from tracker import services as tracker_services
+    from tracker.services import projects as project_services
 
     dana = make_user("dana")
-    tracker_services.set_member(project=with_runs, username="dana", role="viewer")
+    project_services.set_member(project=with_runs, username="dana", role="viewer")
     return services.save_checkin(project=with_runs, data={
         "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
         "time_zone": "Europe/Paris", "recipients": [dana.username, "cfo@example.com"]})

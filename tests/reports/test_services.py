@@ -23,9 +23,12 @@ from reports.models import (
     ReportStatus,
 )
 from tests.factories import make_run
-from tracker import services as tracker_services
 from tracker.errors import InvalidInput
-from tracker.selectors import standing
+from tracker.selectors.winner import standing
+from tracker.services import metrics as metric_services
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +58,7 @@ def rendered_report(checkin, **kwargs) -> Report:
 
 def test_recipients_are_addresses_or_members_with_an_address(with_runs, make_user):
     get_user_model().objects.filter(pk=make_user("nomail").pk).update(email="")
-    tracker_services.set_member(project=with_runs, username="nomail", role="viewer")
+    project_services.set_member(project=with_runs, username="nomail", role="viewer")
     make_user("stranger")
     cases = {
         "nomail": "recipients[0]: nomail has no email address; add one to their account or "
@@ -103,7 +106,7 @@ def test_recipients_are_read_when_sending(checkin):
     get_user_model().objects.filter(username="dana").update(email="dana.reyes@example.com")
     emails, problems = selectors.resolve_recipients(checkin=checkin)
     assert emails == ["dana.reyes@example.com", "cfo@example.com"]
-    tracker_services.remove_member(project=checkin.project, username="dana")
+    project_services.remove_member(project=checkin.project, username="dana")
     emails, problems = selectors.resolve_recipients(checkin=checkin)
     assert (emails, problems) == (["cfo@example.com"],
                                   ["dana is no longer a member of the project"])
@@ -196,7 +199,7 @@ def test_the_report_reads_the_project_in_plain_words(checkin, no_charts):
 
 def test_a_project_without_a_target_says_so(make_user, no_charts):
     owner = make_user("owen")
-    project = tracker_services.create_project(user=owner, slug="no-target")
+    project = project_services.create_project(user=owner, slug="no-target")
     assembled = services.assemble(project=project, period_start=timezone.now() - timedelta(7),
                                   period_end=timezone.now())
     assert assembled.snapshot["verdict"] == {
@@ -389,21 +392,21 @@ def test_an_old_change_is_not_news(checkin, owner):
 
 def test_finishing_a_run_checks_the_alerts_after_commit(project, owner, queued,
                                                         django_capture_on_commit_callbacks):
-    run, _ = tracker_services.create_run(project=project, user=owner, experiment="e")
-    other, _ = tracker_services.create_run(project=project, user=owner, experiment="e")
+    run, _ = run_services.create_run(project=project, user=owner, experiment="e")
+    other, _ = run_services.create_run(project=project, user=owner, experiment="e")
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.finish_run(run=other)
+        run_services.finish_run(run=other)
     assert queued == []  # no check-in: nobody asked for email
     services.save_checkin(project=project, data={"weekday": 0,
                                                  "recipients": ["cfo@example.com"]})
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.log_batch(run=run, metrics=[
+        metric_services.log_batch(run=run, metrics=[
             {"key": "f1", "split": "validation", "value": 0.8, "step": 1, "timestamp": 1}])
     assert queued == []  # a running run cannot change the best model
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.finish_run(run=run)
+        run_services.finish_run(run=run)
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.log_batch(run=run, metrics=[
+        metric_services.log_batch(run=run, metrics=[
             {"key": "f1", "split": "test", "value": 0.8, "step": 1, "timestamp": 2}])
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk, str(run.pk)))] * 2
 
@@ -414,18 +417,18 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
     bar = {"metric": "f1", "direction": "maximize", "judged_on": "test",
            "selected_on": "validation"}
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+        target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
     assert services.check_alerts(project_id=project.pk) == []  # svm's 0.86 is short of 0.9
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+        target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
     assert queued == []  # the same target again: nothing changed
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_guardrails(project=project, user=owner, guardrails=[
+        target_services.set_guardrails(project=project, user=owner, guardrails=[
             {"metric": "latency_ms", "split": "test", "op": "<=", "value": 20}])
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
-    tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
+    target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
     [met] = services.check_alerts(project_id=project.pk)
     assert (met.kind, met.subject) == (AlertKind.TARGET_MET, "News topics: target met")
     assert met.body.splitlines()[0] == "News topics has met its target for the first time."
@@ -437,7 +440,7 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
 def test_a_target_edit_without_check_ins_queues_nothing(project, owner, queued,
                                                          django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={
+        target_services.set_target(project=project, user=owner, target={
             "metric": "f1", "direction": "maximize", "threshold": 0.5})
     assert queued == []
 
@@ -494,7 +497,7 @@ def test_the_verdict_now_is_the_one_a_report_would_give(project, owner, no_chart
     assert same().kind == "met"
     with django_assert_max_num_queries(30):  # what the rules read, not a whole report
         assert services.current_verdict(project=project).label == "Target met"
-    no_target = tracker_services.create_project(user=owner, slug="no-target")
+    no_target = project_services.create_project(user=owner, slug="no-target")
     now = timezone.now()
     verdict = services.current_verdict(project=no_target, now=now)
     assert (verdict.kind, verdict.sentence) == _report_verdict(no_target, now)
