@@ -4,8 +4,9 @@ soft-delete with their runs and restore, tag."""
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker.errors import Conflict, NotFound
+from tracker.errors import Conflict
 from tracker.models import Experiment, Project, Run
+from tracker.services.json_fields import change_json_field, remove_tag
 from tracker.validation import check_name, clean_tags
 
 
@@ -79,24 +80,14 @@ def set_experiment_tags(*, experiment: Experiment, tags: dict) -> Experiment:
     """Set tags on an experiment (last write wins); deleted experiments take none."""
     _check_not_deleted(experiment)
     clean = clean_tags(tags)
-    with transaction.atomic():
-        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
-        locked.tags = {**locked.tags, **clean}
-        locked.save(update_fields=["tags", "updated_at"])
-    experiment.tags = locked.tags
+    change_json_field(experiment, "tags", lambda current: {**current, **clean})
     return experiment
 
 
 def delete_experiment_tag(*, experiment: Experiment, key: str) -> Experiment:
     """Remove one tag from an experiment; NotFound when it has no such tag."""
     _check_not_deleted(experiment)
-    with transaction.atomic():
-        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
-        if key not in locked.tags:
-            raise NotFound(f"experiment {experiment.name!r} has no tag {key!r}", field="key")
-        locked.tags = {k: v for k, v in locked.tags.items() if k != key}
-        locked.save(update_fields=["tags", "updated_at"])
-    experiment.tags = locked.tags
+    remove_tag(experiment, key, missing=f"experiment {experiment.name!r} has no tag {key!r}")
     return experiment
 
 

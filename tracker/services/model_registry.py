@@ -13,6 +13,7 @@ from django.db.models import Max
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import ModelStage, ModelVersion, Project, RegisteredModel, Run
 from tracker.selectors.model_registry import check_name, parse_stage, version_of, visible_models
+from tracker.services.json_fields import change_json_field
 
 _ALIAS = re.compile(r"^[\w\-]{1,255}$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
@@ -84,18 +85,13 @@ def update_model(*, model: RegisteredModel, description: str) -> RegisteredModel
 
 
 def _change(obj: RegisteredModel | ModelVersion, field: str, change) -> None:
-    """Apply change(current dict) to a JSON field under the row's lock (two clients setting
-    tags or aliases at once both keep theirs); `obj` gets the new value."""
+    """Apply change(current dict) to a model's or version's tags or aliases under the row's
+    lock; a version's change moves its model's updated_at as well."""
     with transaction.atomic():
-        locked = type(obj).objects.select_for_update().get(pk=obj.pk)
-        value = change(dict(getattr(locked, field)))
-        setattr(locked, field, value)
-        locked.save(update_fields=[field, "updated_at"])
-        if isinstance(obj, ModelVersion):
+        locked = change_json_field(obj, field, change)
+        if isinstance(obj, ModelVersion):  # a version's change is its model's too
             RegisteredModel.objects.filter(pk=obj.registered_model_id).update(
                 updated_at=locked.updated_at)
-    setattr(obj, field, value)
-    obj.updated_at = locked.updated_at
 
 
 def set_tag(obj: RegisteredModel | ModelVersion, key: str, value: str) -> None:

@@ -9,9 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker import signals
-from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, Project, Run, RunDataset, RunStatus
 from tracker.services.experiments import get_or_create_experiment
+from tracker.services.json_fields import remove_tag
 from tracker.validation import check_name, clean_params, clean_tags
 
 
@@ -168,13 +169,7 @@ def check_not_deleted(run: Run) -> None:
 def delete_run_tag(*, run: Run, key: str) -> Run:
     """Remove one tag from a run; NotFound when it has no such tag."""
     check_not_deleted(run)
-    with transaction.atomic():
-        locked = Run.objects.select_for_update().get(pk=run.pk)
-        if key not in locked.tags:
-            raise NotFound(f"run {run.id} has no tag {key!r}", field="key")
-        locked.tags = {k: v for k, v in locked.tags.items() if k != key}
-        locked.save(update_fields=["tags"])
-    run.tags = locked.tags
+    remove_tag(run, key, missing=f"run {run.id} has no tag {key!r}", touch=False)
     return run
 
 
