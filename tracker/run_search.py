@@ -38,7 +38,8 @@ from django.db.models.functions import Cast, Coalesce
 from tracker import limits, mlflow_mapping
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Project, Run, RunDataset
-from tracker.query import And, Comparison, Field, FilterError, Not, Or, parse_filter, parse_order_by
+from tracker.query.parser import parse_filter, parse_order_by
+from tracker.query.syntax import And, Comparison, Field, FilterError, Not, Or
 
 _LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
