@@ -8,7 +8,8 @@ lasts for the rest of the browser session (its ids are kept in the session).
 """
 
 from tracker.models import Project, Target
-from tracker.query import And, Comparison, Not, Or, parse_filter, parse_order_by
+from tracker.query.parser import parse_filter, parse_order_by
+from tracker.query.syntax import And, Comparison, Not, Or
 from tracker.selectors import runs as run_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import reveals as reveal_services
