@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView, RunView
-from tracker import limits, run_search
+from tracker import limits, run_pages, run_search
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Run
 from tracker.selectors import metrics as metric_selectors
@@ -157,8 +157,8 @@ class RunListView(ProjectView):
                      if params.get("page_size") else None)
         runs = run_search.search_runs(project=self.project, filter_text=params.get("filter"),
                                       order_by=params.get("order_by"))
-        rows, next_cursor = run_search.page(runs, order_by=params.get("order_by"),
-                                            cursor=params.get("cursor"), page_size=page_size)
+        rows, next_cursor = run_pages.page(runs, order_by=params.get("order_by"),
+                                           cursor=params.get("cursor"), page_size=page_size)
         next_url = None
         if next_cursor:
             query = params.copy()

@@ -21,7 +21,7 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import services as report_services
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import mlflow_mapping, phrasing, run_search
+from tracker import mlflow_mapping, phrasing, run_pages, run_search
 from tracker.errors import InvalidInput, NotFound, TargetlineError
 from tracker.models import ApiToken, Artifact, Membership, Run
 from tracker.numbers import finite_or_none
@@ -374,8 +374,8 @@ def runs(request, slug):
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
-        rows, next_cursor = run_search.page(matching, order_by=order_by,
-                                            cursor=request.GET.get("cursor"), page_size=size)
+        rows, next_cursor = run_pages.page(matching, order_by=order_by,
+                                           cursor=request.GET.get("cursor"), page_size=size)
         total = (Run.objects.live().filter(project=project)
                  .filter(run_search.compile_filter(filter_text)).count())
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
@@ -479,8 +479,8 @@ def runs_csv(request, slug):
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
-        first_rows, first_cursor = run_search.page(matching, order_by=order_by, cursor=None,
-                                                   page_size=CSV_CHUNK)
+        first_rows, first_cursor = run_pages.page(matching, order_by=order_by, cursor=None,
+                                                  page_size=CSV_CHUNK)
         reads_test = reads_split(filter_text=filter_text, order_by=order_by,
                                  judged_on=visibility.judged_on)
     except InvalidInput as exc:
@@ -510,8 +510,8 @@ def runs_csv(request, slug):
                                        for c in columns])
             if not cursor:
                 return
-            rows, cursor = run_search.page(matching, order_by=order_by, cursor=cursor,
-                                           page_size=CSV_CHUNK)
+            rows, cursor = run_pages.page(matching, order_by=order_by, cursor=cursor,
+                                          page_size=CSV_CHUNK)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{project.slug}-runs.csv"'

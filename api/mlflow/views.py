@@ -23,7 +23,7 @@ from api.mlflow.errors import (
     not_found,
 )
 from api.mlflow.logged_models import record_model_metrics
-from tracker import hot_sql, mlflow_mapping, run_search
+from tracker import hot_sql, mlflow_mapping, run_pages, run_search
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
 from tracker.points import series_points
@@ -496,7 +496,7 @@ def search_runs(request, user, data):
     while len(rows) < max_results:
         size = min(1000, max_results - len(rows))
         try:
-            chunk, cursor = run_search.page(runs, order_by=order, cursor=cursor, page_size=size)
+            chunk, cursor = run_pages.page(runs, order_by=order, cursor=cursor, page_size=size)
         except InvalidInput as exc:
             raise invalid(f"Invalid page token: {exc.message}") from None
         rows += chunk
