@@ -47,6 +47,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Token:
+    """One token of the text, from `start` to `end`; `value` as the parser reads it."""
+
     kind: str  # "field", "keyword", "number", "string", "op", "(", ")", ",", "-" or "end"
     start: int
     end: int
