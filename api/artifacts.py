@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from api.base import FileAnswerMixin, RunView
 from api.parsers import RawBytesParser
 from api.schema import results
-from tracker import services
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
+from tracker.services import artifacts as artifact_services
 
 TAGS = ["Artifacts"]
 
@@ -48,8 +48,8 @@ def artifact_data(request, artifact: Artifact) -> dict:
 
 def stored(request, run, *, path: str, fileobj, content_type: str) -> Response:
     """Store a file at `path`: 201 with the artifact, 200 when it replaced one."""
-    artifact, replaced = services.store_artifact(run=run, path=path, fileobj=fileobj,
-                                                 content_type=content_type)
+    artifact, replaced = artifact_services.store_artifact(run=run, path=path, fileobj=fileobj,
+                                                          content_type=content_type)
     return Response(artifact_data(request, artifact), status=200 if replaced else 201)
 
 

@@ -13,7 +13,7 @@ from rest_framework import authentication, exceptions
 
 from tracker import hot_sql
 from tracker.models import ApiToken
-from tracker.services import hash_token
+from tracker.services.tokens import hash_token
 
 # A token `t` that is valid: its hash is the one parameter, and it is not revoked.
 _VALID_TOKEN = "t.key_hash = %s AND t.revoked_at IS NULL"

@@ -11,7 +11,7 @@ from api.schema import OperationSchema
 from tracker.errors import Forbidden
 from tracker.models import Role
 from tracker.permissions import can_administer, can_write, who_may
-from tracker.selectors import project_for_user, run_for_user
+from tracker.selectors.access import project_for_user, run_for_user
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

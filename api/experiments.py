@@ -7,9 +7,9 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import results
-from tracker import services
 from tracker.errors import NotFound
 from tracker.models import LIVE_RUNS, Experiment, Project
+from tracker.services import experiments as experiment_services
 
 TAGS = ["Experiments"]
 
@@ -55,7 +55,8 @@ class ExperimentCreateView(ProjectView):
                    responses={201: ExperimentOutput})
     def post(self, request, slug):
         data = self.validated(self.Input)
-        experiment = services.create_experiment(project=self.project, user=request.user, **data)
+        experiment = experiment_services.create_experiment(project=self.project, user=request.user,
+                                                           **data)
         experiment.run_count = 0
         return Response(experiment_data(experiment), status=status.HTTP_201_CREATED)
 

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import results
-from tracker import services
 from tracker.models import Membership, Role
+from tracker.services import projects as project_services
 
 TAGS = ["Members"]
 
@@ -51,7 +51,7 @@ class MemberAddView(ProjectView):
     def post(self, request, slug):
         data = self.validated(self.Input)
         existed = self.project.memberships.filter(user__username=data["username"]).exists()
-        membership = services.set_member(project=self.project, **data)
+        membership = project_services.set_member(project=self.project, **data)
         return Response(member_data(membership), status=200 if existed else 201)
 
 
@@ -67,8 +67,8 @@ class MemberUpdateView(ProjectView):
                    responses=MemberOutput)
     def patch(self, request, slug, username):
         role = request.data.get("role") if isinstance(request.data, dict) else None
-        membership = services.set_member(project=self.project, username=username, role=role,
-                                         create=False)
+        membership = project_services.set_member(project=self.project, username=username, role=role,
+                                                 create=False)
         return Response(member_data(membership))
 
 
@@ -79,5 +79,5 @@ class MemberRemoveView(ProjectView):
 
     @extend_schema(tags=TAGS, summary="Remove a member", responses={204: None})
     def delete(self, request, slug, username):
-        services.remove_member(project=self.project, username=username)
+        project_services.remove_member(project=self.project, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)

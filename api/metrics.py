@@ -7,8 +7,10 @@ from rest_framework.response import Response
 from api.base import RunView
 from api.runs import MetricSummaryOutput, summary_data
 from api.schema import MetricValue, results
-from tracker import limits, selectors, services
+from tracker import limits
 from tracker.errors import InvalidInput
+from tracker.selectors import metrics as metric_selectors
+from tracker.services import metrics as metric_services
 from tracker.validation import check_key, check_split, to_int
 
 TAGS = ["Metrics"]
@@ -61,8 +63,8 @@ class LogBatchView(RunView):
         if unknown:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}",
                                field=sorted(unknown)[0])
-        result = services.log_batch(run=self.run, metrics=data.get("metrics"),
-                                    params=data.get("params"), tags=data.get("tags"))
+        result = metric_services.log_batch(run=self.run, metrics=data.get("metrics"),
+                                           params=data.get("params"), tags=data.get("tags"))
         return Response(result)
 
 
@@ -108,10 +110,10 @@ class MetricHistoryView(RunView):
         split = check_split(params.get("split") or "train")
         if params.get("buckets"):
             buckets = to_int(params["buckets"], field="buckets", minimum=1)
-            rows = selectors.metric_history_buckets(run=self.run, key=key, split=split,
-                                                    buckets=buckets)
+            rows = metric_selectors.metric_history_buckets(run=self.run, key=key, split=split,
+                                                           buckets=buckets)
             return Response({"key": key, "split": split, "buckets": rows})
-        points = selectors.metric_history(run=self.run, key=key, split=split)
+        points = metric_selectors.metric_history(run=self.run, key=key, split=split)
         return Response({"key": key, "split": split, "points": [
             {"step": s, "value": v, "timestamp": t} for s, v, t in points]})
 

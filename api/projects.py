@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from api.base import OperationView, ProjectView
 from api.schema import results
 from api.targets import GuardrailOutput, GuardrailsField, TargetField, TargetOutput, target_data
-from tracker import services
 from tracker.models import Membership, Project, Role
-from tracker.selectors import projects_for_user
+from tracker.selectors.access import projects_for_user
+from tracker.services import projects as project_services
+from tracker.services import targets as target_services
 
 TAGS = ["Projects"]
 
@@ -75,7 +76,7 @@ class ProjectCreateView(OperationView):
                    responses={201: ProjectOutput})
     def post(self, request):
         data = self.validated(self.Input)
-        project = services.create_project(user=request.user, **data)
+        project = project_services.create_project(user=request.user, **data)
         return Response(project_data(project, Role.OWNER), status=status.HTTP_201_CREATED)
 
 
@@ -105,11 +106,12 @@ class ProjectUpdateView(ProjectView):
     def patch(self, request, slug):
         data = self.validated(self.Input, partial=True)
         if "name" in data or "description" in data:
-            services.update_project(project=self.project, name=data.get("name"),
-                                    description=data.get("description"))
+            project_services.update_project(project=self.project, name=data.get("name"),
+                                            description=data.get("description"))
         if "target" in data:
-            services.set_target(project=self.project, user=request.user, target=data["target"])
+            target_services.set_target(project=self.project, user=request.user,
+                                       target=data["target"])
         if "guardrails" in data:
-            services.set_guardrails(project=self.project, user=request.user,
-                                    guardrails=data["guardrails"])
+            target_services.set_guardrails(project=self.project, user=request.user,
+                                           guardrails=data["guardrails"])
         return Response(project_data(self.project, self.role))

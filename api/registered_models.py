@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import results
-from tracker import model_registry
 from tracker.models import ModelVersion, RegisteredModel
+from tracker.selectors import model_registry as registry_selectors
 
 TAGS = ["Registered models"]
 
@@ -73,4 +73,4 @@ class RegisteredModelListView(ProjectView):
                    responses=results("RegisteredModelList", RegisteredModelOutput))
     def get(self, request, slug):
         return Response({"results": [_model_data(m)
-                                     for m in model_registry.project_models(self.project)]})
+                                     for m in registry_selectors.project_models(self.project)]})

@@ -8,8 +8,9 @@ from rest_framework.response import Response
 
 from api.base import ProjectView, RunView
 from api.schema import MetricValue
-from tracker import limits, run_search, services
+from tracker import limits, run_pages, run_search
 from tracker.models import MetricSummary, Run
+from tracker.services import runs as run_services
 from tracker.validation import to_int
 
 TAGS = ["Runs"]
@@ -136,8 +137,8 @@ class RunSearchView(ProjectView):
                      if params.get("page_size") else None)
         runs = run_search.search_runs(project=self.project, filter_text=params.get("filter"),
                                       order_by=params.get("order_by"))
-        rows, next_cursor = run_search.page(runs, order_by=params.get("order_by"),
-                                            cursor=params.get("cursor"), page_size=page_size)
+        rows, next_cursor = run_pages.page(runs, order_by=params.get("order_by"),
+                                           cursor=params.get("cursor"), page_size=page_size)
         next_url = None
         if next_cursor:
             query = params.copy()
@@ -181,7 +182,7 @@ class RunCreateView(ProjectView):
         200: OpenApiResponse(RunOutput, description="Started before with this id: a retry")})
     def post(self, request, slug):
         data = self.validated(self.Input)
-        run, created = services.create_run(
+        run, created = run_services.create_run(
             project=self.project, user=request.user, experiment=data["experiment"],
             name=data["name"], run_id=data["id"], params=data["params"], tags=data["tags"],
             baseline=data["baseline"], notes=data["notes"], git_commit=data["git_commit"],
@@ -211,7 +212,7 @@ class RunUpdateView(RunView):
 
     @extend_schema(tags=TAGS, summary="Change a run", request=Input, responses=RunOutput)
     def patch(self, request, run_id):
-        run = services.update_run(run=self.run, **self.validated(self.Input, partial=True))
+        run = run_services.update_run(run=self.run, **self.validated(self.Input, partial=True))
         return Response(run_data(run))
 
 
@@ -221,7 +222,7 @@ class RunDeleteView(RunView):
 
     @extend_schema(tags=TAGS, summary="Delete a run", responses={204: None})
     def delete(self, request, run_id):
-        services.delete_run(run=self.run)
+        run_services.delete_run(run=self.run)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -234,7 +235,7 @@ class RunHeartbeatView(RunView):
 
     @extend_schema(tags=TAGS, summary="Send a heartbeat", request=None, responses=Output)
     def post(self, request, run_id):
-        run = services.heartbeat(run=self.run)
+        run = run_services.heartbeat(run=self.run)
         return Response({"id": str(run.id), "last_heartbeat": run.last_heartbeat.isoformat()})
 
 
@@ -252,5 +253,6 @@ class RunFinishView(RunView):
     @extend_schema(tags=TAGS, summary="Finish a run", request=Input, responses=RunOutput)
     def post(self, request, run_id):
         data = self.validated(self.Input)
-        run = services.finish_run(run=self.run, status=data["status"], ended_at=data["ended_at"])
+        run = run_services.finish_run(run=self.run, status=data["status"],
+                                      ended_at=data["ended_at"])
         return Response(run_data(run))

@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from api.base import ProjectView
 from api.schema import MetricValue
 from api.targets import TargetOutput, target_data
-from tracker import phrasing, selectors
+from tracker import phrasing
+from tracker.selectors import winner as winner_selectors
 from tracker.validation import to_int
 
 TAGS = ["Winner and leaderboard"]
@@ -85,7 +86,7 @@ def _run_ref(run) -> dict:
             "ended_at": run.ended_at.isoformat() if run.ended_at else None}
 
 
-def _judged(s: selectors.Standing) -> dict:
+def _judged(s: winner_selectors.Standing) -> dict:
     target = s.target
     judged = {"split": target.judged_on, "metric": target.metric, "value": s.judged_value,
               "threshold": target.threshold, "direction": target.direction, "met": s.met}
@@ -97,7 +98,7 @@ def _judged(s: selectors.Standing) -> dict:
     return judged
 
 
-def standing_data(s: selectors.Standing) -> dict:
+def standing_data(s: winner_selectors.Standing) -> dict:
     target = s.target
     body = {
         "target": target.as_dict() if target else None,
@@ -146,7 +147,7 @@ class WinnerView(ProjectView):
 
     @extend_schema(tags=TAGS, summary="Read the winner", responses=Output)
     def get(self, request, slug):
-        return Response(standing_data(selectors.standing(project=self.project)))
+        return Response(standing_data(winner_selectors.standing(project=self.project)))
 
 
 class LeaderboardView(ProjectView):
@@ -164,7 +165,8 @@ class LeaderboardView(ProjectView):
     def get(self, request, slug):
         limit = to_int(request.query_params.get("limit") or 20, field="limit", minimum=1)
         target = target_data(self.project)
-        ranked = selectors.leaderboard(project=self.project, limit=min(limit, MAX_LEADERBOARD))
+        ranked = winner_selectors.leaderboard(project=self.project,
+                                              limit=min(limit, MAX_LEADERBOARD))
         winner_id = next((r.candidate.run_id for r in ranked if r.passes), None)
         return Response({
             "target": target,

@@ -6,8 +6,8 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import results
-from tracker import services
 from tracker.models import Role, Target, TargetChange
+from tracker.services import targets as target_services
 
 TAGS = ["Target and guardrails"]
 
@@ -99,8 +99,8 @@ class TargetSetView(ProjectView):
     @extend_schema(tags=TAGS, summary="Agree or change the target", request=TargetInput,
                    responses=TargetBody)
     def put(self, request, slug):
-        target = services.set_target(project=self.project, user=request.user,
-                                     target=self.unwrapped("target"))
+        target = target_services.set_target(project=self.project, user=request.user,
+                                            target=self.unwrapped("target"))
         return Response({"target": target.as_dict()})
 
 
@@ -111,7 +111,7 @@ class TargetWithdrawView(ProjectView):
 
     @extend_schema(tags=TAGS, summary="Withdraw the target", responses={204: None})
     def delete(self, request, slug):
-        services.set_target(project=self.project, user=request.user, target=None)
+        target_services.set_target(project=self.project, user=request.user, target=None)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -157,5 +157,6 @@ class GuardrailReplaceView(ProjectView):
                    responses=GuardrailsBody)
     def put(self, request, slug):
         items = request.data.get("guardrails") if isinstance(request.data, dict) else request.data
-        rows = services.set_guardrails(project=self.project, user=request.user, guardrails=items)
+        rows = target_services.set_guardrails(project=self.project, user=request.user,
+                                              guardrails=items)
         return Response({"guardrails": [g.as_dict() for g in rows]})

@@ -72,19 +72,21 @@ def _seed(*, runs: int, seed: int = 11) -> dict:
     (project, experiments, log_batch) and one bulk insert of the run rows."""
     from django.contrib.auth import get_user_model
 
-    from tracker import services
     from tracker.models import Project, Run, RunStatus
+    from tracker.services import experiments as experiment_services
+    from tracker.services import metrics as metric_services
+    from tracker.services import projects as project_services
 
     rng = random.Random(seed)
     user, _ = get_user_model().objects.get_or_create(username="webbench")
     Project.objects.filter(slug=SLUG).delete()
-    project = services.create_project(
+    project = project_services.create_project(
         user=user, slug=SLUG, name="Web UI benchmark",
         target={"metric": "f1", "direction": "maximize", "threshold": 0.85},
         guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
-    experiments = [services.create_experiment(project=project, user=user,
-                                              name=f"experiment-{i:02d}",
-                                              hypothesis=f"Hypothesis number {i}.")
+    experiments = [experiment_services.create_experiment(project=project, user=user,
+                                                         name=f"experiment-{i:02d}",
+                                                         hypothesis=f"Hypothesis number {i}.")
                    for i in range(20)]
     models = ["svm", "logreg", "bert", "xgboost"]
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -118,7 +120,7 @@ def _seed(*, runs: int, seed: int = 11) -> dict:
                              else 2.0 * (1 - progress) + 0.2 + rng.random() * 0.05)
                 points.append({"key": key, "split": split, "step": at_step,
                                "value": value, "timestamp": t0 + at_step * 1000})
-        services.log_batch(run=run, metrics=points)
+        metric_services.log_batch(run=run, metrics=points)
         if n and n % 1000 == 0:
             print(f"  seeded {n:,} runs ({time.perf_counter() - started_at:.0f} s)",
                   file=sys.stderr)

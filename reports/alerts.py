@@ -17,7 +17,7 @@ from reports.models import Alert, AlertKind, Delivery
 from reports.selectors import ProgressPoint
 from tracker.models import Project, Run
 from tracker.numbers import finite_or_none
-from tracker.selectors import Standing, standing
+from tracker.selectors.winner import Standing, standing
 from tracker.winner_rules import met
 
 

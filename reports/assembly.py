@@ -19,7 +19,7 @@ from reports.selectors import PeriodActivity, ProgressPoint
 from tracker.models import Project, Run, RunStatus, Target
 from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
-from tracker.selectors import Standing, guardrail_rules, leaderboard, standing
+from tracker.selectors.winner import Standing, guardrail_rules, leaderboard, standing
 from tracker.winner_rules import usable
 
 
@@ -339,7 +339,7 @@ def current_verdict(*, project: Project, now: datetime | None = None,
     Reads only what the verdict rules need (where the project stands, the best model's
     history, how many runs finished in the period), never the charts, slices or activity of
     a whole report, so a page listing many projects can ask for each one. `current` is
-    tracker.selectors.standing(project) when the caller has it already.
+    tracker.selectors.winner.standing(project) when the caller has it already.
     """
     now = now or timezone.now()
     checkin = CheckIn.objects.filter(project=project).first()

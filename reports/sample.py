@@ -15,7 +15,6 @@ from django.utils import timezone
 from reports import receivers
 from reports.checkins import save_checkin
 from reports.models import CheckIn, Report, ReportKind, ReportStatus
-from tracker import services
 from tracker.models import (
     Experiment,
     Project,
@@ -24,6 +23,10 @@ from tracker.models import (
     Run,
     TargetChange,
 )
+from tracker.services import metrics as metric_services
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
 
 TARGET = {"metric": "f1", "direction": "maximize", "threshold": 0.80, "judged_on": "test",
           "selected_on": "validation", "agreed_by": "Dana Reyes (Head of Support)"}
@@ -100,13 +103,13 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
     sponsor = _user("dana", "dana@example.com", "Dana", "Reyes")
     start = now - timedelta(days=42)
     with alerts_muted():
-        project = services.create_project(
+        project = project_services.create_project(
             user=owner, slug=slug, name="Support ticket routing",
             description="Route incoming support tickets to the right team automatically.",
             target={**TARGET, "agreed_on": start.date().isoformat()},
             guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}],
         )
-        services.set_member(project=project, username=sponsor.username, role=Role.VIEWER)
+        project_services.set_member(project=project, username=sponsor.username, role=Role.VIEWER)
         Project.objects.filter(pk=project.pk).update(created_at=start)
         TargetChange.objects.filter(project=project).update(changed_at=start)
         for days_ago, experiment, name, validation, test, latency, status, baseline, slices \
@@ -116,9 +119,10 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
                       validation=validation, test=test, latency=latency, status=status,
                       baseline=baseline, slices=slices)
         # The pilot showed 80 was not enough: the bar went up to 85 two weeks ago.
-        services.set_target(project=project, user=sponsor,
-                            target={**TARGET, "threshold": 0.85,
-                                    "agreed_on": (now - timedelta(days=16)).date().isoformat()})
+        target_services.set_target(
+            project=project, user=sponsor,
+            target={**TARGET, "threshold": 0.85,
+                    "agreed_on": (now - timedelta(days=16)).date().isoformat()})
         TargetChange.objects.filter(project=project, changed_at__gt=start).update(
             changed_at=now - timedelta(days=16))
     for experiment in Experiment.objects.filter(project=project):
@@ -145,9 +149,9 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
 def _make_run(project, user, *, experiment, name, ended, validation, test, latency, status,
               baseline, slices) -> Run:
     started = ended - timedelta(hours=2)
-    run, _ = services.create_run(project=project, user=user, experiment=experiment, name=name,
-                                 baseline=baseline, started_at=started,
-                                 params={"model": experiment, "epochs": len(validation)})
+    run, _ = run_services.create_run(project=project, user=user, experiment=experiment, name=name,
+                                     baseline=baseline, started_at=started,
+                                     params={"model": experiment, "epochs": len(validation)})
     stamp = int(started.timestamp() * 1000)
     points = []
     for step, value in enumerate(validation):
@@ -166,8 +170,8 @@ def _make_run(project, user, *, experiment, name, ended, validation, test, laten
     for slice_name, value in slices.items():
         points.append({"key": "f1", "split": f"test/{slice_name}", "step": last,
                        "value": value, "timestamp": stamp + 1})
-    services.log_batch(run=run, metrics=points)
-    services.finish_run(run=run, status=status, ended_at=ended)
+    metric_services.log_batch(run=run, metrics=points)
+    run_services.finish_run(run=run, status=status, ended_at=ended)
     return run
 
 

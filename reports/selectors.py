@@ -25,7 +25,7 @@ from tracker.models import (
     Target,
     TargetChange,
 )
-from tracker.selectors import best_so_far, guardrail_rules
+from tracker.selectors.winner import best_so_far, guardrail_rules
 from tracker.winner_rules import Candidate, guardrail_failures, usable
 
 
@@ -97,7 +97,7 @@ def progress_history(*, project: Project, target: Target, until: datetime) -> li
     """Each moment the best model changed, up to `until`, oldest first.
 
     The winner rules replayed in finishing order, as the dashboard's best-so-far line
-    replays them (tracker.selectors.best_so_far: guardrails checked in the database; a tie
+    replays them (tracker.selectors.winner.best_so_far: guardrails checked in the database; a tie
     goes to the run that finished first). The judged value is read only to be quoted, for
     the runs that became the best model, never to choose.
     """

@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from tracker import services
 from tracker.models import Role
+from tracker.services import projects as project_services
+from tracker.services import tokens as token_services
 
 
 def pytest_configure(config):
@@ -34,7 +35,7 @@ def make_user(db):
 def client_for():
     """An API client authenticated with a fresh Bearer token of the user."""
     def make(user) -> APIClient:
-        _, raw = services.create_token(user=user, name="test")
+        _, raw = token_services.create_token(user=user, name="test")
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         client.user = user
@@ -59,7 +60,7 @@ TARGET = {"metric": "f1", "direction": "maximize", "threshold": 0.85, "judged_on
 
 @pytest.fixture
 def project(owner):
-    return services.create_project(
+    return project_services.create_project(
         user=owner, slug="news-topics", name="News topics", target=dict(TARGET),
         guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}],
     )
@@ -71,7 +72,7 @@ def roles(project, make_user, client_for):
     clients = {"owner": client_for(project.memberships.get(role=Role.OWNER).user)}
     for role in (Role.MEMBER, Role.VIEWER):
         user = make_user(f"{role}-user")
-        services.set_member(project=project, username=user.username, role=role)
+        project_services.set_member(project=project, username=user.username, role=role)
         clients[role] = client_for(user)
     clients["outsider"] = client_for(make_user("outsider"))
     clients["anonymous"] = APIClient()

@@ -29,7 +29,7 @@ from gunicorn.config import Config as GunicornConfig
 from rest_framework.test import APIClient
 
 from tracker.models import ApiToken
-from tracker.services import hash_token
+from tracker.services.tokens import hash_token
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker" / "compose.yaml"

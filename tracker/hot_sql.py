@@ -17,6 +17,7 @@ import uuid as _uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import psycopg
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
@@ -42,8 +43,6 @@ def _execute(cursor, sql: str, params) -> None:
 def _cursor():
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
-
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 

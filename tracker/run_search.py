@@ -10,9 +10,6 @@ builds Django expressions only, never SQL text. Semantics worth knowing:
 - sorted runs without the key come last either way; ties go newest first, then by id.
 """
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -35,10 +32,11 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
-from tracker import limits, mlflow_mapping
+from tracker import mlflow_mapping
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Project, Run, RunDataset
-from tracker.query import And, Comparison, Field, FilterError, Not, Or, parse_filter, parse_order_by
+from tracker.query.parser import parse_filter, parse_order_by
+from tracker.query.syntax import And, Comparison, Field, FilterError, Not, Or
 
 _LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -187,7 +185,6 @@ def _attribute_q(field: Field, op: str, value) -> Q:
 
 
 _DATASET_COLUMNS = {"name": "name", "digest": "digest"}
-DATASET_CONTEXT_TAG = "mlflow.data.context"  # what the MLflow client says a dataset was used for
 
 
 def _dataset_q(field: Field, op: str, value) -> Q:
@@ -197,7 +194,7 @@ def _dataset_q(field: Field, op: str, value) -> Q:
     column = _DATASET_COLUMNS.get(field.name)
     if column is None:  # context: a tag of the dataset input
         inputs = inputs.annotate(field_value=Cast(  # Cast: as in _order_expression
-            KeyTextTransform(DATASET_CONTEXT_TAG, "tags"), output_field=TextField()))
+            KeyTextTransform(mlflow_mapping.DATASET_CONTEXT_TAG, "tags"), output_field=TextField()))
         column = "field_value"
     present = inputs.exclude(**{column: ""}).exclude(**{f"{column}__isnull": True})
     if value is None:
@@ -280,7 +277,7 @@ _STARTED = Field("attribute", "started_at")
 _DEFAULT_ORDER = [(_STARTED, True)]
 
 
-def _sort_keys(order_by: str | OrderKeys | None) -> OrderKeys:
+def sort_keys(order_by: str | OrderKeys | None) -> OrderKeys:
     """Sort keys from a sort-key text (tracker.query's syntax) or as they are; the default
     order (newest first) when there are none."""
     if not isinstance(order_by, str | None):
@@ -293,7 +290,7 @@ def _sort_keys(order_by: str | OrderKeys | None) -> OrderKeys:
     return keys or _DEFAULT_ORDER
 
 
-def _sort_columns(keys: OrderKeys) -> list[tuple[object, bool]]:
+def sort_columns(keys: OrderKeys) -> list[tuple[object, bool]]:
     """The (expression, descending) columns runs are sorted by, before the run id: each
     key's (a logged metric's NaN rank first), then the start time, newest first, unless a
     key sorts by it already."""
@@ -314,7 +311,7 @@ def order_runs(runs: QuerySet[Run], order_by: str | OrderKeys | None) -> QuerySe
     so the order is total and a keyset cursor can resume after any row.
     """
     ordering = []
-    for i, (expression, descending) in enumerate(_sort_columns(_sort_keys(order_by))):
+    for i, (expression, descending) in enumerate(sort_columns(sort_keys(order_by))):
         alias = f"_order_{i}"
         runs = runs.annotate(**{alias: expression})
         expr = F(alias)
@@ -329,106 +326,3 @@ def search_runs(*, project: Project, filter_text: str | None = None,
     runs = Run.objects.live().filter(project=project)
     runs = runs.filter(compile_filter(filter_text))
     return order_runs(runs, order_by).select_related("experiment", "created_by")
-
-
-# --- Keyset cursor paging -------------------------------------------------------------
-# A cursor holds the sort values of the last row of a page and its id; the next
-# page is "rows after that one" in the same total order. Unlike an offset, it
-# never repeats or skips a run when runs are added while a client pages.
-
-def _encode_value(value) -> list:
-    if value is None:
-        return ["n"]
-    if isinstance(value, datetime):
-        return ["t", value.isoformat()]
-    if isinstance(value, timedelta):
-        return ["d", value.total_seconds()]
-    if isinstance(value, uuid.UUID):
-        return ["s", str(value)]
-    return ["v", value]
-
-
-def _decode_value(item: list):
-    kind = item[0]
-    if kind == "n":
-        return None
-    if kind == "t":
-        return datetime.fromisoformat(item[1])
-    if kind == "d":
-        return timedelta(seconds=item[1])
-    if kind in ("s", "v"):
-        return item[1]
-    raise ValueError(kind)
-
-
-def _signature(keys: OrderKeys) -> str:
-    """The sort keys as a cursor records them, so it is only used with the same order."""
-    return json.dumps([[f.kind, f.name, f.split, descending] for f, descending in keys],
-                      separators=(",", ":"))
-
-
-def encode_cursor(row: Run, columns: int, keys: OrderKeys) -> str:
-    values = [_encode_value(getattr(row, f"_order_{i}")) for i in range(columns)]
-    payload = {"k": values, "id": str(row.id), "o": _signature(keys)}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, keys: OrderKeys) -> tuple[list, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded))
-        values = [_decode_value(v) for v in payload["k"]]
-        last_id = uuid.UUID(payload["id"])
-        same_order = payload["o"] == _signature(keys)
-    except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
-        raise InvalidInput("cursor is not one this server gave out; start from the first page",
-                           field="cursor") from None
-    if not same_order:
-        raise InvalidInput("cursor belongs to another order_by; start from the first page",
-                           field="cursor")
-    return values, last_id
-
-
-def _after(runs: QuerySet[Run], descending: list[bool], values: list,
-           last_id: uuid.UUID) -> QuerySet[Run]:
-    """Rows strictly after (values, last_id) in the order of `order_runs` (NULLs last);
-    `descending` tells the direction of each sort column."""
-    if len(values) != len(descending):
-        raise InvalidInput("cursor does not match order_by; start from the first page",
-                           field="cursor")
-    condition = Q()
-    equal_so_far = Q()
-    for i, (down, value) in enumerate(zip(descending, values, strict=True)):
-        alias = f"_order_{i}"
-        if value is None:
-            later = None  # nothing sorts after NULL except the next key's tie-break
-            same = Q(**{f"{alias}__isnull": True})
-        else:
-            later = Q(**{f"{alias}__{'lt' if down else 'gt'}": value}) | Q(
-                **{f"{alias}__isnull": True})
-            same = Q(**{alias: value})
-        if later is not None:
-            condition |= equal_so_far & later
-        equal_so_far &= same
-    condition |= equal_so_far & Q(id__gt=last_id)
-    return runs.filter(condition)
-
-
-def page(runs: QuerySet[Run], *, order_by: str | OrderKeys | None, cursor: str | None,
-         page_size: int | None) -> tuple[list[Run], str | None]:
-    """One page of runs sorted by `order_runs` (with the same `order_by`), and the cursor of
-    the next (None at the end)."""
-    size = page_size or limits.DEFAULT_PAGE_SIZE
-    if not 1 <= size <= limits.MAX_PAGE_SIZE:
-        raise InvalidInput(f"page_size must be between 1 and {limits.MAX_PAGE_SIZE}",
-                           field="page_size")
-    keys = _sort_keys(order_by)
-    descending = [down for _, down in _sort_columns(keys)]
-    if cursor:
-        values, last_id = decode_cursor(cursor, keys)
-        runs = _after(runs, descending, values, last_id)
-    rows = list(runs[:size + 1])
-    next_cursor = (encode_cursor(rows[size - 1], len(descending), keys)
-                   if len(rows) > size else None)
-    return rows[:size], next_cursor

@@ -2,12 +2,13 @@
 
 from django.dispatch import Signal
 
-# Sent by tracker.services after a run finished (finish_run) or a run got new results
-# (log_batch), with `run=` the run as stored. The best model can only change then; the
-# reports app checks its alerts (target met, new best model) when the run has ended.
+# Sent after a run finished (services.runs.finish_run) or a run got new results
+# (services.metrics.log_batch), with `run=` the run as stored. The best model can only
+# change then; the reports app checks its alerts (target met, new best model) when the run
+# has ended.
 run_results_changed = Signal()
 
-# Sent by tracker.services after a project's target or guardrails changed (set_target,
+# Sent after a project's target or guardrails changed (services.targets.set_target,
 # set_guardrails), with `project=`. Which run is best, and whether the target is met, can
 # change then without any run changing; the reports app checks its alerts.
 target_changed = Signal()

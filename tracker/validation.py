@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from tracker import limits
-from tracker.errors import InvalidInput
+from tracker.errors import InvalidInput, LimitExceeded
 
 SPLITS = ("train", "validation", "test")
 _SPLIT_RE = re.compile(r"^(train|validation|test)(/[A-Za-z0-9_\-]+)?$")
@@ -14,6 +14,7 @@ _SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
 
 def check_split(split: object, *, field: str = "split") -> str:
+    """A split: train, validation or test, or a named slice of one (test/long_texts)."""
     if not isinstance(split, str) or not _SPLIT_RE.match(split):
         raise InvalidInput(
             f"{field} {split!r} is not a split: use train, validation, test "
@@ -24,6 +25,7 @@ def check_split(split: object, *, field: str = "split") -> str:
 
 
 def check_key(key: object, *, field: str = "key", what: str = "metric key") -> str:
+    """A metric key, param or tag name: letters, digits, spaces and _ - . / :, not too long."""
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(f"{what} must be a non-empty string", field=field)
     if len(key) > limits.MAX_KEY_LENGTH:
@@ -39,7 +41,17 @@ def check_key(key: object, *, field: str = "key", what: str = "metric key") -> s
     return key
 
 
+def check_name(name: object, *, field: str, what: str) -> str:
+    """A name of an experiment or a run: a non-empty string, stripped, at most 250 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{what} must be a non-empty string", field=field)
+    if len(name) > 250:
+        raise InvalidInput(f"{what} is longer than 250 characters", field=field)
+    return name.strip()
+
+
 def check_slug(slug: object, *, field: str = "slug") -> str:
+    """A project's slug: lower-case words joined by - or _, as it appears in URLs."""
     if not isinstance(slug, str) or not _SLUG_RE.match(slug) or len(slug) > 100:
         raise InvalidInput(
             f"{field} {slug!r} must be lower-case letters and digits separated by - or _ "
@@ -96,6 +108,8 @@ def to_int(value: object, *, field: str, minimum: int | None = None) -> int:
 
 
 def check_param_value(key: str, value: object) -> object:
+    """A param's value as stored: a string, number, boolean or null (NaN and infinities as
+    text, which JSON cannot hold)."""
     if value is None or isinstance(value, bool | int | float):
         if isinstance(value, float) and not math.isfinite(value):
             return str(value)
@@ -113,7 +127,32 @@ def check_param_value(key: str, value: object) -> object:
     )
 
 
+def clean_params(params: object) -> dict:
+    """A request's params as an object of name: value, every name and value checked."""
+    return _clean_named_values(params, kind="param", limit=limits.MAX_PARAMS_PER_BATCH,
+                               check_value=check_param_value)
+
+
+def clean_tags(tags: object) -> dict:
+    """A request's tags as an object of name: value, every value made a string."""
+    return _clean_named_values(tags, kind="tag", limit=limits.MAX_TAGS_PER_BATCH,
+                               check_value=check_tag_value)
+
+
+def _clean_named_values(values: object, *, kind: str, limit: int, check_value) -> dict:
+    plural = f"{kind}s"
+    if not isinstance(values, dict):
+        raise InvalidInput(f"{plural} must be an object of name: value", field=plural)
+    if len(values) > limit:
+        raise LimitExceeded(
+            f"{len(values)} {plural} in one request; the limit is {limit}: split the batch",
+            field=plural)
+    return {check_key(k, field=f"{plural}.{k}", what=f"{kind} name"): check_value(k, v)
+            for k, v in values.items()}
+
+
 def check_tag_value(key: str, value: object) -> str:
+    """A tag's value as stored: always a string (booleans and numbers written out)."""
     if isinstance(value, bool):
         value = "true" if value else "false"
     elif isinstance(value, int | float):
@@ -128,6 +167,7 @@ def check_tag_value(key: str, value: object) -> str:
 
 
 def to_date(value: object, *, field: str) -> date | None:
+    """A date given as a date or as ISO text (2026-11-23); None when blank."""
     if value in (None, ""):
         return None
     if isinstance(value, date):

@@ -12,10 +12,10 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from tracker import selectors
 from tracker.errors import Forbidden, NotFound
 from tracker.models import Project, Run
 from tracker.permissions import can_administer, can_write
+from tracker.selectors import access as access_selectors
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -85,10 +85,10 @@ class Access:
 
 
 def project_access(request, slug: str) -> Access:
-    project, role = selectors.project_for_user(user=request.user, slug=slug)
+    project, role = access_selectors.project_for_user(user=request.user, slug=slug)
     return Access(project, role)
 
 
 def run_access(request, run_id: str) -> tuple[Run, Access]:
-    run, role = selectors.run_for_user(user=request.user, run_id=run_id)
+    run, role = access_selectors.run_for_user(user=request.user, run_id=run_id)
     return run, Access(run.project, role)

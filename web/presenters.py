@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tracker import mlflow_mapping, phrasing
-from tracker.query import ATTRIBUTES, FilterError, parse_field
+from tracker.query.parser import parse_field
+from tracker.query.syntax import ATTRIBUTES, FilterError
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 _KEYWORDS = {"and", "or", "not", "like", "ilike", "true", "false", "null"}

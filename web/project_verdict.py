@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from reports.assembly import current_verdict
 from tracker.models import Project
-from tracker.selectors import Standing
+from tracker.selectors.winner import Standing
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,12 @@ test results while still choosing turns the test set into a validation set. A re
 lasts for the rest of the browser session (its ids are kept in the session).
 """
 
-from tracker import selectors, services
 from tracker.models import Project, Target
-from tracker.query import And, Comparison, Not, Or, parse_filter, parse_order_by
+from tracker.query.parser import parse_filter, parse_order_by
+from tracker.query.syntax import And, Comparison, Not, Or
+from tracker.selectors import runs as run_selectors
+from tracker.selectors import winner as winner_selectors
+from tracker.services import reveals as reveal_services
 
 SESSION_KEY = "web:test-reveals:{project_id}"
 
@@ -36,7 +39,7 @@ class ResultVisibility:
     def always(self) -> set[str]:
         """The winner and the baseline (worked out only when a test value is asked for)."""
         if self._always is None:
-            standing = self._standing or selectors.standing(project=self.project)
+            standing = self._standing or winner_selectors.standing(project=self.project)
             self._always = {str(r.id) for r in (standing.winner, standing.baseline)
                             if r is not None}
         return self._always
@@ -44,7 +47,7 @@ class ResultVisibility:
     @property
     def revealed(self) -> set[str]:
         if self._revealed is None:
-            self._revealed = selectors.revealed_run_ids(
+            self._revealed = run_selectors.revealed_run_ids(
                 project=self.project, user=self.request.user,
                 reveal_ids=self.request.session.get(
                     SESSION_KEY.format(project_id=self.project.id), []))
@@ -69,8 +72,8 @@ class ResultVisibility:
         hidden = self.hidden_runs(run_ids)
         if not hidden:
             return None
-        row = services.record_test_reveal(project=self.project, user=self.request.user,
-                                          run_ids=hidden)
+        row = reveal_services.record_test_reveal(project=self.project, user=self.request.user,
+                                                 run_ids=hidden)
         remember(self.request, self.project, row.id)
         self.revealed.update(hidden)
         return row.id

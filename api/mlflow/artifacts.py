@@ -5,7 +5,7 @@ which the client turns into requests here:
 - PUT  /api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<path>  (raw bytes)
 - GET  /api/2.0/mlflow-artifacts/artifacts?path=<exp>/<run>/artifacts[/<dir>]  (listing)
 - GET  /api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<path>  (download)
-Files are stored with tracker.services.store_artifact, so they are the run's
+Files are stored with tracker.services.artifacts.store_artifact, so they are the run's
 Targetline artifacts (same storage, size and checksum, same v1 download URL).
 """
 
@@ -18,8 +18,8 @@ from django.http import FileResponse
 from api.mlflow import authorization
 from api.mlflow.endpoint import handle_errors, json_response
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
-from tracker import services
 from tracker.models import Run
+from tracker.services import artifacts as artifact_services
 
 _CHUNK = 1024 * 1024
 
@@ -107,7 +107,7 @@ def artifact_detail(request, path: str):
             if not content_type or content_type.startswith(("application/x-www-form",
                                                             "application/octet-stream")):
                 content_type = mimetypes.guess_type(inner)[0] or ""
-            services.store_artifact(run=run, path=inner, fileobj=spooled,
-                                    content_type=content_type)
+            artifact_services.store_artifact(run=run, path=inner, fileobj=spooled,
+                                             content_type=content_type)
         return json_response({})
     raise MlflowError(f"{request.method} is not supported on {request.path}", ENDPOINT_NOT_FOUND)

@@ -24,11 +24,14 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from api.auth import INVALID_TOKEN, raw_token, token_user, token_user_id_sql, user_for_token
 from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, invalid, not_found
-from tracker import hot_sql, services
+from tracker import hot_sql
 from tracker.errors import Conflict
 from tracker.ingest import LockGuard
 from tracker.models import Experiment, Membership, Project, Run
 from tracker.permissions import WRITE_ROLES, can_write
+from tracker.services import experiments as experiment_services
+from tracker.services import projects as project_services
+from tracker.services import tokens as token_services
 
 User = get_user_model()
 
@@ -102,7 +105,7 @@ def locked_writer(request, run_id) -> LockedWriter | None:
     run_pk = _run_pk_or_none(run_id)
     if raw is None or run_pk is None:
         return None
-    token_hash = services.hash_token(raw)
+    token_hash = token_services.hash_token(raw)
     user_sql, user_params = token_user_id_sql()
     role = _role_in(f"{Run._meta.db_table}.project_id", user_sql)
     guard = LockGuard(f"{role} IN (%s, %s)",
@@ -141,7 +144,7 @@ def _default_project(user, *, create: bool) -> Project | None:
         if not Project.objects.filter(slug=slug).exists():
             try:
                 with transaction.atomic():
-                    return services.create_project(
+                    return project_services.create_project(
                         user=user, slug=slug, name=f"Default ({user.get_username()})",
                         description="Runs an MLflow client logged without choosing an "
                                     "experiment (MLflow's experiment 0).")
@@ -157,11 +160,11 @@ def default_experiment(user, *, create: bool = True) -> Experiment | None:
         return None
     experiment = Experiment.objects.filter(project=project, name=DEFAULT_EXPERIMENT_NAME).first()
     if experiment is None and create:
-        experiment = services.get_or_create_experiment(project=project, user=user,
-                                                       name=DEFAULT_EXPERIMENT_NAME)
+        experiment = experiment_services.get_or_create_experiment(project=project, user=user,
+                                                                  name=DEFAULT_EXPERIMENT_NAME)
         if PROJECT_TAG not in experiment.tags:
-            services.set_experiment_tags(experiment=experiment,
-                                         tags={PROJECT_TAG: project.slug})
+            experiment_services.set_experiment_tags(experiment=experiment,
+                                                    tags={PROJECT_TAG: project.slug})
     return experiment
 
 
@@ -341,7 +344,7 @@ def project_for_new_experiment(user, name: str, tags: dict) -> Project:
         if project is None:
             try:
                 with transaction.atomic():
-                    return services.create_project(user=user, slug=slug, name=name[:200])
+                    return project_services.create_project(user=user, slug=slug, name=name[:200])
             except (IntegrityError, Conflict):  # the slug was taken concurrently: next one
                 continue
     raise invalid(f"could not find a free project slug for experiment {name!r}")

@@ -20,10 +20,11 @@ from api.auth import note_token_use
 from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import is_json
 from api.mlflow.errors import MlflowError, invalid
-from tracker import mlflow_mapping, services
+from tracker import mlflow_mapping
 from tracker.errors import TargetlineError
 from tracker.models import MetricSummary, Run, RunDataset
 from tracker.points import Columns
+from tracker.services import metrics as metric_services
 
 # MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
 MAX_METRICS_PER_BATCH = 1000
@@ -74,7 +75,7 @@ def resolve_series(names: list[str], summaries: list[MetricSummary],
     return mlflow_mapping.resolve_series(names, existing, dataset_splits)
 
 
-def series_resolver(run: Run, metrics: list) -> services.SeriesResolver:
+def series_resolver(run: Run, metrics: list) -> metric_services.SeriesResolver:
     """resolve_series for a call's metrics: those logged against a dataset (MLflow 3's
     `dataset_name`, `dataset_digest`) take its split when their key names none, by the
     context the run logged the dataset for, else by its name (mlflow_mapping.dataset_split).
@@ -120,8 +121,8 @@ def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tup
             return None
         for name in points:
             fields.check_name(name, "metrics.key")
-        services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
-                           tags=clean_tags, series_of=resolve_series, guard=writer.guard)
+        metric_services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
+                                  tags=clean_tags, series_of=resolve_series, guard=writer.guard)
     except (MlflowError, TargetlineError):
         return None
     note_token_use(writer.token_hash)
@@ -137,7 +138,7 @@ def plain_points(metrics: list) -> dict[str, Columns] | None:
            for metric in metrics):
         return None
     try:
-        points = services.clean_points(metrics, by_name=True, timestamp_required=True)
+        points = metric_services.clean_points(metrics, by_name=True, timestamp_required=True)
     except (KeyError, TypeError):
         return None
     return points if all(isinstance(name, str) for name in points) else None

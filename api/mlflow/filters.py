@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from api.mlflow.errors import invalid
-from tracker.query import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or
+from tracker.query.syntax import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or
 from tracker.run_search import OrderKeys, like_regex
 
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")

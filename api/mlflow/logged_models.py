@@ -18,8 +18,9 @@ import time
 from api.mlflow import authorization, fields, filters, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
-from tracker import mlflow_mapping, services
+from tracker import mlflow_mapping
 from tracker.models import Run
+from tracker.services import runs as run_services
 
 MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
 OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
@@ -104,7 +105,7 @@ def _change(run: Run, model_id: str, change) -> dict:
         record["updated_ms"] = _now_ms()
         models[model_id] = record
         return models
-    return services.update_run_context(run=run, key=MODELS_KEY, update=update)[model_id]
+    return run_services.update_run_context(run=run, key=MODELS_KEY, update=update)[model_id]
 
 
 @endpoint("POST")
@@ -137,7 +138,7 @@ def create_logged_model(request, user, data):
         models[model_id] = record
         return models
 
-    services.update_run_context(run=run, key=MODELS_KEY, update=add)
+    run_services.update_run_context(run=run, key=MODELS_KEY, update=add)
     return {"model": model_json(run, model_id, record, user)}
 
 
@@ -153,7 +154,7 @@ def logged_model(request, user, data, model_id: str):
             models = dict(models or {})
             models.pop(model_id, None)
             return models or None
-        services.update_run_context(run=run, key=MODELS_KEY, update=remove)
+        run_services.update_run_context(run=run, key=MODELS_KEY, update=remove)
         return {}
     status = _STATUS_NUMBERS.get(str(data.get("status")), str(data.get("status") or ""))
     if status not in STATUSES:
@@ -249,7 +250,7 @@ def record_model_metrics(run: Run, metrics: list) -> None:
             record["metrics"] = sorted(kept.values(), key=lambda m: m["key"])
             current[model_id] = record
         return current
-    services.update_run_context(run=run, key=MODELS_KEY, update=merge)
+    run_services.update_run_context(run=run, key=MODELS_KEY, update=merge)
 
 
 def _metric_value(model: dict, key: str, datasets: list[dict]):
@@ -358,7 +359,7 @@ def log_outputs(request, user, data):
         current = list(current or [])
         current += [o for o in outputs if o not in current]
         return current
-    services.update_run_context(run=run, key=OUTPUTS_KEY, update=add)
+    run_services.update_run_context(run=run, key=OUTPUTS_KEY, update=add)
     return {}
 
 

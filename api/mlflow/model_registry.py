@@ -16,9 +16,10 @@ from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.shapes import artifact_uri
-from tracker import model_registry
 from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
+from tracker.selectors import model_registry as registry_selectors
+from tracker.services import model_registry as registry_services
 
 MAX_MODELS_PER_SEARCH = 1000
 DEFAULT_MODELS_PER_SEARCH = 100
@@ -81,7 +82,7 @@ def version_json(version: ModelVersion) -> dict:
         "run_id": version.run.id.hex if version.run else "",
         "status": "READY",
         "tags": _tag_list(version.tags),
-        "aliases": model_registry.aliases_of(version),
+        "aliases": registry_selectors.aliases_of(version),
     }
     if version.run_link:
         answer["run_link"] = version.run_link
@@ -97,19 +98,19 @@ def model_json(model: RegisteredModel) -> dict:
         "description": model.description,
         "tags": _tag_list(model.tags),
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
-        "latest_versions": [version_json(v) for v in model_registry.latest_versions(model)],
+        "latest_versions": [version_json(v) for v in registry_selectors.latest_versions(model)],
     }
 
 
 # --- Finding what a request names ------------------------------------------------------------
 
 def _model(user, data, *, write: bool = False) -> RegisteredModel:
-    return model_registry.model_by_name(user, fields.required(data, "name"), write=write)
+    return registry_selectors.model_by_name(user, fields.required(data, "name"), write=write)
 
 
 def _version(user, data, *, write: bool = False) -> ModelVersion:
     model = _model(user, data, write=write)
-    return model_registry.version_of(model, fields.required(data, "version"))
+    return registry_selectors.version_of(model, fields.required(data, "version"))
 
 
 def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | None, str]:
@@ -126,12 +127,12 @@ def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | Non
         else:
             name, at, alias = reference.partition("@")
             if at:
-                copied = model_registry.version_by_alias(
-                    model_registry.model_by_name(user, name), alias)
+                copied = registry_selectors.version_by_alias(
+                    registry_selectors.model_by_name(user, name), alias)
             else:
                 name, _, which = reference.partition("/")
-                copied = model_registry.version_named(
-                    model_registry.model_by_name(user, name), which)
+                copied = registry_selectors.version_named(
+                    registry_selectors.model_by_name(user, name), which)
             run = None if copied.run is None else authorization.run_for(user, copied.run.id)
             return (f"models:/{copied.registered_model.name}/{copied.version}", run,
                     copied.logged_model_id)
@@ -183,12 +184,12 @@ def download_uri(version: ModelVersion, user) -> str:
 
 @endpoint("POST")
 def create_registered_model(request, user, data):
-    name = model_registry.check_name(fields.required(data, "name"))
+    name = registry_selectors.check_name(fields.required(data, "name"))
     tags = _tags(data)
     slug = tags.get(authorization.PROJECT_TAG)
     project = authorization.tagged_project(user, slug) if slug else None
     try:
-        model = model_registry.create_model(user=user, name=name, project=project, tags=tags,
+        model = registry_services.create_model(user=user, name=name, project=project, tags=tags,
                                       description=fields.string(data, "description"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
@@ -204,7 +205,7 @@ def get_registered_model(request, user, data):
 def rename_registered_model(request, user, data):
     model = _model(user, data, write=True)
     try:
-        model_registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
+        registry_services.rename_model(model=model, new_name=fields.required(data, "new_name"))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
     return {"registered_model": model_json(model)}
@@ -213,13 +214,13 @@ def rename_registered_model(request, user, data):
 @endpoint("PATCH")
 def update_registered_model(request, user, data):
     model = _model(user, data, write=True)
-    model_registry.update_model(model=model, description=fields.string(data, "description"))
+    registry_services.update_model(model=model, description=fields.string(data, "description"))
     return {"registered_model": model_json(model)}
 
 
 @endpoint("DELETE")
 def delete_registered_model(request, user, data):
-    model_registry.delete_model(model=_model(user, data, write=True))
+    registry_services.delete_model(model=_model(user, data, write=True))
     return {}
 
 
@@ -260,7 +261,7 @@ def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
 def search_registered_models(request, user, data):
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
-    models = [m for m in model_registry.with_versions(model_registry.visible_models(user))
+    models = [m for m in registry_selectors.with_versions(registry_selectors.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
     found = _sorted([model_json(m) for m in models], order)
     return fields.offset_page(found, data, key="registered_models",
@@ -272,19 +273,19 @@ def get_latest_versions(request, user, data):
     model = _model(user, data)
     stages = fields.string_list(data, "stages")
     return {"model_versions": [version_json(v)
-                               for v in model_registry.latest_versions(model, stages)]}
+                               for v in registry_selectors.latest_versions(model, stages)]}
 
 
 @endpoint("POST")
 def set_registered_model_tag(request, user, data):
     model = _model(user, data, write=True)
-    model_registry.set_tag(model, *_tag(data.get("key"), fields.string(data, "value")))
+    registry_services.set_tag(model, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 
 @endpoint("DELETE")
 def delete_registered_model_tag(request, user, data):
-    model_registry.delete_tag(_model(user, data, write=True), fields.required(data, "key"))
+    registry_services.delete_tag(_model(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -296,13 +297,14 @@ def alias(request, user, data):
     name = fields.required(data, "alias")
     if request.method == "GET":
         try:
-            return {"model_version": version_json(model_registry.version_by_alias(model, name))}
+            return {"model_version": version_json(registry_selectors.version_by_alias(model, name))}
         except NotFound as exc:  # mlflow server's code for an alias it does not know
             raise invalid(exc.message) from None
     if request.method == "DELETE":
-        model_registry.delete_alias(model=model, alias=name)
+        registry_services.delete_alias(model=model, alias=name)
     else:
-        model_registry.set_alias(model=model, alias=name, version=fields.required(data, "version"))
+        registry_services.set_alias(model=model, alias=name,
+                                    version=fields.required(data, "version"))
     return {}
 
 
@@ -313,11 +315,11 @@ def create_model_version(request, user, data):
     name = fields.required(data, "name")
     source, run, logged_model_id = _version_source(
         user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
-    model = model_registry.model_by_name(user, name, write=True,
+    model = registry_selectors.model_by_name(user, name, write=True,
                                    project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
         authorization.check_write(run.role, "run")  # the model joins the run's project
-    version = model_registry.create_version(
+    version = registry_services.create_version(
         user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
         tags=_tags(data), description=fields.string(data, "description"),
         run_link=fields.string(data, "run_link"))
@@ -332,7 +334,8 @@ def get_model_version(request, user, data):
 @endpoint("PATCH")
 def update_model_version(request, user, data):
     version = _version(user, data, write=True)
-    model_registry.update_version(version=version, description=fields.string(data, "description"))
+    registry_services.update_version(version=version,
+                                     description=fields.string(data, "description"))
     return {"model_version": version_json(version)}
 
 
@@ -340,14 +343,14 @@ def update_model_version(request, user, data):
 def transition_model_version_stage(request, user, data):
     version = _version(user, data, write=True)
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
-    model_registry.transition_stage(version=version, stage=fields.required(data, "stage"),
+    registry_services.transition_stage(version=version, stage=fields.required(data, "stage"),
                               archive_existing=archive)
     return {"model_version": version_json(version)}
 
 
 @endpoint("DELETE")
 def delete_model_version(request, user, data):
-    model_registry.delete_version(version=_version(user, data, write=True))
+    registry_services.delete_version(version=_version(user, data, write=True))
     return {}
 
 
@@ -359,13 +362,13 @@ def get_model_version_download_uri(request, user, data):
 @endpoint("POST")
 def set_model_version_tag(request, user, data):
     version = _version(user, data, write=True)
-    model_registry.set_tag(version, *_tag(data.get("key"), fields.string(data, "value")))
+    registry_services.set_tag(version, *_tag(data.get("key"), fields.string(data, "value")))
     return {}
 
 
 @endpoint("DELETE")
 def delete_model_version_tag(request, user, data):
-    model_registry.delete_tag(_version(user, data, write=True), fields.required(data, "key"))
+    registry_services.delete_tag(_version(user, data, write=True), fields.required(data, "key"))
     return {}
 
 
@@ -388,7 +391,7 @@ def search_model_versions(request, user, data):
     keys = {key for key, _ in order}
     order += [k for k in [("name", False), ("version", True)] if k[0] not in keys]
     versions = (ModelVersion.objects
-                .filter(registered_model__in=model_registry.visible_models(user).values("pk"))
+                .filter(registered_model__in=registry_selectors.visible_models(user).values("pk"))
                 .select_related("registered_model", "run__project", "run__experiment",
                                 "created_by"))
     found = [version_json(v) for v in versions

@@ -23,10 +23,13 @@ from api.mlflow.errors import (
     not_found,
 )
 from api.mlflow.logged_models import record_model_metrics
-from tracker import hot_sql, mlflow_mapping, run_search, services
+from tracker import hot_sql, mlflow_mapping, run_pages, run_search
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
 from tracker.points import series_points
+from tracker.services import experiments as experiment_services
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
 
 MAX_RUNS_PER_SEARCH = 50_000
 DEFAULT_RUNS_PER_SEARCH = 1000
@@ -67,11 +70,12 @@ def create_experiment(request, user, data):
         inner_name = authorization.experiment_name_in(project, name)
         tags[authorization.PROJECT_TAG] = project.slug
         try:
-            experiment = services.create_experiment(project=project, user=user, name=inner_name)
+            experiment = experiment_services.create_experiment(project=project, user=user,
+                                                               name=inner_name)
         except Conflict:
             raise MlflowError(f"Experiment(name={name}) already exists in project "
                               f"{project.slug}", RESOURCE_ALREADY_EXISTS) from None
-        services.set_experiment_tags(experiment=experiment, tags=tags)
+        experiment_services.set_experiment_tags(experiment=experiment, tags=tags)
     return {"experiment_id": str(experiment.pk)}
 
 
@@ -134,7 +138,7 @@ def delete_experiment(request, user, data):
     experiment = authorization.experiment_for(
         user, fields.required(data, "experiment_id"), write=True)
     _not_default(experiment, user, "delete")
-    services.delete_experiment(experiment=experiment)
+    experiment_services.delete_experiment(experiment=experiment)
     return {}
 
 
@@ -142,7 +146,7 @@ def delete_experiment(request, user, data):
 def restore_experiment(request, user, data):
     experiment = authorization.experiment_for(
         user, fields.required(data, "experiment_id"), write=True)
-    services.restore_experiment(experiment=experiment)
+    experiment_services.restore_experiment(experiment=experiment)
     return {}
 
 
@@ -154,7 +158,7 @@ def update_experiment(request, user, data):
     new_name = fields.string(data, "new_name")
     _not_default(experiment, user, "rename")
     try:
-        services.rename_experiment(
+        experiment_services.rename_experiment(
             experiment=experiment,
             name=authorization.experiment_name_in(experiment.project, new_name))
     except Conflict as exc:
@@ -173,7 +177,7 @@ def set_experiment_tag(request, user, data):
                       f"{experiment.project.slug!r}; the tag {authorization.PROJECT_TAG} "
                       "cannot move "
                       "it (create a new experiment with the tag instead)")
-    services.set_experiment_tags(experiment=experiment, tags={key: value})
+    experiment_services.set_experiment_tags(experiment=experiment, tags={key: value})
     return {}
 
 
@@ -181,7 +185,8 @@ def set_experiment_tag(request, user, data):
 def delete_experiment_tag(request, user, data):
     experiment = authorization.experiment_for(
         user, fields.required(data, "experiment_id"), write=True)
-    services.delete_experiment_tag(experiment=experiment, key=fields.required(data, "key"))
+    experiment_services.delete_experiment_tag(experiment=experiment,
+                                              key=fields.required(data, "key"))
     return {}
 
 
@@ -217,7 +222,7 @@ def create_run(request, user, data):
                       f"mlflow.runName='{tag_name}').")
     start_time = fields.integer(data, "start_time")
     commit = tags.get("mlflow.source.git.commit", "")
-    run, _ = services.create_run(
+    run, _ = run_services.create_run(
         project=experiment.project, user=user, experiment=experiment,
         name=run_name or tag_name, tags=tags, started_at=_time(start_time),
         git_commit=commit if isinstance(commit, str) else "")
@@ -230,7 +235,7 @@ def update_run(request, user, data):
     run = authorization.run_for(user, _run_id(data), write=True)
     run_name = fields.string(data, "run_name")
     if run_name:
-        services.update_run(run=run, name=run_name)
+        run_services.update_run(run=run, name=run_name)
     if data.get("status") not in (None, ""):
         status = _status(data.get("status"))
         ours = _TERMINAL.get(status, RunStatus.RUNNING)
@@ -238,9 +243,9 @@ def update_run(request, user, data):
             pass  # update_run(name=...) resends the current status: nothing changes
         elif status in _TERMINAL:
             ended_at = _time(fields.integer(data, "end_time"))
-            services.finish_run(run=run, status=ours, ended_at=ended_at)
+            run_services.finish_run(run=run, status=ours, ended_at=ended_at)
         else:
-            services.update_run(run=run, status=RunStatus.RUNNING)
+            run_services.update_run(run=run, status=RunStatus.RUNNING)
     return {"run_info": shapes.run_info_json(run, user)}
 
 
@@ -258,7 +263,7 @@ def get_run(request, user, data):
 def delete_run(request, user, data):
     run = authorization.run_for(
         user, fields.required(data, "run_id"), write=True, allow_deleted=True)
-    services.delete_run(run=run)
+    run_services.delete_run(run=run)
     return {}
 
 
@@ -266,7 +271,7 @@ def delete_run(request, user, data):
 def restore_run(request, user, data):
     run = authorization.run_for(
         user, fields.required(data, "run_id"), write=True, allow_deleted=True)
-    services.restore_run(run=run)
+    run_services.restore_run(run=run)
     return {}
 
 
@@ -320,12 +325,12 @@ def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> 
         if new_name:  # the rename and the batch succeed or fail together
             with transaction.atomic():
                 if metrics or clean_params or clean_tags:
-                    services.log_batch(run=run, metrics=metrics, params=clean_params,
-                                       tags=clean_tags, series_of=series_of)
-                services.update_run(run=run, name=new_name)
+                    metric_services.log_batch(run=run, metrics=metrics, params=clean_params,
+                                              tags=clean_tags, series_of=series_of)
+                run_services.update_run(run=run, name=new_name)
         elif metrics or clean_params or clean_tags:
-            services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
-                               series_of=series_of)
+            metric_services.log_batch(run=run, metrics=metrics, params=clean_params,
+                                      tags=clean_tags, series_of=series_of)
     except InvalidInput as error:
         if (error.field or "").startswith("metrics["):
             _bad_metric(metrics)  # MLflow's message for a metric missing a field
@@ -396,7 +401,7 @@ def delete_tag(request, user, data):
     run = authorization.run_for(user, _run_id(data), write=True)
     key = fields.required(data, "key")
     if key != shapes.RUN_NAME_TAG:  # the name tag mirrors the run's name: nothing to delete
-        services.delete_run_tag(run=run, key=key)
+        run_services.delete_run_tag(run=run, key=key)
     return {}
 
 
@@ -411,7 +416,7 @@ def log_inputs(request, user, data):
         tags = {k: "" if v is None else str(v)
                 for k, v in fields.key_values(item.get("tags") or [], f"datasets[{i}].tags")}
         datasets.append({**item["dataset"], "tags": tags})
-    services.log_run_datasets(run=run, datasets=datasets)
+    run_services.log_run_datasets(run=run, datasets=datasets)
     return {}
 
 
@@ -491,7 +496,7 @@ def search_runs(request, user, data):
     while len(rows) < max_results:
         size = min(1000, max_results - len(rows))
         try:
-            chunk, cursor = run_search.page(runs, order_by=order, cursor=cursor, page_size=size)
+            chunk, cursor = run_pages.page(runs, order_by=order, cursor=cursor, page_size=size)
         except InvalidInput as exc:
             raise invalid(f"Invalid page token: {exc.message}") from None
         rows += chunk

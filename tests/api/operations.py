@@ -5,7 +5,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import TARGET
-from tracker import services
+from tracker.services import artifacts as artifact_services
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
 
 ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
@@ -82,12 +84,12 @@ BODIES = {
 def make_served_run(project, owner, make_user):
     """A run of the owner's with a logged metric and an artifact; plus a user to add."""
     make_user("newcomer")
-    run, _ = services.create_run(project=project, user=owner, experiment="tfidf-lr",
-                                 name="lr-1", params={"C": 1.0})
-    services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
-                                          "value": 0.5, "timestamp": 1000}])
-    services.store_artifact(run=run, path="models/model.pkl",
-                            fileobj=ContentFile(b"model bytes"))
+    run, _ = run_services.create_run(project=project, user=owner, experiment="tfidf-lr",
+                                     name="lr-1", params={"C": 1.0})
+    metric_services.log_batch(run=run, metrics=[{"key": "loss", "split": "train", "step": 0,
+                                                 "value": 0.5, "timestamp": 1000}])
+    artifact_services.store_artifact(run=run, path="models/model.pkl",
+                                     fileobj=ContentFile(b"model bytes"))
     return run
 
 

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tracker import services
+from tracker.services import runs as run_services
 
 MODEL = b"\x80\x04\x95 pickled model " + bytes(range(256)) * 40
 
@@ -18,8 +18,8 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def run(project, owner):
-    run, _ = services.create_run(project=project, user=owner, experiment="tfidf-lr",
-                                 name="lr-1")
+    run, _ = run_services.create_run(project=project, user=owner, experiment="tfidf-lr",
+                                     name="lr-1")
     return run
 
 
@@ -141,7 +141,7 @@ def test_put_of_raw_bytes_needs_nothing_but_the_path(api, run):
 
 
 def test_a_deleted_run_takes_no_artifacts(api, run):
-    services.delete_run(run=run)
+    run_services.delete_run(run=run)
 
     response = _upload(api, run, MODEL)
 

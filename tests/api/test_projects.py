@@ -4,7 +4,7 @@ import pytest
 
 from tests.api.answers import error_body
 from tests.conftest import TARGET
-from tracker import services
+from tracker.services import projects as project_services
 
 PROJECTS = "/api/v1/projects/"
 P = "/api/v1/projects/news-topics"
@@ -104,8 +104,9 @@ def test_the_list_shows_only_my_projects_with_my_role(api, project, make_user, c
     stranger = client_for(make_user("sam"))
     stranger.post(PROJECTS, {"slug": "sams-secret"}, format="json")
     api.post(PROJECTS, {"slug": "churn"}, format="json")
-    services.set_member(project=services.create_project(user=make_user("kim"), slug="kims"),
-                        username="olivia", role="viewer")
+    project_services.set_member(
+        project=project_services.create_project(user=make_user("kim"), slug="kims"),
+        username="olivia", role="viewer")
 
     results = api.get(PROJECTS).json()["results"]
 

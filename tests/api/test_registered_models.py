@@ -3,7 +3,8 @@
 import pytest
 
 from tests.factories import make_run
-from tracker import model_registry
+from tracker.selectors import model_registry as registry_selectors
+from tracker.services import model_registry as registry_services
 
 pytestmark = pytest.mark.django_db
 
@@ -11,14 +12,15 @@ pytestmark = pytest.mark.django_db
 def test_members_of_every_role_read_the_registered_models(project, roles, owner):
     first = make_run(project, owner, name="lr", series={"validation.f1": 0.8})
     second = make_run(project, owner, name="bert", series={"validation.f1": 0.9})
-    model = model_registry.create_model(user=owner, name="topics", project=project,
+    model = registry_services.create_model(user=owner, name="topics", project=project,
                                   description="News topic classifier", tags={"team": "nlp"})
-    model_registry.create_version(user=owner, model=model, source=f"runs:/{first.id.hex}/model",
+    registry_services.create_version(user=owner, model=model, source=f"runs:/{first.id.hex}/model",
                             run=first, description="first try")
-    model_registry.create_version(user=owner, model=model, source="models:/m-x", run=second,
+    registry_services.create_version(user=owner, model=model, source="models:/m-x", run=second,
                             logged_model_id="m-x", tags={"checked": "yes"})
-    model_registry.set_alias(model=model, alias="champion", version=2)
-    model_registry.transition_stage(version=model_registry.version_of(model, 1), stage="archived")
+    registry_services.set_alias(model=model, alias="champion", version=2)
+    registry_services.transition_stage(version=registry_selectors.version_of(model, 1),
+                                       stage="archived")
 
     for role in ("owner", "member", "viewer"):
         answer = roles[role].get(f"/api/v1/projects/{project.slug}/models/")

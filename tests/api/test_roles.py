@@ -25,8 +25,8 @@ from tests.api.operations import (
     url_of,
 )
 from tests.conftest import TARGET
-from tracker import services
 from tracker.models import PointBlock, Project, Target
+from tracker.services import tokens as token_services
 
 
 @pytest.fixture(autouse=True)
@@ -175,10 +175,10 @@ def _assert_401(response):
 
 
 def test_a_revoked_token_is_refused(project, owner):
-    token, raw = services.create_token(user=owner, name="laptop")
+    token, raw = token_services.create_token(user=owner, name="laptop")
     assert _client(f"Bearer {raw}").get(f"{P}/").status_code == 200
 
-    services.revoke_token(token=token)
+    token_services.revoke_token(token=token)
 
     body = _assert_401(_client(f"Bearer {raw}").get(f"{P}/"))
     assert "revoked" in body["error"]
@@ -200,7 +200,7 @@ def test_an_unknown_scheme_counts_as_no_credentials(project):
 
 
 def test_basic_auth_with_the_token_as_password_works_like_bearer(project, owner):
-    _, raw = services.create_token(user=owner, name="mlflow")
+    _, raw = token_services.create_token(user=owner, name="mlflow")
     basic = _client("Basic " + base64.b64encode(f"anything:{raw}".encode()).decode())
 
     got = basic.get(f"{P}/")
@@ -216,7 +216,7 @@ def test_basic_auth_with_the_token_as_password_works_like_bearer(project, owner)
 def test_basic_auth_keeps_role_limits(roles, project):
     """Basic is only another way to send the token: a viewer stays a viewer."""
     user = project.memberships.get(role="viewer").user
-    _, raw = services.create_token(user=user, name="mlflow")
+    _, raw = token_services.create_token(user=user, name="mlflow")
     basic = _client("Basic " + base64.b64encode(f"x:{raw}".encode()).decode())
 
     assert basic.get(f"{P}/").status_code == 200
@@ -224,7 +224,7 @@ def test_basic_auth_keeps_role_limits(roles, project):
 
 
 def test_a_deactivated_users_token_is_refused(project, owner):
-    _, raw = services.create_token(user=owner, name="laptop")
+    _, raw = token_services.create_token(user=owner, name="laptop")
     owner.is_active = False
     owner.save(update_fields=["is_active"])
 

@@ -8,7 +8,8 @@ import pytest
 
 from tests.api.answers import error_body
 from tests.factories import make_run
-from tracker import services
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
 
 P = "/api/v1/projects/news-topics"
 
@@ -254,8 +255,8 @@ def seven_runs(project, owner):
     t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     ids = {}
     for i in (3, 0, 6, 1, 5, 2, 4):
-        run, _ = services.create_run(project=project, user=owner, experiment="sweep",
-                                     name=f"run-{i}", started_at=t0 + timedelta(minutes=i))
+        run, _ = run_services.create_run(project=project, user=owner, experiment="sweep",
+                                         name=f"run-{i}", started_at=t0 + timedelta(minutes=i))
         ids[i] = str(run.id)
     return ids
 
@@ -306,9 +307,9 @@ def test_order_by(api, seven_runs, order_by, expected):
 def test_order_by_a_metric_puts_runs_without_it_last(api, project, owner):
     runs = {}
     for name, f1 in (("a", 0.7), ("b", None), ("c", 0.9)):
-        run, _ = services.create_run(project=project, user=owner, experiment="e", name=name)
+        run, _ = run_services.create_run(project=project, user=owner, experiment="e", name=name)
         if f1 is not None:
-            services.log_batch(run=run, metrics=[
+            metric_services.log_batch(run=run, metrics=[
                 {"key": "f1", "split": "validation", "step": 0, "value": f1, "timestamp": 1}])
         runs[name] = str(run.id)
 
@@ -343,7 +344,7 @@ def test_a_bad_page_size_names_the_field(api, seven_runs, page_size):
 
 def test_a_run_started_while_paging_does_not_repeat_a_run(api, project, owner, seven_runs):
     first = api.get(f"{P}/runs/?page_size=3").json()
-    services.create_run(project=project, user=owner, experiment="sweep", name="late")
+    run_services.create_run(project=project, user=owner, experiment="sweep", name="late")
 
     rest, _ = _all_pages(api, first["next"])
 

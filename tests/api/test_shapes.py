@@ -20,7 +20,8 @@ from tests.api.operations import (
     url_of,
 )
 from tests.factories import make_run
-from tracker import model_registry, services
+from tracker.services import model_registry as registry_services
+from tracker.services import projects as project_services
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_the_winner_the_leaderboard_and_non_finite_values(schema, api, project, 
 
 
 def test_a_project_without_a_target(schema, api, owner):
-    services.create_project(user=owner, slug="no-target")
+    project_services.create_project(user=owner, slug="no-target")
 
     for url in ("/api/v1/projects/no-target/", "/api/v1/projects/no-target/target",
                 "/api/v1/projects/no-target/winner", "/api/v1/projects/no-target/leaderboard"):
@@ -154,9 +155,9 @@ def test_a_project_without_a_target(schema, api, owner):
 
 def test_registered_models(schema, api, project, owner):
     run = make_run(project, owner, name="lr", series={"validation.f1": 0.8})
-    model = model_registry.create_model(user=owner, name="topics", project=project)
-    model_registry.create_version(user=owner, model=model, source="models:/m-1", run=run)
-    model_registry.set_alias(model=model, alias="champion", version=1)
+    model = registry_services.create_model(user=owner, name="topics", project=project)
+    registry_services.create_version(user=owner, model=model, source="models:/m-1", run=run)
+    registry_services.set_alias(model=model, alias="champion", version=1)
 
     assert_documented(schema, api.get(f"{P}/models/"))
 

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_run
-from tracker import services
-from tracker.selectors import pick_winner
+from tracker.selectors.winner import pick_winner
+from tracker.services import projects as project_services
+from tracker.services import targets as target_services
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_the_winner_is_best_on_validation_even_when_another_run_is_best_on_test(
 
 
 def test_pick_winner_never_reads_the_judged_split(project, owner):
-    services.set_guardrails(project=project, user=owner, guardrails=[])
+    target_services.set_guardrails(project=project, user=owner, guardrails=[])
     make_run(project, owner, name="a", series={"validation.f1": 0.8, "test.f1": 0.99})
     make_run(project, owner, name="b", series={"validation.f1": 0.9, "test.f1": 0.10})
     with CaptureQueriesContext(connection) as queries:
@@ -53,7 +54,7 @@ def test_pick_winner_never_reads_the_judged_split(project, owner):
 
 
 def test_minimising_target(api, project, owner):
-    services.set_target(project=project, user=owner, target={
+    target_services.set_target(project=project, user=owner, target={
         "metric": "mae", "direction": "minimize", "threshold": 3.0})
     make_run(project, owner, name="big-error", series=fast({"validation.mae": 5.0}))
     make_run(project, owner, name="small-error",
@@ -132,7 +133,7 @@ def test_an_early_stopped_run_is_judged_at_its_best_step(api, project, owner):
 
 
 def test_a_project_without_a_target_says_so(api, owner):
-    services.create_project(user=owner, slug="no-target")
+    project_services.create_project(user=owner, slug="no-target")
     body = api.get("/api/v1/projects/no-target/winner").json()
     assert body["winner"] is None and body["target"] is None
     assert body["sentence"].startswith("No target has been agreed yet")

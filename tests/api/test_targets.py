@@ -2,7 +2,9 @@
 
 from tests.api.answers import error_body
 from tests.conftest import TARGET
-from tracker import services
+from tracker.services import metrics as metric_services
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
 
 P = "/api/v1/projects/news-topics"
 GUARDRAIL = {"metric": "latency_ms", "split": "test", "op": "<=", "value": 50.0}
@@ -24,7 +26,7 @@ def test_creating_the_project_records_the_first_target_and_guardrails(api, proje
 def test_a_target_change_is_recorded_with_who_old_and_new(roles, project, make_user,
                                                           client_for):
     second_owner = make_user("dana")
-    services.set_member(project=project, username="dana", role="owner")
+    project_services.set_member(project=project, username="dana", role="owner")
     dana = client_for(second_owner)
 
     response = dana.put(f"{P}/target", {**TARGET, "threshold": 0.9}, format="json")
@@ -81,9 +83,9 @@ def test_a_bad_target_put_names_the_field_and_changes_nothing(api, project):
 def test_a_target_named_by_an_mlflow_key_that_the_runs_hold_otherwise_is_refused(api, project,
                                                                                  owner):
     """MLflow's val_f1 is filed as f1 on validation: a target on "val_f1" would match no run."""
-    run, _ = services.create_run(project=project, user=owner, experiment="e", name="r")
-    services.log_batch(run=run, metrics=[{"key": "f1", "split": "validation", "step": 0,
-                                          "value": 0.8}])
+    run, _ = run_services.create_run(project=project, user=owner, experiment="e", name="r")
+    metric_services.log_batch(run=run, metrics=[{"key": "f1", "split": "validation", "step": 0,
+                                                 "value": 0.8}])
     before = _history(api)
 
     response = api.put(f"{P}/target", {**TARGET, "metric": "val_f1"}, format="json")

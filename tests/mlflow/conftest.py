@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.servers import basehttp
 from django.db import connections
 
-from tracker import services
 from tracker.models import Role
+from tracker.services import projects as project_services
+from tracker.services import tokens as token_services
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,7 +48,7 @@ def make_token(transactional_db):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             user = get_user_model().objects.create_user(username=username)
-        return services.create_token(user=user, name="mlflow test")[1]
+        return token_services.create_token(user=user, name="mlflow test")[1]
     return make
 
 
@@ -100,7 +101,7 @@ def shared_project(transactional_db, make_token):
     """Project "news" owned by olivia, with a member and a viewer; their tokens."""
     tokens = {name: make_token(name) for name in ("olivia", "mark", "vera", "otto")}
     owner = get_user_model().objects.get(username="olivia")
-    project = services.create_project(user=owner, slug="news", name="News")
-    services.set_member(project=project, username="mark", role=Role.MEMBER)
-    services.set_member(project=project, username="vera", role=Role.VIEWER)
+    project = project_services.create_project(user=owner, slug="news", name="News")
+    project_services.set_member(project=project, username="mark", role=Role.MEMBER)
+    project_services.set_member(project=project, username="vera", role=Role.VIEWER)
     return project, tokens

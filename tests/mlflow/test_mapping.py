@@ -12,7 +12,7 @@ from tracker.mlflow_mapping import (
     series_named,
     split_metric_key,
 )
-from tracker.query import And, Comparison, Field, Not, Or
+from tracker.query.syntax import And, Comparison, Field, Not, Or
 
 
 @pytest.mark.parametrize(("key", "series"), [

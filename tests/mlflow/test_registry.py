@@ -316,17 +316,18 @@ def test_searching_many_models_reads_them_in_a_few_queries(make_token,
     from django.contrib.auth import get_user_model
 
     from tests.factories import make_run
-    from tracker import model_registry as domain
-    from tracker import services
+    from tracker.services import model_registry as registry_services
+    from tracker.services import projects as project_services
 
     token = make_token("searcher")
     user = get_user_model().objects.get(username="searcher")
-    project = services.create_project(user=user, slug="many-models", name="Many models")
+    project = project_services.create_project(user=user, slug="many-models", name="Many models")
     run = make_run(project, user, name="source")
     for i in range(25):
-        model = domain.create_model(user=user, name=f"model-{i:02}", project=project)
+        model = registry_services.create_model(user=user, name=f"model-{i:02}", project=project)
         for _ in range(2):
-            domain.create_version(user=user, model=model, source="runs:/x/model", run=run)
+            registry_services.create_version(user=user, model=model, source="runs:/x/model",
+                                             run=run)
     browser = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     with django_assert_max_num_queries(6):
         answer = browser.get("/api/2.0/mlflow/registered-models/search",

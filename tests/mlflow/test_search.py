@@ -183,8 +183,8 @@ def test_a_metric_in_a_search_is_the_key_the_client_logged_at_its_latest_value(a
     makes another step the run's best."""
     from django.contrib.auth import get_user_model
 
-    from tracker import services
     from tracker.models import Project
+    from tracker.services import targets as target_services
 
     nan = float("nan")
     experiment_id = alice.create_experiment("metric-meaning")
@@ -199,8 +199,8 @@ def test_a_metric_in_a_search_is_the_key_the_client_logged_at_its_latest_value(a
             metrics = [Metric("val_f1", v, 1 + step, step) for step, v in enumerate(values)]
         alice.log_batch(run_id, metrics=metrics + [Metric("train_loss", 0.5, 1, 0)])
     project = Project.objects.get(slug="metric-meaning")
-    services.set_target(project=project, user=get_user_model().objects.get(username="alice"),
-                        target={"metric": "f1", "direction": "maximize", "threshold": 0.85})
+    target_services.set_target(project=project, user=get_user_model().objects.get(username="alice"),
+                               target={"metric": "f1", "direction": "maximize", "threshold": 0.85})
 
     def found(filter_string="", order_by=None, **kwargs):
         return names(alice.search_runs([experiment_id], filter_string, order_by=order_by,

@@ -3,7 +3,7 @@ import pytest
 from reports import checkins, rendering, tasks, workflow
 from reports.models import Report
 from tests.factories import make_run
-from tracker import services as tracker_services
+from tracker.services import projects as project_services
 
 TASKS = ("dispatch_checkins", "render_report_task", "deliver_report_task", "check_alerts_task",
          "deliver_alert_task")
@@ -54,7 +54,7 @@ def with_runs(project, owner):
 def checkin(with_runs, make_user):
     """A weekly check-in of `with_runs` for Dana (a viewer) and an outside address."""
     dana = make_user("dana")
-    tracker_services.set_member(project=with_runs, username="dana", role="viewer")
+    project_services.set_member(project=with_runs, username="dana", role="viewer")
     return checkins.save_checkin(project=with_runs, data={
         "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
         "time_zone": "Europe/Paris", "recipients": [dana.username, "cfo@example.com"]})

@@ -8,8 +8,10 @@ from reports.checkins import save_checkin
 from reports.delivery import deliver_alert
 from reports.models import Alert, AlertKind
 from tests.factories import make_run
-from tracker import services as tracker_services
-from tracker.selectors import standing
+from tracker.selectors.winner import standing
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
 
 pytestmark = pytest.mark.django_db
 
@@ -67,21 +69,21 @@ def test_an_old_change_is_not_news(checkin, owner):
 
 def test_finishing_a_run_checks_the_alerts_after_commit(project, owner, queued,
                                                         django_capture_on_commit_callbacks):
-    run, _ = tracker_services.create_run(project=project, user=owner, experiment="e")
-    other, _ = tracker_services.create_run(project=project, user=owner, experiment="e")
+    run, _ = run_services.create_run(project=project, user=owner, experiment="e")
+    other, _ = run_services.create_run(project=project, user=owner, experiment="e")
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.finish_run(run=other)
+        run_services.finish_run(run=other)
     assert queued == []  # no check-in: nobody asked for email
     save_checkin(project=project, data={"weekday": 0,
                                                  "recipients": ["cfo@example.com"]})
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.log_batch(run=run, metrics=[
+        metric_services.log_batch(run=run, metrics=[
             {"key": "f1", "split": "validation", "value": 0.8, "step": 1, "timestamp": 1}])
     assert queued == []  # a running run cannot change the best model
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.finish_run(run=run)
+        run_services.finish_run(run=run)
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.log_batch(run=run, metrics=[
+        metric_services.log_batch(run=run, metrics=[
             {"key": "f1", "split": "test", "value": 0.8, "step": 1, "timestamp": 2}])
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk, str(run.pk)))] * 2
 
@@ -92,18 +94,18 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
     bar = {"metric": "f1", "direction": "maximize", "judged_on": "test",
            "selected_on": "validation"}
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+        target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
     assert check_alerts(project_id=project.pk) == []  # svm's 0.86 is short of 0.9
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
+        target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.9})
     assert queued == []  # the same target again: nothing changed
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_guardrails(project=project, user=owner, guardrails=[
+        target_services.set_guardrails(project=project, user=owner, guardrails=[
             {"metric": "latency_ms", "split": "test", "op": "<=", "value": 20}])
     assert [q[:2] for q in queued] == [("check_alerts_task", (project.pk,))]
-    tracker_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
+    target_services.set_target(project=project, user=owner, target={**bar, "threshold": 0.8})
     [met] = check_alerts(project_id=project.pk)
     assert (met.kind, met.subject) == (AlertKind.TARGET_MET, "News topics: target met")
     assert met.body.splitlines()[0] == "News topics has met its target for the first time."
@@ -115,6 +117,6 @@ def test_a_target_edit_that_makes_the_target_met_is_told_once(checkin, owner, qu
 def test_a_target_edit_without_check_ins_queues_nothing(project, owner, queued,
                                                          django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        tracker_services.set_target(project=project, user=owner, target={
+        target_services.set_target(project=project, user=owner, target={
             "metric": "f1", "direction": "maximize", "threshold": 0.5})
     assert queued == []

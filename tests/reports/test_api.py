@@ -8,7 +8,7 @@ from reports.delivery import deliver_report
 from reports.models import Report
 from reports.rendering import render_report
 from reports.workflow import send_now
-from tracker import services as tracker_services
+from tracker.services import projects as project_services
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_a_report_still_rendering_is_a_409(with_runs, roles):
 
 
 def test_another_projects_report_is_not_found(rendered, roles, owner, client_for):
-    tracker_services.create_project(user=owner, slug="other")
+    project_services.create_project(user=owner, slug="other")
     answer = roles["owner"].get(f"/api/v1/projects/other/reports/{rendered.pk}/pdf")
     assert answer.status_code == 404
 

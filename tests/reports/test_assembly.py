@@ -11,8 +11,8 @@ from reports.models import CheckIn
 from reports.periods import report_zone, start_of_period
 from reports.workflow import send_now
 from tests.factories import make_run
-from tracker import services as tracker_services
-from tracker.selectors import standing
+from tracker.selectors.winner import standing
+from tracker.services import projects as project_services
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_the_report_reads_the_project_in_plain_words(rendered_report):
 
 def test_a_project_without_a_target_says_so(make_user, no_charts):
     owner = make_user("owen")
-    project = tracker_services.create_project(user=owner, slug="no-target")
+    project = project_services.create_project(user=owner, slug="no-target")
     assembled = assemble(project=project, period_start=timezone.now() - timedelta(7),
                                   period_end=timezone.now())
     assert assembled.snapshot["verdict"] == {
@@ -109,7 +109,7 @@ def test_the_verdict_now_is_the_one_a_report_would_give(project, owner, no_chart
     assert same().kind == "met"
     with django_assert_max_num_queries(30):  # what the rules read, not a whole report
         assert current_verdict(project=project).label == "Target met"
-    no_target = tracker_services.create_project(user=owner, slug="no-target")
+    no_target = project_services.create_project(user=owner, slug="no-target")
     now = timezone.now()
     verdict = current_verdict(project=no_target, now=now)
     assert (verdict.kind, verdict.sentence) == _report_verdict(no_target, now)

@@ -6,15 +6,15 @@ from django.contrib.auth import get_user_model
 
 from reports import selectors
 from reports.checkins import save_checkin
-from tracker import services as tracker_services
 from tracker.errors import InvalidInput
+from tracker.services import projects as project_services
 
 pytestmark = pytest.mark.django_db
 
 
 def test_recipients_are_addresses_or_members_with_an_address(with_runs, make_user):
     get_user_model().objects.filter(pk=make_user("nomail").pk).update(email="")
-    tracker_services.set_member(project=with_runs, username="nomail", role="viewer")
+    project_services.set_member(project=with_runs, username="nomail", role="viewer")
     make_user("stranger")
     cases = {
         "nomail": "recipients[0]: nomail has no email address; add one to their account or "
@@ -62,7 +62,7 @@ def test_recipients_are_read_when_sending(checkin):
     get_user_model().objects.filter(username="dana").update(email="dana.reyes@example.com")
     emails, problems = selectors.resolve_recipients(checkin=checkin)
     assert emails == ["dana.reyes@example.com", "cfo@example.com"]
-    tracker_services.remove_member(project=checkin.project, username="dana")
+    project_services.remove_member(project=checkin.project, username="dana")
     emails, problems = selectors.resolve_recipients(checkin=checkin)
     assert (emails, problems) == (["cfo@example.com"],
                                   ["dana is no longer a member of the project"])

@@ -13,7 +13,7 @@ from reports.dispatch import dispatch_due_checkins, recover_stalled_work
 from reports.models import CheckIn, Report, ReportKind
 from reports.workflow import send_now
 from tracker.errors import InvalidInput
-from tracker.selectors import standing
+from tracker.selectors.winner import standing
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from reports.alerts import check_alerts
 from reports.checkins import schedule_checkin_now
 from reports.models import Alert, AlertKind, Report, ReportKind
 from reports.workflow import send_now
-from tracker.selectors import standing
+from tracker.selectors.winner import standing
 
 pytestmark = pytest.mark.django_db
 

@@ -65,7 +65,7 @@ def manage(env: dict, *args: str) -> str:
 TOKENS_SCRIPT = """
 import json, sys
 from django.contrib.auth import get_user_model
-from tracker.services import create_token
+from tracker.services.tokens import create_token
 tokens = {}
 for name in sys.argv[1:]:
     user, _ = get_user_model().objects.get_or_create(username=name)

@@ -6,10 +6,12 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from tests.factories import make_run
-from tracker import services
 from tracker.errors import Conflict, InvalidInput, LimitExceeded
 from tracker.models import MetricSummary, PointBlock
-from tracker.selectors import metric_history, metric_history_buckets
+from tracker.selectors.metrics import metric_history, metric_history_buckets
+from tracker.services import metrics as metric_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +42,7 @@ def test_a_run_that_peaked_early_is_judged_at_its_best_step(project, owner):
 def test_a_test_value_logged_once_at_the_end_counts_as_it_is(project, owner):
     run = make_run(project, owner, name="eval-at-end",
                    series={"validation.f1": [0.7, 0.9, 0.8]})
-    services.log_batch(run=run, metrics=[point("f1", "test", 99, 0.86, 5)])
+    metric_services.log_batch(run=run, metrics=[point("f1", "test", 99, 0.86, 5)])
     s = summary(run, "test.f1")
     assert (s.best_value, s.best_step, s.last_value) == (0.86, 99, 0.86)
 
@@ -49,8 +51,8 @@ def test_best_step_moves_when_a_later_batch_is_better(project, owner):
     run = make_run(project, owner, name="growing", finish=None,
                    series={"validation.f1": [0.5, 0.6], "test.f1": [0.4, 0.55]})
     assert run.best_step == 1
-    services.log_batch(run=run, metrics=[point("f1", "validation", 2, 0.7, 10),
-                                         point("f1", "test", 2, 0.66, 11)])
+    metric_services.log_batch(run=run, metrics=[point("f1", "validation", 2, 0.7, 10),
+                                                point("f1", "test", 2, 0.66, 11)])
     run.refresh_from_db()
     assert run.best_step == 2
     assert summary(run, "test.f1").best_value == 0.66
@@ -62,7 +64,8 @@ def test_a_newer_point_at_the_best_step_replaces_it_and_the_best_step_is_rescann
                    series={"validation.f1": [0.5, 0.9, 0.7]})
     assert run.best_step == 1
     # MLflow-style: same step, later timestamp. The latest point at a step counts.
-    services.log_batch(run=run, metrics=[point("f1", "validation", 1, 0.1, 9_999_999_999_999)])
+    metric_services.log_batch(run=run,
+                              metrics=[point("f1", "validation", 1, 0.1, 9_999_999_999_999)])
     run.refresh_from_db()
     assert run.best_step == 2
     assert summary(run, "validation.f1").best_value == 0.7
@@ -70,8 +73,8 @@ def test_a_newer_point_at_the_best_step_replaces_it_and_the_best_step_is_rescann
 
 def test_points_at_one_step_with_different_timestamps_are_all_kept(project, owner):
     run = make_run(project, owner, name="mlflow-style", finish=None)
-    services.log_batch(run=run, metrics=[point("loss", "train", 0, v, ts)
-                                         for ts, v in [(3, 0.3), (1, 0.9), (2, 0.5)]])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", 0, v, ts)
+                                                for ts, v in [(3, 0.3), (1, 0.9), (2, 0.5)]])
     s = summary(run, "train.loss")
     assert s.count == 3
     assert s.last_value == 0.3  # the latest timestamp at the last step
@@ -81,8 +84,8 @@ def test_points_at_one_step_with_different_timestamps_are_all_kept(project, owne
 def test_a_replayed_batch_stores_each_point_once(project, owner):
     run = make_run(project, owner, name="replay", finish=None)
     batch = [point("loss", "train", i, 1 / (i + 1), 1000 + i) for i in range(100)]
-    first = services.log_batch(run=run, metrics=batch)
-    again = services.log_batch(run=run, metrics=batch)
+    first = metric_services.log_batch(run=run, metrics=batch)
+    again = metric_services.log_batch(run=run, metrics=batch)
     assert (first["points_stored"], again["points_stored"]) == (100, 0)
     assert len(metric_history(run=run, key="loss", split="train")) == 100
     assert summary(run, "train.loss").count == 100
@@ -90,13 +93,13 @@ def test_a_replayed_batch_stores_each_point_once(project, owner):
 
 def test_duplicates_inside_one_batch_are_stored_once(project, owner):
     run = make_run(project, owner, name="dup", finish=None)
-    result = services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 7)] * 3)
+    result = metric_services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 7)] * 3)
     assert result["points_stored"] == 1
 
 
 def test_nan_and_infinities_round_trip_and_nan_never_becomes_min_or_max(project, owner):
     run = make_run(project, owner, name="weird", finish=None)
-    services.log_batch(run=run, metrics=[
+    metric_services.log_batch(run=run, metrics=[
         point("loss", "train", 0, "NaN", 1), point("loss", "train", 1, math.inf, 2),
         point("loss", "train", 2, -math.inf, 3), point("loss", "train", 3, 0.5, 4),
         point("loss", "train", 4, math.nan, 5),
@@ -118,10 +121,10 @@ def test_nan_on_the_selection_split_is_never_the_best_step(project, owner):
 def test_params_are_write_once_and_tags_last_write_wins(project, owner):
     run = make_run(project, owner, name="params", finish=None, params={"C": 1.0},
                    tags={"stage": "dev"})
-    services.log_batch(run=run, params={"C": 1.0, "kernel": "rbf"}, tags={"stage": "prod"})
+    metric_services.log_batch(run=run, params={"C": 1.0, "kernel": "rbf"}, tags={"stage": "prod"})
     with pytest.raises(Conflict) as exc:
-        services.log_batch(run=run, params={"C": 2.0},
-                           metrics=[point("loss", "train", 0, 1.0, 1)])
+        metric_services.log_batch(run=run, params={"C": 2.0},
+                                  metrics=[point("loss", "train", 0, 1.0, 1)])
     assert "param 'C' is already 1.0" in exc.value.message
     assert exc.value.field == "params.C"
     run.refresh_from_db()
@@ -133,15 +136,15 @@ def test_params_are_write_once_and_tags_last_write_wins(project, owner):
 
 def test_a_finished_run_still_accepts_points(project, owner):
     run = make_run(project, owner, name="late-test", series={"validation.f1": [0.8]})
-    services.log_batch(run=run, metrics=[point("f1", "test", 0, 0.79, 5)])
+    metric_services.log_batch(run=run, metrics=[point("f1", "test", 0, 0.79, 5)])
     assert summary(run, "test.f1").best_value == 0.79
 
 
 def test_a_deleted_run_accepts_no_points(project, owner):
     run = make_run(project, owner, name="gone", finish=None)
-    services.delete_run(run=run)
+    run_services.delete_run(run=run)
     with pytest.raises(Conflict, match="was deleted"):
-        services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 1)])
+        metric_services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 1)])
 
 
 @pytest.mark.parametrize("bad, field, words", [
@@ -157,7 +160,7 @@ def test_a_deleted_run_accepts_no_points(project, owner):
 def test_bad_points_are_refused_with_the_field_named(project, owner, bad, field, words):
     run = make_run(project, owner, name="bad", finish=None)
     with pytest.raises(InvalidInput) as exc:
-        services.log_batch(run=run, metrics=[bad])
+        metric_services.log_batch(run=run, metrics=[bad])
     assert exc.value.field == field
     assert words in exc.value.message
 
@@ -165,7 +168,8 @@ def test_bad_points_are_refused_with_the_field_named(project, owner, bad, field,
 def test_over_the_batch_limit_the_client_is_told_to_split(project, owner):
     run = make_run(project, owner, name="big", finish=None)
     with pytest.raises(LimitExceeded, match="split the batch"):
-        services.log_batch(run=run, metrics=[point("x", "train", i, 1, i) for i in range(10_001)])
+        metric_services.log_batch(run=run,
+                                  metrics=[point("x", "train", i, 1, i) for i in range(10_001)])
 
 
 def test_changing_the_target_moves_every_runs_best_step(project, owner):
@@ -174,7 +178,7 @@ def test_changing_the_target_moves_every_runs_best_step(project, owner):
         "test.f1": [0.88, 0.49, 0.61],
     })
     assert run.best_step == 0
-    services.set_target(project=project, user=owner, target={
+    target_services.set_target(project=project, user=owner, target={
         "metric": "loss", "direction": "minimize", "threshold": 0.3})
     run.refresh_from_db()
     assert run.best_step == 2
@@ -185,8 +189,8 @@ def test_downsampling_keeps_a_single_step_spike(project, owner):
     run = make_run(project, owner, name="spiky", finish=None)
     values = [0.5] * 10_000
     values[4321] = 99.0
-    services.log_batch(run=run, metrics=[point("loss", "train", i, v, i)
-                                         for i, v in enumerate(values)])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", i, v, i)
+                                                for i, v in enumerate(values)])
     buckets = metric_history_buckets(run=run, key="loss", split="train", buckets=20)
     assert len(buckets) == 20
     assert max(b["max"] for b in buckets) == 99.0
@@ -199,11 +203,11 @@ def test_downsampling_keeps_a_single_step_spike(project, owner):
 def test_a_batch_mixing_replayed_and_new_points_counts_each_once(project, owner):
     run = make_run(project, owner, name="partial", finish=None)
     first = [point("f1", "validation", i, 0.5 + i / 100, 100 + i) for i in range(10)]
-    services.log_batch(run=run, metrics=first)
+    metric_services.log_batch(run=run, metrics=first)
     # The retry of a batch whose response was lost, plus points logged since.
     second = first[5:] + [point("f1", "validation", i, 0.9 - i / 100, 100 + i)
                           for i in range(10, 15)]
-    result = services.log_batch(run=run, metrics=second)
+    result = metric_services.log_batch(run=run, metrics=second)
     assert result["points_stored"] == 5
     s = summary(run, "validation.f1")
     assert s.count == 15
@@ -216,10 +220,10 @@ def test_points_logged_out_of_order_read_back_in_step_then_time_order(project, o
     # A late evaluation fills in steps between those already stored, and one batch
     # arrives with its own points shuffled: reads are in step, then time, order all the same.
     run = make_run(project, owner, name="late", finish=None)
-    services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 100 + s)
-                                         for s in (0, 2, 4, 6)])
-    result = services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
-                                                  for s in (5, 1, 3, 4)])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 100 + s)
+                                                for s in (0, 2, 4, 6)])
+    result = metric_services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
+                                                         for s in (5, 1, 3, 4)])
     assert result["points_stored"] == 4
     history = metric_history(run=run, key="loss", split="train")
     assert [(step, ts) for step, _, ts in history] == [
@@ -227,8 +231,8 @@ def test_points_logged_out_of_order_read_back_in_step_then_time_order(project, o
     s = summary(run, "train.loss")
     assert (s.count, s.last_step, s.last_timestamp, s.last_value) == (8, 6, 106, 0.6)
     # The same shuffled batch again is a replay: nothing new.
-    again = services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
-                                                 for s in (5, 1, 3, 4)])
+    again = metric_services.log_batch(run=run, metrics=[point("loss", "train", s, s / 10, 200 + s)
+                                                        for s in (5, 1, 3, 4)])
     assert again["points_stored"] == 0
     assert summary(run, "train.loss").count == 8
 
@@ -236,17 +240,17 @@ def test_points_logged_out_of_order_read_back_in_step_then_time_order(project, o
 def test_a_batch_is_one_stored_block_per_series(project, owner):
     run = make_run(project, owner, name="blocks", finish=None)
     batch = [point(key, "train", s, 0.1, 1000 + s) for s in range(200) for key in "abcde"]
-    services.log_batch(run=run, metrics=batch)
+    metric_services.log_batch(run=run, metrics=batch)
     blocks = PointBlock.objects.filter(summary__run=run)
     assert sorted(blocks.values_list("first_step", "last_step", "count")) == [(0, 199, 200)] * 5
 
 
 def test_nan_and_infinities_are_stored_as_they_are(project, owner):
     run = make_run(project, owner, name="odd values", finish=None)
-    services.log_batch(run=run, metrics=[point("loss", "train", 0, math.nan, 1),
-                                         point("loss", "train", 1, math.inf, 2),
-                                         point("loss", "train", 2, -math.inf, 3),
-                                         point("loss", "train", 3, -0.0, 4)])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", 0, math.nan, 1),
+                                                point("loss", "train", 1, math.inf, 2),
+                                                point("loss", "train", 2, -math.inf, 3),
+                                                point("loss", "train", 3, -0.0, 4)])
     values = [v for _, v, _ in metric_history(run=run, key="loss", split="train")]
     assert math.isnan(values[0]) and values[1:3] == [math.inf, -math.inf]
     assert math.copysign(1, values[3]) == -1
@@ -260,9 +264,9 @@ def test_batches_past_the_last_step_keep_the_same_summaries_as_any_other(project
     overlapping = make_run(project, owner, name="overlapping", finish=None)
     for start in range(0, 8, 2):
         batch = [point("f1", "validation", s, values[s], 10 + s) for s in range(start, start + 2)]
-        services.log_batch(run=forward, metrics=batch)
+        metric_services.log_batch(run=forward, metrics=batch)
         earlier = [point("f1", "validation", start - 1, values[start - 1], 9 + start)]
-        services.log_batch(run=overlapping, metrics=(earlier if start else []) + batch)
+        metric_services.log_batch(run=overlapping, metrics=(earlier if start else []) + batch)
     fields = ("count", "last_value", "last_step", "min_value", "max_value", "best_value",
               "best_step")
     assert [getattr(summary(forward, "validation.f1"), f) for f in fields] == \
@@ -274,12 +278,12 @@ def test_a_series_ahead_of_the_selection_series_is_read_at_the_new_best_step(pro
     # train.loss runs ahead of validation.f1; when f1's best step moves to 3, loss's value
     # there is one stored by an earlier batch, not one of this batch.
     run = make_run(project, owner, name="ahead", finish=None)
-    services.log_batch(run=run, metrics=[point("loss", "train", s, 1 - s / 10, s)
-                                         for s in range(10)]
-                       + [point("f1", "validation", 0, 0.5, 100)])
-    services.log_batch(run=run, metrics=[point("f1", "validation", s, v, 100 + s)
-                                         for s, v in ((2, 0.6), (3, 0.8), (4, 0.7))]
-                       + [point("loss", "train", 10, 0.05, 10)])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", s, 1 - s / 10, s)
+                                                for s in range(10)]
+                              + [point("f1", "validation", 0, 0.5, 100)])
+    metric_services.log_batch(run=run, metrics=[point("f1", "validation", s, v, 100 + s)
+                                                for s, v in ((2, 0.6), (3, 0.8), (4, 0.7))]
+                              + [point("loss", "train", 10, 0.05, 10)])
     run.refresh_from_db()
     assert run.best_step == 3
     assert (summary(run, "validation.f1").best_value, summary(run, "train.loss").best_value) \
@@ -293,7 +297,7 @@ def test_the_statements_of_every_batch_are_prepared_on_postgresql(project, owner
     training loop's batches skip PostgreSQL's parsing and planning after the first."""
     run = make_run(project, owner, name="prepared")
     for step in range(3):
-        services.log_batch(run=run, metrics=[point("loss", "train", step, 1.0, step)])
+        metric_services.log_batch(run=run, metrics=[point("loss", "train", step, 1.0, step)])
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
@@ -319,17 +323,18 @@ def test_a_batch_outside_a_transaction_commits_whole_or_not_at_all(project, owne
             other.close()
         return row and row[0]
 
-    services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 0)], params={"lr": 0.1})
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", 0, 1.0, 0)],
+                              params={"lr": 0.1})
     assert stored_elsewhere() == 1
     assert connection.get_autocommit() and not connection.in_atomic_block
 
     with pytest.raises(Conflict):  # its point and its new param go with the refused one
-        services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)],
-                           params={"lr": 0.2, "seed": 7})
+        metric_services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)],
+                                  params={"lr": 0.2, "seed": 7})
     assert stored_elsewhere() == 1
     run.refresh_from_db()
     assert run.params == {"lr": 0.1}
 
-    services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)])
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", 1, 0.5, 1)])
     assert stored_elsewhere() == 2
     assert metric_history(run=run, key="loss", split="train") == [(0, 1.0, 0), (1, 0.5, 1)]

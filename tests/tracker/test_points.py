@@ -5,14 +5,15 @@ import math
 import pytest
 
 from tests.factories import make_run
-from tracker import points, services
+from tracker import points
 from tracker.models import MetricSummary, PointBlock
+from tracker.services import metrics as metric_services
 
 pytestmark = pytest.mark.django_db
 
 
 def log(run, *steps_and_stamps, key="loss", value=lambda step: step / 10):
-    services.log_batch(run=run, metrics=[
+    metric_services.log_batch(run=run, metrics=[
         {"key": key, "split": "train", "step": step, "timestamp": ts, "value": value(step)}
         for step, ts in steps_and_stamps])
     return MetricSummary.objects.get(run=run, key=key, split="train").id
@@ -58,7 +59,7 @@ def test_values_at_a_step_take_the_latest_point_and_skip_series_without_one(proj
 
 def test_a_batch_of_ten_thousand_series_is_stored_whole(project, owner):
     run = make_run(project, owner, name="wide", finish=None)
-    result = services.log_batch(run=run, metrics=[
+    result = metric_services.log_batch(run=run, metrics=[
         {"key": f"m{i}", "split": "train", "step": 0, "timestamp": 1, "value": i}
         for i in range(10_000)])
     assert result["points_stored"] == 10_000

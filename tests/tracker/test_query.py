@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from tracker.query import (
+from tracker.query.parser import parse_field, parse_filter, parse_order_by
+from tracker.query.syntax import (
     ATTRIBUTES,
     MAX_NESTING,
     And,
@@ -14,9 +15,6 @@ from tracker.query import (
     FilterError,
     Not,
     Or,
-    parse_field,
-    parse_filter,
-    parse_order_by,
 )
 
 

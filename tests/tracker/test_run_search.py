@@ -3,9 +3,10 @@
 import pytest
 
 from tests.factories import make_run
-from tracker import services
 from tracker.errors import InvalidInput
 from tracker.run_search import search_runs
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +71,12 @@ def test_sorting_by_several_fields(project, runs):
 
 def test_a_deleted_run_is_not_found(project, owner, runs):
     run = make_run(project, owner, name="deleted", series={"validation.f1": 0.99})
-    services.delete_run(run=run)
+    run_services.delete_run(run=run)
     assert "deleted" not in names(project, "validation.f1 > 0.5")
 
 
 def test_another_projects_runs_never_leak_in(project, owner, runs):
-    other = services.create_project(user=owner, slug="other")
+    other = project_services.create_project(user=owner, slug="other")
     make_run(other, owner, name="elsewhere", series={"validation.f1": 0.99})
     assert "elsewhere" not in names(project, "validation.f1 > 0.5")
 
@@ -111,10 +112,10 @@ def test_datasets_filter_on_the_runs_inputs(project, owner, runs):
     from tracker.models import Run
 
     by_name = {r.name: r for r in Run.objects.filter(project=project)}
-    services.log_run_datasets(run=by_name["lr-c1"], datasets=[
+    run_services.log_run_datasets(run=by_name["lr-c1"], datasets=[
         {"name": "tickets", "digest": "aa11", "tags": {"mlflow.data.context": "training"}},
         {"name": "tickets-eval", "digest": "bb22", "tags": {"mlflow.data.context": "eval"}}])
-    services.log_run_datasets(run=by_name["svm-rbf"], datasets=[
+    run_services.log_run_datasets(run=by_name["svm-rbf"], datasets=[
         {"name": "tickets", "digest": "cc33", "tags": {"mlflow.data.context": "training"}}])
     assert names(project, 'datasets.name = "tickets"') == ["lr-c1", "svm-rbf"]
     assert names(project, 'datasets.context = "eval"') == ["lr-c1"]

@@ -9,7 +9,7 @@ import pytest
 
 from reports import tasks as report_tasks
 from tests.web.data import seed_project
-from tracker import services
+from tracker.services import projects as project_services
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it (fixtures, assertions on the database) are ordinary blocking calls.
@@ -63,8 +63,8 @@ def people(make_user):
 
 def _project(people, runs: int):
     project, made = seed_project(people.olivia, runs=runs)
-    services.set_member(project=project, username="mia", role="member")
-    services.set_member(project=project, username="victor", role="viewer")
+    project_services.set_member(project=project, username="mia", role="member")
+    project_services.set_member(project=project, username="victor", role="viewer")
     return SimpleNamespace(project=project, runs=made, slug=project.slug, **vars(people))
 
 

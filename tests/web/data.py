@@ -11,8 +11,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tracker import services
 from tracker.models import Experiment, Run
+from tracker.services import experiments as experiment_services
+from tracker.services import metrics as metric_services
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
 
 SLUG = "support-tickets"
 TARGET = {"metric": "f1", "direction": "maximize", "threshold": 0.85, "judged_on": "test",
@@ -56,7 +59,7 @@ def _make_run(project, owner, rng: random.Random, name: str, experiment: str, *,
               params, final_f1, test_f1, latency, steps=200, baseline=False,
               status="finished", spike_at=None, tags=None) -> Run:
     """One run through the services: its curves, its test results once finished, its end."""
-    run, _ = services.create_run(
+    run, _ = run_services.create_run(
         project=project, user=owner, experiment=experiment, name=name, params=params,
         tags=tags or {"stage": "dev"}, baseline=baseline, started_at=when,
         git_commit=f"{rng.getrandbits(160):040x}", host="gpu-02",
@@ -73,10 +76,10 @@ def _make_run(project, owner, rng: random.Random, name: str, experiment: str, *,
         points.append({"key": "latency_ms", "split": "test", "step": steps, "value": latency,
                        "timestamp": end_ts})
     for i in range(0, len(points), 5000):
-        services.log_batch(run=run, metrics=points[i:i + 5000])
+        metric_services.log_batch(run=run, metrics=points[i:i + 5000])
     if status != "running":
-        services.finish_run(run=run, status=status,
-                            ended_at=when + timedelta(seconds=steps * 1.5 + 30))
+        run_services.finish_run(run=run, status=status,
+                                ended_at=when + timedelta(seconds=steps * 1.5 + 30))
     run.refresh_from_db()
     return run
 
@@ -84,12 +87,13 @@ def _make_run(project, owner, rng: random.Random, name: str, experiment: str, *,
 def seed_project(owner, *, runs: int = 24, seed: int = 7):
     """The demo project with `runs` runs (at least 8); returns (project, runs by name)."""
     rng = random.Random(seed)
-    project = services.create_project(
+    project = project_services.create_project(
         user=owner, slug=SLUG, name="Support ticket routing",
         description="Route each incoming support ticket to the team that can solve it.",
         target=dict(TARGET), guardrails=[dict(g) for g in GUARDRAILS])
     for name, hypothesis in EXPERIMENTS.items():
-        services.create_experiment(project=project, user=owner, name=name, hypothesis=hypothesis)
+        experiment_services.create_experiment(project=project, user=owner, name=name,
+                                              hypothesis=hypothesis)
     now = timezone.now().replace(microsecond=0)
     start = now - timedelta(days=30)
     made: dict[str, Run] = {}

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from reports import checkins as report_checkins
 from tests.web.conftest import LAPTOP, PASSWORD, PHONE
 from tests.web.data import SCRIPT_NAME
-from tracker import selectors
 from tracker.models import RevealedTestResults, Run
+from tracker.selectors import winner as winner_selectors
 
 
 def wait_for_charts(page, count: int | None = None):
@@ -280,7 +280,7 @@ def test_showing_test_results_is_recorded(page, live_server, demo, login):
     expect(page.locator("#runs-table td.hidden-value")).to_have_count(0)
     reveal = RevealedTestResults.objects.get()
     assert reveal.user == demo.mia and reveal.project == demo.project
-    standing = selectors.standing(project=demo.project)
+    standing = winner_selectors.standing(project=demo.project)
     always = {str(standing.winner.id), str(standing.baseline.id)}
     shown = {str(r.id) for r in Run.objects.filter(project=demo.project)} - always
     assert set(reveal.run_ids) == shown  # every run on the page but the winner and baseline

@@ -6,8 +6,10 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.web.data import SLUG
-from tracker import model_registry, selectors, services
 from tracker.models import MetricSummary
+from tracker.selectors import winner as winner_selectors
+from tracker.services import model_registry as registry_services
+from tracker.services import runs as run_services
 from web import presenters
 
 pytestmark = pytest.mark.django_db
@@ -22,17 +24,17 @@ def page_of(user) -> str:
 
 
 def test_versions_show_their_run_its_value_and_the_best_model(demo):
-    winner = selectors.standing(project=demo.project).winner
+    winner = winner_selectors.standing(project=demo.project).winner
     other = next(r for r in demo.runs.values() if r.id != winner.id and not r.baseline)
-    model = model_registry.create_model(user=demo.mia, name="ticket-router",
-                                        project=demo.project,
-                                        description="Routes tickets to teams")
-    model_registry.create_version(user=demo.mia, model=model,
-                                  source=f"runs:/{other.id.hex}/model", run=other)
-    best = model_registry.create_version(user=demo.mia, model=model,
-                                         source=f"runs:/{winner.id.hex}/model", run=winner)
-    model_registry.transition_stage(version=best, stage="production")
-    model_registry.set_alias(model=model, alias="champion", version=2)
+    model = registry_services.create_model(user=demo.mia, name="ticket-router",
+                                           project=demo.project,
+                                           description="Routes tickets to teams")
+    registry_services.create_version(user=demo.mia, model=model,
+                                     source=f"runs:/{other.id.hex}/model", run=other)
+    best = registry_services.create_version(user=demo.mia, model=model,
+                                            source=f"runs:/{winner.id.hex}/model", run=winner)
+    registry_services.transition_stage(version=best, stage="production")
+    registry_services.set_alias(model=model, alias="champion", version=2)
 
     html = page_of(demo.victor)  # viewers see it too
     card = html.partition('id="model-')[2]
@@ -56,9 +58,9 @@ def test_a_project_without_models_says_how_to_register_one(demo):
 
 def test_a_version_whose_run_was_deleted_says_so_instead_of_linking_nowhere(demo):
     run = next(r for r in demo.runs.values() if not r.baseline)
-    model = model_registry.create_model(user=demo.mia, name="router", project=demo.project)
-    model_registry.create_version(user=demo.mia, model=model, source="runs:/x/model", run=run)
-    services.delete_run(run=run)
+    model = registry_services.create_model(user=demo.mia, name="router", project=demo.project)
+    registry_services.create_version(user=demo.mia, model=model, source="runs:/x/model", run=run)
+    run_services.delete_run(run=run)
     row = page_of(demo.olivia).partition('<td class="num">1</td>')[2].partition("</tr>")[0]
     assert "(run deleted)" in row and run.name in row
     assert reverse("web:run", args=[run.id]) not in row

@@ -18,7 +18,6 @@ from reports.models import CheckIn, Delivery, Report, ReportKind
 from tests.factories import make_run
 from tests.web.conftest import PASSWORD
 from tests.web.data import SCRIPT_NAME, SLUG
-from tracker import selectors, services
 from tracker.models import (
     ApiToken,
     Project,
@@ -27,6 +26,8 @@ from tracker.models import (
     RunDataset,
     TargetChange,
 )
+from tracker.selectors import winner as winner_selectors
+from tracker.services import projects as project_services
 from web import presenters
 from web.permissions import CONTENT_SECURITY_POLICY
 from web.visibility import SESSION_KEY
@@ -221,7 +222,7 @@ def test_a_target_the_services_refuse_shows_the_reason_on_the_field(demo):
 def test_the_target_form_offers_the_logged_metrics_and_names_an_mlflow_key_as_filed(people):
     """An MLflow user knows the key they logged ("val_accuracy"); Targetline files it as
     accuracy on validation, so a target on "val_accuracy" would never match a run."""
-    project = services.create_project(user=people.olivia, slug="mlflowish", name="M")
+    project = project_services.create_project(user=people.olivia, slug="mlflowish", name="M")
     make_run(project, people.olivia, name="r", series={
         "validation.accuracy": [0.8, 0.9], "train.loss": [0.5, 0.4], "test/long.accuracy": 0.7})
     client = client_for(people.olivia)
@@ -324,7 +325,7 @@ def test_a_bad_filter_answers_400_with_the_position(demo):
 
 def test_csv_export_follows_the_filter_and_hides_test_values(demo):
     client = client_for(demo.olivia)
-    standing = selectors.standing(project=demo.project)
+    standing = winner_selectors.standing(project=demo.project)
     response = client.get(reverse("web:runs-csv", args=[SLUG]),
                           {"filter": "status = \"finished\"", "order_by": "name"})
     assert response["Content-Disposition"] == f'attachment; filename="{SLUG}-runs.csv"'
@@ -346,7 +347,7 @@ def test_filtering_on_test_results_counts_as_a_look(demo):
     reveal = RevealedTestResults.objects.get()
     assert reveal.user == demo.mia
     shown = {str(row["run"].id) for row in response.context["table"]}
-    standing = selectors.standing(project=demo.project)
+    standing = winner_selectors.standing(project=demo.project)
     assert set(reveal.run_ids) == shown - {str(standing.winner.id)}
     assert not any(c.get("hidden") for row in response.context["table"] for c in row["cells"])
 
@@ -388,7 +389,7 @@ def test_curves_are_downsampled_on_the_server_and_keep_a_spike(demo):
 
 def test_curves_hide_test_values_of_other_runs(demo):
     client = client_for(demo.olivia)
-    standing = selectors.standing(project=demo.project)
+    standing = winner_selectors.standing(project=demo.project)
     other = demo.runs[SCRIPT_NAME]
     response = client.get(reverse("web:curves", args=[SLUG]), {
         "key": "f1", "split": "test", "run": [str(standing.winner.id), str(other.id)]}).json()
@@ -412,7 +413,7 @@ def test_compare_view_lists_runs_in_the_linked_order(demo):
 
 
 def test_compare_draws_curves_and_leaves_one_value_metrics_to_the_table(people):
-    project = services.create_project(user=people.olivia, slug="cmp", name="Cmp")
+    project = project_services.create_project(user=people.olivia, slug="cmp", name="Cmp")
     runs = [make_run(project, people.olivia, name=f"r{i}", finish=None if i else "finished",
                      series={"train.loss": [1.0, 0.5 - i / 10],
                              "validation.accuracy": 0.8 + i / 10})
@@ -471,7 +472,7 @@ def test_login_page_logs_in_and_out(people):
 
 
 def test_a_project_without_runs_or_target_reads_plainly(people):
-    project = services.create_project(user=people.olivia, slug="fresh", name="Fresh")
+    project = project_services.create_project(user=people.olivia, slug="fresh", name="Fresh")
     client = client_for(people.olivia)
     page = client.get("/p/fresh/").content.decode()
     assert "No target has been agreed yet" in page and "No runs yet" in page
@@ -490,7 +491,7 @@ def test_without_a_target_the_runs_table_shows_training_metrics_and_the_params_t
         people):
     """What MLflow's sklearn autolog leaves: training_* metrics only and a dozen params of
     which one or two differ between the runs."""
-    project = services.create_project(user=people.olivia, slug="autolog", name="Autolog")
+    project = project_services.create_project(user=people.olivia, slug="autolog", name="Autolog")
     constant = {"bootstrap": True, "ccp_alpha": 0.0, "criterion": "squared_error",
                 "max_features": 1.0}
     for depth in (2, 4, 8):
@@ -507,7 +508,7 @@ def test_without_a_target_the_runs_table_shows_the_metrics_most_runs_share_and_t
         people):
     """A GridSearchCV under MLflow's autolog: the parent's own metrics, and its trials' CV
     results (mean_test_score, …, mean_fit_time) in four nested runs."""
-    project = services.create_project(user=people.olivia, slug="grid", name="Grid")
+    project = project_services.create_project(user=people.olivia, slug="grid", name="Grid")
     make_run(project, people.olivia, name="grid", series={
         "train.best_cv_score": 0.47, "train.mean_absolute_error": 36.2})
     for i in range(4):
@@ -688,7 +689,7 @@ def test_a_long_param_or_tag_is_shortened_in_tables_and_folded_on_the_run_page(d
 
 def test_the_run_page_links_a_sweep_and_its_nested_runs(people):
     """MLflow nests a sweep's trials under the sweep's run with the tag mlflow.parentRunId."""
-    project = services.create_project(user=people.olivia, slug="sweep", name="Sweep")
+    project = project_services.create_project(user=people.olivia, slug="sweep", name="Sweep")
     sweep = make_run(project, people.olivia, name="grid-search")
     trials = [make_run(project, people.olivia, name=f"trial-{i}",
                        tags={"mlflow.parentRunId": sweep.id.hex}) for i in range(3)]
@@ -708,7 +709,8 @@ def test_the_run_page_links_a_sweep_and_its_nested_runs(people):
 def test_mlflow_system_metrics_are_kept_apart_from_the_models_metrics(people):
     """MLflow's system metrics monitor logs "system/cpu_utilization_percentage" and the like
     (train, by the key mapping): the run page folds them away and tables do not pick them."""
-    project = services.create_project(user=people.olivia, slug="monitored", name="Monitored")
+    project = project_services.create_project(user=people.olivia, slug="monitored",
+                                              name="Monitored")
     run = make_run(project, people.olivia, name="r", series={
         "train.loss": [1.0, 0.5], "train.system/cpu_utilization_percentage": [30.0, 80.0],
         "train.system/system_memory_usage_megabytes": [2000.0, 2100.0]})
@@ -730,7 +732,7 @@ def test_mlflow_system_metrics_are_kept_apart_from_the_models_metrics(people):
 def test_the_run_page_says_where_each_dataset_came_from(people):
     """MLflow stores a dataset's source as JSON; the page names the file, address, table or
     script in it, the whole source in the title."""
-    project = services.create_project(user=people.olivia, slug="data", name="Data")
+    project = project_services.create_project(user=people.olivia, slug="data", name="Data")
     run = make_run(project, people.olivia, name="r")
     code = '{"tags": {"mlflow.user": "olivia", "mlflow.source.name": "train_churn.py"}}'
     for name, source_type, source, context in (
@@ -749,7 +751,7 @@ def test_the_run_page_says_where_each_dataset_came_from(people):
 
 
 def test_an_mlflow_runs_script_stands_where_the_command_would(people):
-    project = services.create_project(user=people.olivia, slug="src", name="Src")
+    project = project_services.create_project(user=people.olivia, slug="src", name="Src")
     run = make_run(project, people.olivia, name="r",
                    tags={"mlflow.source.name": "train_churn.py", "mlflow.source.type": "LOCAL"})
     text = client_for(people.olivia).get(reverse("web:run", args=[run.id])).content.decode()
@@ -759,7 +761,7 @@ def test_an_mlflow_runs_script_stands_where_the_command_would(people):
 
 def test_a_metric_logged_once_gets_no_curve_but_is_named(people):
     """An evaluation's accuracy is one value: the table shows it; a chart of one dot does not."""
-    project = services.create_project(user=people.olivia, slug="once", name="Once")
+    project = project_services.create_project(user=people.olivia, slug="once", name="Once")
     run = make_run(project, people.olivia, name="r", series={
         "train.loss": [1.0, 0.6, 0.4], "train.accuracy": [0.95], "validation.accuracy": [0.91],
         "validation.f1": [0.7, 0.8], "train.f1": [0.9]})
@@ -782,7 +784,7 @@ def test_the_run_page_says_what_at_best_step_means_for_this_run(demo, people):
     unscored = make_run(demo.project, demo.olivia, name="no-f1", series={"train.loss": [0.5]})
     text = client.get(reverse("web:run", args=[unscored.id])).content.decode()
     assert "this run has no f1 on validation, so it shows each series' last value" in text
-    project = services.create_project(user=people.olivia, slug="untargeted", name="U")
+    project = project_services.create_project(user=people.olivia, slug="untargeted", name="U")
     plain = make_run(project, people.olivia, name="r", series={"train.loss": [0.5, 0.4]})
     text = client_for(people.olivia).get(reverse("web:run", args=[plain.id])).content.decode()
     assert ("The project has no target metric yet (an owner sets it in Settings), so “At best "
@@ -790,7 +792,7 @@ def test_the_run_page_says_what_at_best_step_means_for_this_run(demo, people):
 
 
 def test_a_dashboard_without_a_target_says_to_agree_one_once(people):
-    project = services.create_project(user=people.olivia, slug="fresh", name="Fresh")
+    project = project_services.create_project(user=people.olivia, slug="fresh", name="Fresh")
     make_run(project, people.olivia, name="r", series={"train.loss": [0.5, 0.4]})
     text = client_for(people.olivia).get(reverse("web:dashboard", args=["fresh"])).content.decode()
     assert text.count("agree on a metric, a direction and a threshold first") == 1
@@ -800,7 +802,7 @@ def test_a_dashboard_without_a_target_says_to_agree_one_once(people):
 def test_a_running_run_that_went_quiet_shows_as_silent(people):
     """A script that died without ending its run (MLflow's end_run never called) leaves it
     running; after an hour without a word it shows as silent, its stored status unchanged."""
-    project = services.create_project(user=people.olivia, slug="quiet", name="Quiet")
+    project = project_services.create_project(user=people.olivia, slug="quiet", name="Quiet")
     dead = make_run(project, people.olivia, name="dead", finish=None)
     alive = make_run(project, people.olivia, name="alive", finish=None)
     Run.objects.filter(pk=dead.pk).update(last_heartbeat=timezone.now() - timedelta(hours=3))

@@ -5,9 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tracker import services
 from tracker.errors import NotFound
 from tracker.models import ApiToken
+from tracker.services import tokens as token_services
 from web import forms
 from web.permissions import page, with_csp
 
@@ -30,7 +30,7 @@ def account(request):
     form = forms.TokenForm(request.POST if request.method == "POST" else None)
     new_token = None
     if form.is_valid():
-        token, raw = services.create_token(user=request.user, name=form.cleaned_data["name"])
+        token, raw = token_services.create_token(user=request.user, name=form.cleaned_data["name"])
         new_token = {"token": token, "raw": raw}
         form = forms.TokenForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
@@ -50,6 +50,6 @@ def revoke_token(request, token_id):
     token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
     if token is None:
         raise NotFound("no such token")
-    services.revoke_token(token=token)
+    token_services.revoke_token(token=token)
     messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("web:account")

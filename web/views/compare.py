@@ -7,8 +7,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from tracker import phrasing, selectors
+from tracker import phrasing
 from tracker.models import Run
+from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import winner as winner_selectors
 from web import links, presenters
 from web.permissions import page, project_access
 from web.visibility import ResultVisibility
@@ -29,7 +31,7 @@ def _series(summaries: dict, target) -> list[tuple[str, str]]:
     """Every (metric, split) the runs logged, by name and split; the target's metric on the
     selection split first."""
     series = sorted({ks for per_run in summaries.values() for ks in per_run},
-                    key=lambda ks: (ks[0], selectors.split_order(ks[1])))
+                    key=lambda ks: (ks[0], metric_selectors.split_order(ks[1])))
     if target is not None:
         first = (target.metric, target.selected_on)
         series.sort(key=lambda ks: ks != first)
@@ -65,10 +67,10 @@ def compare(request, slug):
              .select_related("experiment", "created_by")}
     runs = [by_id[i] for i in ids if i in by_id]
     missing = len(ids) - len(runs)
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
     visibility = ResultVisibility(request, project, standing=standing)
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r in runs])
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in runs])
     series = _series(summaries, target)
     charts, single_values = _charts(runs, series, summaries, visibility)
     rows = _compare_rows(runs, summaries, series, visibility, target)
@@ -215,11 +217,11 @@ def curves(request, slug):
             hidden += 1
         else:
             allowed.append((run, split))
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r, _ in allowed],
-                                           series={(key, s) for s in splits})
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r, _ in allowed],
+                                                  series={(key, s) for s in splits})
     chosen = [(run, split, summaries[run.id][(key, split)]) for run, split in allowed
               if (key, split) in summaries.get(run.id, {})]
-    data = selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
+    data = metric_selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
     return JsonResponse({"key": key, "traces": traces, "hidden": hidden})

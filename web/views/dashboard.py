@@ -3,9 +3,12 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tracker import phrasing, selectors
+from tracker import phrasing
 from tracker.models import Run
 from tracker.numbers import finite_or_none
+from tracker.selectors import projects as project_selectors
+from tracker.selectors import runs as run_selectors
+from tracker.selectors import winner as winner_selectors
 from web import links, presenters
 from web.permissions import page, project_access
 from web.project_verdict import project_verdict
@@ -20,7 +23,7 @@ def _ms(moment) -> int:
 
 def _leaderboard(project, standing) -> list[dict]:
     """The top runs on the selection split, each with its run and place; the winner marked."""
-    board = selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
+    board = winner_selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
     board_runs = {r.id: r for r in Run.objects.filter(
         id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
     winner_id = standing.winner.id if standing.winner else None
@@ -35,7 +38,7 @@ def _progress_chart(project, standing) -> dict:
     """The best-so-far chart's data: every finished run as a dot (the latest ones), the
     steps of the best so far, the threshold, and the winner's judged value."""
     target, winner = standing.target, standing.winner
-    progress = selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
+    progress = winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
     dots, steps = progress.latest, progress.improvements
     judged = finite_or_none(standing.judged_value)
     return {
@@ -65,7 +68,7 @@ def dashboard(request, slug):
     runs and experiments."""
     access = project_access(request, slug)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
     guardrail_sentences = [
         phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
@@ -82,13 +85,13 @@ def dashboard(request, slug):
         "guardrails": list(project.guardrails.all()),
         "guardrail_sentences": guardrail_sentences,
         "history": presenters.change_history(
-            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+            project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
         "leaderboard": _leaderboard(project, standing),
-        "recent": selectors.recent_runs(project=project, limit=8),
+        "recent": run_selectors.recent_runs(project=project, limit=8),
         "experiments": [
             {"experiment": e,
              "runs_url": links.runs_url(project, presenters.experiment_filter(e.name))}
-            for e in selectors.experiments_overview(project=project)],
+            for e in project_selectors.experiments_overview(project=project)],
         "chart": _progress_chart(project, standing) if target is not None else None,
         "run_count": Run.objects.live().filter(project=project).count(),
     })

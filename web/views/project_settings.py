@@ -21,8 +21,11 @@ from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import workflow as report_workflow
 from reports.models import CheckIn, Report, ReportStatus
-from tracker import selectors, services
 from tracker.errors import TargetlineError
+from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import projects as project_selectors
+from tracker.services import projects as project_services
+from tracker.services import targets as target_services
 from web import forms, presenters
 from web.permissions import Access, page, project_access
 
@@ -91,7 +94,7 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
     target = project.target if hasattr(project, "target") else None
     guardrails = list(project.guardrails.all())
     checkin = CheckIn.objects.filter(project=project).first()
-    series = selectors.project_series(project=project)
+    series = metric_selectors.project_series(project=project)
     blank = {
         "project_form": forms.ProjectForm(initial={"name": project.name,
                                                    "description": project.description}),
@@ -107,13 +110,13 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "access": access, "project": project, "target": target,
         "metric_names": sorted({key for key, _ in series}),
         "split_names": sorted({split for _, split in series} | {"train", "validation", "test"},
-                              key=selectors.split_order),
+                              key=metric_selectors.split_order),
         "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
         "guardrails": guardrails,
         "memberships": project.memberships.select_related("user").order_by("user__username"),
         "roles": forms.MemberForm.base_fields["role"].choices,
         "history": presenters.change_history(
-            selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
+            project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
         "headline": presenters.target_headline(target) if target else "",
         "meaning": presenters.target_meaning(target) if target else "",
         "checkin": _checkin_summary(checkin),
@@ -170,7 +173,7 @@ def save_project(request, slug):
     """Rename the project or change its description (owners)."""
     access = _owners_only(request, slug)
     form = forms.ProjectForm(request.POST)
-    return _submit(request, access, form, "project_form", lambda: services.update_project(
+    return _submit(request, access, form, "project_form", lambda: project_services.update_project(
         project=access.project, **form.cleaned_data), "Project saved.")
 
 
@@ -179,7 +182,7 @@ def save_target(request, slug):
     """Agree on the target or change it (owners); the change is recorded."""
     access = _owners_only(request, slug)
     form = forms.TargetForm(request.POST)
-    return _submit(request, access, form, "target_form", lambda: services.set_target(
+    return _submit(request, access, form, "target_form", lambda: target_services.set_target(
         project=access.project, user=request.user, target=form.as_target()),
         "Target saved; the change is recorded.", prefix="target.")
 
@@ -189,7 +192,8 @@ def save_guardrails(request, slug):
     """Add, change or remove guardrails (owners); the change is recorded."""
     access = _owners_only(request, slug)
     formset = forms.GuardrailFormSet(request.POST, prefix=GUARDRAILS_PREFIX)
-    return _submit(request, access, formset, "guardrail_forms", lambda: services.set_guardrails(
+    return _submit(request, access, formset, "guardrail_forms",
+                   lambda: target_services.set_guardrails(
         project=access.project, user=request.user, guardrails=formset.as_guardrails()),
         "Guardrails saved; the change is recorded.")
 
@@ -197,7 +201,7 @@ def save_guardrails(request, slug):
 def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
     access = _owners_only(request, slug)
     form = forms.MemberForm(request.POST)
-    return _submit(request, access, form, "member_form", lambda: services.set_member(
+    return _submit(request, access, form, "member_form", lambda: project_services.set_member(
         project=access.project, username=form.cleaned_data["username"],
         role=form.cleaned_data["role"], create=create), "Member saved.")
 
@@ -220,7 +224,7 @@ def remove_member(request, slug):
     access = _owners_only(request, slug)
     username = request.POST.get("username", "")
     try:
-        services.remove_member(project=access.project, username=username)
+        project_services.remove_member(project=access.project, username=username)
     except TargetlineError as exc:
         messages.error(request, exc.message)
     else:

@@ -6,9 +6,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from tracker import selectors, services
 from tracker.errors import TargetlineError
 from tracker.models import Membership
+from tracker.selectors import projects as project_selectors
+from tracker.selectors import winner as winner_selectors
+from tracker.services import projects as project_services
 from web import forms, presenters
 from web.permissions import page
 from web.project_verdict import project_verdict
@@ -18,7 +20,7 @@ from web.project_verdict import project_verdict
 class ProjectCard:
     project: object
     role: str
-    standing: selectors.Standing
+    standing: winner_selectors.Standing
     verdict: object
     progress: int | None
     headline: str
@@ -31,9 +33,9 @@ def projects(request):
     new_project = forms.NewProjectForm(request.POST or None)
     if request.method == "POST" and new_project.is_valid():
         try:
-            project = services.create_project(user=request.user,
-                                              slug=new_project.cleaned_data["slug"],
-                                              name=new_project.cleaned_data["name"])
+            project = project_services.create_project(user=request.user,
+                                                      slug=new_project.cleaned_data["slug"],
+                                                      name=new_project.cleaned_data["name"])
         except TargetlineError as exc:
             forms.add_domain_error(new_project, exc)
         else:
@@ -43,8 +45,8 @@ def projects(request):
     roles = dict(Membership.objects.filter(user=request.user)
                  .values_list("project__slug", "role"))
     cards = []
-    for project in selectors.projects_overview(user=request.user):
-        standing = selectors.standing(project=project)
+    for project in project_selectors.projects_overview(user=request.user):
+        standing = winner_selectors.standing(project=project)
         target = standing.target
         cards.append(ProjectCard(
             project=project, role=roles.get(project.slug, ""), standing=standing,

@@ -3,7 +3,8 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tracker import model_registry, selectors
+from tracker.selectors import model_registry as registry_selectors
+from tracker.selectors import winner as winner_selectors
 from web import presenters
 from web.permissions import page, project_access
 
@@ -15,10 +16,10 @@ def registered_models(request, slug):
     run's value where runs are chosen; the best model's run is marked."""
     access = project_access(request, slug)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     target = standing.target
-    registered = model_registry.project_models(project)
-    values = selectors.values_where_chosen(
+    registered = registry_selectors.project_models(project)
+    values = winner_selectors.values_where_chosen(
         target=target, run_ids={v.run_id for m in registered for v in m.versions.all()})
     winner_id = standing.winner.id if standing.winner else None
     return render(request, "web/models.html", {

@@ -9,9 +9,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import mlflow_mapping, phrasing, run_search, selectors, services
+from tracker import mlflow_mapping, phrasing, run_search
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
+from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import winner as winner_selectors
+from tracker.services import runs as run_services
 from web import forms, links, presenters
 from web.permissions import page, run_access
 from web.visibility import ResultVisibility
@@ -99,11 +102,11 @@ def run_detail(request, run_id):
     and the datasets and models an MLflow client logged."""
     run, access = run_access(request, run_id)
     project = access.project
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     visibility = ResultVisibility(request, project, standing=standing)
     winner = standing.winner
     summaries = sorted(run.summaries.all(),
-                       key=lambda s: (s.key, selectors.split_order(s.split)))
+                       key=lambda s: (s.key, metric_selectors.split_order(s.split)))
     rows, system_rows = _system_apart(_summary_rows(run, summaries, visibility),
                                       lambda row: row["summary"].key)
     drawn, single_values = _charts(run, summaries, visibility)
@@ -148,7 +151,7 @@ def run_notes(request, run_id):
     access.require_write()
     form = forms.NotesForm(request.POST)
     if form.is_valid():
-        services.update_run(run=run, notes=form.cleaned_data["notes"])
+        run_services.update_run(run=run, notes=form.cleaned_data["notes"])
         messages.success(request, "Notes saved.")
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))

@@ -11,9 +11,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import phrasing, run_search, selectors
+from tracker import phrasing, run_pages, run_search
 from tracker.errors import InvalidInput
 from tracker.models import Run
+from tracker.selectors import access as access_selectors
+from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import runs as run_selectors
+from tracker.selectors import winner as winner_selectors
 from web import links, presenters, runs_table
 from web.permissions import page, project_access
 from web.presenters import column
@@ -84,8 +88,8 @@ def _search(request, project, visibility, *, filter_text, order_by, size) -> _Fo
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
-        rows, next_cursor = run_search.page(matching, order_by=order_by,
-                                            cursor=request.GET.get("cursor"), page_size=size)
+        rows, next_cursor = run_pages.page(matching, order_by=order_by,
+                                           cursor=request.GET.get("cursor"), page_size=size)
         found = _Found(rows=rows, next_cursor=next_cursor,
                        total=_all_matching(project, filter_text).count())
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
@@ -128,16 +132,16 @@ def runs(request, slug):
     project = access.project
     filter_text, order_by = _search_terms(request)
     size = _page_size(request)
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     visibility = ResultVisibility(request, project, standing=standing)
     found = _search(request, project, visibility, filter_text=filter_text, order_by=order_by,
                     size=size)
     # The column chooser offers what the runs on this page carry (and the chosen columns).
-    fields = selectors.run_fields(runs=found.rows)
+    fields = run_selectors.run_fields(runs=found.rows)
     columns, default_columns = runs_table.chosen_columns(
         request.GET.getlist("col"), standing.target, list(project.guardrails.all()), fields)
-    summaries = selectors.summaries_by_run(run_ids=[r.id for r in found.rows],
-                                           series=runs_table.metric_series(columns))
+    summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in found.rows],
+                                                  series=runs_table.metric_series(columns))
     table, numeric_columns = runs_table.rows(found.rows, columns, summaries, visibility)
     shows_hidden_split = any(c.kind == "metric" and visibility.is_hidden_split(c.split)
                              for c in columns)
@@ -178,13 +182,13 @@ def runs_csv(request, slug):
     access = project_access(request, slug)
     project = access.project
     filter_text, order_by = _search_terms(request)
-    standing = selectors.standing(project=project)
+    standing = winner_selectors.standing(project=project)
     visibility = ResultVisibility(request, project, standing=standing)
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
-        first_rows, first_cursor = run_search.page(matching, order_by=order_by, cursor=None,
-                                                   page_size=CSV_CHUNK)
+        first_rows, first_cursor = run_pages.page(matching, order_by=order_by, cursor=None,
+                                                  page_size=CSV_CHUNK)
         reads_test = reads_split(filter_text=filter_text, order_by=order_by,
                                  judged_on=visibility.judged_on)
     except InvalidInput as exc:
@@ -192,7 +196,7 @@ def runs_csv(request, slug):
                                                   "message": exc.message}, status=400)
     columns, _ = runs_table.chosen_columns(
         request.GET.getlist("col"), standing.target, list(project.guardrails.all()),
-        selectors.run_fields(runs=first_rows))
+        run_selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
     if reads_test:
         ids = [str(i) for i in _all_matching(project, filter_text).values_list("id", flat=True)]
@@ -206,14 +210,15 @@ def runs_csv(request, slug):
         yield writer.writerow([c.field for c in columns])
         rows, cursor = first_rows, first_cursor
         while True:
-            summaries = selectors.summaries_by_run(run_ids=[r.id for r in rows], series=series)
+            summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in rows],
+                                                          series=series)
             for run in rows:
                 yield writer.writerow([runs_table.csv_value(run, c, summaries, visibility)
                                        for c in columns])
             if not cursor:
                 return
-            rows, cursor = run_search.page(matching, order_by=order_by, cursor=cursor,
-                                           page_size=CSV_CHUNK)
+            rows, cursor = run_pages.page(matching, order_by=order_by, cursor=cursor,
+                                          page_size=CSV_CHUNK)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{project.slug}-runs.csv"'
@@ -253,6 +258,7 @@ def reveal_test(request, slug):
 def experiment_link(request, experiment_id):
     """Where an MLflow client's "View experiment at http://host/#/experiments/<id>" link lands
     (app.js turns the fragment into this address): the experiment's runs in its project."""
-    experiment, _ = selectors.experiment_for_user(user=request.user, experiment_id=experiment_id)
+    experiment, _ = access_selectors.experiment_for_user(user=request.user,
+                                                         experiment_id=experiment_id)
     return redirect(links.runs_url(experiment.project,
                                    presenters.experiment_filter(experiment.name)))

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tracker.services import create_token
+from tracker.services.tokens import create_token
 
 
 class Command(BaseCommand):

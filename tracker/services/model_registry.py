@@ -1,130 +1,26 @@
-"""The model registry: registered models, their numbered versions, stages and aliases.
+"""Writes to the model registry: registered models (create, rename, describe, tag, delete),
+their versions (numbered as MLflow numbers them, staged, tagged, deleted) and aliases.
 
-A registered model belongs to a project (RegisteredModel explains which); the
-project's roles say who may do what: every member reads, owners and members
-change. Before a version ties a model to a project, only its creator sees it.
-Names are checked as MLflow checks them, so a name one accepts the other does too.
+Callers check that the user may write (tracker.selectors.model_registry.model_by_name
+with write=True does); names and aliases are checked here as MLflow checks them.
 """
 
-import posixpath
 import re
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Max
 
-from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tracker.models import Membership, ModelStage, ModelVersion, Project, RegisteredModel, Role, Run
-from tracker.permissions import can_write
+from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.models import ModelStage, ModelVersion, Project, RegisteredModel, Run
+from tracker.selectors.model_registry import check_name, parse_stage, version_of, visible_models
+from tracker.services.json_fields import change_json_field
 
-STAGES = {stage.value.lower(): stage.value for stage in ModelStage}
 _ALIAS = re.compile(r"^[\w\-]{1,255}$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 
 
-# --- Who sees what ---------------------------------------------------------------------
-
-def visible_models(user) -> QuerySet[RegisteredModel]:
-    """The registered models the user can read, each with `role` (the user's role in its
-    project; "owner" for their own models that are in no project yet)."""
-    role = Subquery(Membership.objects.filter(project=OuterRef("project_id"), user=user)
-                    .values("role")[:1])
-    return (RegisteredModel.objects
-            .filter(Q(project__memberships__user=user) | Q(project__isnull=True, created_by=user))
-            .annotate(role=role).select_related("project"))
-
-
-def role_of(model: RegisteredModel) -> str:
-    return model.role or Role.OWNER  # no project: the creator's own
-
-
-def check_write(model: RegisteredModel) -> None:
-    if not can_write(role_of(model)):
-        raise Forbidden(f"your role in the project of the registered model {model.name!r} is "
-                        f"{model.role}; only owners and members may change it")
-
-
-def model_by_name(user, name: str, *, write: bool = False,
-                  project_id: int | None = None) -> RegisteredModel:
-    """The registered model a name means to this user.
-
-    MLflow names models per server, Targetline per project: a name the user finds
-    in several projects means the one in `project_id` when given (a new version's
-    run's project), else the oldest such model.
-    """
-    check_name(name)
-    candidates = list(visible_models(user).filter(name=name).order_by("created_at", "id"))
-    model = next((m for m in candidates if project_id is not None
-                  and m.project_id == project_id), candidates[0] if candidates else None)
-    if model is None:
-        raise NotFound(f"Registered Model with name={name} not found")
-    if write:
-        check_write(model)
-    return model
-
-
-def version_of(model: RegisteredModel, version) -> ModelVersion:
-    number = parse_version(version)
-    found = (model.versions.select_related("run__project", "run__experiment", "created_by")
-             .filter(version=number).first())
-    if found is None:
-        raise NotFound(f"Model Version (name={model.name}, version={number}) not found")
-    found.registered_model = model
-    return found
-
-
-def with_versions(models: QuerySet[RegisteredModel]) -> QuerySet[RegisteredModel]:
-    """The models with their versions (newest first), each version's run and creator, read in
-    one more query for all of them."""
-    versions = (ModelVersion.objects.select_related("run__project", "run__experiment",
-                                                    "created_by").order_by("-version"))
-    return models.select_related("created_by").prefetch_related(
-        Prefetch("versions", queryset=versions))
-
-
-def project_models(project: Project) -> list[RegisteredModel]:
-    """The project's registered models, each with its versions (newest first) and their runs."""
-    return list(with_versions(RegisteredModel.objects.filter(project=project)))
-
-
-# --- Checks ----------------------------------------------------------------------------
-
-def check_name(name, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput(f"Missing value for required parameter '{field}'.", field=field)
-    if "/" in name or ":" in name:
-        raise InvalidInput(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.",
-                           field=field)
-    normalized = posixpath.normpath(name)
-    if normalized != name or normalized == "." or normalized.startswith(".."):
-        raise InvalidInput(f"Invalid value '{name}' for parameter '{field}': names may not "
-                           "read as other names when treated as paths", field=field)
-    if len(name) > 250:
-        raise InvalidInput(f"Invalid value for parameter '{field}': at most 250 characters",
-                           field=field)
-    return name
-
-
-def parse_version(version) -> int:
-    try:
-        number = int(str(version).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput(f"Parameter 'version' must be an integer, got '{version}'.",
-                           field="version") from None
-    if number < 1:
-        raise InvalidInput(f"Parameter 'version' must be a positive integer, got '{version}'.",
-                           field="version")
-    return number
-
-
-def parse_stage(stage) -> str:
-    canonical = STAGES.get(str(stage or "").strip().lower())
-    if canonical is None:
-        raise InvalidInput(f"Invalid Model Version stage: {stage}. Value must be one of "
-                           f"{', '.join(STAGES.values())}.", field="stage")
-    return canonical
-
-
 def check_alias(alias) -> str:
+    """An alias as MLflow takes it; "latest" and v<number> are reserved for versions."""
     if not isinstance(alias, str) or not alias:
         raise InvalidInput("Registered model alias name cannot be empty.", field="alias")
     if not _ALIAS.match(alias):
@@ -136,8 +32,6 @@ def check_alias(alias) -> str:
                            "versions already).", field="alias")
     return alias
 
-
-# --- Registered models -------------------------------------------------------------------
 
 def create_model(*, user, name: str, project: Project | None = None, description: str = "",
                  tags: dict | None = None) -> RegisteredModel:
@@ -163,6 +57,8 @@ def create_model(*, user, name: str, project: Project | None = None, description
 
 
 def rename_model(*, model: RegisteredModel, new_name: str) -> RegisteredModel:
+    """Rename a model; the name must be free where the model is (its project, or its
+    creator's models in no project)."""
     check_name(new_name, "new_name")
     if new_name == model.name:
         return model
@@ -182,24 +78,20 @@ def rename_model(*, model: RegisteredModel, new_name: str) -> RegisteredModel:
 
 
 def update_model(*, model: RegisteredModel, description: str) -> RegisteredModel:
+    """Change a model's description."""
     model.description = description
     model.save(update_fields=["description", "updated_at"])
     return model
 
 
 def _change(obj: RegisteredModel | ModelVersion, field: str, change) -> None:
-    """Apply change(current dict) to a JSON field under the row's lock (two clients setting
-    tags or aliases at once both keep theirs); `obj` gets the new value."""
+    """Apply change(current dict) to a model's or version's tags or aliases under the row's
+    lock; a version's change moves its model's updated_at as well."""
     with transaction.atomic():
-        locked = type(obj).objects.select_for_update().get(pk=obj.pk)
-        value = change(dict(getattr(locked, field)))
-        setattr(locked, field, value)
-        locked.save(update_fields=[field, "updated_at"])
-        if isinstance(obj, ModelVersion):
+        locked = change_json_field(obj, field, change)
+        if isinstance(obj, ModelVersion):  # a version's change is its model's too
             RegisteredModel.objects.filter(pk=obj.registered_model_id).update(
                 updated_at=locked.updated_at)
-    setattr(obj, field, value)
-    obj.updated_at = locked.updated_at
 
 
 def set_tag(obj: RegisteredModel | ModelVersion, key: str, value: str) -> None:
@@ -208,6 +100,7 @@ def set_tag(obj: RegisteredModel | ModelVersion, key: str, value: str) -> None:
 
 
 def delete_tag(obj: RegisteredModel | ModelVersion, key: str) -> None:
+    """Remove a tag of a registered model or of a version; NotFound when it has none."""
     if key not in obj.tags:
         raise NotFound(f"No tag with key {key!r} on {_describe(obj)}", field="key")
 
@@ -228,55 +121,17 @@ def delete_model(*, model: RegisteredModel) -> None:
     model.delete()
 
 
-def latest_versions(model: RegisteredModel, stages=None) -> list[ModelVersion]:
-    """The newest version in each stage (of `stages`, default all), as MLflow lists them."""
-    wanted = {parse_stage(s) for s in stages} if stages else set(STAGES.values())
-    if "versions" in getattr(model, "_prefetched_objects_cache", {}):  # with_versions
-        versions = list(model.versions.all())
-    else:
-        versions = list(model.versions.select_related("run__project", "run__experiment",
-                                                      "created_by"))
-    newest: dict[str, ModelVersion] = {}
-    for version in sorted(versions, key=lambda v: v.version):
-        version.registered_model = model
-        newest[version.stage] = version
-    return sorted((v for s, v in newest.items() if s in wanted), key=lambda v: v.version)
-
-
 def set_alias(*, model: RegisteredModel, alias: str, version) -> None:
+    """Point the model's alias at one of its versions (moving it if it pointed elsewhere)."""
     check_alias(alias)
     number = version_of(model, version).version
     _change(model, "aliases", lambda aliases: {**aliases, alias: number})
 
 
 def delete_alias(*, model: RegisteredModel, alias: str) -> None:
+    """Remove the model's alias (nothing happens when it has none of that name)."""
     _change(model, "aliases", lambda aliases: {k: v for k, v in aliases.items() if k != alias})
 
-
-def version_named(model: RegisteredModel, which: str) -> ModelVersion:
-    """The version `models:/<name>/<which>` means: a number, "latest" (the newest), or a
-    stage (the newest in it)."""
-    if str(which).strip().lower() in (*STAGES, "latest"):
-        stage = str(which).strip().lower()
-        versions = latest_versions(model, None if stage == "latest" else [stage])
-        if not versions:
-            raise NotFound(f"Registered model {model.name!r} has no version"
-                           + ("" if stage == "latest" else f" in stage {STAGES[stage]}"))
-        return max(versions, key=lambda v: v.version)
-    return version_of(model, which)
-
-
-def version_by_alias(model: RegisteredModel, alias: str) -> ModelVersion:
-    if alias not in model.aliases:
-        raise NotFound(f"Registered model alias {alias} not found.")
-    return version_of(model, model.aliases[alias])
-
-
-def aliases_of(version: ModelVersion) -> list[str]:
-    return sorted(a for a, v in version.registered_model.aliases.items() if v == version.version)
-
-
-# --- Versions ----------------------------------------------------------------------------
 
 def create_version(*, user, model: RegisteredModel, source: str, run: Run | None = None,
                    logged_model_id: str = "", tags: dict | None = None, description: str = "",

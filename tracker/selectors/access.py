@@ -1,0 +1,53 @@
+"""Who sees what: the projects a user belongs to, and a project, run or experiment with
+the user's role in it. Outsiders get NotFound, so they learn nothing about what exists."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from tracker.errors import NotFound
+from tracker.models import Experiment, Membership, Project, Run
+
+
+def projects_for_user(*, user) -> QuerySet[Project]:
+    """Projects the user is a member of, in any role."""
+    return Project.objects.filter(memberships__user=user).select_related("target").distinct()
+
+
+def role_of(*, user, project: Project) -> str | None:
+    """The user's role in the project; None for an anonymous user or one who is no member."""
+    if not user or not user.is_authenticated:
+        return None
+    return (Membership.objects.filter(project=project, user=user)
+            .values_list("role", flat=True).first())
+
+
+def project_for_user(*, user, slug: str) -> tuple[Project, str]:
+    """The project and the user's role in it; NotFound for outsiders (they learn nothing)."""
+    project = Project.objects.select_related("target").filter(slug=slug).first()
+    role = role_of(user=user, project=project) if project else None
+    if project is None or role is None:
+        raise NotFound(f"no project {slug!r}", field="project")
+    return project, role
+
+
+def run_for_user(*, user, run_id: str, include_deleted: bool = False) -> tuple[Run, str]:
+    """The run and the user's role in its project; NotFound for outsiders and unknown ids."""
+    try:
+        pk = uuid.UUID(str(run_id))
+    except ValueError:
+        raise NotFound(f"no run {run_id!r}", field="run") from None
+    run = Run.objects.select_related("project", "experiment").filter(pk=pk).first()
+    role = role_of(user=user, project=run.project) if run else None
+    if run is None or role is None or (run.deleted_at and not include_deleted):
+        raise NotFound(f"no run {run_id!r}", field="run")
+    return run, role
+
+
+def experiment_for_user(*, user, experiment_id: int) -> tuple[Experiment, str]:
+    """The experiment and the user's role in its project; NotFound for outsiders."""
+    experiment = Experiment.objects.select_related("project").filter(pk=experiment_id).first()
+    role = role_of(user=user, project=experiment.project) if experiment else None
+    if experiment is None or role is None or experiment.deleted_at is not None:
+        raise NotFound(f"no experiment {experiment_id}", field="experiment")
+    return experiment, role

@@ -1,0 +1,93 @@
+"""Projects and their members: create a project (its owner, and its target and guardrails
+when given), rename it, add members, change their roles and remove them."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
+from tracker.services.targets import clean_guardrails, clean_target
+from tracker.validation import check_slug
+
+User = get_user_model()
+
+
+@transaction.atomic
+def create_project(*, user, slug: str, name: str = "", description: str = "",
+                   target: dict | None = None, guardrails: list | None = None) -> Project:
+    """Create a project; its creator becomes its owner. Target and guardrails are optional."""
+    slug = check_slug(slug)
+    target_fields = clean_target(target) if target is not None else None
+    guardrail_rows = clean_guardrails(guardrails) if guardrails is not None else []
+    if Project.objects.filter(slug=slug).exists():
+        raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
+    project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
+                                     created_by=user)
+    Membership.objects.create(project=project, user=user, role=Role.OWNER)
+    if target_fields:
+        Target.objects.create(project=project, **target_fields)
+        TargetChange.objects.create(project=project, changed_by=user, what="target", old=None,
+                                    new=project.target.as_dict())
+    if guardrail_rows:
+        Guardrail.objects.bulk_create(Guardrail(project=project, **g) for g in guardrail_rows)
+        TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
+                                    old=[], new=guardrail_rows)
+    return project
+
+
+def update_project(*, project: Project, name: str | None = None,
+                   description: str | None = None) -> Project:
+    """Rename or re-describe a project."""
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("name must not be empty", field="name")
+        project.name = name
+    if description is not None:
+        project.description = description
+    project.save(update_fields=["name", "description"])
+    return project
+
+
+def set_member(*, project: Project, username: str, role: str,
+               create: bool = True) -> Membership:
+    """Add a user to a project (unless create=False), or change their role.
+
+    The last owner cannot be demoted.
+    """
+    if role not in Role.values:
+        raise InvalidInput(f"role must be owner, member or viewer, not {role!r}", field="role")
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"no user named {username!r}", field="username")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(
+            project=project, user=user).first()
+        if membership is None:
+            if not create:
+                raise NotFound(f"{username!r} is not a member of this project",
+                               field="username")
+            return Membership.objects.create(project=project, user=user, role=role)
+        if membership.role == Role.OWNER and role != Role.OWNER:
+            _ensure_another_owner(project, user)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        return membership
+
+
+@transaction.atomic
+def remove_member(*, project: Project, username: str) -> None:
+    """Remove a user from a project; a project always keeps at least one owner."""
+    membership = Membership.objects.select_for_update().filter(
+        project=project, user__username=username).first()
+    if membership is None:
+        raise NotFound(f"{username!r} is not a member of this project", field="username")
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(project, membership.user)
+    membership.delete()
+
+
+def _ensure_another_owner(project: Project, user) -> None:
+    others = Membership.objects.filter(project=project, role=Role.OWNER).exclude(user=user)
+    if not others.exists():
+        raise Conflict("a project needs at least one owner: make someone else owner first",
+                       field="role")

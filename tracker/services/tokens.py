@@ -1,0 +1,30 @@
+"""API tokens: made with a raw value shown once, kept as a hash, revoked."""
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from tracker.models import ApiToken
+
+TOKEN_PREFIX = "tl_"
+
+
+def hash_token(raw: str) -> str:
+    """What is kept of a raw token, and what a request's token is looked up by."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(*, user, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token; the raw token is returned once and only its hash is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name or "", prefix=raw[:10],
+                                    key_hash=hash_token(raw))
+    return token, raw
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    """Stop a token from authenticating; revoking it again keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
