@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import MetricValue
-from api.targets import TargetOutput, target_data
+from api.targets import TargetOutput, target_answer, target_data
 from tracker import phrasing
 from tracker.selectors import winner as winner_selectors
 from tracker.validation import to_int
@@ -101,7 +101,7 @@ def _judged(s: winner_selectors.Standing) -> dict:
 def standing_data(s: winner_selectors.Standing) -> dict:
     target = s.target
     body = {
-        "target": target.as_dict() if target else None,
+        "target": target_answer(target),
         "winner": None,
         "selection": None,
         "judged": None,

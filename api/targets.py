@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.schema import results
+from reports import narrative
 from tracker.models import Role, Target, TargetChange
 from tracker.services import targets as target_services
 
@@ -39,6 +40,9 @@ class TargetOutput(TargetInput):
     agreed_by = serializers.CharField()
     agreed_on = serializers.DateField(allow_null=True)
     definition = serializers.CharField()
+    sentence = serializers.CharField(
+        help_text='The target in words, as the dashboard and reports say it: "F1 score of at '
+                  'least 85 out of 100 on the test set".')
 
 
 class GuardrailInput(serializers.Serializer):
@@ -76,9 +80,16 @@ class GuardrailsBody(serializers.Serializer):
     guardrails = GuardrailOutput(many=True)
 
 
+def target_answer(target: Target | None) -> dict | None:
+    """The target as the API answers it: its fields and the sentence people read."""
+    if target is None:
+        return None
+    return {**target.as_dict(),
+            "sentence": narrative.target_phrase(narrative.TargetFacts.from_target(target))}
+
+
 def target_data(project) -> dict | None:
-    target = Target.objects.filter(project=project).first()
-    return target.as_dict() if target else None
+    return target_answer(Target.objects.filter(project=project).first())
 
 
 class TargetDetailView(ProjectView):
@@ -101,7 +112,7 @@ class TargetSetView(ProjectView):
     def put(self, request, slug):
         target = target_services.set_target(project=self.project, user=request.user,
                                             target=self.unwrapped("target"))
-        return Response({"target": target.as_dict()})
+        return Response({"target": target_answer(target)})
 
 
 class TargetWithdrawView(ProjectView):

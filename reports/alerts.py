@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reports import emails as email_texts
 from reports import narrative, selectors
 from reports.models import Alert, AlertKind, Delivery
 from reports.selectors import ProgressPoint
@@ -87,13 +88,13 @@ def _record(*, project: Project, current: Standing, news: _News) -> list[Alert]:
     """The alerts of `news`, told in one email, with a Delivery per recipient."""
     winner, previous = current.winner, news.previous
     target = current.target.as_dict()
-    winner_words = (narrative.new_winner_sentence(
+    winner_words = (email_texts.new_winner_sentence(
         run=winner.name, experiment=winner.experiment.name,
         previous=previous.run_name if previous else None) if news.new_winner else None)
     previous_id = previous.run_id if previous else None
     told = {
-        "subject": narrative.alert_subject(project=project.name, target_met=news.first_met),
-        "body": narrative.alert_body(
+        "subject": email_texts.alert_subject(project=project.name, target_met=news.first_met),
+        "body": email_texts.alert_body(
             project=project.name, target_met=news.first_met, new_winner=winner_words,
             winner_sentence=current.sentence,
             target_sentence=narrative.target_sentence(narrative.TargetFacts.from_dict(target))),

@@ -17,7 +17,7 @@ from django.core.mail import EmailMessage
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from reports import narrative
+from reports import emails as email_texts
 from reports.models import (
     FINAL_DELIVERY_STATUSES,
     Alert,
@@ -115,9 +115,9 @@ def _report_message(report: Report, pdf_bytes: bytes):
     target = snapshot.get("target") or {}
     filename = (f"{report.project.slug}-check-in-"
                 f"{local_day(report.period_end, report.time_zone).isoformat()}.pdf")
-    subject = narrative.report_subject(project=report.project.name,
+    subject = email_texts.report_subject(project=report.project.name,
                                        verdict_label=snapshot["verdict"]["label"])
-    body = narrative.report_email_body(
+    body = email_texts.report_email_body(
         project=report.project.name, period=snapshot["period"]["text"],
         verdict_label=snapshot["verdict"]["label"],
         verdict_sentence=snapshot["verdict"]["sentence"],

@@ -41,6 +41,14 @@ class TargetFacts:
                    agreed_by=data.get("agreed_by") or "", agreed_on=agreed_on,
                    definition=data.get("definition") or None)
 
+    @classmethod
+    def from_target(cls, target) -> "TargetFacts":
+        """From a stored target (any object with the target's fields, such as the model)."""
+        return cls(metric=target.metric, direction=target.direction,
+                   threshold=target.threshold, judged_on=target.judged_on,
+                   selected_on=target.selected_on, agreed_by=target.agreed_by or "",
+                   agreed_on=target.agreed_on, definition=target.definition or None)
+
     @property
     def label(self) -> str:
         return metric_label(self.metric)
@@ -134,7 +142,8 @@ def since_first_result(day: date) -> str:
     return f"since the first test result on {day_text(day)}"
 
 
-def _count(n: int, one: str, many: str) -> str:
+def counted(n: int, one: str, many: str) -> str:
+    """"1 run", "3 runs"."""
     return f"1 {one}" if n == 1 else f"{n} {many}"
 
 
@@ -146,16 +155,23 @@ def _join(items: list[str]) -> str:
 
 # --- the target ------------------------------------------------------------------------------
 
+def target_phrase(target: TargetFacts) -> str:
+    """The target in words, the one phrasing the dashboard, the API and reports show:
+    "F1 score of at least 85 out of 100 on the test set", "latency of at most 50 ms on the
+    test set"."""
+    bound = "at least" if target.direction == MAXIMIZE else "at most"
+    return (f"{target.label} of {bound} "
+            f"{quantity(target.metric, target.threshold, target.definition)} on "
+            f"{split_phrase(target.judged_on)}")
+
+
 def target_sentence(target: TargetFacts) -> str:
-    """The target as a sentence.
+    """The target as a sentence, with who agreed to it and when.
 
     "Target: F1 score of at least 85 out of 100 on the test set, agreed by Dana on
     2 November 2026."
     """
-    bound = "at least" if target.direction == MAXIMIZE else "at most"
-    text = (f"Target: {target.label} of {bound} "
-            f"{quantity(target.metric, target.threshold, target.definition)} on "
-            f"{split_phrase(target.judged_on)}")
+    text = f"Target: {target_phrase(target)}"
     if target.agreed_by and target.agreed_on:
         return f"{text}, agreed by {target.agreed_by} on {day_text(target.agreed_on)}."
     if target.agreed_by:
@@ -315,7 +331,7 @@ def change_sentence(*, target: TargetFacts, then: float | None, now: float | Non
 def runs_sentence(*, finished: int, failed: int, killed: int, since: str) -> str:
     """How the period's runs ended: "12 runs finished since …; 2 failed"."""
     head = (f"No run finished {since}" if finished == 0
-            else f"{_count(finished, 'run', 'runs')} finished {since}")
+            else f"{counted(finished, 'run', 'runs')} finished {since}")
     troubles = []
     if failed:
         troubles.append(f"{failed} failed")
@@ -343,7 +359,7 @@ def experiments_note(target: TargetFacts) -> str:
 
 def experiment_runs_sentence(*, finished: int, failed: int) -> str:
     """How an experiment's runs ended: "2 runs finished, 1 failed or stopped."."""
-    counts = f"{_count(finished, 'run', 'runs')} finished"
+    counts = f"{counted(finished, 'run', 'runs')} finished"
     if failed:
         counts += f", {failed} failed or stopped"
     return counts + "."
@@ -437,51 +453,8 @@ def test_looks_sentence(*, looks: int, runs: int) -> str:
                 "baseline in this period, so the test figure is still an honest check.")
     times = "once" if looks == 1 else f"{looks} times"
     return (f"Test results of runs other than the best model and the baseline were looked at "
-            f"{times} in this period ({_count(runs, 'run', 'runs')}). Each look makes the test "
+            f"{times} in this period ({counted(runs, 'run', 'runs')}). Each look makes the test "
             "figure a little less trustworthy, because choices start to depend on it.")
-
-
-# --- email -----------------------------------------------------------------------------------
-
-def report_subject(*, project: str, verdict_label: str) -> str:
-    return f"{project} check-in: {verdict_label}"
-
-
-def report_email_body(*, project: str, period: str, verdict_label: str,
-                      verdict_sentence: str, target_sentence: str | None, pages: int) -> str:
-    """The short email that carries the PDF."""
-    lines = [f"{verdict_label}. {verdict_sentence}", ""]
-    if target_sentence:
-        lines += [target_sentence, ""]
-    lines.append(f"The full report on {project} for {period} is attached "
-                 f"(PDF, {_count(pages, 'page', 'pages')}).")
-    lines += ["", "-- ", "Targetline"]
-    return "\n".join(lines)
-
-
-def alert_subject(*, project: str, target_met: bool) -> str:
-    return f"{project}: target met" if target_met else f"{project}: new best model"
-
-
-def new_winner_sentence(*, run: str, experiment: str, previous: str | None) -> str:
-    if previous is None:
-        return (f'There is a best model for the first time: run "{run}" '
-                f'(experiment "{experiment}").')
-    return (f'Run "{run}" (experiment "{experiment}") is now the best model, replacing '
-            f'run "{previous}".')
-
-
-def alert_body(*, project: str, target_met: bool, new_winner: str | None,
-               winner_sentence: str, target_sentence: str) -> str:
-    """An alert email: what happened, the best model in words, the target."""
-    lines = []
-    if target_met:
-        lines.append(f"{project} has met its target for the first time.")
-    if new_winner:
-        lines.append(new_winner)
-    lines += ["", winner_sentence, "", target_sentence, "",
-              "-- ", "Targetline (an alert is sent once per event)"]
-    return "\n".join(lines)
 
 
 # --- charts ----------------------------------------------------------------------------------

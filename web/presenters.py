@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reports import narrative
 from tracker import mlflow_mapping, phrasing
 from tracker.query.parser import parse_field
 from tracker.query.syntax import ATTRIBUTES, FilterError
@@ -150,11 +151,9 @@ def parse_column(text: str) -> Column | None:
 
 
 def target_headline(target) -> str:
-    """"F1 score of at least 0.85 on the test set"."""
-    label = phrasing.metric_label(target.metric)
-    bound = "at least" if target.direction == "maximize" else "at most"
-    return (f"{label[0].upper()}{label[1:]} of {bound} {phrasing.format_number(target.threshold)}"
-            f" on {phrasing.split_phrase(target.judged_on)}")
+    """"F1 score of at least 85 out of 100 on the test set": the reports' phrasing."""
+    phrase = narrative.target_phrase(narrative.TargetFacts.from_target(target))
+    return phrase[:1].upper() + phrase[1:]
 
 
 def target_meaning(target) -> str:

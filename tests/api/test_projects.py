@@ -24,7 +24,8 @@ def test_the_creator_becomes_owner_and_gets_the_project_back(api):
     assert body["name"] == "Churn"
     assert body["description"] == "Who leaves next month"
     assert body["role"] == "owner"
-    assert body["target"] == {**TARGET, "metric": "recall", "definition": ""}
+    assert body["target"] == {**TARGET, "metric": "recall", "definition": "",
+                              "sentence": "recall of at least 85 out of 100 on the test set"}
     assert body["guardrails"] == [
         GUARDRAIL, {"metric": "model_size_mb", "split": "test", "op": "<=", "value": 200.0}]
     assert body["runs"] == 0

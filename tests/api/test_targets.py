@@ -1,5 +1,6 @@
 """The agreed target and the guardrails: every change recorded (who, when, old, new)."""
 
+from reports import narrative
 from tests.api.answers import error_body
 from tests.conftest import TARGET
 from tracker.services import metrics as metric_services
@@ -133,3 +134,21 @@ def test_withdrawing_the_target_is_recorded_and_the_winner_says_so(api, project)
     last = api.get(f"{P}/target/history").json()["results"][-1]
     assert (last["what"], last["changed_by"], last["new"]) == ("target", "olivia", None)
     assert last["old"]["threshold"] == 0.85
+
+
+def test_the_target_reads_in_the_same_words_as_on_the_dashboard_and_in_reports(api, project):
+    target = api.get(f"{P}/target").json()["target"]
+    report_words = narrative.target_sentence(narrative.TargetFacts.from_target(project.target))
+
+    assert target["sentence"] == "F1 score of at least 85 out of 100 on the test set"
+    assert report_words.startswith(f"Target: {target['sentence']}, agreed by")
+
+
+def test_a_target_read_and_sent_back_as_it_came_is_accepted(api, project):
+    target = api.get(f"{P}/target").json()["target"]
+
+    answer = api.put(f"{P}/target", {**target, "threshold": 0.9}, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["target"]["sentence"] == (
+        "F1 score of at least 90 out of 100 on the test set")

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from reports import emails
 from reports import narrative as n
 
 F1 = n.TargetFacts(metric="f1", direction="maximize", threshold=0.85,
@@ -251,9 +252,9 @@ def test_periods():
 # --- emails ----------------------------------------------------------------------------------
 
 def test_the_report_email_states_the_verdict_in_one_sentence():
-    assert n.report_subject(project="News topics", verdict_label="At risk") == (
+    assert emails.report_subject(project="News topics", verdict_label="At risk") == (
         "News topics check-in: At risk")
-    assert n.report_email_body(
+    assert emails.report_email_body(
         project="News topics", period="3 – 10 November 2026", verdict_label="On track",
         verdict_sentence="The best model improved.",
         target_sentence="Target: F1 score of at least 85 out of 100 on the test set.",
@@ -269,15 +270,15 @@ def test_the_report_email_states_the_verdict_in_one_sentence():
 
 
 def test_alert_emails():
-    assert n.alert_subject(project="News topics", target_met=True) == "News topics: target met"
-    assert n.alert_subject(project="News topics", target_met=False) == (
+    assert emails.alert_subject(project="News topics", target_met=True) == "News topics: target met"
+    assert emails.alert_subject(project="News topics", target_met=False) == (
         "News topics: new best model")
-    assert n.new_winner_sentence(run="svm", experiment="svm", previous=None) == (
+    assert emails.new_winner_sentence(run="svm", experiment="svm", previous=None) == (
         'There is a best model for the first time: run "svm" (experiment "svm").')
-    replacing = n.new_winner_sentence(run="svm", experiment="kernels", previous="lr")
+    replacing = emails.new_winner_sentence(run="svm", experiment="kernels", previous="lr")
     assert replacing == (
         'Run "svm" (experiment "kernels") is now the best model, replacing run "lr".')
-    assert n.alert_body(project="News topics", target_met=True, new_winner=replacing,
+    assert emails.alert_body(project="News topics", target_met=True, new_winner=replacing,
                         winner_sentence="Best model so far…", target_sentence="Target: …") == (
         "News topics has met its target for the first time.\n"
         'Run "svm" (experiment "kernels") is now the best model, replacing run "lr".\n'

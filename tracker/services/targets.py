@@ -21,8 +21,9 @@ def clean_target(data: dict) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("target must be an object with metric, direction and threshold",
                            field="target")
+    # "sentence" is how the API reads the target out; a target read and sent back keeps it.
     unknown = set(data) - {"metric", "direction", "threshold", "judged_on", "selected_on",
-                           "agreed_by", "agreed_on", "definition"}
+                           "agreed_by", "agreed_on", "definition", "sentence"}
     if unknown:
         raise InvalidInput(f"target has unknown fields: {', '.join(sorted(unknown))}",
                            field=f"target.{sorted(unknown)[0]}")
