@@ -15,9 +15,10 @@ import re
 import secrets
 import time
 
-from api.mlflow import authorization, fields, filters, shapes
+from api.mlflow import authorization, fields, filters, placement, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
+from api.mlflow.roles import visible_experiments
 from tracker import mlflow_mapping, services
 from tracker.models import Run
 
@@ -53,7 +54,7 @@ def logged_model_uri(run: Run, record: dict, experiment_id: str) -> str:
 
 
 def model_json(run: Run, model_id: str, record: dict, user) -> dict:
-    experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
+    experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
     return {
         "info": {
             "model_id": model_id,
@@ -116,7 +117,7 @@ def create_logged_model(request, user, data):
     run = authorization.run_for(user, run_id, write=True)
     experiment_id = data.get("experiment_id")
     own_ids = (str(run.experiment_id),
-               authorization.experiment_id_for(run.experiment, run.project, user))
+               placement.experiment_id_for(run.experiment, run.project, user))
     if experiment_id and str(experiment_id) not in own_ids:
         raise invalid(f"run {run.id.hex} is not in experiment {experiment_id}")
     model_id = f"m-{run.id.hex}-{secrets.token_hex(4)}"
@@ -329,7 +330,7 @@ def search_logged_models(request, user, data):
     if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
         raise invalid("Invalid value for parameter 'datasets': expected a list of "
                       "{dataset_name, dataset_digest}")
-    visible = authorization.visible_experiments(user).filter(pk__in=ids).values("pk")
+    visible = visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = (Run.objects.filter(experiment_id__in=visible, deleted_at__isnull=True)
             .select_related("project", "experiment").order_by("-started_at", "id"))
     found = []

@@ -4,17 +4,18 @@
 `mlflow.register_model` create a registered model and a version of it, and
 `mlflow.pyfunc.load_model("models:/churn/1")` (or `@champion`, `/latest`,
 `/Production`) finds the files through them. The domain rules (which project a
-model belongs to, numbering, stages, aliases) are tracker.registry's; this
+model belongs to, numbering, stages, aliases) are tracker.model_registry's; this
 module reads MLflow's requests and answers in MLflow's shapes.
 
 A version made from a logged model (`models:/m-…`) or a run points at that run's
 files; nothing is copied, so a version is READY as soon as it exists.
 """
 
-from api.mlflow import authorization, fields, filters
+from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
+from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
 from tracker import model_registry
 from tracker.errors import Conflict, NotFound
@@ -168,7 +169,7 @@ def download_uri(version: ModelVersion, user) -> str:
     `runs:/` source's path, or else the source itself."""
     run = version.run
     if run is not None:
-        experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
+        experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
         if version.logged_model_id:
             record = (run.context or {}).get(MODELS_KEY, {}).get(version.logged_model_id)
             if record is not None:
@@ -185,8 +186,8 @@ def download_uri(version: ModelVersion, user) -> str:
 def create_registered_model(request, user, data):
     name = model_registry.check_name(fields.required(data, "name"))
     tags = _tags(data)
-    slug = tags.get(authorization.PROJECT_TAG)
-    project = authorization.tagged_project(user, slug) if slug else None
+    slug = tags.get(placement.PROJECT_TAG)
+    project = placement.tagged_project(user, slug) if slug else None
     try:
         model = model_registry.create_model(user=user, name=name, project=project, tags=tags,
                                       description=fields.string(data, "description"))
@@ -316,7 +317,7 @@ def create_model_version(request, user, data):
     model = model_registry.model_by_name(user, name, write=True,
                                    project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
-        authorization.check_write(run.role, "run")  # the model joins the run's project
+        check_write(run.role, "run")  # the model joins the run's project
     version = model_registry.create_version(
         user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
         tags=_tags(data), description=fields.string(data, "description"),

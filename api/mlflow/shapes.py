@@ -3,7 +3,7 @@
 import math
 from collections import defaultdict
 
-from api.mlflow.authorization import DEFAULT_EXPERIMENT_NAME, experiment_id_for
+from api.mlflow.placement import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
 from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset

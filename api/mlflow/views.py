@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.http import HttpResponse
 
-from api.mlflow import authorization, batch, fields, filters, shapes
+from api.mlflow import authorization, batch, fields, filters, placement, shapes
 from api.mlflow.artifacts import list_children
 from api.mlflow.endpoint import endpoint, json_response, request_data
 from api.mlflow.errors import (
@@ -23,6 +23,7 @@ from api.mlflow.errors import (
     not_found,
 )
 from api.mlflow.logged_models import record_model_metrics
+from api.mlflow.roles import visible_experiments
 from tracker import hot_sql, mlflow_mapping, run_search, services
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import Experiment, MetricSummary, Run, RunStatus
@@ -59,13 +60,13 @@ def create_experiment(request, user, data):
     if not isinstance(name, str):
         raise invalid(f"Invalid experiment name: {name!r}. Expects a string.")
     tags = {k: "" if v is None else v for k, v in fields.key_values(data.get("tags") or [], "tags")}
-    if name == authorization.DEFAULT_EXPERIMENT_NAME:
+    if name == placement.DEFAULT_EXPERIMENT_NAME:
         raise MlflowError("Experiment(name=Default) already exists: it is experiment '0'",
                           RESOURCE_ALREADY_EXISTS)
     with transaction.atomic():
-        project = authorization.project_for_new_experiment(user, name, tags)
-        inner_name = authorization.experiment_name_in(project, name)
-        tags[authorization.PROJECT_TAG] = project.slug
+        project = placement.project_for_new_experiment(user, name, tags)
+        inner_name = placement.experiment_name_in(project, name)
+        tags[placement.PROJECT_TAG] = project.slug
         try:
             experiment = services.create_experiment(project=project, user=user, name=inner_name)
         except Conflict:
@@ -84,7 +85,7 @@ def get_experiment(request, user, data):
 @endpoint("GET")
 def get_experiment_by_name(request, user, data):
     name = fields.required(data, "experiment_name")
-    experiment = authorization.experiment_by_name(user, name)
+    experiment = placement.experiment_by_name(user, name)
     if experiment is None:
         raise not_found(f"Could not find experiment with name '{name}'")
     return {"experiment": shapes.experiment_json(experiment, user)}
@@ -108,7 +109,7 @@ def search_experiments(request, user, data):
     view_type = _view_type(data.get("view_type"))
     node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
     order = filters.experiment_order(fields.string_list(data, "order_by"))
-    experiments = authorization.visible_experiments(user)
+    experiments = visible_experiments(user)
     if view_type == "ACTIVE_ONLY":
         experiments = experiments.live()
     elif view_type == "DELETED_ONLY":
@@ -125,7 +126,7 @@ def search_experiments(request, user, data):
 
 
 def _not_default(experiment: Experiment, user, doing: str) -> None:
-    if authorization.is_default(experiment, experiment.project, user):
+    if placement.is_default(experiment, experiment.project, user):
         raise invalid(f"Cannot {doing} the default experiment '0'.")
 
 
@@ -156,7 +157,7 @@ def update_experiment(request, user, data):
     try:
         services.rename_experiment(
             experiment=experiment,
-            name=authorization.experiment_name_in(experiment.project, new_name))
+            name=placement.experiment_name_in(experiment.project, new_name))
     except Conflict as exc:
         raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
     return {}
@@ -168,9 +169,9 @@ def set_experiment_tag(request, user, data):
         user, fields.required(data, "experiment_id"), write=True)
     key = fields.check_name(fields.required(data, "key"), "key")
     value = fields.string(data, "value")
-    if key == authorization.PROJECT_TAG and value != experiment.project.slug:
+    if key == placement.PROJECT_TAG and value != experiment.project.slug:
         raise invalid(f"experiment {experiment.name!r} belongs to project "
-                      f"{experiment.project.slug!r}; the tag {authorization.PROJECT_TAG} "
+                      f"{experiment.project.slug!r}; the tag {placement.PROJECT_TAG} "
                       "cannot move "
                       "it (create a new experiment with the tag instead)")
     services.set_experiment_tags(experiment=experiment, tags={key: value})
@@ -473,7 +474,7 @@ def search_runs(request, user, data):
         raise invalid(f"Invalid value {max_results} for parameter 'max_results' supplied. It "
                       f"must be at most {MAX_RUNS_PER_SEARCH} and positive.")
     ids = authorization.experiment_pks(user, fields.string_list(data, "experiment_ids"))
-    visible = authorization.visible_experiments(user).filter(pk__in=ids).values("pk")
+    visible = visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = Run.objects.filter(experiment_id__in=visible)
     view_type = _view_type(data.get("run_view_type"))
     if view_type == "ACTIVE_ONLY":
@@ -508,7 +509,7 @@ def list_run_artifacts(request, user, data):
     """GET artifacts/list: a run's artifacts under `path`, with run-relative paths."""
     run = authorization.run_for(user, _run_id(data))
     path = (data.get("path") or "").strip("/")
-    experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
+    experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
     files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
              for f in list_children(run, path)]
     return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}
