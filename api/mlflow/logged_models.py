@@ -18,6 +18,7 @@ import time
 from api.mlflow import authorization, fields, filters, placement, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
+from api.mlflow.filter_syntax import parse
 from api.mlflow.roles import visible_experiments
 from tracker import mlflow_mapping, services
 from tracker.models import Run
@@ -325,7 +326,7 @@ def _sort_models(found: list[dict], order_by) -> None:
 def search_logged_models(request, user, data):
     """The logged models of the runs in the given experiments that the user can see."""
     ids = authorization.experiment_pks(user, data.get("experiment_ids") or [])
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
+    node = parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
     datasets = data.get("datasets") or []
     if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
         raise invalid("Invalid value for parameter 'datasets': expected a list of "

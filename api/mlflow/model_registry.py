@@ -14,6 +14,7 @@ files; nothing is copied, so a version is READY as soon as it exists.
 from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
+from api.mlflow.filter_syntax import order_key, parse
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
@@ -242,7 +243,7 @@ def _model_value(model: RegisteredModel, clause):
 def _order(order_by: list, valid: dict, default: list[str]) -> list[tuple[str, bool]]:
     keys = []
     for item in order_by or default:
-        kind, key, descending = filters.order_key(item)
+        kind, key, descending = order_key(item)
         if kind != "attribute" or key not in valid:
             raise invalid(f"Invalid order by key '{item}' specified. Valid keys are "
                           f"{', '.join(sorted(valid))}")
@@ -259,7 +260,7 @@ def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
 
 @endpoint("GET", "POST")
 def search_registered_models(request, user, data):
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    node = parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
     models = [m for m in model_registry.with_versions(model_registry.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
@@ -384,7 +385,7 @@ def _version_value(version: ModelVersion, clause):
 
 @endpoint("GET", "POST")
 def search_model_versions(request, user, data):
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    node = parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _VERSION_ORDER, [])
     keys = {key for key, _ in order}
     order += [k for k in [("name", False), ("version", True)] if k[0] not in keys]

@@ -22,6 +22,7 @@ from api.mlflow.errors import (
     invalid,
     not_found,
 )
+from api.mlflow.filter_syntax import Clause, parse
 from api.mlflow.logged_models import record_model_metrics
 from api.mlflow.roles import visible_experiments
 from tracker import hot_sql, mlflow_mapping, run_search, services
@@ -91,7 +92,7 @@ def get_experiment_by_name(request, user, data):
     return {"experiment": shapes.experiment_json(experiment, user)}
 
 
-def _experiment_value(experiment_json: dict, clause: filters.Clause):
+def _experiment_value(experiment_json: dict, clause: Clause):
     if clause.entity == "tag":
         return {t["key"]: t["value"] for t in experiment_json["tags"]}.get(clause.key)
     if clause.key not in ("name", "creation_time", "last_update_time"):
@@ -107,7 +108,7 @@ def _experiment_matches(node, experiment_json: dict) -> bool:
 @endpoint("GET", "POST")
 def search_experiments(request, user, data):
     view_type = _view_type(data.get("view_type"))
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    node = parse(data.get("filter"), entities={"attribute", "tag"})
     order = filters.experiment_order(fields.string_list(data, "order_by"))
     experiments = visible_experiments(user)
     if view_type == "ACTIVE_ONLY":
