@@ -8,7 +8,7 @@ lock's own statement checks that the token's user may write to the run
 (authorization.locked_writer), one round trip to the database less per call.
 
 Whatever this path does not take, or finds wrong, it leaves, having written nothing; the
-usual way (views.py) then answers, so every error is told as it always is, the token's
+usual way (logging_calls.py) then answers, so every error is told as it always is, the token's
 first.
 """
 

@@ -16,14 +16,14 @@ meets cold, after idling while the client worked (docs/benchmarks.md). The artif
 
 from django.urls import resolve
 
-from api.mlflow import batch, views
+from api.mlflow import batch, logging_calls
 from api.mlflow.endpoint import handle_errors, json_response
 from api.mlflow.errors import MlflowError
 from api.mlflow.urls import API_PREFIXES
 from tracker.errors import TargetlineError
 
 PLAIN_CASES = {"runs/log-batch": batch.log_batch_first,
-               "runs/log-metric": views.log_metric_first}
+               "runs/log-metric": logging_calls.log_metric_first}
 
 _MOUNTS = tuple(f"/{prefix}" for prefix in API_PREFIXES)
 _BY_PATH = {f"/{prefix}{route}": plain_case
