@@ -7,6 +7,10 @@ from django.contrib.auth import get_user_model
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
+from api.auth import _uses_noted
+from api.mlflow import endpoint
+from tracker.models import ApiToken, Run
+
 API = "/api/2.0/mlflow"
 
 
@@ -194,8 +198,6 @@ def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_
                                                             tracking):
     # The logging calls read the token's user and the run in one query: each refusal must
     # still be the one MLflow gives, and nothing may be stored by a refused call.
-    from tracker.models import ApiToken, Run
-
     project, tokens = shared_project
     member = tracking(tokens["mark"])
     experiment_id = member.create_experiment("together", tags={"targetline.project": "news"})
@@ -235,10 +237,6 @@ def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_pr
     # A training loop's calls skip the query for the token and run: the lock of the batch's
     # transaction checks that the token's user may write. Refusals stay MLflow's, and a
     # refused call writes nothing, not even the run's heartbeat.
-    from api.auth import _uses_noted
-    from api.mlflow import endpoint
-    from tracker.models import ApiToken, Run
-
     project, tokens = shared_project
     member = tracking(tokens["mark"])
     experiment_id = member.create_experiment("locked", tags={"targetline.project": "news"})
