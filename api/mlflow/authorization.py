@@ -8,8 +8,9 @@ projects, "0" included, is placement.py's.
 
 A call names its run or experiment, and nearly every call is about one: its token, the
 run or experiment and the user's role there are read in one query (authenticate). The
-plain logging calls do not even read them: the statement that locks their run checks that
-the token's user may write to it (locked_writer).
+logging calls do not even read them: the statement that locks their run checks that the
+token's user may write to it (locked_writer), and only a refused call is read to say why
+(refusal).
 """
 
 import re
@@ -42,8 +43,7 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     The run or experiment the request names is read in the same query, with the user's
     role in its project, and kept on the user for the request's run_for or experiment_for:
     nearly every MLflow call is about one run or experiment, so it starts with one query
-    instead of two. `related`: the run's project, experiment and creator too (the logging
-    calls need none of them).
+    instead of two. `related`: the run's project, experiment and creator too.
     """
     try:
         raw = raw_token(request)
@@ -74,34 +74,47 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     return user
 
 
-# --- The plain logging calls: authorised by their run's lock ------------------------------
+# --- The logging calls: authorised by their run's lock ----------------------------------
 
 class LockedWriter(NamedTuple):
     """A logging call whose token is checked by its run's lock (tracker.ingest.LockGuard)
-    instead of by a query before the batch's transaction: authenticate's work for the
-    plain logging calls, in the statement that locks the run."""
+    instead of by a query before the batch's transaction."""
 
     run_pk: uuid.UUID
     guard: LockGuard
     token_hash: str
 
 
-def locked_writer(request, run_id) -> LockedWriter | None:
-    """The request's token and run as a LockedWriter, or None when it has no token or no
-    run id to try (authenticate then answers it)."""
+def locked_writer(request, run_id) -> LockedWriter:
+    """The request's token and run as a LockedWriter: the lock it takes for a batch finds the
+    run only if the token's active user may write to it. RESOURCE_DOES_NOT_EXIST when the
+    request has no token or no run id to try: refusal() then tells the right error."""
     try:
         raw = raw_token(request)
     except AuthenticationFailed:
-        return None
+        raw = None
     run_pk = _run_pk_or_none(run_id)
     if raw is None or run_pk is None:
-        return None
-    token_hash = services.hash_token(raw)
+        raise not_found(f"Run with id={run_id} not found")
     user_sql, user_params = token_user_id_sql()
     role = role_in(f"{Run._meta.db_table}.project_id", user_sql)
+    token_hash = services.hash_token(raw)
     guard = LockGuard(f"{role} IN (%s, %s)",
                       [token_hash, *user_params, *sorted(role.value for role in WRITE_ROLES)])
     return LockedWriter(run_pk, guard, token_hash)
+
+
+def refusal(request, run_id, error: Exception) -> Exception:
+    """What to tell of a logging call that failed with `error`: the token's error, or the
+    run's (not found, permission denied, deleted), as MLflow tells them before anything
+    about the body, raised here; else `error` itself, to raise.
+
+    A lock that found no run it could write to says nothing of why: the token and the run
+    are read now to say it, as authenticate and run_for tell it for every other call.
+    """
+    user = authenticate(request, run_id=run_id, related=False)
+    run_for(user, run_id, write=True, related=False)
+    return error
 
 
 # --- Experiments --------------------------------------------------------------------
@@ -224,7 +237,7 @@ def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
 
     Reads find deleted runs (MLflow shows them as lifecycle_stage "deleted");
     writes to them are refused, as MLflow does. `related=False` skips loading
-    the project, experiment and creator, for the logging calls that need none.
+    the project, experiment and creator, for the calls that need none.
     """
     if not raw_id:
         raise invalid("Missing value for required parameter 'run_id'.")

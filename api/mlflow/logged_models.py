@@ -216,7 +216,8 @@ def record_model_metrics(run: Run, metrics: list) -> None:
     """Keep, with each of the run's logged models, the latest value of each metric the client
     logged for it (MLflow 3 sends `model_id` with a metric once a model is active, e.g. after
     log_model), per dataset: what `LoggedModel.metrics` and the searches' metric filters
-    and order read. A batch that names no model of this run changes nothing."""
+    and order read. `metrics`: as batch.LogBatch.model_metrics holds them. A batch that names
+    no model of this run changes nothing."""
     models = (run.context or {}).get(MODELS_KEY)
     if not models:
         return
@@ -225,8 +226,8 @@ def record_model_metrics(run: Run, metrics: list) -> None:
         model_id = metric.get("model_id")
         if model_id not in models:
             continue
-        entry = {"key": metric["key"], "value": _json_number(float(metric["value"])),
-                 "step": int(metric.get("step") or 0), "timestamp": int(metric["timestamp"])}
+        entry = {"key": metric["key"], "value": _json_number(metric["value"]),
+                 "step": metric["step"], "timestamp": metric["timestamp"]}
         for field in ("dataset_name", "dataset_digest"):
             if metric.get(field):
                 entry[field] = str(metric[field])

@@ -1,123 +1,129 @@
-"""The logging calls a training loop makes: log-batch, log-metric, log-parameter, set-tag.
+"""The logging calls a training loop makes: log-batch, and its batches of one (log-metric,
+log-parameter, set-tag), on one write path.
 
-Every write is a call to tracker.services.log_batch (single-item writes are batches of
-one), so MLflow clients get Targetline's write semantics: replayed points are stored once,
-params are write-once, tags are last-write-wins. The plain case of log-batch and log-metric
-is answered before they reach their endpoint (lane.py, batch.py).
+A script logs every few milliseconds and waits for each answer, so each call takes one
+transaction and no more: its body is read (batch.py), then services.log_batch locks the run
+with a statement that also checks that the token's user may write to it
+(authorization.locked_writer), and writes. Only a refused call reads the token and the run,
+to tell why, as MLflow tells it: the token's error first, then the run's, then the body's
+(authorization.refusal).
+
+Every write goes through services.log_batch, so MLflow clients get Targetline's write
+semantics: replayed points are stored once, params are write-once, tags are
+last-write-wins.
 """
+
+from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.db import transaction
 
-from api.mlflow import authorization, batch, fields
-from api.mlflow.endpoint import endpoint, request_data
-from api.mlflow.errors import invalid
+from api.auth import note_token_use
+from api.mlflow import authorization, batch
+from api.mlflow.endpoint import mlflow_view
+from api.mlflow.errors import MlflowError
 from api.mlflow.logged_models import record_model_metrics
-from tracker import services
-from tracker.errors import InvalidInput
-from tracker.models import Run
+from tracker import mlflow_mapping, services
+from tracker.errors import TargetlineError
+from tracker.models import MetricSummary, Run, RunDataset
 
 
-def _bad_metric(metrics: list) -> None:
-    """Raise MLflow's error for the first metric of a batch that is not a complete metric."""
-    for i, metric in enumerate(metrics):
-        if not isinstance(metric, dict):
-            raise invalid(f"Invalid value for parameter 'metrics[{i}]': expected an object")
-        for field in ("key", "value", "timestamp"):
-            if metric.get(field) is None:
-                raise invalid(f"Missing value for required parameter 'metrics[{i}].{field}'.")
-    for metric in metrics:
-        fields.check_name(metric["key"], "metrics.key")
+@mlflow_view("POST")
+def log_batch(request):
+    body = _read(request, batch.read_log_batch)
+    return _log(request, body.run_id, lambda: batch.log_batch_call(body))
 
 
-def _check_metric_names(metrics: list) -> None:
-    """Every metric of the batch has a valid MLflow name (MLflow's errors otherwise)."""
+@mlflow_view("POST")
+def log_metric(request):
+    body = _read(request, batch.read, batch.LogMetricBody)
+    return _log(request, batch.run_id_of(body), lambda: batch.log_metric_call(body))
+
+
+@mlflow_view("POST")
+def log_param(request):
+    body = _read(request, batch.read, batch.KeyValueBody)
+    return _log(request, batch.run_id_of(body), lambda: batch.log_param_call(body))
+
+
+@mlflow_view("POST")
+def set_tag(request):
+    body = _read(request, batch.read, batch.KeyValueBody)
+    return _log(request, batch.run_id_of(body), lambda: batch.set_tag_call(body))
+
+
+def _read(request, read, *args):
+    """The call's body, read by `read(request, *args)`; when it cannot be, the token's error
+    comes first."""
     try:
-        distinct = set(metric["key"] for metric in metrics)
-    except (TypeError, KeyError):  # not an object, no key, or a key that is not a name
-        _bad_metric(metrics)
+        return read(request, *args)
+    except MlflowError:
+        authorization.authenticate(request)
         raise
-    for name in distinct:
-        if not isinstance(name, str) or not name:
-            _bad_metric(metrics)
-        fields.check_name(name, "metrics.key")
 
 
-def _log(run: Run, *, metrics: list, params: list[tuple], tags: list[tuple]) -> None:
-    """Log MLflow metrics, params and tags through services.log_batch, in one transaction."""
-    clean_params, clean_tags, new_name = batch.clean_params_tags(params, tags)
-    if metrics:
-        _check_metric_names(metrics)
-    series_of = batch.series_resolver(run, metrics)
+def _log(request, run_id, call_of: Callable[[], batch.LogBatch]) -> dict:
+    """Write what `call_of()` makes of the call's body to the run, if the token may: {}."""
     try:
-        if new_name:  # the rename and the batch succeed or fail together
-            with transaction.atomic():
-                if metrics or clean_params or clean_tags:
-                    services.log_batch(run=run, metrics=metrics, params=clean_params,
-                                       tags=clean_tags, series_of=series_of)
-                services.update_run(run=run, name=new_name)
-        elif metrics or clean_params or clean_tags:
-            services.log_batch(run=run, metrics=metrics, params=clean_params, tags=clean_tags,
-                               series_of=series_of)
-    except InvalidInput as error:
-        if (error.field or "").startswith("metrics["):
-            _bad_metric(metrics)  # MLflow's message for a metric missing a field
-        raise
-    if metrics:
-        record_model_metrics(run, metrics)
-
-
-@endpoint("POST", related_run=False)
-def log_batch(request, user, data):
-    metrics, params, tags = batch.log_batch_fields(data)
-    run = authorization.run_for(user, fields.required(data, "run_id"), write=True, related=False)
-    _log(run, metrics=metrics, params=params, tags=tags)
+        writer = authorization.locked_writer(request, run_id)
+        call = call_of()
+        run = _locked_row(writer.run_pk)
+        _write(run, call, writer.guard)
+    except (MlflowError, TargetlineError) as error:
+        raise authorization.refusal(request, run_id, error) from None
+    note_token_use(writer.token_hash)
     return {}
 
 
-def _metric(data) -> dict:
-    """A log-metric request's metric, as log-batch carries one."""
-    metric = {"key": fields.required(data, "key"), "value": data.get("value"),
-              "timestamp": data.get("timestamp"), "step": data.get("step")}
-    for field in ("model_id", "dataset_name", "dataset_digest"):  # MLflow 3: for a model
-        if data.get(field):
-            metric[field] = data[field]
-    if metric["value"] is None:
-        raise invalid("Missing value for required parameter 'value'.")
-    if metric["timestamp"] is None:
-        raise invalid("Missing value for required parameter 'timestamp'.")
-    return metric
+def _locked_row(pk) -> Run:
+    """The run whose row services.log_batch locks and fills in: one that exists (saved by
+    update, never added)."""
+    run = Run(pk=pk)
+    run._state.adding = False
+    return run
 
 
-def log_metric_first(request) -> dict | None:
-    """log-metric's plain case (batch.log_in_lock, tried by lane.py): {} when logged, else
-    None."""
-    data = request_data(request)
-    points = batch.plain_points([_metric(data)])
-    if points is None:
-        return None
-    return batch.log_in_lock(request, fields.run_id(data), points=points, params=[], tags=[])
+def _write(run: Run, call: batch.LogBatch, guard) -> None:
+    """One logging call's writes: its batch under the run's lock (`guard` checks the token),
+    and the run's new name with it, in one transaction; then its logged models' metrics."""
+    series_of = _series_resolver(run, call.datasets)
+    with transaction.atomic() if call.new_name else nullcontext():
+        services.log_batch(run=run, points=call.points, params=call.params, tags=call.tags,
+                           series_of=series_of, guard=guard)
+        if call.new_name:
+            services.update_run(run=run, name=call.new_name)
+    if call.model_metrics:
+        record_model_metrics(run, call.model_metrics)
 
 
-@endpoint("POST", related_run=False)
-def log_metric(request, user, data):
-    run = authorization.run_for(user, fields.run_id(data), write=True, related=False)
-    metric = _metric(data)
-    try:
-        _log(run, metrics=[metric], params=[], tags=[])
-    except InvalidInput as error:  # name the field as MLflow does, not metrics[0].x
-        raise invalid(error.message.replace("metrics[0].", "")) from None
-    return {}
+def resolve_series(names: list[str], summaries: list[MetricSummary],
+                   dataset_splits: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """The series each MLflow metric name of a batch goes to, given the run's summaries
+    (services.log_batch calls it under the run's lock)."""
+    existing = {(s.key, s.split): mlflow_mapping.mlflow_key(s.key, s.split, s.source_key)
+                for s in summaries}
+    return mlflow_mapping.resolve_series(names, existing, dataset_splits)
 
 
-@endpoint("POST", related_run=False)
-def log_param(request, user, data):
-    run = authorization.run_for(user, fields.run_id(data), write=True, related=False)
-    _log(run, metrics=[], params=[(fields.required(data, "key"), data.get("value"))], tags=[])
-    return {}
+def _series_resolver(run: Run, datasets: dict[str, tuple[str, str]]) -> services.SeriesResolver:
+    """resolve_series for a call whose metrics were logged against datasets (MLflow 3's
+    `dataset_name`, `dataset_digest`): those take their dataset's split when their key names
+    none, by the context the run logged the dataset for, else by its name
+    (mlflow_mapping.dataset_split)."""
+    if not datasets:
+        return resolve_series
+    contexts: dict[tuple[str, str], str] = {}
+    for name, digest, tags in RunDataset.objects.filter(
+            run=run, name__in={name for name, _ in datasets.values()}).values_list(
+            "name", "digest", "tags"):
+        context = str((tags or {}).get(mlflow_mapping.DATASET_CONTEXT_TAG) or "")
+        contexts[(name, digest)] = contexts[(name, "")] = context
+    splits = {}
+    for key, (name, digest) in datasets.items():
+        split = mlflow_mapping.dataset_split(name, contexts.get((name, digest), ""))
+        if split:
+            splits[key] = split
 
-
-@endpoint("POST", related_run=False)
-def set_tag(request, user, data):
-    run = authorization.run_for(user, fields.run_id(data), write=True, related=False)
-    _log(run, metrics=[], params=[], tags=[(fields.required(data, "key"), data.get("value"))])
-    return {}
+    def resolve(names: list[str], summaries: list[MetricSummary]) -> dict[str, tuple[str, str]]:
+        return resolve_series(names, summaries, splits)
+    return resolve
