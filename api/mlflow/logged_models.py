@@ -201,13 +201,6 @@ def log_logged_model_params(request, user, data, model_id: str):
     return {}
 
 
-def _json_number(value: float) -> float | str:
-    """A value JSON can hold: NaN and ±infinity as protobuf's JSON writes them."""
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
 def _newer(a: dict, b: dict) -> bool:
     return (a["step"], a["timestamp"]) >= (b["step"], b["timestamp"])
 
@@ -226,7 +219,7 @@ def record_model_metrics(run: Run, metrics: list) -> None:
         model_id = metric.get("model_id")
         if model_id not in models:
             continue
-        entry = {"key": metric["key"], "value": _json_number(metric["value"]),
+        entry = {"key": metric["key"], "value": shapes.number(metric["value"]),
                  "step": metric["step"], "timestamp": metric["timestamp"]}
         for field in ("dataset_name", "dataset_digest"):
             if metric.get(field):

@@ -6,12 +6,11 @@ written as text, straight from the stored blocks.
 """
 
 import json
-import math
 import re
 
 from django.http import HttpResponse
 
-from api.mlflow import authorization, fields
+from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import invalid
 from tracker import hot_sql, mlflow_mapping
@@ -27,14 +26,6 @@ def _history_token(token: str | None) -> tuple[int, int] | None:
     if not match:
         raise invalid(f"Invalid page token {token!r}; start from the first page")
     return int(match.group(1)), int(match.group(2))
-
-
-def _json_number(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return '"NaN"'
-    if math.isinf(value):
-        return '"Infinity"' if value > 0 else '"-Infinity"'
-    return repr(value)
 
 
 def _series_ids(run) -> dict[tuple[str, str], tuple[int, str]]:
@@ -71,7 +62,7 @@ def get_metric_history(request, user, data):
         rows = rows[:max_results]
         next_token = f"{rows[-1][0]}:{rows[-1][1]}"
     head = '{"key":' + json.dumps(key) + ',"value":'
-    body = ",".join(f'{head}{_json_number(v)},"timestamp":{t},"step":{s}}}'
+    body = ",".join(f'{head}{shapes.number_text(v)},"timestamp":{t},"step":{s}}}'
                     for s, t, v in rows)
     tail = f',"next_page_token":{json.dumps(next_token)}' if next_token else ""
     return HttpResponse(f'{{"metrics":[{body}]{tail}}}', content_type="application/json")

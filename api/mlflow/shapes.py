@@ -28,6 +28,13 @@ def number(value: float | None) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+def number_text(value: float | None) -> str:
+    """A metric value as JSON text (number() written out): for answers built as text."""
+    if value is not None and math.isfinite(value):
+        return repr(value)
+    return f'"{number(value)}"'
+
+
 def param_text(value) -> str:
     """MLflow params are strings; values logged through the SDK may be numbers or booleans."""
     return value if isinstance(value, str) else str(value)
