@@ -8,7 +8,7 @@ from django.db import transaction
 
 from api.mlflow import authorization, fields, placement, shapes
 from api.mlflow.endpoint import endpoint
-from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid, not_found
+from api.mlflow.errors import already_exists, invalid, not_found
 from tracker import services
 from tracker.errors import Conflict
 from tracker.models import Experiment
@@ -32,8 +32,7 @@ def create_experiment(request, user, data):
         raise invalid(f"Invalid experiment name: {name!r}. Expects a string.")
     tags = {k: "" if v is None else v for k, v in fields.key_values(data.get("tags") or [], "tags")}
     if name == placement.DEFAULT_EXPERIMENT_NAME:
-        raise MlflowError("Experiment(name=Default) already exists: it is experiment '0'",
-                          RESOURCE_ALREADY_EXISTS)
+        raise already_exists("Experiment(name=Default) already exists: it is experiment '0'")
     with transaction.atomic():
         project = placement.project_for_new_experiment(user, name, tags)
         inner_name = placement.experiment_name_in(project, name)
@@ -41,8 +40,8 @@ def create_experiment(request, user, data):
         try:
             experiment = services.create_experiment(project=project, user=user, name=inner_name)
         except Conflict:
-            raise MlflowError(f"Experiment(name={name}) already exists in project "
-                              f"{project.slug}", RESOURCE_ALREADY_EXISTS) from None
+            raise already_exists(f"Experiment(name={name}) already exists in project "
+                                 f"{project.slug}") from None
         services.set_experiment_tags(experiment=experiment, tags=tags)
     return {"experiment_id": str(experiment.pk)}
 
@@ -87,7 +86,7 @@ def update_experiment(request, user, data):
             experiment=experiment,
             name=placement.experiment_name_in(experiment.project, new_name))
     except Conflict as exc:
-        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+        raise already_exists(exc.message) from None
     return {}
 
 

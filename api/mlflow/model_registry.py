@@ -13,7 +13,7 @@ files; nothing is copied, so a version is READY as soon as it exists.
 
 from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
-from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
+from api.mlflow.errors import already_exists, invalid
 from api.mlflow.filter_syntax import order_key, parse
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.roles import check_write
@@ -191,9 +191,9 @@ def create_registered_model(request, user, data):
     project = placement.tagged_project(user, slug) if slug else None
     try:
         model = model_registry.create_model(user=user, name=name, project=project, tags=tags,
-                                      description=fields.string(data, "description"))
+                                            description=fields.string(data, "description"))
     except Conflict as exc:
-        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+        raise already_exists(exc.message) from None
     return {"registered_model": model_json(model)}
 
 
@@ -208,7 +208,7 @@ def rename_registered_model(request, user, data):
     try:
         model_registry.rename_model(model=model, new_name=fields.required(data, "new_name"))
     except Conflict as exc:
-        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+        raise already_exists(exc.message) from None
     return {"registered_model": model_json(model)}
 
 
@@ -316,7 +316,7 @@ def create_model_version(request, user, data):
     source, run, logged_model_id = _version_source(
         user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
     model = model_registry.model_by_name(user, name, write=True,
-                                   project_id=None if run is None else run.project_id)
+                                         project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
         check_write(run.role, "run")  # the model joins the run's project
     version = model_registry.create_version(
@@ -343,7 +343,7 @@ def transition_model_version_stage(request, user, data):
     version = _version(user, data, write=True)
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
     model_registry.transition_stage(version=version, stage=fields.required(data, "stage"),
-                              archive_existing=archive)
+                                    archive_existing=archive)
     return {"model_version": version_json(version)}
 
 
