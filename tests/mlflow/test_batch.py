@@ -102,8 +102,8 @@ def test_metrics_of_a_logged_model_and_of_datasets_are_kept_with_their_link():
 
 def test_the_mlflow_clients_batches_are_taken_without_converting_a_point(monkeypatch):
     # mlflow 3 sends steps and timestamps as JSON integers and values as floats: they are
-    # taken as they are, which is what the domain's checks would make of them
-    monkeypatch.setattr(services, "clean_points", None)
+    # taken as they are (what the domain's checks would make of them), none is converted
+    monkeypatch.setattr(batch, "_checked_points", None)
     body = {"run_id": RUN, "metrics": [
         {"key": k, "value": s / 7, "timestamp": 1_700_000_000_000 + s, "step": s}
         for s in range(200) for k in ("train_loss", "val_f1")]}
