@@ -43,6 +43,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import mlflow
+import psycopg
+import requests
+from mlflow.entities import Metric, Param
+
 from benchmarks import scratch_databases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,9 +64,6 @@ PHASE_TIMEOUT_S = 900
 
 def workload(url: str, phase: str, sizes: dict) -> dict:
     """Drive one server through one phase with the mlflow client; returns its figures."""
-    import mlflow
-    from mlflow.entities import Metric, Param
-
     mlflow.set_tracking_uri(url)
     client = mlflow.MlflowClient(url)
     experiment_id = client.create_experiment(f"bench-{phase}-{time.time_ns()}")
@@ -113,8 +115,6 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
         return result
 
     # latency: one small request on a kept-alive connection
-    import requests
-
     session = requests.Session()
     headers = {}
     if os.environ.get("MLFLOW_TRACKING_TOKEN"):
@@ -131,8 +131,6 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
 
 def _ingest_batches(sizes: dict) -> list:
     """The ingest workload's requests: each step's metrics, 1,000 metrics a request."""
-    from mlflow.entities import Metric
-
     names = ["train_loss", "train_acc", "val_f1", "val_loss", "lr"][:sizes["metrics"]]
     steps_per_call = 1000 // len(names)
     batches = []
@@ -164,8 +162,6 @@ def paired_ingest(urls: dict[str, str], sizes: dict) -> dict[str, float]:
     first server listed (its client made first); the caller lists them in either order
     equally often (paired_orders).
     """
-    import mlflow
-
     names = list(urls)
     clients = {name: mlflow.MlflowClient(url) for name, url in urls.items()}
     run_ids = {}
@@ -220,8 +216,6 @@ def _analyze(database_url: str | None) -> None:
     """
     if not database_url:
         return
-    import psycopg
-
     with psycopg.connect(database_url.replace("+psycopg2", ""), autocommit=True) as conn:
         conn.execute("ANALYZE")
 

@@ -1,4 +1,5 @@
-"""MLflow's artifact proxy (`mlflow server --serve-artifacts`), onto Targetline artifacts.
+"""MLflow's artifact proxy (`mlflow server --serve-artifacts`), onto Targetline artifacts;
+and the tracking API's listing of a run's artifacts.
 
 Runs answer with `artifact_uri = mlflow-artifacts:/<experiment>/<run>/artifacts`,
 which the client turns into requests here:
@@ -15,8 +16,8 @@ import tempfile
 
 from django.http import FileResponse
 
-from api.mlflow import authorization
-from api.mlflow.endpoint import handle_errors, json_response
+from api.mlflow import authorization, fields, placement, shapes
+from api.mlflow.endpoint import endpoint, handle_errors, json_response
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
 from tracker.models import Run
 from tracker.services import artifacts as artifact_services
@@ -111,3 +112,28 @@ def artifact_detail(request, path: str):
                                              content_type=content_type)
         return json_response({})
     raise MlflowError(f"{request.method} is not supported on {request.path}", ENDPOINT_NOT_FOUND)
+
+
+@endpoint("GET")
+def list_run_artifacts(request, user, data):
+    """GET artifacts/list: a run's artifacts under `path`, with run-relative paths."""
+    run = authorization.run_for(user, fields.run_id(data))
+    path = (data.get("path") or "").strip("/")
+    experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
+    files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
+             for f in list_children(run, path)]
+    return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}
+
+
+def server_info(request):
+    """GET /api/3.0/mlflow/server-info: what the client checks before proxied transfers."""
+    return json_response({
+        "store_type": "SqlStore",
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "features_enabled": {"gateway": False},
+    })

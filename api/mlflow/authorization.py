@@ -2,14 +2,15 @@
 
 Roles are those of the v1 API: viewers read, members and owners also write,
 and someone who is not a member of a project gets RESOURCE_DOES_NOT_EXIST for
-everything in it (they learn nothing about it).
+everything in it (they learn nothing about it). Run ids are our UUIDs as 32 hex
+digits (MLflow's form); the dashed form works too. Where experiments live among
+projects, "0" included, is placement.py's.
 
-Mapping decisions (documented in README.md, "MLflow clients"):
-- An MLflow experiment is a Targetline experiment; its id is Experiment.id.
-- MLflow's experiment "0" ("Default", used by `mlflow.start_run()` without
-  `set_experiment`) is each user's own: the experiment "Default" of a personal
-  project `default-<username>`, created with the user as owner on first use.
-- Run ids are our UUIDs as 32 hex digits (MLflow's form); the dashed form works too.
+A call names its run or experiment, and nearly every call is about one: its token, the
+run or experiment and the user's role there are read in one query (authenticate). The
+logging calls do not even read them: the statement that locks their run checks that the
+token's user may write to it (locked_writer), and only a refused call is read to say why
+(refusal).
 """
 
 import re
@@ -17,35 +18,25 @@ import uuid
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed
 
 from api.auth import INVALID_TOKEN, raw_token, token_user, token_user_id_sql, user_for_token
-from api.mlflow.errors import PERMISSION_DENIED, UNAUTHENTICATED, MlflowError, invalid, not_found
+from api.mlflow.errors import UNAUTHENTICATED, MlflowError, invalid, not_found
+from api.mlflow.placement import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    default_experiment,
+    default_project_slug,
+)
+from api.mlflow.roles import check_write, role_in
 from tracker import hot_sql
-from tracker.errors import Conflict
 from tracker.ingest import LockGuard
 from tracker.models import Experiment, Membership, Project, Run
-from tracker.permissions import WRITE_ROLES, can_write
-from tracker.services import experiments as experiment_services
-from tracker.services import projects as project_services
+from tracker.permissions import WRITE_ROLES
 from tracker.services import tokens as token_services
 
 User = get_user_model()
 
-
-def _role_in(project_column: str, user_column: str = "%s") -> str:
-    """SQL for the user's role in the project of `project_column`; the user is a parameter, or
-    `user_column`."""
-    return (f"(SELECT m.role FROM {Membership._meta.db_table} AS m "
-            f"WHERE m.project_id = {project_column} AND m.user_id = {user_column})")
-
-
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
-PROJECT_TAG = "targetline.project"
 
 def authenticate(request, *, run_id=None, related: bool = True, experiment_id=None):
     """The user of the request's token (Bearer, or Basic with the token as password).
@@ -53,8 +44,7 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     The run or experiment the request names is read in the same query, with the user's
     role in its project, and kept on the user for the request's run_for or experiment_for:
     nearly every MLflow call is about one run or experiment, so it starts with one query
-    instead of two. `related`: the run's project, experiment and creator too (the logging
-    calls need none of them).
+    instead of two. `related`: the run's project, experiment and creator too.
     """
     try:
         raw = raw_token(request)
@@ -85,109 +75,50 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     return user
 
 
+# --- The logging calls: authorised by their run's lock ----------------------------------
+
 class LockedWriter(NamedTuple):
     """A logging call whose token is checked by its run's lock (tracker.ingest.LockGuard)
-    instead of by a query before the batch's transaction: authenticate's work for the
-    plain logging calls, in the statement that locks the run."""
+    instead of by a query before the batch's transaction."""
 
     run_pk: uuid.UUID
     guard: LockGuard
     token_hash: str
 
 
-def locked_writer(request, run_id) -> LockedWriter | None:
-    """The request's token and run as a LockedWriter, or None when it has no token or no
-    run id to try (authenticate then answers it)."""
+def locked_writer(request, run_id) -> LockedWriter:
+    """The request's token and run as a LockedWriter: the lock it takes for a batch finds the
+    run only if the token's active user may write to it. RESOURCE_DOES_NOT_EXIST when the
+    request has no token or no run id to try: refusal() then tells the right error."""
     try:
         raw = raw_token(request)
     except AuthenticationFailed:
-        return None
+        raw = None
     run_pk = _run_pk_or_none(run_id)
     if raw is None or run_pk is None:
-        return None
-    token_hash = token_services.hash_token(raw)
+        raise not_found(f"Run with id={run_id} not found")
     user_sql, user_params = token_user_id_sql()
-    role = _role_in(f"{Run._meta.db_table}.project_id", user_sql)
+    role = role_in(f"{Run._meta.db_table}.project_id", user_sql)
+    token_hash = token_services.hash_token(raw)
     guard = LockGuard(f"{role} IN (%s, %s)",
                       [token_hash, *user_params, *sorted(role.value for role in WRITE_ROLES)])
     return LockedWriter(run_pk, guard, token_hash)
 
 
-def check_write(role: str | None, what: str) -> None:
-    if not can_write(role):
-        raise MlflowError(f"your role in the project of this {what} is {role}; only owners and "
-                          "members may change it", PERMISSION_DENIED)
+def refusal(request, run_id, error: Exception) -> Exception:
+    """What to tell of a logging call that failed with `error`: the token's error, or the
+    run's (not found, permission denied, deleted), as MLflow tells them before anything
+    about the body, raised here; else `error` itself, to raise.
 
-
-def _role_subquery(user, project_ref: str):
-    return Subquery(Membership.objects.filter(project=OuterRef(project_ref), user=user)
-                    .values("role")[:1])
-
-
-# --- The default experiment "0" ------------------------------------------------------
-
-def default_project_slug(user) -> str:
-    base = re.sub(r"[-_]+", "-", slugify(user.get_username())).strip("-")[:80] or "user"
-    return f"default-{base}"
-
-
-def _default_project(user, *, create: bool) -> Project | None:
-    slugs = [default_project_slug(user), f"{default_project_slug(user)}-{user.pk}"]
-    projects = {p.slug: p for p in Project.objects.filter(slug__in=slugs,
-                                                          memberships__user=user)}
-    for slug in slugs:
-        if slug in projects:
-            return projects[slug]
-    if not create:
-        return None
-    for slug in slugs:
-        if not Project.objects.filter(slug=slug).exists():
-            try:
-                with transaction.atomic():
-                    return project_services.create_project(
-                        user=user, slug=slug, name=f"Default ({user.get_username()})",
-                        description="Runs an MLflow client logged without choosing an "
-                                    "experiment (MLflow's experiment 0).")
-            except (IntegrityError, Conflict):  # created concurrently: read it below
-                pass
-    return Project.objects.filter(slug__in=slugs, memberships__user=user).first()
-
-
-def default_experiment(user, *, create: bool = True) -> Experiment | None:
-    """The user's experiment "0": "Default" in their personal project, made on first use."""
-    project = _default_project(user, create=create)
-    if project is None:
-        return None
-    experiment = Experiment.objects.filter(project=project, name=DEFAULT_EXPERIMENT_NAME).first()
-    if experiment is None and create:
-        experiment = experiment_services.get_or_create_experiment(project=project, user=user,
-                                                                  name=DEFAULT_EXPERIMENT_NAME)
-        if PROJECT_TAG not in experiment.tags:
-            experiment_services.set_experiment_tags(experiment=experiment,
-                                                    tags={PROJECT_TAG: project.slug})
-    return experiment
-
-
-def is_default(experiment: Experiment, project: Project, user) -> bool:
-    """Whether the experiment is the user's "0" (no query: slug and name tell)."""
-    if experiment.name != DEFAULT_EXPERIMENT_NAME:
-        return False
-    base = default_project_slug(user)
-    return project.slug in (base, f"{base}-{user.pk}")
-
-
-def experiment_id_for(experiment: Experiment, project: Project, user) -> str:
-    return DEFAULT_EXPERIMENT_ID if is_default(experiment, project, user) else str(experiment.pk)
+    A lock that found no run it could write to says nothing of why: the token and the run
+    are read now to say it, as authenticate and run_for tell it for every other call.
+    """
+    user = authenticate(request, run_id=run_id, related=False)
+    run_for(user, run_id, write=True, related=False)
+    return error
 
 
 # --- Experiments --------------------------------------------------------------------
-
-def visible_experiments(user) -> QuerySet[Experiment]:
-    """Experiments in every project the user is a member of, with `role` annotated."""
-    return (Experiment.objects.filter(project__memberships__user=user)
-            .annotate(role=_role_subquery(user, "project_id"))
-            .select_related("project"))
-
 
 def parse_experiment_id(raw) -> str:
     text = str(raw if raw is not None else "").strip()
@@ -215,6 +146,20 @@ def experiment_for(user, raw_id, *, write: bool = False) -> Experiment:
     return experiment
 
 
+def experiment_pks(user, raw_ids) -> set[int]:
+    """Our experiment ids for MLflow experiment ids ("0" is the user's default experiment)."""
+    ids = set()
+    for raw in raw_ids:
+        experiment_id = parse_experiment_id(raw)
+        if experiment_id == DEFAULT_EXPERIMENT_ID:
+            default = default_experiment(user, create=False)
+            if default is not None:
+                ids.add(default.pk)
+        else:
+            ids.add(int(experiment_id))
+    return ids
+
+
 def _experiment_pk_or_none(raw) -> int | None:
     """The experiment a request names by a plain id (not "0", the user's default), or None."""
     try:
@@ -228,7 +173,7 @@ def _experiment_columns(user_column: str = "%s") -> str:
     """An experiment `e`, its project `p` and the user's role there (of _EXPERIMENT_JOINS);
     the user is a parameter, or `user_column`."""
     return (f"{hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, "
-            f"{_role_in('e.project_id', user_column)}")
+            f"{role_in('e.project_id', user_column)}")
 
 
 # The experiment `e` whose id is a parameter, and its project `p`.
@@ -260,7 +205,7 @@ def _default_experiment_with_role(user) -> Experiment | None:
     until it exists (`mlflow.start_run()` without an experiment asks for it every run)."""
     base = default_project_slug(user)
     memberships, projects = Membership._meta.db_table, Project._meta.db_table
-    row = hot_sql.fetch_one(  # in the personal project _default_project would pick
+    row = hot_sql.fetch_one(  # in the personal project placement._default_project would pick
         f"SELECT {hot_sql.columns(Experiment, 'e')}, {hot_sql.columns(Project, 'p')}, m.role "
         f"FROM {Experiment._meta.db_table} AS e JOIN {projects} AS p ON p.id = e.project_id "
         f"JOIN {memberships} AS m ON m.project_id = p.id AND m.user_id = %s "
@@ -268,92 +213,7 @@ def _default_experiment_with_role(user) -> Experiment | None:
         f"JOIN {memberships} AS m2 ON m2.project_id = p2.id AND m2.user_id = %s "
         "WHERE p2.slug IN (%s, %s) ORDER BY p2.slug = %s DESC LIMIT 1)",
         [user.pk, DEFAULT_EXPERIMENT_NAME, user.pk, base, f"{base}-{user.pk}", base])
-    if row is None:
-        return None
-    experiment, experiment.project = hot_sql.instances(row[:-1], Experiment, Project)
-    experiment.role = row[-1]
-    return experiment
-
-
-def experiment_by_name(user, name: str) -> Experiment | None:
-    """The experiment an MLflow name means to this user, or None.
-
-    Names are unique per project in Targetline and per server in MLflow. A name
-    found in several of the user's projects resolves to the one in the project
-    named after it, else to the oldest; "project-slug/name" names one explicitly.
-    "Default" is the user's experiment "0".
-    """
-    if name == DEFAULT_EXPERIMENT_NAME:
-        experiment = default_experiment(user, create=True)
-        return visible_experiments(user).get(pk=experiment.pk)
-    candidates = list(visible_experiments(user).filter(name=name).order_by("created_at", "id"))
-    if "/" in name:
-        slug, _, rest = name.partition("/")
-        explicit = visible_experiments(user).filter(project__slug=slug, name=rest).first()
-        if explicit is not None:
-            return explicit
-    if not candidates:
-        return None
-    named_after = project_slug_for(name)
-    for experiment in candidates:
-        if experiment.project.slug == named_after:
-            return experiment
-    return candidates[0]
-
-
-def project_slug_for(name: str) -> str:
-    """The slug of the project an experiment created without a project tag goes to."""
-    return re.sub(r"[-_]+", "-", slugify(name)).strip("-")[:90].strip("-") or "experiment"
-
-
-def tagged_project(user, slug: str) -> Project:
-    """The project the tag targetline.project names, where the user must be able to write."""
-    project = Project.objects.filter(slug=slug).annotate(role=_role_subquery(user, "pk")).first()
-    if project is None or project.role is None:
-        raise not_found(f"no project {slug!r} (named by the tag {PROJECT_TAG}); create it "
-                        "in Targetline first or ask its owner to add you")
-    check_write(project.role, "project")
-    return project
-
-
-def project_for_new_experiment(user, name: str, tags: dict) -> Project:
-    """Where a new MLflow experiment goes; the user must be able to write there.
-
-    The project named by the tag targetline.project (which must exist), or by a
-    "project-slug/" prefix of the name, or else the project named after the
-    experiment, created with the user as owner on first use (under a free slug
-    when someone else's project already has it).
-    """
-    if tags.get(PROJECT_TAG):
-        return tagged_project(user, tags[PROJECT_TAG])
-    if "/" in name:
-        prefix = name.partition("/")[0]
-        project = (Project.objects.filter(slug=prefix)
-                   .annotate(role=_role_subquery(user, "pk")).first())
-        if project is not None and project.role is not None:
-            check_write(project.role, "project")
-            return project
-    base = project_slug_for(name)
-    for attempt in range(1, 50):
-        slug = base if attempt == 1 else f"{base[:85]}-{attempt}"
-        project = (Project.objects.filter(slug=slug)
-                   .annotate(role=_role_subquery(user, "pk")).first())
-        if project is not None and project.role is not None:
-            check_write(project.role, "project")
-            return project
-        if project is None:
-            try:
-                with transaction.atomic():
-                    return project_services.create_project(user=user, slug=slug, name=name[:200])
-            except (IntegrityError, Conflict):  # the slug was taken concurrently: next one
-                continue
-    raise invalid(f"could not find a free project slug for experiment {name!r}")
-
-
-def experiment_name_in(project: Project, name: str) -> str:
-    """The experiment's name inside its project ("slug/name" loses its prefix there)."""
-    prefix = f"{project.slug}/"
-    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else name
+    return None if row is None else _experiment_from_row(row)
 
 
 # --- Runs ---------------------------------------------------------------------------
@@ -378,7 +238,7 @@ def run_for(user, raw_id, *, write: bool = False, allow_deleted: bool = False,
 
     Reads find deleted runs (MLflow shows them as lifecycle_stage "deleted");
     writes to them are refused, as MLflow does. `related=False` skips loading
-    the project, experiment and creator, for the logging calls that need none.
+    the project, experiment and creator, for the calls that need none.
     """
     if not raw_id:
         raise invalid("Missing value for required parameter 'run_id'.")
@@ -422,7 +282,7 @@ def _run_sql(*, related: bool, user_column: str = "%s") -> tuple[str, str]:
              f"LEFT JOIN {Experiment._meta.db_table} AS e ON e.id = r.experiment_id "
              f"LEFT JOIN {User._meta.db_table} AS c ON c.{User._meta.pk.column} = r.created_by_id "
              if related else "")
-    return f"{columns}, {_role_in('r.project_id', user_column)}", joins
+    return f"{columns}, {role_in('r.project_id', user_column)}", joins
 
 
 def _run_from_row(row, *, related: bool) -> Run | None:
@@ -433,17 +293,3 @@ def _run_from_row(row, *, related: bool) -> Run | None:
         run.project, run.experiment, run.created_by = others
     run.role = row[-1]
     return run
-
-
-def experiment_pks(user, raw_ids) -> set[int]:
-    """Our experiment ids for MLflow experiment ids ("0" is the user's default experiment)."""
-    ids = set()
-    for raw in raw_ids:
-        experiment_id = parse_experiment_id(raw)
-        if experiment_id == DEFAULT_EXPERIMENT_ID:
-            default = default_experiment(user, create=False)
-            if default is not None:
-                ids.add(default.pk)
-        else:
-            ids.add(int(experiment_id))
-    return ids

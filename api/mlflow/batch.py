@@ -1,28 +1,27 @@
-"""The logging calls a training loop makes (log-batch, log-metric), at the least cost per call.
+"""The logging calls' bodies (log-batch, log-metric, log-parameter, set-tag), read once.
 
-A script logs every few milliseconds, and waits for each answer. The usual way to answer
-one is a query for the token and the run, then the batch's transaction: the run's lock
-with its series, then the writes with the commit. Here the plain case (points, params or
-tags to a run; no rename, no logged model's or dataset's metrics) takes only the transaction: the
-lock's own statement checks that the token's user may write to the run
-(authorization.locked_writer), one round trip to the database less per call.
+Each body is decoded in one typed pass (msgspec) into the structs below, whose fields take
+any JSON value, so that decoding never refuses a body MLflow's clients may send: int64 as
+numbers or as strings ("12", protobuf's JSON), values as numbers or strings ("NaN"). Each
+call then becomes a LogBatch, the one shape logging_calls.py writes (every single-item write
+is a batch of one), or MLflow's error for the first thing wrong: the body's shape and
+MLflow's limits (read_log_batch), then params and tags, then metrics (_checked_points).
 
-Whatever this path does not take, or finds wrong, it leaves, having written nothing; the
-usual way (views.py) then answers, so every error is told as it always is, the token's
-first.
+A training loop's batch is read at the least cost: when every step and timestamp is already
+a 64-bit integer and every value a float (as the mlflow client sends them), its points are
+taken as they are, which is what tracker.services.metrics.clean_points would make of them; any other
+batch goes through clean_points, which converts and checks each point (and says which one
+is wrong).
 """
 
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
-from api.auth import note_token_use
-from api.mlflow import authorization, fields, shapes
-from api.mlflow.endpoint import is_json
-from api.mlflow.errors import MlflowError, invalid
-from tracker import mlflow_mapping
-from tracker.errors import TargetlineError
-from tracker.models import MetricSummary, Run, RunDataset
+from api.mlflow import fields, shapes
+from api.mlflow.endpoint import json_body, json_object
+from api.mlflow.errors import invalid
+from tracker.errors import InvalidInput
 from tracker.points import Columns
 from tracker.services import metrics as metric_services
 
@@ -30,6 +29,99 @@ from tracker.services import metrics as metric_services
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
+
+class LogBatch(NamedTuple):
+    """What a logging call writes, as services.log_batch takes it."""
+
+    points: dict[str, Columns]  # by the name the client logged them under
+    params: dict[str, str]
+    tags: dict[str, str]
+    new_name: str | None  # the run's new name (MLflow's tag mlflow.runName), or None
+    # The metrics logged for a logged model (MLflow 3's model_id), as record_model_metrics
+    # keeps them: key, value, step, timestamp, model_id and their dataset.
+    model_metrics: list[dict]
+    # The dataset each metric name was first logged against: (name, digest).
+    datasets: dict[str, tuple[str, str]]
+
+
+# --- The bodies -----------------------------------------------------------------------
+
+_NOT_A_NUMBER = str | bool | list | dict | None  # what else JSON may hold
+
+
+class Metric(msgspec.Struct):
+    """One metric as MLflow sends it. Numbers keep their JSON type (a JSON integer is read as
+    a float for the value), anything else is kept to be converted or refused."""
+
+    key: Any = None
+    value: float | _NOT_A_NUMBER = None
+    timestamp: int | float | _NOT_A_NUMBER = None
+    step: int | float | _NOT_A_NUMBER = 0
+    model_id: Any = None
+    dataset_name: Any = None
+    dataset_digest: Any = None
+
+
+_METRICS = list[Metric | str | int | float | bool | list | None]  # what is no Metric is no object
+
+
+class LogBatchBody(msgspec.Struct):
+    run_id: Any = None
+    metrics: _METRICS | str | int | float | bool | dict | None = None  # else: not a list
+    params: Any = None
+    tags: Any = None
+
+
+class LogMetricBody(Metric):
+    run_id: Any = None
+    run_uuid: Any = None
+
+
+class KeyValueBody(msgspec.Struct):
+    """log-parameter's and set-tag's body."""
+
+    run_id: Any = None
+    run_uuid: Any = None
+    key: Any = None
+    value: Any = None
+
+
+_DECODERS = {body: msgspec.json.Decoder(body)
+             for body in (LogBatchBody, LogMetricBody, KeyValueBody)}
+
+
+def read(request, body_type: type[msgspec.Struct]) -> msgspec.Struct:
+    """A logging call's JSON body as `body_type`, in one typed pass."""
+    body = json_body(request)
+    if body is None:
+        return body_type()
+    try:
+        return _DECODERS[body_type].decode(body)
+    except msgspec.MsgspecError:  # bare NaN, a double-encoded body, a number beyond a double
+        data = json_object(body)
+    try:
+        return msgspec.convert(data, body_type)
+    except msgspec.ValidationError as exc:  # an integer too large even for a float
+        raise invalid(f"the request body is not valid: {exc}") from None
+
+
+def run_id_of(body) -> object:
+    """The run a single-item call names (MLflow's old clients call it run_uuid)."""
+    return body.run_id or body.run_uuid
+
+
+# --- log-batch ------------------------------------------------------------------------
+
+def read_log_batch(request) -> LogBatchBody:
+    """log-batch's body, its lists shaped as MLflow's and within MLflow's limits."""
+    body = read(request, LogBatchBody)
+    body.metrics = body.metrics or []
+    if not isinstance(body.metrics, list):
+        raise invalid("Invalid value for parameter 'metrics': expected a list")
+    body.params = fields.key_values(body.params or [], "params")
+    body.tags = fields.key_values(body.tags or [], "tags")
+    check_limits(body.metrics, body.params, body.tags)
+    return body
 
 
 def check_limits(metrics: list, params: list, tags: list) -> None:
@@ -44,6 +136,43 @@ def check_limits(metrics: list, params: list, tags: list) -> None:
                           f"{count} {what}. Please split up {what} across multiple requests "
                           "and try again.")
 
+
+def log_batch_call(body: LogBatchBody) -> LogBatch:
+    """What a log-batch body writes; MLflow's error for its names and values."""
+    params, tags, new_name = clean_params_tags(body.params, body.tags)
+    return _with_metrics(body.metrics, params, tags, new_name, lambda i: f"metrics[{i}]")
+
+
+# --- The calls of one item: batches of one ------------------------------------------------
+
+def log_metric_call(body: LogMetricBody) -> LogBatch:
+    """What a log-metric body writes: a batch of one metric, its fields named as MLflow's
+    log-metric names them ("value", not "metrics[0].value")."""
+    fields.required(msgspec.structs.asdict(body), "key")
+    for field in ("value", "timestamp"):
+        if getattr(body, field) is None:
+            raise invalid(f"Missing value for required parameter '{field}'.")
+    try:
+        return _with_metrics([body], {}, {}, None, lambda i: "")
+    except InvalidInput as error:
+        raise invalid(error.message.replace("metrics[0].", "")) from None
+
+
+def log_param_call(body: KeyValueBody) -> LogBatch:
+    """What a log-parameter body writes: a batch of one param."""
+    key = fields.required(msgspec.structs.asdict(body), "key")
+    params, _, _ = clean_params_tags([(key, body.value)], [])
+    return LogBatch({}, params, {}, None, [], {})
+
+
+def set_tag_call(body: KeyValueBody) -> LogBatch:
+    """What a set-tag body writes: a batch of one tag (or the run's new name)."""
+    key = fields.required(msgspec.structs.asdict(body), "key")
+    _, tags, new_name = clean_params_tags([], [(key, body.value)])
+    return LogBatch({}, {}, tags, new_name, [], {})
+
+
+# --- Params and tags ----------------------------------------------------------------------
 
 def clean_params_tags(params: list[tuple], tags: list[tuple]
                       ) -> tuple[dict[str, str], dict[str, str], str | None]:
@@ -63,158 +192,100 @@ def clean_params_tags(params: list[tuple], tags: list[tuple]
     for key, value in tags:
         fields.check_name(key, "tags.key")
         clean_tags[key] = "" if value is None else str(value)
-    return clean_params, clean_tags, clean_tags.pop(shapes.RUN_NAME_TAG, None)
+    return clean_params, clean_tags, clean_tags.pop(shapes.RUN_NAME_TAG, None) or None
 
 
-def resolve_series(names: list[str], summaries: list[MetricSummary],
-                   dataset_splits: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
-    """The series each MLflow metric name of a batch goes to, given the run's summaries
-    (services.log_batch calls it under the run's lock)."""
-    existing = {(s.key, s.split): mlflow_mapping.mlflow_key(s.key, s.split, s.source_key)
-                for s in summaries}
-    return mlflow_mapping.resolve_series(names, existing, dataset_splits)
+# --- Metrics ------------------------------------------------------------------------------
 
-
-def series_resolver(run: Run, metrics: list) -> metric_services.SeriesResolver:
-    """resolve_series for a call's metrics: those logged against a dataset (MLflow 3's
-    `dataset_name`, `dataset_digest`) take its split when their key names none, by the
-    context the run logged the dataset for, else by its name (mlflow_mapping.dataset_split).
-    """
-    named: dict[str, tuple[str, str]] = {}  # the first dataset a key is logged with decides
-    for m in metrics:
-        if isinstance(m, dict) and m.get("dataset_name") and isinstance(m.get("key"), str):
-            named.setdefault(m["key"], (str(m["dataset_name"]),
-                                        str(m.get("dataset_digest") or "")))
-    if not named:
-        return resolve_series
-    contexts: dict[tuple[str, str], str] = {}
-    for name, digest, tags in RunDataset.objects.filter(
-            run=run, name__in={name for name, _ in named.values()}).values_list(
-            "name", "digest", "tags"):
-        context = str((tags or {}).get(mlflow_mapping.DATASET_CONTEXT_TAG) or "")
-        contexts[(name, digest)] = contexts[(name, "")] = context
-    splits = {}
-    for key, (name, digest) in named.items():
-        split = mlflow_mapping.dataset_split(name, contexts.get((name, digest), ""))
-        if split:
-            splits[key] = split
-
-    def resolve(names: list[str], summaries: list[MetricSummary]) -> dict[str, tuple[str, str]]:
-        return resolve_series(names, summaries, splits)
-    return resolve
-
-
-def log_in_lock(request, run_id, *, points: dict[str, Columns], params: list[tuple],
-                tags: list[tuple]) -> dict | None:
-    """Log a plain call in one transaction whose run lock checks the token: {} when done.
-
-    `points`: the call's metrics by name, as services.clean_points(by_name=True) gives them.
-    None when it is not the plain case (a rename, nothing to log), or anything fails:
-    nothing was written then, and the usual way answers the request (lane.py).
-    """
-    writer = authorization.locked_writer(request, run_id)
-    if writer is None:
-        return None
-    try:
-        clean_params, clean_tags, new_name = clean_params_tags(params, tags)
-        if new_name is not None or not (points or clean_params or clean_tags):
-            return None
+def _with_metrics(metrics: list, params: dict, tags: dict, new_name: str | None,
+                  field) -> LogBatch:
+    """A LogBatch of these metrics (and params, tags, name); `field(i)` names the i-th metric
+    in MLflow's errors ("metrics[3]", or "" for log-metric's one)."""
+    points, linked = _typed_points(metrics)
+    if points is None:
+        points, linked = _checked_points(metrics, field)
+    else:
         for name in points:
             fields.check_name(name, "metrics.key")
-        metric_services.log_batch(run=Run(pk=writer.run_pk), points=points, params=clean_params,
-                                  tags=clean_tags, series_of=resolve_series, guard=writer.guard)
-    except (MlflowError, TargetlineError):
-        return None
-    note_token_use(writer.token_hash)
-    return {}
+    if not linked:
+        return LogBatch(points, params, tags, new_name, [], {})
+    datasets: dict[str, tuple[str, str]] = {}
+    for metric in linked:  # the first dataset a key is logged with decides
+        if metric.dataset_name:
+            datasets.setdefault(metric.key, (str(metric.dataset_name),
+                                             str(metric.dataset_digest or "")))
+    return LogBatch(points, params, tags, new_name,
+                    [_model_metric(metric) for metric in linked if metric.model_id], datasets)
 
 
-def plain_points(metrics: list) -> dict[str, Columns] | None:
-    """A call's metrics as points by name (services.clean_points), or None when they are not
-    the plain case: a logged model's metrics or metrics on a dataset (the usual way keeps
-    them with the model, and reads the run's datasets: series_resolver), or a metric with
-    no key or a key of no name (the usual way tells MLflow's error for those)."""
-    if any(isinstance(metric, dict) and (metric.get("model_id") or metric.get("dataset_name"))
-           for metric in metrics):
-        return None
-    try:
-        points = metric_services.clean_points(metrics, by_name=True, timestamp_required=True)
-    except (KeyError, TypeError):
-        return None
-    return points if all(isinstance(name, str) for name in points) else None
-
-
-# log-batch's body read in one typed pass. MLflow's client sends int64 fields as numbers or,
-# in protobuf's JSON, as strings ("12"), and values may be strings ("NaN"): the lax reading
-# takes exactly what services.clean_points takes, to the same values, or refuses it
-# (tests/mlflow/test_lane.py holds the two together). What it refuses, the usual way reads
-# again and answers.
-_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-
-
-class _Metric(msgspec.Struct):
-    key: str
-    value: float
-    timestamp: _Int64
-    step: _Int64 = 0
-    model_id: str | None = None
-    dataset_name: str | None = None
-
-
-class _KeyValue(msgspec.Struct):
-    key: str
-    value: str | None = None
-
-
-class _LogBatch(msgspec.Struct):
-    run_id: str | None = None
-    metrics: list[_Metric] = []
-    params: list[_KeyValue] = []
-    tags: list[_KeyValue] = []
-
-
-_READ_LOG_BATCH = msgspec.json.Decoder(_LogBatch, strict=False)
-
-
-def read_log_batch(body: bytes) -> tuple[str | None, dict[str, Columns], list, list] | None:
-    """A plain log-batch body's run id, points by name (as plain_points gives them), params
-    and tags; None when it is not one (the same rule as plain_points: no logged model's or
-    dataset's metrics) or not well formed. Over MLflow's limits, MLflow's error
-    (check_limits), as the usual reading raises it."""
-    try:
-        call = _READ_LOG_BATCH.decode(body)
-    except msgspec.MsgspecError:
-        return None
-    check_limits(call.metrics, call.params, call.tags)
+def _typed_points(metrics: list) -> tuple[dict[str, Columns] | None, list[Metric]]:
+    """The metrics' points by name when each is already of its type: steps and timestamps
+    64-bit integers, values floats (None otherwise); and the metrics linked to a logged
+    model or a dataset."""
     points: dict[str, Columns] = {}
-    for metric in call.metrics:
-        if metric.model_id or metric.dataset_name:
-            return None
-        columns = points.get(metric.key)
-        if columns is None:
-            columns = points[metric.key] = ([], [], [])
-        columns[0].append(metric.step)
-        columns[1].append(metric.timestamp)
-        columns[2].append(metric.value)
-    return (call.run_id, points, [(p.key, p.value) for p in call.params],
-            [(t.key, t.value) for t in call.tags])
+    linked = []
+    try:
+        for metric in metrics:
+            columns = points.get(metric.key)
+            if columns is None:
+                columns = points[metric.key] = ([], [], [])
+            columns[0].append(metric.step)
+            columns[1].append(metric.timestamp)
+            columns[2].append(metric.value)
+            if metric.model_id or metric.dataset_name:
+                linked.append(metric)
+    except (AttributeError, TypeError):  # a metric that is no object, or a key that is no name
+        return None, []
+    try:  # in C: no bool, float or string among the integers, none beyond 64 bits
+        msgspec.convert(points, _TYPED_POINTS)
+    except msgspec.ValidationError:
+        return None, []
+    return points, linked
 
 
-def log_batch_fields(data) -> tuple[list, list[tuple], list[tuple]]:
-    """A log-batch request's metrics, params and tags, within MLflow's limits."""
-    metrics = data.get("metrics") or []
-    params = fields.key_values(data.get("params") or [], "params")
-    tags = fields.key_values(data.get("tags") or [], "tags")
-    if not isinstance(metrics, list):
-        raise invalid("Invalid value for parameter 'metrics': expected a list")
-    check_limits(metrics, params, tags)
-    return metrics, params, tags
+_INT64S = list[Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]]
+_TYPED_POINTS = dict[str, tuple[_INT64S, _INT64S, list[float]]]
 
 
-def log_batch_first(request) -> dict | None:
-    """log-batch's plain case (tried by lane.py): {} when logged, else None."""
-    call = read_log_batch(request.body) if is_json(request) else None
-    if call is None:
-        return None
-    run_id, points, params, tags = call
-    return log_in_lock(request, run_id, points=points, params=params, tags=tags)
+def _checked_points(metrics: list, field) -> tuple[dict[str, Columns], list[Metric]]:
+    """The metrics' points by name, each converted and checked by services.clean_points.
+
+    MLflow's error for the first metric that is wrong: for its name (MLflow checks a
+    metric's name first) when every metric has one, else for the first metric that is no
+    object or lacks a field; a missing field is told before a wrong value.
+    """
+    if all(isinstance(metric, Metric) and type(metric.key) is str and metric.key
+           for metric in metrics):
+        for name in dict.fromkeys(metric.key for metric in metrics):
+            fields.check_name(name, "metrics.key")
+    else:
+        _refuse(metrics, field)
+    try:
+        points = metric_services.clean_points(msgspec.to_builtins(metrics), by_name=True,
+                                              timestamp_required=True)
+    except InvalidInput:
+        _refuse(metrics, field, names=False)
+        raise
+    return points, [metric for metric in metrics if metric.model_id or metric.dataset_name]
+
+
+def _refuse(metrics: list, field, *, names: bool = True) -> None:
+    """MLflow's error for the first metric that is no object or lacks its key, value or
+    timestamp, and then (`names`) for the first whose key is no name."""
+    for i, metric in enumerate(metrics):
+        if not isinstance(metric, Metric):
+            raise invalid(f"Invalid value for parameter '{field(i)}': expected an object")
+        for name in ("key", "value", "timestamp"):
+            if getattr(metric, name) is None:
+                prefix = f"{field(i)}." if field(i) else ""
+                raise invalid(f"Missing value for required parameter '{prefix}{name}'.")
+    for metric in metrics if names else ():
+        fields.check_name(metric.key, "metrics.key")
+
+
+def _model_metric(metric: Metric) -> dict:
+    """A logged model's metric, its step, timestamp and value converted (and so checked)."""
+    kept = msgspec.structs.asdict(metric)
+    (steps, timestamps, values), = metric_services.clean_points(
+        [kept], by_name=True, timestamp_required=True).values()
+    return {**kept, "step": steps[0], "timestamp": timestamps[0], "value": values[0]}

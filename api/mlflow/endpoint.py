@@ -2,7 +2,7 @@
 
 Plain Django views rather than DRF: a training loop calls log-batch dozens of
 times a second, so each request does only what it must (one token lookup, one
-JSON parse, one json.dumps; the plain logging calls less still, batch.py).
+JSON parse, one json.dumps; the logging calls less still, logging_calls.py).
 """
 
 import functools
@@ -29,7 +29,7 @@ logger = logging.getLogger("api.mlflow")
 
 
 def json_response(data: dict, status: int = 200) -> HttpResponse:
-    """The answer, with its length: sent whole rather than chunked even when it skips the
+    """The answer, with its length: sent whole rather than chunked, although it skips the
     middleware that would add it (lane.py)."""
     response = HttpResponse(json.dumps(data, separators=(",", ":"), allow_nan=False),
                             status=status, content_type="application/json")
@@ -49,19 +49,23 @@ def is_json(request) -> bool:
     return request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower() == "application/json"
 
 
-def request_data(request) -> dict:
-    """The request's fields: the JSON body of a POST, the query string of a GET."""
-    if request.method == "GET":
-        return request.GET
+def json_body(request) -> bytes | None:
+    """A POST's body, checked to be JSON by its content type; None when it is blank."""
     body = request.body
     if not body.strip():
-        return {}
+        return None
     if not is_json(request):
         raise MlflowError("Bad Request. Content-Type must be 'application/json'.", BAD_REQUEST)
+    return body
+
+
+def json_object(body: bytes) -> dict:
+    """A JSON body as a dict, in every dialect MLflow's clients write: bare NaN and Infinity
+    (which orjson refuses), and the double-encoded bodies of old clients."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        try:  # bare NaN and Infinity, which orjson refuses, or a clearer error message
+        try:  # bare NaN and Infinity, or a clearer error message
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"the request body is not valid JSON: {exc}") from None
@@ -73,6 +77,14 @@ def request_data(request) -> dict:
     if not isinstance(data, dict):
         raise invalid("the request body must be a JSON object")
     return data
+
+
+def request_data(request) -> dict:
+    """The request's fields: the JSON body of a POST, the query string of a GET."""
+    if request.method == "GET":
+        return request.GET
+    body = json_body(request)
+    return {} if body is None else json_object(body)
 
 
 def handle_errors(view):
@@ -92,14 +104,9 @@ def handle_errors(view):
     return csrf_exempt(wrapper)
 
 
-def endpoint(*methods: str, related_run: bool = True):
-    """An MLflow JSON endpoint: `view(request, user, data) -> dict`.
-
-    The run (`run_id`) or experiment (`experiment_id`) the request names is read with the
-    token's user (access.authenticate); `related_run=False` for the logging calls, which
-    need the bare run only (access.run_for with related=False). The logging calls' plain
-    case is answered before they reach their endpoint (lane.py).
-    """
+def mlflow_view(*methods: str):
+    """An MLflow endpoint that reads its request itself: `view(request, ...) -> dict` (or a
+    response), answered in MLflow's shapes; other methods are ENDPOINT_NOT_FOUND."""
     def decorate(view):
         @handle_errors
         @functools.wraps(view)
@@ -107,6 +114,23 @@ def endpoint(*methods: str, related_run: bool = True):
             if request.method not in methods:
                 raise MlflowError(f"{request.method} is not supported on {request.path}; "
                                   f"use {' or '.join(methods)}", ENDPOINT_NOT_FOUND)
+            result = view(request, *args, **kwargs)
+            return result if isinstance(result, HttpResponse) else json_response(result)
+        return wrapper
+    return decorate
+
+
+def endpoint(*methods: str):
+    """An MLflow JSON endpoint: `view(request, user, data) -> dict`.
+
+    The run (`run_id`) or experiment (`experiment_id`) the request names is read with the
+    token's user (authorization.authenticate), for the view's run_for or experiment_for.
+    The logging calls, which a lock authorises, are mlflow_views (logging_calls.py).
+    """
+    def decorate(view):
+        @mlflow_view(*methods)
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
             try:
                 data = request_data(request)
             except MlflowError:  # a missing token is told before a bad body
@@ -114,12 +138,10 @@ def endpoint(*methods: str, related_run: bool = True):
             names = {} if data is None else {
                 "run_id": data.get("run_id") or data.get("run_uuid"),
                 "experiment_id": data.get("experiment_id")}
-            user = authenticate(request, related=related_run, **names)
+            user = authenticate(request, **names)
             if data is None:
                 data = request_data(request)
-            result = view(request, user, data, *args, **kwargs)
-            return result if isinstance(result, HttpResponse) else json_response(result)
-        wrapper.mlflow_methods = methods
+            return view(request, user, data, *args, **kwargs)
         return wrapper
     return decorate
 

@@ -48,6 +48,10 @@ def not_found(message: str) -> MlflowError:
     return MlflowError(message, RESOURCE_DOES_NOT_EXIST)
 
 
+def already_exists(message: str) -> MlflowError:
+    return MlflowError(message, RESOURCE_ALREADY_EXISTS)
+
+
 def from_domain(exc: Exception) -> MlflowError:
     """The MLflow error for a Targetline domain error.
 

@@ -112,3 +112,8 @@ def check_name(name, what: str) -> str:
         raise invalid(f"Invalid value {name!r} for parameter '{what}': names must not resolve "
                       f"to other names when treated as paths (this one reads as {normalized!r})")
     return name
+
+
+def run_id(data) -> str:
+    """The run a request names: `run_id`, or `run_uuid` as MLflow's older clients call it."""
+    return data.get("run_id") or data.get("run_uuid") or ""

@@ -15,9 +15,11 @@ import re
 import secrets
 import time
 
-from api.mlflow import authorization, fields, filters, shapes
+from api.mlflow import authorization, fields, filters, placement, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import RESOURCE_DOES_NOT_EXIST, MlflowError, invalid, not_found
+from api.mlflow.filter_syntax import parse
+from api.mlflow.roles import visible_experiments
 from tracker import mlflow_mapping
 from tracker.models import Run
 from tracker.services import runs as run_services
@@ -54,7 +56,7 @@ def logged_model_uri(run: Run, record: dict, experiment_id: str) -> str:
 
 
 def model_json(run: Run, model_id: str, record: dict, user) -> dict:
-    experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
+    experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
     return {
         "info": {
             "model_id": model_id,
@@ -117,7 +119,7 @@ def create_logged_model(request, user, data):
     run = authorization.run_for(user, run_id, write=True)
     experiment_id = data.get("experiment_id")
     own_ids = (str(run.experiment_id),
-               authorization.experiment_id_for(run.experiment, run.project, user))
+               placement.experiment_id_for(run.experiment, run.project, user))
     if experiment_id and str(experiment_id) not in own_ids:
         raise invalid(f"run {run.id.hex} is not in experiment {experiment_id}")
     model_id = f"m-{run.id.hex}-{secrets.token_hex(4)}"
@@ -200,13 +202,6 @@ def log_logged_model_params(request, user, data, model_id: str):
     return {}
 
 
-def _json_number(value: float) -> float | str:
-    """A value JSON can hold: NaN and ±infinity as protobuf's JSON writes them."""
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
 def _newer(a: dict, b: dict) -> bool:
     return (a["step"], a["timestamp"]) >= (b["step"], b["timestamp"])
 
@@ -215,7 +210,8 @@ def record_model_metrics(run: Run, metrics: list) -> None:
     """Keep, with each of the run's logged models, the latest value of each metric the client
     logged for it (MLflow 3 sends `model_id` with a metric once a model is active, e.g. after
     log_model), per dataset: what `LoggedModel.metrics` and the searches' metric filters
-    and order read. A batch that names no model of this run changes nothing."""
+    and order read. `metrics`: as batch.LogBatch.model_metrics holds them. A batch that names
+    no model of this run changes nothing."""
     models = (run.context or {}).get(MODELS_KEY)
     if not models:
         return
@@ -224,8 +220,8 @@ def record_model_metrics(run: Run, metrics: list) -> None:
         model_id = metric.get("model_id")
         if model_id not in models:
             continue
-        entry = {"key": metric["key"], "value": _json_number(float(metric["value"])),
-                 "step": int(metric.get("step") or 0), "timestamp": int(metric["timestamp"])}
+        entry = {"key": metric["key"], "value": shapes.number(metric["value"]),
+                 "step": metric["step"], "timestamp": metric["timestamp"]}
         for field in ("dataset_name", "dataset_digest"):
             if metric.get(field):
                 entry[field] = str(metric[field])
@@ -325,12 +321,12 @@ def _sort_models(found: list[dict], order_by) -> None:
 def search_logged_models(request, user, data):
     """The logged models of the runs in the given experiments that the user can see."""
     ids = authorization.experiment_pks(user, data.get("experiment_ids") or [])
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
+    node = parse(data.get("filter"), entities={"attribute", "tag", "param", "metric"})
     datasets = data.get("datasets") or []
     if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
         raise invalid("Invalid value for parameter 'datasets': expected a list of "
                       "{dataset_name, dataset_digest}")
-    visible = authorization.visible_experiments(user).filter(pk__in=ids).values("pk")
+    visible = visible_experiments(user).filter(pk__in=ids).values("pk")
     runs = (Run.objects.filter(experiment_id__in=visible, deleted_at__isnull=True)
             .select_related("project", "experiment").order_by("-started_at", "id"))
     found = []

@@ -4,17 +4,19 @@
 `mlflow.register_model` create a registered model and a version of it, and
 `mlflow.pyfunc.load_model("models:/churn/1")` (or `@champion`, `/latest`,
 `/Production`) finds the files through them. The domain rules (which project a
-model belongs to, numbering, stages, aliases) are tracker.registry's; this
+model belongs to, numbering, stages, aliases) are tracker.model_registry's; this
 module reads MLflow's requests and answers in MLflow's shapes.
 
 A version made from a logged model (`models:/m-…`) or a run points at that run's
 files; nothing is copied, so a version is READY as soon as it exists.
 """
 
-from api.mlflow import authorization, fields, filters
+from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
-from api.mlflow.errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid
+from api.mlflow.errors import already_exists, invalid
+from api.mlflow.filter_syntax import order_key, parse
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
+from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
 from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
@@ -169,7 +171,7 @@ def download_uri(version: ModelVersion, user) -> str:
     `runs:/` source's path, or else the source itself."""
     run = version.run
     if run is not None:
-        experiment_id = authorization.experiment_id_for(run.experiment, run.project, user)
+        experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
         if version.logged_model_id:
             record = (run.context or {}).get(MODELS_KEY, {}).get(version.logged_model_id)
             if record is not None:
@@ -186,13 +188,13 @@ def download_uri(version: ModelVersion, user) -> str:
 def create_registered_model(request, user, data):
     name = registry_selectors.check_name(fields.required(data, "name"))
     tags = _tags(data)
-    slug = tags.get(authorization.PROJECT_TAG)
-    project = authorization.tagged_project(user, slug) if slug else None
+    slug = tags.get(placement.PROJECT_TAG)
+    project = placement.tagged_project(user, slug) if slug else None
     try:
         model = registry_services.create_model(user=user, name=name, project=project, tags=tags,
-                                      description=fields.string(data, "description"))
+                                               description=fields.string(data, "description"))
     except Conflict as exc:
-        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+        raise already_exists(exc.message) from None
     return {"registered_model": model_json(model)}
 
 
@@ -207,7 +209,7 @@ def rename_registered_model(request, user, data):
     try:
         registry_services.rename_model(model=model, new_name=fields.required(data, "new_name"))
     except Conflict as exc:
-        raise MlflowError(exc.message, RESOURCE_ALREADY_EXISTS) from None
+        raise already_exists(exc.message) from None
     return {"registered_model": model_json(model)}
 
 
@@ -242,7 +244,7 @@ def _model_value(model: RegisteredModel, clause):
 def _order(order_by: list, valid: dict, default: list[str]) -> list[tuple[str, bool]]:
     keys = []
     for item in order_by or default:
-        kind, key, descending = filters.order_key(item)
+        kind, key, descending = order_key(item)
         if kind != "attribute" or key not in valid:
             raise invalid(f"Invalid order by key '{item}' specified. Valid keys are "
                           f"{', '.join(sorted(valid))}")
@@ -259,7 +261,7 @@ def _sorted(items: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
 
 @endpoint("GET", "POST")
 def search_registered_models(request, user, data):
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    node = parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _MODEL_ORDER, ["name ASC"])
     models = [m for m in registry_selectors.with_versions(registry_selectors.visible_models(user))
               if node is None or filters.evaluate(node, lambda c, m=m: _model_value(m, c))]
@@ -316,9 +318,9 @@ def create_model_version(request, user, data):
     source, run, logged_model_id = _version_source(
         user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
     model = registry_selectors.model_by_name(user, name, write=True,
-                                   project_id=None if run is None else run.project_id)
+                                             project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
-        authorization.check_write(run.role, "run")  # the model joins the run's project
+        check_write(run.role, "run")  # the model joins the run's project
     version = registry_services.create_version(
         user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
         tags=_tags(data), description=fields.string(data, "description"),
@@ -344,7 +346,7 @@ def transition_model_version_stage(request, user, data):
     version = _version(user, data, write=True)
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
     registry_services.transition_stage(version=version, stage=fields.required(data, "stage"),
-                              archive_existing=archive)
+                                       archive_existing=archive)
     return {"model_version": version_json(version)}
 
 
@@ -386,7 +388,7 @@ def _version_value(version: ModelVersion, clause):
 
 @endpoint("GET", "POST")
 def search_model_versions(request, user, data):
-    node = filters.parse(data.get("filter"), entities={"attribute", "tag"})
+    node = parse(data.get("filter"), entities={"attribute", "tag"})
     order = _order(fields.string_list(data, "order_by"), _VERSION_ORDER, [])
     keys = {key for key, _ in order}
     order += [k for k in [("name", False), ("version", True)] if k[0] not in keys]

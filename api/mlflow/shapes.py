@@ -3,7 +3,7 @@
 import math
 from collections import defaultdict
 
-from api.mlflow.authorization import DEFAULT_EXPERIMENT_NAME, experiment_id_for
+from api.mlflow.placement import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
 from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset
@@ -26,6 +26,13 @@ def number(value: float | None) -> float | str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def number_text(value: float | None) -> str:
+    """A metric value as JSON text (number() written out): for answers built as text."""
+    if value is not None and math.isfinite(value):
+        return repr(value)
+    return f'"{number(value)}"'
 
 
 def param_text(value) -> str:

@@ -8,7 +8,16 @@ MLflow's ENDPOINT_NOT_FOUND as JSON.
 
 from django.urls import path, re_path
 
-from api.mlflow import artifacts, logged_models, model_registry, views
+from api.mlflow import (
+    artifacts,
+    experiments,
+    logged_models,
+    logging_calls,
+    metric_history,
+    model_registry,
+    runs,
+    search,
+)
 from api.mlflow.endpoint import not_found
 
 # Where config/urls.py mounts `urlpatterns`: MLflow's REST API, and its twin that MLflow's
@@ -16,29 +25,29 @@ from api.mlflow.endpoint import not_found
 API_PREFIXES = ("api/2.0/mlflow/", "ajax-api/2.0/mlflow/")
 
 OPERATIONS = {
-    "experiments/create": views.create_experiment,
-    "experiments/get": views.get_experiment,
-    "experiments/get-by-name": views.get_experiment_by_name,
-    "experiments/search": views.search_experiments,
-    "experiments/delete": views.delete_experiment,
-    "experiments/restore": views.restore_experiment,
-    "experiments/update": views.update_experiment,
-    "experiments/set-experiment-tag": views.set_experiment_tag,
-    "experiments/delete-experiment-tag": views.delete_experiment_tag,
-    "runs/create": views.create_run,
-    "runs/update": views.update_run,
-    "runs/get": views.get_run,
-    "runs/delete": views.delete_run,
-    "runs/restore": views.restore_run,
-    "runs/log-metric": views.log_metric,
-    "runs/log-parameter": views.log_param,
-    "runs/set-tag": views.set_tag,
-    "runs/delete-tag": views.delete_tag,
-    "runs/log-batch": views.log_batch,
-    "runs/log-inputs": views.log_inputs,
-    "runs/search": views.search_runs,
-    "metrics/get-history": views.get_metric_history,
-    "artifacts/list": views.list_run_artifacts,
+    "experiments/create": experiments.create_experiment,
+    "experiments/get": experiments.get_experiment,
+    "experiments/get-by-name": experiments.get_experiment_by_name,
+    "experiments/search": search.search_experiments,
+    "experiments/delete": experiments.delete_experiment,
+    "experiments/restore": experiments.restore_experiment,
+    "experiments/update": experiments.update_experiment,
+    "experiments/set-experiment-tag": experiments.set_experiment_tag,
+    "experiments/delete-experiment-tag": experiments.delete_experiment_tag,
+    "runs/create": runs.create_run,
+    "runs/update": runs.update_run,
+    "runs/get": runs.get_run,
+    "runs/delete": runs.delete_run,
+    "runs/restore": runs.restore_run,
+    "runs/log-metric": logging_calls.log_metric,
+    "runs/log-parameter": logging_calls.log_param,
+    "runs/set-tag": logging_calls.set_tag,
+    "runs/delete-tag": runs.delete_tag,
+    "runs/log-batch": logging_calls.log_batch,
+    "runs/log-inputs": runs.log_inputs,
+    "runs/search": search.search_runs,
+    "metrics/get-history": metric_history.get_metric_history,
+    "artifacts/list": artifacts.list_run_artifacts,
     "runs/outputs": logged_models.log_outputs,
     "runs/log-model": logged_models.record_logged_model,
     "logged-models": logged_models.create_logged_model,
@@ -85,6 +94,6 @@ artifact_urlpatterns = [
 ]
 
 v3_urlpatterns = [
-    path("server-info", views.server_info, name="mlflow-server-info"),
+    path("server-info", artifacts.server_info, name="mlflow-server-info"),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -10,10 +10,12 @@ import gc
 import socket
 
 import mlflow
+import mlflow.tracking.fluent as fluent
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.servers import basehttp
 from django.db import connections
+from mlflow.utils import request_utils
 
 from tracker.models import Role
 from tracker.services import projects as project_services
@@ -77,9 +79,6 @@ def tracking(live_server, monkeypatch, tmp_path):
     yield use
     while mlflow.active_run() is not None:
         mlflow.end_run()
-    import mlflow.tracking.fluent as fluent
-    from mlflow.utils import request_utils
-
     fluent._active_experiment_id = None
     # Drop the client's kept-alive connections while the test server is still up, so no
     # server thread is left waiting on one when the server stops.

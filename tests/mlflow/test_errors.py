@@ -7,6 +7,10 @@ from django.contrib.auth import get_user_model
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
+from api.auth import _uses_noted
+from api.mlflow import authorization
+from tracker.models import ApiToken, Run
+
 API = "/api/2.0/mlflow"
 
 
@@ -194,8 +198,6 @@ def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_
                                                             tracking):
     # The logging calls read the token's user and the run in one query: each refusal must
     # still be the one MLflow gives, and nothing may be stored by a refused call.
-    from tracker.models import ApiToken, Run
-
     project, tokens = shared_project
     member = tracking(tokens["mark"])
     experiment_id = member.create_experiment("together", tags={"targetline.project": "news"})
@@ -230,22 +232,18 @@ def test_logging_calls_check_the_token_and_the_run_together(live_server, shared_
     assert [(s.key, s.count) for s in run.summaries.all()] == [("loss", 3)]
 
 
-def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_project,
-                                                          tracking, monkeypatch):
+def test_every_logging_call_is_checked_by_the_runs_lock(live_server, shared_project,
+                                                        tracking, monkeypatch):
     # A training loop's calls skip the query for the token and run: the lock of the batch's
-    # transaction checks that the token's user may write. Refusals stay MLflow's, and a
-    # refused call writes nothing, not even the run's heartbeat.
-    from api.auth import _uses_noted
-    from api.mlflow import endpoint
-    from tracker.models import ApiToken, Run
-
+    # transaction checks that the token's user may write. Only a refused call reads them, to
+    # tell MLflow's error; a refused call writes nothing, not even the run's heartbeat.
     project, tokens = shared_project
     member = tracking(tokens["mark"])
     experiment_id = member.create_experiment("locked", tags={"targetline.project": "news"})
     run_id = member.create_run(experiment_id).info.run_id
     queried = []
-    usual = endpoint.authenticate
-    monkeypatch.setattr(endpoint, "authenticate",
+    usual = authorization.authenticate
+    monkeypatch.setattr(authorization, "authenticate",
                         lambda request, **kw: queried.append(request.path) or usual(request, **kw))
 
     def log(token, route="runs/log-batch", **body):
@@ -256,8 +254,14 @@ def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_pr
     assert log(tokens["mark"], metrics=metrics(3)).json() == {}
     assert log(tokens["mark"], "runs/log-metric", key="lr", value=0.1, timestamp=1, step=0
                ).json() == {}
+    assert log(tokens["mark"], "runs/log-parameter", key="seed", value="7").json() == {}
+    assert log(tokens["mark"], "runs/set-tag", key="stage", value="dev").json() == {}
+    # a rename too, done with its batch
+    assert log(tokens["mark"], tags=[{"key": "mlflow.runName", "value": "renamed"}],
+               metrics=metrics(3, key="y")).json() == {}
     assert queried == []
     assert ApiToken.objects.get(user__username="mark").last_used_at is not None
+    assert member.get_run(run_id).info.run_name == "renamed"
 
     heartbeat = Run.objects.get(pk=run_id).last_heartbeat
     assert log(tokens["vera"], metrics=metrics(3, key="x")).json()["error_code"] == \
@@ -265,22 +269,49 @@ def test_a_plain_logging_call_is_checked_by_the_runs_lock(live_server, shared_pr
     assert log(tokens["otto"], metrics=metrics(3, key="x")).json()["error_code"] == \
         "RESOURCE_DOES_NOT_EXIST"
     assert Run.objects.get(pk=run_id).last_heartbeat == heartbeat
-
-    # refusals are told the usual way; so is a rename, done with its batch
     assert queried == [f"{API}/runs/log-batch"] * 2
-    queried.clear()
-    assert log(tokens["mark"], tags=[{"key": "mlflow.runName", "value": "renamed"}],
-               metrics=metrics(3, key="y")).json() == {}
-    assert queried == [f"{API}/runs/log-batch"]
-    assert member.get_run(run_id).info.run_name == "renamed"
 
-    # a user switched off: the lock refuses their token, and the usual way says why
+    # a user switched off: the lock refuses their token, and the refusal says why
     get_user_model().objects.filter(username="mark").update(is_active=False)
     refused = log(tokens["mark"], metrics=metrics(3, key="z"))
     assert refused.status_code == 401 and refused.json()["error_code"] == "UNAUTHENTICATED"
     stored = Run.objects.get(pk=run_id)
     assert sorted((s.key, s.split, s.count) for s in stored.summaries.all()) == [
         ("loss", "train", 3), ("lr", "train", 1), ("y", "train", 3)]
+    assert stored.params == {"seed": "7"} and stored.tags["stage"] == "dev"
+
+
+def test_a_refused_call_is_told_the_token_first_then_the_run_then_the_values(
+        live_server, shared_project, tracking):
+    # As before the lock checked the token: a body's shape and MLflow's limits are told
+    # after the token, the values of its metrics after the run too.
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("order", tags={"targetline.project": "news"})
+    run_id = member.create_run(experiment_id).info.run_id
+    bad_step = [{"key": "loss", "value": 1, "timestamp": 1, "step": "x"}]
+
+    def log(token, route="runs/log-batch", **body):
+        answer = call(live_server, "POST", f"{API}/{route}", token, json={"run_id": run_id,
+                                                                          **body})
+        return answer.status_code, answer.json()["error_code"]
+
+    assert log("tl_nope", metrics=bad_step) == (401, "UNAUTHENTICATED")
+    assert log(None, metrics=metrics(1001)) == (401, "UNAUTHENTICATED")
+    assert log(tokens["vera"], metrics=bad_step) == (403, "PERMISSION_DENIED")
+    assert log(tokens["otto"], metrics=bad_step) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert log(tokens["vera"], metrics=metrics(1001)) == (400, "INVALID_PARAMETER_VALUE")
+    assert log(tokens["vera"], "runs/log-metric", key="loss", timestamp=1) == (
+        403, "PERMISSION_DENIED")
+    assert log(tokens["mark"], metrics=bad_step, run_id="0" * 32) == (
+        404, "RESOURCE_DOES_NOT_EXIST")
+    assert log(tokens["mark"], metrics=bad_step) == (400, "INVALID_PARAMETER_VALUE")
+    member.delete_run(run_id)
+    answer = call(live_server, "POST", f"{API}/runs/log-batch", tokens["mark"],
+                  json={"run_id": run_id, "metrics": bad_step})
+    assert answer.json()["message"].endswith("must be in the 'active' state. Current state "
+                                             "is deleted.")
+    assert member.get_run(run_id).data.metrics == {}
 
 
 @pytest.mark.parametrize("metric", [

@@ -4,9 +4,21 @@ import math
 import time
 
 import mlflow
+import pandas as pd
 import pytest
-from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+import requests
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    Metric,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
 from mlflow.exceptions import MlflowException
+from rest_framework.test import APIClient
 
 from tracker.models import Experiment, MetricSummary, Project, Run, RunDataset
 
@@ -242,8 +254,6 @@ def test_two_mlflow_keys_for_one_series_never_merge(alice):
 
 
 def test_log_inputs_are_stored_as_run_datasets(alice):
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
     run = alice.create_run(alice.create_experiment("inputs"))
     dataset = Dataset(name="iris", digest="abc123", source_type="local",
                       source='{"uri": "/data/iris.csv"}', schema="{}", profile='{"rows": 150}')
@@ -259,8 +269,6 @@ def test_log_inputs_are_stored_as_run_datasets(alice):
 
 
 def test_metrics_on_a_dataset_take_its_split_when_their_key_names_none(alice):
-    import pandas as pd
-
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": [0.0, 1.0, 0.0]})
     features = mlflow.data.from_pandas(frame, name="features", targets="label")
     customers = mlflow.data.from_pandas(frame, name="customers", targets="label")
@@ -287,8 +295,6 @@ def test_metrics_on_a_dataset_take_its_split_when_their_key_names_none(alice):
 
 
 def test_the_ajax_api_routes_answer_the_same(alice, live_server):
-    import requests
-
     experiment_id = alice.create_experiment("ajax")
     response = requests.get(f"{live_server.url}/ajax-api/2.0/mlflow/experiments/get",
                             params={"experiment_id": experiment_id},
@@ -299,8 +305,6 @@ def test_the_ajax_api_routes_answer_the_same(alice, live_server):
 
 
 def test_runs_show_in_targetline_with_their_splits(alice):
-    from rest_framework.test import APIClient
-
     mlflow.set_experiment("visible")
     with mlflow.start_run(run_name="seen") as run:
         mlflow.log_metrics({"train_loss": 0.3, "val_f1": 0.81, "test_f1": 0.79})

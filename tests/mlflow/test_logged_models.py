@@ -3,13 +3,18 @@
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
+import requests
 from django.test import Client
 from django.urls import reverse
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
 
-from tracker.models import Artifact
+from tracker.models import Artifact, MetricSummary, Run
 
 
 def test_a_logged_model_is_stored_with_its_run(alice, tmp_path):
@@ -80,9 +85,6 @@ def test_a_viewer_cannot_log_a_model(shared_project, tracking):
 
 
 def test_sklearn_log_model_and_load_model_round_trip(alice):
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     X, y = load_iris(return_X_y=True)
     mlflow.set_experiment("sklearn-models")
     with mlflow.start_run() as run:
@@ -95,12 +97,6 @@ def test_sklearn_log_model_and_load_model_round_trip(alice):
 
 def test_sklearn_autolog_logs_a_run_targetline_reads_with_its_splits(alice):
     """What MLflow's tutorials do: autolog a fit on a DataFrame, then search and read back."""
-    from sklearn.datasets import load_diabetes
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import train_test_split
-
-    from tracker.models import MetricSummary, Run
-
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     mlflow.set_experiment("diabetes")
@@ -139,8 +135,6 @@ def test_sklearn_autolog_logs_a_run_targetline_reads_with_its_splits(alice):
 def test_metrics_logged_for_checkpoints_rank_them(alice):
     """MLflow 3's pattern: a model per epoch, its metrics logged for it, the best one found
     by search_logged_models ordered on a metric."""
-    import numpy as np
-
     mlflow.set_experiment("checkpoints")
     held_out = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), name="held-out")
     with mlflow.start_run() as run:
@@ -179,8 +173,6 @@ def test_metrics_logged_for_checkpoints_rank_them(alice):
 
 
 def test_logged_model_search_pages_and_refuses_a_bad_page_size(alice):
-    import requests
-
     mlflow.set_experiment("paged-models")
     with mlflow.start_run() as run:
         for i in range(3):

@@ -13,7 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from mlflow.exceptions import MlflowException, RestException
 
+from tests.factories import make_run
 from tracker.models import ModelVersion, RegisteredModel
+from tracker.services import model_registry as registry_services
+from tracker.services import projects as project_services
 
 SCRIPT = Path(__file__).with_name("quickstart_script.py")
 
@@ -313,12 +316,6 @@ def test_searching_many_models_reads_them_in_a_few_queries(make_token,
                                                            django_assert_max_num_queries):
     """registered-models/search answers each model with its latest versions: read together,
     not a query per model."""
-    from django.contrib.auth import get_user_model
-
-    from tests.factories import make_run
-    from tracker.services import model_registry as registry_services
-    from tracker.services import projects as project_services
-
     token = make_token("searcher")
     user = get_user_model().objects.get(username="searcher")
     project = project_services.create_project(user=user, slug="many-models", name="Many models")

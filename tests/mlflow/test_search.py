@@ -1,9 +1,14 @@
 """search_runs with MLflow filter strings, order_by, paging and view types; history paging."""
 
 import mlflow
+import numpy as np
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from mlflow.entities import Metric, ViewType
+
+from tracker.models import Project
+from tracker.services import targets as target_services
 
 
 @pytest.fixture
@@ -144,8 +149,6 @@ def test_metric_history_pages_and_reads_back_the_logged_key(live_server, alice):
 
 def test_filters_on_the_datasets_runs_used(alice):
     """MLflow's datasets.name / datasets.digest / datasets.context, on the runs' inputs."""
-    import numpy as np
-
     mlflow.set_experiment("with-data")
     train = mlflow.data.from_numpy(np.arange(8).reshape(4, 2), name="tickets-2026-11")
     other = mlflow.data.from_numpy(np.arange(6).reshape(3, 2), name="tickets-2026-10")
@@ -181,11 +184,6 @@ def test_a_metric_in_a_search_is_the_key_the_client_logged_at_its_latest_value(a
     val/f1 or validation_f1, which Targetline also files under f1 on validation), compared
     and sorted by its latest value, the one get_run shows, even once the project's target
     makes another step the run's best."""
-    from django.contrib.auth import get_user_model
-
-    from tracker.models import Project
-    from tracker.services import targets as target_services
-
     nan = float("nan")
     experiment_id = alice.create_experiment("metric-meaning")
     logged = {"falling": [0.9, 0.8], "aliases": None, "nan": [nan], "none": [],
