@@ -67,54 +67,64 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
     mlflow.set_tracking_uri(url)
     client = mlflow.MlflowClient(url)
     experiment_id = client.create_experiment(f"bench-{phase}-{time.time_ns()}")
+    phases = {"ingest": _ingest, "history": _history, "runs": _runs, "latency": _latency}
+    return phases[phase](client, experiment_id, sizes, url)
 
-    if phase == "ingest":  # runs x steps x metrics, 1,000 metrics a request
-        batches = _ingest_batches(sizes)
-        run_ids = [client.create_run(experiment_id).info.run_id for _ in range(sizes["runs"])]
+
+def _ingest(client, experiment_id: str, sizes: dict, url: str) -> dict:
+    """runs x steps x metrics, 1,000 metrics a request."""
+    batches = _ingest_batches(sizes)
+    run_ids = [client.create_run(experiment_id).info.run_id for _ in range(sizes["runs"])]
+    started = time.perf_counter()
+    for run_id in run_ids:
+        for batch in batches:
+            client.log_batch(run_id, metrics=batch)
+    return {"log_batch_rate": _ingest_points(sizes) / (time.perf_counter() - started)}
+
+
+def _history(client, experiment_id: str, sizes: dict, url: str) -> dict:
+    """One long series, read back whole (the client pages it)."""
+    run_id = client.create_run(experiment_id).info.run_id
+    for start in range(0, sizes["history"], 1000):
+        client.log_batch(run_id, metrics=[
+            Metric("val_loss", 1 / (s + 1), 1_700_000_000_000 + s, s)
+            for s in range(start, min(start + 1000, sizes["history"]))])
+    timings = []
+    for _ in range(3):
         started = time.perf_counter()
-        for run_id in run_ids:
-            for batch in batches:
-                client.log_batch(run_id, metrics=batch)
-        return {"log_batch_rate": _ingest_points(sizes) / (time.perf_counter() - started)}
+        history = client.get_metric_history(run_id, "val_loss")
+        timings.append(time.perf_counter() - started)
+        assert len(history) == sizes["history"], len(history)
+    return {"history_s": min(timings)}
 
-    if phase == "history":  # one long series, read back whole (the client pages it)
+
+def _runs(client, experiment_id: str, sizes: dict, url: str) -> dict:
+    """Create, log_batch, get, update; then search over those runs."""
+    started = time.perf_counter()
+    for i in range(sizes["search_runs"]):
         run_id = client.create_run(experiment_id).info.run_id
-        for start in range(0, sizes["history"], 1000):
-            client.log_batch(run_id, metrics=[
-                Metric("val_loss", 1 / (s + 1), 1_700_000_000_000 + s, s)
-                for s in range(start, min(start + 1000, sizes["history"]))])
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            history = client.get_metric_history(run_id, "val_loss")
-            timings.append(time.perf_counter() - started)
-            assert len(history) == sizes["history"], len(history)
-        return {"history_s": min(timings)}
-
-    if phase == "runs":  # create, log_batch, get, update; then search over those runs
+        client.log_batch(run_id, metrics=[Metric("val_f1", (i % 100) / 100, 1, 0),
+                                          Metric("train_loss", 1 - (i % 100) / 100, 1, 0)],
+                         params=[Param("model", "svm" if i % 2 else "lr"),
+                                 Param("C", str(i % 10))])
+        client.get_run(run_id)
+        client.set_terminated(run_id)
+    result = {"runs_per_s": sizes["search_runs"] / (time.perf_counter() - started)}
+    _analyze(os.environ.get("BENCH_DATABASE_URL"))
+    timings = []
+    for _ in range(5):
         started = time.perf_counter()
-        for i in range(sizes["search_runs"]):
-            run_id = client.create_run(experiment_id).info.run_id
-            client.log_batch(run_id, metrics=[Metric("val_f1", (i % 100) / 100, 1, 0),
-                                              Metric("train_loss", 1 - (i % 100) / 100, 1, 0)],
-                             params=[Param("model", "svm" if i % 2 else "lr"),
-                                     Param("C", str(i % 10))])
-            client.get_run(run_id)
-            client.set_terminated(run_id)
-        result = {"runs_per_s": sizes["search_runs"] / (time.perf_counter() - started)}
-        _analyze(os.environ.get("BENCH_DATABASE_URL"))
-        timings = []
-        for _ in range(5):
-            started = time.perf_counter()
-            found = client.search_runs([experiment_id],
-                                       "metrics.val_f1 > 0.2 and params.model = 'svm'",
-                                       order_by=["metrics.val_f1 DESC"], max_results=100)
-            timings.append(time.perf_counter() - started)
-            assert len(found) == min(100, sizes["search_runs"] * 4 // 10), len(found)
-        result["search_s"] = statistics.median(timings)
-        return result
+        found = client.search_runs([experiment_id],
+                                   "metrics.val_f1 > 0.2 and params.model = 'svm'",
+                                   order_by=["metrics.val_f1 DESC"], max_results=100)
+        timings.append(time.perf_counter() - started)
+        assert len(found) == min(100, sizes["search_runs"] * 4 // 10), len(found)
+    result["search_s"] = statistics.median(timings)
+    return result
 
-    # latency: one small request on a kept-alive connection
+
+def _latency(client, experiment_id: str, sizes: dict, url: str) -> dict:
+    """One small request on a kept-alive connection."""
     session = requests.Session()
     headers = {}
     if os.environ.get("MLFLOW_TRACKING_TOKEN"):
@@ -222,14 +232,8 @@ def _analyze(database_url: str | None) -> None:
 
 # --- A stub server that answers instantly: the client's own limit --------------------------
 
-def serve_stub(sizes: dict) -> None:
-    """Answer the workload's requests at once with canned JSON; prints the port, then serves.
-
-    It runs in a process of its own, as the servers do, so the client's time is
-    all that a workload against it measures.
-    """
-    page = 25_000
-    metric = '{"key":"val_loss","value":0.5,"timestamp":1700000000000,"step":%d}'
+def _stub_answers(sizes: dict) -> dict[str, bytes]:
+    """The stub's canned answers, by the route of the MLflow call (others answer {})."""
     run = json.dumps({
         "info": {"run_id": "0123456789abcdef0123456789abcdef", "experiment_id": "1",
                  "run_name": "stub", "status": "RUNNING", "start_time": 1700000000000,
@@ -239,7 +243,7 @@ def serve_stub(sizes: dict) -> None:
                  "params": [{"key": "model", "value": "svm"}, {"key": "C", "value": "1"}],
                  "tags": [{"key": "mlflow.runName", "value": "stub"}]}})
     found = min(100, sizes["search_runs"] * 4 // 10)
-    answers = {
+    return {
         "experiments/create": b'{"experiment_id":"1"}',
         "experiments/get": b'{"experiment":{"experiment_id":"1","name":"stub",'
                            b'"lifecycle_stage":"active"}}',
@@ -247,6 +251,17 @@ def serve_stub(sizes: dict) -> None:
         "runs/get": f'{{"run":{run}}}'.encode(),
         "runs/search": f'{{"runs":[{",".join([run] * found)}]}}'.encode(),
     }
+
+
+def serve_stub(sizes: dict) -> None:
+    """Answer the workload's requests at once with canned JSON; prints the port, then serves.
+
+    It runs in a process of its own, as the servers do, so the client's time is
+    all that a workload against it measures.
+    """
+    page = 25_000
+    metric = '{"key":"val_loss","value":0.5,"timestamp":1700000000000,"step":%d}'
+    answers = _stub_answers(sizes)
 
     class Stub(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -499,6 +514,51 @@ def _report(sizes, ours, database, theirs, floor, mlflow_note, paired=None) -> s
     return "\n".join(lines)
 
 
+def _add_mlflow_server(servers: dict, args, var_dir: Path) -> str:
+    """Start `mlflow server` among the servers when a full mlflow is installed (and not
+    skipped); the report's note on it."""
+    if args.skip_mlflow:
+        return "mlflow server: skipped (--skip-mlflow)"
+    mlflow_exe = args.mlflow or (DEFAULT_MLFLOW if DEFAULT_MLFLOW.exists() else None)
+    if mlflow_exe is None and shutil.which("mlflow"):
+        candidate = Path(shutil.which("mlflow"))
+        probe = subprocess.run([str(candidate), "server", "--help"], capture_output=True)
+        mlflow_exe = candidate if probe.returncode == 0 else None
+    if mlflow_exe is None:
+        return ("mlflow server: not measured, no full mlflow is installed here (only the "
+                "mlflow-skinny client)")
+    try:
+        servers["mlflow"] = start_mlflow_server(mlflow_exe, var_dir)
+    except RuntimeError as exc:
+        return f"mlflow server: could not be measured ({exc})"
+    return ("mlflow server: its defaults, PostgreSQL backend, on the same machine, running at "
+            "the same time; each workload alternates between the two and a stub that answers "
+            "at once (the client's own limit)")
+
+
+def _measure(servers: dict, phases: list[str], sizes: dict, repeat: int
+             ) -> tuple[dict[str, list[dict]], list[dict[str, float]]]:
+    """Each phase against each server `repeat` times in alternating order, and the paired
+    tries of the ingest: (each server's results, the paired tries)."""
+    results: dict[str, list[dict]] = {name: [] for name in servers}
+    paired_tries: list[dict[str, float]] = []
+    for phase in phases:
+        for turn in range(repeat):
+            order = list(servers) if turn % 2 == 0 else list(reversed(servers))
+            for name in order:
+                results[name].append(servers[name].run(phase, sizes))
+        if phase == "ingest":
+            # Targetline and the client's limit only: mlflow server's work after it answers
+            # slows whatever call follows (paired with it, the stub's rate fell from 48,000
+            # to 34,000 points/s), and its ratio to Targetline, 6× and more, does not hinge
+            # on minutes.
+            paired_tries += [
+                _run_paired({name: servers[name] for name in order}, sizes,
+                            servers["targetline"].token)
+                for order in paired_orders(["targetline", "client limit"], repeat)]
+    return results, paired_tries
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mlflow", type=Path, default=None,
@@ -531,47 +591,13 @@ def main(argv=None) -> int:
     unknown = set(phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown workload {sorted(unknown)[0]!r}: choose from {', '.join(PHASES)}")
-    mlflow = args.mlflow or (DEFAULT_MLFLOW if DEFAULT_MLFLOW.exists() else None)
-    if mlflow is None and shutil.which("mlflow"):
-        candidate = Path(shutil.which("mlflow"))
-        probe = subprocess.run([str(candidate), "server", "--help"], capture_output=True)
-        mlflow = candidate if probe.returncode == 0 else None
     with tempfile.TemporaryDirectory(prefix="tl-mlflow-bench-") as tmp:
         var_dir = Path(tmp)
         servers = {"client limit": start_stub(sizes), "targetline": start_targetline(var_dir)}
         database = "PostgreSQL" if servers["targetline"].database else "SQLite"
-        note = "mlflow server: not measured"
-        if args.skip_mlflow:
-            note = "mlflow server: skipped (--skip-mlflow)"
-        elif mlflow is None:
-            note = ("mlflow server: not measured, no full mlflow is installed here (only the "
-                    "mlflow-skinny client)")
-        else:
-            try:
-                servers["mlflow"] = start_mlflow_server(mlflow, var_dir)
-                note = ("mlflow server: its defaults, PostgreSQL backend, on the same machine, "
-                        "running at the same time; each workload alternates between the two "
-                        "and a stub that answers at once (the client's own limit)")
-            except RuntimeError as exc:
-                note = f"mlflow server: could not be measured ({exc})"
-        results: dict[str, list[dict]] = {name: [] for name in servers}
-        paired_tries: list[dict[str, float]] = []
         try:
-            for phase in phases:
-                for repeat in range(args.repeat):
-                    order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
-                    for name in order:
-                        results[name].append(servers[name].run(phase, sizes))
-                if phase == "ingest":
-                    # Targetline and the client's limit only: mlflow server's work after it
-                    # answers slows whatever call follows (paired with it, the stub's rate
-                    # fell from 48,000 to 34,000 points/s), and its ratio to Targetline,
-                    # 6× and more, does not hinge on minutes.
-                    paired_tries += [
-                        _run_paired({name: servers[name] for name in order}, sizes,
-                                    servers["targetline"].token)
-                        for order in paired_orders(["targetline", "client limit"],
-                                                   args.repeat)]
+            note = _add_mlflow_server(servers, args, var_dir)
+            results, paired_tries = _measure(servers, phases, sizes, args.repeat)
         finally:
             for server in servers.values():
                 server.stop()
