@@ -3,13 +3,14 @@
 import mlflow
 
 from benchmarks import mlflow as bench
+from benchmarks import mlflow_workload as client_workload
 
 
 def test_the_stub_that_measures_the_clients_limit_answers_every_workload():
     sizes = {**bench.QUICK, "runs": 1, "steps": 200, "history": 2000, "search_runs": 20}
     stub = bench.start_stub(sizes)
     try:
-        figures = bench._best([stub.run(phase, sizes) for phase in bench.PHASES])
+        figures = bench._best([stub.run(phase, sizes) for phase in client_workload.PHASES])
     finally:
         stub.stop()
     assert figures["log_batch_rate"] > 0
@@ -47,13 +48,13 @@ def test_the_paired_ingest_times_each_servers_own_calls(monkeypatch):
 
     monkeypatch.setattr(mlflow.MlflowClient, "log_batch", recording)
     try:
-        rates = bench.paired_ingest(urls, sizes)
+        rates = client_workload.paired_ingest(urls, sizes)
     finally:
         for stub in stubs.values():
             stub.stop()
     assert set(rates) == {"client limit", "targetline"}
     assert all(rate > 0 for rate in rates.values())
-    calls_per_server = sizes["runs"] * len(bench._ingest_batches(sizes))
+    calls_per_server = sizes["runs"] * len(client_workload._ingest_batches(sizes))
     assert len(sent) == 2 * calls_per_server
     senders = {}
     for url, metrics in sent:
@@ -63,9 +64,9 @@ def test_the_paired_ingest_times_each_servers_own_calls(monkeypatch):
 
 
 def test_paired_tries_list_each_server_first_as_often():
-    assert bench.paired_orders(["targetline", "client limit"], 3) == [
+    assert client_workload.paired_orders(["targetline", "client limit"], 3) == [
         ["targetline", "client limit"], ["client limit", "targetline"]] * 2
-    assert len(bench.paired_orders(["a", "b"], 2)) == 2
+    assert len(client_workload.paired_orders(["a", "b"], 2)) == 2
 
 
 def test_paired_tries_are_pooled_and_reported_as_a_share_of_the_limit():
