@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from reports import charts, narrative, selectors, verdict
+from reports import charts, narrative, reading_guide, selectors, slice_words, verdict
 from reports.models import CheckIn, Report
 from reports.periods import local_day, report_zone, start_of_period
 from reports.selectors import PeriodActivity, ProgressPoint
@@ -78,7 +78,7 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     snapshot["guardrails"] = _guardrails_section(period)
     snapshot["slices"] = _slices_section(period, facts, slices)
     snapshot["experiments"] = _experiments_section(period.activity, facts)
-    snapshot["charts"] = narrative.chart_texts(facts, list(figures))
+    snapshot["charts"] = reading_guide.chart_texts(facts, list(figures))
     return Assembled(snapshot, figures)
 
 
@@ -165,15 +165,15 @@ def _target_sections(period: _Period, facts: narrative.TargetFacts,
             since=period.since, runs_finished=period.activity.finished)),
         "target": {**current.target.as_dict(),
                    "sentence": narrative.target_sentence(facts),
-                   "selection_gloss": narrative.selection_gloss(facts),
-                   "metric_gloss": narrative.metric_gloss(facts.metric, facts.definition)},
+                   "selection_gloss": reading_guide.selection_gloss(facts),
+                   "metric_gloss": reading_guide.metric_gloss(facts.metric, facts.definition)},
         "change": {
             "then": finite_or_none(then), "now": finite_or_none(now_value),
             "sentence": narrative.change_sentence(target=facts, then=then, now=now_value,
                                                   at_then=period.at_then),
         },
-        "glossary": narrative.glossary(facts),
-        "experiments_note": narrative.experiments_note(facts),
+        "glossary": reading_guide.glossary(facts),
+        "experiments_note": reading_guide.experiments_note(facts),
         "winner": None if winner is None else {
             "id": str(winner.pk), "name": winner.name, "experiment": winner.experiment.name,
             "selection_value": finite_or_none(current.winner_ranked.candidate.selection_value),
@@ -211,8 +211,8 @@ def _judged_slices(period: _Period, facts: narrative.TargetFacts) -> list[dict]:
         return []
     overall = current.judged_value
     return [
-        {"split": split, "name": narrative.slice_name(split), "value": value,
-         "lags": narrative.slice_lags(value=value, overall=overall,
+        {"split": split, "name": slice_words.slice_name(split), "value": value,
+         "lags": slice_words.slice_lags(value=value, overall=overall,
                                       threshold=facts.threshold, direction=facts.direction)}
         for split, value in selectors.judged_slices(run=current.winner, target=current.target)
         if math.isfinite(value)
@@ -222,12 +222,12 @@ def _judged_slices(period: _Period, facts: narrative.TargetFacts) -> list[dict]:
 def _slices_section(period: _Period, facts: narrative.TargetFacts, slices: list[dict]) -> dict:
     """The slices that lag, each with its sentence."""
     lagging = [
-        {**s, "sentence": narrative.slice_sentence(target=facts, split=s["split"],
+        {**s, "sentence": slice_words.slice_sentence(target=facts, split=s["split"],
                                                    value=s["value"],
                                                    overall=period.current.judged_value)}
         for s in slices if s["lags"]]
     return {
-        "intro": narrative.slices_intro(lagging=len(lagging), total=len(slices),
+        "intro": slice_words.slices_intro(lagging=len(lagging), total=len(slices),
                                         judged_on=facts.judged_on),
         "items": lagging,
     }

@@ -2,8 +2,9 @@
 
 Sentences about one metric value (the winner, a guardrail) come from tracker.phrasing, so
 the API, the web UI and the reports speak with one voice; this module adds what only a
-report says: the target as a sentence, what changed since the last check-in, slices that
-lag, experiments of the period, glosses for jargon and the email texts. Numbers are shown
+report says: the target as a sentence, what changed since the last check-in, the runs and
+experiments of the period. Slices live in reports/slice_words.py, the glossary and chart captions
+in reports/reading_guide.py, email texts in reports/emails.py. Numbers are shown
 the way tracker.phrasing shows them (F1 0.87 is "87 out of 100"; latency 38 is "38 ms").
 """
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from tracker import phrasing
-from tracker.phrasing import format_percent, metric_label, split_phrase
+from tracker.numbers import format_percent
+from tracker.phrasing import metric_label, split_phrase
 
 MAXIMIZE = phrasing.MAXIMIZE
 
@@ -64,7 +66,7 @@ class TargetFacts:
 def _how(metric: str, definition: str | None = None) -> "phrasing.MetricPhrasing":
     # tracker.phrasing keeps how each metric is shown (scale, unit, "out of 100"); reusing
     # its table keeps a report's numbers identical to the API's and the UI's.
-    return phrasing._phrasing(metric, definition)
+    return phrasing.phrasing_for(metric, definition)
 
 
 def bare(metric: str, value: float, definition: str | None = None) -> str:
@@ -181,66 +183,6 @@ def target_sentence(target: TargetFacts) -> str:
     return f"{text}. Who agreed to it and when was not recorded."
 
 
-def selection_gloss(target: TargetFacts) -> str:
-    """Why two splits: the one a model is chosen on and the one it is judged on."""
-    return (f"The best model is chosen on {split_phrase(target.selected_on)} and judged on "
-            f"{split_phrase(target.judged_on)}, data it was never chosen or tuned on, so the "
-            "figure quoted is an honest estimate of how it will do.")
-
-
-_GLOSSES = {
-    "accuracy": "Accuracy: how often the model is right.",
-    "error rate": "Error rate: how often the model is wrong.",
-    "precision": "Precision: when the model flags a case, how often it is right.",
-    "recall": "Recall: of the cases the model should find, how many it finds.",
-    "F1 score": "F1 score: one number that balances finding the cases that matter and being "
-                "right when flagging one (100 is perfect).",
-    "macro-averaged F1 score": "Macro-averaged F1 score: the F1 score (finding the cases "
-                               "that matter and being right when flagging one) averaged over "
-                               "classes, each counting equally (100 is perfect).",
-    "micro-averaged F1 score": "Micro-averaged F1 score: the F1 score (finding the cases "
-                               "that matter and being right when flagging one) over all "
-                               "cases together (100 is perfect).",
-    "weighted F1 score": "Weighted F1 score: the F1 score (finding the cases that matter and "
-                         "being right when flagging one) averaged over classes, bigger "
-                         "classes counting more (100 is perfect).",
-    "ROC AUC": "ROC AUC: how well the model ranks real cases above non-cases (50 is "
-               "guessing, 100 is perfect).",
-    "mean absolute error": "Mean absolute error: how far off the model is on average "
-                           "(lower is better).",
-    "root mean squared error": "Root mean squared error: how far off the model is in a "
-                               "typical case, big misses counting more (lower is better).",
-    "mean squared error": "Mean squared error: the average squared miss, big misses "
-                          "counting much more (lower is better).",
-    "latency": "Latency: how long the model takes to answer one request.",
-    "R²": "R²: how much of the variation in the outcome the model explains (100 is all).",
-}
-
-
-def metric_gloss(metric: str, definition: str | None = None) -> str | None:
-    """One line on what the metric means, for the jargon a reader may not know."""
-    if definition:
-        return None  # the project's own sentence already says it in its words
-    return _GLOSSES.get(metric_label(metric))
-
-
-def glossary(target: TargetFacts) -> list[str]:
-    """The words a report uses that a manager may not know."""
-    entries = [
-        f"{split_phrase(target.selected_on).removeprefix('the ').capitalize()}: data used "
-        "to compare models and pick the best one.",
-        f"{split_phrase(target.judged_on).removeprefix('the ').capitalize()}: data kept "
-        "aside to judge the chosen model fairly; it is never used to choose.",
-        "Baseline: the status quo to beat, such as the current system or a simple rule.",
-        "Guardrail: a condition any model must also meet, such as answering fast enough.",
-        "Run: one attempt at training a model. Experiment: a line of work with its own idea "
-        "(hypothesis), made of runs.",
-        "Slice: a part of the test set with one kind of case, such as long texts.",
-    ]
-    gloss = metric_gloss(target.metric, target.definition)
-    return ([gloss] if gloss else []) + entries
-
-
 _OP_WORDS = {"<=": "at most", "<": "below", ">=": "at least", ">": "above"}
 
 
@@ -350,13 +292,6 @@ def experiments_sentence(names: list[str]) -> str:
     return f"{len(names)} experiments were worked on: {_join(quoted)}."
 
 
-def experiments_note(target: TargetFacts) -> str:
-    """Why experiments are quoted on validation and only the best model on test."""
-    return (f"Experiments are compared on {split_phrase(target.selected_on)}; only the best "
-            f"model is quoted on {split_phrase(target.judged_on)}, so that figure stays an "
-            "honest check.")
-
-
 def experiment_runs_sentence(*, finished: int, failed: int) -> str:
     """How an experiment's runs ended: "2 runs finished, 1 failed or stopped."."""
     counts = f"{counted(finished, 'run', 'runs')} finished"
@@ -396,54 +331,6 @@ def guardrails_intro(*, count: int, has_winner: bool) -> str:
     return f"The best model must also meet {count} guardrails:"
 
 
-# --- slices ----------------------------------------------------------------------------------
-
-# A slice lags when it is worse than the overall figure by more than this share of the
-# threshold (1 point when the bar is 100 out of 100): smaller gaps are noise.
-SLICE_LAG_SHARE = 0.01
-
-
-def slice_lags(*, value: float, overall: float, threshold: float, direction: str) -> bool:
-    """Whether a slice does noticeably worse than the overall figure."""
-    if not (math.isfinite(value) and math.isfinite(overall)):
-        return False
-    worse_by = overall - value if direction == MAXIMIZE else value - overall
-    return worse_by > SLICE_LAG_SHARE * max(abs(threshold), 1e-12)
-
-
-def slice_name(split: str) -> str:
-    """A slice's own name: "test/long_texts" -> "long texts"."""
-    return " / ".join(" ".join(p.replace("_", " ").replace("-", " ").split())
-                      for p in split.split("/")[1:]) or split
-
-
-def slice_sentence(*, target: TargetFacts, split: str, value: float, overall: float) -> str:
-    """A lagging slice against the overall figure.
-
-    "The long texts slice of the test set: 71 out of 100, against 83 overall (12 points
-    worse)."
-    """
-    gap = overall - value if target.direction == MAXIMIZE else value - overall
-    place = split_phrase(split)
-    return (f"{place[0].upper()}{place[1:]}: "
-            f"{quantity(target.metric, value, target.definition)}, against "
-            f"{bare(target.metric, overall, target.definition)} overall "
-            f"({amount(target.metric, gap, target.definition)} worse).")
-
-
-def slices_intro(*, lagging: int, total: int, judged_on: str) -> str:
-    where = split_phrase(judged_on)
-    if total == 0:
-        return (f"No slices of {where} were logged for the best model, so we cannot say "
-                "whether some kinds of cases do worse than others.")
-    if lagging == 0:
-        return (f"On every slice of {where} the best model does about as well as overall, "
-                "or better.")
-    if lagging == 1:
-        return f"1 slice of {where} lags the overall figure:"
-    return f"{lagging} slices of {where} lag the overall figure:"
-
-
 # --- test-set discipline ---------------------------------------------------------------------
 
 def test_looks_sentence(*, looks: int, runs: int) -> str:
@@ -465,34 +352,3 @@ def chart_scale(metric: str, definition: str | None = None) -> tuple[float, str]
     if how.percent:
         return 100.0, "out of 100"
     return how.scale, how.unit.strip()
-
-
-def chart_texts(facts: TargetFacts, names: list[str]) -> dict:
-    """Each chart's title and how to read it, in the report's words."""
-    judged, selected = split_phrase(facts.judged_on), split_phrase(facts.selected_on)
-    texts = {
-        "progress": {
-            "title": "Progress towards the target",
-            "caption": (f"The dark line is the best model's {facts.label} on {judged}, the "
-                        f"figure we quote; the light line is the best result so far on "
-                        f"{selected}, where models are compared. The dashed green line is the "
-                        "agreed bar (a step where it was moved); dotted lines mark earlier "
-                        "check-ins; this period is shaded."),
-        },
-        "runs": {
-            "title": "This period's runs",
-            "caption": (f"Every run that finished in this period, on {selected}, one colour "
-                        "per experiment. The ringed run is the best model; crosses fail a "
-                        "guardrail and cannot be picked; the dashed line is the baseline."),
-        },
-        "slices": {
-            "title": f"Parts of {judged}",
-            "caption": ("The best model on each slice against its overall figure; orange "
-                        "slices lag noticeably."),
-        },
-        "experiments": {
-            "title": "Best result of each experiment",
-            "caption": f"Each experiment at its best run on {selected}.",
-        },
-    }
-    return {name: texts[name] for name in names}

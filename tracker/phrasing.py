@@ -12,7 +12,8 @@ import math
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+
+from tracker.numbers import format_number, format_percent
 
 MAXIMIZE = "maximize"
 MINIMIZE = "minimize"
@@ -20,64 +21,8 @@ MINIMIZE = "minimize"
 # The placeholders a project's own definition of a custom metric may use.
 DEFINITION_PLACEHOLDERS = ("value", "percent", "threshold", "threshold_percent", "split", "metric")
 
-NO_WINNER_REASONS = ("no_finished_runs", "no_selection_metric", "all_fail_guardrails")
-
-NO_BASELINE = (
-    "There is no baseline yet, so we cannot say whether the model beats the status quo."
-)
-
 # Filled in for {threshold} / {threshold_percent} while no threshold is agreed.
 NOT_AGREED = "not agreed yet"
-
-
-# --- numbers ---------------------------------------------------------------------------------
-
-
-def format_number(value: float) -> str:
-    """A number as a person writes it: "3.2", "1,234,567", "0.00042", "-3.25".
-
-    Up to three decimals for numbers of 1 or more, three significant digits below 1 (so
-    small numbers never collapse to "0"), trailing zeros stripped, thousands separated.
-    """
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "infinity" if value > 0 else "minus infinity"
-    magnitude = abs(value)
-    if magnitude == 0:
-        return "0"
-    decimals = 3 if magnitude >= 1 else 2 - math.floor(math.log10(magnitude))
-    text = f"{_round_half_up(value, decimals):,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def format_percent(share: float) -> str:
-    """A share (0.87) as a count out of 100: "87", "87.5"; never "87.0".
-
-    Whole numbers when the share is a multiple of 0.01, otherwise one decimal; a tiny
-    non-zero share keeps its significant digits ("0.04") rather than reading "0".
-    """
-    if not math.isfinite(share):
-        return format_number(share)
-    points = share * 100
-    if not math.isfinite(points):  # a share near the float limit overflows
-        return format_number(points)
-    rounded = _round_half_up(points, 1)
-    if rounded == 0 and points != 0:
-        return format_number(points)
-    if rounded == rounded.to_integral_value():
-        return f"{int(rounded):,}"
-    return f"{rounded:,.1f}"
-
-
-def _round_half_up(number: float, decimals: int) -> Decimal:
-    # Round the number as it is written (repr), half up, the way people do: 0.8725 * 100 gives
-    # 87.3, where binary floating point would say 87.2. The context keeps every digit of any
-    # float (up to about 1.8e308).
-    exact = Context(prec=800)
-    return Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP, exact)
 
 
 def _words(name: str) -> str:
@@ -221,7 +166,7 @@ def _known(metric: str) -> MetricPhrasing | None:
     return _LOOKUP.get(key)
 
 
-def _phrasing(metric: str, definition: str | None = None) -> MetricPhrasing:
+def phrasing_for(metric: str, definition: str | None = None) -> MetricPhrasing:
     """The project's own definition when it is usable, else the table, else a generic one."""
     known = _known(metric)
     direction = known.direction if known else None
@@ -295,7 +240,7 @@ def validate_definition(template: str) -> str | None:
 # --- sentences about one number --------------------------------------------------------------
 
 
-def _check_direction(direction: str | None) -> None:
+def check_direction(direction: str | None) -> None:
     if direction not in (MAXIMIZE, MINIMIZE, None):
         raise ValueError(f"direction must be {MAXIMIZE!r} or {MINIMIZE!r}, not {direction!r}")
 
@@ -320,7 +265,7 @@ def _logged(value: float) -> str:
     return "infinity" if value > 0 else "minus infinity"
 
 
-def _clause(phrasing: MetricPhrasing, metric: str, value: float, *, split: str,
+def clause(phrasing: MetricPhrasing, metric: str, value: float, *, split: str,
             threshold: float | None, direction: str | None) -> str:
     """The sentence without its full stop, so callers can continue it."""
     where = split_phrase(split)
@@ -359,10 +304,10 @@ def metric_sentence(metric: str, value: float, *, split: str, threshold: float |
     the template places {split} or {threshold}/{threshold_percent} itself. A template that
     does not validate falls back to the built-in phrasing, so a report never crashes on it.
     """
-    _check_direction(direction)
-    phrasing = _phrasing(metric, definition)
+    check_direction(direction)
+    phrasing = phrasing_for(metric, definition)
     direction = direction or phrasing.direction
-    return _clause(phrasing, metric, value, split=split, threshold=threshold,
+    return clause(phrasing, metric, value, split=split, threshold=threshold,
                    direction=direction) + "."
 
 
@@ -388,7 +333,7 @@ def guardrail_sentence(metric: str, value: float | None, *, op: str, limit: floa
     """
     if op not in _GUARDRAIL_OPS:
         raise ValueError(f"op must be one of {', '.join(_GUARDRAIL_OPS)}, not {op!r}")
-    phrasing = _phrasing(metric)
+    phrasing = phrasing_for(metric)
     limit_words, op_words = _GUARDRAIL_OPS[op]
     where = split_phrase(split)
     out_of = " out of 100" if phrasing.percent else ""
@@ -404,122 +349,6 @@ def guardrail_sentence(metric: str, value: float | None, *, op: str, limit: floa
             f"No usable {phrasing.label} on {where} (the run logged {_logged(value)}), "
             f"so the guardrail {rule} {outcome}."
         )
-    text = _clause(phrasing, metric, value, split=split, threshold=None,
+    text = clause(phrasing, metric, value, split=split, threshold=None,
                    direction=phrasing.direction)
     return f"{text}; {limit_words} {phrasing.show(limit)} ({'passes' if passed else 'fails'})."
-
-
-# --- sentences about the project -------------------------------------------------------------
-
-
-def no_target_sentence() -> str:
-    """What a project without an agreed target says instead of a verdict."""
-    return (
-        "No target has been agreed yet: agree on a metric, a direction and a threshold first,"
-        " so we can say how far the project is from done."
-    )
-
-
-def _lower_first(text: str) -> str:
-    # "Right 87 times" -> "right 87 times", but "ROC AUC" and "F1" keep their capitals.
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
-def _points(phrasing: MetricPhrasing, difference: float) -> str:
-    if phrasing.percent:
-        shown = format_percent(difference)
-        return f"{shown} point" if shown == "1" else f"{shown} points"
-    return phrasing.show(difference)
-
-
-def _shortfall_sentence(phrasing: MetricPhrasing, value: float, threshold: float,
-                        direction: str) -> str:
-    if phrasing.show(value) == phrasing.show(threshold):
-        return "It falls just short of the target."
-    gap = _points(phrasing, abs(threshold - value))
-    if direction == MINIMIZE and not phrasing.percent:
-        return f"It is {gap} over the agreed limit."
-    return f"It falls {gap} short of the target."
-
-
-def _lift_sentence(phrasing: MetricPhrasing, lift: float, direction: str) -> str:
-    if not math.isfinite(lift):
-        return "We cannot compare it with the baseline: one of them logged no usable value."
-    if lift == 0:
-        return "It does as well as the baseline."
-    better = lift > 0
-    amount = _points(phrasing, abs(lift))
-    if phrasing.percent:
-        return f"It does {amount} {'better' if better else 'worse'} than the baseline."
-    lower = better == (direction == MINIMIZE)
-    return f"It has {amount} {'lower' if lower else 'higher'} {phrasing.label} than the baseline."
-
-
-def winner_sentence(*, metric: str, direction: str, threshold: float, judged_split: str,
-                    judged_value: float | None, met: bool | None, baseline_value: float | None,
-                    lift: float | None, run_name: str, definition: str | None = None) -> str:
-    """The verdict on the best model so far, first, in one to three short sentences.
-
-    'Best model so far (run "svm-c1"): right 87 times out of 100 on the test set; the
-    agreed bar is 85. It meets the target. It does 5 points better than the baseline.'
-
-    `met` and `lift` come from the winner rules; when they are None but the values are
-    usable they are worked out here the same way (inclusive threshold, positive is better).
-    """
-    _check_direction(direction)
-    phrasing = _phrasing(metric, definition)
-    who = f'Best model so far (run "{run_name}")' if run_name else "Best model so far"
-    sentences = []
-    usable_value = judged_value is not None and math.isfinite(judged_value)
-    if judged_value is None:
-        sentences.append(
-            f"{who} has not been evaluated on {split_phrase(judged_split)} yet,"
-            " so we cannot say whether it meets the target."
-        )
-    else:
-        clause = _clause(phrasing, metric, judged_value, split=judged_split,
-                         threshold=threshold, direction=direction)
-        if phrasing.builtin or not usable_value:
-            clause = _lower_first(clause)
-        sentences.append(f"{who}: {clause}.")
-        if not usable_value:
-            sentences.append("We cannot say whether it meets the target.")
-        else:
-            if met is None:
-                met = (judged_value >= threshold if direction == MAXIMIZE
-                       else judged_value <= threshold)
-            sentences.append(
-                "It meets the target." if met
-                else _shortfall_sentence(phrasing, judged_value, threshold, direction)
-            )
-    if baseline_value is None:
-        sentences.append(NO_BASELINE)
-    elif judged_value is not None:
-        if lift is None:
-            difference = judged_value - baseline_value
-            lift = difference if direction == MAXIMIZE else -difference
-        sentences.append(_lift_sentence(phrasing, lift, direction))
-    return " ".join(sentences)
-
-
-def no_winner_sentence(*, reason: str, metric: str | None = None,
-                       selected_split: str | None = None) -> str:
-    """Why there is no best model yet, for a project that has a target.
-
-    `reason` is one of NO_WINNER_REASONS; `metric` and `selected_split` (the split winners
-    are picked on) make the "no_selection_metric" sentence specific.
-    """
-    if reason == "no_finished_runs":
-        return "No run has finished yet, so there is no best model to compare with the target."
-    if reason == "no_selection_metric":
-        what = f"its {metric_label(metric)}" if metric else "the target metric"
-        where = f" on {split_phrase(selected_split)}" if selected_split else ""
-        return f"No finished run has reported {what}{where} yet, so we cannot pick a best model."
-    if reason == "all_fail_guardrails":
-        return (
-            "Every finished run fails at least one guardrail, so there is no model we can"
-            " recommend yet."
-        )
-    raise ValueError(f"reason must be one of {', '.join(NO_WINNER_REASONS)}, not {reason!r}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reports import narrative
-from tracker import mlflow_mapping, phrasing
+from tracker import mlflow_mapping, numbers, phrasing
 from tracker.query.parser import parse_field
 from tracker.query.syntax import ATTRIBUTES, FilterError
 
@@ -168,7 +168,7 @@ def describe_target_dict(data: dict | None) -> str:
     if not data:
         return "no target"
     op = "≥" if data.get("direction") == "maximize" else "≤"
-    text = (f"{data.get('metric')} {op} {phrasing.format_number(float(data['threshold']))} "
+    text = (f"{data.get('metric')} {op} {numbers.format_number(float(data['threshold']))} "
             f"on {data.get('judged_on')}, picked on {data.get('selected_on')}")
     if data.get("agreed_by"):
         text += f", agreed by {data['agreed_by']}"
@@ -180,7 +180,7 @@ def describe_target_dict(data: dict | None) -> str:
 def describe_guardrails(items: list | None) -> str:
     if not items:
         return "no guardrails"
-    return "; ".join(f"{g['split']}.{g['metric']} {g['op']} {phrasing.format_number(g['value'])}"
+    return "; ".join(f"{g['split']}.{g['metric']} {g['op']} {numbers.format_number(g['value'])}"
                      for g in items)
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from reports import emails
+from reports import emails, reading_guide, slice_words
 from reports import narrative as n
 
 F1 = n.TargetFacts(metric="f1", direction="maximize", threshold=0.85,
@@ -38,19 +38,20 @@ def test_a_limit_to_stay_under():
 
 
 def test_why_two_splits():
-    assert n.selection_gloss(F1) == (
+    assert reading_guide.selection_gloss(F1) == (
         "The best model is chosen on the validation set and judged on the test set, data it "
         "was never chosen or tuned on, so the figure quoted is an honest estimate of how it "
         "will do.")
 
 
 def test_jargon_gets_a_gloss():
-    assert n.metric_gloss("f1") == (
+    assert reading_guide.metric_gloss("f1") == (
         "F1 score: one number that balances finding the cases that matter and being right when "
         "flagging one (100 is perfect).")
-    assert n.metric_gloss("acc") == "Accuracy: how often the model is right."
-    assert n.metric_gloss("churn_caught", "{percent} of every 100 churners are caught") is None
-    assert n.glossary(F1) == [
+    assert reading_guide.metric_gloss("acc") == "Accuracy: how often the model is right."
+    churn = "{percent} of every 100 churners are caught"
+    assert reading_guide.metric_gloss("churn_caught", churn) is None
+    assert reading_guide.glossary(F1) == [
         "F1 score: one number that balances finding the cases that matter and being right when "
         "flagging one (100 is perfect).",
         "Validation set: data used to compare models and pick the best one.",
@@ -179,10 +180,12 @@ def test_guardrail_introductions():
 # --- slices ----------------------------------------------------------------------------------
 
 def test_a_lagging_slice_against_the_overall_figure():
-    assert n.slice_sentence(target=F1, split="test/long_texts", value=0.71, overall=0.83) == (
+    sentence = slice_words.slice_sentence(target=F1, split="test/long_texts", value=0.71,
+                                          overall=0.83)
+    assert sentence == (
         "The long texts slice of the test set: 71 out of 100, against 83 overall (12 points "
         "worse).")
-    assert n.slice_name("test/long_texts") == "long texts"
+    assert slice_words.slice_name("test/long_texts") == "long texts"
 
 
 @pytest.mark.parametrize(("value", "overall", "direction", "lags"), [
@@ -194,20 +197,20 @@ def test_a_lagging_slice_against_the_overall_figure():
 ])
 def test_which_slices_lag(value, overall, direction, lags):
     threshold = 0.85 if direction == "maximize" else 50
-    assert n.slice_lags(value=value, overall=overall, threshold=threshold,
+    assert slice_words.slice_lags(value=value, overall=overall, threshold=threshold,
                         direction=direction) is lags
 
 
 def test_slice_introductions():
-    assert n.slices_intro(lagging=0, total=0, judged_on="test") == (
+    assert slice_words.slices_intro(lagging=0, total=0, judged_on="test") == (
         "No slices of the test set were logged for the best model, so we cannot say whether "
         "some kinds of cases do worse than others.")
-    assert n.slices_intro(lagging=0, total=2, judged_on="test") == (
+    assert slice_words.slices_intro(lagging=0, total=2, judged_on="test") == (
         "On every slice of the test set the best model does about as well as overall, or "
         "better.")
-    assert n.slices_intro(lagging=1, total=2, judged_on="test") == (
+    assert slice_words.slices_intro(lagging=1, total=2, judged_on="test") == (
         "1 slice of the test set lags the overall figure:")
-    assert n.slices_intro(lagging=2, total=3, judged_on="test") == (
+    assert slice_words.slices_intro(lagging=2, total=3, judged_on="test") == (
         "2 slices of the test set lag the overall figure:")
 
 
@@ -303,7 +306,7 @@ def test_headings_and_time_words():
 
 
 def test_experiment_notes():
-    assert n.experiments_note(F1) == (
+    assert reading_guide.experiments_note(F1) == (
         "Experiments are compared on the validation set; only the best model is quoted on the "
         "test set, so that figure stays an honest check.")
     assert n.experiment_runs_sentence(finished=2, failed=1) == (
@@ -312,7 +315,7 @@ def test_experiment_notes():
 
 
 def test_how_to_read_each_chart():
-    texts = n.chart_texts(F1, ["progress", "runs", "slices", "experiments"])
+    texts = reading_guide.chart_texts(F1, ["progress", "runs", "slices", "experiments"])
     assert {name: t["title"] for name, t in texts.items()} == {
         "progress": "Progress towards the target", "runs": "This period's runs",
         "slices": "Parts of the test set", "experiments": "Best result of each experiment"}
@@ -330,4 +333,4 @@ def test_how_to_read_each_chart():
         "noticeably.")
     assert texts["experiments"]["caption"] == (
         "Each experiment at its best run on the validation set.")
-    assert list(n.chart_texts(F1, ["runs"])) == ["runs"]
+    assert list(reading_guide.chart_texts(F1, ["runs"])) == ["runs"]

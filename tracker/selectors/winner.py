@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 
-from tracker import phrasing
+from tracker import winner_sentences
 from tracker.models import Guardrail, MetricSummary, Project, Run, RunStatus, Target
 from tracker.winner_rules import Candidate, GuardrailRule, Ranked, choose, lift, met, rank, usable
 
@@ -169,7 +169,7 @@ def standing(*, project: Project) -> Standing:
     target = Target.objects.filter(project=project).first()
     if target is None:
         return Standing(None, None, None, None, None, None, None, None, None, [],
-                        phrasing.no_target_sentence())
+                        winner_sentences.no_target_sentence())
     rules = guardrail_rules(project=project)
     ranked = _top_ranked(project, target, rules, wanted=1, need_passing=True)
     chosen = choose(ranked)
@@ -182,7 +182,7 @@ def standing(*, project: Project) -> Standing:
             reason = "no_selection_metric"
         else:
             reason = "all_fail_guardrails"
-        sentence = phrasing.no_winner_sentence(reason=reason, metric=target.metric,
+        sentence = winner_sentences.no_winner_sentence(reason=reason, metric=target.metric,
                                                selected_split=target.selected_on)
         return Standing(target, None, None, None, baseline, baseline_selection,
                         baseline_judged, None, None, [], sentence)
@@ -195,7 +195,7 @@ def standing(*, project: Project) -> Standing:
          "actual": chosen.candidate.guardrail_values.get((r.metric, r.split)), "passed": True}
         for r in rules
     ]
-    sentence = phrasing.winner_sentence(
+    sentence = winner_sentences.winner_sentence(
         metric=target.metric, direction=target.direction, threshold=target.threshold,
         judged_split=target.judged_on, judged_value=judged if usable(judged) else None,
         met=is_met, baseline_value=baseline_judged if baseline else None, lift=gain,

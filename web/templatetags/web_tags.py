@@ -2,7 +2,7 @@
 
 from django import template
 
-from tracker import phrasing
+from tracker import numbers, phrasing
 from web import presenters
 
 register = template.Library()
@@ -19,7 +19,7 @@ def plain(value) -> str:
     """A number as a sentence writes it: "0.85", "1,234"."""
     if value is None:
         return "—"
-    return phrasing.format_number(float(value))
+    return numbers.format_number(float(value))
 
 
 @register.filter
