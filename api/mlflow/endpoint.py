@@ -29,10 +29,15 @@ logger = logging.getLogger("api.mlflow")
 
 
 def json_response(data: dict, status: int = 200) -> HttpResponse:
-    """The answer, with its length: sent whole rather than chunked, although it skips the
-    middleware that would add it (lane.py)."""
-    response = HttpResponse(json.dumps(data, separators=(",", ":"), allow_nan=False),
-                            status=status, content_type="application/json")
+    """The answer as compact JSON, with its length (json_text_response)."""
+    return json_text_response(json.dumps(data, separators=(",", ":"), allow_nan=False),
+                              status=status)
+
+
+def json_text_response(text: str, status: int = 200) -> HttpResponse:
+    """JSON already written as text, with its length: sent whole rather than chunked,
+    although it skips the middleware that would add it (lane.py)."""
+    response = HttpResponse(text, status=status, content_type="application/json")
     response["Content-Length"] = str(len(response.content))
     return response
 

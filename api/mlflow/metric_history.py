@@ -8,10 +8,8 @@ written as text, straight from the stored blocks.
 import json
 import re
 
-from django.http import HttpResponse
-
 from api.mlflow import authorization, fields, shapes
-from api.mlflow.endpoint import endpoint
+from api.mlflow.endpoint import endpoint, json_text_response
 from api.mlflow.errors import invalid
 from tracker import hot_sql, mlflow_mapping
 from tracker.models import MetricSummary
@@ -65,4 +63,4 @@ def get_metric_history(request, user, data):
     body = ",".join(f'{head}{shapes.number_text(v)},"timestamp":{t},"step":{s}}}'
                     for s, t, v in rows)
     tail = f',"next_page_token":{json.dumps(next_token)}' if next_token else ""
-    return HttpResponse(f'{{"metrics":[{body}]{tail}}}', content_type="application/json")
+    return json_text_response(f'{{"metrics":[{body}]{tail}}}')

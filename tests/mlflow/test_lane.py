@@ -65,6 +65,8 @@ def test_mlflow_answers_are_sent_whole_with_their_length(member):
                    client.post("/api/2.0/mlflow/runs/log-batch",
                                {"run_id": run_id, "metrics": [metric()]},
                                content_type="application/json"),
+                   client.get("/api/2.0/mlflow/metrics/get-history",
+                              {"run_id": run_id, "metric_key": "loss"}),
                    client.get("/api/2.0/mlflow/runs/get", {"run_id": "0" * 32}),
                    client.get("/api/2.0/mlflow/no/such/call")):
         assert answer["Content-Length"] == str(len(answer.content))
