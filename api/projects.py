@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from api.base import OperationView, ProjectView
 from api.schema import results
 from api.targets import GuardrailOutput, GuardrailsField, TargetField, TargetOutput, target_data
-from tracker.models import Membership, Project, Role
-from tracker.selectors.access import projects_for_user
+from tracker.models import Project, Role
+from tracker.selectors.access import projects_for_user, roles_of
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 
@@ -54,8 +54,7 @@ class ProjectListView(OperationView):
                    responses=results("ProjectList", ProjectOutput))
     def get(self, request):
         projects = projects_for_user(user=request.user)
-        roles = dict(Membership.objects.filter(user=request.user)
-                     .values_list("project_id", "role"))
+        roles = roles_of(user=request.user)
         return Response({"results": [project_data(p, roles[p.id]) for p in projects]})
 
 

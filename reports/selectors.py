@@ -289,6 +289,11 @@ def _unique(emails: list[str]) -> list[str]:
     return out
 
 
+def latest_reports(*, project: Project, limit: int) -> list[Report]:
+    """The project's last `limit` reports, newest first."""
+    return list(Report.objects.filter(project=project).order_by("-id")[:limit])
+
+
 def open_reports():
     """Reports whose rendering or emails are not finished."""
     return Report.objects.filter(status__in=[ReportStatus.PENDING, ReportStatus.RENDERED])

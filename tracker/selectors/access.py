@@ -14,6 +14,11 @@ def projects_for_user(*, user) -> QuerySet[Project]:
     return Project.objects.filter(memberships__user=user).select_related("target").distinct()
 
 
+def roles_of(*, user) -> dict[int, str]:
+    """The user's role in each project they belong to, by project id."""
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
 def role_of(*, user, project: Project) -> str | None:
     """The user's role in the project; None for an anonymous user or one who is no member."""
     if not user or not user.is_authenticated:

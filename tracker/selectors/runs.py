@@ -13,6 +13,14 @@ def recent_runs(*, project: Project, limit: int = 10) -> list[Run]:
                 .select_related("experiment").order_by("-started_at", "id")[:limit])
 
 
+def live_runs_in_order(*, project: Project, ids: list, related: tuple = ()) -> list[Run]:
+    """The project's live runs among `ids`, in the order of `ids` (unknown, deleted and other
+    projects' ids left out), so a page keeps the order a link gave."""
+    by_id = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
+             .select_related(*related)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def run_fields(*, runs: list[Run]) -> dict:
     """What these runs carry, for a column chooser: param names, tag names and their
     (key, split) metric series, each sorted; the params whose values differ between the

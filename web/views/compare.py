@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from tracker import phrasing
-from tracker.models import Run
 from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import runs as run_selectors
 from tracker.selectors import winner as winner_selectors
 from web import links, presenters
 from web.permissions import page, project_access
@@ -63,9 +63,8 @@ def compare(request, slug):
     access = project_access(request, slug)
     project = access.project
     ids = links.run_ids(request.GET)
-    by_id = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
-             .select_related("experiment", "created_by")}
-    runs = [by_id[i] for i in ids if i in by_id]
+    runs = run_selectors.live_runs_in_order(project=project, ids=ids,
+                                            related=("experiment", "created_by"))
     missing = len(ids) - len(runs)
     standing = winner_selectors.standing(project=project)
     target = standing.target
@@ -206,9 +205,8 @@ def curves(request, slug):
     except ValueError:
         buckets = 400
     buckets = max(10, min(2000, buckets))
-    runs = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
-            .only("id", "name")}
-    wanted = [(runs[i], s) for i in ids if i in runs for s in splits]
+    runs = run_selectors.live_runs_in_order(project=project, ids=ids)
+    wanted = [(run, s) for run in runs for s in splits]
     visibility = ResultVisibility(request, project)
     hidden = 0
     allowed = []

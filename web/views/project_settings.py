@@ -20,7 +20,7 @@ from reports import checkins as report_checkins
 from reports import schedule as report_schedule
 from reports import selectors as report_selectors
 from reports import workflow as report_workflow
-from reports.models import CheckIn, Report, ReportStatus
+from reports.models import CheckIn, ReportStatus
 from tracker.errors import TargetlineError
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
@@ -74,7 +74,7 @@ def _latest_reports(project) -> list[dict]:
     """The project's last reports, newest first, with links to their HTML and PDF (served
     by the API's report views, which let members and viewers in and answer 404 to others)."""
     out = []
-    for report in Report.objects.filter(project=project).order_by("-id")[:LATEST_REPORTS]:
+    for report in report_selectors.latest_reports(project=project, limit=LATEST_REPORTS):
         rendered = report.status != ReportStatus.PENDING and bool(report.pdf)
         out.append({
             "report": report, "period": (report.snapshot or {}).get("period", {}).get("text")

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tracker.errors import TargetlineError
-from tracker.models import Membership
+from tracker.selectors import access as access_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import projects as project_services
@@ -42,14 +42,13 @@ def projects(request):
             messages.success(request, f"Project {project.name} created: agree on its "
                              "target below.")
             return redirect("web:settings", slug=project.slug)
-    roles = dict(Membership.objects.filter(user=request.user)
-                 .values_list("project__slug", "role"))
+    roles = access_selectors.roles_of(user=request.user)
     cards = []
     for project in project_selectors.projects_overview(user=request.user):
         standing = winner_selectors.standing(project=project)
         target = standing.target
         cards.append(ProjectCard(
-            project=project, role=roles.get(project.slug, ""), standing=standing,
+            project=project, role=roles.get(project.id, ""), standing=standing,
             verdict=project_verdict(project=project, standing=standing),
             progress=presenters.progress(standing.judged_value, target.threshold,
                                          target.direction) if target else None,
