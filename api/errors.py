@@ -16,6 +16,9 @@ class ErrorOutput(serializers.Serializer):
                                   "dotted path such as target.threshold or metrics[2].split")
     position = serializers.IntegerField(required=False, help_text="filter and order_by: "
                                         "where in the text the problem starts")
+    similar = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="creating a project: your projects whose slug the one sent may be a typo of")
 
 
 def _first_error(detail, prefix: str = ""):
