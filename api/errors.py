@@ -18,7 +18,8 @@ class ErrorOutput(serializers.Serializer):
                                         "where in the text the problem starts")
     similar = serializers.ListField(
         child=serializers.CharField(), required=False,
-        help_text="creating a project: your projects whose slug the one sent may be a typo of")
+        help_text="a project not found, or not created unasked: your projects whose slug "
+        "the one sent may be a typo of, closest first")
 
 
 def _first_error(detail, prefix: str = ""):

@@ -55,3 +55,9 @@ def near_misses(word: str, candidates: Iterable[str], *,
         if distance <= allowed:
             found.append((distance, candidate))
     return [candidate for _, candidate in sorted(found)]
+
+
+def choices(names: list[str], *, most: int = 3) -> str:
+    """The first `most` names quoted for a question: '"a"', '"a" or "b"', '"a", "b" or "c"'."""
+    quoted = [f'"{name}"' for name in names[:most]]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"

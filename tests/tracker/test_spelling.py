@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tracker.spelling import edit_distance, edits_allowed, near_misses
+from tracker.spelling import choices, edit_distance, edits_allowed, near_misses
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,9 @@ def test_a_fold_makes_spellings_equal():
 def test_short_names_do_not_match_everything():
     assert near_misses("ab", ["cd", "ac", "abc"]) == []
     assert near_misses("nlp", ["cv", "nl", "nlp2", "mlp"]) == ["mlp", "nl", "nlp2"]
+
+
+def test_choices_are_quoted_for_a_question():
+    assert choices(["a"]) == '"a"'
+    assert choices(["a", "b"]) == '"a" or "b"'
+    assert choices(["a", "b", "c", "d"]) == '"a", "b" or "c"'

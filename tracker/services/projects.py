@@ -5,6 +5,7 @@ change their roles and remove them."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from tracker import spelling
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
 from tracker.selectors.projects import similar_projects
@@ -49,10 +50,8 @@ def create_project(*, user, slug: str, name: str = "", description: str = "",
 def _refuse_a_typo(*, user, slug: str) -> None:
     similar = similar_projects(user=user, slug=slug)
     if similar:
-        quoted = [f'"{s}"' for s in similar[:3]]
-        meant = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-        raise InvalidInput(f'No project "{slug}"; did you mean {meant}? Send "create": true '
-                           "to create it.", field="slug", similar=similar)
+        raise InvalidInput(f'No project "{slug}"; did you mean {spelling.choices(similar)}? '
+                           'Send "create": true to create it.', field="slug", similar=similar)
 
 
 def update_project(*, project: Project, name: str | None = None,
