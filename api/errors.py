@@ -16,6 +16,10 @@ class ErrorOutput(serializers.Serializer):
                                   "dotted path such as target.threshold or metrics[2].split")
     position = serializers.IntegerField(required=False, help_text="filter and order_by: "
                                         "where in the text the problem starts")
+    similar = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="a project not found, or not created unasked: your projects whose slug "
+        "the one sent may be a typo of, closest first")
 
 
 def _first_error(detail, prefix: str = ""):

@@ -60,7 +60,9 @@ class ProjectListView(OperationView):
 
 class ProjectCreateView(OperationView):
     """Create a project, optionally with its target and guardrails; you become its owner.
-    Any signed-in user may create one."""
+    Any signed-in user may create one. A slug within two edits of one of your projects
+    (one edit below six characters; case and - or _ aside) is taken for a typo: a 400
+    naming the projects it is close to, in `similar`, unless `create` is true."""
 
     class Input(serializers.Serializer):
         slug = serializers.CharField(help_text="lower-case letters and digits separated by - "
@@ -70,12 +72,17 @@ class ProjectCreateView(OperationView):
         description = serializers.CharField(required=False, allow_blank=True, default="")
         target = TargetField(required=False, allow_null=True, default=None)
         guardrails = GuardrailsField(required=False, default=list)
+        create = serializers.BooleanField(
+            required=False, default=False, help_text="true: create it even when its slug is "
+            "close to one of your projects' (without it, that is a 400 naming them)")
 
     @extend_schema(tags=TAGS, summary="Create a project", request=Input,
                    responses={201: ProjectOutput})
     def post(self, request):
         data = self.validated(self.Input)
-        project = project_services.create_project(user=request.user, **data)
+        confirmed = data.pop("create")
+        project = project_services.create_project(user=request.user, allow_similar=confirmed,
+                                                  **data)
         return Response(project_data(project, Role.OWNER), status=status.HTTP_201_CREATED)
 
 

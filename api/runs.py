@@ -8,8 +8,10 @@ from rest_framework.response import Response
 
 from api.base import ProjectView, RunView
 from api.schema import MetricValue
-from tracker import limits, run_pages, run_search
+from tracker import limits, run_pages, run_search, spelling
+from tracker.errors import NotFound
 from tracker.models import MetricSummary, Run
+from tracker.selectors import projects as project_selectors
 from tracker.services import runs as run_services
 from tracker.validation import to_int
 
@@ -155,7 +157,19 @@ class RunSearchView(ProjectView):
 class RunCreateView(ProjectView):
     """Start a run (owners and members); its experiment is created on first use. A run sent
     again with the same client-chosen `id` is answered as it is (200), so a client may
-    retry safely."""
+    retry safely. A project that is not found may be a typo: the 404 names the projects of
+    yours it is close to, in `similar` too."""
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except NotFound:
+            slug = kwargs["slug"]
+            similar = project_selectors.similar_projects(user=request.user, slug=slug)
+            if not similar:
+                raise
+            raise NotFound(f'No project "{slug}"; did you mean {spelling.choices(similar)}?',
+                           field="project", similar=similar) from None
 
     class Input(serializers.Serializer):
         id = serializers.UUIDField(required=False, allow_null=True, default=None,

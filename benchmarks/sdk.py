@@ -199,7 +199,7 @@ def main(argv: list | None = None) -> int:
     os.environ.update(TARGETLINE_URL=url, TARGETLINE_TOKEN=token, TARGETLINE_DIR=spool)
     project = f"sdk-bench-{int(time.time())}"
     try:
-        tl.Api().create_project(project, name="SDK benchmark")
+        tl.Api().create_project(project, name="SDK benchmark", create=True)
         log_call = bench_log_call(tl, project, args.calls)
         e2e = bench_end_to_end(tl, project, args.points)
         catch_up = bench_catch_up(tl, project, args.points, url, token, spool)

@@ -34,9 +34,11 @@ def create_experiment(request, user, data):
     if name == placement.DEFAULT_EXPERIMENT_NAME:
         raise already_exists("Experiment(name=Default) already exists: it is experiment '0'")
     with transaction.atomic():
-        project = placement.project_for_new_experiment(user, name, tags)
+        project, created = placement.project_for_new_experiment(user, name, tags)
         inner_name = placement.experiment_name_in(project, name)
         tags[placement.PROJECT_TAG] = project.slug
+        if created:
+            tags.update(placement.new_project_tags(user, project, name))
         try:
             experiment = experiment_services.create_experiment(project=project, user=user,
                                                                name=inner_name)

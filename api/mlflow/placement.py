@@ -6,7 +6,10 @@ Mapping decisions (docs/mlflow.md):
   `set_experiment`) is each user's own: the experiment "Default" of a personal
   project `default-<username>`, created with the user as owner on first use.
 - A new experiment goes to the project its tag `targetline.project` names, or a
-  "project-slug/" prefix of its name names, or else to a project named after it.
+  "project-slug/" prefix of its name names, or else to a project named after it. A
+  project made that way is created as MLflow scripts expect (they cannot be asked to
+  confirm), and the experiment's tags say so: `targetline.project.new`, and the
+  user's projects its slug may be a typo of in `targetline.project.similar`.
 """
 
 import re
@@ -18,12 +21,15 @@ from api.mlflow.errors import invalid, not_found
 from api.mlflow.roles import check_write, role_subquery, visible_experiments
 from tracker.errors import Conflict
 from tracker.models import Experiment, Project
+from tracker.selectors import projects as project_selectors
 from tracker.services import experiments as experiment_services
 from tracker.services import projects as project_services
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 PROJECT_TAG = "targetline.project"
+NEW_PROJECT_TAG = "targetline.project.new"
+SIMILAR_PROJECTS_TAG = "targetline.project.similar"
 
 
 # --- The default experiment "0" ------------------------------------------------------
@@ -134,8 +140,9 @@ def tagged_project(user, slug: str) -> Project:
     return project
 
 
-def project_for_new_experiment(user, name: str, tags: dict) -> Project:
-    """Where a new MLflow experiment goes; the user must be able to write there.
+def project_for_new_experiment(user, name: str, tags: dict) -> tuple[Project, bool]:
+    """Where a new MLflow experiment goes, and whether that project was created for it; the
+    user must be able to write there.
 
     The project named by the tag targetline.project (which must exist), or by a
     "project-slug/" prefix of the name, or else the project named after the
@@ -143,24 +150,38 @@ def project_for_new_experiment(user, name: str, tags: dict) -> Project:
     when someone else's project already has it).
     """
     if tags.get(PROJECT_TAG):
-        return tagged_project(user, tags[PROJECT_TAG])
+        return tagged_project(user, tags[PROJECT_TAG]), False
     if "/" in name:
         project = _writable_project(user, name.partition("/")[0])
         if project is not None and project.role is not None:
-            return project
+            return project, False
     base = project_slug_for(name)
     for attempt in range(1, 50):
         slug = base if attempt == 1 else f"{base[:85]}-{attempt}"
         project = _writable_project(user, slug)
         if project is not None and project.role is not None:
-            return project
+            return project, False
         if project is None:
             try:
                 with transaction.atomic():
-                    return project_services.create_project(user=user, slug=slug, name=name[:200])
+                    return project_services.create_project(user=user, slug=slug,
+                                                           name=name[:200]), True
             except (IntegrityError, Conflict):  # the slug was taken concurrently: next one
                 continue
     raise invalid(f"could not find a free project slug for experiment {name!r}")
+
+
+def new_project_tags(user, project: Project, name: str) -> dict:
+    """The tags that say an experiment's project was created for it, and which of the
+    user's projects its slug (or the "project-slug/" prefix of the name) may be a typo of."""
+    tags = {NEW_PROJECT_TAG: "true"}
+    meant = [project.slug] + ([name.partition("/")[0]] if "/" in name else [])
+    similar = [s for slug in meant
+               for s in project_selectors.similar_projects(user=user, slug=slug)]
+    similar = [s for s in dict.fromkeys(similar) if s != project.slug]
+    if similar:
+        tags[SIMILAR_PROJECTS_TAG] = ", ".join(similar)
+    return tags
 
 
 def experiment_name_in(project: Project, name: str) -> str:

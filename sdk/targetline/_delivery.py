@@ -17,7 +17,7 @@ import sys
 import urllib.parse
 from dataclasses import dataclass
 
-from targetline._http import ApiError, Transport, Unreachable, check
+from targetline._http import ApiError, SimilarProject, Transport, Unreachable, check
 from targetline._spool import Batch, blob_path
 from targetline._validation import MAX_POINTS_PER_BATCH
 
@@ -70,6 +70,11 @@ def _stop_reason(exc: ApiError, batch: Batch) -> str:
     if exc.status == 403:
         return (f"the token's user may not write to run {run_id} ({exc.message}); ask a "
                 "project owner to make you a member, then run `targetline sync`")
+    if isinstance(exc, SimilarProject):
+        meant = exc.similar[0]
+        return (f"the server refused to create run {run_id}: {exc.message} The run stays in "
+                f"the spool: `targetline sync --move {exc.project}={meant}` sends it to "
+                f'"{meant}", `targetline sync --create` creates "{exc.project}" for it')
     if batch.kind == "create":
         return f"the server refused to create run {run_id} (HTTP {exc.status}: {exc.message})"
     return f"run {run_id} does not exist on the server ({exc.message})"
@@ -157,7 +162,9 @@ def metrics_bodies(batch: Batch) -> list:
 
 
 def create_run(transport: Transport, item: dict, headers: dict | None = None) -> dict:
-    """Create the run under its client-chosen id; a missing project is created first.
+    """Create the run under its client-chosen id; a missing project is created first,
+    unless the server takes its slug for a typo of one of the user's projects and the
+    item does not say `create` (SimilarProject).
 
     Returns the server's run. Raises ApiError or Unreachable.
     """
@@ -169,12 +176,19 @@ def create_run(transport: Transport, item: dict, headers: dict | None = None) ->
         if exc.status != 404:
             raise
     created = True
+    body = {"slug": project, "name": project}
+    if item.get("create"):
+        body["create"] = True
     try:
-        transport.call("POST", "/api/v1/projects/", {"slug": project, "name": project})
+        transport.call("POST", "/api/v1/projects/", body)
     except ApiError as exc:
         if exc.status == 404:
             raise ApiError(404, f"{transport.url} has no Targetline API at /api/v1/: check "
                            "TARGETLINE_URL") from None
+        similar = exc.body.get("similar") if isinstance(exc.body, dict) else None
+        if exc.status == 400 and similar:
+            raise SimilarProject(project, similar, _did_you_mean(project, similar),
+                                 exc.body) from None
         if exc.status != 409:
             raise
         # It exists: created meanwhile by another run, or by an earlier attempt of ours
@@ -193,3 +207,9 @@ def create_run(transport: Transport, item: dict, headers: dict | None = None) ->
             f"{transport.url}/p/{project}/settings/, or with targetline.Api().set_target("
             f"{project!r}, {{'metric': 'f1', 'direction': 'maximize', 'threshold': 0.85}})")
     return run  # type: ignore[return-value]
+
+
+def _did_you_mean(project: str, similar: list) -> str:
+    quoted = [f'"{slug}"' for slug in similar[:3]]
+    meant = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f'No project "{project}"; did you mean {meant}?'

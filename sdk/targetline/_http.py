@@ -46,6 +46,16 @@ class ApiError(TargetlineError):
         self.body = body
 
 
+class SimilarProject(ApiError):
+    """The project a run names does not exist and its slug is a typo's distance from one of
+    the user's projects (`similar`, closest first): the server will not create it unasked."""
+
+    def __init__(self, project: str, similar: list, message: str, body: object = None):
+        super().__init__(400, message, "project", body)
+        self.project = project
+        self.similar = similar
+
+
 @dataclass
 class Response:
     status: int

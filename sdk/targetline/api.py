@@ -69,15 +69,20 @@ class Api:
     # --- projects ---------------------------------------------------------------------
 
     def create_project(self, slug: str, name: str | None = None, *, description: str = "",
-                       target: dict | None = None, guardrails: list | None = None) -> dict:
+                       target: dict | None = None, guardrails: list | None = None,
+                       create: bool = False) -> dict:
         """Create a project (you become its owner), optionally with its target and guardrails.
 
         target: {"metric", "direction": "maximize"|"minimize", "threshold", and optionally
         "judged_on" (default "test"), "selected_on" (default "validation"), "agreed_by",
         "agreed_on", "definition"}; guardrails: [{"metric", "split", "op", "value"}].
+        A slug a typo's distance from one of your projects' is refused (ApiError 400
+        naming it) unless `create=True`.
         """
         check_slug(slug)
         body: dict = {"slug": slug, "name": name or slug, "description": description}
+        if create:
+            body["create"] = True
         if target is not None:
             body["target"] = target
         if guardrails is not None:

@@ -8,6 +8,8 @@ request may be repeated without storing anything twice.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import socket
@@ -20,6 +22,7 @@ from targetline import _spool
 from targetline._config import resolve_token, spool_root
 from targetline._delivery import REJECTED, RETRY, SENT, STOP, count, deliver
 from targetline._http import Transport, Unreachable
+from targetline._validation import check_slug
 from targetline._version import __version__
 
 FINISHED_MARK = _spool.FINISHED
@@ -213,7 +216,7 @@ def _sync_run(run_dir: Path, meta: dict, files: list, transport: Transport,
     """Send one run's batches in order; True when nothing is left to send."""
     run_id = run_dir.name
     saw_finish = (run_dir / FINISHED_MARK).exists()
-    for _, path in files:
+    for i, (_, path) in enumerate(files):
         try:
             batch = _spool.read_batch(path)
         except FileNotFoundError:
@@ -223,8 +226,15 @@ def _sync_run(run_dir: Path, meta: dict, files: list, transport: Transport,
             progress.line(f"run {run_id}: {path.name} is unreadable ({exc}); set aside")
             progress.advance(0)
             continue
+        if batch.kind == "create":
+            _apply_create_options(batch.items[0], args)
+        elif i == 0 and meta.get("project") in args.move:
+            progress.line(f"run {run_id}: already created in project {meta['project']!r}; "
+                          "--move only changes runs the server has not created yet")
         outcome = _send_with_retries(transport, batch, args)
         if outcome.kind == SENT:
+            if batch.kind == "create" and batch.items[0]["project"] != meta.get("project"):
+                _record_move(run_dir, meta, batch.items[0]["project"])
             _spool.remove_batch(path)
             if batch.kind == "finish":
                 saw_finish = True
@@ -246,6 +256,29 @@ def _sync_run(run_dir: Path, meta: dict, files: list, transport: Transport,
         _mark_killed(run_dir, meta, transport, progress)
     progress.line(f"run {run_id} ({meta.get('project')}/{meta.get('experiment')}): sent")
     return True
+
+
+def _apply_create_options(item: dict, args: argparse.Namespace) -> None:
+    """--move and --create, on a run the server has not created yet."""
+    item["project"] = args.move.get(item["project"], item["project"])
+    if args.create:
+        item["create"] = True
+
+
+def _record_move(run_dir: Path, meta: dict, project: str) -> None:
+    meta["project"] = project  # what `targetline status` shows if the rest must wait
+    with contextlib.suppress(OSError):  # else only that listing is stale
+        _spool.write_atomic(run_dir / _spool.META, json.dumps(meta, indent=1).encode())
+
+
+def _move(text: str) -> tuple:
+    old, sep, new = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError("write it OLD=NEW, e.g. tumour-screen=tumor-screen")
+        return check_slug(old), check_slug(new)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _send_with_retries(transport: Transport, batch: _spool.Batch, args: argparse.Namespace):
@@ -301,10 +334,18 @@ def main(argv: list | None = None) -> int:
                         help="seconds per request (default 60)")
     p_sync.add_argument("--retry-rejected", action="store_true",
                         help="send batches the server refused before once more")
+    p_sync.add_argument("--move", metavar="OLD=NEW", type=_move, action="append", default=[],
+                        help="send the runs of project OLD the server has not created yet "
+                        "to project NEW instead (e.g. a typo's runs to the project meant)")
+    p_sync.add_argument("--create", action="store_true",
+                        help="create the projects spooled runs name even when their slug is "
+                        "close to one of yours")
     p_sync.set_defaults(handler=sync)
     for sub in (p_status, p_sync):
         sub.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.command == "sync":
+        args.move = dict(args.move)
     try:
         return args.handler(args)
     except KeyboardInterrupt:

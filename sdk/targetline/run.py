@@ -39,7 +39,7 @@ from targetline._delivery import (
     deliver,
     say,
 )
-from targetline._http import ApiError, Transport, Unreachable
+from targetline._http import ApiError, SimilarProject, Transport, Unreachable
 from targetline._validation import (
     MAX_PARAMS_PER_BATCH,
     MAX_POINTS_PER_BATCH,
@@ -78,7 +78,7 @@ class Run:
 
     def __init__(self, *, settings: Settings, project: str, experiment: str,
                  name: str | None, params: dict, tags: dict, baseline: bool,
-                 notes: str, data_version: str):
+                 notes: str, data_version: str, create: bool = False):
         self.id = str(uuid.uuid4())
         self.project = project
         self.experiment = experiment
@@ -110,6 +110,7 @@ class Run:
         }
         self._extra_params = params
         self._extra_tags = tags
+        self._create_project = create
         self._sender: _Sender | None = None
         self.dir = self._make_dir(settings.spool)
         self._lock_file = _spool.RunLock(self.dir)
@@ -141,7 +142,7 @@ class Run:
         first_tags = chunks(tags, MAX_TAGS_PER_BATCH)
         body.update(params=first_params[0], tags=first_tags[0], git_commit=git_commit,
                     host=host, context=context, started_at=_iso(started))
-        item = {"project": self.project, "body": body}
+        item = {"project": self.project, "body": body, "create": self._create_project}
         _spool.write_atomic(self.dir / _spool.META, json.dumps({
             "run_id": self.id, "url": self.settings.url, "project": self.project,
             "experiment": self.experiment, "name": self.name, "host": host,
@@ -159,6 +160,10 @@ class Run:
             self._write_batch("create", item)
             say(f"{exc}. Run {self.id} starts offline: everything it logs is kept in "
                 f"{self.dir} and sent when the server answers")
+        except SimilarProject as exc:
+            self._discard()
+            raise SimilarProject(exc.project, exc.similar, f"{exc.message} Pass create=True "
+                                 "to targetline.init() to create it.", exc.body) from None
         except ApiError as exc:
             self._discard()
             raise ApiError(exc.status, f"the server refused to start the run: {exc.message}",
@@ -672,14 +677,16 @@ def init(project: str, experiment: str = "default", name: str | None = None,
          notes: str | None = None, url: str | None = None, token: str | None = None, *,
          data_version: str | None = None, dir: str | None = None,
          flush_interval: float | None = None, finish_timeout: float | None = None,
-         request_timeout: float | None = None) -> Run:
+         request_timeout: float | None = None, create: bool = False) -> Run:
     """Start a run of `experiment` in `project` and return it.
 
     `url` and `token` default to TARGETLINE_URL and TARGETLINE_TOKEN. A project
     that does not exist is created (without a target: one line says how to agree
-    one). If the server is unreachable the run starts anyway, under an id chosen
-    here, and everything is sent once the server answers. Git commit and dirty
-    flag, host, Python version, command line, start and end time are recorded.
+    one), unless its slug is a typo's distance from one of yours: then ApiError
+    (400, naming that project) unless `create=True`. If the server is unreachable
+    the run starts anyway, under an id chosen here, and everything is sent once
+    the server answers. Git commit and dirty flag, host, Python version, command
+    line, start and end time are recorded.
     """
     settings = Settings.load(url=url, token=token, directory=dir, flush_interval=flush_interval,
                              finish_timeout=finish_timeout, request_timeout=request_timeout)
@@ -689,12 +696,15 @@ def init(project: str, experiment: str = "default", name: str | None = None,
         name = check_name(name, "run name")
     if not isinstance(baseline, bool):
         raise ValueError(f"baseline must be True or False, not {baseline!r}")
+    if not isinstance(create, bool):
+        raise ValueError(f"create must be True or False, not {create!r}")
     if notes is not None and not isinstance(notes, str):
         raise ValueError("notes must be a string")
     if data_version is not None and not isinstance(data_version, str):
         raise ValueError("data_version must be a string")
     run = Run(settings=settings, project=project, experiment=experiment, name=name,
               params=clean_params(params or {}), tags=clean_tags(tags or {}),
-              baseline=baseline, notes=notes or "", data_version=data_version or "")
+              baseline=baseline, notes=notes or "", data_version=data_version or "",
+              create=create)
     run._start()
     return run

@@ -60,6 +60,57 @@ def test_a_missing_slug_names_the_field(api):
     error_body(api.post(PROJECTS, {"name": "No slug"}, format="json"), 400, "slug")
 
 
+# --- A slug one typo away from a project of yours ---------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["news-topic", "news-topcis", "newstopics", "news_topics",
+                                  "nevs-topicz"])
+def test_a_slug_close_to_one_of_mine_is_refused_naming_it(api, project, slug):
+    response = api.post(PROJECTS, {"slug": slug}, format="json")
+
+    body = error_body(response, 400, "slug")
+    assert body["error"] == (f'No project "{slug}"; did you mean "news-topics"? Send '
+                             '"create": true to create it.')
+    assert body["similar"] == ["news-topics"]
+    assert api.get(f"{PROJECTS}{slug}/").status_code == 404
+
+
+def test_create_true_creates_it_all_the_same(api, project):
+    response = api.post(PROJECTS, {"slug": "news-topic", "create": True}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["slug"] == "news-topic"
+
+
+def test_every_close_project_is_named_closest_first(api, project):
+    api.post(PROJECTS, {"slug": "news-topics-v2", "create": True}, format="json")
+
+    body = error_body(api.post(PROJECTS, {"slug": "news-topics2"}, format="json"), 400, "slug")
+
+    assert body["similar"] == ["news-topics", "news-topics-v2"]
+    assert 'did you mean "news-topics" or "news-topics-v2"?' in body["error"]
+
+
+def test_only_projects_i_can_see_count(api, project, make_user, client_for):
+    stranger = client_for(make_user("sam"))
+
+    response = stranger.post(PROJECTS, {"slug": "news-topic"}, format="json")
+
+    assert response.status_code == 201  # olivia's news-topics is none of sam's business
+
+
+def test_far_slugs_and_short_ones_are_not_typos(api, project):
+    for slug in ("news-tropical", "nlp", "cv"):
+        assert api.post(PROJECTS, {"slug": slug}, format="json").status_code == 201, slug
+    assert api.post(PROJECTS, {"slug": "np"}, format="json").status_code == 201
+
+
+def test_a_taken_slug_is_still_a_conflict_before_any_typo(api, project):
+    api.post(PROJECTS, {"slug": "news-topic", "create": True}, format="json")
+
+    error_body(api.post(PROJECTS, {"slug": "news-topics"}, format="json"), 409, "slug")
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"direction": "up"}, "target.direction"),
     ({"threshold": "abc"}, "target.threshold"),

@@ -82,6 +82,18 @@ def test_the_same_id_in_another_project_is_a_conflict(api, project):
     assert api.get(f"/api/v1/runs/{run_id}").json()["project"] == "news-topics"
 
 
+def test_a_run_for_a_misspelt_project_is_a_404_naming_the_one_meant(api, project, roles):
+    response = api.post("/api/v1/projects/news-topcis/runs/", {"experiment": "e"},
+                        format="json")
+
+    body = error_body(response, 404, "project")
+    assert body["error"] == 'No project "news-topcis"; did you mean "news-topics"?'
+    assert body["similar"] == ["news-topics"]
+    outsider = roles["outsider"].post("/api/v1/projects/news-topcis/runs/", {"experiment": "e"},
+                                      format="json")
+    assert error_body(outsider, 404, "project")["error"] == "no project 'news-topcis'"
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"id": "not-a-uuid"}, "id"),
     ({"experiment": ""}, "experiment"),

@@ -128,6 +128,19 @@ def test_every_error_answers_as_documented(schema, roles, project, role, method,
     assert_documented(schema, response)
 
 
+def test_a_slug_taken_for_a_typo_and_created_when_asked(schema, api, project):
+    typo = api.post("/api/v1/projects/", {"slug": "news-topic"}, format="json")
+    assert typo.status_code == 400 and typo.json()["similar"] == ["news-topics"]
+    assert_documented(schema, typo)
+
+    sent = {"format": "json", "data": {"slug": "news-topic", "create": True}}
+    assert_request_documented(schema, "/api/v1/projects/", "post", sent)
+    assert_documented(schema, api.post("/api/v1/projects/", **sent))
+    misspelt = api.post("/api/v1/projects/news-topcs/runs/", {"experiment": "e"}, format="json")
+    assert misspelt.status_code == 404 and misspelt.json()["similar"]
+    assert_documented(schema, misspelt)
+
+
 def test_the_winner_the_leaderboard_and_non_finite_values(schema, api, project, owner):
     make_run(project, owner, name="rules", baseline=True,
              series={"validation.f1": 0.6, "test.f1": 0.58, "test.latency_ms": 2})

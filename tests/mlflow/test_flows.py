@@ -38,6 +38,25 @@ def test_set_experiment_creates_a_project_named_after_it_with_the_user_as_owner(
     assert Experiment.objects.filter(name="Fraud model v2").count() == 1
 
 
+def test_a_project_created_for_an_experiment_says_so_and_names_the_one_it_may_be_a_typo_of(
+        alice):
+    first = mlflow.set_experiment("Tumor screen")
+    assert first.tags["targetline.project.new"] == "true"
+    assert "targetline.project.similar" not in first.tags
+
+    typo = mlflow.set_experiment("Tumour screen")  # created all the same, as MLflow would
+
+    assert typo.tags["targetline.project"] == "tumour-screen"
+    assert typo.tags["targetline.project.new"] == "true"
+    assert typo.tags["targetline.project.similar"] == "tumor-screen"
+    assert alice.get_experiment(typo.experiment_id).tags == typo.tags
+    prefixed = alice.get_experiment(alice.create_experiment("tumor-screem/svm"))
+    assert prefixed.tags["targetline.project"] == "tumor-screemsvm"
+    assert prefixed.tags["targetline.project.similar"] == "tumor-screen, tumour-screen"
+    placed = alice.create_experiment("lr", tags={"targetline.project": "tumor-screen"})
+    assert "targetline.project.new" not in alice.get_experiment(placed).tags
+
+
 def test_the_project_tag_puts_an_experiment_into_an_existing_project(shared_project, tracking):
     project, tokens = shared_project
     client = tracking(tokens["mark"])

@@ -6,6 +6,7 @@ import itertools
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -64,14 +65,12 @@ def own_server(live) -> Server:
     srv.stop()
 
 
-_slugs = itertools.count(1)
-
-
 @pytest.fixture
 def slug(request) -> str:
-    """A project slug no other test uses."""
+    """A project slug no other test uses, nor one a typo away: the server would take it
+    for a typo of the other (random hex differs in more than two places)."""
     name = request.node.name.replace("test_", "", 1).replace("_", "-")[:40].strip("-")
-    return f"{name}-{os.getpid()}-{next(_slugs)}"
+    return f"{name}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

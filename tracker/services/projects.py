@@ -1,11 +1,14 @@
 """Projects and their members: create a project (its owner, and its target and guardrails
-when given), rename it, add members, change their roles and remove them."""
+when given, and not a typo of one of the creator's unless asked), rename it, add members,
+change their roles and remove them."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from tracker import spelling
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
+from tracker.selectors.projects import similar_projects
 from tracker.services.targets import clean_guardrails, clean_target
 from tracker.validation import check_slug
 
@@ -14,13 +17,22 @@ User = get_user_model()
 
 @transaction.atomic
 def create_project(*, user, slug: str, name: str = "", description: str = "",
-                   target: dict | None = None, guardrails: list | None = None) -> Project:
-    """Create a project; its creator becomes its owner. Target and guardrails are optional."""
+                   target: dict | None = None, guardrails: list | None = None,
+                   allow_similar: bool = True) -> Project:
+    """Create a project; its creator becomes its owner. Target and guardrails are optional.
+
+    With allow_similar=False, a slug that may be a typo of one of the creator's
+    projects ("tumour-screen" beside "tumor-screen") is refused, naming it, with
+    the `similar` slugs in the error: a script that misspells its project must not
+    quietly start a second one.
+    """
     slug = check_slug(slug)
     target_fields = clean_target(target) if target is not None else None
     guardrail_rows = clean_guardrails(guardrails) if guardrails is not None else []
     if Project.objects.filter(slug=slug).exists():
         raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
+    if not allow_similar:
+        _refuse_a_typo(user=user, slug=slug)
     project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
                                      created_by=user)
     Membership.objects.create(project=project, user=user, role=Role.OWNER)
@@ -33,6 +45,13 @@ def create_project(*, user, slug: str, name: str = "", description: str = "",
         TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
                                     old=[], new=guardrail_rows)
     return project
+
+
+def _refuse_a_typo(*, user, slug: str) -> None:
+    similar = similar_projects(user=user, slug=slug)
+    if similar:
+        raise InvalidInput(f'No project "{slug}"; did you mean {spelling.choices(similar)}? '
+                           'Send "create": true to create it.', field="slug", similar=similar)
 
 
 def update_project(*, project: Project, name: str | None = None,
