@@ -161,8 +161,9 @@ def runs(request, slug):
         "first_url": _query(request, cursor=None),
         "csv_url": reverse("web:runs-csv", args=[project.slug]) + _query(
             request, cursor=None, page_size=None, col=chosen),
-        "hidden_runs": visibility.hidden_runs([r.id for r in found.rows])
-        if shows_hidden_split else [],
+        "hidden_runs": [str(row["run"].id) for row in table
+                        if any(c.get("hidden") for c in row["cells"])],
+        "shows_hidden_split": shows_hidden_split,
         "auto_revealed": found.auto_revealed,
         "judged_phrase": phrasing.split_phrase(visibility.judged_on),
         "winner": standing.winner, "baseline": standing.baseline,
@@ -175,9 +176,9 @@ def runs(request, slug):
 def runs_csv(request, slug):
     """Every run matching the filter, in the table's order and columns, as CSV.
 
-    Test values of runs other than the winner and the baseline are written as "hidden"
-    unless revealed in this session; a filter or order that reads test results counts as a
-    look at them for every exported run (recorded).
+    Test values the pages hide are written as "hidden" unless revealed in this session; a
+    filter or order that reads test results counts as a look at them for every exported run
+    (recorded).
     """
     access = project_access(request, slug)
     project = access.project
