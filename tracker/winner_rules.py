@@ -50,16 +50,30 @@ def usable(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def guardrail_failures(candidate: Candidate, rules: list[GuardrailRule]) -> tuple[str, ...]:
-    """The guardrails a candidate fails; a missing or NaN metric fails its guardrail."""
-    failures = []
+def failed_guardrails(candidate: Candidate,
+                      rules: list[GuardrailRule]) -> list[tuple[GuardrailRule, float | None]]:
+    """The guardrails a candidate fails, each with the candidate's value (None or NaN: not
+    logged); a missing or NaN metric fails its guardrail."""
+    failed = []
     for rule in rules:
         value = candidate.guardrail_values.get((rule.metric, rule.split))
-        if not usable(value):
-            failures.append(f"{rule.split}.{rule.metric} was not logged ({rule.describe()})")
-        elif not OPERATORS[rule.op](value, rule.value):
-            failures.append(f"{rule.split}.{rule.metric} is {value:.4g} ({rule.describe()})")
-    return tuple(failures)
+        if not usable(value) or not OPERATORS[rule.op](value, rule.value):
+            failed.append((rule, value))
+    return failed
+
+
+def failure_text(rule: GuardrailRule, value: float | None, *, value_shown: bool = True) -> str:
+    """Why a guardrail fails, in a few words: "test.latency_ms is 63.2 (test.latency_ms <=
+    50)"; "is hidden" instead of the value where a page may not show it."""
+    name = f"{rule.split}.{rule.metric}"
+    if not usable(value):
+        return f"{name} was not logged ({rule.describe()})"
+    return f"{name} is {f'{value:.4g}' if value_shown else 'hidden'} ({rule.describe()})"
+
+
+def guardrail_failures(candidate: Candidate, rules: list[GuardrailRule]) -> tuple[str, ...]:
+    """Why the candidate fails its guardrails, one fragment per failed guardrail."""
+    return tuple(failure_text(rule, value) for rule, value in failed_guardrails(candidate, rules))
 
 
 def rank(candidates: list[Candidate], *, direction: str,

@@ -108,7 +108,7 @@ def chooser(columns: list[Column], fields: dict) -> dict:
 def cell(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) -> dict:
     """One table cell: text, optional tooltip, and whether it is a hidden test value."""
     if col.kind == "metric":
-        if not visibility.shows(run.id, col.split):
+        if not visibility.shows(run.id, col.split, col.name):
             return {"text": "hidden", "hidden": True}
         summary = summaries.get(run.id, {}).get((col.name, col.split))
         if summary is None:
@@ -155,7 +155,7 @@ def cell(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) -
 def csv_value(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) -> str:
     """One CSV field: the full value (no rounding), "hidden" for a hidden test value."""
     if col.kind == "metric":
-        if not visibility.shows(run.id, col.split):
+        if not visibility.shows(run.id, col.split, col.name):
             return "hidden"
         summary = summaries.get(run.id, {}).get((col.name, col.split))
         if summary is None:

@@ -1,10 +1,14 @@
 """Which test-split results a page may show.
 
-The winner's and the baseline's test values are always shown: they are what reports
-quote. Test values of every other run stay hidden until someone asks to see them; each
-such reveal is a RevealedTestResults row (who, when, which runs), because looking at
-test results while still choosing turns the test set into a validation set. A reveal
-lasts for the rest of the browser session (its ids are kept in the session).
+The test values reports quote are always shown: the winner's and the baseline's, and the
+target metric's judged value of each run that was the best model earlier (the best-so-far
+history the verdict and the reports' progress chart quote). Every other value on the judged
+split (measures of cost included: the pages hide the split, not some metrics of it) stays
+hidden until someone asks to see it; each such reveal is a RevealedTestResults row (who,
+when, which runs), because looking at test results while still choosing turns the test set
+into a validation set. A reveal lasts for the rest of the browser session (its ids are kept
+in the session). Nothing on a page prints a hidden value: tables, tooltips, guardrail
+reasons, chart data and the CSV export all ask `shows` first.
 """
 
 from tracker.models import Project, Target
@@ -32,8 +36,10 @@ class ResultVisibility:
         target = (standing.target if standing is not None
                   else Target.objects.filter(project=project).first())
         self.judged_on = target.judged_on if target else "test"
+        self.target_metric = target.metric if target else None
         self._always: set[str] | None = None
         self._revealed: set[str] | None = None
+        self._earlier_best: set[str] | None = None
 
     @property
     def always(self) -> set[str]:
@@ -43,6 +49,14 @@ class ResultVisibility:
             self._always = {str(r.id) for r in (standing.winner, standing.baseline)
                             if r is not None}
         return self._always
+
+    @property
+    def earlier_best(self) -> set[str]:
+        """The runs that have been the best model (worked out only when asked for)."""
+        if self._earlier_best is None:
+            progress = winner_selectors.best_so_far(project=self.project, keep=0)
+            self._earlier_best = {str(p.run_id) for p in progress.improvements}
+        return self._earlier_best
 
     @property
     def revealed(self) -> set[str]:
@@ -56,12 +70,16 @@ class ResultVisibility:
     def is_hidden_split(self, split: str | None) -> bool:
         return hidden_split(split, self.judged_on)
 
-    def shows(self, run_id, split: str | None) -> bool:
-        """Whether this run's value on this split may be shown."""
+    def shows(self, run_id, split: str | None, key: str | None = None) -> bool:
+        """Whether this run's value of metric `key` on this split may be shown (without a
+        key: whether all of its values on the split may)."""
         if not self.is_hidden_split(split):
             return True
         run_id = str(run_id)
-        return run_id in self.always or run_id in self.revealed
+        if run_id in self.always or run_id in self.revealed:
+            return True
+        return (key is not None and key == self.target_metric and split == self.judged_on
+                and run_id in self.earlier_best)
 
     def hidden_runs(self, run_ids) -> list[str]:
         """The runs among `run_ids` whose test results are hidden."""

@@ -3,7 +3,17 @@
 import math
 from datetime import UTC, datetime, timedelta
 
-from tracker.winner_rules import Candidate, GuardrailRule, best_index, choose, lift, met, rank
+from tracker.winner_rules import (
+    Candidate,
+    GuardrailRule,
+    best_index,
+    choose,
+    failed_guardrails,
+    failure_text,
+    lift,
+    met,
+    rank,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -82,3 +92,15 @@ def test_a_guardrail_failure_quotes_the_value_readably():
     ranked = rank([cand("forest", 0.9, latency_ms=10.088215)], direction="maximize",
                   rules=[rule])
     assert ranked[0].failures == ("test.latency_ms is 10.09 (test.latency_ms <= 10)",)
+
+
+def test_a_failed_guardrail_is_told_with_its_value_or_without_it():
+    latency = GuardrailRule("latency_ms", "test", "<=", 50)
+    size = GuardrailRule("size_mb", "test", "<=", 200)
+    failed = failed_guardrails(cand("a", 0.9, latency_ms=63.25, size_mb=120), [latency, size])
+    assert failed == [(latency, 63.25)]
+    assert failure_text(latency, 63.25) == "test.latency_ms is 63.25 (test.latency_ms <= 50)"
+    assert failure_text(latency, 63.25, value_shown=False) == (
+        "test.latency_ms is hidden (test.latency_ms <= 50)")
+    assert failure_text(latency, math.nan, value_shown=False) == (
+        "test.latency_ms was not logged (test.latency_ms <= 50)")

@@ -44,7 +44,7 @@ def _charts(runs, series, summaries, visibility) -> tuple[list[dict], list[str]]
     charts, single_values = [], []
     for key, split in series:
         having = [r for r in runs if (key, split) in summaries.get(r.id, {})]
-        visible = [r for r in having if visibility.shows(r.id, split)]
+        visible = [r for r in having if visibility.shows(r.id, split, key)]
         if not visible:
             continue
         if not any(presenters.has_curve(summaries[r.id][(key, split)].count) for r in visible):
@@ -73,13 +73,15 @@ def compare(request, slug):
     series = _series(summaries, target)
     charts, single_values = _charts(runs, series, summaries, visibility)
     rows = _compare_rows(runs, summaries, series, visibility, target)
-    hidden_runs = visibility.hidden_runs([r.id for r in runs])
-    shows_test = any(visibility.is_hidden_split(s) for _, s in series)
+    # The runs with a value the table hides (the charts draw no series the table lacks).
+    hidden_runs = [str(r.id) for i, r in enumerate(runs)
+                   if any(row["cells"][i]["hidden"] for section in rows
+                          for row in section["rows"])]
     return render(request, "web/compare.html", {
         "access": access, "project": project, "runs": runs, "missing": missing,
         "target": target, "charts": charts, "rows": rows, "single_values": single_values,
         "winner": standing.winner, "baseline": standing.baseline,
-        "hidden_runs": hidden_runs if shows_test else [],
+        "hidden_runs": hidden_runs,
         "judged_phrase": phrasing.split_phrase(visibility.judged_on),
         "curves_url": reverse("web:curves", args=[project.slug]),
         "chart_config": {
@@ -98,16 +100,21 @@ def compare(request, slug):
     })
 
 
+_HIDDEN = object()  # a value the table may not show
+
+
 def _compare_rows(runs, summaries, series, visibility, target) -> list[dict]:
     """Sections of the comparison table: run facts, params, tags, metrics at their best step."""
     sections = []
 
     def row(label, values, *, kind="text", best=None, title=None):
-        texts = [presenters.number(v) if kind == "number" else v for v in values]
-        comparable = [t for t in texts if t != "hidden"]
+        texts = ["hidden" if v is _HIDDEN else presenters.number(v) if kind == "number" else v
+                 for v in values]
+        comparable = [t for v, t in zip(values, texts, strict=True) if v is not _HIDDEN]
         return {"label": label, "cells": [
-            {"text": t, "best": best is not None and i in best, "hidden": t == "hidden"}
-            for i, t in enumerate(texts)], "same": len(set(comparable)) <= 1, "title": title}
+            {"text": t, "best": best is not None and i in best, "hidden": v is _HIDDEN}
+            for i, (v, t) in enumerate(zip(values, texts, strict=True))],
+            "same": len(set(comparable)) <= 1, "title": title}
 
     facts = [
         row("experiment", [r.experiment.name for r in runs]),
@@ -132,8 +139,8 @@ def _compare_rows(runs, summaries, series, visibility, target) -> list[dict]:
         values = []
         for r in runs:
             summary = summaries.get(r.id, {}).get((key, split))
-            if summary is not None and not visibility.shows(r.id, split):
-                values.append("hidden")
+            if summary is not None and not visibility.shows(r.id, split, key):
+                values.append(_HIDDEN)
             elif summary is None:
                 values.append(None)
             else:
@@ -211,7 +218,7 @@ def curves(request, slug):
     hidden = 0
     allowed = []
     for run, split in wanted:
-        if not visibility.shows(run.id, split):
+        if not visibility.shows(run.id, split, key):
             hidden += 1
         else:
             allowed.append((run, split))

@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tracker import phrasing
+from tracker import phrasing, winner_rules
 from tracker.models import Run
 from tracker.numbers import finite_or_none
 from tracker.selectors import projects as project_selectors
@@ -12,6 +12,7 @@ from tracker.selectors import winner as winner_selectors
 from web import links, presenters
 from web.permissions import page, project_access
 from web.project_verdict import project_verdict
+from web.visibility import ResultVisibility
 
 DASHBOARD_DOTS = 2000  # runs drawn as dots on the best-so-far chart (all improvements are kept)
 LEADERBOARD_SIZE = 20
@@ -21,17 +22,28 @@ def _ms(moment) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _leaderboard(project, standing) -> list[dict]:
-    """The top runs on the selection split, each with its run and place; the winner marked."""
+def _leaderboard(project, standing, visibility) -> list[dict]:
+    """The top runs on the selection split, each with its run and place; the winner marked.
+    Each failed guardrail is a reason, its value left out where the run's value on that
+    split is hidden (a guardrail on the test split)."""
     board = winner_selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
     board_runs = {r.id: r for r in Run.objects.filter(
         id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
     winner_id = standing.winner.id if standing.winner else None
-    # The baseline listed after the top 20 has no place number: its rank was not worked out.
-    return [{"rank": i if i <= LEADERBOARD_SIZE else None,
-             "run": board_runs.get(b.candidate.run_id), "ranked": b,
-             "is_winner": b.candidate.run_id == winner_id}
-            for i, b in enumerate(board, start=1)]
+    rules = winner_selectors.guardrail_rules(project=project)
+    rows = []
+    for i, b in enumerate(board, start=1):
+        failed = [(rule, value, visibility.shows(b.candidate.run_id, rule.split, rule.metric))
+                  for rule, value in winner_rules.failed_guardrails(b.candidate, rules)]
+        # The baseline listed after the top 20 has no place number: its rank was not worked out.
+        rows.append({"rank": i if i <= LEADERBOARD_SIZE else None,
+                     "run": board_runs.get(b.candidate.run_id), "ranked": b,
+                     "is_winner": b.candidate.run_id == winner_id,
+                     "reasons": [winner_rules.failure_text(rule, value, value_shown=shown)
+                                 for rule, value, shown in failed],
+                     "hides": any(winner_rules.usable(value) and not shown
+                                  for _, value, shown in failed)})
+    return rows
 
 
 def _progress_chart(project, standing) -> dict:
@@ -70,6 +82,8 @@ def dashboard(request, slug):
     project = access.project
     standing = winner_selectors.standing(project=project)
     target = standing.target
+    leaderboard = _leaderboard(project, standing, ResultVisibility(request, project,
+                                                                   standing=standing))
     guardrail_sentences = [
         phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
                                     split=g["split"], passed=g["passed"])
@@ -86,7 +100,11 @@ def dashboard(request, slug):
         "guardrail_sentences": guardrail_sentences,
         "history": presenters.change_history(
             project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
-        "leaderboard": _leaderboard(project, standing),
+        "leaderboard": leaderboard,
+        "leaderboard_hidden": [str(row["ranked"].candidate.run_id) for row in leaderboard
+                               if row["hides"]],
+        "judged_phrase": phrasing.split_phrase(target.judged_on) if target else "",
+        "this_url": request.get_full_path(),
         "recent": run_selectors.recent_runs(project=project, limit=8),
         "experiments": [
             {"experiment": e,

@@ -39,7 +39,7 @@ def _summary_rows(run, summaries, visibility) -> list[dict]:
     """A row per summary for the table of results: hidden or shown, and its numbers."""
     rows = []
     for s in summaries:
-        rows.append({"summary": s, "hidden": not visibility.shows(run.id, s.split),
+        rows.append({"summary": s, "hidden": not visibility.shows(run.id, s.split, s.key),
                      "best": presenters.number(math.nan if s.best_value is None and s.count
                                                else s.best_value),
                      "last": presenters.number(math.nan if s.last_value is None and s.count
@@ -54,7 +54,7 @@ def _charts(run, summaries, visibility) -> tuple[list[dict], list[str]]:
     (named, not drawn)."""
     keys = []
     for s in summaries:
-        if visibility.shows(run.id, s.split):
+        if visibility.shows(run.id, s.split, s.key):
             if not keys or keys[-1]["key"] != s.key:
                 keys.append({"key": s.key, "label": presenters.chart_label(s.key), "splits": [],
                              "id": f"chart-{len(keys)}", "points": 0})

@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tracker import phrasing, run_pages, run_search
 from tracker.errors import InvalidInput
@@ -161,8 +161,9 @@ def runs(request, slug):
         "first_url": _query(request, cursor=None),
         "csv_url": reverse("web:runs-csv", args=[project.slug]) + _query(
             request, cursor=None, page_size=None, col=chosen),
-        "hidden_runs": visibility.hidden_runs([r.id for r in found.rows])
-        if shows_hidden_split else [],
+        "hidden_runs": [str(row["run"].id) for row in table
+                        if any(c.get("hidden") for c in row["cells"])],
+        "shows_hidden_split": shows_hidden_split,
         "auto_revealed": found.auto_revealed,
         "judged_phrase": phrasing.split_phrase(visibility.judged_on),
         "winner": standing.winner, "baseline": standing.baseline,
@@ -171,13 +172,13 @@ def runs(request, slug):
 
 
 @page
-@require_GET
+@require_http_methods(["GET", "POST"])
 def runs_csv(request, slug):
     """Every run matching the filter, in the table's order and columns, as CSV.
 
-    Test values of runs other than the winner and the baseline are written as "hidden"
-    unless revealed in this session; a filter or order that reads test results counts as a
-    look at them for every exported run (recorded).
+    Test values the pages hide are written as "hidden" unless revealed in this session.
+    Posted (the runs table's "CSV with test results"), or with a filter or order that reads
+    test results, the export is a look at every exported run's test results (recorded).
     """
     access = project_access(request, slug)
     project = access.project
@@ -198,7 +199,7 @@ def runs_csv(request, slug):
         request.GET.getlist("col"), standing.target, list(project.guardrails.all()),
         run_selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
-    if reads_test:
+    if reads_test or request.method == "POST":
         ids = [str(i) for i in _all_matching(project, filter_text).values_list("id", flat=True)]
         if ids:
             visibility.reveal(ids)
