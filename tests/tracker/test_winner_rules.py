@@ -3,7 +3,18 @@
 import math
 from datetime import UTC, datetime, timedelta
 
-from tracker.winner_rules import Candidate, GuardrailRule, best_index, choose, lift, met, rank
+import pytest
+
+from tracker.winner_rules import (
+    Candidate,
+    GuardrailRule,
+    best_index,
+    choose,
+    lift,
+    met,
+    rank,
+    reads_judged_split,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -82,3 +93,29 @@ def test_a_guardrail_failure_quotes_the_value_readably():
     ranked = rank([cand("forest", 0.9, latency_ms=10.088215)], direction="maximize",
                   rules=[rule])
     assert ranked[0].failures == ("test.latency_ms is 10.09 (test.latency_ms <= 10)",)
+
+
+@pytest.mark.parametrize(
+    ("metric", "split", "reads"),
+    [
+        ("recall", "test", True),  # a measure of quality on the judged split
+        ("recall", "test/long_texts", True),  # a slice of it holds its cases
+        ("recall", "validation", False),
+        ("latency_ms", "test", False),  # a measure of cost: a property of the model
+        ("model_size_mb", "test/long_texts", False),
+        ("latency_p95_ms", "test", True),  # unknown until the project lists it
+        ("f1", "test", True),
+    ],
+)
+def test_which_guardrails_would_make_selection_read_the_judged_split(metric, split, reads):
+    assert reads_judged_split(metric=metric, split=split, judged_on="test") is reads
+
+
+def test_a_listed_measure_of_cost_may_be_checked_on_the_judged_split_but_not_the_target():
+    assert not reads_judged_split(metric="latency_p95_ms", split="test", judged_on="test",
+                                  cost_metrics=["latency_p95_ms"])
+    # the target metric is never read on the judged split to choose, even a latency
+    assert reads_judged_split(metric="latency_ms", split="test", judged_on="test",
+                              target_metric="latency_ms")
+    # a judged slice shares its cases with the whole split
+    assert reads_judged_split(metric="recall", split="test", judged_on="test/clean")
