@@ -165,8 +165,8 @@ def test_an_f1_threshold_of_90_is_refused_with_the_fraction_it_meant(api, projec
     response = api.put(f"{P}/target", {**TARGET, "threshold": 90}, format="json")
 
     body = error_body(response, 400, "target.threshold")
-    assert body["error"] == ("target.threshold 90 is out of range: F1 score is between 0 and 1;"
-                             " did you mean 0.90?")
+    assert body["error"] == ("target.threshold: F1 score is between 0 and 1, not 90; "
+                             "did you mean 0.90?")
     assert api.get(f"{P}/target").json()["target"]["threshold"] == 0.85
     assert _history(api) == before
 
@@ -175,7 +175,7 @@ def test_a_threshold_far_out_of_range_names_the_range_only(api, project):
     response = api.put(f"{P}/target", {**TARGET, "threshold": 9000}, format="json")
 
     body = error_body(response, 400, "target.threshold")
-    assert body["error"] == "target.threshold 9,000 is out of range: F1 score is between 0 and 1"
+    assert body["error"] == "target.threshold: F1 score is between 0 and 1, not 9,000"
 
 
 def test_a_project_created_or_changed_with_a_percentage_threshold_is_refused(api, project):
@@ -197,8 +197,8 @@ def test_a_guardrail_limit_outside_the_range_is_refused(api, project):
         format="json")
 
     body = error_body(response, 400, "guardrails[1].value")
-    assert body["error"] == ("guardrails[1].value 90 is out of range: Recall is between 0 and "
-                             "1; did you mean 0.90?")
+    assert body["error"] == ("guardrails[1].value: Recall is between 0 and 1, not 90; "
+                             "did you mean 0.90?")
     assert api.get(f"{P}/guardrails").json()["guardrails"] == [GUARDRAIL]
 
 

@@ -24,18 +24,15 @@ def refused(call, **kwargs) -> InvalidInput:
 @pytest.mark.parametrize(
     ("metric", "threshold", "message"),
     [
-        ("f1", 90, "target.threshold 90 is out of range: F1 score is between 0 and 1; "
-                   "did you mean 0.90?"),
-        ("accuracy", 97.5, "target.threshold 97.5 is out of range: Accuracy is between 0 and "
-                           "1; did you mean 0.975?"),
-        ("f1", 9000, "target.threshold 9,000 is out of range: F1 score is between 0 and 1"),
-        ("error_rate", -0.1, "target.threshold -0.1 is out of range: Error rate is between 0 "
-                             "and 1"),
-        ("roc_auc", 100, "target.threshold 100 is out of range: ROC AUC is between 0 and 1; "
+        ("f1", 90, "target.threshold: F1 score is between 0 and 1, not 90; did you mean 0.90?"),
+        ("accuracy", 97.5, "target.threshold: Accuracy is between 0 and 1, not 97.5; "
+                           "did you mean 0.975?"),
+        ("f1", 9000, "target.threshold: F1 score is between 0 and 1, not 9,000"),
+        ("error_rate", -0.1, "target.threshold: Error rate is between 0 and 1, not -0.1"),
+        ("roc_auc", 100, "target.threshold: ROC AUC is between 0 and 1, not 100; "
                          "did you mean 1.00?"),
-        ("r2", 85, "target.threshold 85 is out of range: R² is at most 1; did you mean 0.85?"),
-        ("mae", -2, "target.threshold -2 is out of range: Mean absolute error is never "
-                    "negative"),
+        ("r2", 85, "target.threshold: R² is at most 1, not 85; did you mean 0.85?"),
+        ("mae", -2, "target.threshold: Mean absolute error is never negative, not -2"),
     ],
 )
 def test_a_threshold_outside_the_metric_range_is_refused(project, owner, metric, threshold,
@@ -59,8 +56,8 @@ def test_a_custom_metric_is_a_fraction_when_its_definition_says_it_out_of_100(pr
     churn = {**TARGET, "metric": "churn_caught", "threshold": 80,
              "definition": "{percent} of every 100 churners are caught"}
     error = refused(target_services.set_target, project=project, user=owner, target=churn)
-    assert error.message == ("target.threshold 80 is out of range: churn_caught is between 0 "
-                             "and 1; did you mean 0.80?")
+    assert error.message == ("target.threshold: churn_caught is between 0 and 1, not 80; "
+                             "did you mean 0.80?")
 
     # Without {percent} the definition declares no range: any number is taken.
     counted = target_services.set_target(
@@ -75,8 +72,8 @@ def test_a_guardrail_limit_outside_the_range_is_refused_naming_the_guardrail(pro
         {"metric": "recall", "split": "validation", "op": ">=", "value": 90}])
 
     assert error.field == "guardrails[1].value"
-    assert error.message == ("guardrails[1].value 90 is out of range: Recall is between 0 and "
-                             "1; did you mean 0.90?")
+    assert error.message == ("guardrails[1].value: Recall is between 0 and 1, not 90; "
+                             "did you mean 0.90?")
     assert [g.metric for g in project.guardrails.all()] == ["latency_ms"]
 
 

@@ -85,8 +85,8 @@ def check_in_range(value: float, *, metric: str, definition: str = "", field: st
     if known.bounds is None or known.bounds[0] <= value <= known.bounds[1]:
         return
     label = known.label[:1].upper() + known.label[1:] if known.builtin else known.label
-    message = (f"{field} {format_number(value)} is out of range: {label} is "
-               f"{phrasing.range_words(known.bounds)}")
+    message = (f"{field}: {label} is {phrasing.range_words(known.bounds)}, "
+               f"not {format_number(value)}")
     if known.bounds[1] == 1 and 1 < value <= 100:
         message += f"; did you mean {_as_fraction(value)}?"
     raise InvalidInput(message, field=field)
