@@ -103,6 +103,17 @@ def test_a_quality_guardrail_on_a_slice_of_the_judged_split_is_refused_too(proje
     assert error.field == "guardrails[0].split"
 
 
+def test_a_guardrail_on_the_target_metric_on_test_is_refused_even_for_a_cost(owner):
+    project = project_services.create_project(user=owner, slug="fast", target={
+        "metric": "latency_ms", "direction": "minimize", "threshold": 50})
+    error = refused(target_services.set_guardrails, project=project, user=owner, guardrails=[
+        {"metric": "latency_ms", "split": "test", "op": "<=", "value": 80}])
+    assert error.message == (
+        "guardrails[0].split: latency_ms on the test split would make winner selection read "
+        "the test set; put the guardrail on validation. The target metric is read on test "
+        "only to judge the winner.")
+
+
 def test_a_project_created_with_a_quality_guardrail_on_test_is_not_created(owner):
     error = refused(project_services.create_project, user=owner, slug="tumor-screen",
                     target=dict(TARGET), guardrails=[

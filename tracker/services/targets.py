@@ -138,15 +138,19 @@ def _check_guardrail_rules(row: dict, *, where: str, target: dict, cost_metrics)
     check_in_range(row["value"], metric=row["metric"], definition=definition,
                    field=f"{where}.value")
     judged_on = target.get("judged_on") or "test"
-    if winner_rules.reads_judged_split(metric=row["metric"], split=row["split"],
-                                       judged_on=judged_on, cost_metrics=cost_metrics,
-                                       target_metric=target.get("metric")):
-        raise InvalidInput(
-            f"{where}.split: {row['metric']} on the {row['split']} split would make winner "
-            f"selection read the {judged_on} set; put the guardrail on "
-            f"{target.get('selected_on') or 'validation'}. Only measures of cost (latency, "
-            f"throughput, model size, memory, or a metric the project lists in cost_metrics) "
-            f"may be checked on {judged_on}.", field=f"{where}.split")
+    if not winner_rules.reads_judged_split(metric=row["metric"], split=row["split"],
+                                           judged_on=judged_on, cost_metrics=cost_metrics,
+                                           target_metric=target.get("metric")):
+        return
+    message = (f"{where}.split: {row['metric']} on the {row['split']} split would make winner "
+               f"selection read the {judged_on} set; put the guardrail on "
+               f"{target.get('selected_on') or 'validation'}.")
+    if row["metric"] == target.get("metric"):
+        message += f" The target metric is read on {judged_on} only to judge the winner."
+    else:
+        message += (f" Only measures of cost (latency, throughput, model size, memory, or a "
+                    f"metric the project lists in cost_metrics) may be checked on {judged_on}.")
+    raise InvalidInput(message, field=f"{where}.split")
 
 
 def clean_cost_metrics(items: object) -> list[str]:
