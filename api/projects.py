@@ -8,8 +8,17 @@ from rest_framework.response import Response
 
 from api.base import OperationView, ProjectView
 from api.schema import results
-from api.targets import GuardrailOutput, GuardrailsField, TargetField, TargetOutput, target_data
+from api.targets import (
+    GuardrailOutput,
+    GuardrailsField,
+    TargetField,
+    TargetOutput,
+    cost_metrics_field,
+    target_data,
+    warnings_field,
+)
 from tracker.models import Project, Role
+from tracker.selectors import targets as target_selectors
 from tracker.selectors.access import projects_for_user, roles_of
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
@@ -27,6 +36,7 @@ class ProjectOutput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.values, help_text="your role in the project")
     target = TargetOutput(allow_null=True)
     guardrails = GuardrailOutput(many=True)
+    cost_metrics = cost_metrics_field()
     runs = serializers.IntegerField(help_text="runs not deleted")
     last_run_at = serializers.DateTimeField(allow_null=True, help_text="when the latest run "
                                             "started")
@@ -42,6 +52,7 @@ def project_data(project: Project, role: str) -> dict:
         "role": role,
         "target": target_data(project),
         "guardrails": [g.as_dict() for g in project.guardrails.all()],
+        "cost_metrics": project.cost_metrics,
         "runs": stats["runs"],
         "last_run_at": stats["last_run_at"].isoformat() if stats["last_run_at"] else None,
     }
@@ -72,6 +83,7 @@ class ProjectCreateView(OperationView):
         description = serializers.CharField(required=False, allow_blank=True, default="")
         target = TargetField(required=False, allow_null=True, default=None)
         guardrails = GuardrailsField(required=False, default=list)
+        cost_metrics = cost_metrics_field(required=False, default=list)
         create = serializers.BooleanField(
             required=False, default=False, help_text="true: create it even when its slug is "
             "close to one of your projects' (without it, that is a 400 naming them)")
@@ -95,8 +107,10 @@ class ProjectDetailView(ProjectView):
 
 
 class ProjectUpdateView(ProjectView):
-    """Change the name, the description, the target or the guardrails (owners). A change of
-    target or guardrails is recorded; a mistake in any field changes nothing."""
+    """Change the name, the description, the target, the guardrails or the project's own
+    measures of cost (owners). A change of target or guardrails is recorded; a mistake in any
+    field changes nothing. The answer warns of a target or guardrail on a metric no run has
+    logged on its split."""
 
     write_role = Role.OWNER
 
@@ -105,9 +119,13 @@ class ProjectUpdateView(ProjectView):
         description = serializers.CharField(required=False, allow_blank=True)
         target = TargetField(required=False, allow_null=True)
         guardrails = GuardrailsField(required=False)
+        cost_metrics = cost_metrics_field(required=False)
+
+    class Output(ProjectOutput):
+        warnings = warnings_field()
 
     @extend_schema(tags=TAGS, summary="Change a project", request=Input,
-                   responses=ProjectOutput)
+                   responses=Output)
     @transaction.atomic  # a bad target must not leave the project half-updated
     def patch(self, request, slug):
         data = self.validated(self.Input, partial=True)
@@ -119,5 +137,11 @@ class ProjectUpdateView(ProjectView):
                                        target=data["target"])
         if "guardrails" in data:
             target_services.set_guardrails(project=self.project, user=request.user,
-                                           guardrails=data["guardrails"])
-        return Response(project_data(self.project, self.role))
+                                           guardrails=data["guardrails"],
+                                           cost_metrics=data.get("cost_metrics"))
+        elif "cost_metrics" in data:
+            target_services.set_cost_metrics(project=self.project,
+                                             cost_metrics=data["cost_metrics"])
+        return Response({**project_data(self.project, self.role), "warnings": [
+            *target_selectors.target_warnings(project=self.project),
+            *target_selectors.guardrail_warnings(project=self.project)]})

@@ -50,6 +50,14 @@ class MetricValue(serializers.FloatField):
     """A metric's value. JSON has no NaN or infinity: the API writes them as strings."""
 
 
+class FieldWarning(serializers.Serializer):
+    """Accepted, but worth a look: what the warning concerns and why."""
+
+    field = serializers.CharField(help_text="the input it concerns, as errors name it, e.g. "
+                                  "target.metric or guardrails[0].split")
+    message = serializers.CharField()
+
+
 def results(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
     """The answer of a list: `{"results": [item, ...]}`."""
     return inline_serializer(name, {"results": item(many=True)})

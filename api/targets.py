@@ -5,9 +5,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from api.schema import results
+from api.schema import FieldWarning, results
 from reports import narrative
 from tracker.models import Role, Target, TargetChange
+from tracker.selectors import targets as target_selectors
 from tracker.services import targets as target_services
 
 TAGS = ["Target and guardrails"]
@@ -18,7 +19,10 @@ class TargetInput(serializers.Serializer):
 
     metric = serializers.CharField(help_text="e.g. f1, accuracy, mae or a metric of your own")
     direction = serializers.ChoiceField(choices=["maximize", "minimize"])
-    threshold = serializers.FloatField(help_text="the agreed bar; met when reached (inclusive)")
+    threshold = serializers.FloatField(
+        help_text="the agreed bar; met when reached (inclusive). A fraction (accuracy, "
+                  "precision, recall, F1, ROC AUC, error rate, or a definition that uses "
+                  "{percent}) takes a bar between 0 and 1: 0.9, not 90")
     judged_on = serializers.CharField(
         required=False, default="test",
         help_text="the split whose value is quoted against the threshold")
@@ -49,9 +53,13 @@ class GuardrailInput(serializers.Serializer):
     """A condition the winner must also meet, e.g. latency_ms <= 50 on test."""
 
     metric = serializers.CharField()
-    split = serializers.CharField(required=False, default="test")
+    split = serializers.CharField(
+        required=False, default="test",
+        help_text="on the judged split (test), only a measure of cost: latency, throughput, "
+                  "model size, memory, or one of the project's cost_metrics")
     op = serializers.ChoiceField(choices=["<", "<=", ">", ">="])
-    value = serializers.FloatField()
+    value = serializers.FloatField(help_text="in the metric's range: a fraction between 0 "
+                                   "and 1 for accuracy, recall, F1...")
 
 
 class GuardrailOutput(GuardrailInput):
@@ -72,12 +80,27 @@ class GuardrailsField(serializers.ListField):
     child = serializers.DictField()
 
 
+def cost_metrics_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(), help_text="the project's own measures of cost (e.g. "
+        "latency_p95_ms), which guardrails may check on the judged split as they may latency_ms,"
+        " throughput, model_size_mb and memory_mb", **kwargs)
+
+
+def warnings_field() -> FieldWarning:
+    return FieldWarning(many=True, help_text="accepted, but worth a look: a metric no run has "
+                        "logged on the split named, a stored guardrail that is not applied")
+
+
 class TargetBody(serializers.Serializer):
     target = TargetOutput(allow_null=True)
+    warnings = warnings_field()
 
 
 class GuardrailsBody(serializers.Serializer):
     guardrails = GuardrailOutput(many=True)
+    cost_metrics = cost_metrics_field()
+    warnings = warnings_field()
 
 
 def target_answer(target: Target | None) -> dict | None:
@@ -92,27 +115,41 @@ def target_data(project) -> dict | None:
     return target_answer(Target.objects.filter(project=project).first())
 
 
+def target_body(project) -> dict:
+    """The target with what is worth a look about it."""
+    return {"target": target_data(project),
+            "warnings": target_selectors.target_warnings(project=project)}
+
+
+def guardrails_body(project) -> dict:
+    """The guardrails and the project's own measures of cost, with what is worth a look."""
+    return {"guardrails": [g.as_dict() for g in project.guardrails.all()],
+            "cost_metrics": project.cost_metrics,
+            "warnings": target_selectors.guardrail_warnings(project=project)}
+
+
 class TargetDetailView(ProjectView):
     """The project's agreed target, or `{"target": null}` before one is agreed."""
 
     @extend_schema(tags=TAGS, summary="Read the target", responses=TargetBody)
     def get(self, request, slug):
-        return Response({"target": target_data(self.project)})
+        return Response(target_body(self.project))
 
 
 class TargetSetView(ProjectView):
     """Agree or change the target. Owners only; every change is recorded (who, when, old,
     new) and named in the next report. The body is the target, or `{"target": {...}}` as
-    the read answers."""
+    the read answers. A threshold outside the metric's range is refused (400); a metric no
+    run has logged on the selection split is accepted with a warning."""
 
     write_role = Role.OWNER
 
     @extend_schema(tags=TAGS, summary="Agree or change the target", request=TargetInput,
                    responses=TargetBody)
     def put(self, request, slug):
-        target = target_services.set_target(project=self.project, user=request.user,
-                                            target=self.unwrapped("target"))
-        return Response({"target": target_answer(target)})
+        target_services.set_target(project=self.project, user=request.user,
+                                   target=self.unwrapped("target"))
+        return Response(target_body(self.project))
 
 
 class TargetWithdrawView(ProjectView):
@@ -148,26 +185,31 @@ class TargetHistoryView(ProjectView):
 
 
 class GuardrailListView(ProjectView):
-    """The conditions a winner must meet besides the target."""
+    """The conditions a winner must meet besides the target, and the project's own measures
+    of cost."""
 
     @extend_schema(tags=TAGS, summary="List the guardrails", responses=GuardrailsBody)
     def get(self, request, slug):
-        return Response({"guardrails": [g.as_dict() for g in self.project.guardrails.all()]})
+        return Response(guardrails_body(self.project))
 
 
 class GuardrailReplaceView(ProjectView):
     """Replace every guardrail at once (owners; recorded). The body is
-    `{"guardrails": [...]}` or the bare list; an empty list clears them."""
+    `{"guardrails": [...]}` or the bare list; an empty list clears them. `cost_metrics`, when
+    sent, replaces the project's own measures of cost first. A limit outside the metric's
+    range, or a measure of quality on the judged split, is refused (400)."""
 
     write_role = Role.OWNER
 
     class Input(serializers.Serializer):
         guardrails = GuardrailInput(many=True)
+        cost_metrics = cost_metrics_field(required=False)
 
     @extend_schema(tags=TAGS, summary="Replace the guardrails", request=Input,
                    responses=GuardrailsBody)
     def put(self, request, slug):
-        items = request.data.get("guardrails") if isinstance(request.data, dict) else request.data
-        rows = target_services.set_guardrails(project=self.project, user=request.user,
-                                              guardrails=items)
-        return Response({"guardrails": [g.as_dict() for g in rows]})
+        data = request.data if isinstance(request.data, dict) else {"guardrails": request.data}
+        target_services.set_guardrails(project=self.project, user=request.user,
+                                       guardrails=data.get("guardrails"),
+                                       cost_metrics=data.get("cost_metrics"))
+        return Response(guardrails_body(self.project))

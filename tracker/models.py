@@ -57,6 +57,11 @@ class Project(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
     )
+    cost_metrics = models.JSONField(
+        default=list, blank=True,
+        help_text="Metric keys of the project's own that measure cost (like latency or model "
+        "size): guardrails on the judged split may check them.",
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -18,6 +18,15 @@ from tracker.numbers import format_number, format_percent
 MAXIMIZE = "maximize"
 MINIMIZE = "minimize"
 
+# A metric's kind. A measure of cost (latency, throughput, size, memory) is a property of the
+# model, not a score to optimise: it is the only kind a guardrail may check on the judged split.
+QUALITY = "quality"
+COST = "cost"
+
+# The range of a fraction (accuracy, F1, ...) and of a quantity that is never negative.
+FRACTION = (0.0, 1.0)
+NON_NEGATIVE = (0.0, math.inf)
+
 # The placeholders a project's own definition of a custom metric may use.
 DEFINITION_PLACEHOLDERS = ("value", "percent", "threshold", "threshold_percent", "split", "metric")
 
@@ -67,6 +76,8 @@ class MetricPhrasing:
     states_direction: bool = False  # appends "(higher is better)" / "(lower is better)"
     aliases: tuple[str, ...] = ()
     builtin: bool = True
+    bounds: tuple[float, float] | None = None  # (low, high) every value lies in, when known
+    kind: str = QUALITY  # or COST
 
     def template(self, value: float) -> str:
         return self.says(value) if callable(self.says) else self.says
@@ -87,72 +98,86 @@ def _r_squared(value: float) -> str:
     return "Explains {percent} out of 100 parts of the variation in the outcome"
 
 
-_LATENCY = {"unit": " ms", "limit_words": "the limit is", "direction": MINIMIZE}
+# Measures of cost: guardrails on the judged split may check these (see `is_cost`).
+_COST = {"bounds": NON_NEGATIVE, "kind": COST}
+_SMALLER = {"direction": MINIMIZE, "limit_words": "the limit is", **_COST}
+_LATENCY = {"unit": " ms", **_SMALLER}
 
 METRIC_PHRASINGS: dict[str, MetricPhrasing] = {
     "accuracy": MetricPhrasing(
-        "accuracy", MAXIMIZE, "Right {percent} times out of 100", percent=True, aliases=("acc",)
+        "accuracy", MAXIMIZE, "Right {percent} times out of 100", percent=True, aliases=("acc",),
+        bounds=FRACTION,
     ),
     "error_rate": MetricPhrasing(
         "error rate", MINIMIZE, "Wrong {percent} times out of 100", percent=True,
-        aliases=("error", "err"),
+        aliases=("error", "err"), bounds=FRACTION,
     ),
     "precision": MetricPhrasing(
         "precision", MAXIMIZE, "When it flags a case, it is right {percent} times out of 100",
-        percent=True,
+        percent=True, bounds=FRACTION,
     ),
     "recall": MetricPhrasing(
         "recall", MAXIMIZE, "Finds {percent} of every 100 cases it should find", percent=True,
-        aliases=("sensitivity",),
+        aliases=("sensitivity",), bounds=FRACTION,
     ),
     "f1": MetricPhrasing(
         "F1 score", MAXIMIZE, "Scores {percent} out of 100 on F1, " + _F1_MEANS + ",",
-        percent=True, aliases=("f1_score",),
+        percent=True, aliases=("f1_score",), bounds=FRACTION,
     ),
     "f1_macro": MetricPhrasing(
         "macro-averaged F1 score", MAXIMIZE,
         "Scores {percent} out of 100 on macro-averaged F1, " + _F1_MEANS
         + ", with every class counting equally,",
-        percent=True, aliases=("macro_f1", "f1_score_macro"),
+        percent=True, aliases=("macro_f1", "f1_score_macro"), bounds=FRACTION,
     ),
     "f1_micro": MetricPhrasing(
         "micro-averaged F1 score", MAXIMIZE,
         "Scores {percent} out of 100 on micro-averaged F1, " + _F1_MEANS
         + ", with every case counting equally,",
-        percent=True, aliases=("micro_f1", "f1_score_micro"),
+        percent=True, aliases=("micro_f1", "f1_score_micro"), bounds=FRACTION,
     ),
     "f1_weighted": MetricPhrasing(
         "weighted F1 score", MAXIMIZE,
         "Scores {percent} out of 100 on weighted F1, " + _F1_MEANS
         + ", with bigger classes counting more,",
-        percent=True, aliases=("weighted_f1", "f1_score_weighted"),
+        percent=True, aliases=("weighted_f1", "f1_score_weighted"), bounds=FRACTION,
     ),
     "roc_auc": MetricPhrasing(
         "ROC AUC", MAXIMIZE, "Ranks a real case above a non-case {percent} times out of 100",
-        percent=True, aliases=("auc", "auroc", "roc_auc_score"),
+        percent=True, aliases=("auc", "auroc", "roc_auc_score"), bounds=FRACTION,
     ),
     "mae": MetricPhrasing(
         "mean absolute error", MINIMIZE, "Off by {value} on average",
-        aliases=("mean_absolute_error",),
+        aliases=("mean_absolute_error",), bounds=NON_NEGATIVE,
     ),
     "rmse": MetricPhrasing(
         "root mean squared error", MINIMIZE,
         "Off by about {value} in a typical case, counting big misses more,",
-        aliases=("root_mean_squared_error",),
+        aliases=("root_mean_squared_error",), bounds=NON_NEGATIVE,
     ),
     "mse": MetricPhrasing(
         "mean squared error", MINIMIZE,
         "Squared error is {value} on average, counting big misses much more,",
-        aliases=("mean_squared_error",),
+        aliases=("mean_squared_error",), bounds=NON_NEGATIVE,
     ),
     "latency_ms": MetricPhrasing("latency", says="Answers in {value}", aliases=("latency",),
                                  **_LATENCY),
     "latency_s": MetricPhrasing("latency", says="Answers in {value}", scale=1000.0,
                                 aliases=("latency_sec", "latency_seconds"), **_LATENCY),
+    "throughput": MetricPhrasing(
+        "throughput", MAXIMIZE, "Handles {value} cases a second",
+        aliases=("throughput_per_s", "samples_per_second", "requests_per_second", "qps"),
+        **_COST),
+    "model_size_mb": MetricPhrasing(
+        "model size", says="The model takes {value}", unit=" MB",
+        aliases=("size_mb", "model_mb"), **_SMALLER),
+    "memory_mb": MetricPhrasing(
+        "memory use", says="Uses {value} of memory", unit=" MB",
+        aliases=("peak_memory_mb", "memory_usage_mb", "ram_mb"), **_SMALLER),
     "loss": MetricPhrasing("training loss", MINIMIZE, "Training loss is {value}",
                            states_direction=True),
     "r2": MetricPhrasing("R²", MAXIMIZE, _r_squared, percent=True,
-                         aliases=("r2_score", "r_squared", "rsquared")),
+                         aliases=("r2_score", "r_squared", "rsquared"), bounds=(-math.inf, 1.0)),
 }
 
 _LOOKUP: dict[str, MetricPhrasing] = {}
@@ -172,8 +197,11 @@ def phrasing_for(metric: str, definition: str | None = None) -> MetricPhrasing:
     direction = known.direction if known else None
     if definition is not None and validate_definition(definition) is None:
         uses_percent = "percent" in _placeholders(definition)
+        # A definition that says the number out of 100 declares the metric a fraction.
+        bounds = known.bounds if known else (FRACTION if uses_percent else None)
         return MetricPhrasing(metric, direction, definition.strip().rstrip(".").rstrip(),
-                              percent=uses_percent, builtin=False)
+                              percent=uses_percent, builtin=False, bounds=bounds,
+                              kind=known.kind if known else QUALITY)
     if known:
         return known
     return MetricPhrasing(metric, None, "{metric} is {value}", states_direction=True,
@@ -184,6 +212,31 @@ def metric_label(metric: str) -> str:
     """The metric's name for a reader: "f1" -> "F1 score"; an unknown key is returned as is."""
     known = _known(metric)
     return known.label if known else metric
+
+
+def is_cost(metric: str, extra: tuple[str, ...] | list[str] = ()) -> bool:
+    """Whether a metric measures cost (latency, throughput, size, memory): the table's kind,
+    or one of `extra`, the names a project lists as its own measures of cost."""
+    known = _known(metric)
+    return (known is not None and known.kind == COST) or metric in extra
+
+
+def range_words(bounds: tuple[float, float]) -> str:
+    """A metric's range in words: "between 0 and 1", "at most 1", "never negative"."""
+    low, high = bounds
+    if math.isfinite(low) and math.isfinite(high):
+        return f"between {format_number(low)} and {format_number(high)}"
+    if math.isfinite(high):
+        return f"at most {format_number(high)}"
+    return "never negative" if low == 0 else f"at least {format_number(low)}"
+
+
+def outside_words(bounds: tuple[float, float], value: float) -> str:
+    """Where a value lies against a range it should be in: "outside 0–1", "below 0"."""
+    low, high = bounds
+    if math.isfinite(low) and math.isfinite(high):
+        return f"outside {format_number(low)}–{format_number(high)}"
+    return f"below {format_number(low)}" if value < low else f"above {format_number(high)}"
 
 
 def default_direction(metric: str) -> str | None:

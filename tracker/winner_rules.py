@@ -10,6 +10,8 @@ import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tracker import phrasing
+
 OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
@@ -125,3 +127,21 @@ def best_index(values: list[float | None], *, direction: str) -> int | None:
         if best is None or (v > values[best] if direction == "maximize" else v < values[best]):
             best = i
     return best
+
+
+def same_data(split: str, other: str) -> bool:
+    """Whether two splits share cases: the same split, or one a slice of the other
+    (test and test/long_texts)."""
+    return split == other or split.startswith(other + "/") or other.startswith(split + "/")
+
+
+def reads_judged_split(*, metric: str, split: str, judged_on: str,
+                       cost_metrics: tuple[str, ...] | list[str] = (),
+                       target_metric: str | None = None) -> bool:
+    """Whether a guardrail would make winner selection read the judged (test) set: a measure
+    of quality, or the target metric itself, checked there. Measures of cost (latency, size,
+    ...: `phrasing.is_cost`, or one the project lists) are properties of the model and may be
+    checked on any split."""
+    if not same_data(split, judged_on):
+        return False
+    return metric == target_metric or not phrasing.is_cost(metric, cost_metrics)

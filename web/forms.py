@@ -85,16 +85,71 @@ class GuardrailForm(forms.Form):
 
 
 class BaseGuardrailFormSet(BaseFormSet):
-    def as_guardrails(self) -> list[dict]:
-        """The filled rows not marked for removal, as services.set_guardrails takes them."""
-        return [{"metric": f.cleaned_data["metric"], "split": f.cleaned_data["split"] or "test",
-                 "op": f.cleaned_data["op"], "value": f.cleaned_data["value"]}
-                for f in self.forms
+    def kept(self) -> list[forms.Form]:
+        """The filled rows not marked for removal, in order: guardrails[i] is the i-th."""
+        return [f for f in self.forms
                 if f.cleaned_data.get("metric") and not f.cleaned_data.get("DELETE")]
 
+    def as_guardrails(self) -> list[dict]:
+        """The kept rows as services.set_guardrails takes them."""
+        return [{"metric": f.cleaned_data["metric"], "split": f.cleaned_data["split"] or "test",
+                 "op": f.cleaned_data["op"], "value": f.cleaned_data["value"]}
+                for f in self.kept()]
 
+    def add_domain_error(self, exc: TargetlineError) -> None:
+        """A service's error on the row and field it names (guardrails[1].value), else above
+        the rows."""
+        found = re.match(r"^guardrails\[(\d+)\]\.(metric|split|value)$", exc.field or "")
+        kept = self.kept()
+        if found and int(found[1]) < len(kept):
+            add_domain_error(kept[int(found[1])], exc, prefix=f"guardrails[{found[1]}].")
+        else:  # a formset has no add_error: set what it shows
+            self._non_form_errors = self.error_class([exc.message])
+
+
+GUARDRAILS_PREFIX = "guardrails"
 GuardrailFormSet = formset_factory(GuardrailForm, formset=BaseGuardrailFormSet, extra=1,
                                    can_delete=True)
+
+
+class CostMetricsForm(forms.Form):
+    cost_metrics = forms.CharField(
+        required=False, label="Measures of cost of this project", max_length=5000,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="besides latency, throughput, model size and memory: metrics guardrails may "
+                  "check on the test split, separated by commas, e.g. latency_p95_ms")
+
+    def names(self) -> list[str]:
+        return [n for n in re.split(r"[,\s]+", self.cleaned_data["cost_metrics"]) if n]
+
+
+class GuardrailsForm:
+    """The guardrails card's form: the guardrail rows and the project's own measures of cost,
+    saved by one call to services.set_guardrails (the costs first, so a new one may be
+    checked on test at once)."""
+
+    def __init__(self, data=None, *, guardrails=(), cost_metrics=()):
+        self.rows = GuardrailFormSet(data, prefix=GUARDRAILS_PREFIX,
+                                     initial=[g.as_dict() for g in guardrails])
+        self.costs = CostMetricsForm(data, initial={"cost_metrics": ", ".join(cost_metrics)})
+        # A post without the field (an older page, a script) leaves the list as it is.
+        self.sets_costs = data is not None and "cost_metrics" in data
+
+    def is_valid(self) -> bool:
+        rows_valid = self.rows.is_valid()  # both checked, so both show their errors
+        return self.costs.is_valid() and rows_valid
+
+    def as_guardrails(self) -> list[dict]:
+        return self.rows.as_guardrails()
+
+    def cost_metrics(self) -> list[str] | None:
+        return self.costs.names() if self.sets_costs else None
+
+    def add_domain_error(self, exc: TargetlineError) -> None:
+        if (exc.field or "").startswith("cost_metrics"):
+            add_domain_error(self.costs, exc)
+        else:
+            self.rows.add_domain_error(exc)
 
 
 class MemberForm(forms.Form):
@@ -161,10 +216,12 @@ class TokenForm(forms.Form):
                            help_text="what it is for, e.g. training server")
 
 
-def add_domain_error(form: forms.Form | BaseFormSet, exc: TargetlineError, *,
-                     prefix: str = "") -> None:
-    """Put a service's error on the form field it names (or on the form); on a formset,
-    above its rows."""
+def add_domain_error(form, exc: TargetlineError, *, prefix: str = "") -> None:
+    """Put a service's error on the form field it names (or on the form); a form of forms
+    (a formset, the guardrails form) places it itself."""
+    if hasattr(form, "add_domain_error"):
+        form.add_domain_error(exc)
+        return
     if isinstance(form, BaseFormSet):  # a formset has no add_error: set what it shows
         form._non_form_errors = form.error_class([exc.message])
         return
@@ -172,6 +229,9 @@ def add_domain_error(form: forms.Form | BaseFormSet, exc: TargetlineError, *,
     field = re.sub(r"\[\d+\]$", "", (exc.field or "").removeprefix(prefix))
     field = field if field in form.fields else None
     message = exc.message
-    if field is not None:  # shown under the field: "to[0]: 'x' is not…" reads "'x' is not…"
-        message = re.sub(rf"^{re.escape(field)}\[\d+\]: ", "", message)
+    if field is not None:
+        # Shown under the field, the message need not name it: "to[0]: 'x' is not…" and
+        # "target.threshold: F1 score is…" read "'x' is not…", "F1 score is…".
+        message = re.sub(rf"^({re.escape(field)}\[\d+\]|{re.escape(exc.field)}): ", "",
+                         message)
     form.add_error(field, message)

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 
 from targetline._config import DEFAULT_REQUEST_TIMEOUT, resolve_token, resolve_url
+from targetline._delivery import say
 from targetline._http import Transport, Unreachable, check
 from targetline._validation import check_key, check_slug, check_split
 
@@ -22,6 +23,14 @@ _SPECIAL = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-
 def _number(value: object) -> object:
     """The server writes NaN and infinities as strings, to keep its JSON strict."""
     return _SPECIAL.get(value, value) if isinstance(value, str) else value
+
+
+def _say_warnings(answer: object) -> object:
+    """What the server accepted but warns about (a target metric no run has logged yet),
+    one line each on stderr."""
+    for warning in (answer.get("warnings") or ()) if isinstance(answer, dict) else ():
+        say(f"{warning.get('field')}: {warning.get('message')}")
+    return answer
 
 
 def _run(data: dict) -> dict:
@@ -70,14 +79,16 @@ class Api:
 
     def create_project(self, slug: str, name: str | None = None, *, description: str = "",
                        target: dict | None = None, guardrails: list | None = None,
-                       create: bool = False) -> dict:
+                       cost_metrics: list | None = None, create: bool = False) -> dict:
         """Create a project (you become its owner), optionally with its target and guardrails.
 
         target: {"metric", "direction": "maximize"|"minimize", "threshold", and optionally
         "judged_on" (default "test"), "selected_on" (default "validation"), "agreed_by",
-        "agreed_on", "definition"}; guardrails: [{"metric", "split", "op", "value"}].
-        A slug a typo's distance from one of your projects' is refused (ApiError 400
-        naming it) unless `create=True`.
+        "agreed_on", "definition"}; guardrails: [{"metric", "split", "op", "value"}];
+        cost_metrics: the project's own measures of cost, e.g. ["latency_p95_ms"].
+        A threshold outside its metric's range (90 for F1) raises ApiError. A slug a
+        typo's distance from one of your projects' is refused (ApiError 400 naming it)
+        unless `create=True`.
         """
         check_slug(slug)
         body: dict = {"slug": slug, "name": name or slug, "description": description}
@@ -87,6 +98,8 @@ class Api:
             body["target"] = target
         if guardrails is not None:
             body["guardrails"] = guardrails
+        if cost_metrics is not None:
+            body["cost_metrics"] = cost_metrics
         return self._call("POST", "/api/v1/projects/", body)  # type: ignore[return-value]
 
     def projects(self) -> list:
@@ -98,18 +111,25 @@ class Api:
 
     def set_target(self, slug: str, target: dict | None) -> dict | None:
         """Agree or change the project's target (owners; the server records every change).
-        None withdraws it."""
+        None withdraws it. A threshold outside its metric's range (90 for F1, a fraction)
+        raises ApiError with the server's sentence; a metric no run has logged yet is taken,
+        with a line on stderr."""
         if target is None:
             self._call("DELETE", f"/api/v1/projects/{_q(slug)}/target")
             return None
-        answer = self._call("PUT", f"/api/v1/projects/{_q(slug)}/target", target)
+        answer = _say_warnings(self._call("PUT", f"/api/v1/projects/{_q(slug)}/target", target))
         return answer["target"]  # type: ignore[index]
 
-    def set_guardrails(self, slug: str, guardrails: list) -> list:
+    def set_guardrails(self, slug: str, guardrails: list,
+                       cost_metrics: list | None = None) -> list:
         """Replace the project's guardrails, e.g. [{"metric": "latency_ms", "split": "test",
-        "op": "<=", "value": 50}]."""
-        answer = self._call("PUT", f"/api/v1/projects/{_q(slug)}/guardrails",
-                            {"guardrails": guardrails})
+        "op": "<=", "value": 50}]; `cost_metrics` first replaces the project's own measures of
+        cost, which guardrails may check on the test split as they may latency_ms."""
+        body: dict = {"guardrails": guardrails}
+        if cost_metrics is not None:
+            body["cost_metrics"] = cost_metrics
+        answer = _say_warnings(self._call("PUT", f"/api/v1/projects/{_q(slug)}/guardrails",
+                                          body))
         return answer["guardrails"]  # type: ignore[index]
 
     def add_member(self, slug: str, username: str, role: str = "member") -> dict:

@@ -198,5 +198,5 @@ def test_without_a_target_the_winner_endpoint_says_none_was_agreed(api):
     assert body["winner"] is None
     assert body["target"] is None
     assert body["sentence"].startswith("No target has been agreed yet")
-    assert api.get(f"{PROJECTS}churn/target").json() == {"target": None}
+    assert api.get(f"{PROJECTS}churn/target").json() == {"target": None, "warnings": []}
     assert api.get(f"{PROJECTS}churn/leaderboard").json()["results"] == []

@@ -25,7 +25,7 @@ def test_each_method_reaches_its_own_operation(api, project):
     assert api.put(f"{P}/target", {"metric": "f1", "direction": "maximize",
                                    "threshold": 0.9}, format="json").status_code == 200
     assert api.delete(f"{P}/target").status_code == 204
-    assert api.get(f"{P}/target").json() == {"target": None}
+    assert api.get(f"{P}/target").json() == {"target": None, "warnings": []}
 
 
 def test_a_method_the_url_does_not_serve_is_a_405_naming_those_it_does(api, project):

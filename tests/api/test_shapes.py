@@ -191,3 +191,22 @@ def test_check_ins_and_reports(schema, api, project):
     for url in (f"{P}/reports/", f"{P}/reports/{report.pk}", f"{P}/reports/{report.pk}/html",
                 f"{P}/reports/{report.pk}/pdf"):
         assert_documented(schema, api.get(url))
+
+
+def test_answers_with_warnings_and_cost_metrics_are_documented(schema, api, project, owner):
+    make_run(project, owner, name="r", series={"validation.accuracy": 0.8})
+    target = {"metric": "f1", "direction": "maximize", "threshold": 0.9}
+    guardrails = [{"metric": "latency_p95_ms", "split": "test", "op": "<=", "value": 80}]
+
+    answers = [
+        api.put(f"{P}/target", target, format="json"),
+        api.put(f"{P}/guardrails", {"guardrails": guardrails,
+                                    "cost_metrics": ["latency_p95_ms"]}, format="json"),
+        api.patch(f"{P}/", {"cost_metrics": ["latency_p95_ms", "gpu_hours"]}, format="json"),
+        api.get(f"{P}/guardrails"),
+        api.get(f"{P}/"),
+    ]
+
+    assert [a.json()["warnings"] != [] for a in answers[:4]] == [True] * 4
+    for answer in answers:
+        assert_documented(schema, answer)

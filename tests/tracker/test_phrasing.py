@@ -8,8 +8,12 @@ from tracker.phrasing import (
     METRIC_PHRASINGS,
     default_direction,
     guardrail_sentence,
+    is_cost,
     metric_label,
     metric_sentence,
+    outside_words,
+    phrasing_for,
+    range_words,
     split_phrase,
     validate_definition,
 )
@@ -62,6 +66,11 @@ def test_split_phrase(split, phrase):
         ("latency", "latency", "minimize"),
         ("latency_ms", "latency", "minimize"),
         ("latency_s", "latency", "minimize"),
+        ("throughput", "throughput", "maximize"),
+        ("qps", "throughput", "maximize"),
+        ("model_size_mb", "model size", "minimize"),
+        ("memory_mb", "memory use", "minimize"),
+        ("peak_memory_mb", "memory use", "minimize"),
         ("loss", "training loss", "minimize"),
         ("r2", "R²", "maximize"),
         ("my_metric", "my_metric", None),
@@ -70,6 +79,60 @@ def test_split_phrase(split, phrase):
 def test_metric_label_and_default_direction(metric, label, direction):
     assert metric_label(metric) == label
     assert default_direction(metric) == direction
+
+
+FRACTIONS = ["accuracy", "acc", "error_rate", "precision", "recall", "sensitivity", "f1",
+             "f1_score", "F1-Score", "f1_macro", "macro_f1", "f1_micro", "f1_weighted", "roc_auc",
+             "auc"]
+
+
+@pytest.mark.parametrize("metric", FRACTIONS)
+def test_fraction_metrics_lie_between_0_and_1(metric):
+    assert phrasing_for(metric).bounds == (0.0, 1.0)
+    assert range_words(phrasing_for(metric).bounds) == "between 0 and 1"
+
+
+@pytest.mark.parametrize(
+    ("metric", "words"),
+    [("mae", "never negative"), ("latency_ms", "never negative"), ("r2", "at most 1")])
+def test_other_known_ranges(metric, words):
+    assert range_words(phrasing_for(metric).bounds) == words
+
+
+@pytest.mark.parametrize("metric", ["loss", "my_metric", "revenue"])
+def test_a_metric_without_a_known_range_has_none(metric):
+    assert phrasing_for(metric).bounds is None
+
+
+def test_a_definition_that_says_the_number_out_of_100_declares_a_fraction():
+    assert phrasing_for("churn_caught", "{percent} of every 100 churners are caught").bounds \
+        == (0.0, 1.0)
+    assert phrasing_for("churn_caught", "{value} churners are caught").bounds is None
+    # A metric Targetline knows keeps its own range, whatever its definition says.
+    assert phrasing_for("r2", "{percent} explained").bounds == (-math.inf, 1.0)
+    assert phrasing_for("f1", "{value} on F1").bounds == (0.0, 1.0)
+
+
+def test_where_a_value_lies_outside_its_range():
+    assert outside_words((0.0, 1.0), 1.7) == "outside 0–1"
+    assert outside_words((0.0, math.inf), -0.2) == "below 0"
+    assert outside_words((-math.inf, 1.0), 1.2) == "above 1"
+
+
+@pytest.mark.parametrize("metric", ["latency_ms", "latency", "latency_s", "throughput",
+                                    "model_size_mb", "memory_mb"])
+def test_measures_of_cost(metric):
+    assert is_cost(metric)
+
+
+@pytest.mark.parametrize("metric", ["f1", "recall", "loss", "mae", "latency_p95_ms"])
+def test_measures_of_quality_and_unknown_metrics_are_not_cost(metric):
+    assert not is_cost(metric)
+
+
+def test_a_project_lists_its_own_measures_of_cost():
+    assert is_cost("latency_p95_ms", ["latency_p95_ms"])
+    assert not is_cost("latency_p95_ms", ["gpu_hours"])
 
 
 def test_every_known_metric_has_a_direction_and_a_sentence():
@@ -348,7 +411,13 @@ def test_validate_definition_rejects(template, error):
         ("latency_ms", 62.0, "<=", 50.0, False,
          "Answers in 62 ms on the test set; the limit is 50 ms (fails)."),
         ("model_size_mb", 250.0, "<", 200.0, False,
-         "model_size_mb is 250 on the test set; it must stay below 200 (fails)."),
+         "The model takes 250 MB on the test set; it must stay below 200 MB (fails)."),
+        ("gpu_hours", 250.0, "<", 200.0, False,
+         "gpu_hours is 250 on the test set; it must stay below 200 (fails)."),
+        ("memory_mb", 900.0, "<=", 1024.0, True,
+         "Uses 900 MB of memory on the test set; the limit is 1,024 MB (passes)."),
+        ("throughput", 120.0, ">=", 100.0, True,
+         "Handles 120 cases a second on the test set; the minimum is 100 (passes)."),
         ("accuracy", 0.83, ">=", 0.8, True,
          "Right 83 times out of 100 on the test set; the minimum is 80 (passes)."),
         ("recall", 0.72, ">", 0.7, True,
@@ -384,10 +453,16 @@ def test_guardrail_not_measured():
 
 def test_guardrail_not_measured_unknown_metric_and_percent_limit():
     assert guardrail_sentence(
+        "gpu_hours", None, op="<=", limit=200.0, split="test", passed=False
+    ) == (
+        'gpu_hours was not measured on the test set, so the guardrail'
+        ' "gpu_hours at most 200" fails.'
+    )
+    assert guardrail_sentence(
         "model_size_mb", None, op="<=", limit=200.0, split="test", passed=False
     ) == (
-        'model_size_mb was not measured on the test set, so the guardrail'
-        ' "model_size_mb at most 200" fails.'
+        'Model size was not measured on the test set, so the guardrail'
+        ' "model size at most 200 MB" fails.'
     )
     assert guardrail_sentence(
         "f1", None, op=">=", limit=0.7, split="validation", passed=False

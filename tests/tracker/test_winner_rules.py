@@ -3,6 +3,8 @@
 import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tracker.winner_rules import (
     Candidate,
     GuardrailRule,
@@ -13,6 +15,7 @@ from tracker.winner_rules import (
     lift,
     met,
     rank,
+    reads_judged_split,
 )
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -104,3 +107,29 @@ def test_a_failed_guardrail_is_told_with_its_value_or_without_it():
         "test.latency_ms is hidden (test.latency_ms <= 50)")
     assert failure_text(latency, math.nan, value_shown=False) == (
         "test.latency_ms was not logged (test.latency_ms <= 50)")
+
+
+@pytest.mark.parametrize(
+    ("metric", "split", "reads"),
+    [
+        ("recall", "test", True),  # a measure of quality on the judged split
+        ("recall", "test/long_texts", True),  # a slice of it holds its cases
+        ("recall", "validation", False),
+        ("latency_ms", "test", False),  # a measure of cost: a property of the model
+        ("model_size_mb", "test/long_texts", False),
+        ("latency_p95_ms", "test", True),  # unknown until the project lists it
+        ("f1", "test", True),
+    ],
+)
+def test_which_guardrails_would_make_selection_read_the_judged_split(metric, split, reads):
+    assert reads_judged_split(metric=metric, split=split, judged_on="test") is reads
+
+
+def test_a_listed_measure_of_cost_may_be_checked_on_the_judged_split_but_not_the_target():
+    assert not reads_judged_split(metric="latency_p95_ms", split="test", judged_on="test",
+                                  cost_metrics=["latency_p95_ms"])
+    # the target metric is never read on the judged split to choose, even a latency
+    assert reads_judged_split(metric="latency_ms", split="test", judged_on="test",
+                              target_metric="latency_ms")
+    # a judged slice shares its cases with the whole split
+    assert reads_judged_split(metric="recall", split="test", judged_on="test/clean")

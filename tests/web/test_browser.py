@@ -344,3 +344,34 @@ def test_the_links_an_mlflow_client_prints_open_the_run_and_the_experiment(page,
     page.goto(f"{live_server.url}/#/experiments/{run.experiment_id}")
     expect(page).to_have_url(re.compile(rf"/p/{demo.slug}/runs/\?filter=experiment"))
     expect(page.locator("tbody tr").first).to_be_visible()
+
+
+def test_a_percentage_bar_and_a_quality_guardrail_on_test_are_refused_in_place(
+        page, live_server, demo, login, shoot):
+    """An F1 bar typed as 90 and a recall guardrail on test come back with the reason next
+    to the field; a target on a metric no run logs is taken, and the dashboard says so."""
+    login("olivia")
+    settings = f"{live_server.url}/p/{demo.slug}/settings/"
+    page.goto(settings)
+    page.fill("#id_threshold", "90")
+    page.click("text=Change the target")
+    expect(page.locator("#id_threshold ~ .errorlist")).to_have_text(
+        "F1 score is between 0 and 1, not 90; did you mean 0.90?")
+    shoot(page, "settings-threshold-refused")
+    page.fill("#id_guardrails-1-metric", "recall")
+    page.fill("#id_guardrails-1-value", "0.9")
+    page.click("text=Save guardrails")
+    expect(page.locator("#id_guardrails-1-split")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#guardrails-1-errors")).to_contain_text(
+        "recall on the test split would make winner selection read the test set; put the "
+        "guardrail on validation.")
+    shoot(page, "settings-guardrail-refused")
+    page.goto(settings)
+    page.fill("#id_metric", "f1_macro")
+    page.fill("#id_threshold", "0.9")
+    page.click("text=Change the target")
+    warning = "No run has logged f1_macro on validation yet; runs log f1 and loss."
+    expect(page.locator("#target .warnings")).to_have_text(warning)
+    page.goto(f"{live_server.url}/p/{demo.slug}/")
+    expect(page.locator("main .warnings").first).to_have_text(warning)
+    shoot(page, "dashboard-target-warning")

@@ -13,7 +13,17 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 
 from tracker import winner_sentences
 from tracker.models import Guardrail, MetricSummary, Project, Run, RunStatus, Target
-from tracker.winner_rules import Candidate, GuardrailRule, Ranked, choose, lift, met, rank, usable
+from tracker.winner_rules import (
+    Candidate,
+    GuardrailRule,
+    Ranked,
+    choose,
+    lift,
+    met,
+    rank,
+    reads_judged_split,
+    usable,
+)
 
 
 @dataclass(frozen=True)
@@ -34,9 +44,16 @@ class Standing:
 
 
 def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
-    """The project's guardrails as winner_rules checks them."""
+    """The project's guardrails as winner_rules checks them. A stored guardrail that checks a
+    measure of quality on the judged split (refused today, kept from before) is left out: it
+    would make selection read the test set. The target's pages show it with a warning."""
+    target = Target.objects.filter(project=project).values("metric", "judged_on").first()
+    judged_on = target["judged_on"] if target else "test"
     return [GuardrailRule(g.metric, g.split, g.op, g.value)
-            for g in Guardrail.objects.filter(project=project)]
+            for g in Guardrail.objects.filter(project=project)
+            if not reads_judged_split(metric=g.metric, split=g.split, judged_on=judged_on,
+                                      cost_metrics=project.cost_metrics,
+                                      target_metric=target and target["metric"])]
 
 
 def values_where_chosen(*, target: Target | None, run_ids) -> dict:

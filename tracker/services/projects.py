@@ -9,7 +9,7 @@ from tracker import spelling
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
 from tracker.selectors.projects import similar_projects
-from tracker.services.targets import clean_guardrails, clean_target
+from tracker.services.targets import clean_cost_metrics, clean_guardrails, clean_target
 from tracker.validation import check_slug
 
 User = get_user_model()
@@ -18,8 +18,9 @@ User = get_user_model()
 @transaction.atomic
 def create_project(*, user, slug: str, name: str = "", description: str = "",
                    target: dict | None = None, guardrails: list | None = None,
-                   allow_similar: bool = True) -> Project:
-    """Create a project; its creator becomes its owner. Target and guardrails are optional.
+                   cost_metrics: list | None = None, allow_similar: bool = True) -> Project:
+    """Create a project; its creator becomes its owner. Target, guardrails and the project's
+    own measures of cost are optional.
 
     With allow_similar=False, a slug that may be a typo of one of the creator's
     projects ("tumour-screen" beside "tumor-screen") is refused, naming it, with
@@ -28,13 +29,15 @@ def create_project(*, user, slug: str, name: str = "", description: str = "",
     """
     slug = check_slug(slug)
     target_fields = clean_target(target) if target is not None else None
-    guardrail_rows = clean_guardrails(guardrails) if guardrails is not None else []
+    costs = clean_cost_metrics(cost_metrics) if cost_metrics is not None else []
+    guardrail_rows = (clean_guardrails(guardrails, target=target_fields, cost_metrics=costs)
+                      if guardrails is not None else [])
     if Project.objects.filter(slug=slug).exists():
         raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
     if not allow_similar:
         _refuse_a_typo(user=user, slug=slug)
     project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
-                                     created_by=user)
+                                     created_by=user, cost_metrics=costs)
     Membership.objects.create(project=project, user=user, role=Role.OWNER)
     if target_fields:
         Target.objects.create(project=project, **target_fields)

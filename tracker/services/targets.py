@@ -2,18 +2,25 @@
 
 Every change is recorded (who, when, old and new) for the next report, and announced with
 signals.target_changed; a change of what selects the winner recomputes the runs' best steps.
+
+Two mistakes are refused where they are made: a threshold or limit outside the metric's range
+(an F1 bar of 90 meant 0.90), and a guardrail that would make winner selection read the test
+set (a measure of quality on the judged split).
 """
 
 import math
 
 from django.db import transaction
 
-from tracker import mlflow_mapping, phrasing, signals
+from tracker import mlflow_mapping, phrasing, signals, winner_rules
 from tracker.errors import InvalidInput
 from tracker.models import Direction, Guardrail, GuardrailOp, Project, Target, TargetChange
+from tracker.numbers import format_number
 from tracker.selectors.metrics import logged_summaries
 from tracker.summaries import refresh_project_best_steps
 from tracker.validation import check_key, check_split, to_date, to_float
+
+MAX_COST_METRICS = 50
 
 
 def clean_target(data: dict) -> dict:
@@ -58,6 +65,7 @@ def clean_target(data: dict) -> dict:
     if not isinstance(agreed_by, str) or len(agreed_by) > 200:
         raise InvalidInput("target.agreed_by must be a name of at most 200 characters",
                            field="target.agreed_by")
+    check_in_range(threshold, metric=metric, definition=definition, field="target.threshold")
     return {
         "metric": metric,
         "direction": direction,
@@ -70,8 +78,33 @@ def clean_target(data: dict) -> dict:
     }
 
 
-def clean_guardrails(items: object) -> list[dict]:
-    """Validate guardrails given as a list of dicts; returns the fields each Guardrail takes."""
+def check_in_range(value: float, *, metric: str, definition: str = "", field: str) -> None:
+    """Refuse a threshold or limit outside the metric's range (phrasing's `bounds`: a fraction
+    is between 0 and 1), suggesting the fraction a percentage was meant as."""
+    known = phrasing.phrasing_for(metric, definition or None)
+    if known.bounds is None or known.bounds[0] <= value <= known.bounds[1]:
+        return
+    label = known.label[:1].upper() + known.label[1:] if known.builtin else known.label
+    message = (f"{field}: {label} is {phrasing.range_words(known.bounds)}, "
+               f"not {format_number(value)}")
+    if known.bounds[1] == 1 and 1 < value <= 100:
+        message += f"; did you mean {_as_fraction(value)}?"
+    raise InvalidInput(message, field=field)
+
+
+def _as_fraction(percent: float) -> str:
+    """90 -> "0.90", 97.5 -> "0.975": a percentage as the fraction it stands for."""
+    text = f"{percent / 100:.6f}".rstrip("0")
+    decimals = len(text.partition(".")[2])
+    return text + "0" * max(0, 2 - decimals)
+
+
+def clean_guardrails(items: object, *, target: dict | None = None,
+                     cost_metrics: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """Validate guardrails given as a list of dicts; returns the fields each Guardrail takes.
+
+    `target` (the target's fields, or None before one is agreed, when its defaults apply)
+    says which split is judged: a guardrail there may only check a measure of cost."""
     if not isinstance(items, list):
         raise InvalidInput("guardrails must be a list", field="guardrails")
     cleaned = []
@@ -89,12 +122,56 @@ def clean_guardrails(items: object) -> list[dict]:
         value = to_float(item.get("value"), field=f"{where}.value")
         if not math.isfinite(value):
             raise InvalidInput(f"{where}.value must be a finite number", field=f"{where}.value")
-        cleaned.append({
-            "metric": check_key(item.get("metric"), field=f"{where}.metric"),
-            "split": check_split(item.get("split") or "test", field=f"{where}.split"),
-            "op": op,
-            "value": value,
-        })
+        row = {"metric": check_key(item.get("metric"), field=f"{where}.metric"),
+               "split": check_split(item.get("split") or "test", field=f"{where}.split"),
+               "op": op, "value": value}
+        _check_guardrail_rules(row, where=where, target=target or {},
+                               cost_metrics=cost_metrics)
+        cleaned.append(row)
+    return cleaned
+
+
+def _check_guardrail_rules(row: dict, *, where: str, target: dict, cost_metrics) -> None:
+    """A guardrail's limit in its metric's range, and no measure of quality on the judged
+    split: checked there, it would make winner selection read the test set."""
+    definition = target.get("definition", "") if row["metric"] == target.get("metric") else ""
+    check_in_range(row["value"], metric=row["metric"], definition=definition,
+                   field=f"{where}.value")
+    judged_on = target.get("judged_on") or "test"
+    if not winner_rules.reads_judged_split(metric=row["metric"], split=row["split"],
+                                           judged_on=judged_on, cost_metrics=cost_metrics,
+                                           target_metric=target.get("metric")):
+        return
+    message = (f"{where}.split: {row['metric']} on the {row['split']} split would make winner "
+               f"selection read the {judged_on} set; put the guardrail on "
+               f"{target.get('selected_on') or 'validation'}.")
+    if row["metric"] == target.get("metric"):
+        message += f" The target metric is read on {judged_on} only to judge the winner."
+    else:
+        message += (f" Only measures of cost (latency, throughput, model size, memory, or a "
+                    f"metric the project lists in cost_metrics) may be checked on {judged_on}.")
+    raise InvalidInput(message, field=f"{where}.split")
+
+
+def clean_cost_metrics(items: object) -> list[str]:
+    """The project's own measures of cost: metric keys, without repeats. A metric Targetline
+    knows as a measure of quality (f1, loss, ...) cannot be one."""
+    if not isinstance(items, list):
+        raise InvalidInput("cost_metrics must be a list of metric keys", field="cost_metrics")
+    if len(items) > MAX_COST_METRICS:
+        raise InvalidInput(f"cost_metrics holds {len(items)} keys; the limit is "
+                           f"{MAX_COST_METRICS}", field="cost_metrics")
+    cleaned: list[str] = []
+    for i, item in enumerate(items):
+        field = f"cost_metrics[{i}]"
+        key = check_key(item.strip() if isinstance(item, str) else item, field=field)
+        known = phrasing.phrasing_for(key)
+        if known.builtin and known.kind != phrasing.COST:
+            named = key if known.label == key else f"{key} ({known.label})"
+            raise InvalidInput(f"{field}: {named} measures quality, not cost; a guardrail on "
+                               "it belongs on the selection split", field=field)
+        if key not in cleaned:
+            cleaned.append(key)
     return cleaned
 
 
@@ -153,9 +230,17 @@ def _check_not_an_mlflow_key(project: Project, metric: str) -> None:
 
 
 @transaction.atomic
-def set_guardrails(*, project: Project, user, guardrails: list) -> list[Guardrail]:
-    """Replace the project's guardrails; the change is recorded."""
-    rows = clean_guardrails(guardrails)
+def set_guardrails(*, project: Project, user, guardrails: list,
+                   cost_metrics: list | None = None) -> list[Guardrail]:
+    """Replace the project's guardrails; the change is recorded.
+
+    `cost_metrics`, when given, replaces the project's own measures of cost first, so one
+    call may list latency_p95_ms as one and put a guardrail on it on the test split."""
+    target = Target.objects.filter(project=project).first()
+    costs = project.cost_metrics if cost_metrics is None else clean_cost_metrics(cost_metrics)
+    rows = clean_guardrails(guardrails, target=target.as_dict() if target else None,
+                            cost_metrics=costs)
+    _save_cost_metrics(project, costs)
     old = [g.as_dict() for g in project.guardrails.all()]
     if rows == old:
         return list(project.guardrails.all())
@@ -165,6 +250,39 @@ def set_guardrails(*, project: Project, user, guardrails: list) -> list[Guardrai
                                 old=old, new=rows)
     signals.target_changed.send(sender=Project, project=project)
     return created
+
+
+@transaction.atomic
+def set_cost_metrics(*, project: Project, cost_metrics: list) -> list[str]:
+    """Replace the project's own measures of cost, its guardrails left as they are."""
+    costs = clean_cost_metrics(cost_metrics)
+    _check_costs_in_use(project, Target.objects.filter(project=project).first(), costs)
+    _save_cost_metrics(project, costs)
+    return costs
+
+
+def _save_cost_metrics(project: Project, costs: list[str]) -> None:
+    if costs != project.cost_metrics:
+        project.cost_metrics = costs
+        project.save(update_fields=["cost_metrics"])
+        signals.target_changed.send(sender=Project, project=project)
+
+
+def _check_costs_in_use(project: Project, target: Target | None, costs: list[str]) -> None:
+    """A measure of cost taken off the list while a guardrail checks it on the judged split
+    would leave that guardrail reading the test set: refused, naming the guardrail."""
+    judged_on = target.judged_on if target else "test"
+    for i, guardrail in enumerate(project.guardrails.all()):
+        allowed_before = not winner_rules.reads_judged_split(
+            metric=guardrail.metric, split=guardrail.split, judged_on=judged_on,
+            cost_metrics=project.cost_metrics)
+        if allowed_before and winner_rules.reads_judged_split(
+                metric=guardrail.metric, split=guardrail.split, judged_on=judged_on,
+                cost_metrics=costs):
+            raise InvalidInput(
+                f"cost_metrics: guardrails[{i}] checks {guardrail.metric} on the "
+                f"{guardrail.split} split, so it stays a measure of cost; move or remove that "
+                "guardrail first", field="cost_metrics")
 
 
 def _refresh_project_best_steps(project: Project) -> None:

@@ -8,6 +8,7 @@ from tracker.models import Run
 from tracker.numbers import finite_or_none
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import runs as run_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
 from web import links, presenters
 from web.permissions import page, project_access
@@ -98,6 +99,9 @@ def dashboard(request, slug):
         "meaning": presenters.target_meaning(target) if target else "",
         "guardrails": list(project.guardrails.all()),
         "guardrail_sentences": guardrail_sentences,
+        # a target or guardrail metric no run logs, a stored guardrail that is not applied
+        "target_warnings": [*target_selectors.target_warnings(project=project),
+                            *target_selectors.guardrail_warnings(project=project)],
         "history": presenters.change_history(
             project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
         "leaderboard": leaderboard,

@@ -24,12 +24,12 @@ from reports.models import CheckIn, ReportStatus
 from tracker.errors import TargetlineError
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 from web import forms, presenters
 from web.permissions import Access, page, project_access
 
-GUARDRAILS_PREFIX = "guardrails"
 LATEST_REPORTS = 10
 
 
@@ -99,8 +99,8 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "project_form": forms.ProjectForm(initial={"name": project.name,
                                                    "description": project.description}),
         "target_form": forms.TargetForm(initial=_target_initial(target)),
-        "guardrail_forms": forms.GuardrailFormSet(
-            prefix=GUARDRAILS_PREFIX, initial=[g.as_dict() for g in guardrails]),
+        "guardrails_form": forms.GuardrailsForm(guardrails=guardrails,
+                                                cost_metrics=project.cost_metrics),
         "member_form": forms.MemberForm(),
         "checkin_form": forms.CheckInForm(initial=_checkin_initial(checkin)),
         "send_form": forms.SendNowForm(),
@@ -113,6 +113,8 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
                               key=metric_selectors.split_order),
         "metrics_list": forms.METRICS_LIST, "splits_list": forms.SPLITS_LIST,
         "guardrails": guardrails,
+        "target_warnings": target_selectors.target_warnings(project=project),
+        "guardrail_warnings": target_selectors.guardrail_warnings(project=project),
         "memberships": project.memberships.select_related("user").order_by("user__username"),
         "roles": forms.MemberForm.base_fields["role"].choices,
         "history": presenters.change_history(
@@ -191,11 +193,11 @@ def save_target(request, slug):
 def save_guardrails(request, slug):
     """Add, change or remove guardrails (owners); the change is recorded."""
     access = _owners_only(request, slug)
-    formset = forms.GuardrailFormSet(request.POST, prefix=GUARDRAILS_PREFIX)
-    return _submit(request, access, formset, "guardrail_forms",
+    form = forms.GuardrailsForm(request.POST)
+    return _submit(request, access, form, "guardrails_form",
                    lambda: target_services.set_guardrails(
-        project=access.project, user=request.user, guardrails=formset.as_guardrails()),
-        "Guardrails saved; the change is recorded.")
+        project=access.project, user=request.user, guardrails=form.as_guardrails(),
+        cost_metrics=form.cost_metrics()), "Guardrails saved; the change is recorded.")
 
 
 def _save_member(request, slug: str, *, create: bool) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker import mlflow_mapping, phrasing, run_search
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
+from tracker.numbers import finite_or_none, format_number
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import runs as run_services
@@ -47,6 +48,28 @@ def _summary_rows(run, summaries, visibility) -> list[dict]:
                      "min": presenters.number(s.min_value),
                      "max": presenters.number(s.max_value)})
     return rows
+
+
+def _out_of_range(rows, target) -> list[dict]:
+    """A note for each shown series with a value outside its metric's range (an F1 of 1.7):
+    stored as logged, but worth checking how it is computed. Hidden series say nothing."""
+    notes = []
+    for row in rows:
+        summary = row["summary"]
+        definition = target.definition if target and summary.key == target.metric else None
+        bounds = phrasing.phrasing_for(summary.key, definition).bounds
+        if row["hidden"] or bounds is None:
+            continue
+        high, low = finite_or_none(summary.max_value), finite_or_none(summary.min_value)
+        value = (high if high is not None and high > bounds[1]
+                 else low if low is not None and low < bounds[0] else None)
+        if value is not None:
+            verb = "is" if summary.count == 1 else "reaches" if value == high else "falls to"
+            notes.append({"message": f"{summary.key} on {summary.split} {verb} "
+                                     f"{format_number(value)}, "
+                                     f"{phrasing.outside_words(bounds, value)}: check how it is "
+                                     "computed."})
+    return notes
 
 
 def _charts(run, summaries, visibility) -> tuple[list[dict], list[str]]:
@@ -130,6 +153,7 @@ def run_detail(request, run_id):
         "mlflow_source": run.tags.get(mlflow_mapping.SOURCE_NAME_TAG, ""),
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
         "hidden_any": any(r["hidden"] for r in rows),
+        "range_notes": _out_of_range(rows, standing.target),
         "is_winner": winner is not None and winner.id == run.id,
         "compare_url": (links.compare_url(project, [winner.id, run.id])
                         if winner is not None and winner.id != run.id else None),
