@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import mlflow_mapping, phrasing, run_search
+from tracker import mlflow_mapping, phrasing, run_search, winner_sentences
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
 from tracker.selectors import metrics as metric_selectors
@@ -47,6 +47,18 @@ def _summary_rows(run, summaries, visibility) -> list[dict]:
                      "min": presenters.number(s.min_value),
                      "max": presenters.number(s.max_value)})
     return rows
+
+
+def _step_note(run, summaries, target) -> str | None:
+    """For engineers, when the run's judged figure was logged at another step than its best
+    step: "The test figure was logged at step 29; validation peaked at step 0." """
+    if target is None:
+        return None
+    judged = next((s for s in summaries if s.count and s.key == target.metric
+                   and s.split == target.judged_on), None)
+    return winner_sentences.judged_step_sentence(
+        judged_split=target.judged_on, selected_split=target.selected_on,
+        judged_at_step=judged.best_step if judged else None, best_step=run.best_step)
 
 
 def _charts(run, summaries, visibility) -> tuple[list[dict], list[str]]:
@@ -130,6 +142,7 @@ def run_detail(request, run_id):
         "mlflow_source": run.tags.get(mlflow_mapping.SOURCE_NAME_TAG, ""),
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
         "hidden_any": any(r["hidden"] for r in rows),
+        "step_note": _step_note(run, summaries, standing.target),
         "is_winner": winner is not None and winner.id == run.id,
         "compare_url": (links.compare_url(project, [winner.id, run.id])
                         if winner is not None and winner.id != run.id else None),
