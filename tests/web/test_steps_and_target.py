@@ -1,4 +1,7 @@
-"""The run page's line on where a quoted figure comes from."""
+"""The dashboard's target card (the target and the result apart, in one scale) and the run
+page's line on where a quoted figure comes from."""
+
+import re
 
 import pytest
 from django.test import Client
@@ -16,6 +19,14 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def card(html: str, title_id: str) -> str:
+    """One card of a page: its section, from its title's id to its end."""
+    match = re.search(rf'<section class="card" aria-labelledby="{title_id}">(.*?)</section>',
+                      html, re.S)
+    assert match, title_id
+    return match.group(1)
 
 
 @pytest.fixture
@@ -37,6 +48,35 @@ def screening(people):
         {"key": "latency_ms", "split": "test", "value": 21.0, "timestamp": next_ts()}])
     run_services.finish_run(run=run, status="finished")
     return project, run
+
+
+def test_the_target_card_states_the_target_and_the_result_apart_in_one_scale(
+        people, screening):
+    html = client_for(people.olivia).get(
+        reverse("web:dashboard", args=["tumour-screen"])).content.decode()
+    target = card(html, "target-title")
+    assert '<p class="target-headline">At least 97 out of 100 on F1, judged on the test set</p>' \
+        in target
+    assert ("<strong>Result:</strong> 97.6 out of 100 on the test set, by the best model so "
+            "far") in target
+    assert "latency at most 50 ms on the test set; recall at least 90 out of 100 on the " \
+        "validation set" in target
+    # one scale: no fraction beside "out of 100", in the card or in the history it folds
+    assert not re.search(r"\b0\.\d", target), re.findall(r".{30}\b0\.\d.{10}", target)
+    standing = card(html, "standing-title")
+    assert "Best model on test: <strong>97.6 out of 100</strong> · agreed bar: <strong>97 out " \
+        "of 100</strong>" in standing
+    assert not re.search(r"\b0\.\d", standing)
+
+
+def test_without_a_winner_the_result_line_says_so(people):
+    project_services.create_project(
+        user=people.olivia, slug="early", name="Early",
+        target={"metric": "accuracy", "direction": "maximize", "threshold": 0.9})
+    target = card(client_for(people.olivia).get(
+        reverse("web:dashboard", args=["early"])).content.decode(), "target-title")
+    assert "At least 90 out of 100 on accuracy, judged on the test set" in target
+    assert "<strong>Result:</strong> no best model yet." in target
 
 
 def test_the_run_page_says_when_the_test_figure_comes_from_another_step(people, screening):

@@ -70,6 +70,7 @@ def dashboard(request, slug):
     project = access.project
     standing = winner_selectors.standing(project=project)
     target = standing.target
+    guardrails = list(project.guardrails.all())
     guardrail_sentences = [
         phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
                                     split=g["split"], passed=g["passed"])
@@ -82,7 +83,9 @@ def dashboard(request, slug):
                                         target.direction) if target else None,
         "headline": presenters.target_headline(target) if target else "",
         "meaning": presenters.target_meaning(target) if target else "",
-        "guardrails": list(project.guardrails.all()),
+        "result": presenters.target_result(standing) if target else "",
+        "guardrails": guardrails,
+        "guardrail_phrases": presenters.guardrail_phrases(guardrails),
         "guardrail_sentences": guardrail_sentences,
         "history": presenters.change_history(
             project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
