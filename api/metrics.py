@@ -23,7 +23,14 @@ class PointInput(serializers.Serializer):
     key = serializers.CharField(help_text="e.g. loss, f1")
     split = serializers.CharField(help_text="train, validation, test or a slice of one such "
                                   "as test/long_texts")
-    step = serializers.IntegerField(required=False, default=0)
+    step = serializers.IntegerField(
+        required=False, allow_null=True, help_text="left out (or null): step 0, or on the "
+        "judged split (and its slices) the run's last step, the highest step any metric of "
+        "the run has reached")
+    auto_step = serializers.BooleanField(
+        required=False, help_text="true when the client counted `step` itself because none "
+        "was given (the SDK does): on the judged split the point then counts as sent "
+        "without a step")
     value = MetricValue()
     timestamp = serializers.IntegerField(required=False, help_text="epoch milliseconds; "
                                          "default: the server's clock")

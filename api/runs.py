@@ -2,7 +2,12 @@
 
 from collections import defaultdict
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -19,14 +24,19 @@ TAGS = ["Runs"]
 RUN_STATUSES = ["running", "finished", "failed", "killed"]
 
 
+@extend_schema_serializer(deprecate_fields=["best"])
 class MetricSummaryOutput(serializers.Serializer):
-    """The summary of one (key, split) series: its best, last, lowest and highest values."""
+    """The summary of one (key, split) series: its value at the run's best step, its last,
+    lowest and highest values."""
 
     key = serializers.CharField()
     split = serializers.CharField()
-    best = MetricValue(allow_null=True, help_text="at the run's best step; the last value "
-                       "when the series has no point there")
-    best_step = serializers.IntegerField(allow_null=True)
+    at_best_step = MetricValue(allow_null=True, help_text="the value at the run's best step; "
+                               "the last value when the series has no point there")
+    best = MetricValue(allow_null=True, help_text="deprecated: the same as at_best_step, "
+                       "under its former name; it will be removed in the next release")
+    best_step = serializers.IntegerField(allow_null=True, help_text="the step at_best_step "
+                                         "was read at")
     last = MetricValue(allow_null=True)
     last_step = serializers.IntegerField(allow_null=True)
     min = MetricValue(allow_null=True)
@@ -67,7 +77,8 @@ def summary_data(s: MetricSummary) -> dict:
     def value(v):
         return nan if v is None and s.count else v
 
-    return {"key": s.key, "split": s.split, "best": value(s.best_value),
+    at_best_step = value(s.best_value)
+    return {"key": s.key, "split": s.split, "at_best_step": at_best_step, "best": at_best_step,
             "best_step": s.best_step, "last": value(s.last_value), "last_step": s.last_step,
             "min": s.min_value, "max": s.max_value, "count": s.count}
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from api.base import ProjectView
 from api.schema import MetricValue
 from api.targets import TargetOutput, target_answer, target_data
-from tracker import phrasing
+from tracker import phrasing, winner_sentences
 from tracker.selectors import winner as winner_selectors
 from tracker.validation import to_int
 
@@ -51,6 +51,14 @@ class JudgedOutput(serializers.Serializer):
     direction = serializers.ChoiceField(choices=["maximize", "minimize"])
     met = serializers.BooleanField(allow_null=True)
     sentence = serializers.CharField(required=False, help_text="when the value is known")
+    judged_at_step = serializers.IntegerField(
+        allow_null=True, help_text="the step the value was logged at: the winner's best step "
+        "when it logged the judged split there, else the step of its last value there")
+    best_step = serializers.IntegerField(allow_null=True, help_text="the winner's best step "
+                                         "on the selection split")
+    step_note = serializers.CharField(
+        allow_null=True, help_text="for engineers, when judged_at_step and best_step differ: "
+        '"The test figure was logged at step 29; validation peaked at step 0."')
 
 
 class GuardrailCheckOutput(serializers.Serializer):
@@ -88,8 +96,13 @@ def _run_ref(run) -> dict:
 
 def _judged(s: winner_selectors.Standing) -> dict:
     target = s.target
+    best_step = s.winner.best_step
     judged = {"split": target.judged_on, "metric": target.metric, "value": s.judged_value,
-              "threshold": target.threshold, "direction": target.direction, "met": s.met}
+              "threshold": target.threshold, "direction": target.direction, "met": s.met,
+              "judged_at_step": s.judged_step, "best_step": best_step,
+              "step_note": winner_sentences.judged_step_sentence(
+                  judged_split=target.judged_on, selected_split=target.selected_on,
+                  judged_at_step=s.judged_step, best_step=best_step)}
     if s.judged_value is not None:
         judged["sentence"] = phrasing.metric_sentence(
             target.metric, s.judged_value, split=target.judged_on,

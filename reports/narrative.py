@@ -158,13 +158,22 @@ def _join(items: list[str]) -> str:
 # --- the target ------------------------------------------------------------------------------
 
 def target_phrase(target: TargetFacts) -> str:
-    """The target in words, the one phrasing the dashboard, the API and reports show:
-    "F1 score of at least 85 out of 100 on the test set", "latency of at most 50 ms on the
-    test set"."""
+    """The target in words, the one phrasing the API and reports show: "F1 score of at
+    least 85 out of 100 on the test set", "latency of at most 50 ms on the test set"."""
     bound = "at least" if target.direction == MAXIMIZE else "at most"
     return (f"{target.label} of {bound} "
             f"{quantity(target.metric, target.threshold, target.definition)} on "
             f"{split_phrase(target.judged_on)}")
+
+
+def target_headline(target: TargetFacts) -> str:
+    """The target on a line of its own, as the web UI heads its target cards: "At least 85
+    out of 100 on F1, judged on the test set", "At most 50 ms on latency, judged on the test
+    set". target_phrase's figures in target_phrase's scale, put so that the bar comes first
+    and it cannot be read as a result."""
+    bound = "At least" if target.direction == MAXIMIZE else "At most"
+    return (f"{bound} {quantity(target.metric, target.threshold, target.definition)} on "
+            f"{target.label.removesuffix(' score')}, judged on {split_phrase(target.judged_on)}")
 
 
 def target_sentence(target: TargetFacts) -> str:
@@ -194,7 +203,9 @@ def _target_short(data: dict) -> str:
             f"{split_phrase(facts.judged_on)}")
 
 
-def _guardrail_short(rule: dict) -> str:
+def guardrail_phrase(rule: dict) -> str:
+    """A guardrail in words, in its metric's scale: "latency at most 50 ms on the test set",
+    "recall at least 90 out of 100 on the validation set"."""
     how = _how(rule["metric"])
     out_of = " out of 100" if how.percent else ""
     return (f"{how.label} {_OP_WORDS.get(rule['op'], rule['op'])} {how.show(rule['value'])}"
@@ -205,8 +216,8 @@ def target_change_sentence(*, what: str, old, new, who: str, on: date) -> str:
     """One recorded change of the target or the guardrails, in words."""
     when = f"On {day_text(on)}, {who or 'someone'}"
     if what == "guardrails":
-        before = _join([_guardrail_short(g) for g in old or []]) or "none"
-        after = _join([_guardrail_short(g) for g in new or []]) or "none"
+        before = _join([guardrail_phrase(g) for g in old or []]) or "none"
+        after = _join([guardrail_phrase(g) for g in new or []]) or "none"
         return f"{when} changed the guardrails from {before} to {after}."
     if old is None and new is not None:
         return f"{when} agreed the target: {_target_short(new)}."

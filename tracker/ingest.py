@@ -28,8 +28,9 @@ class Locked(NamedTuple):
     """A run locked for logging, with what storing a batch needs to know."""
 
     run: Run  # id, project, status, deletion, params, tags, best step
-    target: Target | None  # the project's target (metric, direction, selection split only)
+    target: Target | None  # the project's target (metric, direction, selection and judged splits)
     summaries: list[MetricSummary]  # every summary of the run
+    judged_on: str  # the split results are judged on (the target's, else "test")
 
 
 class LockGuard(NamedTuple):
@@ -61,11 +62,13 @@ def lock_run_for_logging(run_id, *, now, guard: LockGuard | None = None) -> Lock
     summary_rows = summaries.fetch_all()
     if row is None:
         return None
-    *columns, metric, direction, selected_on = row
+    *columns, metric, direction, selected_on, judged_on = row
     run = hot_sql.instance(Run, columns)
     target = None if metric is None else Target(
-        project_id=run.project_id, metric=metric, direction=direction, selected_on=selected_on)
-    return Locked(run, target, [hot_sql.instance(MetricSummary, r) for r in summary_rows])
+        project_id=run.project_id, metric=metric, direction=direction, selected_on=selected_on,
+        judged_on=judged_on)
+    return Locked(run, target, [hot_sql.instance(MetricSummary, r) for r in summary_rows],
+                  judged_on or Target._meta.get_field("judged_on").default)
 
 
 def save_run_fields(run: Run, fields: list[str]) -> None:
@@ -82,7 +85,7 @@ _LOCK_RUN = (  # SQLite's RETURNING takes unqualified columns; {guard}: a LockGu
     f"RETURNING {hot_sql.columns(Run)}, "
     + ", ".join(f"(SELECT t.{column} FROM {TARGET_TABLE} AS t "
                 f"WHERE t.project_id = {RUN_TABLE}.project_id)"
-                for column in ("metric", "direction", "selected_on")))
+                for column in ("metric", "direction", "selected_on", "judged_on")))
 
 
 _RUN_SUMMARIES = f"SELECT {hot_sql.columns(MetricSummary)} FROM {SUMMARY_TABLE} WHERE run_id = %s"

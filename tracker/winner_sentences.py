@@ -136,3 +136,17 @@ def no_winner_sentence(*, reason: str, metric: str | None = None,
             " recommend yet."
         )
     raise ValueError(f"reason must be one of {', '.join(NO_WINNER_REASONS)}, not {reason!r}")
+
+
+def judged_step_sentence(*, judged_split: str, selected_split: str,
+                         judged_at_step: int | None, best_step: int | None) -> str | None:
+    """For engineers, when the quoted figure and the selection come from different steps.
+
+    "The test figure was logged at step 29; validation peaked at step 0." None when both
+    come from the same step, or either step is unknown. (A manager's sentence stays as it
+    is: the figure quoted is still the run's judged value.)
+    """
+    if judged_at_step is None or best_step is None or judged_at_step == best_step:
+        return None
+    return (f"The {judged_split} figure was logged at step {judged_at_step}; "
+            f"{selected_split} peaked at step {best_step}.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reports import narrative
-from tracker import mlflow_mapping, numbers, phrasing
+from tracker import mlflow_mapping, phrasing
 from tracker.query.parser import parse_field
 from tracker.query.syntax import ATTRIBUTES, FilterError
 
@@ -151,25 +151,63 @@ def parse_column(text: str) -> Column | None:
 
 
 def target_headline(target) -> str:
-    """"F1 score of at least 85 out of 100 on the test set": the reports' phrasing."""
-    phrase = narrative.target_phrase(narrative.TargetFacts.from_target(target))
-    return phrase[:1].upper() + phrase[1:]
+    """"At least 85 out of 100 on F1, judged on the test set": the target as a bar to clear,
+    in the reports' figures and scale."""
+    return narrative.target_headline(narrative.TargetFacts.from_target(target))
 
 
 def target_meaning(target) -> str:
-    """What the bar means in plain words, from the metric's phrasing at the threshold."""
-    return phrasing.metric_sentence(target.metric, target.threshold, split=target.judged_on,
-                                    direction=target.direction,
-                                    definition=target.definition or None)
+    """What a model at the bar does, in plain words: the metric's phrasing at the threshold
+    ("Scores 85 out of 100 on F1, a balance of …, on the test set."), shown as "at the bar"."""
+    how = phrasing.phrasing_for(target.metric, target.definition or None)
+    # A project's own definition may place the threshold itself; a built-in one would only
+    # repeat it ("; the agreed bar is 85").
+    names_threshold = "{threshold" in how.template(target.threshold)
+    return phrasing.clause(how, target.metric, target.threshold, split=target.judged_on,
+                           threshold=target.threshold if names_threshold else None,
+                           direction=target.direction) + "."
+
+
+def in_scale(target, value: float | None) -> str:
+    """A value of the target's metric in the scale its sentences use: "97.6 out of 100" for a
+    fraction, "38 ms" for latency; "—" when unknown, NaN and ±inf named."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return number(value)
+    return narrative.quantity(target.metric, value, target.definition or None)
+
+
+def guardrail_phrases(guardrails) -> str:
+    """The guardrails in words, in their metrics' scales, as the target card lists them."""
+    return describe_guardrails([{"metric": g.metric, "split": g.split, "op": g.op,
+                                 "value": g.value} for g in guardrails])
+
+
+def target_result(standing) -> str:
+    """The best model's judged value, for the target card's result line, in the target's
+    scale: "97.6 out of 100 on the test set, by the best model so far" (the page names the
+    run and ends the sentence)."""
+    target = standing.target
+    where = phrasing.split_phrase(target.judged_on)
+    if standing.winner is None:
+        return "no best model yet"
+    value = standing.judged_value
+    if value is None:
+        return f"the best model so far has not been evaluated on {where} yet"
+    if not math.isfinite(value):
+        return (f"the best model so far logged {number(value)} as its "
+                f"{phrasing.metric_label(target.metric)} on {where}")
+    return f"{in_scale(target, value)} on {where}, by the best model so far"
 
 
 def describe_target_dict(data: dict | None) -> str:
-    """A recorded target (TargetChange.old/new) in one line."""
+    """A recorded target (TargetChange.old/new) in one line, in the scale the target card
+    uses: "F1 score of at least 85 out of 100 on the test set, picked on validation"."""
     if not data:
         return "no target"
-    op = "≥" if data.get("direction") == "maximize" else "≤"
-    text = (f"{data.get('metric')} {op} {numbers.format_number(float(data['threshold']))} "
-            f"on {data.get('judged_on')}, picked on {data.get('selected_on')}")
+    text = (f"{narrative.target_phrase(narrative.TargetFacts.from_dict(data))}, "
+            f"picked on {data.get('selected_on') or 'validation'}")
     if data.get("agreed_by"):
         text += f", agreed by {data['agreed_by']}"
     if data.get("agreed_on"):
@@ -178,10 +216,10 @@ def describe_target_dict(data: dict | None) -> str:
 
 
 def describe_guardrails(items: list | None) -> str:
+    """Recorded guardrails in one line: "latency at most 50 ms on the test set"."""
     if not items:
         return "no guardrails"
-    return "; ".join(f"{g['split']}.{g['metric']} {g['op']} {numbers.format_number(g['value'])}"
-                     for g in items)
+    return "; ".join(narrative.guardrail_phrase(g) for g in items)
 
 
 def describe_change(change) -> tuple[str, str]:

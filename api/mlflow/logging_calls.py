@@ -90,8 +90,10 @@ def _write(run: Run, call: batch.LogBatch, guard) -> None:
     and the run's new name with it, in one transaction; then its logged models' metrics."""
     series_of = _series_resolver(run, call.datasets)
     with transaction.atomic() if call.new_name else nullcontext():
+        # MLflow's client sends step 0 when the script gives no step: on the judged split,
+        # such a point is placed as one logged without a step (tracker.step_placement).
         metric_services.log_batch(run=run, points=call.points, params=call.params, tags=call.tags,
-                                  series_of=series_of, guard=guard)
+                                  series_of=series_of, guard=guard, zero_step_is_none=True)
         if call.new_name:
             run_services.update_run(run=run, name=call.new_name)
     if call.model_metrics:

@@ -174,13 +174,15 @@ def latency_ms(model, x) -> float:
     return statistics.median(times)
 
 
-def log_evaluation(run: tl.Run, model, data: dict) -> dict:
+def log_evaluation(run: tl.Run, model, data: dict, step: int | None = None) -> dict:
+    """Each split's scores, at `step` when the model evaluated is that step's (else without
+    a step: test results then go to the run's last step)."""
     results = {}
     for split, (x, y) in data.items():
         labels = sorted(set(y))
         results[split] = scores(model, x, y, labels)
-        run.log(results[split], split=split)
-    run.log({"latency_ms": latency_ms(model, data["test"][0])}, split="test")
+        run.log(results[split], split=split, step=step)
+    run.log({"latency_ms": latency_ms(model, data["test"][0])}, split="test", step=step)
     return results
 
 
@@ -237,7 +239,8 @@ def sgd_with_epochs(data: dict, workdir: Path, epochs: int = 40) -> None:
         model = make_pipeline(scaler, pickle.loads(best[2]))
         run.log_params({"best_epoch": best[1]})
         test_data = {split: xy for split, xy in data.items() if split.startswith("test")}
-        results = log_evaluation(run, model, test_data)
+        # Logged at the best epoch: the model evaluated is that epoch's, not the last one.
+        results = log_evaluation(run, model, test_data, step=best[1])
         save_model(run, model, workdir)
     print(f"{'sgd-' + str(epochs) + '-epochs':>22}: validation F1 {best[0]:.3f} at epoch "
           f"{best[1]}, test F1 {results['test']['f1']:.3f}")

@@ -36,7 +36,7 @@ def _say_warnings(answer: object) -> object:
 def _run(data: dict) -> dict:
     """A run as the server sends it, with its metric summaries' numbers as floats."""
     for summary in data.get("metrics") or ():
-        for field in ("best", "last", "min", "max"):
+        for field in ("at_best_step", "best", "last", "min", "max"):
             if field in summary:
                 summary[field] = _number(summary[field])
     return data

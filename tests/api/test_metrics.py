@@ -144,3 +144,17 @@ def test_history_needs_a_key(api, run):
     response = api.get(f"/api/v1/runs/{run.id}/history")
     assert response.status_code == 400
     assert response.json()["field"] == "key"
+
+
+def test_a_summary_gives_its_value_at_the_best_step_under_at_best_step(api, project, owner):
+    # Validation peaks at step 1: train loss there is 0.5, though it went down to 0.25.
+    run = make_run(project, owner, name="peaked", series={
+        "validation.f1": [0.7, 0.9, 0.8], "train.loss": [1.0, 0.5, 0.25]})
+    summaries = api.get(f"/api/v1/runs/{run.id}/metrics").json()["results"]
+    loss = next(s for s in summaries if s["key"] == "loss")
+    assert (loss["at_best_step"], loss["best_step"], loss["min"]) == (0.5, 1, 0.25)
+    assert loss["best"] == loss["at_best_step"]  # the deprecated alias, for one release
+    schema = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    fields = schema["components"]["schemas"]["MetricSummary"]["properties"]
+    assert fields["best"].get("deprecated") is True
+    assert "deprecated" not in fields["at_best_step"]

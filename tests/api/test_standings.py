@@ -34,7 +34,8 @@ def test_the_winner_is_best_on_validation_even_when_another_run_is_best_on_test(
         "split": "test", "metric": "f1", "value": 0.86, "threshold": 0.85,
         "direction": "maximize", "met": True,
         "sentence": "Scores 86 out of 100 on F1, a balance of finding the cases that matter and "
-                    "being right when it flags one, on the test set; the agreed bar is 85."}
+                    "being right when it flags one, on the test set; the agreed bar is 85.",
+        "judged_at_step": 0, "best_step": 0, "step_note": None}
     assert body["baseline"]["name"] == "majority-class"
     assert body["baseline"]["judged_value"] == 0.58
     assert body["lift"] == pytest.approx(0.28)
@@ -42,6 +43,30 @@ def test_the_winner_is_best_on_validation_even_when_another_run_is_best_on_test(
         'Best model so far (run "svm"): scores 86 out of 100 on F1, a balance of finding the '
         "cases that matter and being right when it flags one, on the test set; the agreed bar "
         "is 85. It meets the target. It does 28 points better than the baseline.")
+
+
+def test_a_test_figure_logged_after_training_says_which_step_it_comes_from(
+        api, project, owner):
+    # Validation ties from step 0 on, so the best step is 0; the test set is evaluated once,
+    # after training, without a step: it belongs to step 29, and the answer says so.
+    run = make_run(project, owner, name="tied", finish=None, series={
+        "validation.f1": [0.9] * 30, "train.loss": [1 / (s + 1) for s in range(30)]})
+    api.post(f"/api/v1/runs/{run.id}/log-batch", {"metrics": [
+        {"key": "f1", "split": "test", "value": 0.88},
+        {"key": "latency_ms", "split": "test", "value": 20}]}, format="json")
+    api.post(f"/api/v1/runs/{run.id}/finish", {}, format="json")
+    body = api.get(URL).json()
+    assert body["selection"]["step"] == 0
+    judged = body["judged"]
+    assert (judged["value"], judged["judged_at_step"], judged["best_step"]) == (0.88, 29, 0)
+    assert judged["step_note"] == ("The test figure was logged at step 29; validation peaked "
+                                   "at step 0.")
+    assert body["sentence"].startswith('Best model so far (run "tied"): scores 88 out of 100 on '
+                                       "F1")
+    assert "step" not in body["sentence"]  # the manager's sentence is unchanged
+    summaries = {(m["split"], m["key"]): m
+                 for m in api.get(f"/api/v1/runs/{run.id}").json()["metrics"]}
+    assert summaries["test", "f1"]["best_step"] == 29
 
 
 def test_pick_winner_never_reads_the_judged_split(project, owner):

@@ -180,6 +180,26 @@ def test_a_training_run_end_to_end(alice):
     assert mlflow.MlflowClient().get_metric_history(run.info.run_id, "nothing") == []
 
 
+def test_a_test_metric_logged_after_training_goes_to_the_runs_last_step(alice):
+    # The client sends step 0 when the script gives none: on the judged split (test, with no
+    # target agreed) that reads as "no step", as the SDK's step-less call does.
+    mlflow.set_experiment("steps")
+    with mlflow.start_run() as run:
+        for step in range(5):
+            mlflow.log_metrics({"train_loss": 1.0 / (step + 1), "val_f1": 0.8}, step=step)
+        mlflow.log_metric("test_f1", 0.71)
+        mlflow.log_metrics({"test_accuracy": 0.75, "val_loss": 0.3})
+        ts = int(time.time() * 1000)
+        alice.log_batch(run.info.run_id, metrics=[Metric("test_recall", 0.5 + step / 10, ts, step)
+                                                  for step in range(3)])
+    run_id = run.info.run_id
+    assert [(m.step, m.value) for m in alice.get_metric_history(run_id, "test_f1")] == [(4, 0.71)]
+    assert [m.step for m in alice.get_metric_history(run_id, "test_accuracy")] == [4]
+    assert [m.step for m in alice.get_metric_history(run_id, "val_loss")] == [0]  # not judged
+    # a curve logged at once keeps its steps, 0 included
+    assert [m.step for m in alice.get_metric_history(run_id, "test_recall")] == [0, 1, 2]
+
+
 @pytest.mark.parametrize(("status", "ours"), [("FAILED", "failed"), ("KILLED", "killed")])
 def test_end_run_statuses(alice, status, ours):
     with mlflow.start_run() as run:

@@ -37,6 +37,18 @@ def test_a_limit_to_stay_under():
         "it and when was not recorded.")
 
 
+@pytest.mark.parametrize(("target", "headline"), [
+    (F1, "At least 85 out of 100 on F1, judged on the test set"),
+    (n.TargetFacts(metric="latency_ms", direction="minimize", threshold=50,
+                   judged_on="test/mobile"),
+     "At most 50 ms on latency, judged on the mobile slice of the test set"),
+    (n.TargetFacts(metric="accuracy", direction="maximize", threshold=0.976),
+     "At least 97.6 out of 100 on accuracy, judged on the test set"),
+])
+def test_the_target_as_a_headline_reads_as_a_bar_in_the_sentences_scale(target, headline):
+    assert n.target_headline(target) == headline
+
+
 def test_why_two_splits():
     assert reading_guide.selection_gloss(F1) == (
         "The best model is chosen on the validation set and judged on the test set, data it "

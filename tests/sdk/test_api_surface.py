@@ -51,7 +51,8 @@ def test_a_project_with_runs_from_baseline_to_winner(sdk_env, api, slug, tmp_pat
 
     assert series(api, run.id, "loss") == [(s, 1.0 / (s + 1)) for s in range(5)]
     assert series(api, run.id, "f1", "validation") == [(s, 0.80 + s / 100) for s in range(5)]
-    assert series(api, run.id, "f1", "test/long_texts") == [(0, 0.71)]
+    # logged without a step after training: at the run's last step
+    assert series(api, run.id, "f1", "test/long_texts") == [(4, 0.71)]
     buckets = api.history(run.id, "loss", buckets=2)
     assert [(b["step_min"], b["step_max"], b["max"]) for b in buckets] == [(0, 2, 1.0),
                                                                           (3, 4, 0.25)]
@@ -118,6 +119,24 @@ def test_steps_count_up_per_metric_and_split_when_omitted(sdk_env, api, slug):
     assert [s for s, _ in series(api, run.id, "loss")] == [0, 1, 2, 7, 8]
     assert [s for s, _ in series(api, run.id, "loss", "validation")] == [0, 1]
     assert [s for s, _ in series(api, run.id, "acc")] == [10, 11]
+
+
+def test_a_test_result_logged_without_a_step_goes_to_the_runs_last_step(sdk_env, api, slug):
+    api.create_project(slug, target=TARGET)
+    with tl.init(project=slug, experiment="eval-at-end") as run:
+        for epoch in range(5):
+            run.log({"loss": 1.0 / (epoch + 1)})
+            run.log({"f1": 0.8}, split="validation", step=epoch)  # a tie: best at step 0
+        run.log({"f1": 0.77, "latency_ms": 12.0}, split="test")
+        run.log({"f1": 0.7}, split="test/long_texts")
+    assert series(api, run.id, "f1", "test") == [(4, 0.77)]
+    assert series(api, run.id, "latency_ms", "test") == [(4, 12.0)]
+    assert series(api, run.id, "f1", "test/long_texts") == [(4, 0.7)]
+    assert [s for s, _ in series(api, run.id, "loss")] == [0, 1, 2, 3, 4]
+    summaries = {(m["split"], m["key"]): m for m in api.run(run.id)["metrics"]}
+    assert summaries["test", "f1"]["at_best_step"] == 0.77
+    assert summaries["test", "f1"]["best_step"] == 4
+    assert summaries["train", "loss"]["at_best_step"] == 1.0  # at step 0, where f1 peaked
 
 
 def test_points_logged_twice_at_one_step_are_all_kept(sdk_env, api, slug):

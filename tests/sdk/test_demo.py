@@ -41,6 +41,9 @@ def test_the_demo_fills_a_project_with_a_target_a_baseline_and_a_winner(sdk_env,
     sgd, = api.runs(slug, filter='experiment = "sgd-logistic"')
     assert len(api.history(sgd["id"], "loss", split="validation")) == 40
     assert len(api.history(sgd["id"], "f1", split="train")) == 40
+    # its test set is evaluated on the best epoch's model, and logged at that epoch
+    best_epoch = int(sgd["params"]["best_epoch"])
+    assert [p["step"] for p in api.history(sgd["id"], "f1", split="test")] == [best_epoch]
 
     standing = api.winner(slug)
     assert standing["winner"] is not None and standing["baseline"]["name"] == "most-frequent"

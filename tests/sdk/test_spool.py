@@ -93,6 +93,8 @@ def test_the_lines_run_log_writes_are_what_the_api_takes(sdk_env, monkeypatch):
     assert damaged == 0
     assert [(p["key"], p["split"], p["step"], p["value"]) for p in points[::2]] == [
         ("loss", "train", 7, 0.25), ("f1", "test/faint_strokes", 0, -math.inf)]
+    # a step the client counted is marked: the server may place the point (docs/sdk.md)
+    assert [p.get("auto_step") for p in points] == [None, None, True]
     assert math.isnan(points[1]["value"]) and points[0]["timestamp"] > 1_700_000_000_000
 
 

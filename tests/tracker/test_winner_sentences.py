@@ -6,6 +6,7 @@ import pytest
 
 from tracker.winner_sentences import (
     NO_WINNER_REASONS,
+    judged_step_sentence,
     no_target_sentence,
     no_winner_sentence,
     winner_sentence,
@@ -225,3 +226,15 @@ def test_no_winner_without_metric_or_split():
 def test_no_winner_unknown_reason_is_a_programming_error():
     with pytest.raises(ValueError):
         no_winner_sentence(reason="tired")
+
+
+def test_a_judged_figure_from_another_step_is_told_to_engineers():
+    assert judged_step_sentence(judged_split="test", selected_split="validation",
+                                judged_at_step=29, best_step=0) == (
+        "The test figure was logged at step 29; validation peaked at step 0.")
+
+
+@pytest.mark.parametrize(("judged_at_step", "best_step"), [(12, 12), (None, 3), (4, None)])
+def test_nothing_is_said_when_the_steps_agree_or_one_is_unknown(judged_at_step, best_step):
+    assert judged_step_sentence(judged_split="test", selected_split="validation",
+                                judged_at_step=judged_at_step, best_step=best_step) is None

@@ -37,7 +37,7 @@ def test_logging_in_shows_the_projects_a_user_can_see(page, live_server, demo, s
     card = page.locator(".project-card")
     expect(card).to_have_count(1)
     expect(card).to_contain_text("Support ticket routing")
-    expect(card).to_contain_text("F1 score of at least 85 out of 100 on the test set")
+    expect(card).to_contain_text("At least 85 out of 100 on F1, judged on the test set")
     expect(card.locator(".verdict")).to_have_text(
         re.compile("Target met|On track|At risk|No progress"))
     expect(card.locator("[role=progressbar]")).to_be_visible()
@@ -197,7 +197,7 @@ def test_an_owner_changes_the_settings_through_their_forms(page, live_server, de
     page.click("text=Change the target")
     expect(page).to_have_url(settings)
     expect(page.locator(".messages")).to_contain_text("Target saved; the change is recorded.")
-    expect(page.locator(".target-headline")).to_contain_text("at least 88 out of 100")
+    expect(page.locator(".target-headline")).to_contain_text("At least 88 out of 100 on F1")
     page.fill("#id_guardrails-1-metric", "model_size_mb")
     page.fill("#id_guardrails-1-value", "200")
     page.click("text=Save guardrails")

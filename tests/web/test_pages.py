@@ -205,7 +205,8 @@ def test_owner_changes_the_target_and_the_change_is_recorded(demo):
     assert change.changed_by == demo.olivia and change.old["threshold"] == 0.85
     page = client.get(reverse("web:dashboard", args=[SLUG])).content.decode()
     assert "Change history (3)" in page
-    assert "f1 ≥ 0.85 on test" in page and "f1 ≥ 0.88 on test" in page
+    assert "F1 score of at least 85 out of 100 on the test set, picked on validation" in page
+    assert "F1 score of at least 88 out of 100 on the test set" in page
 
 
 def test_a_target_the_services_refuse_shows_the_reason_on_the_field(demo):

@@ -41,6 +41,9 @@ class Standing:
     met: bool | None
     guardrails: list[dict]
     sentence: str
+    # The step the winner's judged value was read at: its best step when the judged split
+    # was logged there, else the step of its last value there (a test set evaluated once).
+    judged_step: int | None = None
 
 
 def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
@@ -168,13 +171,19 @@ def _best_baseline(project: Project, target: Target) -> tuple[Run | None, float 
     return latest, None
 
 
-def _judged_value(run: Run, target: Target) -> float | None:
-    """The run's value on the judged split: None when never logged, NaN when it logged NaN."""
+def _judged(run: Run, target: Target) -> tuple[float | None, int | None]:
+    """The run's value on the judged split (None when never logged, NaN when it logged NaN)
+    and the step it was read at."""
     row = (MetricSummary.objects.filter(run=run, key=target.metric, split=target.judged_on)
-           .values_list("best_value", flat=True)[:1])
+           .values_list("best_value", "best_step")[:1])
     if not row:
-        return None
-    return math.nan if row[0] is None else row[0]
+        return None, None
+    value, step = row[0]
+    return (math.nan if value is None else value), step
+
+
+def _judged_value(run: Run, target: Target) -> float | None:
+    return _judged(run, target)[0]
 
 
 def standing(*, project: Project) -> Standing:
@@ -204,7 +213,7 @@ def standing(*, project: Project) -> Standing:
         return Standing(target, None, None, None, baseline, baseline_selection,
                         baseline_judged, None, None, [], sentence)
     winner = Run.objects.select_related("experiment").get(pk=chosen.candidate.run_id)
-    judged = _judged_value(winner, target)
+    judged, judged_step = _judged(winner, target)
     is_met = met(judged, threshold=target.threshold, direction=target.direction)
     gain = lift(judged, baseline_judged, direction=target.direction) if baseline else None
     guardrails = [
@@ -219,7 +228,7 @@ def standing(*, project: Project) -> Standing:
         run_name=winner.name, definition=target.definition or None,
     )
     return Standing(target, winner, chosen, judged, baseline, baseline_selection,
-                    baseline_judged, gain, is_met, guardrails, sentence)
+                    baseline_judged, gain, is_met, guardrails, sentence, judged_step)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from tracker import hot_sql, limits, signals
+from tracker import hot_sql, limits, signals, step_placement
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import LockGuard, insert_points, lock_run_for_logging, save_run_fields
 from tracker.models import MetricSummary, Run
@@ -25,7 +25,8 @@ def clean_points(metrics: object, *, now_ms: int | None = None, by_name: bool = 
 
     A point without a timestamp gets the server's clock (clients that retry send
     their own, so a replay is recognised), unless `timestamp_required`. Without a
-    step it is logged at step 0. `by_name`: the points carry a client's own names
+    step it is at step 0 here (log_batch may place it: tracker.step_placement).
+    `by_name`: the points carry a client's own names
     (MLflow's "val_f1") and no split; they are grouped by that name, which the
     caller checked and resolves to a series later.
     """
@@ -88,7 +89,8 @@ SeriesResolver = Callable[[list[str], list[MetricSummary]], dict[str, tuple[str,
 def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = None,
               tags: dict | None = None, series_of: SeriesResolver | None = None,
               guard: LockGuard | None = None,
-              points: dict[str, Columns] | None = None) -> dict:
+              points: dict[str, Columns] | None = None,
+              zero_step_is_none: bool = False) -> dict:
     """Append metric points and set params and tags in one transaction.
 
     Points are append-only and a replayed point is stored once; params are
@@ -104,8 +106,10 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
     NotFound, and nothing is written. `run` is then filled in from its locked row, so
     it may be a bare Run(pk=…). `points` instead of `metrics`: points by name that a
     client's own reader found valid, as clean_points(by_name=True) gives them (its
-    steps and timestamps ints of 64 bits, its values floats). Returns how many points
-    were new.
+    steps and timestamps ints of 64 bits, its values floats). A point of the judged split
+    sent without a step goes to the run's last step (tracker.step_placement); with
+    `zero_step_is_none` (MLflow's client, which sends 0 for no step), so does one at step
+    0. Returns how many points were new.
     """
     if points is not None:
         batch = points
@@ -114,7 +118,10 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
                              timestamp_required=series_of is not None)
     checked_params = clean_params(params or {})
     checked_tags = clean_tags(tags or {})
-    stored, locked = _log_batch(run, batch, checked_params, checked_tags, series_of, guard)
+    stepless = step_placement.StepLess(
+        metrics if points is None and series_of is None else None, zero_step_is_none)
+    stored, locked = _log_batch(run, batch, checked_params, checked_tags, series_of, guard,
+                                stepless)
     for field in Run._meta.concrete_fields:  # as stored, under the lock
         setattr(run, field.attname, getattr(locked, field.attname))
     signals.run_results_changed.send(sender=Run, run=run)
@@ -137,7 +144,8 @@ def _by_series(batch: dict[str, Columns], summaries: list[MetricSummary],
 
 
 def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
-               series_of: SeriesResolver | None, guard: LockGuard | None) -> tuple[int, Run]:
+               series_of: SeriesResolver | None, guard: LockGuard | None,
+               stepless: step_placement.StepLess) -> tuple[int, Run]:
     """log_batch's transaction: lock the run, check and set params and tags, store points.
 
     In psycopg's pipeline mode the whole transaction takes two round trips to PostgreSQL
@@ -171,6 +179,7 @@ def _log_batch(run: Run, batch: dict, params: dict, tags: dict,
             source_keys = None
             if series_of is not None:
                 batch, source_keys = _by_series(batch, lock.summaries, series_of)
+            stepless.place(batch, summaries=lock.summaries, judged_on=lock.judged_on)
             inserted = insert_points(locked=lock, batch=batch, source_keys=source_keys)
             stored = inserted.stored
             if inserted.new:

@@ -23,6 +23,12 @@ def plain(value) -> str:
 
 
 @register.filter
+def in_scale(value, target) -> str:
+    """A value of the target's metric in its sentences' scale: "97.6 out of 100", "38 ms"."""
+    return presenters.in_scale(target, value)
+
+
+@register.filter
 def split_words(split: str) -> str:
     """"test/long_texts" -> "the long texts slice of the test set"."""
     return phrasing.split_phrase(split)

@@ -85,6 +85,7 @@ def dashboard(request, slug):
     target = standing.target
     leaderboard = _leaderboard(project, standing, ResultVisibility(request, project,
                                                                    standing=standing))
+    guardrails = list(project.guardrails.all())
     guardrail_sentences = [
         phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
                                     split=g["split"], passed=g["passed"])
@@ -97,7 +98,9 @@ def dashboard(request, slug):
                                         target.direction) if target else None,
         "headline": presenters.target_headline(target) if target else "",
         "meaning": presenters.target_meaning(target) if target else "",
-        "guardrails": list(project.guardrails.all()),
+        "result": presenters.target_result(standing) if target else "",
+        "guardrails": guardrails,
+        "guardrail_phrases": presenters.guardrail_phrases(guardrails),
         "guardrail_sentences": guardrail_sentences,
         # a target or guardrail metric no run logs, a stored guardrail that is not applied
         "target_warnings": [*target_selectors.target_warnings(project=project),

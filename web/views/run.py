@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import mlflow_mapping, phrasing, run_search
+from tracker import mlflow_mapping, phrasing, run_search, winner_sentences
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
 from tracker.numbers import finite_or_none, format_number
@@ -70,6 +70,18 @@ def _out_of_range(rows, target) -> list[dict]:
                                      f"{phrasing.outside_words(bounds, value)}: check how it is "
                                      "computed."})
     return notes
+
+
+def _step_note(run, summaries, target) -> str | None:
+    """For engineers, when the run's judged figure was logged at another step than its best
+    step: "The test figure was logged at step 29; validation peaked at step 0." """
+    if target is None:
+        return None
+    judged = next((s for s in summaries if s.count and s.key == target.metric
+                   and s.split == target.judged_on), None)
+    return winner_sentences.judged_step_sentence(
+        judged_split=target.judged_on, selected_split=target.selected_on,
+        judged_at_step=judged.best_step if judged else None, best_step=run.best_step)
 
 
 def _charts(run, summaries, visibility) -> tuple[list[dict], list[str]]:
@@ -154,6 +166,7 @@ def run_detail(request, run_id):
         "params": sorted(run.params.items()), "tags": sorted(run.tags.items()),
         "hidden_any": any(r["hidden"] for r in rows),
         "range_notes": _out_of_range(rows, standing.target),
+        "step_note": _step_note(run, summaries, standing.target),
         "is_winner": winner is not None and winner.id == run.id,
         "compare_url": (links.compare_url(project, [winner.id, run.id])
                         if winner is not None and winner.id != run.id else None),
