@@ -10,6 +10,7 @@ behaviour.
 
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # counts failed sign-ins and refuses them past a limit (below)
     "tracker",
     "reports",
     "api",
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # a refused sign-in becomes its 429 page (web/lockout.py)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -162,6 +165,44 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# --- Failed sign-ins and token checks ---------------------------------------------------------
+# Counted per account and per client address, and refused with 429 and Retry-After past a
+# limit (docs/operations.md#failed-sign-ins-and-tokens). Sign-ins (/login/, /admin/login/):
+# django-axes, in the database; the LOGIN_FAILURE_LIMIT-th failure in a row and every attempt
+# after it, right password or not, are refused until LOGIN_LOCKOUT_SECONDS pass without one.
+# Token checks (v1 and MLflow APIs): api/throttle.py, in the cache; a valid token is never
+# refused, and is not slowed by a single extra step.
+PROXY_COUNT = envint("PROXY_COUNT", 0, minimum=0)  # reverse proxies adding X-Forwarded-For
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+TOKEN_FAILURE_LIMIT = envint("TOKEN_FAILURE_LIMIT", 20, minimum=1)
+TOKEN_FAILURE_WINDOW = envint("TOKEN_FAILURE_WINDOW", 60, minimum=1)  # seconds
+AUTHENTICATION_BACKENDS = [
+    "web.lockout.LockoutBackend",  # refuses a locked-out sign-in before its password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_CLIENT_IP_CALLABLE = "api.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "web.lockout.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what is counted; sign-ins are not logged
+
+# --- Cache ------------------------------------------------------------------------------------
+# It holds the failed token checks' counts, which every web process on every machine must
+# share: by default in the database (`migrate` creates the table), so nothing more has to
+# run; CACHE_URL=redis://… keeps them in Redis instead.
+CACHE_URL = envstr("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "targetline"}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, or empty, not {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "targetline_cache",  # api/migrations/0001_cache_table.py
+                          "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
@@ -303,5 +344,6 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         "kaleido": {"level": "WARNING"},
         "choreographer": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # its failures and lockouts, not its start-up banner
     },
 }
