@@ -94,7 +94,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The security headers, before the lane, so that MLflow's answers carry them too.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.mlflow.lane.MlflowLane",  # MLflow's API calls: straight to their endpoint
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.GzipRequestMiddleware",
@@ -103,7 +105,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # a refused sign-in becomes its 429 page (web/lockout.py)
 ]
 
@@ -165,6 +166,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# --- HTTPS and cookies ------------------------------------------------------------------------
+# Behind a reverse proxy that terminates TLS (docs/operations.md#https-and-host-names),
+# HTTPS=true trusts the proxy's X-Forwarded-Proto, redirects plain HTTP, sends HSTS and makes
+# the session and CSRF cookies Secure. Off by default: the quick start is plain HTTP on
+# localhost, where a browser would never send a Secure cookie back.
+HTTPS = envbool("HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = HTTPS
+# The health check answers on plain HTTP too, for a load balancer inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Preloading ships a domain's HTTPS-only rule inside browsers, for the whole registrable
+# domain and for months after a change of mind: a decision for whoever owns the domain, not a
+# default for one server on it. Django's deployment check asks for it; it is off until set.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: every form carries the token itself
 
 # --- Failed sign-ins and token checks ---------------------------------------------------------
 # Counted per account and per client address, and refused with 429 and Retry-After past a
