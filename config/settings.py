@@ -210,6 +210,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
 AXES_CLIENT_IP_CALLABLE = "api.throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "web.lockout.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what is counted; sign-ins are not logged
+# Its warnings name the account and address (as the web server's access log does), so that
+# whoever reads the log can tell who is attacked from where; passwords are never logged.
+AXES_SENSITIVE_PARAMETERS = []
 
 # --- Cache ------------------------------------------------------------------------------------
 # It holds the failed token checks' counts, which every web process on every machine must

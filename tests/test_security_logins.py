@@ -91,3 +91,11 @@ def test_the_limit_and_the_lock_out_time_are_settings(olivia, clock, settings):
     assert "Try again in 1 minute." in refused.content.decode()
     clock.shift(61)
     assert sign_in("olivia", PASSWORD).status_code == 302
+
+
+def test_the_log_says_which_account_is_locked_out_from_where(olivia, caplog):
+    for _ in range(LIMIT):
+        sign_in("olivia", "a guessed password", address="198.51.100.7")
+    [lockout] = [r.getMessage() for r in caplog.records if "Locking out" in r.getMessage()]
+    assert 'username: "olivia", ip_address: "198.51.100.7"' in lockout
+    assert "a guessed password" not in caplog.text
