@@ -1,8 +1,15 @@
 """Token authentication: `Authorization: Bearer <token>` (and Basic with the token as password,
-which is how the MLflow client sends MLFLOW_TRACKING_USERNAME/PASSWORD)."""
+which is how the MLflow client sends MLFLOW_TRACKING_USERNAME/PASSWORD).
+
+A token is found by the SHA-256 hash of what the request sends, in one indexed query
+(tracker.services.tokens.hash_token): the raw token is never compared with anything, so
+the time an answer takes tells nothing about how much of a guess was right. Failed checks
+are counted, and refused past a limit, by throttle.py.
+"""
 
 import base64
 import binascii
+import contextlib
 import math
 import time
 
@@ -11,6 +18,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from api import throttle
 from tracker import hot_sql
 from tracker.models import ApiToken
 from tracker.services.tokens import hash_token
@@ -96,11 +104,7 @@ def raw_token(request) -> str | None:
     if scheme == "bearer":
         raw = credentials
     elif scheme == "basic":
-        try:
-            decoded = base64.b64decode(credentials).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise exceptions.AuthenticationFailed("malformed Basic credentials") from None
-        _, _, raw = decoded.partition(":")
+        _, _, raw = _basic_credentials(credentials).partition(":")
     else:
         return None
     if not raw:
@@ -108,14 +112,47 @@ def raw_token(request) -> str | None:
     return raw
 
 
+def _basic_credentials(encoded: str) -> str:
+    """`user:password` of Basic credentials; AuthenticationFailed when they are malformed."""
+    try:
+        return base64.b64decode(encoded).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise exceptions.AuthenticationFailed("malformed Basic credentials") from None
+
+
+def failed_check_wait(request) -> int | None:
+    """Count a failed token check of the request (throttle.py), against its address and the
+    user name of its Basic credentials: the seconds it must wait when it has failed too
+    often, to answer 429 with, else None."""
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    account = ""
+    if scheme.lower() == "basic":
+        with contextlib.suppress(exceptions.AuthenticationFailed):  # counted by address alone
+            account = _basic_credentials(credentials.strip()).partition(":")[0]
+    return throttle.count_failed_check(request, account=account)
+
+
+def too_many_failures(wait: int) -> str:
+    return (f"too many failed token checks from this address or account; "
+            f"try again in {wait} seconds")
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        raw = raw_token(request)
-        if raw is None:
-            return None
-        user = user_for_token(raw)
-        if user is None:
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+        try:
+            raw = raw_token(request)
+            if raw is None:
+                return None
+            user = user_for_token(raw)
+            if user is None:
+                raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+        except exceptions.AuthenticationFailed:
+            wait = failed_check_wait(request)
+            if wait is not None:
+                throttled = exceptions.Throttled(detail=too_many_failures(wait))
+                throttled.wait = wait  # Retry-After (api.errors)
+                raise throttled from None
+            raise
         return (user, raw)
 
     def authenticate_header(self, request):

@@ -10,6 +10,7 @@ behaviour.
 
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # counts failed sign-ins and refuses them past a limit (below)
     "tracker",
     "reports",
     "api",
@@ -92,7 +94,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The security headers, before the lane, so that MLflow's answers carry them too.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.mlflow.lane.MlflowLane",  # MLflow's API calls: straight to their endpoint
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.GzipRequestMiddleware",
@@ -101,7 +105,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # a refused sign-in becomes its 429 page (web/lockout.py)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -162,6 +166,68 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# --- HTTPS and cookies ------------------------------------------------------------------------
+# Behind a reverse proxy that terminates TLS (docs/operations.md#https-and-host-names),
+# HTTPS=true trusts the proxy's X-Forwarded-Proto, redirects plain HTTP, sends HSTS and makes
+# the session and CSRF cookies Secure. Off by default: the quick start is plain HTTP on
+# localhost, where a browser would never send a Secure cookie back.
+HTTPS = envbool("HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = HTTPS
+# The health check answers on plain HTTP too, for a load balancer inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Preloading ships a domain's HTTPS-only rule inside browsers, for the whole registrable
+# domain and for months after a change of mind: a decision for whoever owns the domain, not a
+# default for one server on it. Django's deployment check asks for it; it is off until set.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: every form carries the token itself
+
+# --- Failed sign-ins and token checks ---------------------------------------------------------
+# Counted per account and per client address, and refused with 429 and Retry-After past a
+# limit (docs/operations.md#failed-sign-ins-and-tokens). Sign-ins (/login/, /admin/login/):
+# django-axes, in the database; the LOGIN_FAILURE_LIMIT-th failure in a row and every attempt
+# after it, right password or not, are refused until LOGIN_LOCKOUT_SECONDS pass without one.
+# Token checks (v1 and MLflow APIs): api/throttle.py, in the cache; a valid token is never
+# refused, and is not slowed by a single extra step.
+PROXY_COUNT = envint("PROXY_COUNT", 0, minimum=0)  # reverse proxies adding X-Forwarded-For
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+TOKEN_FAILURE_LIMIT = envint("TOKEN_FAILURE_LIMIT", 20, minimum=1)
+TOKEN_FAILURE_WINDOW = envint("TOKEN_FAILURE_WINDOW", 60, minimum=1)  # seconds
+AUTHENTICATION_BACKENDS = [
+    "web.lockout.LockoutBackend",  # refuses a locked-out sign-in before its password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_CLIENT_IP_CALLABLE = "api.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "web.lockout.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what is counted; sign-ins are not logged
+# Its warnings name the account and address (as the web server's access log does), so that
+# whoever reads the log can tell who is attacked from where; passwords are never logged.
+AXES_SENSITIVE_PARAMETERS = []
+
+# --- Cache ------------------------------------------------------------------------------------
+# It holds the failed token checks' counts, which every web process on every machine must
+# share: by default in the database (`migrate` creates the table), so nothing more has to
+# run; CACHE_URL=redis://… keeps them in Redis instead.
+CACHE_URL = envstr("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "targetline"}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, or empty, not {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "targetline_cache",  # api/migrations/0001_cache_table.py
+                          "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
@@ -303,5 +369,6 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         "kaleido": {"level": "WARNING"},
         "choreographer": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # its failures and lockouts, not its start-up banner
     },
 }

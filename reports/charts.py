@@ -6,6 +6,7 @@ and uses the report's font; pdf.py turns them into SVG.
 """
 
 from datetime import datetime
+from html import escape
 
 import plotly.graph_objects as go
 
@@ -178,7 +179,7 @@ def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None) -> lis
         chosen = [r for r in shown if r["experiment"] == experiment
                   and r["passes_guardrails"] and not r["baseline"]]
         if chosen:
-            traces.append(markers(chosen, experiment, size=11,
+            traces.append(markers(chosen, _text(experiment), size=11,
                                   color=PALETTE[i % len(PALETTE)], opacity=0.9,
                                   line=dict(color="white", width=1)))
     failing = [r for r in shown if not r["passes_guardrails"]]
@@ -199,7 +200,7 @@ def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None) -> lis
 def slices_figure(*, overall: float, slices: list[dict], threshold: float, scale: float,
                   label: str, unit: str, judged_split: str) -> dict:
     """The best model on each slice of the judged split, against the overall figure."""
-    names = ["Overall"] + [s["name"] for s in slices]
+    names = ["Overall"] + [_text(s["name"]) for s in slices]
     values = [overall * scale] + [s["value"] * scale for s in slices]
     colors = [TEST] + [LAGGING if s["lags"] else SLICE for s in slices]
     fig = go.Figure(go.Bar(
@@ -273,11 +274,18 @@ def _short(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _text(text: str) -> str:
+    """User text as plotly shows it: plotly reads a few HTML-like tags (<b>, <br>, <a>) in
+    names and labels, so a name is shown as typed only with & < > written as entities."""
+    return escape(text, quote=False)
+
+
 def _wrap(name: str, width: int = 26) -> str:
-    """Long experiment names over two lines (plotly breaks lines on <br>)."""
+    """Long experiment names over two lines (plotly breaks lines on <br>), shown as typed."""
     if len(name) <= width:
-        return name
+        return _text(name)
     cut = name.rfind(" ", 0, width)
     cut = cut if cut > 0 else width
     rest = name[cut:].strip()
-    return name[:cut] + "<br>" + (rest if len(rest) <= width else rest[: width - 1] + "…")
+    return (_text(name[:cut]) + "<br>"
+            + _text(rest if len(rest) <= width else rest[: width - 1] + "…"))

@@ -21,6 +21,20 @@ def pytest_configure(config):
         settings.SECRET_KEY  # noqa: B018 -- Django refuses to read an empty one
     except ImproperlyConfigured:  # a fresh clone has no var/secret_key (quickstart writes it)
         settings.SECRET_KEY = "tests-only-secret-key"
+    # Failed token checks are counted in the cache (api/throttle.py). The database cache's
+    # rows would outlive the tests that empty tables rather than roll back (live servers)
+    # and reach the next test's limit: tests count in memory, forgotten after each test
+    # (clear_cache), and tests/test_security_tokens.py counts on the database and on Redis.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Each test starts with no failed token check counted."""
+    yield
+    from django.core.cache import caches
+
+    caches["default"].clear()
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_every_command_that_starts_targetline_exists(where, argv):
         pytest.fail(f"{where}: no check for {argv!r}; teach this test about it")
 
 
-@pytest.mark.parametrize("path", ["Makefile", "scripts/run.sh", "README.md"])
+@pytest.mark.parametrize("path", ["Makefile", "scripts/run.sh", "README.md",
+                                  "docs/operations.md"])
 def test_management_commands_named_in_docs_and_scripts_exist(path):
     names = set(re.findall(r"manage\.py\s+([a-z_]+)", (ROOT / path).read_text()))
     assert names, f"{path} names no manage.py command"

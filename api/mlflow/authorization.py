@@ -20,8 +20,22 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from rest_framework.exceptions import AuthenticationFailed
 
-from api.auth import INVALID_TOKEN, raw_token, token_user, token_user_id_sql, user_for_token
-from api.mlflow.errors import UNAUTHENTICATED, MlflowError, invalid, not_found
+from api.auth import (
+    INVALID_TOKEN,
+    failed_check_wait,
+    raw_token,
+    token_user,
+    token_user_id_sql,
+    too_many_failures,
+    user_for_token,
+)
+from api.mlflow.errors import (
+    REQUEST_LIMIT_EXCEEDED,
+    UNAUTHENTICATED,
+    MlflowError,
+    invalid,
+    not_found,
+)
 from api.mlflow.placement import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
@@ -54,7 +68,7 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
                 "(or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD=<token>)",
                 UNAUTHENTICATED)
     except AuthenticationFailed as exc:
-        raise MlflowError(str(exc.detail), UNAUTHENTICATED) from None
+        raise _failed_check(request, str(exc.detail)) from None
     run_pk = _run_pk_or_none(run_id)
     experiment_pk = _experiment_pk_or_none(experiment_id)
     if run_pk is not None:  # u: the token's user
@@ -71,8 +85,17 @@ def authenticate(request, *, run_id=None, related: bool = True, experiment_id=No
     else:
         user = user_for_token(raw)
     if user is None:
-        raise MlflowError(INVALID_TOKEN, UNAUTHENTICATED)
+        raise _failed_check(request, INVALID_TOKEN)
     return user
+
+
+def _failed_check(request, message: str) -> MlflowError:
+    """The error of a failed token check, counted (api/throttle.py): UNAUTHENTICATED, or
+    REQUEST_LIMIT_EXCEEDED when its client has failed too often."""
+    wait = failed_check_wait(request)
+    if wait is None:
+        return MlflowError(message, UNAUTHENTICATED)
+    return MlflowError(too_many_failures(wait), REQUEST_LIMIT_EXCEEDED, retry_after=wait)
 
 
 # --- The logging calls: authorised by their run's lock ----------------------------------

@@ -46,6 +46,8 @@ def error_response(exc: MlflowError) -> HttpResponse:
     response = json_response(exc.as_dict(), status=exc.status)
     if exc.error_code == UNAUTHENTICATED:
         response["WWW-Authenticate"] = 'Bearer realm="targetline"'
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -10,6 +10,7 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
 BAD_REQUEST = "BAD_REQUEST"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 
 # As mlflow.exceptions.ERROR_CODE_TO_HTTP_STATUS: note RESOURCE_ALREADY_EXISTS is a 400.
 HTTP_STATUS = {
@@ -20,17 +21,20 @@ HTTP_STATUS = {
     ENDPOINT_NOT_FOUND: 404,
     PERMISSION_DENIED: 403,
     UNAUTHENTICATED: 401,
+    REQUEST_LIMIT_EXCEEDED: 429,
     INTERNAL_ERROR: 500,
 }
 
 
 class MlflowError(Exception):
-    """An error answered in MLflow's shape."""
+    """An error answered in MLflow's shape; with `retry_after` (seconds), a Retry-After."""
 
-    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE):
+    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE, *,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.error_code = error_code
+        self.retry_after = retry_after
 
     @property
     def status(self) -> int:

@@ -246,7 +246,8 @@
               colorbar: { title: { text: safe(metric.label) }, thickness: 12 } },
       dimensions: data.dimensions.map(function (d) {
         var out = { label: safe(d.label), values: d.values };
-        if (d.tickvals) { out.tickvals = d.tickvals; out.ticktext = d.ticktext.map(safe); }
+        // tick labels are drawn as plain text (no tags read): escaped, they would show "&lt;"
+        if (d.tickvals) { out.tickvals = d.tickvals; out.ticktext = d.ticktext; }
         return out;
       }),
       labelangle: -20, labelside: "top"
