@@ -1,6 +1,6 @@
 """How long a check-in report takes to render: `python -m benchmarks.reports`.
 
-Builds the sample project (reports/sample.py: four charts, three pages) in a separate
+Builds the sample project (reports/sample.py: four charts, four pages) in a separate
 benchmark database (the DATABASE_URL database name + "_reports_bench" on PostgreSQL,
 var/bench-reports/ otherwise), renders one report in a fresh process (Chromium starts),
 then renders it again several times in the now warm process, as a Celery worker does, and

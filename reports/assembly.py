@@ -1,9 +1,10 @@
 """A report's contents: every number, sentence and figure, and the verdict they lead to.
 
 `assemble` reads the period in one place (`_read_period`), then builds the report in named
-steps: the facts of the period, the sections about the target, and the figures. The
-verdict is fed from one home (`_decide`), which the rendered report and the web UI's
-`current_verdict` both ask.
+steps: the facts of the period, the sections about the target (page 1: the verdict and what
+it rests on, the target and who agreed it, the best model and its limits, what changed, what
+next), the later sections and the figures. The verdict is fed from one home
+(reports.verdict_inputs), which the rendered report and the web UI's `current_verdict` both ask.
 """
 
 import math
@@ -12,15 +13,25 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from reports import charts, narrative, reading_guide, selectors, slice_words, verdict
+from reports import (
+    charts,
+    narrative,
+    page_one,
+    reading_guide,
+    selectors,
+    slice_words,
+    verdict,
+    verdict_inputs,
+)
 from reports.models import CheckIn, Report
 from reports.periods import local_day, report_zone, start_of_period
 from reports.selectors import PeriodActivity, ProgressPoint
-from tracker.models import Project, Run, RunStatus, Target
+from tracker.models import Project, Target
 from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
-from tracker.selectors.winner import Standing, guardrail_rules, leaderboard, standing
+from tracker.selectors.winner import Standing, guardrail_rules, standing
 from tracker.winner_rules import usable
+from tracker.winner_sentences import winner_sentence
 
 
 @dataclass(frozen=True)
@@ -59,10 +70,13 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
     snapshot = _period_facts(period)
     current = period.current
     if current.target is None:
-        snapshot["verdict"] = _verdict_entry(_decide(
+        snapshot["verdict"] = _verdict_entry(verdict_inputs.decide(
             project=project, current=current, history=[], period_start=period_start,
             period_end=period_end, time_zone=time_zone, since=period.since,
             runs_finished=period.activity.finished))
+        snapshot["next_step"] = page_one.next_step_sentence(
+            idea=None, has_target=False, has_baseline=current.baseline is not None,
+            met=False, too_early=False)
         snapshot["experiments"] = [
             {"name": e.name, "hypothesis": e.hypothesis,
              "sentence": narrative.experiment_runs_sentence(finished=e.finished,
@@ -107,10 +121,11 @@ def _period_facts(period: _Period) -> dict:
     """The snapshot's facts of the period, with an empty place for each target section."""
     tz, activity, previous = period.time_zone, period.activity, period.previous
     changes = [
-        narrative.target_change_sentence(
-            what=c.what, old=c.old, new=c.new,
-            who=(c.changed_by.get_full_name() or c.changed_by.username) if c.changed_by else "",
-            on=local_day(c.changed_at, tz))
+        page_one.target_change_sentence(
+            what=c.what, old=c.old, new=c.new, on=local_day(c.changed_at, tz),
+            who=page_one.recorder(
+                full_name=c.changed_by.get_full_name() if c.changed_by else "",
+                username=c.changed_by.username if c.changed_by else None))
         for c in selectors.target_changes(project=period.project, start=period.start,
                                           end=period.end)
     ]
@@ -128,8 +143,7 @@ def _period_facts(period: _Period) -> dict:
         "runs_sentence": narrative.runs_sentence(finished=activity.finished,
                                                  failed=activity.failed,
                                                  killed=activity.killed, since=period.since),
-        "experiments_sentence": narrative.experiments_sentence(
-            [e.name for e in activity.experiments]),
+        "experiments_sentence": narrative.experiments_sentence(len(activity.experiments)),
         "counts": {"finished": activity.finished, "failed": activity.failed,
                    "killed": activity.killed, "experiments": len(activity.experiments)},
         "test_looks": {"looks": looks, "runs": looked_runs,
@@ -137,6 +151,8 @@ def _period_facts(period: _Period) -> dict:
                                                                  runs=looked_runs)},
         "standing_sentence": period.current.sentence,
         "winner": None,
+        "best_model": None,
+        "next_step": "",
         "baseline": None,
         "guardrails": {"intro": "", "items": []},
         "slices": {"intro": "", "items": []},
@@ -147,30 +163,38 @@ def _period_facts(period: _Period) -> dict:
 
 
 def _verdict_entry(v: verdict.Verdict) -> dict:
-    return {"kind": v.kind, "label": v.label, "sentence": v.sentence}
+    """The verdict, with every verdict's one-line meaning for the box on page 1."""
+    return {"kind": v.kind, "label": v.label, "sentence": v.sentence, "meanings": [
+        {"label": verdict.LABELS[kind], "meaning": verdict.MEANINGS[kind],
+         "current": kind == v.kind} for kind in verdict.LABELS]}
 
 
 def _target_sections(period: _Period, facts: narrative.TargetFacts,
                      history: list[ProgressPoint]) -> dict:
     """The verdict, the target, the change over the period, the best model and the baseline."""
     current = period.current
-    then = _judged_then(history, period.start)
+    then_point = selectors.best_as_of(history, period.start)
+    then = verdict_inputs.model_figure(then_point)
     now_value = current.judged_value if usable(current.judged_value) else None
     winner = current.winner
-    baseline_name = current.baseline.name if current.baseline else None
+    decided = verdict_inputs.decide(
+        project=period.project, current=current, history=history,
+        period_start=period.start, period_end=period.end, time_zone=period.time_zone,
+        since=period.since, runs_finished=period.activity.finished)
+    baseline_name = current.baseline.experiment.name if current.baseline else None
     return {
-        "verdict": _verdict_entry(_decide(
-            project=period.project, current=current, history=history,
-            period_start=period.start, period_end=period.end, time_zone=period.time_zone,
-            since=period.since, runs_finished=period.activity.finished)),
+        "verdict": _verdict_entry(decided),
         "target": {**current.target.as_dict(),
                    "sentence": narrative.target_sentence(facts),
                    "selection_gloss": reading_guide.selection_gloss(facts),
                    "metric_gloss": reading_guide.metric_gloss(facts.metric, facts.definition)},
         "change": {
             "then": finite_or_none(then), "now": finite_or_none(now_value),
-            "sentence": narrative.change_sentence(target=facts, then=then, now=now_value,
-                                                  at_then=period.at_then),
+            "sentence": narrative.change_sentence(
+                target=facts, then=then, now=now_value, at_then=period.at_then,
+                then_baseline=then_point is not None and then_point.baseline,
+                replaced=(then is not None and winner is not None
+                          and then_point.run_id != str(winner.pk))),
         },
         "glossary": reading_guide.glossary(facts),
         "experiments_note": reading_guide.experiments_note(facts),
@@ -180,6 +204,11 @@ def _target_sections(period: _Period, facts: narrative.TargetFacts,
             "judged_value": finite_or_none(current.judged_value), "met": current.met,
             "lift": finite_or_none(current.lift),
         },
+        "best_model": _best_model(period, facts),
+        "next_step": page_one.next_step_sentence(
+            idea=selectors.newest_idea(project=period.project, until=period.end),
+            has_target=True, has_baseline=current.baseline is not None,
+            met=decided.kind == verdict.MET, too_early=decided.too_early),
         "baseline": {
             "name": baseline_name,
             "judged_value": finite_or_none(current.baseline_judged_value),
@@ -187,6 +216,27 @@ def _target_sections(period: _Period, facts: narrative.TargetFacts,
                                                     judged=current.baseline_judged_value),
         },
     }
+
+
+def _best_model(period: _Period, facts: narrative.TargetFacts) -> dict:
+    """Page 1's best model: its result without its run's name, where it comes from, and the
+    other limits it meets, in one line each."""
+    current = period.current
+    limits = page_one.limits_line(guardrails=current.guardrails,
+                                  count=len(guardrail_rules(project=period.project)),
+                                  has_winner=current.winner is not None)
+    if current.winner is None:
+        return {"sentence": current.sentence, "origin": "", "limits": limits}
+    judged = current.judged_value
+    sentence = winner_sentence(
+        metric=facts.metric, direction=facts.direction, threshold=facts.threshold,
+        judged_split=facts.judged_on, judged_value=judged if usable(judged) else None,
+        met=current.met, lift=current.lift, run_name="", definition=facts.definition,
+        baseline_value=current.baseline_judged_value if current.baseline else None)
+    experiment = current.winner.experiment
+    return {"sentence": sentence, "limits": limits,
+            "origin": page_one.origin_sentence(experiment=experiment.name,
+                                               hypothesis=experiment.hypothesis)}
 
 
 def _guardrails_section(period: _Period) -> dict:
@@ -291,55 +341,14 @@ def _split_word(split: str) -> str:
 
 # --- The verdict ------------------------------------------------------------------------------
 
-def _no_winner_reason(project: Project) -> str:
-    """Why a project with a target has no best model (tracker.phrasing's reason names)."""
-    if not Run.objects.live().filter(project=project, status=RunStatus.FINISHED).exists():
-        return "no_finished_runs"
-    if not leaderboard(project=project, limit=1):
-        return "no_selection_metric"
-    return "all_fail_guardrails"
-
-
-def _judged_then(history: list, period_start: datetime) -> float | None:
-    """The judged value of the best model at the start of the period (None if unusable)."""
-    point = selectors.best_as_of(history, period_start)
-    return point.judged_value if point and usable(point.judged_value) else None
-
-
-def _decide(*, project: Project, current, history: list, period_start: datetime,
-            period_end: datetime, time_zone: str, since: str,
-            runs_finished: int) -> verdict.Verdict:
-    """The verdict of the period from what its rules read: where the project stands now,
-    the best model's history (selectors.progress_history) and the runs finished.
-
-    One home for feeding verdict.decide: the rendered report and the web UI both ask here.
-    """
-    if current.target is None:
-        return verdict.decide(target=None, no_winner_reason=None, current=None, start=None,
-                              runs_finished=runs_finished, since=since)
-    facts = narrative.TargetFacts.from_dict(current.target.as_dict())
-    start, verdict_since = _judged_then(history, period_start), since
-    if start is None and current.winner is not None:
-        # No test result at the start of the period: the pace counts from its first one.
-        fresh = [p for p in history if period_start < p.at <= period_end
-                 and usable(p.judged_value) and p.run_id != str(current.winner.pk)]
-        if fresh:
-            start = fresh[0].judged_value
-            verdict_since = narrative.since_first_result(local_day(fresh[0].at, time_zone))
-    no_winner_reason = _no_winner_reason(project) if current.winner is None else None
-    return verdict.decide(target=facts, no_winner_reason=no_winner_reason,
-                          current=current.judged_value, start=start,
-                          runs_finished=runs_finished, since=verdict_since)
-
-
 def current_verdict(*, project: Project, now: datetime | None = None,
                     current: Standing | None = None) -> verdict.Verdict:
     """The verdict a check-in would give right now, for the period since the last one.
 
     Reads only what the verdict rules need (where the project stands, the best model's
-    history, how many runs finished in the period), never the charts, slices or activity of
-    a whole report, so a page listing many projects can ask for each one. `current` is
-    tracker.selectors.winner.standing(project) when the caller has it already.
+    history, the earlier check-ins, how many runs finished in the period), never the charts,
+    slices or activity of a whole report, so a page listing many projects can ask for each
+    one. `current` is tracker.selectors.winner.standing(project) when the caller has it.
     """
     now = now or timezone.now()
     checkin = CheckIn.objects.filter(project=project).first()
@@ -349,7 +358,7 @@ def current_verdict(*, project: Project, now: datetime | None = None,
     current = current or standing(project=project)
     history = (selectors.progress_history(project=project, target=current.target, until=now)
                if current.target is not None else [])
-    return _decide(project=project, current=current, history=history, period_start=start,
-                   period_end=now, time_zone=tz, since=_since_words(previous, start, tz),
-                   runs_finished=selectors.runs_finished(project=project, start=start,
-                                                         end=now))
+    return verdict_inputs.decide(
+        project=project, current=current, history=history, period_start=start,
+        period_end=now, time_zone=tz, since=_since_words(previous, start, tz),
+        runs_finished=selectors.runs_finished(project=project, start=start, end=now))

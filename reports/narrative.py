@@ -3,9 +3,11 @@
 Sentences about one metric value (the winner, a guardrail) come from tracker.phrasing, so
 the API, the web UI and the reports speak with one voice; this module adds what only a
 report says: the target as a sentence, what changed since the last check-in, the runs and
-experiments of the period. Slices live in reports/slice_words.py, the glossary and chart captions
-in reports/reading_guide.py, email texts in reports/emails.py. Numbers are shown
-the way tracker.phrasing shows them (F1 0.87 is "87 out of 100"; latency 38 is "38 ms").
+experiments of the period. Slices live in reports/slice_words.py, the glossary and chart
+captions in reports/reading_guide.py, what only page 1 says (who recorded a change of the
+target, the limits in one line, the next step) in reports/page_one.py, email texts in
+reports/emails.py. Numbers are shown the way tracker.phrasing shows them (F1 0.87 is "87 out
+of 100"; latency 38 is "38 ms").
 """
 
 import math
@@ -139,11 +141,6 @@ def at_then_words(had_checkin: bool, period_start: date) -> str:
     return "at the last check-in" if had_checkin else f"on {day_text(period_start)}"
 
 
-def since_first_result(day: date) -> str:
-    """The verdict's "since" when the period's first best model is the starting point."""
-    return f"since the first test result on {day_text(day)}"
-
-
 def counted(n: int, one: str, many: str) -> str:
     """"1 run", "3 runs"."""
     return f"1 {one}" if n == 1 else f"{n} {many}"
@@ -195,14 +192,6 @@ def target_sentence(target: TargetFacts) -> str:
 _OP_WORDS = {"<=": "at most", "<": "below", ">=": "at least", ">": "above"}
 
 
-def _target_short(data: dict) -> str:
-    facts = TargetFacts.from_dict(data)
-    bound = "at least" if facts.direction == MAXIMIZE else "at most"
-    return (f"{facts.label} of {bound} "
-            f"{quantity(facts.metric, facts.threshold, facts.definition)} on "
-            f"{split_phrase(facts.judged_on)}")
-
-
 def guardrail_phrase(rule: dict) -> str:
     """A guardrail in words, in its metric's scale: "latency at most 50 ms on the test set",
     "recall at least 90 out of 100 on the validation set"."""
@@ -212,95 +201,81 @@ def guardrail_phrase(rule: dict) -> str:
             f"{out_of} on {split_phrase(rule['split'])}")
 
 
-def target_change_sentence(*, what: str, old, new, who: str, on: date) -> str:
-    """One recorded change of the target or the guardrails, in words."""
-    when = f"On {day_text(on)}, {who or 'someone'}"
-    if what == "guardrails":
-        before = _join([guardrail_phrase(g) for g in old or []]) or "none"
-        after = _join([guardrail_phrase(g) for g in new or []]) or "none"
-        return f"{when} changed the guardrails from {before} to {after}."
-    if old is None and new is not None:
-        return f"{when} agreed the target: {_target_short(new)}."
-    if new is None:
-        return f"{when} removed the target ({_target_short(old)})."
-    changed = {k for k in ("metric", "direction", "threshold", "judged_on", "selected_on",
-                           "definition") if old.get(k) != new.get(k)}
-    if changed == {"threshold"}:
-        facts = TargetFacts.from_dict(new)
-        higher = new["threshold"] > old["threshold"]
-        if facts.direction == MAXIMIZE:
-            verb = "raised" if higher else "lowered"
-        else:
-            verb = "loosened" if higher else "tightened"
-        return (f"{when} {verb} the {facts.bar} from {bare(facts.metric, old['threshold'])} to "
-                f"{quantity(facts.metric, new['threshold'], facts.definition)}.")
-    if not changed:
-        facts = TargetFacts.from_dict(new)
-        by = f" by {facts.agreed_by}" if facts.agreed_by else ""
-        on_day = f" on {day_text(facts.agreed_on)}" if facts.agreed_on else ""
-        return f"{when} recorded that the target was agreed{by}{on_day}."
-    return f"{when} changed the target from {_target_short(old)} to {_target_short(new)}."
-
-
 # --- the best model and what changed -----------------------------------------------------------
 
 def baseline_sentence(*, target: TargetFacts, name: str | None, judged: float | None) -> str:
-    """The baseline as a sentence, or why its absence matters and what to do."""
+    """The baseline as a sentence, by its experiment's name, or why its absence matters."""
     if name is None:
         # The best-model sentence already says there is none (tracker.phrasing.NO_BASELINE).
         return ("Without a baseline, a good-looking number may be no better than what is done "
                 "today: log the current system or a simple rule as a baseline run, so the next "
                 "report can show how much better the model does.")
     if judged is None or not math.isfinite(judged):
-        return (f'The baseline (run "{name}") has not been evaluated on '
+        return (f'The baseline ("{name}") has not been evaluated on '
                 f"{split_phrase(target.judged_on)}, so we cannot say how much better the "
                 "model does.")
-    return (f'The baseline, the status quo to beat, is run "{name}": '
+    return (f'The baseline, the status quo to beat, is "{name}": '
             f"{quantity(target.metric, judged, target.definition)} on "
             f"{split_phrase(target.judged_on)}.")
 
 
 def change_sentence(*, target: TargetFacts, then: float | None, now: float | None,
-                    at_then: str) -> str:
-    """The best model's judged value then → now.
+                    at_then: str, then_baseline: bool = False, replaced: bool = False) -> str:
+    """The best model's judged value then → now, like with like.
 
-    `at_then` says when "then" was: "at the last check-in" or "on 3 November 2026".
+    `at_then` says when "then" was: "at the last check-in" or "on 3 November 2026";
+    `then_baseline` when the best run then was the baseline (named as the baseline, never as
+    an earlier state of the model); `replaced` when another run is the best model now.
     """
     what = f"{target.label} on {split_phrase(target.judged_on)}"
     if now is None:
         return f"The best model has no {what} yet."
     shown = quantity(target.metric, now, target.definition)
+    if then_baseline:
+        return (f"{at_then[0].upper()}{at_then[1:]}, no model had beaten the baseline yet; now "
+                f"the best model's {what} is {shown}.")
     if then is None:
         return f"There was no best model with a test result {at_then}; now its {what} is {shown}."
-    if same_shown(target.metric, then, now, target.definition):
-        return f"The best model's {what} is {shown}, the same as {at_then}."
+    same = same_shown(target.metric, then, now, target.definition)
     gain = now - then if target.direction == MAXIMIZE else then - now
     better = "better" if gain > 0 else "worse"
+    difference = f"{amount(target.metric, gain, target.definition)} {better}"
+    if replaced:
+        head = (f"A new best model took over: its {what} is {shown}, against "
+                f"{bare(target.metric, then, target.definition)} for the one {at_then}")
+        if same:
+            return f"{head}."
+        if gain < 0:
+            return (f"{head} ({difference}: it was picked because it does better on "
+                    f"{split_phrase(target.selected_on)}).")
+        return f"{head} ({difference})."
+    if same:
+        return f"The best model's {what} is {shown}, the same as {at_then}."
     return (f"The best model's {what} went from {bare(target.metric, then, target.definition)} "
-            f"{at_then} to {shown} now "
-            f"({amount(target.metric, gain, target.definition)} {better}).")
+            f"{at_then} to {shown} now ({difference}).")
 
 
 def runs_sentence(*, finished: int, failed: int, killed: int, since: str) -> str:
-    """How the period's runs ended: "12 runs finished since …; 2 failed"."""
-    head = (f"No run finished {since}" if finished == 0
-            else f"{counted(finished, 'run', 'runs')} finished {since}")
+    """How the period's runs ended, in plain words: "3 models finished training since …;
+    1 attempt failed"."""
+    head = (f"No model finished training {since}" if finished == 0
+            else f"{counted(finished, 'model', 'models')} finished training {since}")
     troubles = []
     if failed:
-        troubles.append(f"{failed} failed")
+        troubles.append(f"{counted(failed, 'attempt', 'attempts')} failed")
     if killed:
-        troubles.append(f"{killed} {'was' if killed == 1 else 'were'} stopped before the end")
+        stopped = "was stopped" if killed == 1 else "were stopped"
+        troubles.append(f"{killed if failed else counted(killed, 'attempt', 'attempts')} "
+                        f"{stopped} before the end")
     return f"{head}; {_join(troubles)}." if troubles else f"{head}."
 
 
-def experiments_sentence(names: list[str]) -> str:
-    """The experiments of the period: "3 experiments were worked on: A, B and C"."""
-    if not names:
+def experiments_sentence(count: int) -> str:
+    """How many experiments were worked on; page 1 leaves their names to the list further on."""
+    if count == 0:
         return "No experiment was worked on."
-    quoted = [f'"{n}"' for n in names]
-    if len(names) == 1:
-        return f"1 experiment was worked on: {quoted[0]}."
-    return f"{len(names)} experiments were worked on: {_join(quoted)}."
+    ideas = "1 idea (an experiment)" if count == 1 else f"{count} ideas (experiments)"
+    return f"The team tried {ideas}, listed further on with what each tests and its result."
 
 
 def experiment_runs_sentence(*, finished: int, failed: int) -> str:

@@ -5,10 +5,11 @@ from tracker.phrasing import metric_label, split_phrase
 
 
 def selection_gloss(target: TargetFacts) -> str:
-    """Why two splits: the one a model is chosen on and the one it is judged on."""
-    return (f"The best model is chosen on {split_phrase(target.selected_on)} and judged on "
-            f"{split_phrase(target.judged_on)}, data it was never chosen or tuned on, so the "
-            "figure quoted is an honest estimate of how it will do.")
+    """Why two splits, glossing both: the one a model is picked on and the one it is judged on."""
+    return (f"The best model is picked on {split_phrase(target.selected_on)} (cases used to "
+            f"compare models) and judged on {split_phrase(target.judged_on)} (cases kept "
+            "aside, never used to pick or tune it), so the figure quoted is an honest estimate "
+            "of how it will do.")
 
 
 _GLOSSES = {

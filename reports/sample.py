@@ -83,7 +83,7 @@ def alerts_muted():
         receivers.connect()
 
 
-def _user(username: str, email: str, first: str = "", last: str = ""):
+def sample_user(username: str, email: str, first: str = "", last: str = ""):
     user, _ = get_user_model().objects.get_or_create(
         username=username, defaults={"email": email, "first_name": first, "last_name": last})
     return user
@@ -99,8 +99,8 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
     """
     now = now or timezone.now()
     Project.objects.filter(slug=slug).delete()
-    owner = _user("olivia", "olivia@example.com", "Olivia", "Chen")
-    sponsor = _user("dana", "dana@example.com", "Dana", "Reyes")
+    owner = sample_user("olivia", "olivia@example.com", "Olivia", "Chen")
+    sponsor = sample_user("dana", "dana@example.com", "Dana", "Reyes")
     start = now - timedelta(days=42)
     with alerts_muted():
         project = project_services.create_project(
@@ -115,7 +115,7 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
         for days_ago, experiment, name, validation, test, latency, status, baseline, slices \
                 in RUNS:
             ended = now - timedelta(days=days_ago, hours=3)
-            _make_run(project, owner, experiment=experiment, name=name, ended=ended,
+            add_run(project, owner, experiment=experiment, name=name, ended=ended,
                       validation=validation, test=test, latency=latency, status=status,
                       baseline=baseline, slices=slices)
         # The pilot showed 80 was not enough: the bar went up to 85 two weeks ago.
@@ -142,12 +142,14 @@ def build_sample_project(*, slug: str = "support-tickets", now: datetime | None 
         "time_zone": "Europe/Paris", "recipients": recipients or ["dana", "cfo@example.com"],
     })
     if earlier_checkins:
-        _archive_earlier_checkins(project, checkin, now)
+        archive_weekly_checkins(project, checkin, now, weeks=5)
     return project
 
 
-def _make_run(project, user, *, experiment, name, ended, validation, test, latency, status,
-              baseline, slices) -> Run:
+def add_run(project, user, *, experiment, name, ended, validation, test, latency, status,
+            baseline, slices, metric: str = "f1") -> Run:
+    """A run that ended at `ended`: `metric` on validation by epoch, then on test and its
+    slices, and latency_ms on test, at the last epoch."""
     started = ended - timedelta(hours=2)
     run, _ = run_services.create_run(project=project, user=user, experiment=experiment, name=name,
                                      baseline=baseline, started_at=started,
@@ -156,29 +158,30 @@ def _make_run(project, user, *, experiment, name, ended, validation, test, laten
     points = []
     for step, value in enumerate(validation):
         stamp += 60_000
-        points.append({"key": "f1", "split": "validation", "step": step, "value": value,
+        points.append({"key": metric, "split": "validation", "step": step, "value": value,
                        "timestamp": stamp})
         points.append({"key": "loss", "split": "train", "step": step,
                        "value": round(0.9 - 0.15 * step, 3), "timestamp": stamp})
     last = len(validation) - 1
     if test is not None:
-        points.append({"key": "f1", "split": "test", "step": last, "value": test,
+        points.append({"key": metric, "split": "test", "step": last, "value": test,
                        "timestamp": stamp + 1})
     if latency is not None:
         points.append({"key": "latency_ms", "split": "test", "step": last, "value": latency,
                        "timestamp": stamp + 1})
     for slice_name, value in slices.items():
-        points.append({"key": "f1", "split": f"test/{slice_name}", "step": last,
+        points.append({"key": metric, "split": f"test/{slice_name}", "step": last,
                        "value": value, "timestamp": stamp + 1})
     metric_services.log_batch(run=run, metrics=points)
     run_services.finish_run(run=run, status=status, ended_at=ended)
     return run
 
 
-def _archive_earlier_checkins(project: Project, checkin: CheckIn, now: datetime) -> None:
-    """Weekly check-ins of the past five weeks, as archived reports (no PDF); the last one
+def archive_weekly_checkins(project: Project, checkin: CheckIn, now: datetime, *,
+                            weeks: int) -> None:
+    """Weekly check-ins of the past `weeks` weeks, as archived reports (no PDF); the last one
     a week ago, so the next report covers a week of work."""
-    ends = [now - timedelta(days=7 * weeks) for weeks in range(5, 0, -1)]
+    ends = [now - timedelta(days=7 * back) for back in range(weeks, 0, -1)]
     for end in ends:
         Report.objects.create(project=project, checkin=checkin, kind=ReportKind.SCHEDULED,
                               status=ReportStatus.DONE, period_start=end - timedelta(days=7),

@@ -38,6 +38,7 @@ class ProgressPoint:
     run_name: str
     selection_value: float  # best so far on the selection split
     judged_value: float | None  # that run's value on the judged split; None if not evaluated
+    baseline: bool = False  # the run is a baseline: the status quo, not a state of the model
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,13 @@ def progress_history(*, project: Project, target: Target, until: datetime) -> li
     """
     progress = best_so_far(project=project, keep=0, until=until)
     improvements = progress.improvements
-    judged = _values([p.run_id for p in improvements], {(target.metric, target.judged_on)})
+    ids = [p.run_id for p in improvements]
+    judged = _values(ids, {(target.metric, target.judged_on)})
+    baselines = set(Run.objects.filter(id__in=ids, baseline=True).values_list("id", flat=True))
     return [ProgressPoint(at=p.ended_at, run_id=str(p.run_id),
                           run_name=progress.names.get(p.run_id, ""), selection_value=p.value,
-                          judged_value=judged.get((p.run_id, target.metric, target.judged_on)))
+                          judged_value=judged.get((p.run_id, target.metric, target.judged_on)),
+                          baseline=p.run_id in baselines)
             for p in improvements]
 
 
@@ -117,6 +121,14 @@ def best_as_of(history: list[ProgressPoint], moment: datetime) -> ProgressPoint 
         if point.at <= moment:
             found = point
     return found
+
+
+def newest_idea(*, project: Project, until: datetime) -> str:
+    """The hypothesis of the newest experiment created by `until` ("" when it has none),
+    leaving out experiments that hold a baseline run: the status quo is not a next step."""
+    newest = (Experiment.objects.live().filter(project=project, created_at__lte=until)
+              .exclude(runs__baseline=True).order_by("-created_at", "-id").first())
+    return newest.hypothesis if newest else ""
 
 
 def period_activity(*, project: Project, target: Target | None, start: datetime,

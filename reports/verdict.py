@@ -1,30 +1,37 @@
 """The verdict of a check-in: Target met, On track, At risk or No progress (pure).
 
-The rules, in the order they are tried (the README's "Check-in reports" section says the
-same in prose):
+"The best model" is the winner (picked on validation, quoted on test); a baseline run is
+never counted as an earlier state of it. The rules, in the order they are tried
+(docs/reports.md says the same in prose):
 
 1. No agreed target → **No progress**: there is nothing to measure progress against.
 2. No best model (no finished run, none reported the target metric on the selection
    split, or every one fails a guardrail) → **No progress**.
 3. The best model has no usable value on the judged (test) split → **At risk**: we cannot
    tell how far it is from the target.
-4. The best model's judged value meets the threshold (inclusive) → **Target met**.
-5. There was no best model with a test value at the start of the period, so there is no
-   trend yet → **At risk**.
+4. The best model's judged value meets the threshold (inclusive) → **Target met**, with
+   the day since which it has.
+5. There was no best model with a test value at the start of the period (the previous
+   check-in): no trend yet → **At risk**, saying how far it is and what that rests on
+   ("on the first check-in").
 6. Its value did not change since the start of the period (as a reader sees it: 82 and
    82.0 out of 100 are the same) → **No progress**.
 7. It got worse (a new best model, picked on validation, does worse on test) → **At risk**.
-8. It improved: at that pace the remaining gap closes within ON_TRACK_WITHIN more
-   check-ins → **On track**; otherwise → **At risk**.
-
-"The start of the period" is the best model as of the previous check-in; the pace is the
-improvement during this period, so each verdict reads as "how did we do since last time".
+8. It improved, but there is no pace yet → **At risk**, "too early to tell the pace". A
+   pace needs the best model's test value at PACE_MIN_CHECKINS earlier check-ins and
+   PACE_MIN_DAYS days since its first test value: one day of runs, or a baseline followed by
+   a model, is not a pace.
+9. The pace is the gain per check-in from the earliest of the last PACE_WINDOW earlier
+   check-ins with a value to now. At that pace the remaining gap closes within
+   ON_TRACK_WITHIN more check-ins → **On track**; otherwise (or with no gain over that
+   window) → **At risk**.
 """
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
-from reports.narrative import TargetFacts, amount, bare, gap_words, quantity, same_shown
+from reports.narrative import TargetFacts, amount, bare, day_text, gap_words, quantity, same_shown
 from tracker.phrasing import metric_label, split_phrase
 
 MET = "met"
@@ -34,18 +41,82 @@ NO_PROGRESS = "no_progress"
 LABELS = {MET: "Target met", ON_TRACK: "On track", AT_RISK: "At risk",
           NO_PROGRESS: "No progress"}
 
-# At this period's pace, the gap must close within this many more check-ins to be on track.
+# At the pace of recent check-ins, the gap must close within this many more to be on track.
 ON_TRACK_WITHIN = 3
+# A pace needs the best model's test value at this many earlier check-ins ...
+PACE_MIN_CHECKINS = 2
+# ... and this many days since its first test value.
+PACE_MIN_DAYS = 14
+# The pace is read over at most this many check-in periods, so an old jump does not last.
+PACE_WINDOW = 3
+
+# What each verdict means, in one line each: the verdict box shows all four.
+MEANINGS = {
+    MET: "the best model reaches the agreed target.",
+    ON_TRACK: "not there yet, but at its pace over recent check-ins it gets there within "
+              f"{ON_TRACK_WITHIN} more.",
+    AT_RISK: "not there yet, and the results so far do not show it getting there within "
+             f"{ON_TRACK_WITHIN} more check-ins.",
+    NO_PROGRESS: "nothing improved since the last check-in, or there is no model to judge "
+                 "yet.",
+}
+
+TOO_EARLY = ("It is too early to tell the pace: that takes the best model's results at "
+             f"{PACE_MIN_CHECKINS} earlier check-ins, over at least {PACE_MIN_DAYS // 7} weeks.")
 
 
 @dataclass(frozen=True)
 class Verdict:
     kind: str  # MET, ON_TRACK, AT_RISK or NO_PROGRESS
     sentence: str
+    too_early: bool = False  # below the target with no pace yet (rules 5 and 8)
 
     @property
     def label(self) -> str:
         return LABELS[self.kind]
+
+    @property
+    def meaning(self) -> str:
+        return MEANINGS[self.kind]
+
+
+@dataclass(frozen=True)
+class Record:
+    """The best model's test values the verdict reads, as plain values.
+
+    `start`: at the start of the period (None when there was no best model other than the
+    baseline, or it had no test value); `checkins`: (day, value or None) at each earlier
+    check-in, oldest first; `results_days`: days from the best model's first test value to
+    the end of the period; `met_since`: the day since which the best model has met the
+    current target (None when it does not).
+    """
+
+    start: float | None = None
+    checkins: tuple[tuple[date, float | None], ...] = ()
+    results_days: int = 0
+    met_since: date | None = None
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The gain per check-in since the check-in of `since` (valued `then`), over `periods`."""
+
+    since: date
+    then: float
+    periods: int
+    per_checkin: float  # signed so that positive is better
+
+
+def pace(record: Record, *, current: float, direction: str) -> Pace | None:
+    """The best model's pace, or None while its history is too short to show one."""
+    known = [(i, day, value) for i, (day, value) in enumerate(record.checkins)
+             if _usable(value)]
+    if len(known) < PACE_MIN_CHECKINS or record.results_days < PACE_MIN_DAYS:
+        return None
+    index, day, then = known[-PACE_WINDOW:][0]
+    periods = len(record.checkins) - index
+    gain = current - then if direction == "maximize" else then - current
+    return Pace(since=day, then=then, periods=periods, per_checkin=gain / periods)
 
 
 def _usable(value: float | None) -> bool:
@@ -57,13 +128,12 @@ def _checkins(n: int) -> str:
 
 
 def decide(*, target: TargetFacts | None, no_winner_reason: str | None,
-           current: float | None, start: float | None, runs_finished: int,
+           current: float | None, record: Record, runs_finished: int,
            since: str) -> Verdict:
-    """The verdict and one sentence why.
+    """The verdict and one sentence why, saying what it rests on.
 
-    `current` is the best model's value on the judged split now; `start` the judged value
-    of the best model at the start of the period (None when there was none, or it had no
-    test value); `runs_finished` counts runs that finished in the period; `since` is
+    `current` is the best model's value on the judged split now; `record` its history
+    (see Record); `runs_finished` counts runs that finished in the period; `since` is
     "since the last check-in" or "since 3 November 2026".
     """
     if target is None:
@@ -82,43 +152,65 @@ def decide(*, target: TargetFacts | None, no_winner_reason: str | None,
     maximize = target.direction == "maximize"
     if (current >= threshold) if maximize else (current <= threshold):
         where = "at or above" if maximize else "within"
-        return Verdict(MET, f"The best model's {what} is {now}, {where} {bar}.")
-    gap = abs(threshold - current)
+        held = f", and has been since {day_text(record.met_since)}" if record.met_since else ""
+        return Verdict(MET, f"The best model's {what} is {now}, {where} {bar}{held}.")
+    short = f"{gap_words(target, abs(threshold - current))} {bar}"
+    start = record.start
     if not _usable(start):
-        return Verdict(AT_RISK, f"This is the first test result of a best model: its {what} "
-                                f"is {now}, {gap_words(target, gap)} {bar}; there is no "
-                                "trend yet to say when it gets there.")
+        rests_on = ("on the first check-in: the best model's" if not record.checkins
+                    else "on the best model's first check-in: its")
+        return Verdict(AT_RISK, f"{short[0].upper()}{short[1:]} {rests_on} {what} is {now}. "
+                                f"{TOO_EARLY}", too_early=True)
     then = bare(metric, start, definition)
     if same_shown(metric, start, current, definition):
         if runs_finished == 0:
-            return Verdict(NO_PROGRESS, f"No run finished {since}, so the best model's {what} "
-                                        f"is still {now}, against {bar}.")
-        runs = "1 run" if runs_finished == 1 else f"{runs_finished} runs"
+            return Verdict(NO_PROGRESS, f"No model finished training {since}, so the best "
+                                        f"model's {what} is still {now}, against {bar}.")
+        runs = "1 model" if runs_finished == 1 else f"{runs_finished} models"
         return Verdict(NO_PROGRESS, f"The best model's {what} has not improved {since}: "
-                                    f"still {now}, against {bar}, although {runs} finished.")
-    gain = current - start if maximize else start - current
-    if gain < 0:
+                                    f"still {now}, against {bar}, although {runs} finished "
+                                    "training.")
+    if (current < start) if maximize else (current > start):
         return Verdict(AT_RISK, f"The best model's {what} got worse {since}, from {then} to "
                                 f"{now}, against {bar}.")
-    needed = math.ceil(round(gap / gain, 6))  # 0.04 / 0.01 is 4, not 4.000000000000001
+    found = pace(record, current=current, direction=target.direction)
+    if found is None:
+        return Verdict(AT_RISK, f"The best model's {what} improved from {then} to {now} "
+                                f"{since}, {short}. {TOO_EARLY}", too_early=True)
+    return _paced(target, found, what=what, now=now, bar=bar, current=current, since=since)
+
+
+def _paced(target: TargetFacts, found: Pace, *, what: str, now: str, bar: str,
+           current: float, since: str) -> Verdict:
+    """Rule 9: on track or at risk at the pace of recent check-ins."""
+    metric, definition = target.metric, target.definition
+    then = bare(metric, found.then, definition)
+    at = f"the check-in of {day_text(found.since)}"
+    if found.per_checkin <= 0 or same_shown(metric, found.then, current, definition):
+        return Verdict(AT_RISK, f"The best model's {what} improved {since}, but at {now} it "
+                                f"is no better than at {at} ({then}): no steady gain "
+                                f"towards {bar}.")
+    gap = abs(target.threshold - current)
+    needed = math.ceil(round(gap / found.per_checkin, 6))  # 0.04 / 0.01 is 4, not 4.0000001
+    rose = (f"The best model's {what} improved from {then} at {at} to {now}, about "
+            f"{amount(metric, found.per_checkin, definition)} per check-in")
     if needed <= ON_TRACK_WITHIN:
-        return Verdict(ON_TRACK, f"The best model's {what} improved from {then} to {now} "
-                                 f"{since}; at that pace it reaches {bar} within "
+        return Verdict(ON_TRACK, f"{rose}; at that pace it reaches {bar} within "
                                  f"{_checkins(needed)}.")
-    return Verdict(AT_RISK, f"The best model's {what} improved from {then} to {now} {since}, "
-                            f"but at that pace the remaining "
+    return Verdict(AT_RISK, f"{rose}; at that pace the remaining "
                             f"{amount(metric, gap, definition)} to {bar} would take about "
                             f"{_checkins(needed)}.")
 
 
 def _no_winner(target: TargetFacts, reason: str) -> str:
     if reason == "no_finished_runs":
-        return "No run has finished yet, so there is no model to measure against the target."
+        return ("No model has finished training yet, so there is nothing to measure against "
+                "the target.")
     if reason == "no_selection_metric":
-        return (f"No finished run has reported its {metric_label(target.metric)} on "
-                f"{split_phrase(target.selected_on)} yet, so there is no model to measure "
+        return (f"No trained model has reported its {metric_label(target.metric)} on "
+                f"{split_phrase(target.selected_on)} yet, so there is nothing to measure "
                 "against the target.")
     if reason == "all_fail_guardrails":
-        return ("Every finished run fails at least one guardrail, so there is no model we "
-                "could put forward yet.")
+        return ("Every model trained so far breaks at least one of the agreed limits (such "
+                "as answering fast enough), so there is none we could put forward yet.")
     raise ValueError(f"unknown reason {reason!r}")

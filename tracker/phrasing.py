@@ -372,6 +372,13 @@ _GUARDRAIL_OPS = {
 }
 
 
+def guardrail_words(op: str) -> tuple[str, str]:
+    """How a guardrail's comparison is said: ("the limit is", "at most") for "<=", …"""
+    if op not in _GUARDRAIL_OPS:
+        raise ValueError(f"op must be one of {', '.join(_GUARDRAIL_OPS)}, not {op!r}")
+    return _GUARDRAIL_OPS[op]
+
+
 def _capitalized_label(phrasing: MetricPhrasing) -> str:
     label = phrasing.label
     return label[0].upper() + label[1:] if phrasing.builtin else label
@@ -384,10 +391,8 @@ def guardrail_sentence(metric: str, value: float | None, *, op: str, limit: floa
     "Answers in 38 ms on the test set; the limit is 50 ms (passes)."
     A missing or NaN value says so and names the guardrail that fails because of it.
     """
-    if op not in _GUARDRAIL_OPS:
-        raise ValueError(f"op must be one of {', '.join(_GUARDRAIL_OPS)}, not {op!r}")
+    limit_words, op_words = guardrail_words(op)
     phrasing = phrasing_for(metric)
-    limit_words, op_words = _GUARDRAIL_OPS[op]
     where = split_phrase(split)
     out_of = " out of 100" if phrasing.percent else ""
     rule = f'"{phrasing.label} {op_words} {phrasing.show(limit)}{out_of}"'

@@ -1,7 +1,10 @@
 import pytest
+from django.utils import timezone
 
 from reports import checkins, rendering, tasks, workflow
 from reports.models import Report
+from reports.narrative import day_text
+from reports.periods import local_day
 from tests.factories import make_run
 from tracker.services import projects as project_services
 
@@ -48,6 +51,14 @@ def with_runs(project, owner):
              series={"validation.f1": [0.8, 0.84], "test.f1": 0.86, "test.latency_ms": 9,
                      "test/long_texts.f1": 0.71, "test/short_texts.f1": 0.9})
     return project
+
+
+@pytest.fixture
+def met_sentence(with_runs) -> str:
+    """The verdict's sentence for `with_runs`, whose runs all finished today (in Paris)."""
+    today = day_text(local_day(timezone.now(), "Europe/Paris"))
+    return ("The best model's F1 score on the test set is 86 out of 100, at or above the "
+            f"agreed bar of 85, and has been since {today}.")
 
 
 @pytest.fixture

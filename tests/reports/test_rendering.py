@@ -14,12 +14,11 @@ from reports.workflow import send_now
 pytestmark = pytest.mark.django_db
 
 
-def test_a_report_is_rendered_once(rendered_report):
+def test_a_report_is_rendered_once(rendered_report, met_sentence):
     report = rendered_report()
     assert report.status == ReportStatus.RENDERED
     assert (report.verdict, report.get_verdict_display()) == ("met", "Target met")
-    assert report.verdict_sentence == ("The best model's F1 score on the test set is 86 out of "
-                                       "100, at or above the agreed bar of 85.")
+    assert report.verdict_sentence == met_sentence
     assert report.pdf.read(5) == b"%PDF-"
     assert report.snapshot["target"]["sentence"] == (
         "Target: F1 score of at least 85 out of 100 on the test set, agreed by Dana (Head of "

@@ -1,0 +1,161 @@
+"""Three projects whose check-in page 1 docs/reports.md shows and a test pins, word for word.
+
+- `first_checkin`: every run came in on one day (a baseline at 60, the best model at 84 out
+  of 100 against a bar of 85, answering in 41 ms against a 50 ms limit): too early for a pace.
+- `six_weeks`: the sample project (reports/sample.py), six weeks of steady progress.
+- `met_then_new_winner`: the target was met, then a new best model took over this week.
+
+Each builder takes the moment of its check-in and returns the project and the period its
+report covers, so the sentences (and their dates) are the same whenever they are rendered.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from reports.checkins import save_checkin
+from reports.sample import (
+    add_run,
+    alerts_muted,
+    archive_weekly_checkins,
+    build_sample_project,
+    sample_user,
+)
+from tracker.models import Experiment, Project, Run, TargetChange
+from tracker.services import projects as project_services
+from tracker.services import runs as run_services
+from tracker.services import targets as target_services
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True)
+class SampleCheckin:
+    project: Project
+    start: datetime
+    end: datetime
+    time_zone: str = "Europe/Paris"
+
+
+def _experiment_ideas(project: Project, hypotheses: dict[str, str],
+                      created: dict[str, datetime]) -> None:
+    for experiment in Experiment.objects.filter(project=project):
+        Experiment.objects.filter(pk=experiment.pk).update(
+            hypothesis=hypotheses.get(experiment.name, ""),
+            created_at=created.get(experiment.name, experiment.created_at))
+
+
+def _weekly_checkin(project: Project, now: datetime, recipients: list[str]):
+    return save_checkin(project=project, now=now, data={
+        "cadence": "weekly", "weekday": "monday", "local_time": "09:00",
+        "time_zone": "Europe/Paris", "recipients": recipients})
+
+
+FIRST_CHECKIN_IDEAS = {
+    "current routing rules": "Today's keyword rules: the status quo to beat.",
+    "tf-idf + logistic regression": "Counting words is enough to tell the request types apart.",
+    "distilled transformer": "A small pretrained language model understands phrasing that "
+                             "word counts miss.",
+    "large transformer": "A bigger language model is more accurate, if it stays fast enough.",
+    "distilled transformer + last quarter's emails": "Training on last quarter's 4,000 "
+                                                     "labelled emails as well closes the last "
+                                                     "point.",
+}
+
+
+def first_checkin(now: datetime = datetime(2026, 12, 7, 17, 0, tzinfo=PARIS)) -> SampleCheckin:
+    """A first check-in whose runs all came in on its last day; the target was recorded by
+    an account without a full name."""
+    Project.objects.filter(slug="email-triage").delete()
+    account = sample_user("bar-reports", "bar-reports@example.com")
+    day = now.replace(hour=0, minute=0)
+    with alerts_muted():
+        project = project_services.create_project(
+            user=account, slug="email-triage", name="Customer email triage",
+            description="Send each customer email to the team that can answer it.",
+            target={"metric": "accuracy", "direction": "maximize", "threshold": 0.85,
+                    "agreed_by": "Head of Customer Support",
+                    "agreed_on": day.date().isoformat()},
+            guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
+        TargetChange.objects.filter(project=project).update(changed_at=day + timedelta(hours=8))
+        runs = [  # hour it ended, experiment, run, validation by epoch, test, ms, baseline
+            (9.5, "current routing rules", "rules-2026-11", [0.61], 0.60, 1, True),
+            (11, "tf-idf + logistic regression", "tfidf-lr", [0.74, 0.77], 0.76, 4, False),
+            (13.5, "distilled transformer", "distilbert-base-ft", [0.80, 0.84, 0.855], 0.84,
+             41, False),
+            (15, "large transformer", "roberta-large-ft", [0.83, 0.87], 0.86, 130, False),
+        ]
+        for hour, experiment, name, validation, test, latency, baseline in runs:
+            add_run(project, account, experiment=experiment, name=name,
+                    ended=day + timedelta(hours=hour), validation=validation, test=test,
+                    latency=latency, status="finished", baseline=baseline, slices={},
+                    metric="accuracy")
+        run_services.create_run(project=project, user=account, name="distilbert-more-data",
+                                experiment="distilled transformer + last quarter's emails",
+                                started_at=day + timedelta(hours=16))
+    _experiment_ideas(project, FIRST_CHECKIN_IDEAS, {
+        name: day + timedelta(hours=7 + i) for i, name in enumerate(FIRST_CHECKIN_IDEAS)})
+    _weekly_checkin(project, now, ["head-of-support@example.com"])
+    return SampleCheckin(project, now - timedelta(days=7), now)
+
+
+def six_weeks(now: datetime = datetime(2026, 11, 23, 9, 0, tzinfo=PARIS)) -> SampleCheckin:
+    """The sample project (reports/sample.py): five weekly check-ins of steady progress."""
+    project = build_sample_project(slug="support-tickets", now=now)
+    return SampleCheckin(project, now - timedelta(days=7), now)
+
+
+MET_IDEAS = {
+    "current rules": "Today's hand-written fraud rules: the status quo to beat.",
+    "gradient boosting": "Trees over the payment's amount, place and time catch most fraud.",
+    "gradient boosting + merchant history": "A merchant's past disputes say a lot about the "
+                                            "next payment.",
+    "linked cards": "Cards that share a device or an address give fraud away.",
+    "cost-weighted training": "Weighting costly frauds more keeps the model sharp where the "
+                              "money is.",
+}
+
+
+def met_then_new_winner(now: datetime = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS),
+                        ) -> SampleCheckin:
+    """The target was met two check-ins ago; this week the bar went up and a new best model
+    (better on validation, a little worse on test) took over. No guardrails were agreed."""
+    Project.objects.filter(slug="fraud-screening").delete()
+    priya = sample_user("priya", "priya@example.com", "Priya", "Nair")
+    start = now - timedelta(days=35)
+    target = {"metric": "recall", "direction": "maximize", "threshold": 0.88,
+              "agreed_by": "Tom Becker, Finance Director",
+              "agreed_on": start.date().isoformat()}
+    with alerts_muted():
+        project = project_services.create_project(
+            user=priya, slug="fraud-screening", name="Card fraud screening",
+            description="Hold suspicious card payments for review.", target=target)
+        TargetChange.objects.filter(project=project).update(changed_at=start)
+        runs = [  # days ago, experiment, run, validation, test, status, baseline
+            (30, "current rules", "rules-v7", [0.70], 0.72, "finished", True),
+            (23, "gradient boosting", "gbm-500", [0.80, 0.84], 0.86, "finished", False),
+            (12, "gradient boosting + merchant history", "gbm-merchant", [0.86, 0.90], 0.91,
+             "finished", False),
+            (3, "linked cards", "gbm-linked-cards", [0.88, 0.915], 0.905, "finished", False),
+            (1, "cost-weighted training", "gbm-cost-weighted", [0.85], None, "failed", False),
+        ]
+        for days_ago, experiment, name, validation, test, status, baseline in runs:
+            add_run(project, priya, experiment=experiment, name=name,
+                    ended=now - timedelta(days=days_ago, hours=2), validation=validation,
+                    test=test, latency=None, status=status, baseline=baseline, slices={},
+                    metric="recall")
+        raised_on = now - timedelta(days=5)
+        target_services.set_target(project=project, user=priya, target={
+            **target, "threshold": 0.90, "agreed_on": raised_on.date().isoformat()})
+        TargetChange.objects.filter(project=project, changed_at__gt=start).update(
+            changed_at=raised_on)
+    _experiment_ideas(project, MET_IDEAS, {
+        name: Run.objects.filter(project=project, experiment__name=name)
+        .order_by("started_at").first().started_at for name in MET_IDEAS})
+    checkin = _weekly_checkin(project, now, ["tom@example.com"])
+    archive_weekly_checkins(project, checkin, now, weeks=4)
+    return SampleCheckin(project, now - timedelta(days=7), now)
+
+
+FIRST_PAGES = {"first-check-in": first_checkin, "six-weeks": six_weeks,
+               "met-then-new-winner": met_then_new_winner}
