@@ -46,7 +46,7 @@ def test_a_change_names_a_person_by_full_name_and_an_account_as_an_account():
      "The limits a model must also meet were set: answering in at most 50 ms and accuracy at "
      "least 70 out of 100 (recorded by Dana Smith on 2 November 2026)."),
     ("guardrails", [{"metric": "model_size_mb", "split": "test", "op": "<", "value": 200}], [],
-     "The limits a model must also meet (model size mb below 200) were removed (recorded by "
+     "The limits a model must also meet (model size below 200 MB) were removed (recorded by "
      "Dana Smith on 2 November 2026)."),
 ])
 def test_changes_say_who_recorded_them_never_who_agreed(what, old, new, sentence):
