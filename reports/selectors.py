@@ -38,6 +38,7 @@ class ProgressPoint:
     run_name: str
     selection_value: float  # best so far on the selection split
     judged_value: float | None  # that run's value on the judged split; None if not evaluated
+    baseline: bool = False  # a baseline run (charts draw it as context, not as progress)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def progress_history(*, project: Project, target: Target, until: datetime) -> li
     judged = _values([p.run_id for p in improvements], {(target.metric, target.judged_on)})
     return [ProgressPoint(at=p.ended_at, run_id=str(p.run_id),
                           run_name=progress.names.get(p.run_id, ""), selection_value=p.value,
-                          judged_value=judged.get((p.run_id, target.metric, target.judged_on)))
+                          judged_value=judged.get((p.run_id, target.metric, target.judged_on)),
+                          baseline=p.run_id in progress.baselines)
             for p in improvements]
 
 
