@@ -7,11 +7,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from reports import axes
 from tracker import phrasing
 from tracker.models import Run
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import winner as winner_selectors
-from web import links, presenters
+from web import charts, links, presenters
 from web.permissions import page, project_access
 from web.visibility import ResultVisibility
 
@@ -207,7 +208,7 @@ def curves(request, slug):
         buckets = 400
     buckets = max(10, min(2000, buckets))
     runs = {r.id: r for r in Run.objects.live().filter(project=project, id__in=ids)
-            .only("id", "name")}
+            .only("id", "name", "baseline")}
     wanted = [(runs[i], s) for i in ids if i in runs for s in splits]
     visibility = ResultVisibility(request, project)
     hidden = 0
@@ -224,4 +225,18 @@ def curves(request, slug):
     data = metric_selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
-    return JsonResponse({"key": key, "traces": traces, "hidden": hidden})
+    return JsonResponse({"key": key, "traces": traces, "hidden": hidden,
+                         "axes": _curve_axes(project, key, traces, runs.values())})
+
+
+def _curve_axes(project, key: str, traces: list[dict], runs) -> dict:
+    """The chart's axes; the target's metric carries the agreed bar."""
+    target = project.target if hasattr(project, "target") else None
+    aimed = target is not None and target.metric == key
+    definition = (target.definition or None) if aimed else None
+    return charts.curve_axes(
+        traces, bar=target.threshold if aimed else None,
+        bar_text=(f"agreed bar on {target.judged_on}: {presenters.number(target.threshold)}"
+                  if aimed else ""),
+        bounds=axes.metric_bounds(key, definition),
+        baselines={str(r.id) for r in runs if r.baseline})
