@@ -58,11 +58,12 @@
   // --- Dashboard: best so far over time ------------------------------------------------
   // The axes come worked out from the server (web/charts.py): the value range, and x as
   // times or, for runs that all ended within a minute, as their order.
-  function progressXAxis(axis) {
+  function progressXAxis(axis, narrow) {
     var out = { range: axis.range, gridcolor: "#e8ecf1", automargin: true, zeroline: false };
     if (axis.type === "order") {
       out.type = "linear";
-      out.title = { text: axis.title };
+      // On a phone the title takes two lines: "(all within 6 seconds)" under the rest.
+      out.title = { text: narrow ? safe(axis.title).replace(" (", "<br>(") : safe(axis.title) };
       out.showgrid = false;
       if (axis.names.length) {
         out.tickmode = "array";
@@ -112,7 +113,7 @@
         hovertemplate: "%{y:.4g} on " + data.judged_on + " (%{text})<extra></extra>" });
     }
     var layout = baseLayout({
-      xaxis: progressXAxis(data.x_axis),
+      xaxis: progressXAxis(data.x_axis, el.clientWidth < 520),
       yaxis: { title: { text: data.metric + " (" + data.selected_on + ")" }, range: yRange,
                gridcolor: "#e8ecf1", automargin: true, zeroline: false },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: data.threshold, y1: data.threshold,
