@@ -69,17 +69,18 @@ def _min_span(low: float, high: float, bounds: tuple[float, float] | None) -> fl
 
 
 def _widened(low: float, high: float, bounds: tuple[float, float] | None) -> tuple[float, float]:
-    """At least the least span, centred on the values, moved back inside the bounds."""
+    """At least the least span, centred on the values, moved back inside the bounds the
+    values are inside."""
     need = _min_span(low, high, bounds) - (high - low)
     if need <= 0:
         return low, high
-    low, high = low - need / 2, high + need / 2
+    wide_low, wide_high = low - need / 2, high + need / 2
     if bounds is not None:
-        if low < bounds[0]:
-            low, high = bounds[0], high + (bounds[0] - low)
-        elif high > bounds[1]:
-            low, high = low - (high - bounds[1]), bounds[1]
-    return low, high
+        if wide_low < bounds[0] <= low:
+            return bounds[0], wide_high + (bounds[0] - wide_low)
+        if wide_high > bounds[1] >= high:
+            return wide_low - (wide_high - bounds[1]), bounds[1]
+    return wide_low, wide_high
 
 
 def _padded(low: float, high: float, data: tuple[float, float],

@@ -58,9 +58,10 @@ def test_away_from_its_bounds_an_axis_does_not_start_at_them():
     assert 0.3 < axis.low < 0.5 and 0.6 < axis.high < 0.8
 
 
-def test_a_bound_never_cuts_a_value():
-    axis = axes.value_axis([-0.3, 0.4], bar=0.5, bounds=FRACTION)  # an R² below zero
-    assert axis.low < -0.3
+@pytest.mark.parametrize("values", [[-0.3, 0.4], [-0.3, -0.28], [1.02, 1.03]])
+def test_a_bound_never_cuts_a_value(values):
+    axis = axes.value_axis(values, bounds=FRACTION)  # an R² below zero, a value logged wrong
+    assert axis.low < min(values) and axis.high > max(values)
 
 
 def test_an_axis_without_bounds_pads_by_the_values_size():
