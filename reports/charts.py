@@ -140,14 +140,16 @@ def progress_figure(*, points: list[dict], threshold: float, scale: float, label
         name=f"Best so far on the {selected_split} set",
     ))
     _add_judged(fig, points, xs, x_end, scale, axis, judged_split)
-    shapes, notes = [], _off_scale_notes(axis, left=timeline is not None)
+    shapes, notes, period_starts_in_view = [], [], False
     if timeline is not None:
         shown_from = max(_seconds(period_start), timeline.low)  # "this period" stays in view
-        shapes, period_notes = _period_marks(_iso(shown_from), x_end, checkins)
-        notes += period_notes
+        period_starts_in_view = shown_from > timeline.low
+        shapes, notes = _period_marks(_iso(shown_from), x_end, checkins)
         if checkins:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Check-ins",
                                      line=dict(color=CHECKIN, width=1.5, dash="dot")))
+    # The note on what lies off the scale keeps clear of "this period" at the bottom.
+    notes += _off_scale_notes(axis, left=period_starts_in_view)
     _add_bar(fig, shapes, notes, threshold * scale,
              [(max(_seconds(at), first), v * scale) for at, v in thresholds] if moved else None,
              x_end)
