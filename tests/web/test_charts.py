@@ -110,6 +110,17 @@ def test_wall_time_is_drawn_only_when_it_spreads_the_points(owner, apart_ms, by_
                                            "logged within a second): drawn by step")
 
 
+@pytest.mark.django_db
+def test_params_against_the_metric_are_not_drawn_when_no_param_differs(owner):
+    _, runs = quick_look(owner)
+    response = client_for(owner).get(reverse("web:compare", args=[SLUG]),
+                                     {"run": [str(r.id) for r in runs.values()]})
+    assert response.context["chart_config"]["parcoords"]["dimensions"] == []
+    assert ("No param differs between these runs, so there is nothing to draw against f1 on "
+            "validation.") in response.content.decode()
+    assert 'id="parcoords"' not in response.content.decode()
+
+
 def chart_of(page, selector: str) -> dict:
     return page.evaluate(
         "s => { const el = document.querySelector(s);"

@@ -157,7 +157,8 @@ def _compare_rows(runs, summaries, series, visibility, target) -> list[dict]:
 
 
 def _parcoords(runs, summaries, target) -> dict | None:
-    """Params that differ between the runs against the selection metric."""
+    """Params that differ between the runs against the selection metric (no dimensions when
+    no param differs)."""
     if target is None or len(runs) < 2:
         return None
     key = (target.metric, target.selected_on)
@@ -185,6 +186,8 @@ def _parcoords(runs, summaries, target) -> dict | None:
                                "values": [categories.index(t) for t in texts],
                                "tickvals": list(range(len(categories))),
                                "ticktext": [t[:18] for t in categories]})
+    if not dimensions:  # one axis, the metric alone, draws nothing worth reading
+        return {"dimensions": [], "left_out": 0}
     dimensions = dimensions[:12]
     dimensions.append({"label": f"{target.selected_on} · {target.metric}",
                        "values": [v for _, v in scored]})
