@@ -14,6 +14,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from reports import (
+    axes,
     charts,
     narrative,
     page_one,
@@ -300,13 +301,15 @@ def _figures(period: _Period, facts: narrative.TargetFacts, history: list[Progre
     """The report's plotly figures by name; a figure with nothing to show is left out."""
     current, activity = period.current, period.activity
     scale, unit = narrative.chart_scale(facts.metric, facts.definition)
-    common = {"threshold": facts.threshold, "scale": scale, "label": facts.label, "unit": unit}
+    common = {"threshold": facts.threshold, "scale": scale, "label": facts.label, "unit": unit,
+              "bounds": axes.metric_bounds(facts.metric, facts.definition)}
     judged, selected = _split_word(facts.judged_on), _split_word(facts.selected_on)
     baseline = finite_or_none(current.baseline_selection_value)
     figures: dict = {}
     if history:
         figures["progress"] = charts.progress_figure(
-            points=[{"at": p.at.isoformat(), "selection_value": p.selection_value,
+            points=[{"at": p.at.isoformat(), "run_name": p.run_name, "baseline": p.baseline,
+                     "selection_value": p.selection_value,
                      "judged_value": finite_or_none(p.judged_value)} for p in history],
             **common, judged_split=judged, selected_split=selected,
             period_start=period.start, period_end=period.end,
@@ -315,7 +318,7 @@ def _figures(period: _Period, facts: narrative.TargetFacts, history: list[Progre
                 project=period.project, target=current.target, until=period.end)])
     if activity.runs:
         figures["runs"] = charts.runs_figure(
-            runs=[{"run_id": r.run_id, "experiment": r.experiment,
+            runs=[{"run_id": r.run_id, "name": r.name, "experiment": r.experiment,
                    "ended_at": r.ended_at.isoformat(), "value": finite_or_none(r.value),
                    "baseline": r.baseline, "passes_guardrails": r.passes_guardrails}
                   for r in activity.runs],

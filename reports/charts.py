@@ -1,14 +1,19 @@
 """The plotly figures of a check-in report (pure: plain values in, figure dicts out).
 
 Values of "out of 100" metrics are drawn as they are read (0.85 is drawn at 85), so an
-axis says the same as the sentences next to it. Every figure is sized for the A4 page
-and uses the report's font; pdf.py turns them into SVG.
+axis says the same as the sentences next to it. Axes follow reports/axes.py, the rule the
+web UI's charts share: fitted to the runs and the agreed bar, a baseline far below named at
+the edge, runs that ended within a minute drawn in order. Markers are never clipped at an
+edge. Every figure is sized for the A4 page and uses the report's font; pdf.py turns them
+into SVG.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 
 import plotly.graph_objects as go
+
+from reports import axes
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 WIDTH = 760
@@ -24,6 +29,7 @@ LAGGING = "#d9822b"
 SLICE = "#9db7d1"
 PALETTE = ["#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
            "#ff7f0e"]
+NAMED_TICKS = 10  # runs drawn in order are named under the axis up to this many
 
 
 def _layout(*, height: int, y_title: str, x_title: str | None = None, **extra) -> dict:
@@ -47,10 +53,17 @@ def _axis_title(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def _padded_range(values: list[float], pad_share: float = 0.12) -> list[float]:
-    lo, hi = min(values), max(values)
-    pad = (hi - lo) * pad_share or max(abs(hi) * 0.05, 1.0)
-    return [lo - pad, hi + pad]
+def _scaled_bounds(bounds: tuple[float, float] | None, scale: float):
+    return (bounds[0] * scale, bounds[1] * scale) if bounds else None
+
+
+def _seconds(moment: str | datetime) -> float:
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
 
 
 def _hline(y: float, *, color: str, dash: str, text: str, xanchor: str = "right") -> tuple:
@@ -62,62 +75,140 @@ def _hline(y: float, *, color: str, dash: str, text: str, xanchor: str = "right"
     return shape, note
 
 
+def _off_scale_notes(axis: axes.ValueAxis, *, left: bool = False) -> list[dict]:
+    """What the axis leaves off (a baseline far below), named in the band the axis keeps
+    free at the edge it lies beyond (on the left where the right holds the period's label)."""
+    return [dict(xref="paper", x=0 if left else 1, xanchor="left" if left else "right",
+                 yref="paper",
+                 y=0 if off.side == "below" else 1,
+                 yanchor="bottom" if off.side == "below" else "top",
+                 text=f"{'▼' if off.side == 'below' else '▲'} {off.label}: {_short(off.value)}"
+                      f" ({off.side} this chart)",
+                 showarrow=False, font=dict(size=12, color=BASELINE))
+            for off in axis.off_scale]
+
+
+def _order_axis(names: list[str], title: str) -> dict:
+    """An x axis of things drawn in order, 1..n, named when there are few."""
+    axis = dict(range=axes.padded_range(1, max(1, len(names))), title=dict(text=title),
+                tickmode="array", tickvals=list(range(1, len(names) + 1)),
+                showgrid=False)
+    axis["ticktext"] = ([_wrap(n, 16) for n in names] if len(names) <= NAMED_TICKS
+                        else [str(i) for i in axis["tickvals"]])
+    return axis
+
+
+def _set_x_axis(fig, timeline: axes.TimeAxis | None, *, names: list[str], what: str,
+                moments: list[float]) -> None:
+    """Times, or (`timeline` None) the things drawn in order, named."""
+    if timeline is None:
+        fig.update_xaxes(**_order_axis(names, axes.order_title(what, moments)))
+        return
+    fig.update_xaxes(range=[_iso(timeline.low), _iso(timeline.high)], type="date")
+    if timeline.tickformat:
+        fig.update_xaxes(tickformat=timeline.tickformat, dtick=timeline.dtick_s * 1000)
+
+
 def progress_figure(*, points: list[dict], threshold: float, scale: float, label: str,
                     unit: str, judged_split: str, selected_split: str,
                     period_start: datetime, period_end: datetime,
                     checkins: list[datetime],
-                    thresholds: list[tuple[str, float]] | None = None) -> dict:
+                    thresholds: list[tuple[str, float]] | None = None,
+                    bounds: tuple[float, float] | None = None) -> dict:
     """Best so far on the selection split and the best model's judged value over time.
 
-    `points` are the moments the best model changed (at, selection_value, judged_value),
-    oldest first. The threshold is a line (a step line when the bar moved: `thresholds`
-    are (since, value) pairs); earlier check-ins are dotted verticals; this period is shaded.
+    `points` are the moments the best model changed (at, run_name, baseline,
+    selection_value, judged_value), oldest first. The threshold is a line (a step line when
+    the bar moved: `thresholds` are (since, value) pairs); earlier check-ins are dotted
+    verticals; this period is shaded. When every change came within a minute, the changes
+    are drawn in order, named by run.
     """
-    xs = [p["at"] for p in points]
-    selection = [p["selection_value"] * scale for p in points]
-    tested = [(p["at"], p["judged_value"] * scale) for p in points
-              if p["judged_value"] is not None]
-    end = period_end.isoformat()
+    moments = [_seconds(p["at"]) for p in points]
+    end = _seconds(period_end)
+    first = min([_seconds(period_start)] + moments)
+    timeline = axes.time_axis(moments + [end], window=(first, end))
+    if timeline is None:
+        xs, x_end = list(range(1, len(points) + 1)), len(points) + 0.5
+    else:
+        xs, x_end = [_iso(m) for m in moments], _iso(end)
+    moved = thresholds is not None and len(thresholds) > 1 and timeline is not None
+    axis = _progress_axis(points, threshold, thresholds if moved else None, scale, bounds)
     fig = go.Figure()
+    selection = [p["selection_value"] * scale for p in points]
     fig.add_trace(go.Scatter(
-        x=xs + [end], y=selection + selection[-1:], mode="lines",
+        x=xs + [x_end], y=selection + selection[-1:], mode="lines",
         line=dict(shape="hv", color=VALIDATION, width=3),
         name=f"Best so far on the {selected_split} set",
     ))
-    if tested:
-        fig.add_trace(go.Scatter(
-            x=[x for x, _ in tested] + [end], y=[y for _, y in tested] + [tested[-1][1]],
-            mode="lines+markers", line=dict(shape="hv", color=TEST, width=3),
-            marker=dict(size=8, color=TEST),
-            name=f"Best model on the {judged_split} set (the figure we quote)",
-        ))
-    shapes, notes = _period_marks(period_start.isoformat(), end, checkins)
-    if checkins:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Check-ins",
-                                 line=dict(color=CHECKIN, width=1.5, dash="dot")))
-    first = min([period_start.isoformat()] + xs)
-    moved = thresholds is not None and len(thresholds) > 1
-    if moved:
-        bars_x = [max(at, first) for at, _ in thresholds] + [end]
-        bars_y = [value * scale for _, value in thresholds] + [thresholds[-1][1] * scale]
-        fig.add_trace(go.Scatter(x=bars_x, y=bars_y, mode="lines", showlegend=False,
-                                 line=dict(shape="hv", color=THRESHOLD, width=2, dash="dash")))
-        notes.append(dict(xref="paper", x=1, xanchor="right", yref="y", y=threshold * scale,
-                          yanchor="bottom", text=f"Agreed bar: {_short(threshold * scale)}"
-                          " (moved)", showarrow=False, font=dict(size=12, color=THRESHOLD)))
-    else:
-        shape, note = _hline(threshold * scale, color=THRESHOLD, dash="dash",
-                             text=f"Agreed bar: {_short(threshold * scale)}", xanchor="left")
-        shapes.append(shape)
-        notes.append(note)
-    values = (selection + [y for _, y in tested] + [threshold * scale]
-              + ([v * scale for _, v in thresholds] if moved else []))
+    _add_judged(fig, points, xs, x_end, scale, axis, judged_split)
+    shapes, notes, period_starts_in_view = [], [], False
+    if timeline is not None:
+        shown_from = max(_seconds(period_start), timeline.low)  # "this period" stays in view
+        period_starts_in_view = shown_from > timeline.low
+        shapes, notes = _period_marks(_iso(shown_from), x_end, checkins)
+        if checkins:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Check-ins",
+                                     line=dict(color=CHECKIN, width=1.5, dash="dot")))
+    # The note on what lies off the scale keeps clear of "this period" at the bottom.
+    notes += _off_scale_notes(axis, left=period_starts_in_view)
+    _add_bar(fig, shapes, notes, threshold * scale,
+             [(max(_seconds(at), first), v * scale) for at, v in thresholds] if moved else None,
+             x_end)
     layout = _layout(height=280, y_title=_axis_title(label, unit))
-    layout["margin"]["b"] = 30
+    layout["margin"]["b"] = 30 if timeline is not None else 64
     fig.update_layout(**layout, shapes=shapes, annotations=notes)
-    fig.update_yaxes(range=_padded_range(values))
-    fig.update_xaxes(range=[first, end], tickformat="%-d %b")
+    fig.update_yaxes(range=axis.range)
+    _set_x_axis(fig, timeline, names=[p.get("run_name", "") for p in points], moments=moments,
+                what="each time the best model changed, in order")
     return fig.to_dict()
+
+
+def _progress_axis(points, threshold, thresholds, scale, bounds) -> axes.ValueAxis:
+    """The value axis: the best models and the bar(s); the baseline as context."""
+    def values(of_baseline: bool) -> list:
+        chosen = [p for p in points if bool(p.get("baseline")) == of_baseline]
+        return ([p["selection_value"] * scale for p in chosen]
+                + [p["judged_value"] * scale for p in chosen if p["judged_value"] is not None])
+    bars = [v * scale for _, v in thresholds] if thresholds else []
+    return axes.value_axis(values(False) + bars, bar=threshold * scale,
+                           context={"Baseline": values(True)},
+                           bounds=_scaled_bounds(bounds, scale))
+
+
+def _add_judged(fig, points, xs, x_end, scale, axis, judged_split) -> None:
+    """The best model's judged value: a line held to the end, with a marker where it
+    changed (left out where off the scale: the chart names it at its edge)."""
+    tested = [(x, p["judged_value"] * scale) for x, p in zip(xs, points, strict=True)
+              if p["judged_value"] is not None]
+    if not tested:
+        return
+    fig.add_trace(go.Scatter(
+        x=[x for x, _ in tested] + [x_end], y=[y for _, y in tested] + [tested[-1][1]],
+        mode="lines", line=dict(shape="hv", color=TEST, width=3), legendgroup="judged",
+        name=f"Best model on the {judged_split} set (the figure we quote)"))
+    shown = [(x, y) for x, y in tested if axis.low <= y <= axis.high]
+    if shown:
+        fig.add_trace(go.Scatter(
+            x=[x for x, _ in shown], y=[y for _, y in shown], mode="markers",
+            marker=dict(size=8, color=TEST), cliponaxis=False, showlegend=False,
+            legendgroup="judged"))
+
+
+def _add_bar(fig, shapes, notes, bar: float, moved: list | None, x_end) -> None:
+    """The agreed bar: a dashed line, or a step line from when it moved."""
+    if moved:
+        fig.add_trace(go.Scatter(
+            x=[_iso(at) for at, _ in moved] + [x_end], y=[v for _, v in moved] + [moved[-1][1]],
+            mode="lines", showlegend=False,
+            line=dict(shape="hv", color=THRESHOLD, width=2, dash="dash")))
+        notes.append(dict(xref="paper", x=1, xanchor="right", yref="y", y=bar,
+                          yanchor="bottom", text=f"Agreed bar: {_short(bar)} (moved)",
+                          showarrow=False, font=dict(size=12, color=THRESHOLD)))
+        return
+    shape, note = _hline(bar, color=THRESHOLD, dash="dash", text=f"Agreed bar: {_short(bar)}",
+                         xanchor="left")
+    shapes.append(shape)
+    notes.append(note)
 
 
 def _period_marks(start: str, end: str, checkins: list[datetime]) -> tuple[list, list]:
@@ -134,46 +225,57 @@ def _period_marks(start: str, end: str, checkins: list[datetime]) -> tuple[list,
 
 def runs_figure(*, runs: list[dict], baseline: float | None, threshold: float,
                 scale: float, label: str, unit: str, selected_split: str,
-                winner_id: str | None, period_start: datetime, period_end: datetime) -> dict:
+                winner_id: str | None, period_start: datetime, period_end: datetime,
+                bounds: tuple[float, float] | None = None) -> dict:
     """This period's finished runs on the selection split, one colour per experiment.
 
     `baseline` (the best baseline run's value) is a dashed line, baseline runs are
     diamonds, runs that fail a guardrail are crosses (they cannot win), and the best model
-    is ringed.
+    is ringed. Runs that all ended within a minute are drawn in the order they ended.
     """
-    fig = go.Figure(data=_run_traces(runs, scale=scale, winner_id=winner_id))
-    shapes, notes = [], []
-    values = [r["value"] * scale for r in runs if r["value"] is not None]
-    if baseline is not None:
+    runs = [dict(r) for r in sorted(runs, key=lambda r: _seconds(r["ended_at"]))]
+    moments = [_seconds(r["ended_at"]) for r in runs]
+    timeline = axes.time_axis(moments, window=(_seconds(period_start), _seconds(period_end)))
+    for i, r in enumerate(runs):
+        r["x"] = i + 1 if timeline is None else _iso(moments[i])
+    axis = axes.value_axis(
+        [r["value"] * scale for r in runs if r["value"] is not None and not r["baseline"]],
+        bar=threshold * scale, bounds=_scaled_bounds(bounds, scale),
+        context={"Baseline": [r["value"] * scale for r in runs
+                              if r["value"] is not None and r["baseline"]]
+                 + ([baseline * scale] if baseline is not None else [])})
+    fig = go.Figure(data=_run_traces(runs, scale=scale, winner_id=winner_id, axis=axis))
+    shapes, notes = [], _off_scale_notes(axis)
+    if baseline is not None and axis.low <= baseline * scale <= axis.high:
         shape, note = _hline(baseline * scale, color=BASELINE, dash="dash",
                              text=f"Baseline: {_short(baseline * scale)}", xanchor="left")
         shapes.append(shape)
         notes.append(note)
-        values.append(baseline * scale)
     shape, note = _hline(threshold * scale, color=THRESHOLD, dash="dot",
                          text=f"Agreed bar (judged on the test set): {_short(threshold * scale)}")
     shapes.append(shape)
     notes.append(note)
-    values.append(threshold * scale)
-    fig.update_layout(**_layout(height=290, y_title=_axis_title(
-        f"{label} on the {selected_split} set", unit)), shapes=shapes, annotations=notes)
-    fig.update_yaxes(range=_padded_range(values))
-    days = max(1, (period_end - period_start).days)
-    fig.update_xaxes(range=[period_start.isoformat(), period_end.isoformat()],
-                     tickformat="%-d %b", dtick=86_400_000 * max(1, -(-days // 8)))
+    layout = _layout(height=290 if timeline else 320, y_title=_axis_title(
+        f"{label} on the {selected_split} set", unit))
+    fig.update_layout(**layout, shapes=shapes, annotations=notes)
+    fig.update_yaxes(range=axis.range)
+    _set_x_axis(fig, timeline, names=[r.get("name", "") for r in runs], moments=moments,
+                what="runs in the order they ended")
     return fig.to_dict()
 
 
-def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None) -> list:
+def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None,
+                axis: axes.ValueAxis) -> list:
     """A trace per experiment (runs that can win), then the runs that fail a guardrail,
-    the baseline runs and the ring around the best model."""
+    the baseline runs and the ring around the best model. Runs off the scale are left out
+    (the chart names them at its edge)."""
     def markers(chosen: list[dict], name: str, **marker) -> go.Scatter:
-        return go.Scatter(x=[r["ended_at"] for r in chosen],
-                          y=[r["value"] * scale for r in chosen], mode="markers", name=name,
-                          marker=marker)
+        return go.Scatter(x=[r["x"] for r in chosen], y=[r["value"] * scale for r in chosen],
+                          mode="markers", name=name, marker=marker, cliponaxis=False)
 
     traces = []
-    shown = [r for r in runs if r["value"] is not None]
+    shown = [r for r in runs if r["value"] is not None
+             and axis.low <= r["value"] * scale <= axis.high]
     experiments = list(dict.fromkeys(r["experiment"] for r in runs))
     for i, experiment in enumerate(experiments):
         chosen = [r for r in shown if r["experiment"] == experiment
@@ -197,17 +299,33 @@ def _run_traces(runs: list[dict], *, scale: float, winner_id: str | None) -> lis
     return traces
 
 
+def _bar_range(values: list[float], lines: list[float], bounds) -> list[float]:
+    """A bar chart's value axis: from zero, through the bars and the lines drawn on it."""
+    return axes.value_axis(values + lines, from_zero=True, bounds=bounds).range
+
+
+def _text_places(values: list[float], value_range: list[float]) -> list[str]:
+    """Each bar's value inside its end, or after it when the bar is too short to hold it
+    (a bar at 0 still says "0")."""
+    span = value_range[1] - value_range[0]
+    return ["inside" if abs(v) >= span * 0.12 else "outside" for v in values]
+
+
 def slices_figure(*, overall: float, slices: list[dict], threshold: float, scale: float,
-                  label: str, unit: str, judged_split: str) -> dict:
+                  label: str, unit: str, judged_split: str,
+                  bounds: tuple[float, float] | None = None) -> dict:
     """The best model on each slice of the judged split, against the overall figure."""
     names = ["Overall"] + [_text(s["name"]) for s in slices]
     values = [overall * scale] + [s["value"] * scale for s in slices]
+    value_range = _bar_range(values, [threshold * scale], _scaled_bounds(bounds, scale))
     colors = [TEST] + [LAGGING if s["lags"] else SLICE for s in slices]
     fig = go.Figure(go.Bar(
         y=names[::-1], x=values[::-1], orientation="h", marker=dict(color=colors[::-1]),
-        text=[_short(v) for v in values[::-1]], textposition="inside",
+        text=[_short(v) for v in values[::-1]], cliponaxis=False,
+        textposition=_text_places(values[::-1], value_range),
         insidetextanchor="end", showlegend=False,
-        textfont=dict(color=[INK if c == SLICE else "white" for c in colors][::-1]),
+        insidetextfont=dict(color=[INK if c == SLICE else "white" for c in colors][::-1]),
+        outsidetextfont=dict(color=INK),
     ))
     shape = dict(type="line", yref="paper", y0=0, y1=1, xref="x", x0=threshold * scale,
                  x1=threshold * scale, line=dict(color=THRESHOLD, width=2, dash="dash"))
@@ -219,15 +337,14 @@ def slices_figure(*, overall: float, slices: list[dict], threshold: float, scale
     layout["margin"] = dict(l=150, r=90, t=36, b=48)
     layout["showlegend"] = False
     fig.update_layout(**layout, shapes=[shape], annotations=[note], bargap=0.35)
-    lo = min(values + [threshold * scale])
-    hi = max(values + [threshold * scale])
-    fig.update_xaxes(range=[min(0, lo) if lo >= 0 else lo * 1.1, hi * 1.12 if hi > 0 else 1])
+    fig.update_xaxes(range=value_range)
     return fig.to_dict()
 
 
 def experiments_figure(*, experiments: list[dict], threshold: float,
                        baseline: float | None, scale: float, label: str, unit: str,
-                       selected_split: str) -> dict:
+                       selected_split: str,
+                       bounds: tuple[float, float] | None = None) -> dict:
     """Each experiment of the period at its best run on the selection split.
 
     An experiment whose best run fails a guardrail is drawn in grey and says so.
@@ -239,20 +356,23 @@ def experiments_figure(*, experiments: list[dict], threshold: float,
     values = [e["best_value"] * scale for e in rows]
     colors = [PALETTE[i % len(PALETTE)] if e.get("passes_guardrails", True) else "#c4c9ce"
               for i, e in enumerate(rows)]
+    lines = [threshold * scale] + ([baseline * scale] if baseline is not None else [])
+    value_range = _bar_range(values, lines, _scaled_bounds(bounds, scale))
     fig = go.Figure(go.Bar(
         y=names[::-1], x=values[::-1], orientation="h", marker=dict(color=colors[::-1]),
-        text=[_short(v) for v in values[::-1]], textposition="inside",
-        insidetextanchor="end", showlegend=False,
-        textfont=dict(color=["white" if e.get("passes_guardrails", True) else INK
-                             for e in rows][::-1]),
+        text=[_short(v) for v in values[::-1]], cliponaxis=False,
+        textposition=_text_places(values[::-1], value_range),
+        insidetextanchor="end", showlegend=False, outsidetextfont=dict(color=INK),
+        insidetextfont=dict(color=["white" if e.get("passes_guardrails", True) else INK
+                                   for e in rows][::-1]),
     ))
+    marks = [(threshold * scale, THRESHOLD, "dash", f"Agreed bar: {_short(threshold * scale)}",
+              "left")]
+    if baseline is not None:
+        marks.append((baseline * scale, BASELINE, "dot", f"Baseline: {_short(baseline * scale)}",
+                      "right"))
     shapes, notes = [], []
-    for x, color, dash, text, anchor in (
-        (threshold * scale, THRESHOLD, "dash", f"Agreed bar: {_short(threshold * scale)}",
-         "left"),
-        *([(baseline * scale, BASELINE, "dot", f"Baseline: {_short(baseline * scale)}",
-            "right")] if baseline is not None else []),
-    ):
+    for x, color, dash, text, anchor in marks:
         shapes.append(dict(type="line", yref="paper", y0=0, y1=1, xref="x", x0=x, x1=x,
                            line=dict(color=color, width=2, dash=dash)))
         notes.append(dict(yref="paper", y=1, yanchor="bottom", xref="x", x=x, xanchor=anchor,
@@ -262,9 +382,7 @@ def experiments_figure(*, experiments: list[dict], threshold: float,
     layout["margin"] = dict(l=210, r=90, t=36, b=48)
     layout["showlegend"] = False
     fig.update_layout(**layout, shapes=shapes, annotations=notes, bargap=0.3)
-    everything = values + [threshold * scale] + ([baseline * scale] if baseline else [])
-    lo, hi = min(everything), max(everything)
-    fig.update_xaxes(range=[min(0, lo) if lo >= 0 else lo * 1.1, hi * 1.08 if hi > 0 else 1])
+    fig.update_xaxes(range=value_range)
     return fig.to_dict()
 
 
@@ -281,7 +399,7 @@ def _text(text: str) -> str:
 
 
 def _wrap(name: str, width: int = 26) -> str:
-    """Long experiment names over two lines (plotly breaks lines on <br>), shown as typed."""
+    """Long names over two lines (plotly breaks lines on <br>), shown as typed."""
     if len(name) <= width:
         return _text(name)
     cut = name.rfind(" ", 0, width)

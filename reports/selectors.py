@@ -106,11 +106,10 @@ def progress_history(*, project: Project, target: Target, until: datetime) -> li
     improvements = progress.improvements
     ids = [p.run_id for p in improvements]
     judged = _values(ids, {(target.metric, target.judged_on)})
-    baselines = set(Run.objects.filter(id__in=ids, baseline=True).values_list("id", flat=True))
     return [ProgressPoint(at=p.ended_at, run_id=str(p.run_id),
                           run_name=progress.names.get(p.run_id, ""), selection_value=p.value,
                           judged_value=judged.get((p.run_id, target.metric, target.judged_on)),
-                          baseline=p.run_id in baselines)
+                          baseline=p.run_id in progress.baselines)
             for p in improvements]
 
 

@@ -251,7 +251,8 @@ class BestSoFar:
     improvements: list[ProgressPoint]  # in the order they ended
     latest: list[ProgressPoint]  # the last `keep` finished runs, in the order they ended
     total: int  # finished runs with a usable selection value
-    names: dict  # run id -> name, for the runs that set a new best
+    names: dict  # run id -> name, for the runs shown (those that set a new best, the latest)
+    baselines: frozenset = frozenset()  # the ids of the baseline runs among those shown
 
     @property
     def last_ended_at(self):
@@ -269,8 +270,8 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
     guardrail value fails, as in `winner_rules.guardrail_failures`; NaN never counts; a tie
     keeps the earlier run), so its last value is the winner's selection value. Reads the
     selection split and the guardrails' splits only, in one query over every finished run
-    (the guardrails are checked in the database); names are read for the runs that set a
-    new best.
+    (the guardrails are checked in the database); names and baseline flags are read for the
+    runs shown.
     """
     target = Target.objects.filter(project=project).first()
     if target is None:
@@ -303,9 +304,11 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
         latest.append((run_id, value, passed, best_value, best_id))
     improved = {r[0] for r in improvements}
     shown = {row[0]: row[1:] for row in Run.objects.filter(
-        id__in=improved | {r[0] for r in latest}).values_list("id", "ended_at", "name")}
-    names = {run_id: shown[run_id][1] for run_id in improved}
+        id__in=improved | {r[0] for r in latest}).values_list("id", "ended_at", "name",
+                                                               "baseline")}
+    names = {run_id: row[1] for run_id, row in shown.items()}
+    baselines = frozenset(run_id for run_id, row in shown.items() if row[2])
     return BestSoFar([ProgressPoint(r, shown[r][0], v, bool(p), b, i)
                       for r, v, p, b, i in improvements],
                      [ProgressPoint(r, shown[r][0], v, bool(p), b, i)
-                      for r, v, p, b, i in latest], total, names)
+                      for r, v, p, b, i in latest], total, names, baselines)

@@ -7,11 +7,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from reports import axes
 from tracker import phrasing
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import runs as run_selectors
 from tracker.selectors import winner as winner_selectors
-from web import links, presenters
+from web import charts, links, presenters
 from web.permissions import page, project_access
 from web.visibility import ResultVisibility
 
@@ -162,7 +163,8 @@ def _compare_rows(runs, summaries, series, visibility, target) -> list[dict]:
 
 
 def _parcoords(runs, summaries, target) -> dict | None:
-    """Params that differ between the runs against the selection metric."""
+    """Params that differ between the runs against the selection metric (no dimensions when
+    no param differs)."""
     if target is None or len(runs) < 2:
         return None
     key = (target.metric, target.selected_on)
@@ -190,6 +192,8 @@ def _parcoords(runs, summaries, target) -> dict | None:
                                "values": [categories.index(t) for t in texts],
                                "tickvals": list(range(len(categories))),
                                "ticktext": [t[:18] for t in categories]})
+    if not dimensions:  # one axis, the metric alone, draws nothing worth reading
+        return {"dimensions": [], "left_out": 0}
     dimensions = dimensions[:12]
     dimensions.append({"label": f"{target.selected_on} · {target.metric}",
                        "values": [v for _, v in scored]})
@@ -229,4 +233,18 @@ def curves(request, slug):
     data = metric_selectors.metric_curves(summaries=[s for _, _, s in chosen], buckets=buckets)
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
-    return JsonResponse({"key": key, "traces": traces, "hidden": hidden})
+    return JsonResponse({"key": key, "traces": traces, "hidden": hidden,
+                         "axes": _curve_axes(project, key, traces, runs.values())})
+
+
+def _curve_axes(project, key: str, traces: list[dict], runs) -> dict:
+    """The chart's axes; the target's metric carries the agreed bar."""
+    target = project.target if hasattr(project, "target") else None
+    aimed = target is not None and target.metric == key
+    definition = (target.definition or None) if aimed else None
+    return charts.curve_axes(
+        traces, bar=target.threshold if aimed else None,
+        bar_text=(f"agreed bar on {target.judged_on}: {presenters.number(target.threshold)}"
+                  if aimed else ""),
+        bounds=axes.metric_bounds(key, definition),
+        baselines={str(r.id) for r in runs if r.baseline})

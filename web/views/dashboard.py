@@ -5,22 +5,17 @@ from django.views.decorators.http import require_GET
 
 from tracker import phrasing, winner_rules
 from tracker.models import Run
-from tracker.numbers import finite_or_none
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import runs as run_selectors
 from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
-from web import links, presenters
+from web import charts, links, presenters
 from web.permissions import page, project_access
 from web.project_verdict import project_verdict
 from web.visibility import ResultVisibility
 
 DASHBOARD_DOTS = 2000  # runs drawn as dots on the best-so-far chart (all improvements are kept)
 LEADERBOARD_SIZE = 20
-
-
-def _ms(moment) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _leaderboard(project, standing, visibility) -> list[dict]:
@@ -45,33 +40,6 @@ def _leaderboard(project, standing, visibility) -> list[dict]:
                      "hides": any(winner_rules.usable(value) and not shown
                                   for _, value, shown in failed)})
     return rows
-
-
-def _progress_chart(project, standing) -> dict:
-    """The best-so-far chart's data: every finished run as a dot (the latest ones), the
-    steps of the best so far, the threshold, and the winner's judged value."""
-    target, winner = standing.target, standing.winner
-    progress = winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS)
-    dots, steps = progress.latest, progress.improvements
-    judged = finite_or_none(standing.judged_value)
-    return {
-        "metric": phrasing.metric_label(target.metric),
-        "selected_on": target.selected_on,
-        "judged_on": target.judged_on,
-        "threshold": target.threshold,
-        "direction": target.direction,
-        "dots": {"x": [_ms(p.ended_at) for p in dots],
-                 "y": [finite_or_none(p.value) for p in dots],
-                 "passes": [p.passes for p in dots]},
-        "best": {"x": [_ms(p.ended_at) for p in steps],
-                 "y": [finite_or_none(p.best_so_far) for p in steps],
-                 "name": [progress.names.get(p.run_id, "") for p in steps]},
-        "end": _ms(progress.last_ended_at) if progress.last_ended_at else None,
-        "winner": ({"x": _ms(winner.ended_at), "y": judged, "name": winner.name}
-                   if winner and winner.ended_at and judged is not None else None),
-        "dots_note": (f"latest {len(dots):,} of {progress.total:,} finished runs shown as "
-                      "dots" if progress.total > len(dots) else ""),
-    }
 
 
 @page
@@ -117,6 +85,9 @@ def dashboard(request, slug):
             {"experiment": e,
              "runs_url": links.runs_url(project, presenters.experiment_filter(e.name))}
             for e in project_selectors.experiments_overview(project=project)],
-        "chart": _progress_chart(project, standing) if target is not None else None,
+        "chart": charts.progress_chart(
+            target=target, judged=standing.judged_value, winner=standing.winner,
+            progress=winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS),
+        ) if target is not None else None,
         "run_count": Run.objects.live().filter(project=project).count(),
     })

@@ -42,26 +42,65 @@
     return layout;
   }
 
+  // Notes for what the server left off the value axis (a baseline far below), at its edge.
+  function offScaleNotes(offScale) {
+    return (offScale || []).map(function (off) {
+      return { xref: "paper", x: 1, xanchor: "right", yref: "paper", showarrow: false,
+               y: off.side === "below" ? 0 : 1, yanchor: off.side === "below" ? "bottom" : "top",
+               text: safe(off.text), font: { color: "#5f6b78", size: 12 } };
+    });
+  }
+
+  function inRange(range, y) {
+    return y !== null && (!range || (y >= range[0] && y <= range[1]));
+  }
+
   // --- Dashboard: best so far over time ------------------------------------------------
+  // The axes come worked out from the server (web/charts.py): the value range, and x as
+  // times or, for runs that all ended within a minute, as their order.
+  function progressXAxis(axis, narrow) {
+    var out = { range: axis.range, gridcolor: "#e8ecf1", automargin: true, zeroline: false };
+    if (axis.type === "order") {
+      out.type = "linear";
+      // On a phone the title takes two lines: "(all within 6 seconds)" under the rest.
+      out.title = { text: narrow ? safe(axis.title).replace(" (", "<br>(") : safe(axis.title) };
+      out.showgrid = false;
+      if (axis.names.length) {
+        out.tickmode = "array";
+        out.tickvals = axis.names.map(function (_, i) { return i + 1; });
+        out.ticktext = axis.names.map(safe);
+      } else {
+        out.dtick = 1;
+        out.tickformat = "d";
+      }
+    } else {
+      out.type = "date";
+    }
+    return out;
+  }
+
   function drawProgress() {
     var data = readJSON("progress-data");
     var el = document.getElementById("progress-chart");
     if (!data || !el) return;
+    var yRange = data.y_axis.range;
     var passX = [], passY = [], failX = [], failY = [];
     data.dots.x.forEach(function (x, i) {
-      if (data.dots.passes[i]) { passX.push(x); passY.push(data.dots.y[i]); }
-      else { failX.push(x); failY.push(data.dots.y[i]); }
+      var y = data.dots.y[i];
+      if (!inRange(yRange, y)) return;  // off the scale: named at the chart's edge
+      if (data.dots.passes[i]) { passX.push(x); passY.push(y); }
+      else { failX.push(x); failY.push(y); }
     });
     var bestX = data.best.x.slice(), bestY = data.best.y.slice();
-    if (data.end && bestX.length && data.end > bestX[bestX.length - 1]) {
+    if (data.end !== null && bestX.length && data.end > bestX[bestX.length - 1]) {
       bestX.push(data.end); bestY.push(bestY[bestY.length - 1]);
     }
     var traces = [
       { x: passX, y: passY, type: "scatter", mode: "markers", name: "run on " + data.selected_on,
-        marker: { color: "rgba(31,111,209,0.45)", size: 6 },
+        marker: { color: "rgba(31,111,209,0.45)", size: 6 }, cliponaxis: false,
         hovertemplate: "%{y:.4g}<extra>run</extra>" },
       { x: failX, y: failY, type: "scatter", mode: "markers", name: "fails a guardrail",
-        marker: { color: "rgba(120,128,140,0.45)", size: 6, symbol: "x" },
+        marker: { color: "rgba(120,128,140,0.45)", size: 6, symbol: "x" }, cliponaxis: false,
         hovertemplate: "%{y:.4g}<extra>fails a guardrail</extra>" },
       { x: bestX, y: bestY, type: "scatter", mode: "lines", line: { shape: "hv", width: 3, color: "#1b56b3" },
         name: "best so far", text: data.best.name.concat(bestX.length > data.best.name.length ? [data.best.name[data.best.name.length - 1]] : []).map(safe),
@@ -69,18 +108,19 @@
     ];
     if (data.winner) {
       traces.push({ x: [data.winner.x], y: [data.winner.y], type: "scatter", mode: "markers",
-        name: "best model on " + data.judged_on, text: [safe(data.winner.name)],
+        name: "best model on " + data.judged_on, text: [safe(data.winner.name)], cliponaxis: false,
         marker: { symbol: "star", size: 16, color: "#136b35", line: { color: "#fff", width: 1 } },
         hovertemplate: "%{y:.4g} on " + data.judged_on + " (%{text})<extra></extra>" });
     }
     var layout = baseLayout({
-      xaxis: { type: "date", gridcolor: "#e8ecf1", automargin: true },
-      yaxis: { title: { text: data.metric + " (" + data.selected_on + ")" }, gridcolor: "#e8ecf1", automargin: true },
+      xaxis: progressXAxis(data.x_axis, el.clientWidth < 520),
+      yaxis: { title: { text: data.metric + " (" + data.selected_on + ")" }, range: yRange,
+               gridcolor: "#e8ecf1", automargin: true, zeroline: false },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: data.threshold, y1: data.threshold,
                  line: { color: "#9c2f0e", width: 2, dash: "dash" } }],
       annotations: [{ xref: "paper", x: 0.01, xanchor: "left", yref: "y", y: data.threshold, yanchor: "bottom",
                       text: "agreed bar on " + data.judged_on + ": " + data.threshold, showarrow: false,
-                      font: { color: "#9c2f0e", size: 12 } }]
+                      font: { color: "#9c2f0e", size: 12 } }].concat(offScaleNotes(data.y_axis.off_scale))
     });
     if (el.clientWidth < 520) layout.showlegend = false;  // the caption names every mark
     Plotly.newPlot(el, traces, layout, CONFIG);
@@ -102,17 +142,47 @@
     return out;
   }
 
+  // The x axis a curve chart draws: wall time when asked for and the points are far enough
+  // apart for clock times to read (the server says), steps otherwise.
+  function byTime(item) {
+    return controls.x === "time" && !!item.axes.time_range;
+  }
+
+  function short(value) {
+    return String(parseFloat(Number(value).toPrecision(4)));
+  }
+
+  // A value logged once (a test score after training) is a marker named with its value,
+  // the label on the side of the marker that faces the middle of the chart.
+  function singlePoint(raw, t, label, xRange, yRange) {
+    var x = raw.x[0], y = t.value[0];
+    var right = xRange && x > (xRange[0] + xRange[1]) / 2;
+    var high = yRange && y > (yRange[0] + yRange[1]) / 2;
+    raw.mode = "markers+text";
+    raw.text = [label + ": " + short(y)];
+    raw.textposition = (high ? "bottom " : "top ") + (right ? "left" : "right");
+    raw.textfont = { color: t.colour, size: 12 };
+    raw.marker.size = 9;
+    return raw;
+  }
+
   function curveTraces(item) {
     var traces = [];
     var many = item.data.length > 12;
+    var time = byTime(item);
+    var yRange = controls.log ? null : item.axes.y.range;
     item.data.forEach(function (t) {
-      var x = controls.x === "time" ? t.time : t.step;
+      var x = time ? t.time : t.step;
       var label = safe(item.bySplit ? t.split : t.name);
-      var raw = { x: x, y: t.value, type: "scatter", mode: t.value.length === 1 ? "markers" : "lines",
+      var raw = { x: x, y: t.value, type: "scatter", mode: "lines",
                   name: label, line: { color: t.colour, width: 1.6 }, marker: { color: t.colour, size: 7 },
-                  connectgaps: false, showlegend: !many, legendgroup: label,
+                  connectgaps: false, showlegend: !many, legendgroup: label, cliponaxis: false,
                   hovertemplate: "%{y:.4g}<extra>" + label + "</extra>" };
-      if (controls.smoothing > 0 && t.value.length > 2) {
+      if (t.value.length === 1) {
+        if (!inRange(yRange, t.value[0])) return;  // off the scale: named at the chart's edge
+        traces.push(singlePoint(raw, t, label, time ? item.axes.time_range : item.axes.step_range,
+                                yRange));
+      } else if (controls.smoothing > 0 && t.value.length > 2) {
         raw.opacity = 0.28;
         raw.showlegend = false;
         raw.hoverinfo = "skip";
@@ -129,14 +199,34 @@
     return traces;
   }
 
+  function barMarks(bar) {
+    if (!bar) return { shapes: [], annotations: [] };
+    return {
+      shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: bar.y, y1: bar.y,
+                 line: { color: "#9c2f0e", width: 1.5, dash: "dash" } }],
+      annotations: [{ xref: "paper", x: 0.01, xanchor: "left", yref: "y", y: bar.y, yanchor: "bottom",
+                      text: safe(bar.text), showarrow: false, font: { color: "#9c2f0e", size: 11 } }]
+    };
+  }
+
   function renderCurve(item) {
+    var time = byTime(item);
+    var bar = barMarks(item.axes.bar);
+    var yaxis = { type: controls.log ? "log" : "linear", gridcolor: "#e8ecf1", automargin: true,
+                  zeroline: false };
+    if (!controls.log && item.axes.y.range) yaxis.range = item.axes.y.range;
     var layout = baseLayout({
-      xaxis: { type: controls.x === "time" ? "date" : "linear", title: { text: controls.x === "time" ? "wall time" : "step" },
-               gridcolor: "#e8ecf1", automargin: true },
-      yaxis: { type: controls.log ? "log" : "linear", gridcolor: "#e8ecf1", automargin: true },
+      xaxis: { type: time ? "date" : "linear", title: { text: time ? "wall time" : "step" },
+               range: time ? item.axes.time_range : item.axes.step_range,
+               gridcolor: "#e8ecf1", automargin: true, zeroline: false },
+      yaxis: yaxis,
+      shapes: bar.shapes,
+      annotations: bar.annotations.concat(controls.log ? [] : offScaleNotes(item.axes.y.off_scale)),
       showlegend: item.data.length <= 12,
       margin: item.data.length <= 12 ? MARGIN_WITH_LEGEND : { l: 56, r: 14, t: 10, b: 44 }
     });
+    var note = controls.x === "time" && !time ? item.axes.time_note : "";
+    item.status.textContent = item.words.concat(note ? [note] : []).join(" · ");
     Plotly.react(item.el, curveTraces(item), layout, CONFIG);
   }
 
@@ -168,14 +258,14 @@
             t.colour = job.bySplit ? (SPLIT_COLOURS[t.split] || colour(3 + job.splits.indexOf(t.split)))
                                    : colour(config.runs.indexOf(t.run));
           });
-          var item = { el: job.el, data: data.traces, bySplit: job.bySplit };
-          drawn.push(item);
-          renderCurve(item);
           var words = [];
           if (!job.bySplit) words.push(data.traces.length + " run" + (data.traces.length === 1 ? "" : "s"));
           if (bucketed) words.push("long curves downsampled to " + config.buckets + " step ranges, min and max kept");
           if (data.hidden) words.push(data.hidden + " hidden (test results)");
-          job.status.textContent = words.join(" · ");
+          var item = { el: job.el, data: data.traces, bySplit: job.bySplit, axes: data.axes,
+                       status: job.status, words: words };
+          drawn.push(item);
+          renderCurve(item);
           job.el.setAttribute("data-loaded", "true");
         })
         .catch(function (err) { job.status.textContent = "Could not load this chart: " + err.message; })
