@@ -115,6 +115,8 @@ class FilterWarningOutput(serializers.Serializer):
                                   "validation.F1")
     message = serializers.CharField(help_text="e.g. No run in this project has logged F1 on "
                                     "validation; did you mean validation.f1?")
+    suggestion = serializers.CharField(allow_null=True, help_text="the closest field the "
+                                       "project's runs have, e.g. validation.f1; null if none")
 
 
 class RunSearchView(ProjectView):

@@ -26,26 +26,32 @@ def test_a_misspelt_metric_still_runs_and_says_what_was_meant(api, runs):
     assert body["warnings"] == [{
         "field": "validation.F1",
         "message": "No run in this project has logged F1 on validation; "
-                   "did you mean validation.f1?"}]
+                   "did you mean validation.f1?",
+        "suggestion": "validation.f1"}]
 
 
 @pytest.mark.parametrize(("params", "expected"), [
     ({"filter": "params.alpa = 0.01"},
      [{"field": "params.alpa",
-       "message": "No run in this project has a param named alpa; did you mean params.alpha?"}]),
+       "message": "No run in this project has a param named alpa; did you mean params.alpha?",
+       "suggestion": "params.alpha"}]),
     ({"filter": 'tags.stge = "dev" or params.model = "svm"'},
      [{"field": "tags.stge",
-       "message": "No run in this project has a tag named stge; did you mean tags.stage?"}]),
+       "message": "No run in this project has a tag named stge; did you mean tags.stage?",
+       "suggestion": "tags.stage"}]),
     ({"filter": "params.stage = 1"},
      [{"field": "params.stage",
-       "message": "No run in this project has a param named stage; did you mean tags.stage?"}]),
+       "message": "No run in this project has a param named stage; did you mean tags.stage?",
+       "suggestion": "tags.stage"}]),
     ({"order_by": "-validation.recall"},
      [{"field": "validation.recall",
-       "message": "No run in this project has logged recall on validation."}]),
+       "message": "No run in this project has logged recall on validation.",
+       "suggestion": None}]),
     ({"filter": "test.f1 > 0.5"},
      [{"field": "test.f1",
        "message": "No run in this project has logged f1 on test; did you mean "
-                  "validation.f1?"}]),
+                  "validation.f1?",
+       "suggestion": "validation.f1"}]),
     ({"filter": "validation.f1 > 0.5 and params.alpha < 1", "order_by": "-train.loss"}, []),
     ({}, []),
 ])

@@ -54,15 +54,17 @@ def named_fields(node: Node | None, extra: list[Field] | None = None) -> list[Fi
 
 
 def unknown_field_warning(field: Field, known: list[Field]) -> dict:
-    """{"field", "message"} for a field that no run has, naming the closest known field."""
+    """{"field", "message", "suggestion"} for a field that no run has: the closest known
+    field is named in the message and given as `suggestion` (None when nothing is close)."""
     if field.kind == "metric":
         missing = f"logged {field.name} on {field.split}"
     else:
         missing = f"a {field.kind} named {field.name}"
     message = f"No run in this project has {missing}"
     suggestion = closest_field(field, known)
-    message += f"; did you mean {field_text(suggestion)}?" if suggestion else "."
-    return {"field": field_text(field), "message": message}
+    meant = field_text(suggestion) if suggestion else None
+    message += f"; did you mean {meant}?" if meant else "."
+    return {"field": field_text(field), "message": message, "suggestion": meant}
 
 
 def closest_field(field: Field, known: list[Field]) -> Field | None:
