@@ -49,9 +49,10 @@ def revealed_run_ids(*, project: Project, user, reveal_ids) -> set:
 
 def filter_warnings(*, project: Project, filter_text: str | None = None,
                     order_by: str | None = None) -> list[dict]:
-    """A warning ({"field", "message"}) for each metric, param or tag that a valid filter or
-    sort order names and no live run of the project has, suggesting the closest name the
-    project's runs do have. The search still runs: a filter may name what runs will log.
+    """A warning ({"field", "message", "suggestion"}) for each metric, param or tag that a
+    valid filter or sort order names and no live run of the project has, suggesting the
+    closest name the project's runs do have. The search still runs: a filter may name what
+    runs will log.
 
     One cheap query per field named; the project's names are read only when one is missing.
     """
@@ -60,7 +61,11 @@ def filter_warnings(*, project: Project, filter_text: str | None = None,
     missing = [field for field in fields if not _has(project, field)]
     if not missing:
         return []
-    known = project_fields(project=project)
+    # Suggestions for a metric come from metrics; for a param or tag, from both.
+    kinds = {"metric"} if any(f.kind == "metric" for f in missing) else set()
+    if any(f.kind != "metric" for f in missing):
+        kinds |= {"param", "tag"}
+    known = project_fields(project=project, kinds=kinds)
     return [names.unknown_field_warning(field, known) for field in missing]
 
 
@@ -73,13 +78,18 @@ def _has(project: Project, field: Field) -> bool:
                                      **{f"{column}__has_key": field.name}).exists()
 
 
-def project_fields(*, project: Project) -> list[Field]:
-    """Every metric series (split.key), param and tag that the project's live runs have."""
-    series = (MetricSummary.objects.of_live_runs().filter(run__project=project)
-              .values_list("key", "split").distinct())
-    found = [Field("metric", key, split) for key, split in series]
+def project_fields(*, project: Project,
+                   kinds: set[str] = frozenset({"metric", "param", "tag"})) -> list[Field]:
+    """Every metric series (split.key), param and tag that the project's live runs have (of
+    the kinds asked), each counted in the database."""
+    found = []
+    if "metric" in kinds:
+        series = (MetricSummary.objects.of_live_runs().filter(run__project=project)
+                  .values_list("key", "split").distinct())
+        found += [Field("metric", key, split) for key, split in sorted(series)]
     for kind, column in (("param", "params"), ("tag", "tags")):
-        found += [Field(kind, key) for key in sorted(_json_keys(project, column))]
+        if kind in kinds:
+            found += [Field(kind, key) for key in sorted(_json_keys(project, column))]
     return found
 
 
