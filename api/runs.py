@@ -17,6 +17,7 @@ from tracker import limits, run_pages, run_search, spelling
 from tracker.errors import NotFound
 from tracker.models import MetricSummary, Run
 from tracker.selectors import projects as project_selectors
+from tracker.selectors import runs as run_selectors
 from tracker.services import runs as run_services
 from tracker.validation import to_int
 
@@ -120,15 +121,29 @@ def runs_data(runs: list[Run]) -> list[dict]:
     return [run_data(r, by_run[r.id]) for r in runs]
 
 
+class FilterWarningOutput(serializers.Serializer):
+    """A metric, param or tag that the filter or order names and no run of the project has."""
+
+    field = serializers.CharField(help_text="as the filter language writes it, e.g. "
+                                  "validation.F1")
+    message = serializers.CharField(help_text="e.g. No run in this project has logged F1 on "
+                                    "validation; did you mean validation.f1?")
+    suggestion = serializers.CharField(allow_null=True, help_text="the closest field the "
+                                       "project's runs have, e.g. validation.f1; null if none")
+
+
 class RunSearchView(ProjectView):
     """The project's runs that match a filter, in the order asked (newest first by default),
-    a page at a time: follow `next` until it is null. Deleted runs are left out."""
+    a page at a time: follow `next` until it is null. Deleted runs are left out. A filter
+    or order naming a metric, param or tag that no run has still runs, with a warning."""
 
     class Output(serializers.Serializer):
         results = RunOutput(many=True)
         next = serializers.URLField(allow_null=True, help_text="the next page, or null")
         next_cursor = serializers.CharField(allow_null=True)
         count = serializers.IntegerField(allow_null=True, help_text="on the first page only")
+        warnings = FilterWarningOutput(many=True, help_text="names no run of the project has "
+                                       "(usually a typo), each with the closest one it has")
 
     @extend_schema(
         tags=TAGS, summary="Search the runs",
@@ -161,8 +176,11 @@ class RunSearchView(ProjectView):
             run.project = self.project
         # The total is counted on the first page only: later pages should stay cheap.
         count = None if params.get("cursor") else runs.count()
+        warnings = run_selectors.filter_warnings(project=self.project,
+                                                 filter_text=params.get("filter"),
+                                                 order_by=params.get("order_by"))
         return Response({"results": runs_data(rows), "next": next_url,
-                         "next_cursor": next_cursor, "count": count})
+                         "next_cursor": next_cursor, "count": count, "warnings": warnings})
 
 
 class RunCreateView(ProjectView):

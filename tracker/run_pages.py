@@ -10,6 +10,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q, QuerySet
 
@@ -17,6 +18,9 @@ from tracker import limits
 from tracker.errors import InvalidInput
 from tracker.models import Run
 from tracker.run_search import OrderKeys, sort_columns, sort_keys
+
+# A param's number in a cursor is one the database gave out: far within numeric's range.
+_MAX_EXPONENT = 2000
 
 
 def _encode_value(value) -> list:
@@ -29,6 +33,8 @@ def _encode_value(value) -> list:
         return ["d", value.total_seconds()]
     if isinstance(value, uuid.UUID):
         return ["s", str(value)]
+    if isinstance(value, Decimal):  # a param's number on PostgreSQL, kept exact
+        return ["m", str(value)]
     return ["v", value]
 
 
@@ -42,6 +48,11 @@ def _decode_value(item: list):
         return timedelta(seconds=item[1])
     if kind in ("s", "v"):
         return item[1]
+    if kind == "m":
+        number = Decimal(item[1])  # InvalidOperation (an ArithmeticError) for no number
+        if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
+            raise ValueError(item[1])
+        return number
     raise ValueError(kind)
 
 
@@ -69,7 +80,7 @@ def decode_cursor(cursor: str, keys: OrderKeys) -> tuple[list, uuid.UUID]:
         values = [_decode_value(v) for v in payload["k"]]
         last_id = uuid.UUID(payload["id"])
         same_order = payload["o"] == _signature(keys)
-    except (ValueError, KeyError, TypeError, IndexError, binascii.Error):
+    except (ValueError, KeyError, TypeError, IndexError, InvalidOperation, binascii.Error):
         raise InvalidInput("cursor is not one this server gave out; start from the first page",
                            field="cursor") from None
     if not same_order:

@@ -4,13 +4,15 @@ The same compiler serves the v1 API, the web UI and the MLflow endpoints. It
 builds Django expressions only, never SQL text. Semantics worth knowing:
 - a metric field means the run's value at its best step (see MetricSummary); a
   logged metric (MLflow's `val_f1`) the latest value of the series that answers to it;
+- a param or tag compares as a number where both it and the value read as numbers, as
+  text otherwise, whichever client logged it (tracker.param_values); MLflow's searches keep
+  MLflow's own meaning, the very text (Field.as_text);
 - `x != v` is `not (x = v)`, so runs without x match it;
 - `x = null` means x is absent (or NaN for a metric), `x != null` that it is present;
   a logged metric whose latest value is NaN is present (as MLflow has it);
 - sorted runs without the key come last either way; ties go newest first, then by id.
 """
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,14 +34,13 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
-from tracker import mlflow_mapping
+from tracker import mlflow_mapping, param_values
 from tracker.errors import InvalidInput
 from tracker.models import MetricSummary, Project, Run, RunDataset
 from tracker.query.parser import parse_filter, parse_order_by
-from tracker.query.syntax import And, Comparison, Field, FilterError, Not, Or
+from tracker.query.syntax import And, Comparison, Field, FilterError, Not, Or, like_regex
 
 _LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-_NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _ATTRIBUTE_COLUMNS = {
     "name": "name", "status": "status", "baseline": "baseline", "experiment": "experiment__name",
     "id": "id", "host": "host", "git_commit": "git_commit", "data_version": "data_version",
@@ -50,24 +51,6 @@ _ATTRIBUTE_COLUMNS = {
 def _lookup(lhs, name: str, value):
     """A lookup expression (usable inside Q) such as lhs > value, built from the lhs's class."""
     return lhs.get_lookup(name)(lhs, value)
-
-
-def like_regex(pattern: str) -> str:
-    """SQL LIKE pattern (% and _; a backslash makes the next character plain) as an
-    anchored regular expression."""
-    out = []
-    escaped = False
-    for ch in pattern:
-        if escaped:
-            out.append(re.escape(ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        else:
-            out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-    if escaped:
-        out.append(re.escape("\\"))
-    return "^" + "".join(out) + "$"
 
 
 def _metric_q(field: Field, op: str, value) -> Q:
@@ -101,8 +84,10 @@ def _logged_metric_q(field: Field, op: str, value) -> Q:
     return Q(Exists(series.filter(**{f"last_value__{_LOOKUPS[op]}": value})))
 
 
-def _json_q(column: str, field: Field, op: str, value) -> Q:
-    """Params and tags, stored as JSON objects on the run."""
+def _stored_value_q(column: str, field: Field, op: str, value) -> Q:
+    """MLflow's params and tags (Field.as_text): equal to the very value given as it is
+    stored (the text "1.0" is neither the number 1 nor the text "1"); patterns and order
+    over the stored text."""
     if "__" in field.name:
         # Django reads "__" in a lookup path as a separator; such names can't be filtered.
         raise InvalidInput(f"cannot filter on {column} named {field.name!r} (contains '__')",
@@ -118,32 +103,16 @@ def _json_q(column: str, field: Field, op: str, value) -> Q:
         return present & Q(_lookup(text, "regex" if op == "~" else "iregex",
                                    like_regex(value)))
     if op in ("=", "!="):
-        if isinstance(value, bool):
-            candidates = [value, "true" if value else "false", "True" if value else "False"]
-        elif isinstance(value, int | float):
-            candidates = [value, _number_text(value)]
-        else:
-            candidates = [value]
-        equal = Q()
-        for candidate in candidates:
-            equal |= Q(**{path: candidate})
-        equal = present & equal
+        equal = present & Q(**{path: value})
         return ~equal if op == "!=" else equal
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # Numbers stored as text (the MLflow client sends every param as a string)
-        # compare as numbers too; other text never matches a numeric comparison.
-        numeric = Case(
-            When(Q(_lookup(text, "regex", _NUMERIC.pattern)),
-                 then=Cast(text, FloatField())),
-            default=None, output_field=FloatField(),
-        )
-        is_number = Q(_lookup(text, "regex", _NUMERIC.pattern))
-        return present & is_number & Q(_lookup(numeric, _LOOKUPS[op], float(value)))
-    return present & Q(_lookup(text, _LOOKUPS[op], str(value)))
+    return present & Q(_lookup(text, _LOOKUPS[op], param_values.text_of(value)))
 
 
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def _json_q(column: str, field: Field, op: str, value) -> Q:
+    """Params and tags, stored as JSON objects on the run."""
+    if field.as_text:
+        return _stored_value_q(column, field, op, value)
+    return param_values.value_q(column, field.name, op, value)
 
 
 def _time_value(value) -> datetime:
@@ -253,7 +222,7 @@ def _order_expression(field: Field):
     if field.kind == "logged_metric":
         return Subquery(_logged_series(field).values("last_value")[:1],
                         output_field=FloatField())
-    if field.kind == "param":
+    if field.kind == "param":  # as_text: MLflow's order, as stored
         return KeyTransform(field.name, "params")
     if field.kind == "tag":
         # Cast: SQLite would otherwise hand the text to the JSON field's decoder.
@@ -296,6 +265,10 @@ def sort_columns(keys: OrderKeys) -> list[tuple[object, bool]]:
     key sorts by it already."""
     columns: list[tuple[object, bool]] = []
     for field, descending in keys:
+        if field.kind in ("param", "tag") and not field.as_text:
+            columns += [(expression, descending) for expression in
+                        param_values.order_expressions(field.kind + "s", field.name)]
+            continue
         if field.kind == "logged_metric":
             columns.append((_nan_rank(field), False))
         columns.append((_order_expression(field), descending))

@@ -6,7 +6,7 @@ import re
 
 from django.utils.timezone import localtime
 
-from tracker import mlflow_mapping
+from tracker import mlflow_mapping, param_values
 from tracker.models import Run
 from web import presenters
 from web.presenters import Column, column
@@ -122,8 +122,8 @@ def cell(run: Run, col: Column, summaries: dict, visibility: ResultVisibility) -
                  f"max {presenters.number(summary.max_value)}")
         return {"text": presenters.number(value), "numeric": True, "title": title}
     if col.kind == "param":
-        value = run.params.get(col.name)
-        return {**presenters.cell(value), "numeric": isinstance(value, int | float)}
+        value = run.params.get(col.name)  # "1.0" from MLflow is a number as 1.0 from the SDK
+        return {**presenters.cell(value), "numeric": param_values.number_of(value) is not None}
     if col.kind == "tag":
         return presenters.cell(run.tags.get(col.name))
     name = col.name

@@ -7,6 +7,8 @@ Python for the few searches over objects that are not rows (experiments, logged 
 registered models). Nothing here produces SQL.
 
 MLflow semantics kept on purpose:
+- params and tags are strings: `params.C = '1'` matches the text "1" only (not "1.0", nor
+  a number the SDK logged), and they sort as stored (Field.as_text);
 - `params.x != 'a'` (and the same for tags and metrics) matches runs that have x
   with another value, not runs without x (MLflow compares joined rows);
 - `metrics.val_f1` is the metric the client logged as `val_f1`, at its latest value,
@@ -19,8 +21,8 @@ import re
 
 from api.mlflow.errors import invalid
 from api.mlflow.filter_syntax import Clause, Group, order_key, parse
-from tracker.query.syntax import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or
-from tracker.run_search import OrderKeys, like_regex
+from tracker.query.syntax import DATASET_FIELDS, And, Comparison, Field, Node, Not, Or, like_regex
+from tracker.run_search import OrderKeys
 
 MLFLOW_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 # SCHEDULED has no Targetline counterpart: such runs are stored as running.
@@ -98,7 +100,7 @@ def _clause_to_node(clause: Clause) -> Node:
     if entity in ("param", "tag"):
         if entity == "tag" and key == "mlflow.runName":
             return _string_attribute_node(Field("attribute", "name"), op, value)
-        field = Field(entity, key)
+        field = Field(entity, key, as_text=True)
         if op == "IS NULL":
             return Comparison(field, "=", None)
         if op == "IS NOT NULL":
@@ -167,7 +169,7 @@ def to_run_order(order_by: list[str] | None) -> OrderKeys:
         elif kind == "tag" and key == "mlflow.runName":
             field = Field("attribute", "name")
         elif kind in ("param", "tag"):
-            field = Field(kind, key)
+            field = Field(kind, key, as_text=True)
         else:
             column = {"start_time": "started_at", "end_time": "ended_at", "run_name": "name",
                       "status": "status", "run_id": "id", "artifact_uri": "id",

@@ -16,7 +16,8 @@ has it. `targetline status` lists what is waiting; `targetline sync` sends it.
 
 from targetline._http import ApiError, TargetlineError, Unreachable
 from targetline._version import __version__
-from targetline.api import Api
+from targetline.api import Api, FilterWarning
 from targetline.run import Run, init
 
-__all__ = ["Api", "ApiError", "Run", "TargetlineError", "Unreachable", "__version__", "init"]
+__all__ = ["Api", "ApiError", "FilterWarning", "Run", "TargetlineError", "Unreachable",
+           "__version__", "init"]

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import urllib.parse
+import warnings
 
 from targetline._config import DEFAULT_REQUEST_TIMEOUT, resolve_token, resolve_url
 from targetline._delivery import say
@@ -40,6 +41,12 @@ def _run(data: dict) -> dict:
             if field in summary:
                 summary[field] = _number(summary[field])
     return data
+
+
+class FilterWarning(UserWarning):
+    """A search's filter or order names a metric, param or tag that no run of the project
+    has (usually a typo); the message names the closest one it has. The search still ran.
+    `warnings.simplefilter("error", targetline.FilterWarning)` makes it an exception."""
 
 
 class Api:
@@ -154,13 +161,19 @@ class Api:
     def runs(self, project: str, filter: str | None = None, order_by: str | None = None,
              limit: int | None = None) -> list:
         """The project's runs matching `filter` (e.g. 'validation.f1 > 0.8 and
-        params.model = "svm"'), sorted by `order_by` (e.g. '-validation.f1'), every page."""
+        params.model = "svm"'), sorted by `order_by` (e.g. '-validation.f1'), every page.
+
+        A metric, param or tag that no run of the project has (a typo, most often) is
+        reported as a `FilterWarning` naming the closest one it has."""
         found: list = []
         cursor = None
         while True:
             query = {"filter": filter, "order_by": order_by, "cursor": cursor,
                      "page_size": min(limit - len(found), 1000) if limit else 1000}
             page = self._call("GET", f"/api/v1/projects/{_q(project)}/runs/", query=query)
+            if cursor is None:  # every page carries the same warnings
+                for warning in page.get("warnings") or ():  # type: ignore[union-attr]
+                    warnings.warn(warning["message"], FilterWarning, stacklevel=2)
             found.extend(_run(run) for run in page["results"])  # type: ignore[index]
             cursor = page.get("next_cursor")  # type: ignore[union-attr]
             if not cursor or (limit and len(found) >= limit):

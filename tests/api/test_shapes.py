@@ -150,6 +150,7 @@ def test_the_winner_the_leaderboard_and_non_finite_values(schema, api, project, 
 
     for url in (f"{P}/winner", f"{P}/leaderboard", f"{P}/", f"/api/v1/runs/{best.id}",
                 f"/api/v1/runs/{best.id}/metrics", f"{P}/runs/?page_size=1",
+                f"{P}/runs/?filter=validation.F1%20%3E%200.5",  # with a warning
                 f"/api/v1/runs/{best.id}/history?key=loss",
                 f"/api/v1/runs/{best.id}/history?key=loss&buckets=2"):
         response = api.get(url)

@@ -115,24 +115,25 @@ def test_the_issue_example_filter_becomes_our_ast():
                          "tags.stage = 'dev' and attributes.status = 'FINISHED'")
     assert node == And((
         Comparison(Field("logged_metric", "val_f1"), ">", 0.8),
-        Comparison(Field("param", "model"), "=", "svm"),
-        Comparison(Field("tag", "stage"), "=", "dev"),
+        Comparison(Field("param", "model", as_text=True), "=", "svm"),
+        Comparison(Field("tag", "stage", as_text=True), "=", "dev"),
         Comparison(Field("attribute", "status"), "=", "finished"),
     ))
 
 
 def test_mlflow_not_equal_needs_the_field_to_be_there():
-    field = Field("param", "model")
+    field = Field("param", "model", as_text=True)
     assert to_run_filter("params.model != 'svm'") == And((
         Comparison(field, "!=", None), Comparison(field, "!=", "svm")))
 
 
 def test_other_mlflow_syntax():
     assert to_run_filter('tags.`mlflow.parentRunId` = "abc"') == Comparison(
-        Field("tag", "mlflow.parentRunId"), "=", "abc")
+        Field("tag", "mlflow.parentRunId", as_text=True), "=", "abc")
     assert to_run_filter("tags.mlflow.parentRunId = 'abc'") == Comparison(
-        Field("tag", "mlflow.parentRunId"), "=", "abc")
-    assert to_run_filter("params.opt IS NULL") == Comparison(Field("param", "opt"), "=", None)
+        Field("tag", "mlflow.parentRunId", as_text=True), "=", "abc")
+    assert to_run_filter("params.opt IS NULL") == Comparison(
+        Field("param", "opt", as_text=True), "=", None)
     assert to_run_filter("attr.run_name ILIKE 'lr-%'") == Comparison(
         Field("attribute", "name"), "~*", "lr-%")
     assert to_run_filter("run_id IN ('a', 'b')") == Or((
@@ -152,10 +153,12 @@ def test_other_mlflow_syntax():
 
 def test_a_backslash_in_a_value_escapes_the_quote_and_is_kept_for_like():
     assert to_run_filter(r"params.p LIKE '100\%'") == Comparison(
-        Field("param", "p"), "~", "100\\%")
-    assert to_run_filter(r"params.p = 'it\'s'") == Comparison(Field("param", "p"), "=", "it's")
-    assert to_run_filter(r"params.p = 'a\\b'") == Comparison(Field("param", "p"), "=", "a\\b")
-    assert to_run_filter(r"params.`a\`b` = 'x'") == Comparison(Field("param", "a`b"), "=", "x")
+        Field("param", "p", as_text=True), "~", "100\\%")
+    p = Field("param", "p", as_text=True)  # MLflow's params compare as the text given
+    assert to_run_filter(r"params.p = 'it\'s'") == Comparison(p, "=", "it's")
+    assert to_run_filter(r"params.p = 'a\\b'") == Comparison(p, "=", "a\\b")
+    assert to_run_filter(r"params.`a\`b` = 'x'") == Comparison(
+        Field("param", "a`b", as_text=True), "=", "x")
 
 
 @pytest.mark.parametrize("text", [
@@ -175,7 +178,7 @@ def test_order_by_becomes_sort_keys():
     keys = to_run_order(["metrics.val_f1 DESC", "params.`optimizer.lr`", "start_time ASC",
                          "tags.mlflow.runName", "attributes.run_name desc"])
     assert keys == [(Field("logged_metric", "val_f1"), True),
-                    (Field("param", "optimizer.lr"), False),
+                    (Field("param", "optimizer.lr", as_text=True), False),
                     (Field("attribute", "started_at"), False),
                     (Field("attribute", "name"), False), (Field("attribute", "name"), True)]
     assert to_run_order([]) == []

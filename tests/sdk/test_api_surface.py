@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import pickle
 import subprocess
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -104,6 +105,21 @@ def test_init_on_a_missing_project_creates_it_without_a_target(sdk_env, api, slu
     assert api.winner(slug)["winner"] is None
     target = api.set_target(slug, TARGET)
     assert target["metric"] == "f1"
+
+
+def test_a_search_warns_of_names_no_run_has_and_reads_params_as_numbers(sdk_env, api, slug):
+    api.create_project(slug)
+    with tl.init(project=slug, experiment="sweep", name="lr",
+                 params={"alpha": 0.01, "epochs": 30}) as run:
+        run.log({"f1": 0.8}, split="validation")
+
+    with pytest.warns(tl.FilterWarning,
+                      match=r"logged F1 on validation; did you mean validation\.f1\?"):
+        assert api.runs(slug, filter="validation.F1 > 0.5") == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: every name is known
+        found = api.runs(slug, filter='params.epochs = "30" and params.alpha = "1e-2"')
+    assert [r["name"] for r in found] == ["lr"]
 
 
 def test_steps_count_up_per_metric_and_split_when_omitted(sdk_env, api, slug):

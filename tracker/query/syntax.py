@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SPLITS = ("train", "validation", "test")
@@ -56,11 +57,17 @@ class Field:
     external client names and reads it (MLflow's ``val_f1``): the series that answers
     to that name, whichever (key, split) stores it, at its latest value. The filter
     language has no syntax for it; api/mlflow builds it.
+
+    A param or tag reads as a number where its value does (``1``, ``1.0`` and ``"1.0"``
+    are equal; see tracker.param_values). ``as_text`` keeps MLflow's semantics instead,
+    where params are strings: the value equals the very text given, and sorts as stored.
+    The filter language has no syntax for it either.
     """
 
     kind: str  # "metric" | "logged_metric" | "param" | "tag" | "attribute" | "dataset"
     name: str
     split: str | None = None
+    as_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,3 +106,21 @@ class Not:
 
 
 Node = Comparison | And | Or | Not
+
+
+def like_regex(pattern: str) -> str:
+    """SQL LIKE pattern (% and _; a backslash makes the next character plain) as an
+    anchored regular expression."""
+    out = []
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            out.append(re.escape(ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    if escaped:
+        out.append(re.escape("\\"))
+    return "^" + "".join(out) + "$"

@@ -2,6 +2,7 @@
 export, and showing hidden test results on request (recorded)."""
 
 import csv
+import re
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -80,6 +81,7 @@ class _Found:
     total: int | None = None
     auto_revealed: bool = False
     error: dict | None = None
+    warnings: list = field(default_factory=list)
 
 
 def _search(request, project, visibility, *, filter_text, order_by, size) -> _Found:
@@ -91,7 +93,9 @@ def _search(request, project, visibility, *, filter_text, order_by, size) -> _Fo
         rows, next_cursor = run_pages.page(matching, order_by=order_by,
                                            cursor=request.GET.get("cursor"), page_size=size)
         found = _Found(rows=rows, next_cursor=next_cursor,
-                       total=_all_matching(project, filter_text).count())
+                       total=_all_matching(project, filter_text).count(),
+                       warnings=run_selectors.filter_warnings(
+                           project=project, filter_text=filter_text, order_by=order_by))
         if rows and reads_split(filter_text=filter_text, order_by=order_by,
                                 judged_on=visibility.judged_on):
             found.auto_revealed = visibility.reveal([r.id for r in rows]) is not None
@@ -111,6 +115,25 @@ def _error_context(exc: InvalidInput, text: str) -> dict:
         context.update(before=text[:position], at=text[position:position + 1] or " ",
                        after=text[position + 1:], caret=" " * position + "^")
     return context
+
+
+def _with_fixes(request, warnings: list[dict], filter_text: str, order_by: str) -> list[dict]:
+    """The warnings of the search, each with the address of the same search using the name
+    it suggests, when the name it warns about is written so in the filter or the order."""
+    shown = []
+    for warning in warnings:
+        fix_url = None
+        # The name as a whole: not the start of a longer name, nor the end of one.
+        written = re.compile(r"(?<![\w.`/])" + re.escape(warning["field"]) + r"(?![\w`-])")
+        suggestion = warning["suggestion"]
+        if suggestion:
+            for key, text in (("filter", filter_text), ("order_by", order_by)):
+                if written.search(text):
+                    fixed = written.sub(lambda _, name=suggestion: name, text)
+                    fix_url = _query(request, **{key: fixed, "cursor": None})
+                    break
+        shown.append({**warning, "fix_url": fix_url})
+    return shown
 
 
 def _headers(request, columns, order_by: str, numeric_columns: set[str]) -> list[dict]:
@@ -150,6 +173,7 @@ def runs(request, slug):
         "access": access, "project": project, "target": standing.target,
         "filter_text": filter_text, "order_by": order_by, "page_size": size,
         "page_sizes": PAGE_SIZES, "error": found.error, "table": table,
+        "warnings": _with_fixes(request, found.warnings, filter_text, order_by),
         "headers": _headers(request, columns, order_by, numeric_columns),
         "columns": columns, "default_columns": default_columns,
         "chooser": runs_table.chooser(columns, fields),
