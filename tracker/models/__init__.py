@@ -1,0 +1,64 @@
+"""The tracking domain's models, one module per subject, all imported from here:
+`from tracker.models import Run`."""
+
+from tracker.models.model_registry import (
+    ModelStage,
+    ModelVersion,
+    RegisteredModel,
+)
+from tracker.models.projects import (
+    Direction,
+    Guardrail,
+    GuardrailOp,
+    Membership,
+    Project,
+    Role,
+    Target,
+    TargetChange,
+)
+from tracker.models.runs import (
+    LIVE_RUNS,
+    SILENT_AFTER,
+    Artifact,
+    Experiment,
+    MetricSummary,
+    PointBlock,
+    RevealedTestResults,
+    Run,
+    RunDataset,
+    RunStatus,
+    SoftDeleteQuerySet,
+    SummaryQuerySet,
+    artifact_upload_to,
+)
+from tracker.models.tokens import (
+    ApiToken,
+)
+
+__all__ = [
+    "ApiToken",
+    "Artifact",
+    "artifact_upload_to",
+    "Direction",
+    "Experiment",
+    "Guardrail",
+    "GuardrailOp",
+    "LIVE_RUNS",
+    "Membership",
+    "MetricSummary",
+    "ModelStage",
+    "ModelVersion",
+    "PointBlock",
+    "Project",
+    "RegisteredModel",
+    "RevealedTestResults",
+    "Role",
+    "Run",
+    "RunDataset",
+    "RunStatus",
+    "SILENT_AFTER",
+    "SoftDeleteQuerySet",
+    "SummaryQuerySet",
+    "Target",
+    "TargetChange",
+]
