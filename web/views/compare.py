@@ -234,7 +234,7 @@ def curves(request, slug):
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
     return JsonResponse({"key": key, "traces": traces, "hidden": hidden,
-                         "axes": _curve_axes(project, key, traces, runs.values())})
+                         "axes": _curve_axes(project, key, traces, runs)})
 
 
 def _curve_axes(project, key: str, traces: list[dict], runs) -> dict:
