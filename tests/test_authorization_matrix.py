@@ -218,9 +218,10 @@ def test_docs_state_the_matrix_size():
     routes = {route for route, _ in pairs}
     assert len(CASES) == len(pairs) * len(ROLES)
     docs = " ".join((Path(settings.BASE_DIR) / "docs" / "api.md").read_text().split())
-    assert (f"{len(routes)} routes, {len(pairs)} route-methods, {len(ROLES)} roles "
+    size = (f"{len(routes)} routes, {len(pairs)} route-methods, {len(ROLES)} roles "
             f"(owner, member, viewer, outsider, anonymous, revoked token), "
-            f"{len(CASES):,} cases") in docs
+            f"{len(CASES):,} cases")
+    assert size in docs, f"docs/api.md's roles section should say: {size!r}"
 
 
 @pytest.mark.django_db
