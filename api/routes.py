@@ -63,6 +63,9 @@ def route(pattern: str, *views: type, name: str, twin: bool = True) -> list[URLP
     if not twin:
         return [path(pattern, _endpoint(handlers, documented=True), name=name)]
     bare = pattern.rstrip("/")
-    # The slashed one last: reverse() then answers with it, as it always has.
+    # The slashed one last: reverse() then answers with it, as it always has. Unless the
+    # URL ends with a <path:…> converter: the bare one would take the slash into the name
+    # (`experiments/lr/` read as the experiment "lr/"), so the slashed one is tried first.
+    urls = (bare + "/", bare) if bare.endswith(">") and "<path:" in bare else (bare, bare + "/")
     return [path(url, _endpoint(handlers, documented=url == pattern), name=name)
-            for url in (bare, bare + "/")]
+            for url in urls]

@@ -8,6 +8,9 @@ from web.views import account as account_views
 
 
 def api_root(request):
+    if request.method not in ("GET", "HEAD"):  # refused as the API refuses a method: in JSON
+        return JsonResponse({"error": f'Method "{request.method}" not allowed.', "field": None},
+                            status=405, headers={"Allow": "GET, HEAD"})
     return JsonResponse({"name": "Targetline API", "version": 1,
                          "docs": request.build_absolute_uri("/api/v1/docs/"),
                          "schema": request.build_absolute_uri("/api/v1/schema/")})

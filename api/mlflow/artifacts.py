@@ -17,7 +17,7 @@ import tempfile
 from django.http import FileResponse
 
 from api.mlflow import authorization, fields, placement, shapes
-from api.mlflow.endpoint import endpoint, handle_errors, json_response
+from api.mlflow.endpoint import endpoint, handle_errors, json_response, mlflow_view
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
 from tracker.models import Run
 from tracker.services import artifacts as artifact_services
@@ -125,6 +125,7 @@ def list_run_artifacts(request, user, data):
     return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}
 
 
+@mlflow_view("GET")
 def server_info(request):
     """GET /api/3.0/mlflow/server-info: what the client checks before proxied transfers."""
     return json_response({

@@ -20,6 +20,16 @@ def test_a_url_and_its_twin_answer_alike(api, project):
     assert api.get(f"{P}/members").json() == api.get(f"{P}/members/").json()
 
 
+def test_a_name_at_the_end_of_a_url_leaves_the_trailing_slash_out(api, project):
+    api.post(f"{P}/experiments/", {"name": "tfidf-lr"}, format="json")
+
+    with_slash = api.get(f"{P}/experiments/tfidf-lr/")
+
+    assert with_slash.status_code == 200, with_slash.json()
+    assert with_slash.json() == api.get(f"{P}/experiments/tfidf-lr").json()
+    assert with_slash.json()["name"] == "tfidf-lr"
+
+
 def test_each_method_reaches_its_own_operation(api, project):
     assert api.get(f"{P}/target").json()["target"]["threshold"] == 0.85
     assert api.put(f"{P}/target", {"metric": "f1", "direction": "maximize",
