@@ -5,7 +5,9 @@
 `run_id` that is a number is "Invalid value 31 for parameter 'run_id' supplied", not an
 unknown run. Targetline does the same, from the same schemas (checked), so its answers to
 malformed calls are MLflow's (tests/mlflow/test_parity.py replays a recording of
-mlflow server's answers). Only the token's error comes first.
+mlflow server's answers). Only the token's error comes first, then, as with mlflow server's
+auth app, that of the run or experiment the call names (unknown to the user, or not theirs
+to change).
 
 Bodies are decoded with every field of the schema kept raw (msgspec.Raw), so a log-batch's
 thousand metrics are not built twice; only a field that is not what it should be is read
