@@ -12,7 +12,9 @@ Targetline artifacts (same storage, size and checksum, same v1 download URL).
 
 import mimetypes
 import posixpath
+import re
 import tempfile
+import urllib.parse
 
 from django.http import FileResponse
 
@@ -25,12 +27,24 @@ from tracker.services import artifacts as artifact_services
 _CHUNK = 1024 * 1024
 
 
+def safe_path(path: str) -> str:
+    """A relative artifact path, its `.` segments dropped; MLflow's "Invalid path" (as
+    mlflow.utils.uri.validate_path_is_safe) for one that is absolute, climbs with `..` (also
+    percent-encoded), or holds a backslash, `#` or a NUL."""
+    decoded = path
+    while (unquoted := urllib.parse.unquote(decoded)) != decoded:
+        decoded = unquoted
+    parts = decoded.split("/")
+    if (decoded.startswith("/") or ".." in parts or any(c in decoded for c in "\\#\0")
+            or re.match(r"^[A-Za-z]:[/\\\\]", decoded)):
+        raise invalid("Invalid path")
+    return "/".join(part for part in parts if part not in ("", "."))
+
+
 def _split(path: str) -> tuple[str, str, str | None]:
     """(experiment id, run id, path inside the run's artifacts or None) of a proxied path."""
-    path = (path or "").strip("/")
+    path = safe_path(path or "")
     parts = path.split("/")
-    if any(p in ("..", ".") for p in parts) or "\\" in path:
-        raise invalid(f"Invalid path {path!r}: it must not contain '..' or '.' segments")
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise not_found(f"No artifacts at {path!r}: paths look like "
                         "<experiment>/<run>/artifacts/<file>")
@@ -68,7 +82,7 @@ def artifact_list(request):
                           ENDPOINT_NOT_FOUND)
     user = authorization.authenticate(request)
     path = request.GET.get("path", "")
-    if not path.strip("/"):
+    if not safe_path(path):
         return json_response({})
     _experiment_id, run_id, inner = _split(path)
     run = _run(user, run_id)
@@ -118,7 +132,7 @@ def artifact_detail(request, path: str):
 def list_run_artifacts(request, user, data):
     """GET artifacts/list: a run's artifacts under `path`, with run-relative paths."""
     run = authorization.run_for(user, fields.run_id(data))
-    path = (data.get("path") or "").strip("/")
+    path = safe_path(data.get("path") or "")
     experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
     files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
              for f in list_children(run, path)]

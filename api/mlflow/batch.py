@@ -20,7 +20,7 @@ import msgspec
 
 from api.mlflow import fields, shapes
 from api.mlflow.endpoint import json_body, json_object
-from api.mlflow.errors import invalid
+from api.mlflow.errors import MlflowError, invalid
 from tracker.errors import InvalidInput
 from tracker.points import Columns
 from tracker.services import metrics as metric_services
@@ -117,7 +117,7 @@ def read_log_batch(request) -> LogBatchBody:
     body = read(request, LogBatchBody)
     body.metrics = body.metrics or []
     if not isinstance(body.metrics, list):
-        raise invalid("Invalid value for parameter 'metrics': expected a list")
+        raise fields.not_a("metrics", body.metrics)
     body.params = fields.key_values(body.params or [], "params")
     body.tags = fields.key_values(body.tags or [], "tags")
     check_limits(body.metrics, body.params, body.tags)
@@ -151,7 +151,7 @@ def log_metric_call(body: LogMetricBody) -> LogBatch:
     fields.required(msgspec.structs.asdict(body), "key")
     for field in ("value", "timestamp"):
         if getattr(body, field) is None:
-            raise invalid(f"Missing value for required parameter '{field}'.")
+            raise invalid(f"Missing value for required parameter '{field}'.{fields.DOCS}")
     try:
         return _with_metrics([body], {}, {}, None, lambda i: "")
     except InvalidInput as error:
@@ -161,26 +161,28 @@ def log_metric_call(body: LogMetricBody) -> LogBatch:
 def log_param_call(body: KeyValueBody) -> LogBatch:
     """What a log-parameter body writes: a batch of one param."""
     key = fields.required(msgspec.structs.asdict(body), "key")
-    params, _, _ = clean_params_tags([(key, body.value)], [])
+    params, _, _ = clean_params_tags([(key, body.value)], [], batch=False)
     return LogBatch({}, params, {}, None, [], {})
 
 
 def set_tag_call(body: KeyValueBody) -> LogBatch:
     """What a set-tag body writes: a batch of one tag (or the run's new name)."""
     key = fields.required(msgspec.structs.asdict(body), "key")
-    _, tags, new_name = clean_params_tags([], [(key, body.value)])
+    _, tags, new_name = clean_params_tags([], [(key, body.value)], batch=False)
     return LogBatch({}, {}, tags, new_name, [], {})
 
 
 # --- Params and tags ----------------------------------------------------------------------
 
-def clean_params_tags(params: list[tuple], tags: list[tuple]
+def clean_params_tags(params: list[tuple], tags: list[tuple], *, batch: bool = True
                       ) -> tuple[dict[str, str], dict[str, str], str | None]:
     """A logging call's params and tags as services.log_batch takes them (MLflow's errors for
-    bad ones), and the run's new name when a tag sets it (MLflow's mlflow.runName)."""
+    bad ones, naming `params[0].key` in a batch, `key` in a call of one), and the run's new
+    name when a tag sets it (MLflow's mlflow.runName)."""
     clean_params: dict[str, str] = {}
-    for key, value in params:
-        fields.check_name(key, "params.key")
+    for i, (key, value) in enumerate(params):
+        fields.check_name(key, fields.json_path(f"params[{i}]" if batch else "", "key"),
+                          "Param key")
         value = "" if value is None else value
         if not isinstance(value, str):
             value = str(value)
@@ -189,8 +191,8 @@ def clean_params_tags(params: list[tuple], tags: list[tuple]
                           "ensure the request contains only one param value per param key.")
         clean_params[key] = value
     clean_tags: dict[str, str] = {}
-    for key, value in tags:
-        fields.check_name(key, "tags.key")
+    for i, (key, value) in enumerate(tags):
+        fields.check_name(key, fields.json_path(f"tags[{i}]" if batch else "", "key"))
         clean_tags[key] = "" if value is None else str(value)
     return clean_params, clean_tags, clean_tags.pop(shapes.RUN_NAME_TAG, None) or None
 
@@ -205,8 +207,7 @@ def _with_metrics(metrics: list, params: dict, tags: dict, new_name: str | None,
     if points is None:
         points, linked = _checked_points(metrics, field)
     else:
-        for name in points:
-            fields.check_name(name, "metrics.key")
+        _check_metric_names(points, metrics, field)
     if not linked:
         return LogBatch(points, params, tags, new_name, [], {})
     datasets: dict[str, tuple[str, str]] = {}
@@ -256,8 +257,7 @@ def _checked_points(metrics: list, field) -> tuple[dict[str, Columns], list[Metr
     """
     if all(isinstance(metric, Metric) and type(metric.key) is str and metric.key
            for metric in metrics):
-        for name in dict.fromkeys(metric.key for metric in metrics):
-            fields.check_name(name, "metrics.key")
+        _check_metric_names(dict.fromkeys(metric.key for metric in metrics), metrics, field)
     else:
         _refuse(metrics, field)
     try:
@@ -277,10 +277,21 @@ def _refuse(metrics: list, field, *, names: bool = True) -> None:
             raise invalid(f"Invalid value for parameter '{field(i)}': expected an object")
         for name in ("key", "value", "timestamp"):
             if getattr(metric, name) is None:
-                prefix = f"{field(i)}." if field(i) else ""
-                raise invalid(f"Missing value for required parameter '{prefix}{name}'.")
-    for metric in metrics if names else ():
-        fields.check_name(metric.key, "metrics.key")
+                raise invalid(f"Missing value for required parameter "
+                              f"'{fields.json_path(field(i), name)}'.{fields.DOCS}")
+    for i, metric in enumerate(metrics if names else ()):
+        fields.check_name(metric.key, fields.json_path(field(i), "name"), "Metric name")
+
+
+def _check_metric_names(names, metrics: list, field) -> None:
+    """MLflow's error for the first of `names` (the metrics' keys, once each) that is no
+    name, naming the first metric that has it ("metrics[3].name", log-metric's "name")."""
+    for name in names:
+        try:
+            fields.check_name(name, "name", "Metric name")
+        except MlflowError:
+            i = next(i for i, metric in enumerate(metrics) if metric.key == name)
+            fields.check_name(name, fields.json_path(field(i), "name"), "Metric name")
 
 
 def _model_metric(metric: Metric) -> dict:

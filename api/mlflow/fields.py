@@ -10,13 +10,16 @@ import re
 from api.mlflow.errors import invalid
 
 INT64 = (-(2**63), 2**63 - 1)
+MAX_NAME_LENGTH = 250
+# What mlflow server adds to the errors of its request schemas (api/mlflow/schemas.py).
+DOCS = " See the API docs for more information about request parameters."
 _NAME = re.compile(r"^[/\w.\- :]*$")
 
 
 def required(data, field: str) -> str:
     value = data.get(field)
     if value is None or value == "":
-        raise invalid(f"Missing value for required parameter '{field}'.")
+        raise invalid(f"Missing value for required parameter '{field}'.{DOCS}")
     return value
 
 
@@ -73,14 +76,14 @@ def make_offset_token(offset: int) -> str:
 
 def key_values(items, what: str) -> list[tuple[str, object]]:
     if not isinstance(items, list):
-        raise invalid(f"Invalid value for parameter '{what}': expected a list of key/value")
+        raise not_a(what, items)
     pairs = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise invalid(f"Invalid value for parameter '{what}[{i}]': expected an object")
         key = item.get("key")
         if key is None or key == "":
-            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.")
+            raise invalid(f"Missing value for required parameter '{what}[{i}].key'.{DOCS}")
         pairs.append((key, item.get("value")))
     return pairs
 
@@ -99,19 +102,44 @@ def offset_page(found: list, data, *, key: str, default: int, most: int) -> dict
     return answer
 
 
-def check_name(name, what: str) -> str:
-    """MLflow's rule for metric, param and tag names (they may be used as file names)."""
+def check_name(name, what: str, entity: str | None = None) -> str:
+    """MLflow's rule for metric, param and tag names (they may be used as file names), with
+    its messages: `what` is the field as MLflow names it ("key", "params[0].key", "name" for
+    log-metric's), `entity` what its length error calls it ("Metric name")."""
     if not isinstance(name, str) or name == "":
-        raise invalid(f"Missing value for required parameter '{what}'.")
+        raise invalid(f"Missing value for required parameter '{what}'.{DOCS}")
     if not _NAME.match(name):
-        raise invalid(f"Invalid value {name!r} for parameter '{what}': names may only contain "
-                      "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), "
-                      "colon(:) and slashes (/).")
+        raise invalid(invalid_value(what, name, (
+            "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
+            "spaces ( ), colon(:) and slashes (/).")))
     normalized = posixpath.normpath(name)
     if normalized != name or normalized == "." or normalized.startswith(("..", "/")):
-        raise invalid(f"Invalid value {name!r} for parameter '{what}': names must not resolve "
-                      f"to other names when treated as paths (this one reads as {normalized!r})")
+        raise invalid(invalid_value(what, name, (
+            "Names may be treated as files in certain cases, and must not resolve to other "
+            f"names when treated as such. This name would resolve to {normalized!r}")))
+    if len(name) > MAX_NAME_LENGTH:
+        raise invalid(f"'{entity or what}' exceeds the maximum length of {MAX_NAME_LENGTH} "
+                      "characters")
     return name
+
+
+def invalid_value(field: str, value, hint: str) -> str:
+    """MLflow's message for a value that is not what `field` takes
+    (mlflow.utils.validation.invalid_value)."""
+    quoted = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return f"Invalid value {quoted} for parameter '{field}' supplied: {hint}"
+
+
+def not_a(field: str, value):
+    """mlflow server's error for a field whose value is not of its type."""
+    return invalid(invalid_value(field, value, f" Hint: Value was of type "
+                                               f"'{type(value).__name__}'.") + DOCS)
+
+
+def json_path(path: str, field: str) -> str:
+    """`field` of the item at `path` ("metrics[0]"), as MLflow names it: "metrics[0].key", or
+    "key" for a call's own field."""
+    return f"{path}.{field}" if path else field
 
 
 def run_id(data) -> str:

@@ -18,6 +18,7 @@ from api.mlflow.filter_syntax import order_key, parse
 from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
 from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
+from api.mlflow.sources import check_source
 from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
 from tracker.selectors import model_registry as registry_selectors
@@ -315,8 +316,9 @@ def alias(request, user, data):
 @endpoint("POST")
 def create_model_version(request, user, data):
     name = fields.required(data, "name")
+    check_source(fields.required(data, "source"))
     source, run, logged_model_id = _version_source(
-        user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
+        user, data["source"], data.get("run_id"), data.get("model_id"))
     model = registry_selectors.model_by_name(user, name, write=True,
                                              project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import endpoint
-from api.mlflow.errors import invalid
+from api.mlflow.errors import invalid, not_found
 from api.mlflow.filters import MLFLOW_STATUSES
+from tracker.errors import NotFound
 from tracker.models import Run, RunStatus
 from tracker.services import runs as run_services
 
@@ -100,7 +101,10 @@ def delete_tag(request, user, data):
     run = _run_to_change(user, fields.run_id(data))
     key = fields.required(data, "key")
     if key != shapes.RUN_NAME_TAG:  # the name tag mirrors the run's name: nothing to delete
-        run_services.delete_run_tag(run=run, key=key)
+        try:
+            run_services.delete_run_tag(run=run, key=key)
+        except NotFound:
+            raise not_found(f"No tag with name: {key} in run with id {run.id.hex}") from None
     return {}
 
 

@@ -16,6 +16,7 @@ from api.mlflow import (
     metric_history,
     model_registry,
     runs,
+    schemas,
     search,
 )
 from api.mlflow.endpoint import not_found
@@ -74,7 +75,7 @@ OPERATIONS = {
 }
 
 urlpatterns = [
-    *[path(route, view, name=f"mlflow-{route.replace('/', '-')}")
+    *[path(route, schemas.checked(route, view), name=f"mlflow-{route.replace('/', '-')}")
       for route, view in OPERATIONS.items()],
     path("logged-models/<str:model_id>", logged_models.logged_model, name="mlflow-logged-model"),
     path("logged-models/<str:model_id>/tags", logged_models.set_logged_model_tags,

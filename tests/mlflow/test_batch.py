@@ -14,6 +14,7 @@ from django.test import RequestFactory
 
 from api.mlflow import batch
 from api.mlflow.errors import MlflowError
+from api.mlflow.fields import DOCS
 from tracker.errors import TargetlineError
 from tracker.services import metrics as metric_services
 
@@ -133,23 +134,25 @@ REFUSED = [
     ([{"key": "loss", "value": 1, "step": 1}],
      "Missing value for required parameter 'metrics[0].timestamp'."),
     ([{"value": 1, "timestamp": 1}], "Missing value for required parameter 'metrics[0].key'."),
-    ([metric(key=7)], "Missing value for required parameter 'metrics.key'."),
-    ([metric(key="")], "Missing value for required parameter 'metrics.key'."),
-    ([metric(key=["loss"])], "Missing value for required parameter 'metrics.key'."),
+    ([metric(key=7)], "Missing value for required parameter 'metrics[0].name'."),
+    ([metric(key="")], "Missing value for required parameter 'metrics[0].name'."),
+    ([metric(key=["loss"])], "Missing value for required parameter 'metrics[0].name'."),
     ([metric(), "loss"], "Invalid value for parameter 'metrics[1]': expected an object"),
     ([metric(), None], "Invalid value for parameter 'metrics[1]': expected an object"),
-    ([metric(key="bad*")], "Invalid value 'bad*' for parameter 'metrics.key': names may only"),
-    ({"key": "loss"}, "Invalid value for parameter 'metrics': expected a list"),
-    ("x", "Invalid value for parameter 'metrics': expected a list"),
+    ([metric(key="bad*")], 'Invalid value "bad*" for parameter \'metrics[0].name\' supplied: '
+     "Names may only"),
+    ({"key": "loss"}, 'Invalid value {"key":"loss"} for parameter \'metrics\' supplied:  Hint'),
+    ("x", 'Invalid value "x" for parameter \'metrics\' supplied:  Hint'),
     # in MLflow's order: the name of a metric first, when all have one; a missing field
     # before any value
-    ([metric(key="../x", value=None)], "Invalid value '../x' for parameter 'metrics.key'"),
-    ([metric(key="bad*"), metric(key="fine", value=None)], "Invalid value 'bad*'"),
+    ([metric(key="../x", value=None)], 'Invalid value "../x" for parameter \'metrics[0].name\''),
+    ([metric(key="bad*"), metric(key="fine", value=None)], 'Invalid value "bad*"'),
     ([metric(key=7), metric(value=None)],
      "Missing value for required parameter 'metrics[1].value'."),
     ([metric(step="x"), metric(value=None)],
      "Missing value for required parameter 'metrics[1].value'."),
-    ([metric(step="x"), metric(key="bad*")], "Invalid value 'bad*'"),
+    ([metric(step="x"), metric(key="bad*")],
+     'Invalid value "bad*" for parameter \'metrics[1].name'),
 ]
 
 
@@ -162,14 +165,16 @@ def test_a_wrong_metric_gets_mlflows_error(metrics, message):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"params": [{"value": "x"}]}, "Missing value for required parameter 'params[0].key'."),
-    ({"params": [{"key": 7, "value": "x"}]}, "Missing value for required parameter 'params.key'."),
+    ({"params": [{"key": 7, "value": "x"}]},
+     "Missing value for required parameter 'params[0].key'."),
     ({"params": ["x"]}, "Invalid value for parameter 'params[0]': expected an object"),
-    ({"params": "x"}, "Invalid value for parameter 'params': expected a list of key/value"),
+    ({"params": "x"}, 'Invalid value "x" for parameter \'params\' supplied:  Hint'),
     ({"params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
      "Duplicate parameter keys have been submitted: ['a']."),
-    ({"tags": [{"key": "bad*", "value": "x"}]}, "Invalid value 'bad*' for parameter 'tags.key'"),
+    ({"tags": [{"key": "bad*", "value": "x"}]},
+     'Invalid value "bad*" for parameter \'tags[0].key\''),
     ({"metrics": [metric(step="x")], "params": [{"key": "bad*", "value": 1}]},
-     "Invalid value 'bad*' for parameter 'params.key'"),
+     'Invalid value "bad*" for parameter \'params[0].key\''),
     ({"metrics": [metric(step=i) for i in range(1001)]},
      "A batch logging request can contain at most 1000 metrics. Got 1001 metrics. Please "
      "split up metrics across multiple requests and try again."),
@@ -216,11 +221,12 @@ def test_log_metric_is_a_batch_of_one():
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"value": 1, "timestamp": 1}, "Missing value for required parameter 'key'."),
-    ({"key": "", "value": 1, "timestamp": 1}, "Missing value for required parameter 'key'."),
-    ({"key": "loss", "timestamp": 1}, "Missing value for required parameter 'value'."),
-    ({"key": "loss", "value": 1}, "Missing value for required parameter 'timestamp'."),
-    ({"key": 7, "value": 1, "timestamp": 1}, "Missing value for required parameter 'metrics.key'."),
+    ({"value": 1, "timestamp": 1}, "Missing value for required parameter 'key'." + DOCS),
+    ({"key": "", "value": 1, "timestamp": 1},
+     "Missing value for required parameter 'key'." + DOCS),
+    ({"key": "loss", "timestamp": 1}, "Missing value for required parameter 'value'." + DOCS),
+    ({"key": "loss", "value": 1}, "Missing value for required parameter 'timestamp'." + DOCS),
+    ({"key": 7, "value": 1, "timestamp": 1}, "Missing value for required parameter 'name'." + DOCS),
     ({"key": "loss", "value": "high", "timestamp": 1},
      "value must be a number (or NaN, Infinity, -Infinity), not 'high'"),
     ({"key": "loss", "value": 1, "timestamp": 1, "step": str(2**63)},
@@ -239,5 +245,5 @@ def test_log_parameter_and_set_tag_are_batches_of_one():
     assert batch.log_param_call(read({"key": "lr", "value": 0.1})).params == {"lr": "0.1"}
     call = batch.set_tag_call(read({"key": "mlflow.runName", "value": "x"}))
     assert (call.tags, call.new_name) == ({}, "x")
-    with pytest.raises(MlflowError, match="'params.key'"):
+    with pytest.raises(MlflowError, match="parameter 'key'"):
         batch.log_param_call(read({"key": 7, "value": "x"}))
