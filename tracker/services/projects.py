@@ -7,8 +7,17 @@ from django.db import transaction
 
 from tracker import spelling
 from tracker.errors import Conflict, InvalidInput, NotFound
-from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
+from tracker.models import (
+    AuditAction,
+    Guardrail,
+    Membership,
+    Project,
+    Role,
+    Target,
+    TargetChange,
+)
 from tracker.selectors.projects import similar_projects
+from tracker.services import audit
 from tracker.services.targets import clean_cost_metrics, clean_guardrails, clean_target
 from tracker.validation import check_slug
 
@@ -70,9 +79,10 @@ def update_project(*, project: Project, name: str | None = None,
     return project
 
 
-def set_member(*, project: Project, username: str, role: str,
-               create: bool = True) -> Membership:
-    """Add a user to a project (unless create=False), or change their role.
+def set_member(*, project: Project, username: str, role: str, create: bool = True,
+               by=None, address: str = "") -> Membership:
+    """Add a user to a project (unless create=False), or change their role; `by` did it,
+    from `address` (the audit log records both).
 
     The last owner cannot be demoted.
     """
@@ -88,16 +98,22 @@ def set_member(*, project: Project, username: str, role: str,
             if not create:
                 raise NotFound(f"{username!r} is not a member of this project",
                                field="username")
+            audit.record(action=AuditAction.MEMBER_ADD, project=project, user=by,
+                         subject=f"{username} as {role}", address=address)
             return Membership.objects.create(project=project, user=user, role=role)
         if membership.role == Role.OWNER and role != Role.OWNER:
             _ensure_another_owner(project, user)
+        if membership.role != role:
+            audit.record(action=AuditAction.MEMBER_ROLE, project=project, user=by,
+                         subject=f"{username}: {membership.role} → {role}", address=address,
+                         details={"old": membership.role, "new": role})
         membership.role = role
         membership.save(update_fields=["role"])
         return membership
 
 
 @transaction.atomic
-def remove_member(*, project: Project, username: str) -> None:
+def remove_member(*, project: Project, username: str, by=None, address: str = "") -> None:
     """Remove a user from a project; a project always keeps at least one owner."""
     membership = Membership.objects.select_for_update().filter(
         project=project, user__username=username).first()
@@ -105,6 +121,8 @@ def remove_member(*, project: Project, username: str) -> None:
         raise NotFound(f"{username!r} is not a member of this project", field="username")
     if membership.role == Role.OWNER:
         _ensure_another_owner(project, membership.user)
+    audit.record(action=AuditAction.MEMBER_REMOVE, project=project, user=by,
+                 subject=f"{username} ({membership.role})", address=address)
     membership.delete()
 
 
