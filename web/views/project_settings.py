@@ -28,7 +28,7 @@ from tracker.selectors import targets as target_selectors
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 from web import forms, presenters
-from web.permissions import Access, page, project_access
+from web.permissions import Access, client_address, page, project_access
 
 LATEST_REPORTS = 10
 
@@ -185,7 +185,8 @@ def save_target(request, slug):
     access = _owners_only(request, slug)
     form = forms.TargetForm(request.POST)
     return _submit(request, access, form, "target_form", lambda: target_services.set_target(
-        project=access.project, user=request.user, target=form.as_target()),
+        project=access.project, user=request.user, target=form.as_target(),
+        address=client_address(request)),
         "Target saved; the change is recorded.", prefix="target.")
 
 
@@ -197,7 +198,8 @@ def save_guardrails(request, slug):
     return _submit(request, access, form, "guardrails_form",
                    lambda: target_services.set_guardrails(
         project=access.project, user=request.user, guardrails=form.as_guardrails(),
-        cost_metrics=form.cost_metrics()), "Guardrails saved; the change is recorded.")
+        cost_metrics=form.cost_metrics(), address=client_address(request)),
+        "Guardrails saved; the change is recorded.")
 
 
 def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
@@ -205,7 +207,8 @@ def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
     form = forms.MemberForm(request.POST)
     return _submit(request, access, form, "member_form", lambda: project_services.set_member(
         project=access.project, username=form.cleaned_data["username"],
-        role=form.cleaned_data["role"], create=create), "Member saved.")
+        role=form.cleaned_data["role"], create=create, by=request.user,
+        address=client_address(request)), "Member saved.")
 
 
 @settings_form
@@ -226,7 +229,8 @@ def remove_member(request, slug):
     access = _owners_only(request, slug)
     username = request.POST.get("username", "")
     try:
-        project_services.remove_member(project=access.project, username=username)
+        project_services.remove_member(project=access.project, username=username,
+                                       by=request.user, address=client_address(request))
     except TargetlineError as exc:
         messages.error(request, exc.message)
     else:
