@@ -4,8 +4,10 @@ they own, each with when it goes for good."""
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Q
 
+from tracker.errors import NotFound
 from tracker.models import Experiment, Membership, Project, Role, Run
 
 
@@ -33,3 +35,23 @@ def trash_of(*, user) -> dict[str, list]:
     for item in (*projects, *experiments, *runs):
         item.purge_at = purge_date(item.deleted_at)
     return {"projects": projects, "experiments": experiments, "runs": runs}
+
+
+def trashed_for_owner(*, user, kind: str, key: str) -> Project | Experiment | Run:
+    """The project (by slug), experiment (by id) or run (by id) in the trash that the user
+    may restore, as an owner of its project; NotFound for anything else (they learn
+    nothing)."""
+    owned = Membership.objects.filter(user=user, role=Role.OWNER).values("project_id")
+    found = None
+    if kind == "project":
+        found = Project.objects.filter(slug=key, id__in=owned, deleted_at__isnull=False).first()
+    elif kind in ("experiment", "run") and key:
+        model = Experiment if kind == "experiment" else Run
+        try:
+            found = (model.objects.select_related("project")
+                     .filter(pk=key, project_id__in=owned, deleted_at__isnull=False).first())
+        except (ValueError, ValidationError):  # not an id of that kind
+            found = None
+    if found is None:
+        raise NotFound(f"no {kind} {key!r} in your trash", field=kind or None)
+    return found

@@ -25,12 +25,14 @@ from tracker.errors import TargetlineError
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import targets as target_selectors
+from tracker.selectors.audit import audit_log
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 from web import forms, presenters
 from web.permissions import Access, client_address, page, project_access
 
 LATEST_REPORTS = 10
+AUDIT_SHOWN = 50  # the API's audit-log answers more
 
 
 def _target_initial(target) -> dict:
@@ -124,6 +126,8 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "checkin": _checkin_summary(checkin),
         "reports": _latest_reports(project),
         "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
+        "audit_entries": audit_log(project=project)[:AUDIT_SHOWN] if access.is_owner else [],
+        "trash_days": settings.TRASH_DAYS,
     }, status=status)
 
 
