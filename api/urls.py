@@ -60,7 +60,7 @@ urlpatterns = [
     *route(f"{P}/experiments/", experiments.ExperimentListView,
            experiments.ExperimentCreateView, name="experiment-list"),
     *route(f"{P}/experiments/<path:name>", experiments.ExperimentDetailView,
-           name="experiment-detail"),
+           experiments.ExperimentDeleteView, name="experiment-detail"),
     *route(f"{P}/runs/", runs.RunSearchView, runs.RunCreateView, name="run-list"),
     *route(R, runs.RunDetailView, runs.RunUpdateView, runs.RunDeleteView, name="run-detail"),
     *route(f"{R}/restore", trash.RunRestoreView, name="run-restore"),

@@ -45,6 +45,8 @@ urlpatterns = [
     path("p/<slug:slug>/curves.json", compare.curves, name="curves"),
     path("p/<slug:slug>/settings/", include(settings_urlpatterns)),
     path("experiments/<int:experiment_id>/", runs.experiment_link, name="experiment"),
+    path("experiments/<int:experiment_id>/delete/", trash.delete_experiment,
+         name="experiment-delete"),
     path("runs/<uuid:run_id>/", run.run_detail, name="run"),
     path("runs/<uuid:run_id>/notes/", run.run_notes, name="run-notes"),
     path("runs/<uuid:run_id>/delete/", trash.delete_run, name="run-delete"),

@@ -37,6 +37,7 @@ MATRIX = [
     ("experiments list",  "get",    "{P}/experiments/",                 200, 200, 200, 404, 401),
     ("experiment create", "post",   "{P}/experiments/",                 201, 201, 403, 404, 401),
     ("experiment get",    "get",    "{P}/experiments/tfidf-lr",         200, 200, 200, 404, 401),
+    ("experiment delete", "delete", "{P}/experiments/tfidf-lr",         204, 204, 403, 404, 401),
     ("runs search",       "get",    "{P}/runs/",                        200, 200, 200, 404, 401),
     ("run create",        "post",   "{P}/runs/",                        201, 201, 403, 404, 401),
     ("leaderboard",       "get",    "{P}/leaderboard",                  200, 200, 200, 404, 401),

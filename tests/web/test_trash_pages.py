@@ -28,6 +28,7 @@ def test_url_names_are_pinned():
     assert reverse("web:settings-delete-project", args=["p1"]) == "/p/p1/settings/delete/"
     run_id = "6f1c2a52-6c7e-4c1c-9d59-8f2b6f9f3a10"
     assert reverse("web:run-delete", args=[run_id]) == f"/runs/{run_id}/delete/"
+    assert reverse("web:experiment-delete", args=[7]) == "/experiments/7/delete/"
 
 
 def test_a_member_trashes_a_run_and_an_owner_restores_it(demo):
@@ -56,12 +57,33 @@ def test_a_member_trashes_a_run_and_an_owner_restores_it(demo):
     assert "<td>mia</td>" in log and "192.0.2.9" in log
 
 
+def test_a_member_trashes_an_experiment_with_its_runs_and_an_owner_restores_them(demo):
+    experiment = demo.runs["bert-long-spike"].experiment
+    in_it = set(experiment.runs.values_list("pk", flat=True))
+    member, owner = client_for(demo.mia), client_for(demo.olivia)
+    dashboard = member.get(reverse("web:dashboard", args=[SLUG])).content.decode()
+    assert f'aria-label="Move experiment {experiment.name} to the trash"' in dashboard
+
+    member.post(reverse("web:experiment-delete", args=[experiment.id]))
+
+    assert not Run.objects.live().filter(pk__in=in_it).exists()
+    trash = owner.get(reverse("web:trash")).content.decode()
+    assert f'aria-label="Restore experiment {experiment.name}"' in trash
+    assert "Restore run" not in trash  # its runs come back with it
+    owner.post(reverse("web:trash-restore"), {"kind": "experiment", "key": str(experiment.id)})
+    assert Run.objects.live().filter(pk__in=in_it).count() == len(in_it)
+
+
 def test_a_viewer_sees_no_delete_button_and_cannot_delete(demo):
     run = demo.runs["bert-long-spike"]
     viewer = client_for(demo.victor)
 
     assert "Move to the trash" not in viewer.get(reverse("web:run", args=[run.id])).content.decode()
     assert viewer.post(reverse("web:run-delete", args=[run.id])).status_code == 403
+    assert viewer.post(reverse("web:experiment-delete", args=[run.experiment_id])
+                       ).status_code == 403
+    assert "Move experiment" not in viewer.get(reverse("web:dashboard", args=[SLUG])
+                                               ).content.decode()
     assert Run.objects.get(pk=run.pk).deleted_at is None
 
 

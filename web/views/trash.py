@@ -1,8 +1,8 @@
 """The trash page (what the user may restore, as an owner, with Restore buttons), and the
 forms that move a run or a project there.
 
-Members and owners delete runs (as in the API); only owners delete a project and restore
-anything. The experiment's MLflow deletion lands here too and is restored from here.
+Members and owners delete runs and experiments (as in the API and MLflow); only owners
+delete a project and restore anything.
 """
 
 from django.conf import settings
@@ -12,11 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tracker.errors import TargetlineError
 from tracker.models import Experiment, Project
+from tracker.selectors import access as access_selectors
 from tracker.selectors import trash as trash_selectors
 from tracker.services import experiments as experiment_services
 from tracker.services import runs as run_services
 from tracker.services import trash as trash_services
-from web.permissions import client_address, page, project_access, run_access
+from web.permissions import Access, client_address, page, project_access, run_access
 
 
 @page
@@ -59,6 +60,21 @@ def delete_run(request, run_id):
     messages.success(request, f"Run {run.name} moved to the trash; the project's owners can "
                      f"restore it for {settings.TRASH_DAYS} days.")
     return redirect("web:runs", slug=access.project.slug)
+
+
+@page
+@require_POST
+def delete_experiment(request, experiment_id):
+    """Move an experiment and its runs to the trash (owners and members)."""
+    experiment, role = access_selectors.experiment_for_user(user=request.user,
+                                                            experiment_id=experiment_id)
+    access = Access(experiment.project, role)
+    access.require_write("delete experiments")
+    experiment_services.delete_experiment(experiment=experiment, user=request.user,
+                                          address=client_address(request))
+    messages.success(request, f"Experiment {experiment.name} and its runs moved to the trash; "
+                     f"the project's owners can restore them for {settings.TRASH_DAYS} days.")
+    return redirect("web:dashboard", slug=experiment.project.slug)
 
 
 @page
