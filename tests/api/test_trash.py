@@ -208,6 +208,10 @@ def test_the_trash_is_purged_after_thirty_days_with_points_and_files(
 def test_a_trashed_project_is_purged_whole_after_the_configured_days(
         api, project, run, tmp_path, settings, django_capture_on_commit_callbacks):
     settings.TRASH_DAYS = 7
+    report = Report.objects.create(project=project, period_start=datetime(2026, 11, 1, tzinfo=UTC),
+                                   period_end=datetime(2026, 11, 8, tzinfo=UTC))
+    report.pdf.save("report.pdf", ContentFile(b"%PDF-1.7"))
+    assert len(_files(tmp_path)) == 2
     start = datetime.now(tz=UTC)
     with time_machine.travel(start, tick=False):
         api.delete(f"{P}/")
@@ -220,5 +224,6 @@ def test_a_trashed_project_is_purged_whole_after_the_configured_days(
 
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Run.objects.filter(pk=run.pk).exists()
-    assert _files(tmp_path) == []
+    assert not Report.objects.filter(pk=report.pk).exists()
+    assert _files(tmp_path) == []  # the artifact and the report's PDF
     assert api.get("/api/v1/trash/").json()["projects"] == []

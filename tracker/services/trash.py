@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from tracker import signals
 from tracker.errors import Conflict
 from tracker.models import Artifact, AuditAction, Experiment, Project, Run
 from tracker.services import audit
@@ -66,7 +67,10 @@ def purge_expired(*, now: datetime | None = None) -> dict[str, int]:
     cutoff = (now or timezone.now()) - timedelta(days=settings.TRASH_DAYS)
     purged = {"projects": 0, "experiments": 0, "runs": 0}
     for project in Project.objects.filter(deleted_at__lt=cutoff):
-        _purge(runs=Run.objects.filter(project=project), then=project)
+        others = [name for _, names in signals.project_purging.send(sender=Project,
+                                                                    project=project)
+                  for name in names or ()]
+        _purge(runs=Run.objects.filter(project=project), then=project, files=others)
         purged["projects"] += 1
     live_projects = {"project__deleted_at__isnull": True}
     for experiment in (Experiment.objects.filter(deleted_at__lt=cutoff, **live_projects)
@@ -84,10 +88,10 @@ def purge_expired(*, now: datetime | None = None) -> dict[str, int]:
     return purged
 
 
-def _purge(*, runs, then=None) -> None:
+def _purge(*, runs, then=None, files: list[str] = ()) -> None:
     """Delete the runs (their points, summaries and artifacts go with them), then `then`;
-    the artifact files are removed once the rows are gone for good."""
-    files = list(Artifact.objects.filter(run__in=runs).values_list("file", flat=True))
+    the artifact files (and `files`) are removed once the rows are gone for good."""
+    files = [*files, *Artifact.objects.filter(run__in=runs).values_list("file", flat=True)]
     with transaction.atomic():
         runs.delete()
         if then is not None:
