@@ -157,6 +157,20 @@ def test_a_project_restored_leaves_runs_deleted_before_it_in_the_trash(api, proj
     assert [r["name"] for r in api.get("/api/v1/trash/").json()["runs"]] == ["lr-2"]
 
 
+def test_a_trashed_projects_slug_stays_taken_and_says_why_to_its_owners(
+        api, project, make_user, client_for):
+    api.delete(f"{P}/")
+    stranger = client_for(make_user("stranger"))
+
+    body = error_body(api.post("/api/v1/projects/", {"slug": "news-topics"}, format="json"),
+                      409, "slug")
+    theirs = error_body(stranger.post("/api/v1/projects/", {"slug": "news-topics"},
+                                      format="json"), 409, "slug")
+
+    assert "in your trash" in body["error"]
+    assert theirs["error"] == "a project with slug 'news-topics' already exists"
+
+
 def test_only_owners_delete_a_project(member, project):
     body = error_body(member.delete(f"{P}/"), 403, None)
     assert "only owners may do this" in body["error"]

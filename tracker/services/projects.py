@@ -41,8 +41,12 @@ def create_project(*, user, slug: str, name: str = "", description: str = "",
     costs = clean_cost_metrics(cost_metrics) if cost_metrics is not None else []
     guardrail_rows = (clean_guardrails(guardrails, target=target_fields, cost_metrics=costs)
                       if guardrails is not None else [])
-    if Project.objects.filter(slug=slug).exists():
-        raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
+    existing = Project.objects.filter(slug=slug).first()
+    if existing is not None:
+        yours = Membership.objects.filter(project=existing, user=user, role=Role.OWNER)
+        where = (" (in your trash: restore it, or wait for its purge)"
+                 if existing.deleted_at and yours.exists() else "")
+        raise Conflict(f"a project with slug {slug!r} already exists{where}", field="slug")
     if not allow_similar:
         _refuse_a_typo(user=user, slug=slug)
     project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
