@@ -136,3 +136,6 @@ def test_an_owner_trashes_and_restores_a_project_in_the_browser(page, live_serve
     expect(log.get_by_text("deleted the project: project " + SLUG)).to_be_visible()
     log.scroll_into_view_if_needed()
     shoot(page, "settings-audit-log")
+    page.goto(f"{live_server.url}/p/{SLUG}/")
+    expect(page.get_by_role("button", name="Move experiment")).not_to_have_count(0)
+    shoot(page, "dashboard-experiments")
