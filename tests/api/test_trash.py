@@ -241,3 +241,25 @@ def test_a_trashed_project_is_purged_whole_after_the_configured_days(
     assert not Report.objects.filter(pk=report.pk).exists()
     assert _files(tmp_path) == []  # the artifact and the report's PDF
     assert api.get("/api/v1/trash/").json()["projects"] == []
+
+
+def test_an_experiment_is_purged_with_its_runs_and_a_restored_one_never(
+        api, project, run, owner, tmp_path, django_capture_on_commit_callbacks):
+    other, _ = run_services.create_run(project=project, user=owner, experiment="bert",
+                                       name="bert-1")
+    start = datetime.now(tz=UTC)
+    with time_machine.travel(start, tick=False):
+        experiment_services.delete_experiment(experiment=run.experiment)
+        experiment_services.delete_experiment(experiment=other.experiment)
+    experiment_services.restore_experiment(experiment=other.experiment)
+
+    with (time_machine.travel(start + timedelta(days=31), tick=False),
+          django_capture_on_commit_callbacks(execute=True)):
+        purge_trash()
+
+    assert not Run.objects.filter(pk=run.pk).exists()
+    assert _files(tmp_path) == []
+    assert Run.objects.live().filter(pk=other.pk).exists()
+    [purged] = [e for e in api.get(f"{P}/audit-log/").json()["results"]
+                if e["action"] == "experiment.purge"]
+    assert (purged["subject"], purged["user"]) == ("experiment tfidf-lr", None)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracker import signals
-from tracker.errors import Conflict
+from tracker.errors import Conflict, NotFound
 from tracker.models import Artifact, AuditAction, Experiment, Project, Run
 from tracker.services import audit
 
@@ -42,6 +42,10 @@ def delete_project(*, project: Project, user, address: str = "") -> Project:
 def restore_project(*, project: Project, user, address: str = "") -> Project:
     """Bring a project back from the trash with the experiments and runs trashed with it,
     their points, summaries and artifacts, and its reports, as they were."""
+    locked = Project.objects.select_for_update().filter(pk=project.pk).first()
+    if locked is None:  # purged a moment ago
+        raise NotFound(f"no project {project.slug!r}", field="project")
+    project.deleted_at = locked.deleted_at
     if project.deleted_at is None:
         raise Conflict(f"project {project.slug!r} is not in the trash", field="project")
     Run.objects.filter(project=project, deleted_at=project.deleted_at).update(deleted_at=None)
@@ -65,38 +69,45 @@ def purge_expired(*, now: datetime | None = None) -> dict[str, int]:
     experiments and runs of live projects, with their points, summaries and artifact files.
     Returns how many of each went. Run by beat (reports.tasks.purge_trash)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.TRASH_DAYS)
+    expired = {"deleted_at__lt": cutoff}
+    live_project = {"project__deleted_at__isnull": True}
     purged = {"projects": 0, "experiments": 0, "runs": 0}
-    for project in Project.objects.filter(deleted_at__lt=cutoff):
-        others = [name for _, names in signals.project_purging.send(sender=Project,
-                                                                    project=project)
-                  for name in names or ()]
-        _purge(runs=Run.objects.filter(project=project), then=project, files=others)
-        purged["projects"] += 1
-    live_projects = {"project__deleted_at__isnull": True}
-    for experiment in (Experiment.objects.filter(deleted_at__lt=cutoff, **live_projects)
-                       .select_related("project")):
-        _purge(runs=Run.objects.filter(experiment=experiment), then=experiment)
-        audit.record(action=AuditAction.EXPERIMENT_PURGE, project=experiment.project,
-                     subject=f"experiment {experiment.name}")
-        purged["experiments"] += 1
-    for run in Run.objects.filter(deleted_at__lt=cutoff, **live_projects).select_related(
-            "project"):
-        _purge(runs=Run.objects.filter(pk=run.pk))
-        audit.record(action=AuditAction.RUN_PURGE, project=run.project,
-                     subject=audit.run_subject(run))
-        purged["runs"] += 1
+    for pk in Project.objects.filter(**expired).values_list("pk", flat=True):
+        purged["projects"] += _purge(Project.objects.filter(pk=pk, **expired),
+                                     runs=lambda project: Run.objects.filter(project=project))
+    for pk in Experiment.objects.filter(**expired, **live_project).values_list("pk", flat=True):
+        purged["experiments"] += _purge(
+            Experiment.objects.filter(pk=pk, **expired), subject="experiment",
+            action=AuditAction.EXPERIMENT_PURGE,
+            runs=lambda experiment: Run.objects.filter(experiment=experiment))
+    for pk in Run.objects.filter(**expired, **live_project).values_list("pk", flat=True):
+        purged["runs"] += _purge(Run.objects.filter(pk=pk, **expired), subject="run",
+                                 action=AuditAction.RUN_PURGE,
+                                 runs=lambda run: Run.objects.filter(pk=run.pk))
     return purged
 
 
-def _purge(*, runs, then=None, files: list[str] = ()) -> None:
-    """Delete the runs (their points, summaries and artifacts go with them), then `then`;
-    the artifact files (and `files`) are removed once the rows are gone for good."""
-    files = [*files, *Artifact.objects.filter(run__in=runs).values_list("file", flat=True)]
+def _purge(still_trashed, *, runs, subject: str = "", action: str = "") -> bool:
+    """Delete the item `still_trashed` finds (none when it was restored meanwhile: its row
+    is locked and read again) with its runs, their points, summaries and artifacts; the
+    files (artifacts, and what project_purging names) go once the rows are gone for good.
+    Experiments and runs leave an audit entry in their project."""
     with transaction.atomic():
-        runs.delete()
-        if then is not None:
-            then.delete()
+        item = still_trashed.select_for_update().first()
+        if item is None:
+            return False
+        files = list(Artifact.objects.filter(run__in=runs(item)).values_list("file", flat=True))
+        if isinstance(item, Project):
+            files += [name for _, names in signals.project_purging.send(sender=Project,
+                                                                        project=item)
+                      for name in names or ()]
+        else:
+            name = audit.run_subject(item) if subject == "run" else f"experiment {item.name}"
+            audit.record(action=action, project=item.project, subject=name)
+        runs(item).delete()
+        item.delete()
         transaction.on_commit(lambda: _remove_files(files))
+    return True
 
 
 def _remove_files(names: list[str]) -> None:
