@@ -8,6 +8,7 @@ the target, guardrails, members and the project itself. Outsiders get 404s.
 from rest_framework.views import APIView
 
 from api.schema import OperationSchema
+from api.throttle import client_address
 from tracker.errors import Forbidden
 from tracker.models import Role
 from tracker.permissions import can_administer, can_write, who_may
@@ -20,6 +21,11 @@ class OperationView(APIView):
     """One operation of the API; any authenticated user may call it."""
 
     schema = OperationSchema()
+
+    @property
+    def address(self) -> str:
+        """The client's address, as the audit log records it (behind PROXY_COUNT proxies)."""
+        return client_address(self.request)
 
     def validated(self, serializer_class, *, partial: bool = False) -> dict:
         """The request's body checked by an input serializer: a 400 naming the field if not."""
@@ -51,11 +57,15 @@ class ScopedView(OperationView):
 
 
 class ProjectView(ScopedView):
-    """A view under /projects/{slug}/: sets self.project and self.role."""
+    """A view under /projects/{slug}/: sets self.project and self.role. A project in the
+    trash is not found, but by its owners in a view with `trashed` set."""
+
+    trashed = False
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.project, self.role = project_for_user(user=request.user, slug=kwargs["slug"])
+        self.project, self.role = project_for_user(user=request.user, slug=kwargs["slug"],
+                                                   trashed=self.trashed)
         self.check_write(request)
 
 

@@ -70,3 +70,17 @@ class ExperimentDetailView(ProjectView):
         if experiment is None:
             raise NotFound(f"no experiment {name!r} in {self.project.slug}", field="experiment")
         return Response(experiment_data(experiment))
+
+
+class ExperimentDeleteView(ProjectView):
+    """Move an experiment and its runs to the trash (owners and members, as the MLflow
+    client may): its project's owners restore it from the trash for TRASH_DAYS."""
+
+    @extend_schema(tags=TAGS, summary="Delete an experiment", responses={204: None})
+    def delete(self, request, slug, name):
+        experiment = self.project.experiments.live().filter(name=name).first()
+        if experiment is None:
+            raise NotFound(f"no experiment {name!r} in {self.project.slug}", field="experiment")
+        experiment_services.delete_experiment(experiment=experiment, user=request.user,
+                                              address=self.address)
+        return Response(status=status.HTTP_204_NO_CONTENT)

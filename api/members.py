@@ -51,7 +51,8 @@ class MemberAddView(ProjectView):
     def post(self, request, slug):
         data = self.validated(self.Input)
         existed = self.project.memberships.filter(user__username=data["username"]).exists()
-        membership = project_services.set_member(project=self.project, **data)
+        membership = project_services.set_member(project=self.project, by=request.user,
+                                                 address=self.address, **data)
         return Response(member_data(membership), status=200 if existed else 201)
 
 
@@ -68,7 +69,8 @@ class MemberUpdateView(ProjectView):
     def patch(self, request, slug, username):
         role = request.data.get("role") if isinstance(request.data, dict) else None
         membership = project_services.set_member(project=self.project, username=username, role=role,
-                                                 create=False)
+                                                 create=False, by=request.user,
+                                                 address=self.address)
         return Response(member_data(membership))
 
 
@@ -79,5 +81,6 @@ class MemberRemoveView(ProjectView):
 
     @extend_schema(tags=TAGS, summary="Remove a member", responses={204: None})
     def delete(self, request, slug, username):
-        project_services.remove_member(project=self.project, username=username)
+        project_services.remove_member(project=self.project, username=username,
+                                       by=request.user, address=self.address)
         return Response(status=status.HTTP_204_NO_CONTENT)

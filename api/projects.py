@@ -134,11 +134,12 @@ class ProjectUpdateView(ProjectView):
                                             description=data.get("description"))
         if "target" in data:
             target_services.set_target(project=self.project, user=request.user,
-                                       target=data["target"])
+                                       target=data["target"], address=self.address)
         if "guardrails" in data:
             target_services.set_guardrails(project=self.project, user=request.user,
                                            guardrails=data["guardrails"],
-                                           cost_metrics=data.get("cost_metrics"))
+                                           cost_metrics=data.get("cost_metrics"),
+                                           address=self.address)
         elif "cost_metrics" in data:
             target_services.set_cost_metrics(project=self.project,
                                              cost_metrics=data["cost_metrics"])

@@ -260,12 +260,13 @@ class RunUpdateView(RunView):
 
 
 class RunDeleteView(RunView):
-    """Delete a run (owners and members): searches leave it out and it takes no more data.
-    Deleting it again changes nothing."""
+    """Move a run to the trash (owners and members): searches leave it out and it takes no
+    more data; its project's owners may restore it for TRASH_DAYS (30 by default). Deleting
+    it again changes nothing."""
 
     @extend_schema(tags=TAGS, summary="Delete a run", responses={204: None})
     def delete(self, request, run_id):
-        run_services.delete_run(run=self.run)
+        run_services.delete_run(run=self.run, user=request.user, address=self.address)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

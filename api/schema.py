@@ -35,6 +35,10 @@ TAGS = [
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},
+    {"name": "Trash", "description": "Deleted projects and runs, restorable by owners for "
+                                     "TRASH_DAYS (30 by default), then purged."},
+    {"name": "Audit log", "description": "Who deleted, restored or changed permissions, "
+                                         "when, and from which address."},
 ]
 
 NON_FINITE = ["NaN", "Infinity", "-Infinity"]

@@ -148,7 +148,7 @@ class TargetSetView(ProjectView):
                    responses=TargetBody)
     def put(self, request, slug):
         target_services.set_target(project=self.project, user=request.user,
-                                   target=self.unwrapped("target"))
+                                   target=self.unwrapped("target"), address=self.address)
         return Response(target_body(self.project))
 
 
@@ -159,7 +159,8 @@ class TargetWithdrawView(ProjectView):
 
     @extend_schema(tags=TAGS, summary="Withdraw the target", responses={204: None})
     def delete(self, request, slug):
-        target_services.set_target(project=self.project, user=request.user, target=None)
+        target_services.set_target(project=self.project, user=request.user, target=None,
+                                   address=self.address)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,5 +212,6 @@ class GuardrailReplaceView(ProjectView):
         data = request.data if isinstance(request.data, dict) else {"guardrails": request.data}
         target_services.set_guardrails(project=self.project, user=request.user,
                                        guardrails=data.get("guardrails"),
-                                       cost_metrics=data.get("cost_metrics"))
+                                       cost_metrics=data.get("cost_metrics"),
+                                       address=self.address)
         return Response(guardrails_body(self.project))

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 
 from api import (
     artifacts,
+    audit,
     checkins,
     experiments,
     members,
@@ -20,6 +21,7 @@ from api import (
     runs,
     standings,
     targets,
+    trash,
 )
 from api.docs import DocsView, SchemaView
 from api.routes import route
@@ -42,7 +44,11 @@ urlpatterns = [
     *route("docs/", DocsView, name="api-docs"),
     *route("projects/", projects.ProjectListView, projects.ProjectCreateView,
            name="project-list"),
-    *route(P, projects.ProjectDetailView, projects.ProjectUpdateView, name="project-detail"),
+    *route(P, projects.ProjectDetailView, projects.ProjectUpdateView, trash.ProjectDeleteView,
+           name="project-detail"),
+    *route(f"{P}/restore", trash.ProjectRestoreView, name="project-restore"),
+    *route(f"{P}/audit-log/", audit.AuditLogView, name="project-audit-log"),
+    *route("trash/", trash.TrashListView, name="trash"),
     *route(f"{P}/target", targets.TargetDetailView, targets.TargetSetView,
            targets.TargetWithdrawView, name="project-target"),
     *route(f"{P}/guardrails", targets.GuardrailListView, targets.GuardrailReplaceView,
@@ -54,9 +60,10 @@ urlpatterns = [
     *route(f"{P}/experiments/", experiments.ExperimentListView,
            experiments.ExperimentCreateView, name="experiment-list"),
     *route(f"{P}/experiments/<path:name>", experiments.ExperimentDetailView,
-           name="experiment-detail"),
+           experiments.ExperimentDeleteView, name="experiment-detail"),
     *route(f"{P}/runs/", runs.RunSearchView, runs.RunCreateView, name="run-list"),
     *route(R, runs.RunDetailView, runs.RunUpdateView, runs.RunDeleteView, name="run-detail"),
+    *route(f"{R}/restore", trash.RunRestoreView, name="run-restore"),
     *route(f"{R}/heartbeat", runs.RunHeartbeatView, name="run-heartbeat"),
     *route(f"{R}/finish", runs.RunFinishView, name="run-finish"),
     *route(f"{R}/log-batch", metrics.LogBatchView, name="run-log-batch"),

@@ -290,6 +290,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"defaultModelsExpandDepth": -1},
 }
 
+# --- Trash ------------------------------------------------------------------------------------
+# Deleted runs, experiments and projects stay restorable this many days, then are purged
+# with their points and artifact files (tracker.services.trash, checked every
+# TRASH_PURGE_INTERVAL seconds).
+TRASH_DAYS = envint("TRASH_DAYS", 30, minimum=1)
+TRASH_PURGE_INTERVAL = envint("TRASH_PURGE_INTERVAL", 3600, minimum=60)  # seconds
+
 # --- Check-in reports -------------------------------------------------------------------------
 # Schedules live in reports.CheckIn (cadence, local time, IANA time zone). One periodic
 # dispatcher, run by beat every REPORT_DISPATCH_INTERVAL seconds, creates the reports that
@@ -331,13 +338,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
-# The one periodic entry: the check-in dispatcher. It expires after one interval, so a beat
-# that ran while no worker did leaves no pile of dispatches.
+# The check-in dispatcher and the purge of the trash. Each expires after one interval, so
+# a beat that ran while no worker did leaves no pile of them.
 CELERY_BEAT_SCHEDULE = {
     "reports-dispatch-checkins": {
         "task": "reports.tasks.dispatch_checkins",
         "schedule": float(REPORT_DISPATCH_INTERVAL),
         "options": {"queue": REPORT_QUEUE, "expires": REPORT_DISPATCH_INTERVAL},
+    },
+    # Runs, experiments and projects in the trash longer than TRASH_DAYS are purged.
+    "tracker-purge-trash": {
+        "task": "reports.tasks.purge_trash",
+        "schedule": float(TRASH_PURGE_INTERVAL),
+        "options": {"queue": REPORT_QUEUE, "expires": TRASH_PURGE_INTERVAL},
     },
 }
 

@@ -71,7 +71,8 @@ def dispatch_due_checkins(*, now: datetime | None = None) -> list[Report]:
     """
     now = now or timezone.now()
     created = []
-    due = (CheckIn.objects.filter(enabled=True, next_due_at__lte=now)
+    due = (CheckIn.objects.filter(enabled=True, next_due_at__lte=now,
+                                  project__deleted_at__isnull=True)  # not in the trash
            .select_related("project").order_by("next_due_at"))
     for checkin in due:
         try:

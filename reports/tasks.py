@@ -32,6 +32,7 @@ from reports.alerts import check_alerts
 from reports.delivery import deliver_alert, deliver_report
 from reports.dispatch import dispatch_and_recover
 from reports.rendering import render_report
+from tracker.services import trash as trash_services
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,15 @@ def dispatch_checkins() -> None:
         enqueue_task(deliver_alert_task, alert_id)
     if found:
         logger.info("check-in dispatcher: %s", found)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def purge_trash() -> None:
+    """Run by beat every TRASH_PURGE_INTERVAL seconds: what has been in the trash longer
+    than TRASH_DAYS goes for good, with its points and artifact files."""
+    purged = trash_services.purge_expired()
+    if any(purged.values()):
+        logger.info("purged from the trash: %s", purged)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True,

@@ -12,3 +12,8 @@ run_results_changed = Signal()
 # set_guardrails), with `project=`. Which run is best, and whether the target is met, can
 # change then without any run changing; the reports app checks its alerts.
 target_changed = Signal()
+
+# Sent before a project in the trash is purged (services.trash.purge_expired), with
+# `project=`. Each receiver returns the names of the files in default storage that go with
+# it (the reports' PDFs); they are removed once the project's rows are gone.
+project_purging = Signal()

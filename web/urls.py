@@ -11,6 +11,7 @@ from web.views import (
     registered_models,
     run,
     runs,
+    trash,
 )
 
 app_name = "web"
@@ -26,12 +27,15 @@ settings_urlpatterns = [
     path("members/remove/", project_settings.remove_member, name="settings-remove-member"),
     path("check-in/", project_settings.save_checkin, name="settings-checkin"),
     path("send-report/", project_settings.send_report_now, name="settings-send-report"),
+    path("delete/", trash.delete_project, name="settings-delete-project"),
 ]
 
 urlpatterns = [
     path("", projects.projects, name="projects"),
     path("account/", account.account, name="account"),
     path("account/tokens/<int:token_id>/revoke/", account.revoke_token, name="revoke-token"),
+    path("trash/", trash.trash, name="trash"),
+    path("trash/restore/", trash.restore, name="trash-restore"),
     path("p/<slug:slug>/", dashboard.dashboard, name="dashboard"),
     path("p/<slug:slug>/runs/", runs.runs, name="runs"),
     path("p/<slug:slug>/runs.csv", runs.runs_csv, name="runs-csv"),
@@ -41,7 +45,10 @@ urlpatterns = [
     path("p/<slug:slug>/curves.json", compare.curves, name="curves"),
     path("p/<slug:slug>/settings/", include(settings_urlpatterns)),
     path("experiments/<int:experiment_id>/", runs.experiment_link, name="experiment"),
+    path("experiments/<int:experiment_id>/delete/", trash.delete_experiment,
+         name="experiment-delete"),
     path("runs/<uuid:run_id>/", run.run_detail, name="run"),
     path("runs/<uuid:run_id>/notes/", run.run_notes, name="run-notes"),
+    path("runs/<uuid:run_id>/delete/", trash.delete_run, name="run-delete"),
     path("runs/<uuid:run_id>/artifacts/<path:path>", run.artifact_download, name="artifact"),
 ]

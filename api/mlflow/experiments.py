@@ -9,6 +9,7 @@ from django.db import transaction
 from api.mlflow import authorization, fields, placement, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import already_exists, invalid, not_found
+from api.throttle import client_address
 from tracker.errors import Conflict
 from tracker.models import Experiment
 from tracker.services import experiments as experiment_services
@@ -68,13 +69,15 @@ def get_experiment_by_name(request, user, data):
 def delete_experiment(request, user, data):
     experiment = _experiment_to_change(user, data)
     _not_default(experiment, user, "delete")
-    experiment_services.delete_experiment(experiment=experiment)
+    experiment_services.delete_experiment(experiment=experiment, user=user,
+                                          address=client_address(request))
     return {}
 
 
 @endpoint("POST")
 def restore_experiment(request, user, data):
-    experiment_services.restore_experiment(experiment=_experiment_to_change(user, data))
+    experiment_services.restore_experiment(experiment=_experiment_to_change(user, data),
+                                           user=user, address=client_address(request))
     return {}
 
 

@@ -7,6 +7,7 @@ from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import invalid, not_found
 from api.mlflow.filters import MLFLOW_STATUSES
+from api.throttle import client_address
 from tracker.errors import NotFound
 from tracker.models import Run, RunStatus
 from tracker.services import runs as run_services
@@ -86,13 +87,15 @@ def get_run(request, user, data):
 @endpoint("POST")
 def delete_run(request, user, data):
     # MLflow's delete and restore name the run by run_id only
-    run_services.delete_run(run=_run_to_change(user, data.get("run_id"), allow_deleted=True))
+    run_services.delete_run(run=_run_to_change(user, data.get("run_id"), allow_deleted=True),
+                            user=user, address=client_address(request))
     return {}
 
 
 @endpoint("POST")
 def restore_run(request, user, data):
-    run_services.restore_run(run=_run_to_change(user, data.get("run_id"), allow_deleted=True))
+    run_services.restore_run(run=_run_to_change(user, data.get("run_id"), allow_deleted=True),
+                             user=user, address=client_address(request))
     return {}
 
 

@@ -8,6 +8,7 @@ from tests.conftest import TARGET
 from tracker.services import artifacts as artifact_services
 from tracker.services import metrics as metric_services
 from tracker.services import runs as run_services
+from tracker.services import trash as trash_services
 
 ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
@@ -19,6 +20,10 @@ MATRIX = [
     ("projects create",   "post",   "/api/v1/projects/",                201, 201, 201, 201, 401),
     ("project get",       "get",    "{P}/",                             200, 200, 200, 404, 401),
     ("project patch",     "patch",  "{P}/",                             200, 403, 403, 404, 401),
+    ("project delete",    "delete", "{P}/",                             204, 403, 403, 404, 401),
+    ("project restore",   "post",   "{P}/restore",                      200, 404, 404, 404, 401),
+    ("audit log",         "get",    "{P}/audit-log/",                   200, 403, 403, 404, 401),
+    ("trash",             "get",    "/api/v1/trash/",                   200, 200, 200, 200, 401),
     ("target get",        "get",    "{P}/target",                       200, 200, 200, 404, 401),
     ("target put",        "put",    "{P}/target",                       200, 403, 403, 404, 401),
     ("target delete",     "delete", "{P}/target",                       204, 403, 403, 404, 401),
@@ -32,6 +37,7 @@ MATRIX = [
     ("experiments list",  "get",    "{P}/experiments/",                 200, 200, 200, 404, 401),
     ("experiment create", "post",   "{P}/experiments/",                 201, 201, 403, 404, 401),
     ("experiment get",    "get",    "{P}/experiments/tfidf-lr",         200, 200, 200, 404, 401),
+    ("experiment delete", "delete", "{P}/experiments/tfidf-lr",         204, 204, 403, 404, 401),
     ("runs search",       "get",    "{P}/runs/",                        200, 200, 200, 404, 401),
     ("run create",        "post",   "{P}/runs/",                        201, 201, 403, 404, 401),
     ("leaderboard",       "get",    "{P}/leaderboard",                  200, 200, 200, 404, 401),
@@ -40,6 +46,7 @@ MATRIX = [
     ("run get",           "get",    "{R}",                              200, 200, 200, 404, 401),
     ("run patch",         "patch",  "{R}",                              200, 200, 403, 404, 401),
     ("run delete",        "delete", "{R}",                              204, 204, 403, 404, 401),
+    ("run restore",       "post",   "{R}/restore",                      200, 403, 403, 404, 401),
     ("heartbeat",         "post",   "{R}/heartbeat",                    200, 200, 403, 404, 401),
     ("finish",            "post",   "{R}/finish",                       200, 200, 403, 404, 401),
     ("log-batch",         "post",   "{R}/log-batch",                    200, 200, 403, 404, 401),
@@ -79,6 +86,21 @@ BODIES = {
                              "HTTP_CONTENT_DISPOSITION": 'attachment; filename="model.pkl"'},
 }
 
+
+# What must be so before an operation can do anything (restore: something in the trash).
+SETUP = {
+    "project restore": lambda project, run: trash_services.delete_project(project=project,
+                                                                          user=None),
+    "run restore": lambda project, run: run_services.delete_run(run=run),
+}
+
+
+def prepare_operation(operation, project, run) -> None:
+    """Bring about what the operation needs (see SETUP); nothing for most."""
+    if operation in SETUP:
+        SETUP[operation](project, run)
+        project.refresh_from_db()
+        run.refresh_from_db()
 
 
 def make_served_run(project, owner, make_user):

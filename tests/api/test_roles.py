@@ -21,6 +21,7 @@ from tests.api.operations import (
     ROLES,
     P,
     make_served_run,
+    prepare_operation,
     request_operation,
     url_of,
 )
@@ -81,6 +82,7 @@ def _everything(project, run) -> dict:
 
 @pytest.mark.parametrize(("operation", "method", "path", "role", "expected"), list(_cases()))
 def test_role_matrix(roles, project, run, operation, method, path, role, expected):
+    prepare_operation(operation, project, run)
     before = _everything(project, run)
 
     response = request_operation(roles[role], method, path, operation, run)

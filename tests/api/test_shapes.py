@@ -16,6 +16,7 @@ from tests.api.operations import (
     MATRIX,
     P,
     make_served_run,
+    prepare_operation,
     request_operation,
     url_of,
 )
@@ -102,6 +103,7 @@ def assert_request_documented(schema: dict, url: str, method: str, sent: dict) -
 def test_every_operation_answers_as_documented(schema, roles, project, owner, make_user,
                                                operation, method, path):
     run = make_served_run(project, owner, make_user)
+    prepare_operation(operation, project, run)
     if operation in BODIES:
         assert_request_documented(schema, url_of(path, run), method, BODIES[operation]())
 

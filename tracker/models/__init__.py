@@ -1,6 +1,10 @@
 """The tracking domain's models, one module per subject, all imported from here:
 `from tracker.models import Run`."""
 
+from tracker.models.audit import (
+    AuditAction,
+    AuditEntry,
+)
 from tracker.models.model_registry import (
     ModelStage,
     ModelVersion,
@@ -38,6 +42,8 @@ from tracker.models.tokens import (
 __all__ = [
     "ApiToken",
     "Artifact",
+    "AuditAction",
+    "AuditEntry",
     "artifact_upload_to",
     "Direction",
     "Experiment",

@@ -39,6 +39,9 @@ class Project(models.Model):
         help_text="Metric keys of the project's own that measure cost (like latency or model "
         "size): guardrails on the judged split may check them.",
     )
+    # In the trash since then (tracker.services.trash): hidden from everyone but its owners'
+    # trash, purged TRASH_DAYS later.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["slug"]

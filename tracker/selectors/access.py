@@ -6,12 +6,13 @@ import uuid
 from django.db.models import QuerySet
 
 from tracker.errors import NotFound
-from tracker.models import Experiment, Membership, Project, Run
+from tracker.models import Experiment, Membership, Project, Role, Run
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
-    """Projects the user is a member of, in any role."""
-    return Project.objects.filter(memberships__user=user).select_related("target").distinct()
+    """Projects the user is a member of, in any role (not those in the trash)."""
+    return (Project.objects.filter(memberships__user=user, deleted_at__isnull=True)
+            .select_related("target").distinct())
 
 
 def roles_of(*, user) -> dict[int, str]:
@@ -27,11 +28,16 @@ def role_of(*, user, project: Project) -> str | None:
             .values_list("role", flat=True).first())
 
 
-def project_for_user(*, user, slug: str) -> tuple[Project, str]:
-    """The project and the user's role in it; NotFound for outsiders (they learn nothing)."""
+def project_for_user(*, user, slug: str, trashed: bool = False) -> tuple[Project, str]:
+    """The project and the user's role in it; NotFound for outsiders (they learn nothing).
+
+    A project in the trash is not found, but with trashed=True by its owners (to restore it).
+    """
     project = Project.objects.select_related("target").filter(slug=slug).first()
     role = role_of(user=user, project=project) if project else None
-    if project is None or role is None:
+    hidden = project is not None and project.deleted_at is not None and not (
+        trashed and role == Role.OWNER)
+    if project is None or role is None or hidden:
         raise NotFound(f"no project {slug!r}", field="project")
     return project, role
 

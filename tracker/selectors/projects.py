@@ -11,7 +11,7 @@ from tracker.models import LIVE_RUNS, Membership, Project, TargetChange
 def projects_overview(*, user) -> QuerySet[Project]:
     """Projects the user can see, with their run count and the start of their latest run."""
     return (Project.objects.filter(id__in=Membership.objects.filter(user=user)
-                                   .values("project_id"))
+                                   .values("project_id"), deleted_at__isnull=True)
             .select_related("target")
             .annotate(run_count=Count("runs", filter=LIVE_RUNS),
                       last_run_at=Max("runs__started_at", filter=LIVE_RUNS))

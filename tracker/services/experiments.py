@@ -5,13 +5,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker.errors import Conflict
-from tracker.models import Experiment, Project, Run
+from tracker.models import AuditAction, Experiment, Project, Run
+from tracker.services import audit
 from tracker.services.json_fields import change_json_field, remove_tag
 from tracker.validation import check_name, clean_tags
 
 
 def create_experiment(*, project: Project, user, name: str, hypothesis: str = "") -> Experiment:
     """Create a named line of work in a project."""
+    _check_project_not_trashed(project)
     name = check_name(name, field="name", what="experiment name")
     try:
         with transaction.atomic():
@@ -24,6 +26,7 @@ def create_experiment(*, project: Project, user, name: str, hypothesis: str = ""
 
 def get_or_create_experiment(*, project: Project, user, name: str) -> Experiment:
     """The experiment of that name, created on first use."""
+    _check_project_not_trashed(project)
     name = check_name(name, field="experiment", what="experiment name")
     experiment = Experiment.objects.filter(project=project, name=name).first()
     if experiment:
@@ -49,7 +52,7 @@ def rename_experiment(*, experiment: Experiment, name: str) -> Experiment:
 
 
 @transaction.atomic
-def delete_experiment(*, experiment: Experiment) -> Experiment:
+def delete_experiment(*, experiment: Experiment, user=None, address: str = "") -> Experiment:
     """Soft-delete an experiment and every live run in it, all at one instant.
 
     The shared instant lets `restore_experiment` bring back exactly the runs that
@@ -61,18 +64,26 @@ def delete_experiment(*, experiment: Experiment) -> Experiment:
     experiment.deleted_at = now
     experiment.save(update_fields=["deleted_at", "updated_at"])
     Run.objects.live().filter(experiment=experiment).update(deleted_at=now)
+    audit.record(action=AuditAction.EXPERIMENT_DELETE, project=experiment.project, user=user,
+                 subject=f"experiment {experiment.name}", address=address)
     return experiment
 
 
 @transaction.atomic
-def restore_experiment(*, experiment: Experiment) -> Experiment:
-    """Undo `delete_experiment`: the experiment and the runs deleted with it come back."""
+def restore_experiment(*, experiment: Experiment, user=None, address: str = "") -> Experiment:
+    """Undo `delete_experiment`: the experiment and the runs deleted with it come back. One
+    trashed with its project comes back with it (Conflict here)."""
     if experiment.deleted_at is None:
         return experiment
+    if experiment.project.deleted_at is not None:
+        raise Conflict(f"project {experiment.project.slug!r} is in the trash; restore it "
+                       "first", field="project")
     Run.objects.filter(experiment=experiment, deleted_at=experiment.deleted_at).update(
         deleted_at=None)
     experiment.deleted_at = None
     experiment.save(update_fields=["deleted_at", "updated_at"])
+    audit.record(action=AuditAction.EXPERIMENT_RESTORE, project=experiment.project, user=user,
+                 subject=f"experiment {experiment.name}", address=address)
     return experiment
 
 
@@ -96,3 +107,10 @@ def _check_not_deleted(experiment: Experiment) -> None:
     if experiment.deleted_at is not None:
         raise Conflict(f"experiment {experiment.name!r} was deleted; restore it first",
                        field="experiment")
+
+
+def _check_project_not_trashed(project: Project) -> None:
+    """A project in the trash takes no experiments and no runs (MLflow may still name it)."""
+    if project.deleted_at is not None:
+        raise Conflict(f"project {project.slug!r} is in the trash; its owners may restore it",
+                       field="project")

@@ -7,8 +7,17 @@ from django.db import transaction
 
 from tracker import spelling
 from tracker.errors import Conflict, InvalidInput, NotFound
-from tracker.models import Guardrail, Membership, Project, Role, Target, TargetChange
+from tracker.models import (
+    AuditAction,
+    Guardrail,
+    Membership,
+    Project,
+    Role,
+    Target,
+    TargetChange,
+)
 from tracker.selectors.projects import similar_projects
+from tracker.services import audit
 from tracker.services.targets import clean_cost_metrics, clean_guardrails, clean_target
 from tracker.validation import check_slug
 
@@ -32,8 +41,12 @@ def create_project(*, user, slug: str, name: str = "", description: str = "",
     costs = clean_cost_metrics(cost_metrics) if cost_metrics is not None else []
     guardrail_rows = (clean_guardrails(guardrails, target=target_fields, cost_metrics=costs)
                       if guardrails is not None else [])
-    if Project.objects.filter(slug=slug).exists():
-        raise Conflict(f"a project with slug {slug!r} already exists", field="slug")
+    existing = Project.objects.filter(slug=slug).first()
+    if existing is not None:
+        yours = Membership.objects.filter(project=existing, user=user, role=Role.OWNER)
+        where = (" (in your trash: restore it, or wait for its purge)"
+                 if existing.deleted_at and yours.exists() else "")
+        raise Conflict(f"a project with slug {slug!r} already exists{where}", field="slug")
     if not allow_similar:
         _refuse_a_typo(user=user, slug=slug)
     project = Project.objects.create(slug=slug, name=name or slug, description=description or "",
@@ -70,9 +83,10 @@ def update_project(*, project: Project, name: str | None = None,
     return project
 
 
-def set_member(*, project: Project, username: str, role: str,
-               create: bool = True) -> Membership:
-    """Add a user to a project (unless create=False), or change their role.
+def set_member(*, project: Project, username: str, role: str, create: bool = True,
+               by=None, address: str = "") -> Membership:
+    """Add a user to a project (unless create=False), or change their role; `by` did it,
+    from `address` (the audit log records both).
 
     The last owner cannot be demoted.
     """
@@ -88,16 +102,22 @@ def set_member(*, project: Project, username: str, role: str,
             if not create:
                 raise NotFound(f"{username!r} is not a member of this project",
                                field="username")
+            audit.record(action=AuditAction.MEMBER_ADD, project=project, user=by,
+                         subject=f"{username} as {role}", address=address)
             return Membership.objects.create(project=project, user=user, role=role)
         if membership.role == Role.OWNER and role != Role.OWNER:
             _ensure_another_owner(project, user)
+        if membership.role != role:
+            audit.record(action=AuditAction.MEMBER_ROLE, project=project, user=by,
+                         subject=f"{username}: {membership.role} → {role}", address=address,
+                         details={"old": membership.role, "new": role})
         membership.role = role
         membership.save(update_fields=["role"])
         return membership
 
 
 @transaction.atomic
-def remove_member(*, project: Project, username: str) -> None:
+def remove_member(*, project: Project, username: str, by=None, address: str = "") -> None:
     """Remove a user from a project; a project always keeps at least one owner."""
     membership = Membership.objects.select_for_update().filter(
         project=project, user__username=username).first()
@@ -105,6 +125,8 @@ def remove_member(*, project: Project, username: str) -> None:
         raise NotFound(f"{username!r} is not a member of this project", field="username")
     if membership.role == Role.OWNER:
         _ensure_another_owner(project, membership.user)
+    audit.record(action=AuditAction.MEMBER_REMOVE, project=project, user=by,
+                 subject=f"{username} ({membership.role})", address=address)
     membership.delete()
 
 

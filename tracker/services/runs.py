@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from tracker import signals
 from tracker.errors import Conflict, InvalidInput
-from tracker.models import Experiment, Project, Run, RunDataset, RunStatus
+from tracker.models import AuditAction, Experiment, Project, Run, RunDataset, RunStatus
+from tracker.services import audit
 from tracker.services.experiments import get_or_create_experiment
 from tracker.services.json_fields import remove_tag
 from tracker.validation import check_name, clean_params, clean_tags
@@ -145,17 +146,32 @@ def finish_run(*, run: Run, status: str = RunStatus.FINISHED,
     return run
 
 
-def delete_run(*, run: Run) -> None:
-    """Soft-delete: the run disappears from searches and accepts no more data."""
+def delete_run(*, run: Run, user=None, address: str = "") -> None:
+    """Move the run to the trash: it disappears from searches and accepts no more data;
+    restorable for TRASH_DAYS (tracker.services.trash). Recorded in the audit log."""
     if run.deleted_at is None:
         run.deleted_at = timezone.now()
         run.save(update_fields=["deleted_at"])
+        audit.record(action=AuditAction.RUN_DELETE, project=run.project, user=user,
+                     subject=audit.run_subject(run), address=address)
 
 
-def restore_run(*, run: Run) -> Run:
-    """Undo `delete_run`: the run is found by searches again and takes data."""
+def restore_run(*, run: Run, user=None, address: str = "") -> Run:
+    """Undo `delete_run`: the run is found by searches again and takes data, its points,
+    summaries and artifacts as they were. A run trashed with its experiment or project
+    comes back with them (Conflict here)."""
+    if run.deleted_at is None:
+        return run
+    if run.project.deleted_at is not None:
+        raise Conflict(f"project {run.project.slug!r} is in the trash; restore it first",
+                       field="project")
+    if run.experiment.deleted_at is not None:
+        raise Conflict(f"experiment {run.experiment.name!r} is in the trash; restore it "
+                       "first", field="experiment")
     run.deleted_at = None
     run.save(update_fields=["deleted_at"])
+    audit.record(action=AuditAction.RUN_RESTORE, project=run.project, user=user,
+                 subject=audit.run_subject(run), address=address)
     return run
 
 

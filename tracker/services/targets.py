@@ -14,9 +14,18 @@ from django.db import transaction
 
 from tracker import mlflow_mapping, phrasing, signals, winner_rules
 from tracker.errors import InvalidInput
-from tracker.models import Direction, Guardrail, GuardrailOp, Project, Target, TargetChange
+from tracker.models import (
+    AuditAction,
+    Direction,
+    Guardrail,
+    GuardrailOp,
+    Project,
+    Target,
+    TargetChange,
+)
 from tracker.numbers import format_number
 from tracker.selectors.metrics import logged_summaries
+from tracker.services import audit
 from tracker.summaries import refresh_project_best_steps
 from tracker.validation import check_key, check_split, to_date, to_float
 
@@ -176,7 +185,8 @@ def clean_cost_metrics(items: object) -> list[str]:
 
 
 @transaction.atomic
-def set_target(*, project: Project, user, target: dict | None) -> Target | None:
+def set_target(*, project: Project, user, target: dict | None,
+               address: str = "") -> Target | None:
     """Agree (or change, or remove) the project's target; every change is recorded.
 
     A change of metric, direction or selection split moves every run's best step,
@@ -187,8 +197,7 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
     if target is None:
         if old_target:
             old_target.delete()
-            TargetChange.objects.create(project=project, changed_by=user, what="target",
-                                        old=old, new=None)
+            _record_change(project, user, "target", old, None, address)
             _refresh_project_best_steps(project)
             signals.target_changed.send(sender=Project, project=project)
         return None
@@ -203,8 +212,7 @@ def set_target(*, project: Project, user, target: dict | None) -> Target | None:
         new_target = Target.objects.create(project=project, **fields)
     new = new_target.as_dict()
     if new != old:
-        TargetChange.objects.create(project=project, changed_by=user, what="target",
-                                    old=old, new=new)
+        _record_change(project, user, "target", old, new, address)
         selection_moved = old is None or any(
             old[k] != new[k] for k in ("metric", "direction", "selected_on"))
         if selection_moved:
@@ -231,7 +239,7 @@ def _check_not_an_mlflow_key(project: Project, metric: str) -> None:
 
 @transaction.atomic
 def set_guardrails(*, project: Project, user, guardrails: list,
-                   cost_metrics: list | None = None) -> list[Guardrail]:
+                   cost_metrics: list | None = None, address: str = "") -> list[Guardrail]:
     """Replace the project's guardrails; the change is recorded.
 
     `cost_metrics`, when given, replaces the project's own measures of cost first, so one
@@ -246,10 +254,18 @@ def set_guardrails(*, project: Project, user, guardrails: list,
         return list(project.guardrails.all())
     project.guardrails.all().delete()
     created = Guardrail.objects.bulk_create(Guardrail(project=project, **g) for g in rows)
-    TargetChange.objects.create(project=project, changed_by=user, what="guardrails",
-                                old=old, new=rows)
+    _record_change(project, user, "guardrails", old, rows, address)
     signals.target_changed.send(sender=Project, project=project)
     return created
+
+
+def _record_change(project: Project, user, what: str, old, new, address: str) -> None:
+    """A change of target or guardrails, kept for reports (TargetChange) and in the audit
+    log with the address it came from."""
+    TargetChange.objects.create(project=project, changed_by=user, what=what, old=old, new=new)
+    action = AuditAction.TARGET_CHANGE if what == "target" else AuditAction.GUARDRAILS_CHANGE
+    audit.record(action=action, project=project, user=user, subject=what, address=address,
+                 details={"old": old, "new": new})
 
 
 @transaction.atomic

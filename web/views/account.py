@@ -9,7 +9,7 @@ from tracker.errors import NotFound
 from tracker.models import ApiToken
 from tracker.services import tokens as token_services
 from web import forms
-from web.permissions import page, with_csp
+from web.permissions import client_address, page, with_csp
 
 _login = auth_views.LoginView.as_view(template_name="web/login.html",
                                       redirect_authenticated_user=True)
@@ -30,7 +30,8 @@ def account(request):
     form = forms.TokenForm(request.POST if request.method == "POST" else None)
     new_token = None
     if form.is_valid():
-        token, raw = token_services.create_token(user=request.user, name=form.cleaned_data["name"])
+        token, raw = token_services.create_token(user=request.user, name=form.cleaned_data["name"],
+                                                 address=client_address(request))
         new_token = {"token": token, "raw": raw}
         form = forms.TokenForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
@@ -50,6 +51,6 @@ def revoke_token(request, token_id):
     token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
     if token is None:
         raise NotFound("no such token")
-    token_services.revoke_token(token=token)
+    token_services.revoke_token(token=token, address=client_address(request))
     messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("web:account")

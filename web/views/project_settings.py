@@ -25,12 +25,14 @@ from tracker.errors import TargetlineError
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import targets as target_selectors
+from tracker.selectors.audit import audit_log
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 from web import forms, presenters
-from web.permissions import Access, page, project_access
+from web.permissions import Access, client_address, page, project_access
 
 LATEST_REPORTS = 10
+AUDIT_SHOWN = 50  # the API's audit-log answers more
 
 
 def _target_initial(target) -> dict:
@@ -124,6 +126,8 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "checkin": _checkin_summary(checkin),
         "reports": _latest_reports(project),
         "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
+        "audit_entries": audit_log(project=project)[:AUDIT_SHOWN] if access.is_owner else [],
+        "trash_days": settings.TRASH_DAYS,
     }, status=status)
 
 
@@ -185,7 +189,8 @@ def save_target(request, slug):
     access = _owners_only(request, slug)
     form = forms.TargetForm(request.POST)
     return _submit(request, access, form, "target_form", lambda: target_services.set_target(
-        project=access.project, user=request.user, target=form.as_target()),
+        project=access.project, user=request.user, target=form.as_target(),
+        address=client_address(request)),
         "Target saved; the change is recorded.", prefix="target.")
 
 
@@ -197,7 +202,8 @@ def save_guardrails(request, slug):
     return _submit(request, access, form, "guardrails_form",
                    lambda: target_services.set_guardrails(
         project=access.project, user=request.user, guardrails=form.as_guardrails(),
-        cost_metrics=form.cost_metrics()), "Guardrails saved; the change is recorded.")
+        cost_metrics=form.cost_metrics(), address=client_address(request)),
+        "Guardrails saved; the change is recorded.")
 
 
 def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
@@ -205,7 +211,8 @@ def _save_member(request, slug: str, *, create: bool) -> HttpResponse:
     form = forms.MemberForm(request.POST)
     return _submit(request, access, form, "member_form", lambda: project_services.set_member(
         project=access.project, username=form.cleaned_data["username"],
-        role=form.cleaned_data["role"], create=create), "Member saved.")
+        role=form.cleaned_data["role"], create=create, by=request.user,
+        address=client_address(request)), "Member saved.")
 
 
 @settings_form
@@ -226,7 +233,8 @@ def remove_member(request, slug):
     access = _owners_only(request, slug)
     username = request.POST.get("username", "")
     try:
-        project_services.remove_member(project=access.project, username=username)
+        project_services.remove_member(project=access.project, username=username,
+                                       by=request.user, address=client_address(request))
     except TargetlineError as exc:
         messages.error(request, exc.message)
     else:

@@ -3,6 +3,7 @@
 import math
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -154,6 +155,7 @@ def run_detail(request, run_id):
         "parent": parent, "children": children, "children_url": children_url,
         "status": presenters.run_status(run),
         "access": access, "project": project, "run": run, "rows": rows,
+        "trash_days": settings.TRASH_DAYS,
         "system_rows": system_rows,
         "single_values": _system_apart(single_values, lambda key: key)[0],
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
