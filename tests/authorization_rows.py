@@ -132,6 +132,13 @@ V1_ROWS = {
     (f"{RUN}/artifacts/<path:path>", "GET"): Row(reads()),
     (f"{RUN}/artifacts/<path:path>", "PUT"): Row(writes(), lambda w: {
         "data": b"new model bytes", "content_type": "application/octet-stream"}),
+    # The trash: deleting a project moves it there (owners); restoring a live one is a 409.
+    (f"{PRJ}/", "DELETE"): Row(owners(204)),
+    (f"{PRJ}/restore/", "POST"): Row((409, 403, 403, 404, 401, 401)),
+    (f"{PRJ}/audit-log/", "GET"): Row(owners()),
+    (f"{V1}trash/", "GET"): Row(anyone()),
+    (f"{RUN}/restore/", "POST"): Row((409, 403, 403, 404, 401, 401)),
+    (f"{PRJ}/experiments/<path:name>/", "DELETE"): Row(writes(204)),
     (f"{PRJ}/winner/", "GET"): Row(reads()),
     (f"{PRJ}/leaderboard/", "GET"): Row(reads()),
     (f"{PRJ}/models/", "GET"): Row(reads()),
@@ -184,7 +191,14 @@ WEB_ROWS = {
     (f"{S}check-in/", "POST"): Row(page_owner(), form(lambda w: {
         **w.checkin, "weekday": "0", "recipients": "viewer-user"})),
     (f"{S}send-report/", "POST"): Row(page_write(), form(lambda w: {})),
+    ("trash/", "GET"): Row(page_anyone()),
+    # Only an owner restores, and only what is in the trash: the live run is not.
+    ("trash/restore/", "POST"): Row((404, 404, 404, 404, 302, 302), form(lambda w: {
+        "kind": "run", "key": str(w.run_id)})),
+    (f"{S}delete/", "POST"): Row(page_owner()),
     ("experiments/<int:experiment_id>/", "GET"): Row(page(302)),
+    ("experiments/<int:experiment_id>/delete/", "POST"): Row(page_write()),
+    ("runs/<uuid:run_id>/delete/", "POST"): Row(page_write()),
     ("runs/<uuid:run_id>/", "GET"): Row(page()),
     ("runs/<uuid:run_id>/notes/", "POST"): Row(page_write(), form(lambda w: {
         "notes": "promising"})),
@@ -192,5 +206,6 @@ WEB_ROWS = {
 }
 # A settings form's address asked with GET (the address bar after a refused form) sends
 # anyone signed in to the settings page, which then decides; it tells nothing by itself.
+# (Deleting the project is not such a form: it answers only POST.)
 WEB_ROWS.update({(route, "GET"): Row(page_anyone(302)) for route, method in list(WEB_ROWS)
-                 if route.startswith(S) and route != S})
+                 if route.startswith(S) and route not in (S, f"{S}delete/")})
