@@ -1,11 +1,17 @@
-"""One exception handler: every error is `{"error": "...", "field": "..."}` with a 4xx status."""
+"""One exception handler: every error is `{"error": "...", "field": "..."}` with a 4xx status,
+or 503 while the database is away."""
+
+import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from tracker import database
 from tracker.errors import TargetlineError
+
+logger = logging.getLogger("api")
 
 
 class ErrorOutput(serializers.Serializer):
@@ -56,10 +62,21 @@ def exception_handler(exc, context):
              "field": None}, status=401)
     elif isinstance(exc, exceptions.APIException):
         response = Response({"error": str(exc.detail), "field": None}, status=exc.status_code)
+    elif database.unavailable(exc):
+        logger.warning("%s %s: %s", context["request"].method, context["request"].path, exc)
+        return database_unavailable()
     else:
         return None
     if getattr(exc, "auth_header", None):
         response["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+def database_unavailable() -> JsonResponse:
+    """503 with Retry-After: the database is away for a moment (tracker.database). Also
+    config/urls.py's answer for a v1 request that failed outside its view."""
+    response = JsonResponse({"error": database.message(), "field": None}, status=503)
+    response["Retry-After"] = str(database.retry_after())
     return response

@@ -45,8 +45,8 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity"]
 
 ERRORS = ("An error, with the field it concerns: 400 invalid input, 401 no valid token, "
           "403 your role may not do this, 404 not found (or not yours to see), "
-          "409 conflict, 413 too large, 429 too many failed token checks (wait the seconds "
-          "of Retry-After).")
+          "409 conflict, 413 too large, 429 too many failed token checks, 503 the database "
+          "is unavailable for a moment (for both: wait the seconds of Retry-After).")
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": NON_FINITE}],

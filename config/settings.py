@@ -157,6 +157,10 @@ def _database(url: str) -> dict:
 
 DATABASE_URL = envstr("DATABASE_URL", "")
 DATABASES = {"default": _database(DATABASE_URL)}
+# While PostgreSQL restarts or has no connection left, requests are answered 503 with this
+# Retry-After, in seconds (tracker/database.py). The MLflow client waits exactly that long
+# between its 7 retries, so it rides out an outage of about 7 times this.
+DATABASE_RETRY_AFTER = envint("DATABASE_RETRY_AFTER", 5, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

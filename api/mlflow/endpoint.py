@@ -20,9 +20,11 @@ from api.mlflow.errors import (
     INTERNAL_ERROR,
     UNAUTHENTICATED,
     MlflowError,
+    database_unavailable,
     from_domain,
     invalid,
 )
+from tracker import database
 from tracker.errors import TargetlineError
 
 logger = logging.getLogger("api.mlflow")
@@ -95,7 +97,8 @@ def request_data(request) -> dict:
 
 
 def handle_errors(view):
-    """Answer every failure in MLflow's error shape, never as HTML or a 5xx for bad input."""
+    """Answer every failure in MLflow's error shape, never as HTML or a 5xx for bad input;
+    503 TEMPORARILY_UNAVAILABLE while the database is away."""
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
@@ -104,7 +107,10 @@ def handle_errors(view):
             return error_response(exc)
         except TargetlineError as exc:
             return error_response(from_domain(exc))
-        except Exception:
+        except Exception as exc:
+            if database.unavailable(exc):
+                logger.warning("MLflow endpoint %s: %s", request.path, exc)
+                return error_response(database_unavailable())
             logger.exception("MLflow endpoint %s failed", request.path)
             return error_response(MlflowError(
                 "internal server error; the server log has the details", INTERNAL_ERROR))

@@ -1,5 +1,6 @@
 """MLflow's error shape: `{"error_code": "...", "message": "..."}` with MLflow's HTTP statuses."""
 
+from tracker import database
 from tracker.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
@@ -11,6 +12,7 @@ ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
 BAD_REQUEST = "BAD_REQUEST"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
 
 # As mlflow.exceptions.ERROR_CODE_TO_HTTP_STATUS: note RESOURCE_ALREADY_EXISTS is a 400.
 HTTP_STATUS = {
@@ -23,6 +25,7 @@ HTTP_STATUS = {
     UNAUTHENTICATED: 401,
     REQUEST_LIMIT_EXCEEDED: 429,
     INTERNAL_ERROR: 500,
+    TEMPORARILY_UNAVAILABLE: 503,
 }
 
 
@@ -54,6 +57,13 @@ def not_found(message: str) -> MlflowError:
 
 def already_exists(message: str) -> MlflowError:
     return MlflowError(message, RESOURCE_ALREADY_EXISTS)
+
+
+def database_unavailable() -> MlflowError:
+    """The database is away for a moment (tracker.database): 503, which the MLflow client
+    retries after Retry-After for its reads and logging calls."""
+    return MlflowError(database.message(), TEMPORARILY_UNAVAILABLE,
+                       retry_after=database.retry_after())
 
 
 def from_domain(exc: Exception) -> MlflowError:

@@ -84,22 +84,26 @@ def make_tokens(env: dict, *usernames: str) -> dict:
 
 
 class Server:
-    """gunicorn serving Targetline on 127.0.0.1:port; stop() and start() again at will."""
+    """gunicorn serving Targetline on 127.0.0.1:port; stop() and start() again at will.
+    `workers` processes of 4 threads each (scripts/run.sh runs 2); `args`, more options."""
 
-    def __init__(self, env: dict, log_path: Path, port: int | None = None):
+    def __init__(self, env: dict, log_path: Path, port: int | None = None, *,
+                 workers: int = 1, args: tuple = ()):
         self.env = env
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.workers = workers
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "config.wsgi:application", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "1", "--worker-class", "gthread",
-             "--threads", "4", "--graceful-timeout", "5", "--no-control-socket",
-             "--log-level", "warning"],
+             f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class",
+             "gthread", "--threads", "4", "--graceful-timeout", "5", "--no-control-socket",
+             "--log-level", "warning", *self.args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
