@@ -6,11 +6,10 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from api.base import FileAnswerMixin, RunView
-from api.parsers import RawBytesParser
+from api.parsers import CheckedMultiPartParser, RawBytesParser
 from api.schema import results
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
@@ -67,7 +66,7 @@ class ArtifactUploadView(RunView):
     """Upload a file as the multipart field `file` (owners and members): 201, or 200 when
     it replaced the file at that path. Paths with `..` are refused."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [CheckedMultiPartParser]
 
     class Input(serializers.Serializer):
         file = serializers.FileField()
