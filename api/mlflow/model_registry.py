@@ -314,9 +314,9 @@ def alias(request, user, data):
 
 @endpoint("POST")
 def create_model_version(request, user, data):
-    name = fields.required(data, "name")
+    name = fields.required_string(data, "name")
     source, run, logged_model_id = _version_source(
-        user, fields.required(data, "source"), data.get("run_id"), data.get("model_id"))
+        user, fields.required_string(data, "source"), data.get("run_id"), data.get("model_id"))
     model = registry_selectors.model_by_name(user, name, write=True,
                                              project_id=None if run is None else run.project_id)
     if run is not None and model.project_id is None:
