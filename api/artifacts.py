@@ -1,6 +1,7 @@
 """Run artifacts: list, upload, download. Files go through Django's storage API."""
 
 import mimetypes
+from urllib.parse import quote
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -41,7 +42,7 @@ def artifact_data(request, artifact: Artifact) -> dict:
         "content_type": artifact.content_type,
         "created_at": artifact.created_at.isoformat(),
         "url": request.build_absolute_uri(
-            f"/api/v1/runs/{artifact.run_id}/artifacts/{artifact.path}"),
+            f"/api/v1/runs/{artifact.run_id}/artifacts/{quote(artifact.path)}"),
     }
 
 
