@@ -1,16 +1,16 @@
 """Run artifacts: list, upload, download. Files go through Django's storage API."""
 
 import mimetypes
+from urllib.parse import quote
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from api.base import FileAnswerMixin, RunView
-from api.parsers import RawBytesParser
+from api.parsers import CheckedMultiPartParser, RawBytesParser
 from api.schema import results
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
@@ -42,7 +42,7 @@ def artifact_data(request, artifact: Artifact) -> dict:
         "content_type": artifact.content_type,
         "created_at": artifact.created_at.isoformat(),
         "url": request.build_absolute_uri(
-            f"/api/v1/runs/{artifact.run_id}/artifacts/{artifact.path}"),
+            f"/api/v1/runs/{artifact.run_id}/artifacts/{quote(artifact.path)}"),
     }
 
 
@@ -67,7 +67,7 @@ class ArtifactUploadView(RunView):
     """Upload a file as the multipart field `file` (owners and members): 201, or 200 when
     it replaced the file at that path. Paths with `..` are refused."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [CheckedMultiPartParser]
 
     class Input(serializers.Serializer):
         file = serializers.FileField()

@@ -7,12 +7,14 @@ the target, guardrails, members and the project itself. Outsiders get 404s.
 
 from rest_framework.views import APIView
 
+from api.parsers import fields_of
 from api.schema import OperationSchema
 from api.throttle import client_address
 from tracker.errors import Forbidden
 from tracker.models import Role
 from tracker.permissions import can_administer, can_write, who_may
 from tracker.selectors.access import project_for_user, run_for_user
+from tracker.validation import check_storable
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -21,6 +23,12 @@ class OperationView(APIView):
     """One operation of the API; any authenticated user may call it."""
 
     schema = OperationSchema()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # The URL's text, as the parsers (api/parsers.py) check the body's.
+        check_storable(kwargs)
+        check_storable(fields_of(request.query_params))
 
     @property
     def address(self) -> str:

@@ -12,6 +12,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 
+# The pattern of a catch-all route: any path, newlines included (`.` alone stops at one, and a
+# path with a %0A would then miss every route and get Django's HTML 404).
+CATCH_ALL = r"^(?P<rest>(?s:.*))$"
+
 # The methods an operation answers; HEAD follows GET and OPTIONS any view, as in Django.
 OPERATION_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -24,7 +24,7 @@ from api import (
     trash,
 )
 from api.docs import DocsView, SchemaView
-from api.routes import route
+from api.routes import CATCH_ALL, route
 from tracker.errors import NotFound
 
 
@@ -84,5 +84,5 @@ urlpatterns = [
     *route(f"{P}/reports/<str:report_id>", reports.ReportDetailView, name="report-detail"),
     *route(f"{P}/reports/<str:report_id>/html", reports.ReportHtmlView, name="report-html"),
     *route(f"{P}/reports/<str:report_id>/pdf", reports.ReportPdfView, name="report-pdf"),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(CATCH_ALL, not_found),
 ]

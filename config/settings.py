@@ -265,8 +265,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "api.parsers.LenientJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "api.parsers.CheckedFormParser",
+        "api.parsers.CheckedMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "api.renderers.StrictJSONRenderer",

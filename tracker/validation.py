@@ -177,3 +177,56 @@ def to_date(value: object, *, field: str) -> date | None:
     except ValueError:
         raise InvalidInput(f"{field} must be a date like 2026-11-23, not {value!r}",
                            field=field) from None
+
+
+# JSON writes NUL and surrogates only as escapes: a body without one holds neither, so only
+# a body with one need be searched (a batch of thousands of points is not).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def may_hold_unstorable_text(raw_json: bytes) -> bool:
+    """Whether a JSON text may hold a string the database cannot store (text_problem)."""
+    return _SUSPECT_ESCAPE.search(raw_json) is not None
+
+
+def text_problem(text: str) -> str | None:
+    """Why the database cannot store `text`, or None. PostgreSQL refuses the NUL character
+    in text and in JSON, and text that is not valid Unicode: a lone surrogate, which a
+    JSON escape such as \\ud800 makes."""
+    if "\x00" in text:
+        return "must not contain the NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it has a lone surrogate such as \\ud800)"
+    return None
+
+
+def unstorable_text(data: object, path: str = "") -> tuple[str, str] | None:
+    """The first string in `data` (a value or a key, at any depth) that the database cannot
+    store: (its dotted path, text_problem's reason); None when there is none."""
+    if isinstance(data, str):
+        problem = text_problem(data)
+        return None if problem is None else (path or "body", problem)
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = str(key)
+            if isinstance(key, str) and (problem := text_problem(key)):
+                name = repr(key)[1:-1]  # written out, escaped: the answer could not hold it
+                where = f"{path}.{name}" if path else name
+                return (where, problem.replace("must", "is a key that must", 1))
+            where = f"{path}.{name}" if path else name
+            if found := unstorable_text(value, where):
+                return found
+    elif isinstance(data, list | tuple):
+        for i, item in enumerate(data):
+            if found := unstorable_text(item, f"{path}[{i}]"):
+                return found
+    return None
+
+
+def check_storable(data: object, *, field: str = "") -> None:
+    """InvalidInput naming the first string in `data` the database cannot store."""
+    if found := unstorable_text(data, field):
+        where, problem = found
+        raise InvalidInput(f"{where} {problem}", field=where)

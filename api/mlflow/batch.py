@@ -19,11 +19,12 @@ from typing import Annotated, Any, NamedTuple
 import msgspec
 
 from api.mlflow import fields, shapes
-from api.mlflow.endpoint import json_body, json_object
+from api.mlflow.endpoint import check_storable, json_body, json_object
 from api.mlflow.errors import MlflowError, invalid
 from tracker.errors import InvalidInput
 from tracker.points import Columns
 from tracker.services import metrics as metric_services
+from tracker.validation import may_hold_unstorable_text
 
 # MLflow's own limits (mlflow/utils/validation.py), not Targetline's larger v1 ones.
 MAX_METRICS_PER_BATCH = 1000
@@ -96,9 +97,13 @@ def read(request, body_type: type[msgspec.Struct]) -> msgspec.Struct:
     if body is None:
         return body_type()
     try:
-        return _DECODERS[body_type].decode(body)
-    except msgspec.MsgspecError:  # bare NaN, a double-encoded body, a number beyond a double
-        data = json_object(body)
+        decoded = _DECODERS[body_type].decode(body)
+    except (msgspec.MsgspecError, RecursionError):  # bare NaN, a double-encoded body, a
+        data = json_object(body)                     # number beyond a double, deep nesting
+    else:
+        if may_hold_unstorable_text(body):
+            check_storable(msgspec.to_builtins(decoded))
+        return decoded
     try:
         return msgspec.convert(data, body_type)
     except msgspec.ValidationError as exc:  # an integer too large even for a float

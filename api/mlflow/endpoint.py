@@ -26,6 +26,7 @@ from api.mlflow.errors import (
 )
 from tracker import database
 from tracker.errors import TargetlineError
+from tracker.validation import may_hold_unstorable_text, unstorable_text
 
 logger = logging.getLogger("api.mlflow")
 
@@ -78,6 +79,8 @@ def json_object(body: bytes) -> dict:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise invalid(f"the request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise invalid("the request body is not valid JSON: it is nested too deeply") from None
     if isinstance(data, str):  # old clients double-encode
         try:
             data = json.loads(data)
@@ -85,12 +88,23 @@ def json_object(body: bytes) -> dict:
             data = None
     if not isinstance(data, dict):
         raise invalid("the request body must be a JSON object")
+    if may_hold_unstorable_text(body):
+        check_storable(data)
     return data
+
+
+def check_storable(data) -> None:
+    """Refuse text the database cannot store (NUL, lone surrogates), naming the field."""
+    if found := unstorable_text(data):
+        where, problem = found
+        raise invalid(f"Invalid value for parameter '{where}': it {problem}")
 
 
 def request_data(request) -> dict:
     """The request's fields: the JSON body of a POST, the query string of a GET."""
     if request.method == "GET":
+        check_storable({key: values[0] if len(values) == 1 else values
+                        for key, values in request.GET.lists()})
         return request.GET
     body = json_body(request)
     return {} if body is None else json_object(body)

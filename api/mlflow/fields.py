@@ -23,6 +23,13 @@ def required(data, field: str) -> str:
     return value
 
 
+def required_string(data, field: str) -> str:
+    value = required(data, field)
+    if not isinstance(value, str):
+        raise invalid(f"Invalid value {value!r} for parameter '{field}': expected a string")
+    return value
+
+
 def string(data, field: str, default: str = "") -> str:
     value = data.get(field, default)
     if value is None:

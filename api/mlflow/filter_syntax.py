@@ -271,13 +271,19 @@ class _Parser:
 
 def parse(text: str | None, *, entities: set[str]) -> Group | Clause | None:
     """Parse an MLflow filter string into clauses; None when it is blank."""
-    if not text or not text.strip():
+    if not text:
+        return None
+    if not isinstance(text, str):
+        raise invalid(f"Invalid value {text!r} for parameter 'filter': expected a string")
+    if not text.strip():
         return None
     return _Parser(text, allowed_entities=entities).parse()
 
 
 def order_key(text: str) -> tuple[str, str, bool]:
     """("metric"|"param"|"tag"|"attribute", key, descending) of one MLflow order_by item."""
+    if not isinstance(text, str):
+        raise invalid(f"Invalid order_by clause {text!r}: expected a string")
     tokens = _Lexer(text).tokens[:-1]
     descending = False
     if tokens and tokens[-1].kind == "keyword" and tokens[-1].value in ("asc", "desc"):

@@ -315,8 +315,8 @@ def alias(request, user, data):
 
 @endpoint("POST")
 def create_model_version(request, user, data):
-    name = fields.required(data, "name")
-    check_source(fields.required(data, "source"))
+    name = fields.required_string(data, "name")
+    check_source(fields.required_string(data, "source"))
     source, run, logged_model_id = _version_source(
         user, data["source"], data.get("run_id"), data.get("model_id"))
     model = registry_selectors.model_by_name(user, name, write=True,

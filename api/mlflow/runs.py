@@ -3,6 +3,8 @@ record its datasets. Its logging calls are logging_calls.py's, its search search
 
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import invalid, not_found
@@ -18,8 +20,14 @@ _STATUS_NUMBERS = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAIL
                    "5": "KILLED"}
 
 
-def _time(ms) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+def _time(ms, field: str) -> datetime | None:
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):  # beyond the years 1 to 9999
+        raise invalid(f"Invalid value {ms} for parameter '{field}': not a time in "
+                      "milliseconds since 1970") from None
 
 
 def _status(value) -> str:
@@ -49,11 +57,11 @@ def create_run(request, user, data):
         raise invalid("Both 'run_name' argument and 'mlflow.runName' tag are specified, but "
                       f"with different values (run_name='{run_name}', "
                       f"mlflow.runName='{tag_name}').")
-    start_time = fields.integer(data, "start_time")
+    start_time = _time(fields.integer(data, "start_time"), "start_time")
     commit = tags.get("mlflow.source.git.commit", "")
     run, _ = run_services.create_run(
         project=experiment.project, user=user, experiment=experiment,
-        name=run_name or tag_name, tags=tags, started_at=_time(start_time),
+        name=run_name or tag_name, tags=tags, started_at=start_time,
         git_commit=commit if isinstance(commit, str) else "")
     run.project, run.experiment, run.created_by = experiment.project, experiment, user
     return {"run": shapes.run_json(run, user, [], [])}
@@ -62,20 +70,26 @@ def create_run(request, user, data):
 @endpoint("POST")
 def update_run(request, user, data):
     run = _run_to_change(user, fields.run_id(data))
+    # Every field is read before anything is written: a refused call changes nothing.
     run_name = fields.string(data, "run_name")
-    if run_name:
-        run_services.update_run(run=run, name=run_name)
-    if data.get("status") not in (None, ""):
-        status = _status(data.get("status"))
-        ours = _TERMINAL.get(status, RunStatus.RUNNING)
-        if ours == run.status and (ours == RunStatus.RUNNING or run.ended_at is not None):
-            pass  # update_run(name=...) resends the current status: nothing changes
-        elif status in _TERMINAL:
-            ended_at = _time(fields.integer(data, "end_time"))
-            run_services.finish_run(run=run, status=ours, ended_at=ended_at)
-        else:
-            run_services.update_run(run=run, status=RunStatus.RUNNING)
+    status = None if data.get("status") in (None, "") else _status(data.get("status"))
+    ended_at = _time(fields.integer(data, "end_time"), "end_time")
+    with transaction.atomic():
+        if run_name:
+            run_services.update_run(run=run, name=run_name)
+        if status is not None:
+            _change_status(run, status, ended_at)
     return {"run_info": shapes.run_info_json(run, user)}
+
+
+def _change_status(run: Run, status: str, ended_at: datetime | None) -> None:
+    ours = _TERMINAL.get(status, RunStatus.RUNNING)
+    if ours == run.status and (ours == RunStatus.RUNNING or run.ended_at is not None):
+        pass  # update_run(name=...) resends the current status: nothing changes
+    elif status in _TERMINAL:
+        run_services.finish_run(run=run, status=ours, ended_at=ended_at)
+    else:
+        run_services.update_run(run=run, status=RunStatus.RUNNING)
 
 
 @endpoint("GET")

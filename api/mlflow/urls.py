@@ -20,6 +20,7 @@ from api.mlflow import (
     search,
 )
 from api.mlflow.endpoint import not_found
+from api.routes import CATCH_ALL
 
 # Where config/urls.py mounts `urlpatterns`: MLflow's REST API, and its twin that MLflow's
 # own web UI calls.
@@ -84,17 +85,17 @@ urlpatterns = [
          name="mlflow-logged-model-tag"),
     path("logged-models/<str:model_id>/params", logged_models.log_logged_model_params,
          name="mlflow-logged-model-params"),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(CATCH_ALL, not_found),
 ]
 
 artifact_urlpatterns = [
     path("artifacts", artifacts.artifact_list, name="mlflow-artifacts-list"),
     path("artifacts/", artifacts.artifact_list),
     path("artifacts/<path:path>", artifacts.artifact_detail, name="mlflow-artifacts-file"),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(CATCH_ALL, not_found),
 ]
 
 v3_urlpatterns = [
     path("server-info", artifacts.server_info, name="mlflow-server-info"),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(CATCH_ALL, not_found),
 ]

@@ -51,8 +51,8 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
     )
     if run_id is not None:
         run.id = run_id
-    if not run.name:
-        run.name = f"{exp.name}-{str(run.id)[:8]}"
+    if not run.name:  # the experiment's name may take all 250 characters: cut it short
+        run.name = f"{exp.name[:241]}-{str(run.id)[:8]}"
     if run_id is None:  # a new random id: a single INSERT, no transaction of its own
         run.save(force_insert=True)
         return run, True
