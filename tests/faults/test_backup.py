@@ -7,6 +7,7 @@ every artifact and report PDF must be what the original answered. The commands a
 from the docs, so the docs cannot drift from what was tried.
 """
 
+import json
 import os
 import re
 import shutil
@@ -82,8 +83,6 @@ def base_env(tmp_path: Path) -> dict:
 
 def assert_worth_restoring(text: str) -> None:
     """The source has what a backup must keep: a winner, histories, files, a report PDF."""
-    import json
-
     found = json.loads(text)
     assert found["winner"]["run"] and found["winner"]["judged"] is not None
     assert sum(len(points) for points in found["histories"].values()) >= 30
