@@ -81,12 +81,14 @@ def gunicorn(settings, tmp_path):
             return requests.get(f"{base}/api/v1/", timeout=5).status_code == 200
         except requests.RequestException:  # not listening yet, or still importing
             return False
-    wait_for(answers, 30, "gunicorn to answer")
-    process.base, process.log_path = base, tmp_path / "gunicorn.log"
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(30)
-    log.close()
+    try:
+        wait_for(answers, 30, "gunicorn to answer")
+        process.base = base
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        log.close()
 
 
 def batch(n: int) -> dict:
