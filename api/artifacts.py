@@ -65,7 +65,8 @@ class ArtifactListView(RunView):
 
 class ArtifactUploadView(RunView):
     """Upload a file as the multipart field `file` (owners and members): 201, or 200 when
-    it replaced the file at that path. Paths with `..` are refused."""
+    it replaced the file at that path. Paths with `..` are refused. A full artifact storage
+    answers 507, one that cannot be written 503: nothing is stored."""
 
     parser_classes = [CheckedMultiPartParser]
 
@@ -108,7 +109,8 @@ class ArtifactDownloadView(FileAnswerMixin, RunView):
 
 class ArtifactPutView(RunView):
     """Store the request body as the file at this path (owners and members): 201, or 200
-    when it replaced a file. Needs nothing but the path: no form, no file name."""
+    when it replaced a file. Needs nothing but the path: no form, no file name. A full
+    artifact storage answers 507, one that cannot be written 503: nothing is stored."""
 
     parser_classes = [RawBytesParser]
 

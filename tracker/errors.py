@@ -29,3 +29,13 @@ class LimitExceeded(TargetlineError):
 
 class Forbidden(TargetlineError):
     status = 403
+
+
+class StorageUnavailable(TargetlineError):
+    """The artifact storage is full (507 Insufficient Storage) or cannot be written (503)."""
+
+    status = 503
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 503):
+        super().__init__(message, field=field)
+        self.status = status

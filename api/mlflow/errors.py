@@ -1,7 +1,14 @@
 """MLflow's error shape: `{"error_code": "...", "message": "..."}` with MLflow's HTTP statuses."""
 
 from tracker import database
-from tracker.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from tracker.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    StorageUnavailable,
+)
 
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
 RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
@@ -24,24 +31,26 @@ HTTP_STATUS = {
     PERMISSION_DENIED: 403,
     UNAUTHENTICATED: 401,
     REQUEST_LIMIT_EXCEEDED: 429,
-    INTERNAL_ERROR: 500,
     TEMPORARILY_UNAVAILABLE: 503,
+    INTERNAL_ERROR: 500,
 }
 
 
 class MlflowError(Exception):
-    """An error answered in MLflow's shape; with `retry_after` (seconds), a Retry-After."""
+    """An error answered in MLflow's shape; with `retry_after` (seconds), a Retry-After;
+    `status` when the HTTP status is not the error code's (a full artifact storage: 507)."""
 
     def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE, *,
-                 retry_after: int | None = None):
+                 retry_after: int | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.error_code = error_code
         self.retry_after = retry_after
+        self._status = status
 
     @property
     def status(self) -> int:
-        return HTTP_STATUS.get(self.error_code, 500)
+        return self._status or HTTP_STATUS.get(self.error_code, 500)
 
     def as_dict(self) -> dict:
         return {"error_code": self.error_code, "message": self.message}
@@ -77,6 +86,9 @@ def from_domain(exc: Exception) -> MlflowError:
         return MlflowError(message, RESOURCE_DOES_NOT_EXIST)
     if isinstance(exc, Forbidden):
         return MlflowError(message, PERMISSION_DENIED)
+    if isinstance(exc, StorageUnavailable):  # 507 is final for the client, 503 retried
+        return MlflowError(message, TEMPORARILY_UNAVAILABLE if exc.status == 503 else
+                           INTERNAL_ERROR, status=exc.status)
     if isinstance(exc, InvalidInput | Conflict | LimitExceeded):
         return MlflowError(message, INVALID_PARAMETER_VALUE)
     return MlflowError(message, INVALID_PARAMETER_VALUE)

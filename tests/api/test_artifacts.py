@@ -80,18 +80,22 @@ def test_download_returns_the_same_bytes(api, run):
     assert 'filename="model.pkl"' in response["Content-Disposition"]
 
 
-def test_uploading_to_the_same_path_replaces_the_file(api, run, media_root):
+def test_uploading_to_the_same_path_replaces_the_file(api, run, media_root,
+                                                     django_capture_on_commit_callbacks):
     _upload(api, run, b"first version", path="models/model.pkl")
-    second = _upload(api, run, b"second, longer version", path="models/model.pkl")
+    with django_capture_on_commit_callbacks(execute=True):  # the old file goes on commit
+        second = _upload(api, run, b"second, longer version", path="models/model.pkl")
 
     assert second.status_code == 200  # replaced, not created
     assert second.json()["size"] == len(b"second, longer version")
     listed = api.get(f"/api/v1/runs/{run.id}/artifacts/").json()["results"]
     assert [a["path"] for a in listed] == ["models/model.pkl"]
     assert _download(api, run, "models/model.pkl")[1] == b"second, longer version"
-    # The old file is gone rather than kept next to the new one under another name.
-    stored = sorted(p.name for p in (media_root / "runs" / str(run.id) / "models").iterdir())
-    assert stored == ["model.pkl"]
+    # The old file is gone rather than kept next to the new one, which was written beside it
+    # (under another name) before the old one was let go.
+    [stored] = (media_root / "runs" / str(run.id) / "models").iterdir()
+    assert stored.read_bytes() == b"second, longer version"
+    assert list((media_root / ".incoming").iterdir()) == []
 
 
 @pytest.mark.parametrize("path", ["../escape.txt", "models/../../escape.txt", ".."])
