@@ -34,7 +34,7 @@ EXCLUDED = {
 }
 # The catch-all of each API prefix: every unknown URL's JSON 404 (tests/api/test_routes.py,
 # tests/mlflow/test_errors.py).
-CATCH_ALL = "(?P<rest>.*)"
+CATCH_ALL = "(?P<rest>"  # api/routes.py's CATCH_ALL: any text, newlines too
 # MLflow's own web UI calls the same operations under /ajax-api/: each answers as its
 # /api/ route, and is asked with the same row.
 TWIN_PREFIXES = {"ajax-api/": "api/"}

@@ -139,7 +139,7 @@ def _raw_fields(route: str, schema: dict, body: bytes) -> dict | None:
         decoder = _DECODERS[route] = msgspec.json.Decoder(struct)
     try:
         decoded = decoder.decode(body)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):  # too deep: the view refuses it
         return None
     return {name: None if raw == _NULL else raw for name in [*schema, "run_uuid"]
             if (raw := getattr(decoded, name)) is not _ABSENT}
@@ -177,7 +177,10 @@ def check(route: str, request) -> None:
         if raw and value is not None:
             if ARRAY in checks and STRING_ITEMS not in checks and _is_list(value):
                 continue  # a list: its items are the view's to read
-            value = msgspec.json.decode(value)
+            try:
+                value = msgspec.json.decode(value)
+            except RecursionError:
+                return  # nested too deeply to quote: the view refuses the body
         _check_field(field, value, checks)
 
 
