@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from mlflow.exceptions import MlflowException
 
+from scripts.mlflow_parity import fill
 from tracker.services import tokens as token_services
 
 RECORDED = json.loads(Path(__file__).with_name("parity_cases.json").read_text())
@@ -48,18 +49,6 @@ DIFFERENCES: dict[str, tuple[int, str | None, str]] = {
     "model-versions/create source models:/{model}/1/../../x": (
         *INVALID, "refused for its '..' rather than for naming no logged model"),
 }
-
-
-def fill(value, names: dict):
-    if isinstance(value, str):
-        for name, text in names.items():
-            value = value.replace("{" + name + "}", text)
-        return value
-    if isinstance(value, list):
-        return [fill(item, names) for item in value]
-    if isinstance(value, dict):
-        return {fill(k, names): fill(v, names) for k, v in value.items()}
-    return value
 
 
 def send(client: Client, request: dict, names: dict):
