@@ -91,6 +91,9 @@ def key_values(items, what: str) -> list[tuple[str, object]]:
         key = item.get("key")
         if key is None or key == "":
             raise invalid(f"Missing value for required parameter '{what}[{i}].key'.{DOCS}")
+        if isinstance(key, list | dict):  # a list or an object cannot name a tag or a param
+            raise invalid(f"Invalid value {json.dumps(key)} for parameter '{what}[{i}].key' "
+                          f"supplied: expected a string.{DOCS}")
         pairs.append((key, item.get("value")))
     return pairs
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client
 
-from tracker.models import Run
+from tracker.models import Experiment, Run
 from tracker.services import tokens as token_services
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,16 @@ def test_a_search_whose_filter_or_order_is_no_text_is_refused(mlflow, route, fie
 
     assert (status, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     assert words in answer["message"]
+
+
+@pytest.mark.parametrize("key", [[], {"a": 1}])
+def test_a_tag_key_that_is_no_text_is_refused_and_creates_nothing(mlflow, key):
+    before = Experiment.objects.count()
+    status, answer = mlflow("experiments/create", {"name": "tagged", "tags": [{"key": key}]})
+
+    assert (status, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "parameter 'tags[0].key'" in answer["message"]
+    assert Experiment.objects.count() == before
 
 
 def test_a_path_with_a_newline_gets_the_apis_json_404(api, project):
