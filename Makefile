@@ -18,13 +18,13 @@ export PORT
 DEB_TEST_PACKAGES ?= chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 \
 	libharfbuzz0b fontconfig poppler-utils
 
-.PHONY: run test lint bench venv deb-test-packages clean distclean
+.PHONY: run test lint bench venv deb-test-packages mlflow-reference clean distclean
 
 run: venv
 	$(BIN)/python manage.py quickstart
 	exec scripts/run.sh
 
-test: venv deb-test-packages
+test: venv deb-test-packages mlflow-reference
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -75,6 +75,18 @@ $(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) | $(BIN)/pip
 	fi
 	@touch $@
 
+# A real `mlflow server` 3.17 in a virtualenv of its own, for the tests that compare
+# Targetline's MLflow API with it (tests/mlflow_reference.py): a full mlflow's own pins must
+# not meet the project's .venv.
+MLFLOW_REFERENCE := .mlflow-reference
+mlflow-reference: $(MLFLOW_REFERENCE)/.installed
+
+$(MLFLOW_REFERENCE)/.installed:
+	@rm -rf $(MLFLOW_REFERENCE)
+	$(PYTHON) -m venv $(MLFLOW_REFERENCE)
+	$(MLFLOW_REFERENCE)/bin/pip install --disable-pip-version-check -q 'mlflow==3.17.*'
+	@touch $@
+
 # Installs missing packages with apt as root or through sudo; `dpkg -s` makes re-runs instant.
 deb-test-packages:
 	@if ! command -v dpkg >/dev/null; then \
@@ -106,4 +118,4 @@ clean:
 
 # Everything `make run` created, the database and the admin password included. No questions asked.
 distclean: clean
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) $(MLFLOW_REFERENCE)

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from tests import mlflow_reference as reference_server
 from tracker.models import Role
 from tracker.services import projects as project_services
 from tracker.services import tokens as token_services
@@ -35,6 +36,22 @@ def clear_cache():
     from django.core.cache import caches
 
     caches["default"].clear()
+
+
+@pytest.fixture(scope="session")
+def mlflow_reference(tmp_path_factory):
+    """The base URL of a real `mlflow server` 3.17 (tests/mlflow_reference.py), one a session.
+
+    Missing reference install: a failure in CI (`make test` installs it), a skip elsewhere.
+    """
+    try:
+        process, url = reference_server.start(tmp_path_factory.mktemp("mlflow-reference"))
+    except reference_server.MissingReference as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    yield url
+    reference_server.stop(process)
 
 
 @pytest.fixture
