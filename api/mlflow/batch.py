@@ -14,6 +14,7 @@ batch goes through clean_points, which converts and checks each point (and says 
 is wrong).
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
@@ -68,6 +69,7 @@ _METRICS = list[Metric | str | int | float | bool | list | None]  # what is no M
 
 class LogBatchBody(msgspec.Struct):
     run_id: Any = None
+    run_uuid: Any = None  # MLflow's old name: mlflow server's check takes it for run_id
     metrics: _METRICS | str | int | float | bool | dict | None = None  # else: not a list
     params: Any = None
     tags: Any = None
@@ -91,16 +93,22 @@ _DECODERS = {body: msgspec.json.Decoder(body)
              for body in (LogBatchBody, LogMetricBody, KeyValueBody)}
 
 
-def read(request, body_type: type[msgspec.Struct]) -> msgspec.Struct:
-    """A logging call's JSON body as `body_type`, in one typed pass."""
+def read(request, body_type: type[msgspec.Struct],
+         check_fields: Callable[[object], None] = lambda fields: None) -> msgspec.Struct:
+    """A logging call's JSON body as `body_type`, in one typed pass; `check_fields` is given
+    its fields first (a dict, or the decoded struct) to refuse them as mlflow server would
+    (logging_calls.py passes schemas.check_decoded)."""
     body = json_body(request)
     if body is None:
+        check_fields({})
         return body_type()
     try:
         decoded = _DECODERS[body_type].decode(body)
     except (msgspec.MsgspecError, RecursionError):  # bare NaN, a double-encoded body, a
         data = json_object(body)                     # number beyond a double, deep nesting
+        check_fields(data)
     else:
+        check_fields(decoded)
         if may_hold_unstorable_text(body):
             check_storable(msgspec.to_builtins(decoded))
         return decoded
@@ -117,9 +125,10 @@ def run_id_of(body) -> object:
 
 # --- log-batch ------------------------------------------------------------------------
 
-def read_log_batch(request) -> LogBatchBody:
+def read_log_batch(request, check_fields: Callable[[object], None] = lambda fields: None,
+                   ) -> LogBatchBody:
     """log-batch's body, its lists shaped as MLflow's and within MLflow's limits."""
-    body = read(request, LogBatchBody)
+    body = read(request, LogBatchBody, check_fields)
     body.metrics = body.metrics or []
     if not isinstance(body.metrics, list):
         raise fields.not_a("metrics", body.metrics)

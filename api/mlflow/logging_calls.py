@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from django.db import transaction
 
 from api.auth import note_token_use
-from api.mlflow import authorization, batch
+from api.mlflow import authorization, batch, schemas
 from api.mlflow.endpoint import mlflow_view
 from api.mlflow.errors import MlflowError
 from api.mlflow.logged_models import record_model_metrics
@@ -32,33 +32,36 @@ from tracker.services import runs as run_services
 
 @mlflow_view("POST")
 def log_batch(request):
-    body = _read(request, batch.read_log_batch)
+    body = _read(request, "runs/log-batch", batch.read_log_batch)
     return _log(request, body.run_id, lambda: batch.log_batch_call(body))
 
 
 @mlflow_view("POST")
 def log_metric(request):
-    body = _read(request, batch.read, batch.LogMetricBody)
+    body = _read(request, "runs/log-metric", batch.read, batch.LogMetricBody)
     return _log(request, batch.run_id_of(body), lambda: batch.log_metric_call(body))
 
 
 @mlflow_view("POST")
 def log_param(request):
-    body = _read(request, batch.read, batch.KeyValueBody)
+    body = _read(request, "runs/log-parameter", batch.read, batch.KeyValueBody)
     return _log(request, batch.run_id_of(body), lambda: batch.log_param_call(body))
 
 
 @mlflow_view("POST")
 def set_tag(request):
-    body = _read(request, batch.read, batch.KeyValueBody)
+    body = _read(request, "runs/set-tag", batch.read, batch.KeyValueBody)
     return _log(request, batch.run_id_of(body), lambda: batch.set_tag_call(body))
 
 
-def _read(request, read, *args):
-    """The call's body, read by `read(request, *args)`; when it cannot be, the token's error
-    comes first."""
+def _read(request, route: str, read, *args):
+    """The call's body, read by `read(request, *args, check_fields)`, its fields checked as
+    mlflow server checks `route`'s (with the token's and the run's error first); when it
+    cannot be read, the token's error comes first."""
+    def check_fields(fields) -> None:
+        schemas.check_decoded(route, request, fields)
     try:
-        return read(request, *args)
+        return read(request, *args, check_fields)
     except MlflowError:
         authorization.authenticate(request)
         raise
