@@ -2,12 +2,15 @@
 (points, summaries, artifacts, reports); only owners restore; what stays TRASH_DAYS in the
 trash is purged with its points and artifact files."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.files.base import ContentFile
+from django.db import connection, transaction
 
 from reports.models import Report
 from reports.tasks import purge_trash
@@ -263,3 +266,45 @@ def test_an_experiment_is_purged_with_its_runs_and_a_restored_one_never(
     [purged] = [e for e in api.get(f"{P}/audit-log/").json()["results"]
                 if e["action"] == "experiment.purge"]
     assert (purged["subject"], purged["user"]) == ("experiment tfidf-lr", None)
+
+
+def waiting_on_the_lock(*, timeout: float) -> None:
+    """Return once another connection waits for a row lock of this database."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the restore never waited on the purge's lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_waiting_on_the_purge_of_its_run_is_told_the_run_is_gone(api, run, settings):
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("row locks between two connections need PostgreSQL")
+    run_services.delete_run(run=run)
+    locked, restore_started = threading.Event(), threading.Event()
+
+    def purge_holding_the_lock():
+        # what the trash's purge does: lock the run's row, then delete it, in one transaction
+        try:
+            with transaction.atomic():
+                Run.objects.select_for_update().get(pk=run.pk)
+                locked.set()
+                restore_started.wait(5)
+                waiting_on_the_lock(timeout=20)
+                Run.objects.filter(pk=run.pk).delete()
+        finally:
+            connection.close()
+
+    purger = threading.Thread(target=purge_holding_the_lock)
+    purger.start()
+    assert locked.wait(5)
+    restore_started.set()
+    answer = api.post(f"/api/v1/runs/{run.id}/restore")
+    purger.join()
+    assert "removed from the trash for good" in error_body(answer, 404, "run")["error"]
+    assert not Run.objects.filter(pk=run.pk).exists()

@@ -8,6 +8,7 @@ from tracker.errors import Conflict
 from tracker.models import AuditAction, Experiment, Project, Run
 from tracker.services import audit
 from tracker.services.json_fields import change_json_field, remove_tag
+from tracker.services.trash import lock_in_trash
 from tracker.validation import check_name, clean_tags
 
 
@@ -72,8 +73,10 @@ def delete_experiment(*, experiment: Experiment, user=None, address: str = "") -
 @transaction.atomic
 def restore_experiment(*, experiment: Experiment, user=None, address: str = "") -> Experiment:
     """Undo `delete_experiment`: the experiment and the runs deleted with it come back. One
-    trashed with its project comes back with it (Conflict here)."""
-    if experiment.deleted_at is None:
+    trashed with its project comes back with it (Conflict here); one purged meanwhile is
+    NotFound."""
+    if experiment.deleted_at is None or not lock_in_trash(
+            experiment, f"experiment {experiment.name!r}", field="experiment"):
         return experiment
     if experiment.project.deleted_at is not None:
         raise Conflict(f"project {experiment.project.slug!r} is in the trash; restore it "

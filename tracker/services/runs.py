@@ -14,6 +14,7 @@ from tracker.models import AuditAction, Experiment, Project, Run, RunDataset, Ru
 from tracker.services import audit
 from tracker.services.experiments import get_or_create_experiment
 from tracker.services.json_fields import remove_tag
+from tracker.services.trash import lock_in_trash
 from tracker.validation import check_name, clean_params, clean_tags
 
 
@@ -156,11 +157,14 @@ def delete_run(*, run: Run, user=None, address: str = "") -> None:
                      subject=audit.run_subject(run), address=address)
 
 
+@transaction.atomic
 def restore_run(*, run: Run, user=None, address: str = "") -> Run:
     """Undo `delete_run`: the run is found by searches again and takes data, its points,
     summaries and artifacts as they were. A run trashed with its experiment or project
-    comes back with them (Conflict here)."""
-    if run.deleted_at is None:
+    comes back with them (Conflict here). The run's row is locked and read again, so a
+    restore and the trash's purge (which locks it too) never both win: a run purged
+    meanwhile is NotFound."""
+    if run.deleted_at is None or not lock_in_trash(run, f"run {run.id}", field="run"):
         return run
     if run.project.deleted_at is not None:
         raise Conflict(f"project {run.project.slug!r} is in the trash; restore it first",

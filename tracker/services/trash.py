@@ -42,11 +42,7 @@ def delete_project(*, project: Project, user, address: str = "") -> Project:
 def restore_project(*, project: Project, user, address: str = "") -> Project:
     """Bring a project back from the trash with the experiments and runs trashed with it,
     their points, summaries and artifacts, and its reports, as they were."""
-    locked = Project.objects.select_for_update().filter(pk=project.pk).first()
-    if locked is None:  # purged a moment ago
-        raise NotFound(f"no project {project.slug!r}", field="project")
-    project.deleted_at = locked.deleted_at
-    if project.deleted_at is None:
+    if not lock_in_trash(project, f"project {project.slug!r}", field="project"):
         raise Conflict(f"project {project.slug!r} is not in the trash", field="project")
     Run.objects.filter(project=project, deleted_at=project.deleted_at).update(deleted_at=None)
     Experiment.objects.filter(project=project, deleted_at=project.deleted_at).update(
@@ -56,6 +52,17 @@ def restore_project(*, project: Project, user, address: str = "") -> Project:
     audit.record(action=AuditAction.PROJECT_RESTORE, project=project, user=user,
                  subject=f"project {project.slug}", address=address)
     return project
+
+
+def lock_in_trash(item: Project | Experiment | Run, name: str, *, field: str) -> bool:
+    """Lock `item`'s row and read its `deleted_at` again: whether it is still in the trash.
+    A restore takes this lock as the purge does (_purge), so the two never both win; an
+    item purged meanwhile is NotFound. Call it inside the restore's transaction."""
+    locked = type(item).objects.select_for_update().filter(pk=item.pk).only("deleted_at").first()
+    if locked is None:
+        raise NotFound(f"{name} was removed from the trash for good", field=field)
+    item.deleted_at = locked.deleted_at
+    return item.deleted_at is not None
 
 
 def check_in_trash(run: Run) -> None:
