@@ -210,7 +210,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+# Per account and per address, each on its own (by address only for single sign-on).
+AXES_LOCKOUT_PARAMETERS = "web.lockout.lockout_parameters"
 AXES_CLIENT_IP_CALLABLE = "api.throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "web.lockout.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what is counted; sign-ins are not logged
