@@ -4,7 +4,7 @@ Authlib's authorization server (the authorization code grant with its OpenID Con
 PKCE extensions, ID tokens signed RS256) behind werkzeug's HTTP server in a thread, with
 the endpoints a relying party uses: discovery, authorize, token, userinfo and JWKS. The
 authorize endpoint signs in `provider.person` (the claims a test sets) and consents at once,
-as a provider where that person already has a session would.
+as a provider where that person already has a session would (an empty person declines).
 
 `provider.id_tokens` tampers with the ID tokens it hands out, as an attacker between the
 provider and the relying party would: "tampered" changes the email inside a signed token
@@ -221,12 +221,13 @@ class Provider:
         })
 
     def _authorize(self, request: Request) -> Response:
+        person = dict(self.person) if self.person else None  # None: the person declines
         try:
-            grant = self.authorization.get_consent_grant(request, end_user=dict(self.person))
+            grant = self.authorization.get_consent_grant(request, end_user=person)
         except OAuth2Error as error:  # no client, a redirect URI it has not registered…
             return _json(dict(error.get_body()), status=error.status_code)
         return self.authorization.create_authorization_response(
-            grant.request, grant_user=dict(self.person), grant=grant)
+            grant.request, grant_user=person, grant=grant)
 
     def _token(self, request: Request) -> Response:
         response = self.authorization.create_token_response(request)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -48,8 +49,6 @@ def provider():
 @pytest.fixture(scope="module")
 def server(django_db_setup, provider, tmp_path_factory):
     """gunicorn with single sign-on configured, on the test database."""
-    from django.conf import settings
-
     db = settings.DATABASES["default"]
     if "postgresql" not in db["ENGINE"]:
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
@@ -214,6 +213,15 @@ def test_a_callback_this_browser_did_not_start_is_refused(server, provider):
     assert "not started from this browser, or was already used" in refusal(again)
 
 
+def test_a_person_who_declines_at_the_provider_is_told_so(server, provider):
+    provider.person = {}
+    session, answer = sign_in(server)
+    assert answer.status_code == 403
+    assert refusal(answer) == ("The sign-in provider did not sign you in: The resource owner "
+                               "or authorization server denied the request.")
+    assert signed_in_as(server, session) is None
+
+
 def test_failed_sign_ins_lock_out_single_sign_on_from_that_address_only(server, provider):
     provider.id_tokens = "tampered"
     attacker = browser("10.0.0.66")
@@ -297,6 +305,31 @@ def test_a_provider_that_cannot_be_reached_is_named(monkeypatch):
     assert (f"The sign-in provider's settings could not be read from "
             f"{issuer}/.well-known/openid-configuration") in text
     assert "Try again later, or sign in with a password." in text
+
+
+def test_the_four_endpoints_can_replace_discovery(provider, monkeypatch):
+    """A provider without discovery: the endpoints are set one by one; nothing else is asked."""
+    monkeypatch.setattr(sso, "_discovered", {})
+    provider.client.redirect_uris = ["http://testserver/oidc/callback/"]
+    issuer = provider.issuer
+    browser = Client()
+    with override_settings(
+            SSO_ENABLED=True, OIDC_ISSUER="", OIDC_RP_CLIENT_ID=CLIENT_ID,
+            OIDC_RP_CLIENT_SECRET=CLIENT_SECRET, OIDC_ALLOWED_EMAIL_DOMAINS=[],
+            OIDC_OP_AUTHORIZATION_ENDPOINT=f"{issuer}/authorize",
+            OIDC_OP_TOKEN_ENDPOINT=f"{issuer}/token", OIDC_OP_USER_ENDPOINT=f"{issuer}/userinfo",
+            OIDC_OP_JWKS_ENDPOINT=f"{issuer}/jwks",
+            AUTHENTICATION_BACKENDS=[*settings.AUTHENTICATION_BACKENDS, "web.sso.SsoBackend"]):
+        start = browser.get("/oidc/authenticate/?next=/account/")
+        assert start.status_code == 302
+        assert start["Location"].startswith(f"{issuer}/authorize?")
+        at_provider = requests.get(start["Location"], allow_redirects=False, timeout=30)
+        back = urlsplit(at_provider.headers["Location"])
+        assert back.netloc == "testserver"
+        done = browser.get(f"{back.path}?{back.query}")
+        assert (done.status_code, done["Location"]) == (302, "/account/")
+        assert browser.get("/account/").context["user"].email == "ada@acme.test"
+    assert "GET /.well-known/openid-configuration" not in provider.requests
 
 
 @pytest.mark.parametrize("env, message", [

@@ -63,7 +63,7 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
         reason = getattr(request, "sso_refusal", None)
         if reason is None and request.GET.get("error"):
             said = request.GET.get("error_description") or request.GET["error"]
-            reason = f"The sign-in provider did not sign you in: {said}."
+            reason = f"The sign-in provider did not sign you in: {said.rstrip('.')}."
         if reason is None and "oidc_states" not in request.session:
             reason = ("This browser's session has no sign-in in progress (it expired, or "
                       "cookies are blocked). Start again from the sign-in page.")
