@@ -210,13 +210,49 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+# Per account and per address, each on its own (by address only for single sign-on).
+AXES_LOCKOUT_PARAMETERS = "web.lockout.lockout_parameters"
 AXES_CLIENT_IP_CALLABLE = "api.throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "web.lockout.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # failures are what is counted; sign-ins are not logged
 # Its warnings name the account and address (as the web server's access log does), so that
 # whoever reads the log can tell who is attacked from where; passwords are never logged.
 AXES_SENSITIVE_PARAMETERS = []
+
+# --- Single sign-on (OpenID Connect) -----------------------------------------------------------
+# Off until OIDC_CLIENT_ID is set (docs/operations.md#single-sign-on); then the sign-in page
+# offers "Sign in with OIDC_BUTTON_LABEL" beside the password form (web/sso.py). The
+# provider's endpoints come from OIDC_ISSUER's discovery document, read at the first
+# sign-in; an OIDC_OP_*_ENDPOINT variable overrides one of them, or all four replace it.
+OIDC_RP_CLIENT_ID = envstr("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_CLIENT_SECRET", "")
+OIDC_ISSUER = envstr("OIDC_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT", "")
+# Empty: any address the provider vouches for; else only these domains (exactly, no subdomain).
+OIDC_ALLOWED_EMAIL_DOMAINS = [domain.lower().lstrip("@")
+                              for domain in envlist("OIDC_ALLOWED_EMAIL_DOMAINS", [])]
+OIDC_BUTTON_LABEL = envstr("OIDC_BUTTON_LABEL", "single sign-on")
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+_SSO_ENDPOINTS = {name: globals()[name] for name in (
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT")}
+if SSO_ENABLED:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_CLIENT_SECRET must be set with OIDC_CLIENT_ID")
+    _missing = [name for name, value in _SSO_ENDPOINTS.items() if not value]
+    if not OIDC_ISSUER and _missing:
+        raise ImproperlyConfigured("single sign-on needs OIDC_ISSUER (its endpoints are "
+                                   f"discovered), or else {', '.join(_missing)}")
+    AUTHENTICATION_BACKENDS.append("web.sso.SsoBackend")
+elif OIDC_ISSUER or OIDC_RP_CLIENT_SECRET or any(_SSO_ENDPOINTS.values()):
+    raise ImproperlyConfigured("single sign-on is configured but OIDC_CLIENT_ID is not set")
+OIDC_RP_SIGN_ALGO = "RS256"  # ID tokens signed by a key of the provider's JWKS, nothing else
+OIDC_RP_SCOPES = "openid email profile"  # profile: preferred_username, for a new user's name
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds per call to the provider
 
 # --- Cache ------------------------------------------------------------------------------------
 # It holds the failed token checks' counts, which every web process on every machine must

@@ -12,6 +12,7 @@ from api.mlflow import urls as mlflow_urls
 from tracker import database
 from web import unavailable as web_unavailable
 from web.views import account as account_views
+from web.views import sso as sso_views
 
 MLFLOW_ARTIFACT_PREFIXES = ("api/2.0/mlflow-artifacts/", "ajax-api/2.0/mlflow-artifacts/")
 MLFLOW_V3_PREFIX = "api/3.0/mlflow/"
@@ -66,5 +67,8 @@ urlpatterns = [
     path(MLFLOW_V3_PREFIX, include(mlflow_urls.v3_urlpatterns)),
     path("login/", account_views.login_view, name="login"),
     path("logout/", account_views.logout_view, name="logout"),
+    # Single sign-on (web/sso.py): 404 until configured. The names are mozilla-django-oidc's.
+    path("oidc/authenticate/", sso_views.start, name="oidc_authentication_init"),
+    path("oidc/callback/", sso_views.callback, name="oidc_authentication_callback"),
     path("", include("web.urls")),
 ]

@@ -29,6 +29,9 @@ EXCLUDED = {
     "admin/": "Django's admin: staff only, under Django's own permissions",
     "login/": "the sign-in page: open to anyone by design",
     "logout/": "signing out: open to anyone by design",
+    # Single sign-on: tests/web/test_sso.py.
+    "oidc/authenticate/": "single sign-on's start: open to anyone by design",
+    "oidc/callback/": "single sign-on's return: open to anyone by design",
     "api/v1/schema/": "the OpenAPI schema: public documentation, no project data",
     "api/v1/docs/": "the API docs page: public documentation, no project data",
 }

@@ -9,7 +9,8 @@ answered 429 with Retry-After.
 """
 
 from axes.backends import AxesStandaloneBackend
-from axes.helpers import get_cool_off
+from axes.helpers import get_client_username, get_cool_off
+from django.http import HttpRequest
 from django.shortcuts import render
 
 from web.permissions import with_csp
@@ -26,6 +27,19 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+def lockout_parameters(request_or_attempt, credentials=None) -> list[str]:
+    """What failures are counted by: the account and the address, each on its own.
+
+    A single sign-on attempt names no account (the provider says who signed in only once it
+    has answered): it is counted by address only. Counted under an empty account name too,
+    every address's failed attempts would add up to one lockout of single sign-on for all.
+    """
+    if (isinstance(request_or_attempt, HttpRequest)
+            and get_client_username(request_or_attempt, credentials) is None):
+        return ["ip_address"]
+    return ["username", "ip_address"]
 
 
 def locked_out(request, original_response=None, credentials=None):
