@@ -13,8 +13,10 @@ from unittest import mock
 
 import mlflow
 import pytest
+from botocore.exceptions import ClientError
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.urls import reverse
 from django.utils import timezone
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
@@ -29,6 +31,8 @@ from tracker.models import Artifact, Run
 from tracker.services import artifacts as artifact_services
 from tracker.services import runs as run_services
 from tracker.services import trash
+from tracker.services.artifacts import _storage_error
+from tracker.storage import _as_os_error
 
 CONTENT = random.Random(3).randbytes(9 * 1024 * 1024 + 123)  # past boto3's multipart threshold
 
@@ -166,6 +170,23 @@ def test_a_purged_run_leaves_no_object(api, project, owner, run, s3_server, s3_s
     assert keys(s3_server, s3_storage) == [f"{PREFIX}/runs/{kept.id}/model.bin"]
 
 
+def test_a_purged_project_leaves_no_object_of_its_artifacts_or_reports(
+        api, project, run, s3_server, s3_storage, django_capture_on_commit_callbacks):
+    artifact_services.store_artifact(run=run, path="model.bin", fileobj=io.BytesIO(b"weights"))
+    report = workflow.send_now(project=project, to=["cfo@example.com"], queue=False)
+    with mock.patch.object(rendering, "draw_charts", lambda figures: {
+            name: {"error": "not drawn here"} for name in figures}):
+        assert rendering.render_report(report_id=report.pk).state == "rendered"
+    assert len(keys(s3_server, s3_storage)) == 2
+    assert api.delete(f"/api/v1/projects/{project.slug}").status_code in (200, 204)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purged = trash.purge_expired(now=timezone.now() + timedelta(days=365))
+
+    assert purged["projects"] == 1
+    assert keys(s3_server, s3_storage) == []
+
+
 # --- a store that refuses ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("case", "said"), [
@@ -255,3 +276,34 @@ def test_the_storage_url_must_be_an_s3_url():
                        "not 'gs://bucket'"):
         artifact_storages("gs://bucket")
     assert artifact_storages("s3://bucket")["default"]["OPTIONS"]["location"] == ""
+
+
+def test_the_web_ui_streams_an_artifact_and_says_when_the_store_refuses(
+        client, owner, api, run, settings, monkeypatch, s3_server, s3_storage):
+    assert put(api, run, CONTENT).status_code == 201
+    client.force_login(owner)
+    url = reverse("web:artifact", args=[run.id, "models/model.bin"])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page["Content-Disposition"] == 'attachment; filename="model.bin"'
+    assert b"".join(page.streaming_content) == CONTENT
+
+    use_storage(settings, monkeypatch, s3_server.env(s3_storage,
+                                                     AWS_SECRET_ACCESS_KEY="not-the-secret"))
+    refused = client.get(url)
+    assert refused.status_code == 503
+    assert "Storage unavailable" in refused.content.decode()
+    assert "the artifact storage cannot be read (S3 bucket" in refused.content.decode()
+
+
+def test_a_full_store_is_a_full_disk():
+    """MinIO's answer when its disks are full is ENOSPC, which uploads answer 507."""
+    full = ClientError({"Error": {"Code": "XMinioStorageFull",
+                                  "Message": "Storage backend has reached its minimum free "
+                                             "drive threshold."},
+                        "ResponseMetadata": {"HTTPStatusCode": 507}}, "PutObject")
+    error = _storage_error(_as_os_error(full, bucket="targetline", name="runs/x/model.bin"))
+    assert (error.status, error.message) == (507, "the artifact storage is full: nothing was "
+                                             "stored; upload it again once the server has "
+                                             "free space")
