@@ -13,6 +13,7 @@ import io
 from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import File
@@ -24,7 +25,16 @@ from tracker.errors import NotFound, StorageUnavailable
 # Error codes of S3-compatible stores that mean "no room left" (MinIO's full disks, quotas):
 # as a full disk's ENOSPC, they answer 507.
 _FULL_CODES = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded"}
+# What a HEAD request's bare status means here (its answer has no body to say more).
+_HEAD_CODES = {
+    "403": "403 Forbidden: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    "404": "404 Not Found: no such bucket",
+    "400": "400 Bad Request: check AWS_DEFAULT_REGION and AWS_ENDPOINT_URL",
+    "301": "301 Moved: the bucket is in another region; check AWS_DEFAULT_REGION",
+}
+_STORE_ERRORS = (BotoCoreError, ClientError, Boto3Error)
 _READ_CHUNK = 1024 * 1024
+_PART = 8 * 1024 * 1024
 
 
 class ObjectStoreError(OSError):
@@ -50,22 +60,13 @@ def _as_os_error(exc: Exception, *, bucket: str, name: str) -> OSError:
     code = str(error.get("Code") or status)
     if status == 404 and (code == "NoSuchKey" or (code == "404" and name)):
         return FileNotFoundError(errno.ENOENT, f"no object {name!r} in S3 bucket {bucket!r}")
-    if code.isdigit():  # a HEAD request's error: no body, only its status
+    if code.isdigit():  # a HEAD request's error
         said = _HEAD_CODES.get(code, f"{code} {error.get('Message', '')}".strip())
     else:
         said = f"{code}: {error['Message']}" if error.get("Message") else code
     number = errno.ENOSPC if code in _FULL_CODES else errno.EIO
     return ObjectStoreError(number, f"S3 bucket {bucket!r}: {said}")
 
-
-# What a HEAD request's bare status means here.
-_HEAD_CODES = {
-    "403": "403 Forbidden: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-    "404": "404 Not Found: no such bucket",
-    "400": "400 Bad Request: check AWS_DEFAULT_REGION and AWS_ENDPOINT_URL",
-    "301": "301 Moved: the bucket is in another region; check AWS_DEFAULT_REGION",
-}
-_STORE_ERRORS = (BotoCoreError, ClientError, Boto3Error)
 
 
 class S3ArtifactStorage(S3Storage):
@@ -88,6 +89,10 @@ class S3ArtifactStorage(S3Storage):
                                     response_checksum_validation="when_required",
                                     connect_timeout=5, read_timeout=60,
                                     retries={"max_attempts": 3, "mode": "standard"}),
+            # Multipart past 8 MB, 4 parts in flight: an upload holds at most ~32 MB in
+            # memory, however large the file.
+            "transfer_config": TransferConfig(multipart_threshold=_PART, multipart_chunksize=_PART,
+                                              max_concurrency=4),
         }
 
     @contextmanager
