@@ -19,15 +19,13 @@ import requests
 from config.settings import artifact_storages
 
 # The real MLflow client against a live server, as tests/mlflow sets it up.
-from tests.mlflow.conftest import (  # noqa: F401, E402
+from tests.mlflow.conftest import (  # noqa: F401
     _live_server_without_nagle,
     alice,
     make_token,
     tracking,
 )
-
-# A real Celery worker and SMTP server, as tests/reports sets them up.
-from tests.reports.test_worker import free_port, smtp, start_worker, wait_for  # noqa: F401, E402
+from tests.reports.test_worker import free_port, wait_for
 
 REGION = "eu-west-3"
 PREFIX = "team/targetline"
