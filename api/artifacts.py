@@ -15,6 +15,7 @@ from api.schema import results
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Artifact
 from tracker.services import artifacts as artifact_services
+from tracker.storage import open_stored
 
 TAGS = ["Artifacts"]
 
@@ -100,7 +101,8 @@ class ArtifactDownloadView(FileAnswerMixin, RunView):
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, run_id, path):
         artifact = _artifact(self.run, path)
-        response = FileResponse(artifact.file.open("rb"), as_attachment=True,
+        response = FileResponse(open_stored(artifact.file, what="artifact's file"),
+                                as_attachment=True,
                                 filename=path.rsplit("/", 1)[-1],
                                 content_type=artifact.content_type or "application/octet-stream")
         response["X-Checksum-SHA256"] = artifact.sha256

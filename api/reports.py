@@ -15,6 +15,7 @@ from api.base import FileAnswerMixin, ProjectView
 from reports import workflow
 from reports.models import DeliveryStatus, Report, ReportKind, ReportStatus, Verdict
 from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.storage import open_stored
 from tracker.validation import to_int
 
 TAGS = ["Reports"]
@@ -192,6 +193,6 @@ class ReportPdfView(FileAnswerMixin, ProjectView):
     def get(self, request, slug, report_id):
         report = _rendered(self.project, report_id)
         day = report.period_end.date().isoformat()
-        return FileResponse(report.pdf.open("rb"), as_attachment=True,
+        return FileResponse(open_stored(report.pdf, what="report's PDF"), as_attachment=True,
                             filename=f"{report.project.slug}-check-in-{day}.pdf",
                             content_type="application/pdf")

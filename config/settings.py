@@ -12,6 +12,7 @@ import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -285,10 +286,37 @@ STATICFILES_DIRS = [
 WHITENOISE_USE_FINDERS = True  # serve straight from app folders without collectstatic
 MEDIA_ROOT = Path(envstr("ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 MEDIA_URL = "/media/"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+
+
+def artifact_storages(url: str) -> dict:
+    """STORAGES for run artifacts and report PDFs, one storage for all: the folder MEDIA_ROOT
+    when `url` is empty, else the bucket and prefix of `s3://bucket/prefix` in any
+    S3-compatible store, reached with the AWS_* variables boto3 knows (credentials left
+    unset are looked for where boto3 looks: ~/.aws, an instance role)."""
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    if not url:
+        return {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                "staticfiles": static}
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"ARTIFACT_STORAGE_URL must look like s3://bucket/prefix "
+                                   f"(or be empty for the folder ARTIFACT_ROOT), not {url!r}")
+    options = {
+        "bucket_name": parts.netloc,
+        "location": parts.path.strip("/"),
+        "endpoint_url": envstr("AWS_ENDPOINT_URL", "") or None,  # e.g. http://minio:9000
+        "region_name": envstr("AWS_DEFAULT_REGION", "") or None,
+        "access_key": envstr("AWS_ACCESS_KEY_ID", "") or None,
+        "secret_key": envstr("AWS_SECRET_ACCESS_KEY", "") or None,
+    }
+    return {"default": {"BACKEND": "tracker.storage.S3ArtifactStorage", "OPTIONS": options},
+            "staticfiles": static}
+
+
+# Empty: the folder above, which every web and worker machine must then share. s3://…: a
+# bucket in any S3-compatible store (AWS S3, MinIO, Ceph, …), so that no machine shares one.
+ARTIFACT_STORAGE_URL = envstr("ARTIFACT_STORAGE_URL", "")
+STORAGES = artifact_storages(ARTIFACT_STORAGE_URL)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 

@@ -87,6 +87,9 @@ def render_report(*, report_id: int) -> RenderOutcome:
                              report_id=report.pk)
         html = render_html(snapshot=assembled.snapshot, drawn=draw_charts(assembled.figures))
         pdf = html_to_pdf(html)
+        filename = (f"{report.project.slug}-check-in-{report.period_end:%Y-%m-%d}-"
+                    f"{report.pk}.pdf")
+        report.pdf.save(filename, ContentFile(pdf.content), save=False)  # the storage may fail
     except Exception as exc:
         # The lease stays: the dispatcher tries again once it runs out, up to
         # REPORT_MAX_RENDER_ATTEMPTS times.
@@ -95,8 +98,6 @@ def render_report(*, report_id: int) -> RenderOutcome:
         raise
     seconds = time.perf_counter() - started
     snapshot = {**assembled.snapshot, "pages": pdf.pages}
-    filename = f"{report.project.slug}-check-in-{report.period_end:%Y-%m-%d}-{report.pk}.pdf"
-    report.pdf.save(filename, ContentFile(pdf.content), save=False)
     stored = Report.objects.filter(pk=report.pk, status=ReportStatus.PENDING).update(
         status=ReportStatus.RENDERED, verdict=snapshot["verdict"]["kind"],
         verdict_sentence=snapshot["verdict"]["sentence"], snapshot=snapshot,

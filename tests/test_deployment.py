@@ -158,13 +158,28 @@ def test_compose_runs_web_worker_beat_on_postgres_and_redis():
     for name in APP_SERVICES:
         env = services[name]["environment"]
         for key in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS",
-                    "ARTIFACT_ROOT"):
+                    "ARTIFACT_STORAGE_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             assert key in env, f"{name} lacks {key}"
         assert env["DATABASE_URL"].startswith("postgres://")
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:")
-        mounts = [v.split(":")[1] for v in services[name]["volumes"]]
-        assert env["ARTIFACT_ROOT"] in mounts, f"{name}: artifacts are not on a volume"
     assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
+
+
+def test_compose_keeps_artifacts_in_the_object_store_not_a_shared_folder():
+    services = compose()["services"]
+    for name in APP_SERVICES:
+        assert "volumes" not in services[name], f"{name} mounts a folder: nothing is shared"
+        env = services[name]["environment"]
+        assert env["ARTIFACT_STORAGE_URL"] == "${ARTIFACT_STORAGE_URL:-s3://targetline/artifacts}"
+        assert env["AWS_ENDPOINT_URL"] == "${AWS_ENDPOINT_URL-http://minio:9000}"
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["minio-bucket"]["condition"] == (
+            "service_completed_successfully")
+    assert services["minio"]["command"].startswith("server /data")
+    assert any(v.endswith(":/data") for v in services["minio"]["volumes"])
+    # the bucket that ARTIFACT_STORAGE_URL names is the one made at start
+    assert "mc mb --ignore-existing store/targetline" in services["minio-bucket"]["command"][0]
 
 
 def test_dockerfile_builds_a_non_root_image_from_python_311_with_pdf_and_chart_libraries():

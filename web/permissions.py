@@ -13,7 +13,7 @@ from axes.helpers import get_client_ip_address
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from tracker.errors import Forbidden, NotFound
+from tracker.errors import Forbidden, NotFound, StorageUnavailable
 from tracker.models import Project, Run
 from tracker.permissions import can_administer, can_write
 from tracker.selectors import access as access_selectors
@@ -46,7 +46,7 @@ def with_csp(response):
 
 
 def page(view):
-    """Login required; domain errors become the 404 and 403 pages; CSP on every answer."""
+    """Login required; domain errors become the 404, 403 and 503 pages; CSP on every answer."""
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -61,6 +61,9 @@ def page(view):
         except Forbidden as exc:
             response = render(request, "web/error.html", {
                 "title": "Not allowed", "message": exc.message}, status=403)
+        except StorageUnavailable as exc:
+            response = render(request, "web/error.html", {
+                "title": "Storage unavailable", "message": exc.message}, status=exc.status)
         return with_csp(response)
     return wrapper
 

@@ -23,6 +23,7 @@ from api.mlflow.endpoint import endpoint, handle_errors, json_response, mlflow_v
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
 from tracker.models import Run
 from tracker.services import artifacts as artifact_services
+from tracker.storage import open_stored
 
 _CHUNK = 1024 * 1024
 
@@ -106,7 +107,7 @@ def artifact_detail(request, path: str):
         artifact = run.artifacts.filter(path=inner).first()
         if artifact is None:
             raise not_found(f"No such file or directory: '{inner}' in run {run.id.hex}")
-        response = FileResponse(artifact.file.open("rb"),
+        response = FileResponse(open_stored(artifact.file, what="artifact's file"),
                                 content_type=artifact.content_type or "application/octet-stream")
         response["Content-Disposition"] = (
             f'attachment; filename="{posixpath.basename(inner)}"')

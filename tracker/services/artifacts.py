@@ -1,4 +1,7 @@
-"""Artifacts: files stored for a run through Django's storage, with their size and SHA-256."""
+"""Artifacts: files stored for a run through Django's storage, with their size and SHA-256.
+
+The storage is a folder or an S3-compatible bucket (tracker.storage); both fail as a disk
+does, with OSError, which is answered 507 (full) or 503 (cannot be written)."""
 
 import errno
 import hashlib
@@ -16,7 +19,8 @@ from tracker.models import Artifact, Run
 from tracker.services.runs import check_not_deleted
 
 # Written whole under ARTIFACT_ROOT/.incoming/, then renamed into place: a file appears at its
-# name complete or not at all, whatever happens to the disk or the process mid-upload.
+# name complete or not at all, whatever happens to the disk or the process mid-upload. (An
+# object store does the same by itself: an object exists once its upload completed.)
 INCOMING = ".incoming"
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -75,10 +79,11 @@ class _OnDisk(File):
 def _written(storage, fileobj):
     """The upload copied whole into the storage (a rename away from its name), hashed on the
     way: yields (file, size, sha256); the copy is removed unless it was moved into place.
-    Storages without local paths get the upload itself, hashed first."""
+    Storages without local paths (an S3 bucket) get the upload itself, hashed first, and
+    stream it to the store."""
     try:
         folder = Path(storage.path(INCOMING))
-    except NotImplementedError:  # a remote storage writes the file as one object itself
+    except NotImplementedError:  # an object store writes the file as one object itself
         yield from _hashed_in_place(fileobj)
         return
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ before (as `tracker.services.experiments.delete_experiment` does for its runs). 
 reports, check-in, target, members and artifacts are never touched until the purge.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from tracker import signals
 from tracker.errors import Conflict, NotFound
 from tracker.models import Artifact, AuditAction, Experiment, Project, Run
 from tracker.services import audit
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -118,5 +121,10 @@ def _purge(still_trashed, *, runs, subject: str = "", action: str = "") -> bool:
 
 
 def _remove_files(names: list[str]) -> None:
+    """Delete the purged items' files; one the storage refuses now is logged and left (its
+    rows are gone for good, so nothing lists it), and the others still go."""
     for name in names:
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.exception("trash: could not delete %s from the artifact storage", name)

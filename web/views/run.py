@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +17,7 @@ from tracker.numbers import finite_or_none, format_number
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import runs as run_services
+from tracker.storage import open_stored
 from web import forms, links, presenters
 from web.permissions import page, run_access
 from web.visibility import ResultVisibility
@@ -205,9 +206,6 @@ def artifact_download(request, run_id, path):
     artifact = Artifact.objects.filter(run=run, path=path).first()
     if artifact is None:
         raise NotFound(f"run has no artifact {path!r}")
-    try:
-        handle = artifact.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("the artifact's file is missing from storage") from None
-    return FileResponse(handle, as_attachment=True, filename=path.rsplit("/", 1)[-1],
+    return FileResponse(open_stored(artifact.file, what="artifact's file"), as_attachment=True,
+                        filename=path.rsplit("/", 1)[-1],
                         content_type=artifact.content_type or "application/octet-stream")
