@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -240,7 +241,8 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
     tl.Api(url=server.url, token=token).create_project(slug, name=f"Load: {phase.name}",
                                                        create=True)
     env = dict(server.env, TARGETLINE_URL=server.url, TARGETLINE_TOKEN=token,
-               MLFLOW_TRACKING_TOKEN=token, MLFLOW_HTTP_REQUEST_TIMEOUT=str(args.timeout),
+               MLFLOW_TRACKING_TOKEN=token,
+               MLFLOW_HTTP_REQUEST_TIMEOUT=str(math.ceil(args.timeout)),  # whole seconds
                MLFLOW_DISABLE_TELEMETRY="true",  # no request to mlflow's servers
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "sdk")]))
     commands = []
