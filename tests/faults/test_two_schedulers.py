@@ -4,18 +4,22 @@ scripts/run.sh runs `celery worker -B`, a worker with its beat embedded, so a se
 set up the same way brings a second beat: two dispatchers then run every interval, each
 finding the same check-ins due, and two workers take the tasks they queue. Here two such
 worker processes (tests/reports/test_worker.py, the dispatcher every second) share a Redis
-queue; three check-ins fall due at the same moment, and the real SMTP server must receive
-one email per check-in and recipient, and nothing more after further dispatcher rounds.
+queue. Three check-ins fall due at the same moment, and both dispatchers are made to take
+them at the same moment too (the test holds the check-ins' rows until both dispatchers wait
+for them), the race a conditional update must settle. The real SMTP server must receive one
+email per check-in and recipient, and nothing more after further dispatcher rounds.
 """
 
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.checkins import schedule_checkin_now
-from reports.models import Delivery, DeliveryStatus, Report
+from reports.models import CheckIn, Delivery, DeliveryStatus, Report
 from reports.sample import build_sample_project
 from tests.reports.test_worker import RECIPIENTS, wait_for
 from tracker.models import Project
@@ -23,6 +27,15 @@ from tracker.models import Project
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROJECTS = ("Ticket routing A", "Ticket routing B", "Ticket routing C")
+
+
+def sessions_waiting_on_a_lock() -> int:
+    """Sessions of the test database waiting for a lock (each worker runs one task at once)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh figures inside a transaction
+        cursor.execute("SELECT count(*) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
 
 
 def test_two_beats_and_two_workers_send_each_check_in_once(start_worker, smtp):
@@ -37,9 +50,15 @@ def test_two_beats_and_two_workers_send_each_check_in_once(start_worker, smtp):
         project = build_sample_project(slug=f"two-beats-{number}", recipients=RECIPIENTS)
         Project.objects.filter(pk=project.pk).update(name=name)
         projects.append(project)
-    due = timezone.now()  # all three due at the same moment, for both dispatchers alike
+    due = timezone.now() + timedelta(seconds=2)  # all three at the same moment
     for project in projects:
         schedule_checkin_now(checkin=project.checkin, now=due)
+    # Both dispatchers take them at the same moment: while the test holds their rows, each
+    # dispatcher that finds them due waits at its update; once both wait, both go on.
+    with transaction.atomic():
+        list(CheckIn.objects.select_for_update().filter(project__in=projects))
+        wait_for(lambda: sessions_waiting_on_a_lock() >= 2, 30,
+                 "both dispatchers to wait on the due check-ins", first)
     expected = len(PROJECTS) * len(RECIPIENTS)
     wait_for(lambda: Delivery.objects.filter(report__project__in=projects,
                                              status=DeliveryStatus.SENT).count() >= expected,
