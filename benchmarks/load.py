@@ -442,8 +442,8 @@ def report(phases: list[Phase], args, database: str) -> str:
     lines += [
         "",
         "| phase | hung writers | slowest finish() | answers other than 2xx | client errors "
-        "| most lock waiters | longest lock wait | deadlocks |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| 5xx in the server's log | most lock waiters | longest lock wait | deadlocks |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in phases:
         others = {status: n for status, n in p.statuses.items() if not status.startswith("2")}
@@ -452,7 +452,7 @@ def report(phases: list[Phase], args, database: str) -> str:
                 if database == "PostgreSQL" else "— | —")
         lines.append(
             f"| {PHASES[p.name][1]} | {p.hung + p.failed} | {p.slowest_finish_s:.1f} s | "
-            f"{shown} | {p.client_errors} | {lock} | "
+            f"{shown} | {p.client_errors} | {p.server_errors} | {lock} | "
             f"{p.deadlocks + p.deadlock_lines} |")
     lines += [
         "",
@@ -461,8 +461,9 @@ def report(phases: list[Phase], args, database: str) -> str:
         "= stored − distinct. Points/s: distinct points stored over the phase's time, from "
         "the start until the last writer had finished (the SDK's finish() waits until the "
         "server has everything). Latency: every HTTP request of the writers, timed at the "
-        "client. Deadlocks: PostgreSQL's count for the database plus \"deadlock detected\" "
-        "in the server's logs.",
+        "client; client errors are calls the mlflow client gave up on (the SDK retries until "
+        "the server has each batch). Deadlocks: PostgreSQL's count for the database plus "
+        "\"deadlock detected\" in the server's logs.",
     ]
     unsent = [p.name for p in phases if p.unsent_writers]
     if unsent:
