@@ -209,6 +209,11 @@ class Phase:
     deadlocks: int = 0
     server_errors: int = 0  # 5xx in the access log
     deadlock_lines: int = 0  # "deadlock detected" in the server's logs
+    runs: int = 0  # the runs the writers' points went to
+
+    @property
+    def expected_runs(self) -> int:
+        return 1 if self.name == "sdk-one-run" else self.writers
 
     @property
     def lost(self) -> int:
@@ -221,7 +226,8 @@ class Phase:
     @property
     def ok(self) -> bool:
         return (self.lost == 0 and self.duplicated == 0 and not self.hung and not self.failed
-                and not self.deadlocks and not self.deadlock_lines and self.summaries_agree)
+                and not self.deadlocks and not self.deadlock_lines and self.summaries_agree
+                and self.runs == self.expected_runs)
 
 
 def _writer_command(kind: str, name: str, args, **extra) -> list[str]:
@@ -308,6 +314,7 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
         phase.unsent_writers += bool(result["unsent"])
         phase.slowest_finish_s = max(phase.slowest_finish_s, result["finish_s"])
     phase.stored, phase.unique, phase.summaries_agree = count_points(slug)
+    phase.runs = _runs(slug)
     phase.deadlocks = _deadlocks(server) - deadlocks_before
     access = _log_since(server, "access.log", access_before)
     phase.server_errors = len(re.findall(r'" 5\d\d ', access))
@@ -345,6 +352,12 @@ def count_points(slug: str) -> tuple[int, int, bool]:
         blocks = PointBlock.objects.filter(summary=summary).aggregate(n=Sum("count"))["n"]
         agree = agree and summary.count == sum(steps.values()) == (blocks or 0)
     return stored, unique, agree
+
+
+def _runs(slug: str) -> int:
+    from tracker.models import Run
+
+    return Run.objects.filter(project__slug=slug).count()
 
 
 # --- What the database and the server say ----------------------------------------------------
@@ -468,6 +481,10 @@ def report(phases: list[Phase], args, database: str) -> str:
     unsent = [p.name for p in phases if p.unsent_writers]
     if unsent:
         lines += ["", f"Writers with points still spooled after finish(): {', '.join(unsent)}."]
+    strays = [f"{p.name} ({p.runs} runs, not {p.expected_runs})" for p in phases
+              if p.runs != p.expected_runs]
+    if strays:
+        lines += ["", f"Points went to other runs than the writers': {', '.join(strays)}."]
     broken = [p.name for p in phases if not p.summaries_agree]
     if broken:
         lines += ["", f"Series whose summary count differs from their points: "

@@ -30,7 +30,8 @@ def test_points_are_counted_per_series_and_step(project, owner):
 
 
 def test_lost_and_duplicated_points_fail_the_phase():
-    phase = bench.Phase("sdk-runs", 32, seconds=5.0, sent=100, stored=100, unique=100)
+    phase = bench.Phase("sdk-runs", 32, seconds=5.0, sent=100, stored=100, unique=100,
+                        runs=32)
     assert (phase.lost, phase.duplicated, phase.ok) == (0, 0, True)
     phase.unique = phase.stored = 99
     assert (phase.lost, phase.ok) == (1, False)
@@ -38,6 +39,8 @@ def test_lost_and_duplicated_points_fail_the_phase():
     assert (phase.duplicated, phase.ok) == (1, False)
     phase.stored, phase.hung = 100, 1
     assert not phase.ok
+    one_run = bench.Phase("sdk-one-run", 8, seconds=5.0, sent=10, stored=10, unique=10, runs=8)
+    assert not one_run.ok  # eight writers on one run must write to one run
 
 
 def test_writers_are_given_for_every_phase_or_one_each():
