@@ -33,6 +33,7 @@ import json
 import math
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -265,20 +266,30 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
                 extra.update(run_id=one_run, first_step=i, stride=phase.writers)
             commands.append(_writer_command("sdk", "one run" if one_run else f"writer-{i}",
                                             args, **extra))
-    processes = []
+    # Each writer's result and messages go to files: a pipe left unread while the others
+    # are waited for could fill up and stall a writer that is not hung at all.
+    folder = spool / phase.name
+    processes, results, messages = [], [], []
     for i, command in enumerate(commands):
-        writer_env = dict(env, TARGETLINE_DIR=str(spool / phase.name / str(i)))
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=writer_env, text=True,
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE))
+        (folder / str(i)).mkdir(parents=True)
+        results.append(folder / f"{i}.json")
+        messages.append(folder / f"{i}.err")
+        with messages[-1].open("w") as stderr:
+            processes.append(subprocess.Popen(
+                [*command, "--result", str(results[-1])], cwd=ROOT, text=True,
+                env=dict(env, TARGETLINE_DIR=str(folder / str(i))),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr))
     ready_by = time.monotonic() + READY_TIMEOUT_S
-    for process in processes:
-        line = process.stdout.readline().strip()
-        if line != "ready" or time.monotonic() > ready_by:
-            for p in processes:
-                p.kill()
-            raise RuntimeError(f"a writer of {phase.name} did not start: {line!r} "
-                               f"{process.stderr.read()[-2000:]}")
+    for process, stderr in zip(processes, messages, strict=True):
+        waiting = max(0.0, ready_by - time.monotonic())
+        line = (process.stdout.readline().strip()
+                if select.select([process.stdout], [], [], waiting)[0] else "")
+        if line != "ready":
+            for other in processes:
+                other.kill()
+                other.wait()
+            raise RuntimeError(f"a writer of {phase.name} did not start within "
+                               f"{READY_TIMEOUT_S} s:\n{stderr.read_text()[-2000:]}")
     deadlocks_before = _deadlocks(server)
     access_before = _log_size(server, "access.log")
     output_before = _log_size(server, "output.log")
@@ -290,20 +301,24 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
         process.stdin.flush()
     deadline = started + args.seconds + args.timeout
     outputs = []
-    for process in processes:
+    for process, result, stderr in zip(processes, results, messages, strict=True):
         try:
-            out, err = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             phase.hung += 1
             process.kill()
-            process.communicate()
+            process.wait()
             continue
         if process.returncode != 0:
             phase.failed += 1
-            print(f"a writer of {phase.name} failed:\n{err[-3000:]}", file=sys.stderr)
+            print(f"a writer of {phase.name} failed:\n{stderr.read_text()[-3000:]}",
+                  file=sys.stderr)
             continue
-        outputs.append(json.loads(out.strip().splitlines()[-1]))
+        outputs.append(json.loads(result.read_text()))
     phase.seconds = time.monotonic() - started
+    for process in processes:
+        process.stdin.close()
+        process.stdout.close()
     monitor.stop()
     phase.lock_waiters, phase.longest_lock_wait_s = monitor.waiters, monitor.longest_s
     for result in outputs:
@@ -432,6 +447,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def _ms(values: list[float], q: float) -> str:
+    return f"{_percentile(values, q) * 1000:.0f} ms" if values else "—"
+
+
 def report(phases: list[Phase], args, database: str) -> str:
     lines = [
         "## Load: concurrent writers on loopback",
@@ -450,8 +469,7 @@ def report(phases: list[Phase], args, database: str) -> str:
         lines.append(
             f"| {PHASES[p.name][1]} | {p.writers} | {p.sent:,} | {p.stored:,} | "
             f"**{p.lost:,}** | **{p.duplicated:,}** | {p.unique / p.seconds:,.0f} | "
-            f"{len(p.latencies):,} | {_percentile(p.latencies, 0.5) * 1000:.0f} ms | "
-            f"{_percentile(p.latencies, 0.99) * 1000:.0f} ms |")
+            f"{len(p.latencies):,} | {_ms(p.latencies, 0.5)} | {_ms(p.latencies, 0.99)} |")
     lines += [
         "",
         "| phase | hung writers | slowest finish() | answers other than 2xx | client errors "
@@ -478,6 +496,10 @@ def report(phases: list[Phase], args, database: str) -> str:
         "the server has each batch). Deadlocks: PostgreSQL's count for the database plus "
         "\"deadlock detected\" in the server's logs.",
     ]
+    hung = [f"{p.name} ({p.hung + p.failed})" for p in phases if p.hung or p.failed]
+    if hung:
+        lines += ["", f"Writers that hung or failed, whose points sent are not counted: "
+                      f"{', '.join(hung)}."]
     unsent = [p.name for p in phases if p.unsent_writers]
     if unsent:
         lines += ["", f"Writers with points still spooled after finish(): {', '.join(unsent)}."]
@@ -518,7 +540,7 @@ def main(argv: list | None = None) -> int:
                         help="seconds after its phase by which a writer must have exited "
                              "(default 60)")
     parser.add_argument("--writer", choices=("sdk", "mlflow"), help=argparse.SUPPRESS)
-    for hidden in ("--name", "--project", "--run-id", "--url", "--experiment-id"):
+    for hidden in ("--name", "--project", "--run-id", "--url", "--experiment-id", "--result"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--first-step", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--stride", type=int, default=1, help=argparse.SUPPRESS)
@@ -526,7 +548,7 @@ def main(argv: list | None = None) -> int:
 
     if args.writer:  # a writer process
         result = (sdk_writer if args.writer == "sdk" else mlflow_writer)(args)
-        print(json.dumps(result))
+        Path(args.result).write_text(json.dumps(result))
         return 0
 
     names = [p for p in args.phases.split(",") if p]
