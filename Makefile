@@ -33,9 +33,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Every benchmark, or one: `make bench BENCH=ingest` (ingest, sdk, mlflow, reports, web).
+# Every benchmark, or one: `make bench BENCH=ingest` (ingest, sdk, mlflow, reports, web, load).
 # Each prints Markdown; with DATABASE_URL set they use PostgreSQL (databases of their own).
-BENCH ?= ingest sdk mlflow reports web
+BENCH ?= ingest sdk mlflow reports web load
 bench: venv
 	@for b in $(BENCH); do \
 		case $$b in \
@@ -44,7 +44,9 @@ bench: venv
 			mlflow)  cmd="$(BIN)/python -m benchmarks.mlflow" ;; \
 			reports) cmd="$(BIN)/python -m benchmarks.reports" ;; \
 			web)     cmd="$(BIN)/python -m benchmarks.web" ;; \
-			*) echo "unknown benchmark '$$b' (ingest, sdk, mlflow, reports, web)" >&2; exit 2 ;; \
+			load)    cmd="$(BIN)/python -m benchmarks.load" ;; \
+			*) echo "unknown benchmark '$$b' (ingest, sdk, mlflow, reports, web, load)" >&2; \
+			   exit 2 ;; \
 		esac; \
 		echo "## $$b: $$cmd"; \
 		$$cmd || exit $$?; \

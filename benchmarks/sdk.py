@@ -45,19 +45,25 @@ def _free_port() -> int:
 
 
 class LocalServer:
-    """gunicorn as `make run` starts it, on a benchmark database of its own."""
+    """gunicorn as `make run` starts it, on a benchmark database of its own.
 
-    def __init__(self) -> None:
+    `name` names its database (DATABASE_URL's name + "_" + name; var/bench-<name>/ with
+    SQLite). With `logs`, the server's logs go to that folder: gunicorn's access.log and
+    error.log, and output.log with what Django writes on stderr (errors, tracebacks).
+    """
+
+    def __init__(self, name: str = "sdk_bench", logs: Path | None = None) -> None:
         self.env = dict(os.environ, CELERY_TASK_ALWAYS_EAGER="true", PYTHONUNBUFFERED="1",
                         DJANGO_SETTINGS_MODULE="config.settings")
-        for name in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
-            self.env.pop(name, None)
-        url = scratch_databases.scratch_url("sdk_bench", self.env.get("DATABASE_URL", ""))
+        for variable in ("TARGETLINE_URL", "TARGETLINE_TOKEN", "TARGETLINE_DIR"):
+            self.env.pop(variable, None)
+        self.logs = logs
+        url = scratch_databases.scratch_url(name, self.env.get("DATABASE_URL", ""))
         if url:
             self.env["DATABASE_URL"] = scratch_databases.recreate(url)
             self.database = "PostgreSQL"
         else:
-            var = ROOT / "var" / "bench-sdk"
+            var = ROOT / "var" / f"bench-{name.removesuffix('_bench').replace('_', '-')}"
             shutil.rmtree(var, ignore_errors=True)
             var.mkdir(parents=True)
             self.env["TARGETLINE_VAR_DIR"] = str(var)
@@ -76,12 +82,20 @@ class LocalServer:
         """Migrate, start, wait until it answers; returns a token."""
         self._manage("quickstart", "--no-admin")
         token = self._manage("createtoken", "bench").strip().splitlines()[-1]
+        logging, output = ["--log-level", "warning"], subprocess.DEVNULL
+        if self.logs is not None:  # gunicorn's own logs, and what Django logs on stderr
+            self.logs.mkdir(parents=True, exist_ok=True)
+            logging = ["--access-logfile", str(self.logs / "access.log"),
+                       "--error-logfile", str(self.logs / "error.log")]
+            output = (self.logs / "output.log").open("ab")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "config.wsgi:application", "--bind",
              f"127.0.0.1:{self.port}", "--workers", "2", "--worker-class", "gthread",
-             "--threads", "4", "--no-control-socket", "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             "--threads", "4", "--no-control-socket", *logging],
+            cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True)
+        if output is not subprocess.DEVNULL:
+            output.close()  # the server has its own copy
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
