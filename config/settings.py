@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Times every request for GET /metrics, first so that it times all of them.
+    "api.operations.RequestLatencyMiddleware",
     # The security headers, before the lane, so that MLflow's answers carry them too.
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -179,8 +181,9 @@ LOGOUT_REDIRECT_URL = "/login/"
 HTTPS = envbool("HTTPS", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_SSL_REDIRECT = HTTPS
-# The health check answers on plain HTTP too, for a load balancer inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/$"]
+# The health checks and metrics answer on plain HTTP too, for load balancers and Prometheus
+# inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/$", r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
@@ -373,6 +376,11 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Targetline <targetline@localhost>")
+
+# --- Operations -------------------------------------------------------------------------------
+# GET /metrics (api/operations.py) answers only `Authorization: Bearer <METRICS_TOKEN>` when
+# it is set; open (like /healthz and /readyz) when empty, for a Prometheus on a private network.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,241 @@
+"""What operators probe and scrape: /healthz, /readyz and /metrics (api/operations.py).
+
+The endpoints are asked through Django's test client; the counters are read from a real
+gunicorn of two workers, as scripts/run.sh starts it, after points were logged over HTTP.
+"""
+
+import os
+import subprocess
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+import requests
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.faults.test_gunicorn_kill import run_sh_gunicorn
+from tests.reports.test_worker import free_port, wait_for
+from tracker.services import tokens as token_services
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a Prometheus exposition, by (name, sorted labels)."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+# --- /healthz -------------------------------------------------------------------------
+
+def test_healthz_answers_without_credentials_or_the_database():
+    """No `db` fixture: a query here would fail the test (pytest-django blocks it)."""
+    answer = Client().get("/healthz")
+
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+    assert answer["Cache-Control"] == "no-store"
+
+
+def test_healthz_refuses_other_methods():
+    assert Client().post("/healthz").status_code == 405
+
+
+# --- /readyz --------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_readyz_names_each_service_up():
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "broker", "artifact_storage"}
+    assert all(check["state"] == "up" and check["detail"] for check in body["checks"].values())
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_naming_the_broker_when_redis_does_not_answer(settings):
+    dead = free_port()  # nothing listens there
+    settings.CELERY_BROKER_URL = f"redis://:secret@127.0.0.1:{dead}/0"
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "5"
+    body = answer.json()
+    assert body["status"] == "unavailable"
+    broker = body["checks"]["broker"]
+    assert broker["state"] == "down"
+    assert f"redis at 127.0.0.1:{dead}" in broker["detail"]
+    assert "secret" not in answer.content.decode()  # the URL's password is not shown
+    assert body["checks"]["database"]["state"] == "up"
+    assert body["checks"]["artifact_storage"]["state"] == "up"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_artifact_storage_cannot_be_written(settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the artifact folder should be")
+    settings.MEDIA_ROOT = blocker
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    storage = answer.json()["checks"]["artifact_storage"]
+    assert storage["state"] == "down"
+    assert storage["detail"].startswith("FileSystemStorage: ")
+
+
+@pytest.mark.django_db
+def test_readyz_leaves_no_probe_file_behind(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+    assert Client().get("/readyz").status_code == 200
+
+    assert [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.django_db
+def test_probes_are_not_in_the_api_schema(api):
+    paths = api.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    assert not [p for p in paths if p.strip("/") in ("healthz", "readyz", "metrics")]
+
+
+# --- /metrics -------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_metrics_needs_the_token_when_one_is_set(settings):
+    settings.METRICS_TOKEN = "scrape-me-0123456789"
+    client = Client()
+
+    assert client.get("/metrics").status_code == 401
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me-0123456788")
+    assert wrong.status_code == 401
+    assert wrong["WWW-Authenticate"].startswith("Bearer")
+    right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me-0123456789")
+    assert right.status_code == 200
+    assert "targetline_points_ingested_total" in right.content.decode()
+
+
+@pytest.mark.django_db
+def test_metrics_time_requests_by_route_not_by_path(api, project):
+    for name in ("a", "b"):
+        api.post("/api/v1/projects/news-topics/runs/", {"experiment": "x", "name": name},
+                 format="json")
+    api.get("/no/such/page/1")
+    api.get("/no/such/page/2")
+
+    found = samples(Client().get("/metrics").content.decode())
+
+    created = ("targetline_http_request_duration_seconds_count",
+               (("method", "POST"), ("route", "api/v1/projects/<str:slug>/runs/"),
+                ("status", "2xx")))
+    assert found[created] >= 2
+    routes = {dict(labels).get("route") for name, labels in found
+              if name == "targetline_http_request_duration_seconds_count"}
+    assert "unmatched" in routes
+    assert not [r for r in routes if r and "news-topics" in r]
+
+
+@pytest.mark.django_db
+def test_metrics_count_report_queue_depth_from_redis(settings):
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs a Redis broker (CELERY_BROKER_URL=redis://…)")
+    queue = f"targetline-test-{uuid.uuid4().hex[:10]}"
+    settings.REPORT_QUEUE = queue
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.lpush(queue, "one", "two", "three")
+        found = samples(Client().get("/metrics").content.decode())
+    finally:
+        client.delete(queue)
+
+    assert found["targetline_report_queue_depth", (("queue", queue),)] == 3
+
+
+# --- Counters added up over gunicorn's workers ----------------------------------------
+
+@pytest.fixture
+def gunicorn(settings, tmp_path):
+    """gunicorn as scripts/run.sh starts it (config/gunicorn.py, 2 workers), on pytest's
+    PostgreSQL database; yields its base URL."""
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
+    url = urlsplit(os.environ["DATABASE_URL"])
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
+           "SECRET_KEY": "operations-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    stale = tmp_path / "var" / "prometheus" / "counter_999999.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a file of a previous run, emptied at start")
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or a worker still starting
+            return False
+
+    try:
+        wait_for(answers, 60, "gunicorn to answer")
+        assert not stale.exists()
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_add_up_over_gunicorns_workers(gunicorn, project, owner):
+    base = gunicorn
+    _, token = token_services.create_token(user=owner, name="ops")
+    auth = {"Authorization": f"Bearer {token}"}
+    before = samples(requests.get(f"{base}/metrics", timeout=10).text)
+
+    run_ids = []
+    for name in ("lr", "svm", "bert"):  # a new connection each: either worker answers
+        answer = requests.post(f"{base}/api/v1/projects/news-topics/runs/", headers=auth,
+                               json={"experiment": "ops", "name": name}, timeout=10)
+        assert answer.status_code == 201, answer.text
+        run_ids.append(answer.json()["id"])
+    for i, run_id in enumerate(run_ids * 2):
+        points = [{"key": "loss", "split": "train", "step": i * 10 + s, "value": 0.5,
+                   "timestamp": 1_700_000_000_000 + i * 10 + s} for s in range(5)]
+        answer = requests.post(f"{base}/api/v1/runs/{run_id}/log-batch/", headers=auth,
+                               json={"metrics": points}, timeout=10)
+        assert answer.status_code == 200, answer.text
+    # The MLflow client's single point takes the same path.
+    answer = requests.post(f"{base}/api/2.0/mlflow/runs/log-metric", headers=auth, json={
+        "run_id": run_ids[0], "key": "val_f1", "value": 0.8, "timestamp": 1_700_000_100_000,
+        "step": 1}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    # A replay of the last batch stores nothing new, and counts nothing.
+    requests.post(f"{base}/api/v1/runs/{run_id}/log-batch/", headers=auth,
+                  json={"metrics": points}, timeout=10)
+
+    scrapes = [samples(requests.get(f"{base}/metrics", timeout=10).text) for _ in range(4)]
+
+    def grown(found, name) -> float:
+        return found.get((name, ()), 0) - before.get((name, ()), 0)
+
+    for found in scrapes:  # whichever worker answered, the same totals
+        assert grown(found, "targetline_points_ingested_total") == 6 * 5 + 1
+        assert grown(found, "targetline_runs_created_total") == 3
+        key = ("targetline_http_request_duration_seconds_count",
+               (("method", "POST"), ("route", "api/v1/runs/<str:run_id>/log-batch/"),
+                ("status", "2xx")))
+        assert found[key] == 7
