@@ -6,6 +6,8 @@ process writes its counters to files in PROMETHEUS_MULTIPROC_DIR (var/prometheus
 set), emptied here when the server starts (files of a previous run would be counted
 again) and read at each scrape. A worker that exits keeps its counts (they happened);
 its live-only figures are dropped (child_exit).
+
+With LOG_FORMAT=json, gunicorn's own error and access lines are JSON too (config/logs.py).
 """
 
 import os
@@ -16,6 +18,9 @@ _var_dir = Path(os.environ.get("TARGETLINE_VAR_DIR") or Path(__file__).resolve()
                 / "var")
 # Set before any worker imports prometheus_client: it reads the variable once, at import.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_var_dir / "prometheus"))
+
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    logger_class = "config.logs.GunicornLogger"
 
 
 def on_starting(server) -> None:

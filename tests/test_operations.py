@@ -4,19 +4,23 @@ The endpoints are asked through Django's test client; the counters are read from
 gunicorn of two workers, as scripts/run.sh starts it, after points were logged over HTTP.
 """
 
+import json
+import logging
 import os
 import subprocess
+import sys
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 import requests
-from django.test import Client
+from django.test import Client, RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.logs import JsonLines
 from tests.faults.test_gunicorn_kill import run_sh_gunicorn
-from tests.reports.test_worker import free_port, wait_for
+from tests.reports.test_worker import forget_queue, free_port, wait_for
 from tracker.services import tokens as token_services
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -162,9 +166,9 @@ def test_metrics_count_report_queue_depth_from_redis(settings):
 # --- Counters added up over gunicorn's workers ----------------------------------------
 
 @pytest.fixture
-def gunicorn(settings, tmp_path):
+def gunicorn_json_logs(settings, tmp_path):
     """gunicorn as scripts/run.sh starts it (config/gunicorn.py, 2 workers), on pytest's
-    PostgreSQL database; yields its base URL."""
+    PostgreSQL database, logging JSON lines; yields (base URL, log file)."""
     db = settings.DATABASES["default"]
     if "postgresql" not in db["ENGINE"]:
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
@@ -173,7 +177,7 @@ def gunicorn(settings, tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
            "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
            "SECRET_KEY": "operations-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
-           "PYTHONUNBUFFERED": "1"}
+           "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     stale = tmp_path / "var" / "prometheus" / "counter_999999.db"
     stale.parent.mkdir(parents=True)
@@ -193,15 +197,15 @@ def gunicorn(settings, tmp_path):
     try:
         wait_for(answers, 60, "gunicorn to answer")
         assert not stale.exists()
-        yield base
+        yield base, log_path
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_counters_add_up_over_gunicorns_workers(gunicorn, project, owner):
-    base = gunicorn
+def test_counters_add_up_over_gunicorns_workers(gunicorn_json_logs, project, owner):
+    base, log_path = gunicorn_json_logs
     _, token = token_services.create_token(user=owner, name="ops")
     auth = {"Authorization": f"Bearer {token}"}
     before = samples(requests.get(f"{base}/metrics", timeout=10).text)
@@ -239,3 +243,69 @@ def test_counters_add_up_over_gunicorns_workers(gunicorn, project, owner):
                (("method", "POST"), ("route", "api/v1/runs/<str:run_id>/log-batch/"),
                 ("status", "2xx")))
         assert found[key] == 7
+
+    # Every line gunicorn and Django wrote is JSON, the access lines with the request.
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    records = [_json_line(line) for line in lines]
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    logged = [r for r in access if r.get("path") == f"/api/v1/runs/{run_ids[0]}/log-batch/"]
+    assert logged and logged[0]["method"] == "POST" and logged[0]["status"] == 200
+    assert isinstance(logged[0]["duration_ms"], int)
+
+
+def _json_line(line: str) -> dict:
+    try:
+        return json.loads(line)
+    except ValueError:
+        pytest.fail(f"not a JSON line: {line!r}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_logs_json_lines(settings, tmp_path):
+    """Celery sets its worker's logging up itself: with LOG_FORMAT=json it writes JSON too."""
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
+    url = urlsplit(os.environ["DATABASE_URL"])
+    queue = f"targetline-test-{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_FORMAT": "json",
+           "DATABASE_URL": urlunsplit(url._replace(
+               path=f"/{settings.DATABASES['default']['NAME']}")),
+           "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "filesystem://",
+           "SECRET_KEY": "operations-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
+           "REPORT_QUEUE": queue, "PYTHONUNBUFFERED": "1"}
+    subprocess.run([sys.executable, "manage.py", "quickstart", "--no-admin"], cwd=ROOT,
+                   env=env, check=True, capture_output=True)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "celery"), "-A", "config", "--quiet",
+             "worker", "--loglevel", "INFO", "--concurrency", "1", "-Q", queue], cwd=ROOT,
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: " ready." in log_path.read_text(), 60, "the worker to be ready")
+        text = log_path.read_text()  # what it logged; at shutdown Celery prints a plain line
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        forget_queue(env["CELERY_BROKER_URL"], queue)
+
+    records = [_json_line(line) for line in text.splitlines() if line.strip()]
+    ready = [r for r in records if r["message"].endswith(" ready.")]
+    assert ready and ready[0]["level"] == "INFO" and ready[0]["logger"].startswith("celery")
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_a_django_request_line_names_the_request():
+    """Django's request log passes the request object: the line says its method and path."""
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1,
+                               "Not Found: %s", ("/p/nope/",), None)
+    record.request = RequestFactory().get("/p/nope/")
+    record.status_code = 404
+
+    line = json.loads(JsonLines().format(record))
+
+    assert line["level"] == "WARNING" and line["logger"] == "django.request"
+    assert line["message"] == "Not Found: /p/nope/"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/p/nope/", 404)
+    assert "request" not in line and line["time"]
