@@ -363,11 +363,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_HOST = envstr("EMAIL_HOST", "")
+# Without EMAIL_HOST, emails are printed (headers, text, one line per attachment rather than
+# its base64: reports/console_mail.py) instead of sent.
 EMAIL_BACKEND = envstr(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "reports.console_mail.EmailBackend",
 )
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
