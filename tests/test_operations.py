@@ -4,6 +4,7 @@ The endpoints are asked through Django's test client; the counters are read from
 gunicorn of two workers, as scripts/run.sh starts it, after points were logged over HTTP.
 """
 
+import io
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 import requests
+from celery import shared_task
 from django.test import Client, RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -309,3 +311,24 @@ def test_a_django_request_line_names_the_request():
     assert line["message"] == "Not Found: /p/nope/"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/p/nope/", 404)
     assert "request" not in line and line["time"]
+
+
+def test_a_task_line_names_the_task():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    logger = logging.getLogger("tests.operations.task")
+    logger.addHandler(handler)
+
+    @shared_task(name="tests.operations.say_hello")
+    def say_hello():
+        logger.warning("hello from a task")
+
+    try:
+        result = say_hello.apply()
+    finally:
+        logger.removeHandler(handler)
+
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "hello from a task"
+    assert (line["task_name"], line["task_id"]) == ("tests.operations.say_hello", result.id)
