@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 import requests
-from celery import shared_task
+from celery import Celery
 from django.test import Client, RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -53,6 +53,18 @@ def test_healthz_refuses_other_methods():
 
 
 # --- /readyz --------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def broker_folders(settings, tmp_path):
+    """The filesystem broker's folders (`manage.py quickstart` makes them under var/): the
+    test's own, as a fresh clone has none."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = str(tmp_path / "broker")
+        os.makedirs(folder)
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS, "data_folder_in": folder,
+            "data_folder_out": folder, "processed_folder": folder, "control_folder": folder}
+
 
 @pytest.mark.django_db
 def test_readyz_names_each_service_up():
@@ -320,7 +332,9 @@ def test_a_task_line_names_the_task():
     logger = logging.getLogger("tests.operations.task")
     logger.addHandler(handler)
 
-    @shared_task(name="tests.operations.say_hello")
+    app = Celery("tests-operations", set_as_current=False)  # no result backend to set up
+
+    @app.task(name="tests.operations.say_hello")
     def say_hello():
         logger.warning("hello from a task")
 
