@@ -11,7 +11,6 @@ With LOG_FORMAT=json, gunicorn's own error and access lines are JSON too (config
 """
 
 import os
-import shutil
 from pathlib import Path
 
 _var_dir = Path(os.environ.get("TARGETLINE_VAR_DIR") or Path(__file__).resolve().parent.parent
@@ -24,9 +23,13 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
 
 
 def on_starting(server) -> None:
+    """Counters start from zero with the server: the previous run's files go (only those,
+    whatever else a folder named by PROMETHEUS_MULTIPROC_DIR holds)."""
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+    for kind in ("counter", "gauge", "histogram", "summary"):
+        for old in folder.glob(f"{kind}_*.db"):
+            old.unlink(missing_ok=True)
 
 
 def child_exit(server, worker) -> None:
