@@ -97,6 +97,19 @@ def test_readyz_is_503_naming_the_broker_when_redis_does_not_answer(settings):
 
 
 @pytest.mark.django_db
+def test_readyz_tries_a_rabbitmq_broker_with_a_connection(settings):
+    dead = free_port()
+    settings.CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{dead}//"
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    broker = answer.json()["checks"]["broker"]
+    assert broker["state"] == "down"
+    assert broker["detail"].startswith(f"amqp at 127.0.0.1:{dead}: ")
+
+
+@pytest.mark.django_db
 def test_readyz_is_503_when_the_artifact_storage_cannot_be_written(settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the artifact folder should be")
