@@ -4,6 +4,7 @@ The endpoints are asked through Django's test client; the counters are read from
 gunicorn of two workers, as scripts/run.sh starts it, after points were logged over HTTP.
 """
 
+import contextlib
 import io
 import json
 import logging
@@ -192,23 +193,15 @@ def test_metrics_count_report_queue_depth_from_redis(settings):
 
 # --- Counters added up over gunicorn's workers ----------------------------------------
 
-@pytest.fixture
-def gunicorn_json_logs(settings, tmp_path):
-    """gunicorn as scripts/run.sh starts it (config/gunicorn.py, 2 workers), on pytest's
-    PostgreSQL database, logging JSON lines; yields (base URL, log file)."""
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"]:
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
-    url = urlsplit(os.environ["DATABASE_URL"])
+@contextlib.contextmanager
+def gunicorn(tmp_path, **env_vars):
+    """gunicorn as scripts/run.sh starts it (config/gunicorn.py, 2 workers), logging JSON
+    lines to a file; yields (base URL, log file) once /healthz answers."""
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
            "SECRET_KEY": "operations-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
-           "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+           "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **env_vars}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    stale = tmp_path / "var" / "prometheus" / "counter_999999.db"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"a file of a previous run, emptied at start")
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=env, stdout=log,
@@ -223,11 +216,43 @@ def gunicorn_json_logs(settings, tmp_path):
 
     try:
         wait_for(answers, 60, "gunicorn to answer")
-        assert not stale.exists()
         yield base, log_path
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def gunicorn_json_logs(settings, tmp_path):
+    """gunicorn on pytest's PostgreSQL database, a previous run's counter file in its
+    multiprocess folder."""
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
+    url = urlsplit(os.environ["DATABASE_URL"])
+    stale = tmp_path / "var" / "prometheus" / "counter_999999.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"a file of a previous run, emptied at start")
+    with gunicorn(tmp_path, DATABASE_URL=urlunsplit(url._replace(path=f"/{db['NAME']}"))) as up:
+        assert not stale.exists()
+        yield up
+
+
+def test_a_database_outage_leaves_healthz_alone_and_makes_readyz_503(tmp_path):
+    """The database is unreachable: the process is alive (do not restart it), not ready."""
+    dead = free_port()
+    with gunicorn(tmp_path, DATABASE_URL=f"postgres://postgres@127.0.0.1:{dead}/targetline",
+                  CELERY_BROKER_URL=f"redis://127.0.0.1:{dead}/0") as (base, _):
+        alive = requests.get(f"{base}/healthz", timeout=10)
+        ready = requests.get(f"{base}/readyz", timeout=10)
+
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
+    checks = ready.json()["checks"]
+    assert checks["database"]["state"] == "down"
+    assert checks["database"]["detail"].startswith("postgresql: ")
+    assert checks["broker"]["state"] == "down"
+    assert checks["artifact_storage"]["state"] == "up"
 
 
 @pytest.mark.django_db(transaction=True)
