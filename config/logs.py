@@ -14,6 +14,7 @@ import logging.config
 
 from celery import current_task
 from django.conf import settings
+from django.http import HttpRequest
 from gunicorn import glogging
 from pythonjsonlogger.json import JsonFormatter
 
@@ -44,10 +45,9 @@ class JsonLines(JsonFormatter):
         args = record.args if record.name == "gunicorn.access" else None
         super().add_fields(log_data, record, message_dict)
         # Django's request log passes the request itself, which JSON cannot hold.
-        if request is not None:
+        if isinstance(request, HttpRequest):
             log_data.pop("request", None)
-            log_data["method"] = getattr(request, "method", None)
-            log_data["path"] = getattr(request, "path", None)
+            log_data["method"], log_data["path"] = request.method, request.path
         if "status_code" in log_data:
             log_data["status"] = log_data.pop("status_code")
         if isinstance(args, dict):  # gunicorn's access line: its atoms by letter
