@@ -8,35 +8,41 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What each target installed, and when: `make run` the server and the demo, `make test` also
+# the test tools (pytest, ruff, playwright, mlflow…), so neither reinstalls after the other.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 8000
 PYTEST_ARGS ?=
 export PORT
 
-# Debian packages the test suite uses: Chromium for chart images (kaleido) and browser tests,
-# WeasyPrint's libraries and fonts for PDFs, poppler-utils to look inside PDFs.
-DEB_TEST_PACKAGES ?= chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 \
-	libharfbuzz0b fontconfig poppler-utils
+# Debian packages the server uses: Chromium for the reports' chart images (kaleido),
+# WeasyPrint's libraries and fonts for PDFs. The test suite adds poppler-utils to look inside
+# PDFs (and uses Chromium for browser tests).
+DEB_RUN_PACKAGES ?= chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz0b fontconfig
+DEB_TEST_PACKAGES ?= $(DEB_RUN_PACKAGES) poppler-utils
 
-.PHONY: run test lint bench venv deb-test-packages mlflow-reference clean distclean
+.PHONY: run test lint bench venv test-venv deb-run-packages deb-test-packages mlflow-reference \
+	clean distclean
 
-run: venv
+run: venv deb-run-packages
 	$(BIN)/python manage.py quickstart
 	exec scripts/run.sh
 
-test: venv deb-test-packages mlflow-reference
+test: test-venv deb-test-packages mlflow-reference
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: venv
+lint: test-venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 # Every benchmark, or one: `make bench BENCH=ingest` (ingest, sdk, mlflow, reports, web, load).
 # Each prints Markdown; with DATABASE_URL set they use PostgreSQL (databases of their own).
 BENCH ?= ingest sdk mlflow reports web load
-bench: venv
+bench: test-venv
 	@for b in $(BENCH); do \
 		case $$b in \
 			ingest)  cmd="$(BIN)/python -m benchmarks.ingest" ;; \
@@ -53,7 +59,8 @@ bench: venv
 		echo; \
 	done
 
-venv: $(STAMP)
+venv: $(RUN_STAMP)
+test-venv: $(TEST_STAMP)
 
 # The virtualenv. A failed `python3 -m venv` (Debian without python3-venv) leaves a half-made
 # folder behind, so it is removed again and the next run starts clean.
@@ -69,8 +76,9 @@ $(BIN)/pip:
 		exit 1; }
 
 # Install (again) only when pyproject.toml (or the SDK's) is newer than the last install.
-$(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) | $(BIN)/pip
-	$(BIN)/pip install --disable-pip-version-check -e '.[test,demo]'
+# What running needs: the server, the SDK and the demo's training script.
+$(RUN_STAMP): pyproject.toml $(wildcard sdk/pyproject.toml) | $(BIN)/pip
+	$(BIN)/pip install --disable-pip-version-check -e '.[demo]'
 	@if [ -f sdk/pyproject.toml ]; then \
 		echo "$(BIN)/pip install -e sdk"; \
 		$(BIN)/pip install --disable-pip-version-check -e sdk; \
@@ -89,30 +97,42 @@ $(MLFLOW_REFERENCE)/.installed:
 	$(MLFLOW_REFERENCE)/bin/pip install --disable-pip-version-check -q 'mlflow==3.17.*'
 	@touch $@
 
-# Installs missing packages with apt as root or through sudo; `dpkg -s` makes re-runs instant.
-deb-test-packages:
+# The test tools on top: pip finds the rest already there.
+$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	$(BIN)/pip install --disable-pip-version-check -e '.[test,demo]'
+	@touch $@
+
+# Installs missing Debian packages with apt as root or through sudo; `dpkg -s` makes re-runs
+# instant. $(1): the packages; $(2): what is missing without them, for the warning.
+define install_deb_packages
 	@if ! command -v dpkg >/dev/null; then \
-		echo "Not a Debian-based system: make sure these are installed: $(DEB_TEST_PACKAGES)"; \
+		echo "Not a Debian-based system: make sure these are installed: $(1)"; \
 		exit 0; \
 	fi; \
 	missing=""; \
-	for pkg in $(DEB_TEST_PACKAGES); do \
+	for pkg in $(1); do \
 		dpkg -s "$$pkg" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null; then sudo="sudo"; \
 	else \
-		echo "WARNING: missing Debian packages:$$missing (tests that need them will fail)." >&2; \
-		echo "         As root: apt-get install -y$$missing" >&2; \
+		echo "WARNING: missing Debian packages:$$missing ($(2)); as root: apt-get install -y$$missing" >&2; \
 		exit 0; \
 	fi; \
-	echo "Installing Debian packages the tests need:$$missing"; \
+	echo "Installing Debian packages:$$missing"; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing || { \
-		echo "WARNING: apt-get could not install:$$missing (tests that need them will fail)." >&2; \
+		echo "WARNING: apt-get could not install:$$missing ($(2))." >&2; \
 	}
+endef
+
+deb-run-packages:
+	$(call install_deb_packages,$(DEB_RUN_PACKAGES),reports need them for charts and PDFs; once installed they work without a restart)
+
+deb-test-packages:
+	$(call install_deb_packages,$(DEB_TEST_PACKAGES),tests that need them will fail)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build *.egg-info

@@ -95,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Times every request for GET /metrics, first so that it times all of them.
+    "api.operations.RequestLatencyMiddleware",
     # The security headers, before the lane, so that MLflow's answers carry them too.
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -180,8 +182,9 @@ LOGOUT_REDIRECT_URL = "/login/"
 HTTPS = envbool("HTTPS", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_SSL_REDIRECT = HTTPS
-# The health check answers on plain HTTP too, for a load balancer inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/$"]
+# The health checks and metrics answer on plain HTTP too, for load balancers and Prometheus
+# inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/$", r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
@@ -424,11 +427,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_HOST = envstr("EMAIL_HOST", "")
+# Without EMAIL_HOST, emails are printed (headers, text, one line per attachment rather than
+# its base64: reports/console_mail.py) instead of sent.
 EMAIL_BACKEND = envstr(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "reports.console_mail.EmailBackend",
 )
 EMAIL_PORT = envint("EMAIL_PORT", 25)
 EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
@@ -438,11 +443,24 @@ EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Targetline <targetline@localhost>")
 
+# --- Operations -------------------------------------------------------------------------------
+# GET /metrics (api/operations.py) answers only `Authorization: Bearer <METRICS_TOKEN>` when
+# it is set; open (like /healthz and /readyz) when empty, for a Prometheus on a private network.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+
 # --- Logging ----------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, and the request or
+# task fields known; config/logs.py), for the web server, gunicorn and the worker alike.
+LOG_FORMAT = envstr("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOGGING_CONFIG = "config.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "config.logs.JsonLines"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         # PDF rendering and chart export log every page and every export at INFO.

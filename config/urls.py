@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from api import errors as api_errors
+from api import operations
 from api.mlflow import endpoint as mlflow_endpoint
 from api.mlflow import errors as mlflow_errors
 from api.mlflow import urls as mlflow_urls
@@ -57,6 +58,10 @@ handler500 = server_error
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # For load balancers, orchestrators and Prometheus (docs/operations.md#probes).
+    path("healthz", operations.healthz, name="healthz"),
+    path("readyz", operations.readyz, name="readyz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("api.urls")),
     # The MLflow-compatible tracking API and its artifact proxy (api/mlflow/).

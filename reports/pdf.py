@@ -14,6 +14,7 @@ rendered without that chart, with a sentence saying so, rather than not at all.
 import base64
 import io
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -24,7 +25,12 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_state = {"started": False, "broken": ""}
+# started: this process's Chromium runs. missing: none was found at the last look (it is
+# looked for again at each export, so charts come back once one is installed, without a
+# restart). broken: the running one stopped answering (only a restart helps).
+_state = {"started": False, "missing": False, "broken": ""}
+MISSING = ("no Chromium was found on this machine (install the chromium package, or set "
+           "BROWSER_PATH)")
 
 
 class ChartUnavailable(Exception):
@@ -32,29 +38,39 @@ class ChartUnavailable(Exception):
 
 
 def _chromium_path() -> str | None:
+    """The Chromium kaleido would start, if it is there: BROWSER_PATH, else the usual names
+    on PATH and the usual places."""
     try:
-        return Chromium.find_browser(skip_local=False)
+        path = Chromium.find_browser(skip_local=False)
     except Exception:  # noqa: BLE001 - a detection failure must not stop a report
         return None
+    # BROWSER_PATH is taken as it is written: a name that does not exist (yet) is no browser
+    if path and os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    return None
 
 
 def start_chart_server(*, warm_up: bool = True) -> None:
     """Start this process's Chromium for chart exports (idempotent).
 
-    With `warm_up`, a tiny export runs in a background thread so Chromium is up before the
-    first report asks for it; worker_process_init must return quickly, so it cannot wait.
+    Without a Chromium, says so in the log once (and once more when one appears), and
+    leaves the next export to look again. With `warm_up`, a tiny export runs in a
+    background thread so Chromium is up before the first report asks for it;
+    worker_process_init must return quickly, so it cannot wait.
     """
     with _lock:
         if _state["started"]:
             return
-        if _chromium_path() is None:
-            _state["broken"] = ("no Chromium was found on this machine (install the chromium "
-                                "package, or set BROWSER_PATH)")
-            logger.error("charts are unavailable: %s", _state["broken"])
+        path = _chromium_path()
+        if path is None:
+            if not _state["missing"]:
+                logger.error("charts are unavailable: %s", MISSING)
+            _state["missing"] = True
             return
+        if _state["missing"]:
+            logger.warning("Chromium found at %s: reports have their charts again", path)
         kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-        _state["started"] = True
-        _state["broken"] = ""
+        _state.update(started=True, missing=False, broken="")
     if warm_up:
         threading.Thread(target=_warm_up, name="kaleido-warm-up", daemon=True).start()
 
@@ -79,6 +95,8 @@ def figure_to_svg(figure: dict) -> str:
     """A plotly figure (dict) as SVG text, sized by its layout's width and height."""
     if not _state["started"]:
         start_chart_server(warm_up=False)
+        if not _state["started"]:
+            raise ChartUnavailable(MISSING)
     layout = figure.get("layout", {})
     opts = {"format": "svg", "width": layout.get("width", 760),
             "height": layout.get("height", 320)}

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
-from reports.models import CheckIn, Report, ReportKind, ReportStatus
+from reports.models import CheckIn, Delivery, Report, ReportKind, ReportStatus
 from tracker.models import (
     Experiment,
     Membership,
@@ -308,3 +308,13 @@ def latest_reports(*, project: Project, limit: int) -> list[Report]:
 def open_reports():
     """Reports whose rendering or emails are not finished."""
     return Report.objects.filter(status__in=[ReportStatus.PENDING, ReportStatus.RENDERED])
+
+
+def delivery_counts() -> dict[tuple[str, str], int]:
+    """How many emails there are in each state, by what they carry ("report" or "alert"),
+    over every report and alert kept (a purged project's go with it). One query."""
+    rows = (Delivery.objects.order_by().values("status")
+            .annotate(report_emails=Count("id", filter=Q(report__isnull=False)),
+                      alert_emails=Count("id", filter=Q(alert__isnull=False))))
+    return {(kind, row["status"]): row[f"{kind}_emails"]
+            for row in rows for kind in ("report", "alert")}

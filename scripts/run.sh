@@ -102,7 +102,7 @@ BANNER
     fi
 }
 
-"$BIN/gunicorn" config.wsgi:application \
+"$BIN/gunicorn" config.wsgi:application -c config/gunicorn.py \
     --bind "127.0.0.1:$PORT" \
     --workers 2 --worker-class gthread --threads 4 \
     --access-logfile - --error-logfile - &

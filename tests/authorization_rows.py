@@ -157,6 +157,11 @@ V1_ROWS = {
 S = "p/<slug:slug>/settings/"
 
 WEB_ROWS = {
+    # For load balancers and Prometheus (api/operations.py): no credentials asked. /metrics
+    # asks for METRICS_TOKEN when it is set (tests/test_operations.py).
+    ("healthz", "GET"): Row(PUBLIC),
+    ("readyz", "GET"): Row(PUBLIC),
+    ("metrics", "GET"): Row(PUBLIC),
     ("", "GET"): Row(page_anyone()),
     ("", "POST"): Row(page_anyone(302), form(lambda w: {
         "slug": "churn", "name": "Churn", "metric": "f1", "direction": "maximize",

@@ -103,9 +103,17 @@ def test_every_exclusion_names_a_route():
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The project, built once in a transaction rolled back after the module; each test's
-    own transaction (pytest-django's `db`) is a savepoint inside it."""
+    own transaction (pytest-django's `db`) is a savepoint inside it. /readyz probes the
+    broker: the filesystem broker's folders (which `manage.py quickstart` makes under var/)
+    are the test's own."""
+    broker = {}
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = str(tmp_path_factory.mktemp("broker"))
+        broker["CELERY_BROKER_TRANSPORT_OPTIONS"] = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS, "data_folder_in": folder,
+            "data_folder_out": folder, "processed_folder": folder, "control_folder": folder}
     with (override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"),
-                            TOKEN_FAILURE_LIMIT=100_000),
+                            TOKEN_FAILURE_LIMIT=100_000, **broker),
           django_db_blocker.unblock(), transaction.atomic()):
         yield build_world()
         transaction.set_rollback(True)

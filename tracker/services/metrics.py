@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from tracker import hot_sql, limits, signals, step_placement
+from tracker import hot_sql, limits, signals, step_placement, telemetry
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.ingest import LockGuard, insert_points, lock_run_for_logging, save_run_fields
 from tracker.models import MetricSummary, Run
@@ -122,6 +122,7 @@ def log_batch(*, run: Run, metrics: list | None = None, params: dict | None = No
         metrics if points is None and series_of is None else None, zero_step_is_none)
     stored, locked = _log_batch(run, batch, checked_params, checked_tags, series_of, guard,
                                 stepless)
+    telemetry.count_points(stored)
     for field in Run._meta.concrete_fields:  # as stored, under the lock
         setattr(run, field.attname, getattr(locked, field.attname))
     signals.run_results_changed.send(sender=Run, run=run)

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracker import signals
+from tracker import signals, telemetry
 from tracker.errors import Conflict, InvalidInput
 from tracker.models import AuditAction, Experiment, Project, Run, RunDataset, RunStatus
 from tracker.services import audit
@@ -56,6 +56,7 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
         run.name = f"{exp.name[:241]}-{str(run.id)[:8]}"
     if run_id is None:  # a new random id: a single INSERT, no transaction of its own
         run.save(force_insert=True)
+        telemetry.count_run()
         return run, True
     try:
         with transaction.atomic():
@@ -65,6 +66,7 @@ def create_run(*, project: Project, user, experiment: str | Experiment, name: st
         if existing is None:
             raise Conflict(f"run id {run.id} is already used", field="id") from None
         return existing, False
+    telemetry.count_run()
     return run, True
 
 
