@@ -140,8 +140,7 @@ def profile_errors(profile, *, reference: dict | None = None) -> list[ProfileErr
         if theirs["kind"] != feature["kind"]:
             errors.append(ProfileError(f"{path}.kind",
                                        f"is {theirs['kind']} in the reference profile"))
-        elif feature["kind"] == NUMERIC and [float(e) for e in feature["edges"]] != [
-                float(e) for e in theirs["edges"]]:
+        elif not comparable(theirs, feature):
             errors.append(ProfileError(f"{path}.edges", "must be the reference profile's "
                                        "edges (bin live values with them)"))
     return errors
@@ -183,6 +182,15 @@ def _aligned(reference: dict, live: dict) -> tuple[list[int], list[int]]:
     return [expected.get(c, 0) for c in categories], [actual[c] for c in categories]
 
 
+def comparable(reference: dict, live: dict) -> bool:
+    """Whether two histograms of a feature can be compared: the same kind and, for a numeric
+    feature, the same edges."""
+    if reference["kind"] != live["kind"]:
+        return False
+    return reference["kind"] != NUMERIC or (
+        [float(e) for e in reference["edges"]] == [float(e) for e in live["edges"]])
+
+
 def psi(reference: dict, live: dict) -> float | None:
     """The PSI of one feature's live histogram against its reference, rounded to PSI_DECIMALS.
 
@@ -204,14 +212,17 @@ def band(value: float) -> str:
 def drift(reference_profile: dict, live_profile: dict) -> list[FeatureDrift]:
     """The drift of every input feature both profiles have, the most drifted first.
 
-    Both profiles must be valid (`profile_errors`), the live one against the reference. A
-    feature only one of them has, one with no counts on either side, and the prediction are
-    left out. Ties in PSI are listed by feature name.
+    Both profiles must be valid (`profile_errors`). A feature only one of them has, one with
+    no counts on either side, one whose kind or edges differ from the reference's (a live
+    profile stored against an earlier reference), and the prediction are left out. Ties in PSI
+    are listed by feature name.
     """
     reference = reference_profile["features"]
     live = live_profile["features"]
     found = []
     for name in sorted(set(reference) & set(live) - {PREDICTION}):
+        if not comparable(reference[name], live[name]):
+            continue
         value = psi(reference[name], live[name])
         if value is not None:
             found.append(FeatureDrift(name, value, band(value)))

@@ -118,6 +118,11 @@ def test_a_feature_with_no_counts_is_left_out():
     assert [d.feature for d in drift(REFERENCE, live)] == ["channel"]
 
 
+def test_a_feature_binned_otherwise_than_the_reference_is_left_out():
+    live = profile(length=numeric([1, 2, 3], [0, 10, 20, 40]), channel=numeric([1, 1, 1, 1]))
+    assert drift(REFERENCE, live) == []
+
+
 def test_share_of_predictions_per_class():
     reference = profile(prediction=categorical({"billing": 500, "refund": 300, "other": 200}))
     live = profile(prediction=categorical({"billing": 300, "refund": 500, "other": 200}))
