@@ -17,11 +17,11 @@ contains zero (or touches it) shows no difference.
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from scipy import stats
 
-from tracker.days import span_words
+from tracker.days import as_day, last_day, span_words
 from tracker.errors import InvalidInput
 from tracker.numbers import format_fixed, format_number
 from tracker.phrasing import MAXIMIZE, MINIMIZE
@@ -200,7 +200,8 @@ def _interval(found: Difference, sign: int, *, rate: bool, unit: str) -> str:
 
 
 def impact_sentence(*, kind: str, metric: str, direction: str, control: Rate | Mean,
-                    treatment: Rate | Mean, started_on: date, ended_on: date, today: date,
+                    treatment: Rate | Mean, started_on: date | datetime,
+                    ended_on: date | datetime, today: date,
                     cases: str = "cases", unit: str = "") -> str:
     """What an A/B test or a backtest showed, in one sentence.
 
@@ -210,7 +211,7 @@ def impact_sentence(*, kind: str, metric: str, direction: str, control: Rate | M
 
     `metric` is the business metric as people call it; `cases` the plural noun for what was
     counted ("tickets"); `unit` is appended to means (" minutes"). A backtest says what
-    "would have" happened on past data.
+    "would have" happened on past data. A datetime end is exclusive, as a live window's.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -219,7 +220,7 @@ def impact_sentence(*, kind: str, metric: str, direction: str, control: Rate | M
     found = difference(control, treatment)
     rate = isinstance(control, Rate)
     sign = 1 if direction == MAXIMIZE else -1
-    when = span_words(started_on, ended_on, today=today)
+    when = span_words(as_day(started_on), last_day(started_on, ended_on), today=today)
     what = "the A/B test" if kind == AB_TEST else "the backtest on data"
     moved = "went" if kind == AB_TEST else "would have gone"
     head = (f"In {what} {when} ({control.n + treatment.n:,} {cases}), {metric} {moved} from "

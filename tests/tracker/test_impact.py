@@ -1,7 +1,7 @@
 """Business impact: the intervals against scipy on fixed inputs, every sentence pinned."""
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -126,6 +126,11 @@ def test_a_backtest_says_what_would_have_happened():
         "In the backtest on data from 1 to 31 October 2025 (12,400 tickets), first-contact "
         "resolution would have gone from 71.0 % to 76.0 %: 5.0 points better (95 % interval: "
         "3.4 to 6.6 points), a real improvement.")
+
+
+def test_datetimes_are_said_as_days_the_end_exclusive():
+    assert sentence(started_on=datetime(2026, 11, 2, tzinfo=UTC),
+                    ended_on=datetime(2026, 11, 17, tzinfo=UTC)) == sentence()
 
 
 def test_a_significantly_worse_result_says_so():
