@@ -251,10 +251,13 @@ def production(*, metric: str, direction: str, threshold: float, test_value: flo
         small = [w for w in windows if _usable(w.value)]
         if small:
             latest = max(small, key=lambda w: _moment(w.end))
-            head = (f"{since}: no result yet on at least {MIN_LABELLED} checked {cases} (the "
-                    f"latest was on {latest.labelled:,}), so we cannot say how the model does.")
+            missing = (f"no result yet on at least {MIN_LABELLED} checked {cases} (the latest "
+                       f"had {latest.labelled:,})")
+        elif windows:
+            missing = f"no live {phrasing.label} has been reported yet"
         else:
-            head = f"{since}: no checked {cases} yet, so we cannot say how the model does."
+            missing = f"no checked {cases} yet"
+        head = f"{since}: {missing}, so we cannot say how the model does."
         tail = [CHECK_CASES] if significant else []
         return Production(status, None, " ".join([head, *drifted, *tail]), False)
     kept = counting(windows)

@@ -70,8 +70,8 @@ def test_a_window_with_too_few_labelled_cases_is_ignored():
     found = answer(windows=weeks(0.70, labelled=99))
     assert found.status == NO_RESULTS
     assert found.sentence == (
-        "Live since 3 November: no result yet on at least 100 checked tickets (the latest was "
-        "on 99), so we cannot say how the model does.")
+        "Live since 3 November: no result yet on at least 100 checked tickets (the latest had "
+        "99), so we cannot say how the model does.")
     assert answer(windows=weeks(0.70, labelled=100)).status == BELOW_THE_BAR
 
 
@@ -87,7 +87,9 @@ def test_the_latest_counting_window_is_quoted_small_ones_skipped():
 
 def test_a_window_without_a_usable_value_is_ignored():
     assert answer(windows=weeks(None)).status == NO_RESULTS
-    assert answer(windows=weeks(math.nan)).status == NO_RESULTS
+    assert answer(windows=weeks(math.nan)).sentence == (
+        "Live since 3 November: no live accuracy has been reported yet, so we cannot say how "
+        "the model does.")
     assert answer(0.88, math.nan).window.value == 0.88
 
 
