@@ -54,3 +54,12 @@ def _round_half_up(number: float, decimals: int) -> Decimal:
     # float (up to about 1.8e308).
     exact = Context(prec=800)
     return Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP, exact)
+
+
+def format_fixed(value: float, decimals: int = 1) -> str:
+    """A number with exactly `decimals` decimals, half up, thousands separated: "71.0", "5.0",
+    "1,240.5". For figures quoted with an interval, where "76" beside "3.4" would look odd."""
+    if not math.isfinite(value):
+        return format_number(value)
+    text = f"{_round_half_up(value, decimals):,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text

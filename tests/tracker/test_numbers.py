@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tracker.numbers import format_number, format_percent
+from tracker.numbers import format_fixed, format_number, format_percent
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,11 @@ def test_format_percent_never_crashes_on_extreme_floats():
     assert format_percent(1.7976931348623157e308) == "infinity"
     assert format_percent(5e-324).startswith("0.000")
     assert format_percent(math.nan) == "NaN"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (71.0, "71.0"), (5, "5.0"), (3.35, "3.4"), (6.549, "6.5"), (1240.45, "1,240.5"),
+    (-2.25, "-2.3"), (-0.04, "0.0"), (math.nan, "NaN"),
+])
+def test_format_fixed_keeps_its_decimals(value, expected):
+    assert format_fixed(value) == expected
