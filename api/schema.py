@@ -22,6 +22,8 @@ TAGS = [
                     "also meet, and every change made to them."},
     {"name": "Members", "description": "Who may read a project (viewers), log runs "
                                        "(members) and change it (owners)."},
+    {"name": "Invitations", "description": "Emailed, single-use links that make a person a "
+                                           "member with a role (owners)."},
     {"name": "Experiments", "description": "Named lines of work in a project."},
     {"name": "Runs", "description": "One execution of a training script: start, search, "
                                     "change, finish and delete."},
