@@ -24,6 +24,9 @@ from tracker.selectors.access import projects_for_user, roles_of
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 
+# Your role in a project as its answers say it: a membership's, or staff's look at it.
+PROJECT_ROLES = [*Role.values, STAFF]
+
 TAGS = ["Projects"]
 
 
@@ -34,7 +37,7 @@ class ProjectOutput(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
-    role = serializers.ChoiceField(choices=[*Role.values, STAFF], help_text="your role in "
+    role = serializers.ChoiceField(choices=PROJECT_ROLES, help_text="your role in "
                                    "the project; staff: a staff user's read-only look at a "
                                    "project they are no member of")
     target = TargetOutput(allow_null=True)

@@ -114,7 +114,9 @@ class OperationSchemaGenerator(SchemaGenerator):
         "TAGS": TAGS,
         "SORT_OPERATIONS": False,  # in the order of api/urls.py, grouped by resource
         # Several fields are named "status"; each set of choices gets a name of its own.
-        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES"},
+        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES",
+                                "RoleEnum": "tracker.models.Role",
+                                "ProjectRoleEnum": "api.projects.PROJECT_ROLES"},
     }
 
     def get_schema(self, request=None, public=False):
