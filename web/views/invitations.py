@@ -63,7 +63,9 @@ def invitation(request, token):
     found = invitation_by_token(token=token)
     response = _not_usable(request, found) or _page(request, found, token)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in this page's address
+    # The token is in this page's address: never sent to another site. (no-referrer would
+    # make the browser send "Origin: null" with the page's forms, which CSRF refuses.)
+    response["Referrer-Policy"] = "same-origin"
     return with_csp(response)
 
 
