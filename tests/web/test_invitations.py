@@ -288,3 +288,13 @@ def test_viewers_do_not_see_the_invitation_form(project, make_user):
     page = text(browser.get("/p/news-topics/settings/"))
 
     assert "Invite by email" not in page
+
+
+def test_superusers_read_invitations_in_the_django_admin(api, project, mailbox, admin_client):
+    invite(api)
+
+    page = admin_client.get("/admin/tracker/invitation/")
+
+    assert page.status_code == 200
+    assert "dana@example.com" in text(page)
+    assert admin_client.get("/admin/tracker/invitation/add/").status_code == 403
