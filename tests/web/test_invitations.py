@@ -298,3 +298,19 @@ def test_superusers_read_invitations_in_the_django_admin(api, project, mailbox, 
     assert page.status_code == 200
     assert "dana@example.com" in text(page)
     assert admin_client.get("/admin/tracker/invitation/add/").status_code == 403
+
+
+def test_a_taken_username_is_refused_under_its_field(api, project, mailbox, make_user):
+    make_user("Dana")
+    invite(api)
+    link = path_of(link_in(mailbox.messages[0], "/invitations/"))
+
+    refused = Client().post(f"{link}sign-up/", {"username": "dana", "password": PASSWORD,
+                                                "password_again": PASSWORD})
+    differ = Client().post(f"{link}sign-up/", {"username": "dana2", "password": PASSWORD,
+                                               "password_again": PASSWORD + "x"})
+
+    assert refused.status_code == differ.status_code == 400
+    assert "the username 'dana' is taken: choose another" in text(refused)
+    assert "The two passwords differ." in text(differ)
+    assert Invitation.objects.get().status == "pending"
