@@ -338,3 +338,17 @@ def test_quickstart_says_when_the_password_was_changed(var_dir):
     assert lines[2].startswith("  password: changed since it was generated")
     assert "manage.py changepassword admin" in lines[2]
     assert admin.check_password("chosen-by-the-admin")
+
+
+@pytest.mark.django_db
+def test_the_quickstart_admin_sees_every_project_read_only(var_dir, project):
+    run_command("quickstart")
+    password = (var_dir / "admin-password").read_text().strip()
+    browser = Client()
+
+    signed_in = browser.post("/login/", {"username": "admin", "password": password})
+    page = browser.get("/p/news-topics/")
+
+    assert signed_in.status_code == 302
+    assert page.status_code == 200
+    assert "Read-only: you see this project as staff." in page.content.decode()

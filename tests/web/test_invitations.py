@@ -314,3 +314,19 @@ def test_a_taken_username_is_refused_under_its_field(api, project, mailbox, make
     assert "the username 'dana' is taken: choose another" in text(refused)
     assert "The two passwords differ." in text(differ)
     assert Invitation.objects.get().status == "pending"
+
+
+def test_a_link_to_a_project_in_the_trash_joins_nobody(api, project, mailbox, make_user):
+    invite(api)
+    link = path_of(link_in(mailbox.messages[0], "/invitations/"))
+    api.delete("/api/v1/projects/news-topics/")
+    dana = make_user("dana")
+    browser = Client()
+    browser.force_login(dana)
+
+    page = browser.get(link)
+    accepted = browser.post(f"{link}accept/")
+
+    assert page.status_code == accepted.status_code == 410
+    assert "The project this invitation is for has been deleted." in text(page)
+    assert not Membership.objects.filter(user=dana).exists()

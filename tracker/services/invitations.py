@@ -101,14 +101,16 @@ def inviter_name(invitation: Invitation) -> str:
 
 def invitation_email(invitation: Invitation, link: str) -> EmailMultiAlternatives:
     """The invitation email: a plain-text body and a simple HTML one, the same words."""
+    expires = timezone.localtime(invitation.expires_at)
     context = {
         "project": invitation.project.name, "inviter": inviter_name(invitation),
         "role": invitation.role, "role_words": ROLE_WORDS[invitation.role], "link": link,
         "days": settings.INVITATION_DAYS,
-        "expires": timezone.localtime(invitation.expires_at).strftime("%-d %B %Y"),
+        "expires": f"{expires.day} {expires:%B %Y}",
     }
+    subject = f"{context['inviter']} invited you to {invitation.project.name} on Targetline"
     message = EmailMultiAlternatives(
-        subject=f"{context['inviter']} invited you to {invitation.project.name} on Targetline",
+        subject=" ".join(subject.split()),  # a header: a line break in a name would refuse it
         body=render_to_string("tracker/invitation_email.txt", context),
         to=[invitation.email])
     message.attach_alternative(render_to_string("tracker/invitation_email.html", context),
@@ -150,17 +152,19 @@ def revoke(*, invitation: Invitation, by, address: str = "") -> None:
 def unusable_reason(invitation: Invitation) -> str | None:
     """Why the invitation's link no longer works, in words for its holder; None if it does."""
     status = invitation.status
-    if status == InvitationStatus.PENDING:
-        return None
-    return UNUSABLE[status].format(days=settings.INVITATION_DAYS)
+    if status != InvitationStatus.PENDING:
+        return UNUSABLE[status].format(days=settings.INVITATION_DAYS)
+    if invitation.project.deleted_at is not None:
+        return "The project this invitation is for has been deleted."
+    return None
 
 
 def _locked_usable(invitation: Invitation) -> Invitation:
     invitation = (Invitation.objects.select_for_update().select_related("project")
                   .get(pk=invitation.pk))
     reason = unusable_reason(invitation)
-    if reason or invitation.project.deleted_at is not None:
-        raise Gone(reason or "This project has been deleted.", field="invitation")
+    if reason:
+        raise Gone(reason, field="invitation")
     return invitation
 
 

@@ -33,8 +33,6 @@ def _not_usable(request, invitation):
                        "cut short does not work. Otherwise ask the project's owners for a "
                        "new invitation."}, status=404)
     reason = invitation_services.unusable_reason(invitation)
-    if reason is None and invitation.project.deleted_at is not None:
-        reason = "The project this invitation is for has been deleted."
     if reason:
         return render(request, "web/invitation_gone.html", {
             "title": "This invitation can no longer be used", "message": reason}, status=410)
