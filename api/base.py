@@ -12,7 +12,7 @@ from api.schema import OperationSchema
 from api.throttle import client_address
 from tracker.errors import Forbidden
 from tracker.models import Role
-from tracker.permissions import can_administer, can_write, who_may
+from tracker.permissions import STAFF, can_administer, can_write, who_may
 from tracker.selectors.access import project_for_user, run_for_user
 from tracker.validation import check_storable
 
@@ -59,6 +59,9 @@ class ScopedView(OperationView):
         if request.method in READ_METHODS or not hasattr(self, request.method.lower()):
             return  # reads are open to every role; unknown methods get DRF's 405
         allowed = can_administer if self.write_role == Role.OWNER else can_write
+        if self.role == STAFF:
+            raise Forbidden("you see this project as staff, read-only; add yourself as a "
+                            "member (in the web UI) to change it")
         if not allowed(self.role):
             raise Forbidden(f"your role in this project is {self.role}; "
                             f"only {who_may(self.write_role)} may do this")

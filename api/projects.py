@@ -18,10 +18,14 @@ from api.targets import (
     warnings_field,
 )
 from tracker.models import Project, Role
+from tracker.permissions import STAFF
 from tracker.selectors import targets as target_selectors
 from tracker.selectors.access import projects_for_user, roles_of
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
+
+# Your role in a project as its answers say it: a membership's, or staff's look at it.
+PROJECT_ROLES = [*Role.values, STAFF]
 
 TAGS = ["Projects"]
 
@@ -33,7 +37,9 @@ class ProjectOutput(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
-    role = serializers.ChoiceField(choices=Role.values, help_text="your role in the project")
+    role = serializers.ChoiceField(choices=PROJECT_ROLES, help_text="your role in "
+                                   "the project; staff: a staff user's read-only look at a "
+                                   "project they are no member of")
     target = TargetOutput(allow_null=True)
     guardrails = GuardrailOutput(many=True)
     cost_metrics = cost_metrics_field()
@@ -59,14 +65,15 @@ def project_data(project: Project, role: str) -> dict:
 
 
 class ProjectListView(OperationView):
-    """The projects you are a member of, by slug, each with your role in it."""
+    """The projects you are a member of, by slug, each with your role in it; staff users
+    get every project, `staff` as their role in those they are no member of."""
 
     @extend_schema(tags=TAGS, summary="List your projects",
                    responses=results("ProjectList", ProjectOutput))
     def get(self, request):
         projects = projects_for_user(user=request.user)
         roles = roles_of(user=request.user)
-        return Response({"results": [project_data(p, roles[p.id]) for p in projects]})
+        return Response({"results": [project_data(p, roles.get(p.id, STAFF)) for p in projects]})
 
 
 class ProjectCreateView(OperationView):

@@ -22,6 +22,8 @@ TAGS = [
                     "also meet, and every change made to them."},
     {"name": "Members", "description": "Who may read a project (viewers), log runs "
                                        "(members) and change it (owners)."},
+    {"name": "Invitations", "description": "Emailed, single-use links that make a person a "
+                                           "member with a role (owners)."},
     {"name": "Experiments", "description": "Named lines of work in a project."},
     {"name": "Runs", "description": "One execution of a training script: start, search, "
                                     "change, finish and delete."},
@@ -112,7 +114,9 @@ class OperationSchemaGenerator(SchemaGenerator):
         "TAGS": TAGS,
         "SORT_OPERATIONS": False,  # in the order of api/urls.py, grouped by resource
         # Several fields are named "status"; each set of choices gets a name of its own.
-        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES"},
+        "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES",
+                                "RoleEnum": "tracker.models.Role",
+                                "ProjectRoleEnum": "api.projects.PROJECT_ROLES"},
     }
 
     def get_schema(self, request=None, public=False):

@@ -368,6 +368,12 @@ SPECTACULAR_SETTINGS = {
 TRASH_DAYS = envint("TRASH_DAYS", 30, minimum=1)
 TRASH_PURGE_INTERVAL = envint("TRASH_PURGE_INTERVAL", 3600, minimum=60)  # seconds
 
+# --- Invitations ------------------------------------------------------------------------------
+# An emailed invitation link (tracker.services.invitations) works once, for this many days.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7, minimum=1)
+# Password-reset links (Django's) work this long, in seconds (Django's default: 3 days).
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=60)
+
 # --- Check-in reports -------------------------------------------------------------------------
 # Schedules live in reports.CheckIn (cadence, local time, IANA time zone). One periodic
 # dispatcher, run by beat every REPORT_DISPATCH_INTERVAL seconds, creates the reports that

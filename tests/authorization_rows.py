@@ -10,6 +10,11 @@ outsider               owner of another project, with a valid token: learns noth
 anonymous              no credentials: 401 from the APIs, a redirect to the login page (302)
                        from the web UI
 revoked                a token revoked by its owner: 401 (the web UI knows no tokens: 302)
+staff                  a staff user (is_staff) who is no member of news-topics: not written in
+                       the rows but derived (`staff_status`): they read what a viewer reads and
+                       change nothing, in the v1 API and the web UI; the MLflow API knows
+                       members only, so there they are an outsider. A row's `staff` says
+                       otherwise where staff differ (adding themselves as a member).
 
 The rule (tracker/permissions.py, docs/api.md): every role reads; owners and members write
 runs, experiments, artifacts and models and send reports; only owners change the project,
@@ -19,18 +24,33 @@ its target, guardrails, members and check-in.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ROLES = ("owner", "member", "viewer", "outsider", "anonymous", "revoked")
+ROW_ROLES = ("owner", "member", "viewer", "outsider", "anonymous", "revoked")
+ROLES = (*ROW_ROLES, "staff")
 
 
 @dataclass(frozen=True)
 class Row:
-    """The statuses of one (route, method), one per role, and what a request sends."""
+    """The statuses of one (route, method), one per role of ROW_ROLES, and what a request
+    sends; `staff` when a staff user is answered otherwise than `staff_status` derives."""
 
     statuses: tuple[int, ...]
     send: Callable[[object], dict] | None = None  # world -> client keyword arguments
+    staff: int | None = None
 
     def __post_init__(self):
-        assert len(self.statuses) == len(ROLES), self.statuses
+        assert len(self.statuses) == len(ROW_ROLES), self.statuses
+
+    def expected(self, route: str) -> tuple[int, ...]:
+        """One status per role of ROLES."""
+        return (*self.statuses, staff_status(self, route))
+
+
+def staff_status(row: Row, route: str) -> int:
+    """A staff user who is no member reads as a viewer and writes nothing (v1, web UI); the
+    MLflow API does not know staff: an outsider there."""
+    if row.staff is not None:
+        return row.staff
+    return row.statuses[ROW_ROLES.index("outsider" if "mlflow" in route else "viewer")]
 
 
 # --- The rule, as statuses per role ---------------------------------------------------
@@ -52,7 +72,7 @@ def anyone(ok: int = 200) -> tuple[int, ...]:
     return (ok, ok, ok, ok, 401, 401)
 
 
-PUBLIC = (200,) * len(ROLES)
+PUBLIC = (200,) * len(ROW_ROLES)
 
 
 def page(ok: int = 200) -> tuple[int, ...]:
@@ -111,6 +131,10 @@ V1_ROWS = {
     (f"{PRJ}/members/<str:username>/", "PATCH"): Row(owners(), json(lambda w: {
         "role": "owner"})),
     (f"{PRJ}/members/<str:username>/", "DELETE"): Row(owners(204)),
+    (f"{PRJ}/invitations/", "GET"): Row(owners()),
+    (f"{PRJ}/invitations/", "POST"): Row(owners(201), json(lambda w: {
+        "email": "dana@example.com", "role": "viewer"})),
+    (f"{PRJ}/invitations/<str:invitation_id>/", "DELETE"): Row(owners(204)),
     (f"{PRJ}/experiments/", "GET"): Row(reads()),
     (f"{PRJ}/experiments/", "POST"): Row(writes(201), json(lambda w: {"name": "bert"})),
     (f"{PRJ}/experiments/<path:name>/", "GET"): Row(reads()),
@@ -193,6 +217,13 @@ WEB_ROWS = {
         "username": "member-user", "role": "viewer"})),
     (f"{S}members/remove/", "POST"): Row(page_owner(), form(lambda w: {
         "username": "member-user"})),
+    (f"{S}invitations/", "POST"): Row(page_owner(), form(lambda w: {
+        "invite-email": "dana@example.com", "invite-role": "viewer"})),
+    (f"{S}invitations/revoke/", "POST"): Row(page_owner(), form(lambda w: {
+        "invitation": w.invitation_id})),
+    # Staff add themselves to a project they see read-only; its members are in already.
+    ("p/<slug:slug>/join/", "POST"): Row((403, 403, 403, 404, 302, 302), form(lambda w: {
+        "role": "viewer"}), staff=302),
     (f"{S}check-in/", "POST"): Row(page_owner(), form(lambda w: {
         **w.checkin, "weekday": "0", "recipients": "viewer-user"})),
     (f"{S}send-report/", "POST"): Row(page_write(), form(lambda w: {})),

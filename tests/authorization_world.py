@@ -21,6 +21,7 @@ from reports.models import Report, ReportKind, ReportStatus
 from tests.authorization_rows import ROLES
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
+from tracker.services import invitations as invitation_services
 from tracker.services import metrics as metric_services
 from tracker.services import projects as project_services
 from tracker.services import runs as run_services
@@ -98,13 +99,15 @@ def _clients(users: dict, raw_tokens: dict, revoked: str) -> tuple[dict, dict]:
 
 def build_world() -> SimpleNamespace:
     owner = _user("olivia")
+    staff = get_user_model().objects.create_user(username="staff-user", is_staff=True,
+                                                 email="staff-user@example.com")
     users = {"owner": owner, "member": _user("member-user"), "viewer": _user("viewer-user"),
-             "outsider": _user("outsider")}
+             "outsider": _user("outsider"), "staff": staff}
     _user("newcomer")  # for the rows that add a member
     project = project_services.create_project(
         user=owner, slug=SLUG, name="News topics", target=dict(TARGET),
         guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
-    for role in (Role.MEMBER, Role.VIEWER):
+    for role in (Role.MEMBER, Role.VIEWER):  # staff-user is a member of nothing
         project_services.set_member(project=project, username=users[role].username, role=role)
     project_services.create_project(user=users["outsider"], slug="their-project", name="Theirs")
     tokens = {role: token_services.create_token(user=user, name="matrix")
@@ -118,8 +121,12 @@ def build_world() -> SimpleNamespace:
                          {"experiment_id": str(run.experiment_id)})["experiment"]
     _mlflow(api["owner"], "post", "experiments/set-experiment-tag", {
         "experiment_id": experiment["experiment_id"], "key": "team", "value": "nlp"})
+    invitation = invitation_services.invite(project=project, email="newcomer@example.com",
+                                            role=Role.VIEWER, by=owner,
+                                            link_for=lambda token: f"/invitations/{token}/")
     return SimpleNamespace(
-        api=api, web=web, slug=SLUG, run_id=str(run.id), run_hex=run.id.hex,
+        api=api, web=web, slug=SLUG, invitation_id=str(invitation.pk), run_id=str(run.id),
+        run_hex=run.id.hex,
         experiment="tfidf-lr", experiment_id=experiment["experiment_id"],
         experiment_name=experiment["name"], model=MODEL,
         logged_model_id=_registry(api["owner"], run), report_id=str(_report(project).pk),
@@ -131,7 +138,7 @@ def build_world() -> SimpleNamespace:
 
 # The objects a request names, as attributes of a world.
 NAMED = ("slug", "run_id", "run_hex", "experiment", "experiment_id", "experiment_name",
-         "model", "logged_model_id", "report_id", "token_id")
+         "model", "logged_model_id", "report_id", "token_id", "invitation_id")
 
 
 def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
@@ -144,7 +151,7 @@ def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
         "experiment_name": world.experiment_name.replace(world.experiment, "no-such-experiment")
         .replace(world.slug, "no-such-project"), "model": "no-such-model",
         "logged_model_id": f"m-{run.hex}-0badf00d", "report_id": "987654",
-        "token_id": "987654"})
+        "token_id": "987654", "invitation_id": "987654"})
 
 
 def anonymised(world: SimpleNamespace, text: str) -> str:
@@ -163,7 +170,8 @@ def path_values(world: SimpleNamespace, route: str) -> dict[str, str]:
     return {"slug": world.slug, "run_id": world.run_id, "username": "member-user",
             "name": world.experiment, "path": artifact, "report_id": world.report_id,
             "token_id": world.token_id, "experiment_id": world.experiment_id,
-            "model_id": world.logged_model_id, "key": "stage"}
+            "model_id": world.logged_model_id, "key": "stage",
+            "invitation_id": world.invitation_id}
 
 
 def url_of(world: SimpleNamespace, route: str) -> str:

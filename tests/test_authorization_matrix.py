@@ -3,7 +3,7 @@
 The routes are read from config.urls' resolver, not written down: a route added without a
 row in the authorization table (tests/authorization_rows.py, authorization_mlflow_rows.py)
 fails here, and so does a row whose route is gone. Each (route, method) is asked by every
-role (owner, member, viewer, outsider, anonymous, revoked token) about the objects of one
+role (owner, member, viewer, outsider, anonymous, revoked token, staff) about the objects of one
 project built once for the module; each request runs in a transaction rolled back after
 it, so writes and deletes leave the next request the same project.
 """
@@ -32,6 +32,10 @@ EXCLUDED = {
     # Single sign-on: tests/web/test_sso.py.
     "oidc/authenticate/": "single sign-on's start: open to anyone by design",
     "oidc/callback/": "single sign-on's return: open to anyone by design",
+    "invitations/": "an invitation's pages: the emailed link is the credential, open to "
+                    "whoever holds it (tests/web/test_invitations.py)",
+    "password-reset/": "Django's forgotten-password pages: open to anyone by design, as the "
+                       "sign-in page (tests/web/test_password_reset.py)",
     "api/v1/schema/": "the OpenAPI schema: public documentation, no project data",
     "api/v1/docs/": "the API docs page: public documentation, no project data",
 }
@@ -133,7 +137,7 @@ def _cases():
         for (table_route, method), row in ROWS.items():
             if table_route != row_of(route):
                 continue
-            for role, expected in zip(ROLES, row.statuses, strict=True):
+            for role, expected in zip(ROLES, row.expected(route), strict=True):
                 cases.append((route, method, role, expected))
     # Deletes last: files a delete removes are not brought back by the rollback.
     cases.sort(key=lambda case: case[1] == "DELETE")
@@ -230,7 +234,7 @@ def test_docs_state_the_matrix_size():
     assert len(CASES) == len(pairs) * len(ROLES)
     docs = " ".join((Path(settings.BASE_DIR) / "docs" / "api.md").read_text().split())
     size = (f"{len(routes)} routes, {len(pairs)} route-methods, {len(ROLES)} roles "
-            f"(owner, member, viewer, outsider, anonymous, revoked token), "
+            f"(owner, member, viewer, outsider, anonymous, revoked token, staff), "
             f"{len(CASES):,} cases")
     assert size in docs, f"docs/api.md's roles section should say: {size!r}"
 

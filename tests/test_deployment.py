@@ -24,7 +24,8 @@ import yaml  # PyYAML comes with drf-spectacular
 from celery import Celery
 from celery.bin.celery import celery as celery_cli
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands, load_command_class
+from django.core.management import CommandError, call_command, get_commands, load_command_class
+from django.test import Client
 from gunicorn.config import Config as GunicornConfig
 from rest_framework.test import APIClient
 
@@ -230,7 +231,10 @@ def run_command(*args) -> list[str]:
 def test_createtoken_creates_the_user_and_prints_a_working_token_last():
     lines = run_command("createtoken", "alice")
 
-    assert lines[:2] == ["Created user alice.", "Token for alice (shown once; store it now):"]
+    assert lines[:3] == ["Created user alice.",
+                         "alice has no password for the web UI; to set one: "
+                         "python manage.py createtoken alice --password",
+                         "Token for alice (shown once; store it now):"]
     token = lines[-1]
     alice = get_user_model().objects.get(username="alice")
     assert not alice.has_usable_password()
@@ -251,6 +255,39 @@ def test_createtoken_for_an_existing_user_adds_a_token_and_keeps_the_password(ma
     assert bob.check_password("s3cret-enough")
     assert bob.is_superuser and bob.is_staff
     assert ApiToken.objects.get(key_hash=hash_token(lines[-1])).name == "laptop"
+
+
+@pytest.mark.django_db
+def test_createtoken_with_a_password_from_the_environment_lets_the_user_log_in(monkeypatch):
+    monkeypatch.setenv("TARGETLINE_PASSWORD", "a long enough password 1")
+
+    lines = run_command("createtoken", "carol", "--password")
+
+    assert "Password set: carol can log in to the web UI." in lines
+    assert not any("has no password" in line for line in lines)
+    assert Client().login(username="carol", password="a long enough password 1")
+
+
+@pytest.mark.django_db
+def test_createtoken_reads_the_password_from_stdin_for_scripts(monkeypatch, make_user):
+    make_user("dave")  # a token user, no password yet
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password 2\n"))
+
+    lines = run_command("createtoken", "dave", "--password-stdin")
+
+    assert lines[0] == "Password set: dave can log in to the web UI."
+    assert ApiToken.objects.filter(user__username="dave", key_hash=hash_token(lines[-1]))
+    assert Client().login(username="dave", password="a long enough password 2")
+
+
+@pytest.mark.django_db
+def test_createtoken_refuses_a_weak_password_and_changes_nothing(monkeypatch):
+    monkeypatch.setenv("TARGETLINE_PASSWORD", "password")
+
+    with pytest.raises(CommandError, match="^password refused: This password is too common.$"):
+        run_command("createtoken", "erin", "--password")
+
+    assert not get_user_model().objects.filter(username="erin").exists()
 
 
 @pytest.fixture
@@ -316,3 +353,17 @@ def test_quickstart_says_when_the_password_was_changed(var_dir):
     assert lines[2].startswith("  password: changed since it was generated")
     assert "manage.py changepassword admin" in lines[2]
     assert admin.check_password("chosen-by-the-admin")
+
+
+@pytest.mark.django_db
+def test_the_quickstart_admin_sees_every_project_read_only(var_dir, project):
+    run_command("quickstart")
+    password = (var_dir / "admin-password").read_text().strip()
+    browser = Client()
+
+    signed_in = browser.post("/login/", {"username": "admin", "password": password})
+    page = browser.get("/p/news-topics/")
+
+    assert signed_in.status_code == 302
+    assert page.status_code == 200
+    assert "Read-only: you see this project as staff." in page.content.decode()

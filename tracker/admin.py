@@ -5,6 +5,7 @@ from tracker.models import (
     Artifact,
     Experiment,
     Guardrail,
+    Invitation,
     Membership,
     MetricSummary,
     ModelVersion,
@@ -105,6 +106,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are created with `manage.py createtoken` or the account page
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["project", "email", "role", "invited_by", "created_at", "expires_at",
+                    "accepted_by", "revoked_at"]
+    search_fields = ["project__slug", "email"]
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "accepted_by", "invited_by"]
+
+    def has_add_permission(self, request):
+        return False  # invitations are sent from the settings page or the API, with the email
 
 
 @admin.register(RunDataset)

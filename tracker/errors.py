@@ -31,6 +31,18 @@ class Forbidden(TargetlineError):
     status = 403
 
 
+class Gone(TargetlineError):
+    """Something that worked once and no longer does (a used, expired or revoked link)."""
+
+    status = 410
+
+
+class MailUnavailable(TargetlineError):
+    """The mail server could not take a message that must go out now: nothing was saved."""
+
+    status = 503
+
+
 class StorageUnavailable(TargetlineError):
     """The artifact storage is full (507 Insufficient Storage) or cannot be written (503)."""
 

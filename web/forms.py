@@ -157,6 +157,38 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
 
 
+class InvitationForm(forms.Form):
+    """Invite someone by email with a role (the service checks the address)."""
+
+    prefix = "invite"
+    email = forms.CharField(max_length=254, label="Email address",
+                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
+
+
+class NewAccountForm(forms.Form):
+    """The username and password chosen on an invitation's page (the service checks them
+    against the existing users and the password validators)."""
+
+    username = forms.CharField(max_length=150, label="Username", widget=forms.TextInput(
+        attrs={"autocomplete": "username", "autocapitalize": "none"}))
+    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))
+    password_again = forms.CharField(label="Password, again", strip=False,
+                                     widget=forms.PasswordInput(
+                                         attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class StaffJoinForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
+
+
 class CheckInForm(forms.Form):
     """A project's check-in schedule and recipients. Only shapes are checked here: the
     schedule and the addresses are validated by reports.checkins.save_checkin, as for the

@@ -15,7 +15,7 @@ from django.shortcuts import render
 
 from tracker.errors import Forbidden, NotFound, StorageUnavailable
 from tracker.models import Project, Run
-from tracker.permissions import can_administer, can_write
+from tracker.permissions import STAFF, can_administer, can_write
 from tracker.selectors import access as access_selectors
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -83,12 +83,23 @@ class Access:
     def is_owner(self) -> bool:
         return can_administer(self.role)
 
+    @property
+    def is_staff_visit(self) -> bool:
+        """A staff user reading a project they are no member of: read-only."""
+        return self.role == STAFF
+
     def require_write(self, doing: str = "change runs") -> None:
+        if self.is_staff_visit:
+            raise Forbidden(f"You see {self.project.name} as staff, read-only: add yourself "
+                            f"as a member to {doing}.")
         if not self.can_write:
             raise Forbidden(f"Your role in {self.project.name} is {self.role}: only owners "
                             f"and members can {doing}.")
 
     def require_owner(self) -> None:
+        if self.is_staff_visit:
+            raise Forbidden(f"You see {self.project.name} as staff, read-only: add yourself "
+                            "as an owner to change it.")
         if not self.is_owner:
             raise Forbidden(f"Your role in {self.project.name} is {self.role}: only owners "
                             "can change the target, guardrails, members and check-ins.")

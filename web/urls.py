@@ -6,6 +6,7 @@ from web.views import (
     account,
     compare,
     dashboard,
+    invitations,
     project_settings,
     projects,
     registered_models,
@@ -25,18 +26,42 @@ settings_urlpatterns = [
     path("members/add/", project_settings.add_member, name="settings-add-member"),
     path("members/role/", project_settings.change_role, name="settings-change-role"),
     path("members/remove/", project_settings.remove_member, name="settings-remove-member"),
+    path("invitations/", project_settings.invite, name="settings-invite"),
+    path("invitations/revoke/", project_settings.revoke_invitation,
+         name="settings-revoke-invitation"),
     path("check-in/", project_settings.save_checkin, name="settings-checkin"),
     path("send-report/", project_settings.send_report_now, name="settings-send-report"),
     path("delete/", trash.delete_project, name="settings-delete-project"),
 ]
 
+# An invitation's emailed link and its forms: open to whoever holds the link.
+invitation_urlpatterns = [
+    path("<str:token>/", invitations.invitation, name="invitation"),
+    path("<str:token>/accept/", invitations.accept, name="invitation-accept"),
+    path("<str:token>/sign-up/", invitations.sign_up, name="invitation-sign-up"),
+]
+
+# A forgotten password (Django's views): open to anyone, as the login page is.
+password_reset_urlpatterns = [
+    path("", account.with_policy(account.password_reset), name="password-reset"),
+    path("sent/", account.with_policy(account.password_reset_sent),
+         name="password-reset-sent"),
+    path("<uidb64>/<token>/", account.with_policy(account.password_reset_confirm),
+         name="password-reset-confirm"),
+    path("done/", account.with_policy(account.password_reset_done),
+         name="password-reset-done"),
+]
+
 urlpatterns = [
     path("", projects.projects, name="projects"),
+    path("invitations/", include(invitation_urlpatterns)),
+    path("password-reset/", include(password_reset_urlpatterns)),
     path("account/", account.account, name="account"),
     path("account/tokens/<int:token_id>/revoke/", account.revoke_token, name="revoke-token"),
     path("trash/", trash.trash, name="trash"),
     path("trash/restore/", trash.restore, name="trash-restore"),
     path("p/<slug:slug>/", dashboard.dashboard, name="dashboard"),
+    path("p/<slug:slug>/join/", projects.staff_join, name="staff-join"),
     path("p/<slug:slug>/runs/", runs.runs, name="runs"),
     path("p/<slug:slug>/runs.csv", runs.runs_csv, name="runs-csv"),
     path("p/<slug:slug>/reveal-test-results/", runs.reveal_test, name="reveal-test"),

@@ -1,10 +1,14 @@
 """Every operation of the v1 API, with what a request of each sends: shared by the role
 matrix (test_roles.py) and the check of every answer against the schema (test_shapes.py)."""
 
+from datetime import timedelta
+
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.conftest import TARGET
+from tracker.models import Invitation
 from tracker.services import artifacts as artifact_services
 from tracker.services import metrics as metric_services
 from tracker.services import runs as run_services
@@ -34,6 +38,9 @@ MATRIX = [
     ("members add",       "post",   "{P}/members/",                     201, 403, 403, 404, 401),
     ("member patch",      "patch",  "{P}/members/member-user",          200, 403, 403, 404, 401),
     ("member delete",     "delete", "{P}/members/member-user",          204, 403, 403, 404, 401),
+    ("invitations list",  "get",    "{P}/invitations/",                 200, 403, 403, 404, 401),
+    ("invitation create", "post",   "{P}/invitations/",                 201, 403, 403, 404, 401),
+    ("invitation revoke", "delete", "{P}/invitations/4242",             204, 403, 403, 404, 401),
     ("experiments list",  "get",    "{P}/experiments/",                 200, 200, 200, 404, 401),
     ("experiment create", "post",   "{P}/experiments/",                 201, 201, 403, 404, 401),
     ("experiment get",    "get",    "{P}/experiments/tfidf-lr",         200, 200, 200, 404, 401),
@@ -72,6 +79,7 @@ BODIES = {
         {"metric": "latency_ms", "split": "test", "op": "<=", "value": 40}]}),
     "members add": _json({"username": "newcomer", "role": "viewer"}),
     "member patch": _json({"role": "viewer"}),
+    "invitation create": _json({"email": "dana@example.com", "role": "viewer"}),
     "experiment create": _json({"name": "distilbert", "hypothesis": "context helps"}),
     "run create": _json({"experiment": "tfidf-lr", "name": "lr-2", "params": {"C": 1}}),
     "run patch": _json({"notes": "looks promising", "tags": {"stage": "dev"}}),
@@ -92,6 +100,9 @@ SETUP = {
     "project restore": lambda project, run: trash_services.delete_project(project=project,
                                                                           user=None),
     "run restore": lambda project, run: run_services.delete_run(run=run),
+    "invitation revoke": lambda project, run: Invitation.objects.create(
+        pk=4242, project=project, email="dana@example.com", role="viewer",
+        token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=7)),
 }
 
 

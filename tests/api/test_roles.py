@@ -69,6 +69,7 @@ def _everything(project, run) -> dict:
         "guardrails": [g.as_dict() for g in project.guardrails.all()],
         "changes": project.target_changes.count(),
         "members": sorted(project.memberships.values_list("user__username", "role")),
+        "invitations": sorted(project.invitations.values_list("email", "revoked_at")),
         "experiments": sorted(project.experiments.values_list("name", flat=True)),
         "runs": sorted(str(i) for i in project.runs.values_list("id", flat=True)),
         "run": (run.name, run.notes, run.status, run.ended_at, run.last_heartbeat, run.tags,

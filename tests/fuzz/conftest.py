@@ -14,6 +14,7 @@ from reports.models import Report, ReportStatus
 from tests.factories import make_run
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
+from tracker.services import invitations as invitation_services
 from tracker.services import model_registry as registry_services
 from tracker.services import projects as project_services
 from tracker.services import tokens as token_services
@@ -58,7 +59,7 @@ def in_process_requests():
 def world(project, owner, make_user, settings, tmp_path):
     """`project`, owned by the fuzzing user, with something behind each path parameter:
     a member, an experiment, a finished run with points and an artifact, a registered
-    model, a rendered report; and the owner's token."""
+    model, a rendered report, a pending invitation; and the owner's token."""
     settings.MEDIA_ROOT = tmp_path / "media"
     member = make_user("mark")
     project_services.set_member(project=project, username=member.username, role=Role.MEMBER)
@@ -75,6 +76,10 @@ def world(project, owner, make_user, settings, tmp_path):
                                    rendered_at=now)
     report.pdf.save("report.pdf", ContentFile(b"%PDF-1.4 fuzz"), save=True)
     _, token = token_services.create_token(user=owner, name="fuzz")
+    invitation = invitation_services.invite(project=project, email="dana@example.com",
+                                            role=Role.VIEWER, by=owner,
+                                            link_for=lambda raw: f"/invitations/{raw}/")
     return {"token": token, "path": {
+        "invitation_id": str(invitation.pk),
         "slug": project.slug, "run_id": str(run.id), "username": member.username,
         "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk)}}

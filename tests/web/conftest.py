@@ -9,6 +9,7 @@ import pytest
 
 from reports import tasks as report_tasks
 from tests.web.data import seed_project
+from tests.web.mail import mailbox, smtp  # noqa: F401 -- a real SMTP server's fixtures
 from tracker.services import projects as project_services
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make

@@ -5,6 +5,10 @@ from tracker.models.audit import (
     AuditAction,
     AuditEntry,
 )
+from tracker.models.invitations import (
+    Invitation,
+    InvitationStatus,
+)
 from tracker.models.model_registry import (
     ModelStage,
     ModelVersion,
@@ -49,6 +53,8 @@ __all__ = [
     "Experiment",
     "Guardrail",
     "GuardrailOp",
+    "Invitation",
+    "InvitationStatus",
     "LIVE_RUNS",
     "Membership",
     "MetricSummary",

@@ -23,6 +23,10 @@ class AuditAction(models.TextChoices):
     GUARDRAILS_CHANGE = "guardrails.change", "changed the guardrails"
     TOKEN_CREATE = "token.create", "created an API token"
     TOKEN_REVOKE = "token.revoke", "revoked an API token"
+    INVITATION_CREATE = "invitation.create", "invited someone"
+    INVITATION_REVOKE = "invitation.revoke", "revoked an invitation"
+    INVITATION_ACCEPT = "invitation.accept", "accepted an invitation"
+    STAFF_JOIN = "staff.join", "joined as staff"
 
 
 class AuditEntry(models.Model):

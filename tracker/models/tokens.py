@@ -1,5 +1,7 @@
 """API tokens: a user's credentials for scripts (only a hash of the token is kept)."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 
@@ -21,3 +23,9 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+def hash_token(raw: str) -> str:
+    """What is kept of a raw token (an API token, an invitation link's), and what one
+    presented is looked up by."""
+    return hashlib.sha256(raw.encode()).hexdigest()

@@ -6,12 +6,13 @@ from django.db.models import Count, Max, QuerySet
 
 from tracker import spelling
 from tracker.models import LIVE_RUNS, Membership, Project, TargetChange
+from tracker.selectors.access import visible_projects
 
 
 def projects_overview(*, user) -> QuerySet[Project]:
-    """Projects the user can see, with their run count and the start of their latest run."""
-    return (Project.objects.filter(id__in=Membership.objects.filter(user=user)
-                                   .values("project_id"), deleted_at__isnull=True)
+    """Projects the user can see (every one for staff), with their run count and the start
+    of their latest run."""
+    return (visible_projects(user=user).filter(deleted_at__isnull=True)
             .select_related("target")
             .annotate(run_count=Count("runs", filter=LIVE_RUNS),
                       last_run_at=Max("runs__started_at", filter=LIVE_RUNS))

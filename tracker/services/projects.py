@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from tracker import spelling
-from tracker.errors import Conflict, InvalidInput, NotFound
+from tracker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tracker.models import (
     AuditAction,
     Guardrail,
@@ -135,3 +135,19 @@ def _ensure_another_owner(project: Project, user) -> None:
     if not others.exists():
         raise Conflict("a project needs at least one owner: make someone else owner first",
                        field="role")
+
+
+@transaction.atomic
+def staff_join(*, project: Project, user, role: str, address: str = "") -> Membership:
+    """A staff user adds themselves to a project they are no member of, with the role they
+    choose. Recorded in the audit log; anyone but staff is refused."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise Forbidden("only staff users may add themselves to a project")
+    if role not in Role.values:
+        raise InvalidInput(f"role must be owner, member or viewer, not {role!r}", field="role")
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise Conflict("you are a member of this project already", field="role")
+    audit.record(action=AuditAction.STAFF_JOIN, project=project, user=user,
+                 subject=f"{user.get_username()} as {role}", address=address,
+                 details={"role": role})
+    return Membership.objects.create(project=project, user=user, role=role)

@@ -1,19 +1,16 @@
 """API tokens: made with a raw value shown once, kept as a hash, revoked."""
 
-import hashlib
 import secrets
 
 from django.utils import timezone
 
 from tracker.models import ApiToken, AuditAction
+from tracker.models.tokens import hash_token
+
+__all__ = ["TOKEN_PREFIX", "create_token", "hash_token", "revoke_token"]
 from tracker.services import audit
 
 TOKEN_PREFIX = "tl_"
-
-
-def hash_token(raw: str) -> str:
-    """What is kept of a raw token, and what a request's token is looked up by."""
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def create_token(*, user, name: str = "", address: str = "") -> tuple[ApiToken, str]:

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tracker.errors import NotFound
@@ -54,3 +55,26 @@ def revoke_token(request, token_id):
     token_services.revoke_token(token=token, address=client_address(request))
     messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("web:account")
+
+
+# Forgotten passwords: Django's views, in our layout. The email goes to every active account
+# with that address and a password; the page says the same whether there is one or not.
+_RESET = "web/password_reset"
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name=f"{_RESET}_form.html", email_template_name=f"{_RESET}_email.txt",
+    html_email_template_name=f"{_RESET}_email.html",
+    subject_template_name=f"{_RESET}_subject.txt",
+    success_url=reverse_lazy("web:password-reset-sent"))
+password_reset_sent = auth_views.PasswordResetDoneView.as_view(
+    template_name=f"{_RESET}_sent.html")
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name=f"{_RESET}_confirm.html", success_url=reverse_lazy("web:password-reset-done"))
+password_reset_done = auth_views.PasswordResetCompleteView.as_view(
+    template_name=f"{_RESET}_done.html")
+
+
+def with_policy(view):
+    """A view answered with our Content-Security-Policy."""
+    def wrapper(request, *args, **kwargs):
+        return with_csp(view(request, *args, **kwargs))
+    return wrapper

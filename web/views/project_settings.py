@@ -6,6 +6,7 @@ form the services accept sends the browser back to the page with a message; one 
 refuse comes back on the page with its errors next to its fields (400).
 """
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -26,6 +27,8 @@ from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import targets as target_selectors
 from tracker.selectors.audit import audit_log
+from tracker.selectors.invitations import pending_invitations
+from tracker.services import invitations as invitation_services
 from tracker.services import projects as project_services
 from tracker.services import targets as target_services
 from web import forms, presenters
@@ -104,6 +107,7 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "guardrails_form": forms.GuardrailsForm(guardrails=guardrails,
                                                 cost_metrics=project.cost_metrics),
         "member_form": forms.MemberForm(),
+        "invitation_form": forms.InvitationForm(),
         "checkin_form": forms.CheckInForm(initial=_checkin_initial(checkin)),
         "send_form": forms.SendNowForm(),
     }
@@ -127,6 +131,8 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "reports": _latest_reports(project),
         "time_zones": forms.CheckInForm.time_zones() if access.is_owner else [],
         "audit_entries": audit_log(project=project)[:AUDIT_SHOWN] if access.is_owner else [],
+        "invitations": pending_invitations(project=project) if access.is_owner else [],
+        "invitation_days": settings.INVITATION_DAYS,
         "trash_days": settings.TRASH_DAYS,
     }, status=status)
 
@@ -239,6 +245,39 @@ def remove_member(request, slug):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{username} removed.")
+    return redirect("web:settings", slug=access.project.slug)
+
+
+@settings_form
+def invite(request, slug):
+    """Invite someone by email with a role (owners): the email with the link goes out."""
+    access = _owners_only(request, slug)
+    form = forms.InvitationForm(request.POST)
+    return _submit(request, access, form, "invitation_form", lambda: invitation_services.invite(
+        project=access.project, email=form.cleaned_data["email"],
+        role=form.cleaned_data["role"], by=request.user, address=client_address(request),
+        link_for=lambda token: request.build_absolute_uri(
+            reverse("web:invitation", args=[token]))),
+        lambda: f"Invitation sent to {form.cleaned_data['email']}.")
+
+
+@settings_form
+def revoke_invitation(request, slug):
+    """Revoke a pending invitation (owners): its link stops working."""
+    access = _owners_only(request, slug)
+    key = request.POST.get("invitation", "")
+    found = (access.project.invitations.filter(pk=int(key)).first()
+             if re.fullmatch(r"[0-9]{1,12}", key) else None)
+    if found is None:
+        messages.error(request, "No such invitation.")
+        return redirect("web:settings", slug=access.project.slug)
+    try:
+        invitation_services.revoke(invitation=found, by=request.user,
+                                   address=client_address(request))
+    except TargetlineError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation to {found.email} revoked.")
     return redirect("web:settings", slug=access.project.slug)
 
 

@@ -4,15 +4,16 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from tracker.errors import TargetlineError
+from tracker.errors import Forbidden, TargetlineError
+from tracker.permissions import STAFF
 from tracker.selectors import access as access_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import projects as project_services
 from web import forms, presenters
-from web.permissions import page
+from web.permissions import client_address, page, project_access
 from web.project_verdict import project_verdict
 
 
@@ -48,7 +49,7 @@ def projects(request):
         standing = winner_selectors.standing(project=project)
         target = standing.target
         cards.append(ProjectCard(
-            project=project, role=roles.get(project.id, ""), standing=standing,
+            project=project, role=roles.get(project.id, STAFF), standing=standing,
             verdict=project_verdict(project=project, standing=standing),
             progress=presenters.progress(standing.judged_value, target.threshold,
                                          target.direction) if target else None,
@@ -57,3 +58,23 @@ def projects(request):
     status = 400 if request.method == "POST" else 200
     return render(request, "web/projects.html", {"cards": cards, "new_project": new_project},
                   status=status)
+
+
+@page
+@require_POST
+def staff_join(request, slug):
+    """A staff user adds themselves to a project they see read-only, with the role they
+    choose (recorded in the audit log). Its members are already in: 403."""
+    access = project_access(request, slug)
+    if not access.is_staff_visit:
+        raise Forbidden(f"You are a {access.role} of {access.project.name} already.")
+    form = forms.StaffJoinForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: owner, member or viewer.")
+        return redirect("web:dashboard", slug=slug)
+    project_services.staff_join(project=access.project, user=request.user,
+                                role=form.cleaned_data["role"],
+                                address=client_address(request))
+    messages.success(request, f"You joined {access.project.name} as a "
+                     f"{form.cleaned_data['role']}.")
+    return redirect("web:dashboard", slug=slug)
