@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     GUARDRAILS_CHANGE = "guardrails.change", "changed the guardrails"
     TOKEN_CREATE = "token.create", "created an API token"
     TOKEN_REVOKE = "token.revoke", "revoked an API token"
+    WEBHOOK_CREATE = "webhook.create", "added a webhook"
+    WEBHOOK_DELETE = "webhook.delete", "removed a webhook"
 
 
 class AuditEntry(models.Model):
