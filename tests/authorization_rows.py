@@ -13,7 +13,7 @@ revoked                a token revoked by its owner: 401 (the web UI knows no to
 
 The rule (tracker/permissions.py, docs/api.md): every role reads; owners and members write
 runs, experiments, artifacts and models and send reports; only owners change the project,
-its target, guardrails, members and check-in.
+its target, guardrails, members, check-in and webhooks (whose list only they read).
 """
 
 from collections.abc import Callable
@@ -150,6 +150,15 @@ V1_ROWS = {
     (f"{PRJ}/reports/<str:report_id>/", "GET"): Row(reads()),
     (f"{PRJ}/reports/<str:report_id>/html/", "GET"): Row(reads()),
     (f"{PRJ}/reports/<str:report_id>/pdf/", "GET"): Row(reads()),
+    # Webhooks: owners only, reads too (a Slack or Teams address is a password).
+    (f"{PRJ}/webhooks/", "GET"): Row(owners()),
+    (f"{PRJ}/webhooks/", "POST"): Row(owners(201), json(lambda w: {
+        "url": "https://93.184.215.14/hooks/news", "kind": "generic", "events": ["report"]})),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "GET"): Row(owners()),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "PATCH"): Row(owners(), json(lambda w: {
+        "active": False})),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "DELETE"): Row(owners(204)),
+    (f"{PRJ}/webhooks/<str:webhook_id>/deliveries/", "GET"): Row(owners()),
 }
 
 # --- The web UI -----------------------------------------------------------------------
