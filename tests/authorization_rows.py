@@ -200,6 +200,11 @@ WEB_ROWS = {
     (f"{S}check-in/", "POST"): Row(page_owner(), form(lambda w: {
         **w.checkin, "weekday": "0", "recipients": "viewer-user"})),
     (f"{S}send-report/", "POST"): Row(page_write(), form(lambda w: {})),
+    # The page comes back with the new webhook's secret (not a redirect: it is shown once).
+    (f"{S}webhooks/add/", "POST"): Row(page_owner(200), form(lambda w: {
+        "url": "https://93.184.215.14/hooks/web", "kind": "slack", "events": ["report"]})),
+    (f"{S}webhooks/<int:webhook_id>/switch/", "POST"): Row(page_owner()),
+    (f"{S}webhooks/<int:webhook_id>/remove/", "POST"): Row(page_owner()),
     ("trash/", "GET"): Row(page_anyone()),
     # Only an owner restores, and only what is in the trash: the live run is not.
     ("trash/restore/", "POST"): Row((404, 404, 404, 404, 302, 302), form(lambda w: {
