@@ -23,6 +23,10 @@ class RefusedAddress(ValueError):
     """The URL cannot be a webhook's; the message says why, for the person who sent it."""
 
 
+class UnresolvedHost(RefusedAddress):
+    """The host does not resolve (now): refused at creation, tried again at delivery."""
+
+
 @dataclass(frozen=True)
 class Destination:
     """A webhook URL taken apart, with the addresses its host resolved to."""
@@ -79,13 +83,13 @@ def resolve(host: str, port: int) -> tuple[str, ...]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise RefusedAddress(f"the host {host!r} cannot be resolved ({exc})") from None
+        raise UnresolvedHost(f"the host {host!r} cannot be resolved ({exc})") from None
     seen: list[str] = []
     for *_, sockaddr in infos:
         if sockaddr[0] not in seen:
             seen.append(sockaddr[0])
     if not seen:
-        raise RefusedAddress(f"the host {host!r} resolves to no address")
+        raise UnresolvedHost(f"the host {host!r} resolves to no address")
     return tuple(seen)
 
 

@@ -7,8 +7,9 @@ added), posts to the address it checked, and logs the attempt: its outcome ("del
 
 A 2xx answer delivers. Connection errors, timeouts, 408, 429 and 5xx answers are retried
 after WEBHOOK_RETRY_DELAY seconds, doubling (at most an hour), until WEBHOOK_MAX_ATTEMPTS;
-other answers (a 404 from a removed Slack webhook, a redirect, which is not followed) and
-an address now refused fail at once.
+a host that does not resolve at the moment is retried too; other answers (a 404 from a
+removed Slack webhook, a redirect, which is not followed) and an address now refused fail
+at once.
 """
 
 import http.client
@@ -24,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from reports.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookOutcome
-from reports.webhook_addresses import Destination, RefusedAddress, check_url
+from reports.webhook_addresses import Destination, RefusedAddress, UnresolvedHost, check_url
 from reports.webhook_messages import encode, signed_headers
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ def _attempt(webhook: Webhook, delivery: WebhookDelivery) -> _Answer:
         return _Answer(None, "the webhook was switched off before this was sent", retry=False)
     try:
         destination = check_url(webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+    except UnresolvedHost as exc:  # the resolver may be down for a moment
+        return _Answer(None, str(exc), retry=True)
     except RefusedAddress as exc:
         return _Answer(None, f"address refused: {exc}", retry=False)
     raw = encode(delivery.body)

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from reports import webhooks
-from reports.models import WebhookAttempt, WebhookDelivery
+from reports.models import Webhook, WebhookAttempt, WebhookDelivery
 from reports.webhook_sending import send_webhook
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +162,13 @@ def test_slack_and_teams_receive_their_own_formats(rendered_report, api, receive
     assert card["type"] == "AdaptiveCard"
     assert [a["title"] for a in card["actions"]] == ["Open the dashboard",
                                                      "Read the PDF report"]
+
+
+def test_a_host_that_stops_resolving_is_tried_again(rendered_report, api, receiver, loopback):
+    created = add(api, receiver.answer("/named", 200))
+    delivery = told(rendered_report())[created["id"]]
+    Webhook.objects.filter(pk=created["id"]).update(url="http://no-such-host.invalid/named")
+    assert send_webhook(delivery_id=delivery.pk).state == "retrying"
+    [(_, outcome, status_code, error)] = log(delivery)
+    assert (outcome, status_code) == ("retrying", None)
+    assert error.startswith("the host 'no-such-host.invalid' cannot be resolved")
