@@ -172,3 +172,26 @@ def test_a_host_that_stops_resolving_is_tried_again(rendered_report, api, receiv
     [(_, outcome, status_code, error)] = log(delivery)
     assert (outcome, status_code) == ("retrying", None)
     assert error.startswith("the host 'no-such-host.invalid' cannot be resolved")
+
+
+def test_a_notification_whose_worker_died_is_found_and_posted_again(
+        rendered_report, api, receiver, loopback):
+    created = add(api, receiver.answer("/again", 200))
+    delivery = told(rendered_report())[created["id"]]
+    assert webhooks.stalled_deliveries() == []  # just made: its task is on its way
+    long_ago = timezone.now() - timedelta(seconds=loopback.REPORT_LEASE_SECONDS + 1)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=long_ago)
+    assert webhooks.stalled_deliveries() == [delivery.pk]  # its task was lost
+    # A worker claimed it, then died mid-post: not taken while its lease runs...
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="sending", attempts=1, claimed_at=timezone.now())
+    assert send_webhook(delivery_id=delivery.pk).state == "busy"
+    assert webhooks.stalled_deliveries() == []
+    # ...and posted again once it has run out.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_at=long_ago)
+    assert webhooks.stalled_deliveries() == [delivery.pk]
+    assert send_webhook(delivery_id=delivery.pk).state == "delivered"
+    [post] = receiver.at("/again")
+    assert post.headers["X-Targetline-Delivery"] == str(delivery.pk)
+    assert [entry[:2] for entry in log(delivery)] == [(2, "delivered")]
+    assert webhooks.stalled_deliveries() == []
