@@ -37,6 +37,9 @@ TAGS = [
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},
+    {"name": "Webhooks", "description": "Reports and alerts posted to Slack, Microsoft Teams "
+                                        "or any URL, and each webhook's delivery log "
+                                        "(owners only)."},
     {"name": "Trash", "description": "Deleted projects and runs, restorable by owners for "
                                      "TRASH_DAYS (30 by default), then purged."},
     {"name": "Audit log", "description": "Who deleted, restored or changed permissions, "
@@ -116,7 +119,12 @@ class OperationSchemaGenerator(SchemaGenerator):
         # Several fields are named "status"; each set of choices gets a name of its own.
         "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "api.runs.RUN_STATUSES",
                                 "RoleEnum": "tracker.models.Role",
-                                "ProjectRoleEnum": "api.projects.PROJECT_ROLES"},
+                                "ProjectRoleEnum": "api.projects.PROJECT_ROLES",
+                                "WebhookKindEnum": "api.webhooks.WEBHOOK_KINDS",
+                                "WebhookEventEnum": "api.webhooks.WEBHOOK_EVENTS",
+                                "WebhookStatusEnum": "api.webhooks.WEBHOOK_STATUSES",
+                                "WebhookAttemptOutcomeEnum":
+                                    "api.webhooks.ATTEMPT_OUTCOME_VALUES"},
     }
 
     def get_schema(self, request=None, public=False):

@@ -23,6 +23,7 @@ from api import (
     standings,
     targets,
     trash,
+    webhooks,
 )
 from api.docs import DocsView, SchemaView
 from api.routes import CATCH_ALL, route
@@ -89,5 +90,11 @@ urlpatterns = [
     *route(f"{P}/reports/<str:report_id>", reports.ReportDetailView, name="report-detail"),
     *route(f"{P}/reports/<str:report_id>/html", reports.ReportHtmlView, name="report-html"),
     *route(f"{P}/reports/<str:report_id>/pdf", reports.ReportPdfView, name="report-pdf"),
+    *route(f"{P}/webhooks/", webhooks.WebhookListView, webhooks.WebhookCreateView,
+           name="webhook-list"),
+    *route(f"{P}/webhooks/<str:webhook_id>", webhooks.WebhookDetailView,
+           webhooks.WebhookUpdateView, webhooks.WebhookDeleteView, name="webhook-detail"),
+    *route(f"{P}/webhooks/<str:webhook_id>/deliveries/", webhooks.WebhookDeliveryListView,
+           name="webhook-deliveries"),
     re_path(CATCH_ALL, not_found),
 ]

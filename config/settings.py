@@ -388,6 +388,19 @@ REPORT_SMTP_MAX_ATTEMPTS = envint("REPORT_SMTP_MAX_ATTEMPTS", 6, minimum=1)
 REPORT_SMTP_RETRY_DELAY = envint("REPORT_SMTP_RETRY_DELAY", 60, minimum=1)
 REPORT_CHART_TIMEOUT = envint("REPORT_CHART_TIMEOUT", 60, minimum=1)  # seconds per chart export
 
+# --- Webhooks ---------------------------------------------------------------------------------
+# The address people reach this server at, for the links in notifications (and anything else
+# read outside the browser): scheme, host and port, no trailing slash needed.
+PUBLIC_BASE_URL = envstr("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+# Webhook addresses in private, loopback, link-local, multicast or reserved ranges are
+# refused (a request forgery against the server's own network) unless this is true.
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", False)
+# A failed post is retried after WEBHOOK_RETRY_DELAY seconds, doubling each time (at most an
+# hour), until WEBHOOK_MAX_ATTEMPTS attempts; each waits WEBHOOK_TIMEOUT seconds at most.
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_RETRY_DELAY = envint("WEBHOOK_RETRY_DELAY", 30, minimum=1)
+WEBHOOK_TIMEOUT = envint("WEBHOOK_TIMEOUT", 10, minimum=1)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
 # kombu's filesystem transport, the zero-service default, keeps its messages in these

@@ -6,7 +6,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from reports import checkins, schedule
-from reports.models import Alert, CheckIn, Delivery, Report
+from reports.models import (
+    Alert,
+    CheckIn,
+    Delivery,
+    Report,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from tracker.errors import InvalidInput
 
 
@@ -137,3 +145,47 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Webhooks are added, changed and removed on the settings page or through the API,
+    which check their address and record the change in the audit log."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    list_display = ["project", "kind", "active", "created_by", "created_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["project__slug"]
+    fields = readonly_fields = ["project", "url", "kind", "events", "active", "created_by",
+                                "created_at", "updated_at"]  # never the secret
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = readonly_fields = ["number", "at", "outcome", "status_code", "error",
+                                "duration_ms"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["webhook", "event", "key", "status", "attempts", "created_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["webhook__project__slug", "key"]
+    inlines = [WebhookAttemptInline]
+    readonly_fields = ["webhook", "event", "key", "body", "status", "attempts",
+                       "next_attempt_at", "claimed_at", "delivered_at", "created_at"]

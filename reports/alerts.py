@@ -99,7 +99,10 @@ def _record(*, project: Project, current: Standing, news: _News) -> list[Alert]:
             winner_sentence=current.sentence,
             target_sentence=narrative.target_sentence(narrative.TargetFacts.from_dict(target))),
         "snapshot": {"run_id": str(winner.pk), "run_name": winner.name,
-                     "previous_run_id": previous_id, "target": target,
+                     "experiment": winner.experiment.name,
+                     "previous_run_id": previous_id,
+                     "previous_run_name": previous.run_name if previous else None,
+                     "sentence": current.sentence, "news": winner_words, "target": target,
                      "judged_value": finite_or_none(current.judged_value),
                      "met": current.met},
         "run": winner,
@@ -120,7 +123,9 @@ def _record(*, project: Project, current: Standing, news: _News) -> list[Alert]:
                                   key=news.winner_key, sent_with=lead, **told)
             if alert:
                 created.append(alert)
-        emails = selectors.alert_recipients(project=project)
+        # Email goes to projects with a check-in switched on; webhooks listen on their own.
+        emails = (selectors.alert_recipients(project=project)
+                  if selectors.emails_alerts(project_id=project.pk) else [])
         for alert in created:
             if alert.sent_with_id is None:
                 Delivery.objects.bulk_create(Delivery(alert=alert, email=e) for e in emails)

@@ -246,3 +246,103 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.status}"
+
+
+# --- Webhooks: notifications in the channels teams read (reports.webhooks) --------------
+
+class WebhookKind(models.TextChoices):
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams incoming webhook"
+    GENERIC = "generic", "JSON, signed with HMAC-SHA256"
+
+
+class WebhookEvent(models.TextChoices):
+    REPORT = "report", "a check-in report went out"
+    TARGET_MET = AlertKind.TARGET_MET.value, "the target is met for the first time"
+    WINNER_CHANGED = AlertKind.WINNER_CHANGED.value, "a new best model"
+
+
+class Webhook(models.Model):
+    """An address a project's events are posted to, in the format of its kind.
+
+    The secret signs every request (X-Targetline-Signature); it is shown once, when the
+    webhook is created, and kept to sign with.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    kind = models.CharField(max_length=10, choices=WebhookKind.choices)
+    events = models.JSONField(default=list)  # WebhookEvent values
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.project}"
+
+
+class WebhookOutcome(models.TextChoices):
+    """A notification's state, and the outcome of each attempt (delivered, retrying, failed)."""
+
+    PENDING = "pending", "waiting to be sent"
+    SENDING = "sending", "being sent"
+    RETRYING = "retrying", "waiting to retry"
+    DELIVERED = "delivered", "delivered"
+    FAILED = "failed", "failed"
+
+
+ATTEMPT_OUTCOMES = (WebhookOutcome.DELIVERED, WebhookOutcome.RETRYING, WebhookOutcome.FAILED)
+
+
+class WebhookDelivery(models.Model):
+    """One event told to one webhook: the body it receives, once per event (the key)."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=20, choices=WebhookEvent.choices)
+    # What makes the event itself: "report:<id>" or "alert:<id>".
+    key = models.CharField(max_length=300)
+    body = models.JSONField()  # the message, in the webhook's format
+    status = models.CharField(max_length=10, choices=WebhookOutcome.choices,
+                              default=WebhookOutcome.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when the last attempt began
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["webhook", "event", "key"],
+                                               name="one_notification_per_event")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"],
+                                name="webhook_delivery_open")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to webhook {self.webhook_id}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One try at posting a notification: its outcome, the receiver's answer, how long."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=[
+        (o.value, o.label) for o in ATTEMPT_OUTCOMES])
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"

@@ -1,6 +1,7 @@
 """Reactions to the tracking domain's signals: an alert check after a change that may matter."""
 
-from reports.models import CheckIn, Report
+from reports import selectors
+from reports.models import Report
 from reports.workflow import check_alerts_after_commit
 from tracker.models import RunStatus
 from tracker.signals import project_purging, run_results_changed, target_changed
@@ -28,20 +29,22 @@ def on_run_results_changed(sender, run, **kwargs) -> None:
     """Check the alerts once the writing transaction commits.
 
     Only ended runs compete, so a batch logged to a running run changes nothing. Alerts go
-    to projects with a check-in switched on: that is where a project asks for email at all.
+    to projects with a check-in switched on (that is where a project asks for email at all)
+    or with a webhook listening to them.
     """
     if run.status == RunStatus.RUNNING:
         return
-    if not CheckIn.objects.filter(project_id=run.project_id, enabled=True).exists():
+    if not selectors.wants_alerts(project_id=run.project_id):
         return
     check_alerts_after_commit(project_id=run.project_id, run_id=str(run.pk))
 
 
 def on_target_changed(sender, project, **kwargs) -> None:
     """A new target or guardrails can make the target met with no run changing: check the
-    alerts once the change commits (check-ins switched on). check_alerts without a run tells
-    only "target met"; a best model changed by the rules is left to the next report."""
-    if not CheckIn.objects.filter(project_id=project.pk, enabled=True).exists():
+    alerts once the change commits (check-ins switched on, or webhooks listening).
+    check_alerts without a run tells only "target met"; a best model changed by the rules is
+    left to the next report."""
+    if not selectors.wants_alerts(project_id=project.pk):
         return
     check_alerts_after_commit(project_id=project.pk)
 

@@ -12,7 +12,17 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from reports.models import CheckIn, Delivery, Report, ReportKind, ReportStatus
+from reports.models import (
+    CheckIn,
+    Delivery,
+    Report,
+    ReportKind,
+    ReportStatus,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from tracker.models import (
     Experiment,
     Membership,
@@ -318,3 +328,44 @@ def delivery_counts() -> dict[tuple[str, str], int]:
                       alert_emails=Count("id", filter=Q(alert__isnull=False))))
     return {(kind, row["status"]): row[f"{kind}_emails"]
             for row in rows for kind in ("report", "alert")}
+
+
+def emails_alerts(*, project_id: int) -> bool:
+    """Whether the project's alerts are emailed: its check-in is switched on."""
+    return CheckIn.objects.filter(project_id=project_id, enabled=True).exists()
+
+
+ALERT_EVENTS = (WebhookEvent.TARGET_MET, WebhookEvent.WINNER_CHANGED)
+
+
+def wants_alerts(*, project_id: int) -> bool:
+    """Whether anyone hears of the project's alerts: emailed (a check-in switched on), or
+    an active webhook listening to "target_met" or "winner_changed"."""
+    if emails_alerts(project_id=project_id):
+        return True
+    return any(set(events) & set(ALERT_EVENTS) for events in Webhook.objects.filter(
+        project_id=project_id, active=True).values_list("events", flat=True))
+
+
+def project_webhooks(*, project: Project) -> list[Webhook]:
+    """The project's webhooks, oldest first."""
+    return list(Webhook.objects.filter(project=project).order_by("id"))
+
+
+def webhook_deliveries(*, project: Project, webhook: Webhook | None = None,
+                       limit: int = 50, before: int | None = None) -> list[WebhookDelivery]:
+    """The delivery log: the latest notifications of one webhook (or of all the project's),
+    newest first, each with its webhook and its attempts."""
+    rows = (WebhookDelivery.objects.filter(webhook__project=project)
+            .select_related("webhook").prefetch_related("attempt_log").order_by("-id"))
+    if webhook is not None:
+        rows = rows.filter(webhook=webhook)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    return list(rows[:limit])
+
+
+def last_attempt(delivery: WebhookDelivery) -> WebhookAttempt | None:
+    """The notification's latest attempt (from its prefetched log)."""
+    attempts = list(delivery.attempt_log.all())
+    return attempts[-1] if attempts else None

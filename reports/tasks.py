@@ -9,7 +9,9 @@ How a report travels, and why it arrives once:
 2. `render_report_task` renders it once, under a lease (reports.rendering), then queues its
    delivery.
 3. `deliver_report_task` sends each email once (reports.delivery), and tries again later
-   while SMTP is in trouble.
+   while SMTP is in trouble; a check-in report is also told, once, to the project's
+   webhooks listening to "report" (`deliver_webhook_task`, reports.webhook_sending), as
+   alerts are to those listening to theirs.
 4. Tasks are acks_late (the broker keeps the message until the task returns, and a worker
    lost mid-task gives it back), and the dispatcher also hands stalled work (an expired
    lease) to another worker, so a killed worker or a lost message delays a report, never
@@ -32,6 +34,8 @@ from reports.alerts import check_alerts
 from reports.delivery import deliver_alert, deliver_report
 from reports.dispatch import dispatch_and_recover
 from reports.rendering import render_report
+from reports.webhook_sending import send_webhook
+from reports.webhooks import notify_alerts, notify_report, stalled_deliveries
 from tracker.services import trash as trash_services
 
 logger = logging.getLogger(__name__)
@@ -77,6 +81,11 @@ def dispatch_checkins() -> None:
         enqueue_task(deliver_alert_task, alert_id)
     if found:
         logger.info("check-in dispatcher: %s", found)
+    stalled = stalled_deliveries()
+    for delivery_id in stalled:
+        enqueue_task(deliver_webhook_task, delivery_id)
+    if stalled:
+        logger.info("webhook notifications queued again: %s", stalled)
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -103,19 +112,26 @@ def render_report_task(self, report_id: int) -> None:
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True,
              max_retries=None)
 def deliver_report_task(self, report_id: int) -> None:
-    """Email the rendered report; come back when the emails SMTP turned away are due."""
+    """Email the rendered report and tell the webhooks; come back when the emails SMTP
+    turned away are due."""
     outcome = deliver_report(report_id=report_id)
+    if outcome.state in ("done", "waiting"):
+        for delivery_id in notify_report(report_id=report_id):
+            enqueue_task(deliver_webhook_task, delivery_id)
     if outcome.retry_at is not None:  # SMTP trouble: try the waiting emails again later
         raise self.retry(countdown=_until(outcome.retry_at), queue=settings.REPORT_QUEUE)
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def check_alerts_task(project_id: int, run_id: str | None = None) -> None:
-    """Record what a change made news, then queue its email."""
-    for alert in check_alerts(project_id=project_id, run_id=run_id):
+    """Record what a change made news, then queue its email and its webhook posts."""
+    alerts = check_alerts(project_id=project_id, run_id=run_id)
+    for alert in alerts:
         logger.info("alert %s: %s", alert.pk, alert.subject)
         if alert.sent_with_id is None:  # one told with another goes out in that one's email
             enqueue_task(deliver_alert_task, alert.pk)
+    for delivery_id in notify_alerts(alerts=alerts):
+        enqueue_task(deliver_webhook_task, delivery_id)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True,
@@ -123,6 +139,15 @@ def check_alerts_task(project_id: int, run_id: str | None = None) -> None:
 def deliver_alert_task(self, alert_id: int) -> None:
     """Email the alert; come back when the emails SMTP turned away are due."""
     outcome = deliver_alert(alert_id=alert_id)
+    if outcome.retry_at is not None:
+        raise self.retry(countdown=_until(outcome.retry_at), queue=settings.REPORT_QUEUE)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=None)
+def deliver_webhook_task(self, delivery_id: int) -> None:
+    """Post a webhook notification; come back when its next attempt is due."""
+    outcome = send_webhook(delivery_id=delivery_id)
     if outcome.retry_at is not None:
         raise self.retry(countdown=_until(outcome.retry_at), queue=settings.REPORT_QUEUE)
 

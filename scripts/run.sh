@@ -10,6 +10,8 @@ ROOT=$PWD
 BIN="$ROOT/.venv/bin"   # the venv's own binaries: a pyenv shim's PID is not the server's
 PORT="${PORT:-8000}"
 URL="http://127.0.0.1:$PORT"
+# Links in webhook notifications point here unless the environment says otherwise.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-$URL}"
 VAR_DIR="${TARGETLINE_VAR_DIR:-$ROOT/var}"
 export DJANGO_SETTINGS_MODULE=config.settings PYTHONUNBUFFERED=1
 

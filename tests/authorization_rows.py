@@ -18,7 +18,7 @@ staff                  a staff user (is_staff) who is no member of news-topics: 
 
 The rule (tracker/permissions.py, docs/api.md): every role reads; owners and members write
 runs, experiments, artifacts and models and send reports; only owners change the project,
-its target, guardrails, members and check-in.
+its target, guardrails, members, check-in and webhooks (whose list only they read).
 """
 
 from collections.abc import Callable
@@ -174,6 +174,15 @@ V1_ROWS = {
     (f"{PRJ}/reports/<str:report_id>/", "GET"): Row(reads()),
     (f"{PRJ}/reports/<str:report_id>/html/", "GET"): Row(reads()),
     (f"{PRJ}/reports/<str:report_id>/pdf/", "GET"): Row(reads()),
+    # Webhooks: owners only, reads too (a Slack or Teams address is a password).
+    (f"{PRJ}/webhooks/", "GET"): Row(owners()),
+    (f"{PRJ}/webhooks/", "POST"): Row(owners(201), json(lambda w: {
+        "url": "https://93.184.215.14/hooks/news", "kind": "generic", "events": ["report"]})),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "GET"): Row(owners()),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "PATCH"): Row(owners(), json(lambda w: {
+        "active": False})),
+    (f"{PRJ}/webhooks/<str:webhook_id>/", "DELETE"): Row(owners(204)),
+    (f"{PRJ}/webhooks/<str:webhook_id>/deliveries/", "GET"): Row(owners()),
 }
 
 # --- The web UI -----------------------------------------------------------------------
@@ -227,6 +236,11 @@ WEB_ROWS = {
     (f"{S}check-in/", "POST"): Row(page_owner(), form(lambda w: {
         **w.checkin, "weekday": "0", "recipients": "viewer-user"})),
     (f"{S}send-report/", "POST"): Row(page_write(), form(lambda w: {})),
+    # The page comes back with the new webhook's secret (not a redirect: it is shown once).
+    (f"{S}webhooks/add/", "POST"): Row(page_owner(200), form(lambda w: {
+        "url": "https://93.184.215.14/hooks/web", "kind": "slack", "events": ["report"]})),
+    (f"{S}webhooks/<int:webhook_id>/switch/", "POST"): Row(page_owner()),
+    (f"{S}webhooks/<int:webhook_id>/remove/", "POST"): Row(page_owner()),
     ("trash/", "GET"): Row(page_anyone()),
     # Only an owner restores, and only what is in the trash: the live run is not.
     ("trash/restore/", "POST"): Row((404, 404, 404, 404, 302, 302), form(lambda w: {

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from reports import checkins
-from reports.models import Report, ReportKind, ReportStatus
+from reports.models import Report, ReportKind, ReportStatus, Webhook
 from tests.authorization_rows import ROLES
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
@@ -131,6 +131,9 @@ def build_world() -> SimpleNamespace:
         experiment_name=experiment["name"], model=MODEL,
         logged_model_id=_registry(api["owner"], run), report_id=str(_report(project).pk),
         token_id=str(tokens["owner"][0].pk), checkin=dict(CHECKIN),
+        webhook_id=str(Webhook.objects.create(
+            project=project, url="https://93.184.215.14/hooks/news", kind="slack",
+            events=["report"], secret="s" * 64, created_by=owner).pk),
         upload=lambda name, data: SimpleUploadedFile(name, data),
         # What an outsider must never read in an answer: any name or id of news-topics.
         secrets=[SLUG, "News topics", str(run.id), run.id.hex, "tfidf-lr", MODEL, "lr-1"])
@@ -138,7 +141,8 @@ def build_world() -> SimpleNamespace:
 
 # The objects a request names, as attributes of a world.
 NAMED = ("slug", "run_id", "run_hex", "experiment", "experiment_id", "experiment_name",
-         "model", "logged_model_id", "report_id", "token_id", "invitation_id")
+         "model", "logged_model_id", "report_id", "token_id", "invitation_id",
+         "webhook_id")
 
 
 def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
@@ -151,7 +155,7 @@ def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
         "experiment_name": world.experiment_name.replace(world.experiment, "no-such-experiment")
         .replace(world.slug, "no-such-project"), "model": "no-such-model",
         "logged_model_id": f"m-{run.hex}-0badf00d", "report_id": "987654",
-        "token_id": "987654", "invitation_id": "987654"})
+        "token_id": "987654", "invitation_id": "987654", "webhook_id": "987654"})
 
 
 def anonymised(world: SimpleNamespace, text: str) -> str:
@@ -171,7 +175,7 @@ def path_values(world: SimpleNamespace, route: str) -> dict[str, str]:
             "name": world.experiment, "path": artifact, "report_id": world.report_id,
             "token_id": world.token_id, "experiment_id": world.experiment_id,
             "model_id": world.logged_model_id, "key": "stage",
-            "invitation_id": world.invitation_id}
+            "invitation_id": world.invitation_id, "webhook_id": world.webhook_id}
 
 
 def url_of(world: SimpleNamespace, route: str) -> str:

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
+from reports.models import WebhookEvent, WebhookKind
 from tracker.errors import TargetlineError
 from tracker.models import Direction, GuardrailOp, Role
 
@@ -241,6 +242,24 @@ class SendNowForm(forms.Form):
 
     def addresses(self) -> list[str]:
         return [a.strip() for a in re.split(r"[,\s]+", self.cleaned_data["to"]) if a.strip()]
+
+
+class WebhookForm(forms.Form):
+    """A webhook to add. Only shapes here: reports.webhooks checks the address, as for the
+    API, and its errors are put back on the field they name."""
+
+    url = forms.CharField(
+        label="Address", max_length=2000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "url",
+                                      "placeholder": "https://hooks.slack.com/services/…"}),
+        help_text="the incoming webhook's URL from Slack or Teams, or your own endpoint")
+    kind = forms.ChoiceField(label="Format", choices=WebhookKind.choices,
+                             initial=WebhookKind.SLACK,
+                             help_text="JSON receivers check each post's signature")
+    events = forms.MultipleChoiceField(
+        label="Tell it when", choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple,
+        initial=[WebhookEvent.REPORT, WebhookEvent.TARGET_MET],
+        error_messages={"required": "Choose at least one event."})
 
 
 class TokenForm(forms.Form):

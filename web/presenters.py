@@ -5,6 +5,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from reports import narrative
 from tracker import mlflow_mapping, phrasing
@@ -368,3 +369,14 @@ def datasets(rows) -> list[dict]:
              "digest": d.digest, "source_type": d.source_type, "source": d.source,
              "origin": dataset_source(d.source)}
             for d in rows]
+
+
+def webhook_address(url: str) -> str:
+    """A webhook's URL as the pages show it: scheme, host and port, the path hidden (the
+    path of a Slack or Teams webhook is its password)."""
+    try:
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    except ValueError:
+        return "(an address that cannot be read)"
+    return f"{shown}/…" if parts.path.strip("/") or parts.query else shown

@@ -31,6 +31,11 @@ settings_urlpatterns = [
          name="settings-revoke-invitation"),
     path("check-in/", project_settings.save_checkin, name="settings-checkin"),
     path("send-report/", project_settings.send_report_now, name="settings-send-report"),
+    path("webhooks/add/", project_settings.add_webhook, name="settings-add-webhook"),
+    path("webhooks/<int:webhook_id>/switch/", project_settings.switch_webhook,
+         name="settings-switch-webhook"),
+    path("webhooks/<int:webhook_id>/remove/", project_settings.remove_webhook,
+         name="settings-remove-webhook"),
     path("delete/", trash.delete_project, name="settings-delete-project"),
 ]
 

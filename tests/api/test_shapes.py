@@ -10,6 +10,9 @@ from django.test import Client
 from django.urls import resolve
 from jsonschema import Draft202012Validator
 
+from reports import webhooks
+from reports.models import Report
+from reports.webhook_sending import send_webhook
 from reports.workflow import send_now
 from tests.api.operations import (
     BODIES,
@@ -194,6 +197,25 @@ def test_check_ins_and_reports(schema, api, project):
     for url in (f"{P}/reports/", f"{P}/reports/{report.pk}", f"{P}/reports/{report.pk}/html",
                 f"{P}/reports/{report.pk}/pdf"):
         assert_documented(schema, api.get(url))
+
+
+def test_webhooks_and_their_delivery_log(schema, api, project, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    hooks = f"{P}/webhooks/"
+    body = {"url": "http://127.0.0.1:9/in", "kind": "generic", "events": ["report"]}
+    assert_request_documented(schema, hooks, "post", {"format": "json", "data": body})
+    created = api.post(hooks, body, format="json")
+    assert_documented(schema, created)
+    hook = f"{hooks}{created.json()['id']}"
+    report = send_now(project=project, to=["me@example.com"], queue=False)
+    Report.objects.filter(pk=report.pk).update(kind="manual", status="rendered")
+    [delivery_id] = webhooks.notify_report(report_id=report.pk)
+    send_webhook(delivery_id=delivery_id)  # nothing listens on port 9: an attempt to retry
+    for url in (hooks, hook, f"{hook}/deliveries/"):
+        assert_documented(schema, api.get(url))
+    assert api.get(f"{hook}/deliveries/").json()["results"][0]["attempts"]
+    assert_documented(schema, api.patch(hook, {"active": False}, format="json"))
+    assert_documented(schema, api.delete(hook))
 
 
 def test_answers_with_warnings_and_cost_metrics_are_documented(schema, api, project, owner):

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import close_old_connections
 from django.utils import timezone
 
-from reports.models import Report, ReportStatus
+from reports.models import Report, ReportStatus, Webhook
 from tests.factories import make_run
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
@@ -75,6 +75,8 @@ def world(project, owner, make_user, settings, tmp_path):
                                    period_start=now, period_end=now, html="<p>report</p>",
                                    rendered_at=now)
     report.pdf.save("report.pdf", ContentFile(b"%PDF-1.4 fuzz"), save=True)
+    webhook = Webhook.objects.create(project=project, url="https://93.184.215.14/hooks/fuzz",
+                                     kind="generic", events=["report"], secret="s" * 64)
     _, token = token_services.create_token(user=owner, name="fuzz")
     invitation = invitation_services.invite(project=project, email="dana@example.com",
                                             role=Role.VIEWER, by=owner,
@@ -82,4 +84,5 @@ def world(project, owner, make_user, settings, tmp_path):
     return {"token": token, "path": {
         "invitation_id": str(invitation.pk),
         "slug": project.slug, "run_id": str(run.id), "username": member.username,
-        "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk)}}
+        "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk),
+        "webhook_id": str(webhook.pk)}}

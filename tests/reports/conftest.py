@@ -6,10 +6,11 @@ from reports.models import Report
 from reports.narrative import day_text
 from reports.periods import local_day
 from tests.factories import make_run
+from tests.reports.webhook_receiver import Receiver
 from tracker.services import projects as project_services
 
 TASKS = ("dispatch_checkins", "render_report_task", "deliver_report_task", "check_alerts_task",
-         "deliver_alert_task")
+         "deliver_alert_task", "deliver_webhook_task")
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +81,11 @@ def rendered_report(checkin, no_charts):
         report.refresh_from_db()
         return report
     return render
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on loopback receiving webhook posts (tests/reports/webhook_receiver)."""
+    server = Receiver().start()
+    yield server
+    server.stop()

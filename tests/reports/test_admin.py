@@ -2,6 +2,7 @@
 
 import pytest
 
+from reports import webhooks
 from reports.assembly import current_verdict
 from reports.models import CheckIn, Report
 from reports.rendering import render_report
@@ -45,3 +46,15 @@ def test_reports_are_read_only(admin_client, checkin, no_charts):
 def test_the_web_ui_can_ask_for_the_verdict_now(checkin):
     verdict = current_verdict(project=checkin.project)
     assert (verdict.kind, verdict.label) == ("met", "Target met")
+
+
+def test_webhooks_are_read_in_the_admin_without_their_secret(admin_client, project, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    webhook, secret = webhooks.create_webhook(project=project, url="https://93.184.215.14/in",
+                                              kind="generic", events=["report"])
+    page = admin_client.get(f"/admin/reports/webhook/{webhook.pk}/change/")
+    assert page.status_code == 200
+    assert "93.184.215.14" in page.content.decode()
+    assert secret not in page.content.decode()
+    assert admin_client.get("/admin/reports/webhook/add/").status_code == 403
+    assert admin_client.get("/admin/reports/webhookdelivery/").status_code == 200

@@ -27,6 +27,8 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKE = "invitation.revoke", "revoked an invitation"
     INVITATION_ACCEPT = "invitation.accept", "accepted an invitation"
     STAFF_JOIN = "staff.join", "joined as staff"
+    WEBHOOK_CREATE = "webhook.create", "added a webhook"
+    WEBHOOK_DELETE = "webhook.delete", "removed a webhook"
 
 
 class AuditEntry(models.Model):

@@ -15,14 +15,15 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reports import checkins as report_checkins
 from reports import schedule as report_schedule
 from reports import selectors as report_selectors
+from reports import webhooks as report_webhooks
 from reports import workflow as report_workflow
-from reports.models import CheckIn, ReportStatus
-from tracker.errors import TargetlineError
+from reports.models import CheckIn, ReportStatus, Webhook
+from tracker.errors import NotFound, TargetlineError
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import targets as target_selectors
@@ -36,6 +37,7 @@ from web.permissions import Access, client_address, page, project_access
 
 LATEST_REPORTS = 10
 AUDIT_SHOWN = 50  # the API's audit-log answers more
+DELIVERIES_SHOWN = 20  # the API's delivery log pages through all of them
 
 
 def _target_initial(target) -> dict:
@@ -92,6 +94,19 @@ def _latest_reports(project) -> list[dict]:
     return out
 
 
+def _webhooks(project) -> dict:
+    """The project's webhooks and the latest notifications of any of them (owners only: a
+    Slack or Teams address is a password)."""
+    return {
+        "webhooks": [{"webhook": w, "address": presenters.webhook_address(w.url)}
+                     for w in report_selectors.project_webhooks(project=project)],
+        "deliveries": [{"delivery": d, "last": report_selectors.last_attempt(d),
+                        "address": presenters.webhook_address(d.webhook.url)}
+                       for d in report_selectors.webhook_deliveries(project=project,
+                                                                    limit=DELIVERIES_SHOWN)],
+    }
+
+
 def _settings_page(request, access: Access, *, status: int = 200, **refused) -> HttpResponse:
     """The settings page. `refused` holds a form the services refused, by its name on the
     page, shown with its errors in place of the blank one."""
@@ -110,6 +125,7 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "invitation_form": forms.InvitationForm(),
         "checkin_form": forms.CheckInForm(initial=_checkin_initial(checkin)),
         "send_form": forms.SendNowForm(),
+        "webhook_form": forms.WebhookForm(),
     }
     return render(request, "web/settings.html", {
         **blank, **refused,
@@ -134,6 +150,7 @@ def _settings_page(request, access: Access, *, status: int = 200, **refused) -> 
         "invitations": pending_invitations(project=project) if access.is_owner else [],
         "invitation_days": settings.INVITATION_DAYS,
         "trash_days": settings.TRASH_DAYS,
+        "hooks": _webhooks(project) if access.is_owner else None,
     }, status=status)
 
 
@@ -306,3 +323,61 @@ def send_report_now(request, slug):
     return _submit(request, access, form, "send_form", lambda: report_workflow.send_now(
         project=access.project, user=request.user, to=form.addresses() or None),
         lambda: _report_on_its_way(form.addresses()))
+
+
+@settings_form
+def add_webhook(request, slug):
+    """Add a webhook (owners). The page comes back with its secret, shown this once (never
+    kept in the session or a message cookie)."""
+    access = _owners_only(request, slug)
+    form = forms.WebhookForm(request.POST)
+    if form.is_valid():
+        try:
+            webhook, secret = report_webhooks.create_webhook(
+                project=access.project, user=request.user, address=client_address(request),
+                **form.cleaned_data)
+        except TargetlineError as exc:
+            forms.add_domain_error(form, exc)
+        else:
+            return _settings_page(request, access, new_webhook={
+                "webhook": webhook, "secret": secret,
+                "address": presenters.webhook_address(webhook.url)})
+    return _settings_page(request, access, status=400, webhook_form=form)
+
+
+def _project_webhook(access: Access, webhook_id: int) -> Webhook:
+    webhook = Webhook.objects.filter(project=access.project, pk=webhook_id).first()
+    if webhook is None:
+        raise NotFound(f"no webhook {webhook_id} in this project", field="webhook")
+    return webhook
+
+
+def _webhook_form(view):
+    """A webhook's form (switch, remove): POST only, owners only, the webhook of the page's
+    project or a 404; a GET goes to the settings page."""
+    @wraps(view)
+    def wrapper(request, slug, webhook_id):
+        if request.method in ("GET", "HEAD"):
+            return redirect("web:settings", slug=slug)
+        access = _owners_only(request, slug)
+        return view(request, access, _project_webhook(access, webhook_id))
+    return page(require_http_methods(["GET", "HEAD", "POST"])(wrapper))
+
+
+@_webhook_form
+def switch_webhook(request, access, webhook):
+    """Switch a webhook off, or on again (owners)."""
+    report_webhooks.update_webhook(webhook=webhook, data={"active": not webhook.active})
+    messages.success(request, f"Webhook to {presenters.webhook_address(webhook.url)} switched "
+                              f"{'on' if webhook.active else 'off'}.")
+    return redirect("web:settings", slug=access.project.slug)
+
+
+@_webhook_form
+def remove_webhook(request, access, webhook):
+    """Remove a webhook and its delivery log (owners); the audit log keeps that it existed."""
+    address = presenters.webhook_address(webhook.url)
+    report_webhooks.delete_webhook(webhook=webhook, user=request.user,
+                                   address=client_address(request))
+    messages.success(request, f"Webhook to {address} removed.")
+    return redirect("web:settings", slug=access.project.slug)
