@@ -330,6 +330,13 @@ def delivery_counts() -> dict[tuple[str, str], int]:
             for row in rows for kind in ("report", "alert")}
 
 
+def webhook_delivery_counts() -> dict[tuple[str, str], int]:
+    """How many webhook notifications there are in each state, by event. One query."""
+    rows = (WebhookDelivery.objects.order_by().values("event", "status")
+            .annotate(notifications=Count("id")))
+    return {(row["event"], row["status"]): row["notifications"] for row in rows}
+
+
 def emails_alerts(*, project_id: int) -> bool:
     """Whether the project's alerts are emailed: its check-in is switched on."""
     return CheckIn.objects.filter(project_id=project_id, enabled=True).exists()

@@ -1,7 +1,8 @@
 """Prometheus figures read at scrape time, so that every web process tells the same numbers
-whichever of them answers: the report queue's depth (from the broker) and the emails of
-reports and alerts by state (from the database). GET /metrics adds these collectors to
-the counters the processes keep (api/operations.py, docs/operations.md#metrics).
+whichever of them answers: the report queue's depth (from the broker), the emails of reports
+and alerts and the webhook notifications by state (from the database). GET /metrics adds
+these collectors to the counters the processes keep (api/operations.py,
+docs/operations.md#metrics).
 """
 
 import logging
@@ -12,8 +13,8 @@ from django.db import DatabaseError
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from reports.models import DeliveryStatus
-from reports.selectors import delivery_counts
+from reports.models import DeliveryStatus, WebhookEvent, WebhookOutcome
+from reports.selectors import delivery_counts, webhook_delivery_counts
 
 logger = logging.getLogger(__name__)
 
@@ -76,4 +77,24 @@ class ReportDeliveries(Collector):
         yield family
 
 
-COLLECTORS = (ReportQueueDepth(), ReportDeliveries())
+class WebhookDeliveries(Collector):
+    """The webhook notifications, by event and state, from the database: `delivered` and
+    `failed` are final; `pending`, `sending` and `retrying` are on their way."""
+
+    def collect(self):
+        try:
+            counts = webhook_delivery_counts()
+        except DatabaseError as exc:
+            logger.warning("metrics: the webhook notifications could not be counted: %s", exc)
+            return
+        family = GaugeMetricFamily(
+            "targetline_webhook_deliveries",
+            "Webhook notifications, by event and outcome (their state).",
+            labels=["event", "outcome"])
+        for event in WebhookEvent.values:
+            for status in WebhookOutcome.values:
+                family.add_metric([event, status], counts.get((event, status), 0))
+        yield family
+
+
+COLLECTORS = (ReportQueueDepth(), ReportDeliveries(), WebhookDeliveries())

@@ -5,7 +5,9 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
 from reports import webhooks
 from reports.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -195,3 +197,23 @@ def test_a_notification_whose_worker_died_is_found_and_posted_again(
     assert post.headers["X-Targetline-Delivery"] == str(delivery.pk)
     assert [entry[:2] for entry in log(delivery)] == [(2, "delivered")]
     assert webhooks.stalled_deliveries() == []
+
+
+def test_metrics_count_the_notifications_by_event_and_outcome(rendered_report, api, receiver,
+                                                              loopback):
+    def counted() -> dict[tuple[str, str], float]:
+        text = Client().get("/metrics").content.decode()
+        [family] = [f for f in text_string_to_metric_families(text)
+                    if f.name == "targetline_webhook_deliveries"]
+        return {(s.labels["event"], s.labels["outcome"]): s.value for s in family.samples}
+
+    assert counted()[("report", "pending")] == 0
+    fine, broken = add(api, receiver.answer("/fine", 200)), add(api, receiver.answer("/no", 404))
+    deliveries = told(rendered_report())
+    assert counted()[("report", "pending")] == 2
+    for delivery in deliveries.values():
+        send_webhook(delivery_id=delivery.pk)
+    now = counted()
+    assert (now[("report", "delivered")], now[("report", "failed")],
+            now[("report", "pending")], now[("target_met", "delivered")]) == (1, 1, 0, 0)
+    assert {fine["id"], broken["id"]} == set(deliveries)
