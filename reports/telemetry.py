@@ -56,45 +56,39 @@ class ReportQueueDepth(Collector):
         yield family
 
 
-class ReportDeliveries(Collector):
-    """The emails of reports and alerts, by what they carry and by state, from the database:
-    `sent`, `failed` and `unknown` are final; `pending`, `sending` and `retry` are on their way.
-    """
+class CountsByState(Collector):
+    """A gauge family of things in the database by a first label and by state, counted at
+    each scrape by `count()` ({(first, state): n}); every pair is given, 0 when none."""
+
+    def __init__(self, name: str, documentation: str, first: str, firsts, states, count):
+        self.name, self.documentation, self.first = name, documentation, first
+        self.firsts, self.states, self.count = firsts, states, count
 
     def collect(self):
         try:
-            counts = delivery_counts()
+            counts = self.count()
         except DatabaseError as exc:
-            logger.warning("metrics: the deliveries could not be counted: %s", exc)
+            logger.warning("metrics: %s could not be counted: %s", self.name, exc)
             return
-        family = GaugeMetricFamily(
-            "targetline_report_deliveries",
-            "Emails of reports and alerts, by kind (report, alert) and outcome (their state).",
-            labels=["kind", "outcome"])
-        for kind in ("report", "alert"):
-            for status in DeliveryStatus.values:
-                family.add_metric([kind, status], counts.get((kind, status), 0))
+        family = GaugeMetricFamily(self.name, self.documentation, labels=[self.first, "outcome"])
+        for first in self.firsts:
+            for state in self.states:
+                family.add_metric([first, state], counts.get((first, state), 0))
         yield family
 
 
-class WebhookDeliveries(Collector):
-    """The webhook notifications, by event and state, from the database: `delivered` and
-    `failed` are final; `pending`, `sending` and `retrying` are on their way."""
-
-    def collect(self):
-        try:
-            counts = webhook_delivery_counts()
-        except DatabaseError as exc:
-            logger.warning("metrics: the webhook notifications could not be counted: %s", exc)
-            return
-        family = GaugeMetricFamily(
-            "targetline_webhook_deliveries",
-            "Webhook notifications, by event and outcome (their state).",
-            labels=["event", "outcome"])
-        for event in WebhookEvent.values:
-            for status in WebhookOutcome.values:
-                family.add_metric([event, status], counts.get((event, status), 0))
-        yield family
+# The emails of reports and alerts: `sent`, `failed` and `unknown` are final; `pending`,
+# `sending` and `retry` are on their way.
+REPORT_DELIVERIES = CountsByState(
+    "targetline_report_deliveries",
+    "Emails of reports and alerts, by kind (report, alert) and outcome (their state).",
+    "kind", ("report", "alert"), DeliveryStatus.values, delivery_counts)
+# The webhook notifications: `delivered` and `failed` are final; `pending`, `sending` and
+# `retrying` are on their way.
+WEBHOOK_DELIVERIES = CountsByState(
+    "targetline_webhook_deliveries",
+    "Webhook notifications, by event and outcome (their state).",
+    "event", WebhookEvent.values, WebhookOutcome.values, webhook_delivery_counts)
 
 
-COLLECTORS = (ReportQueueDepth(), ReportDeliveries(), WebhookDeliveries())
+COLLECTORS = (ReportQueueDepth(), REPORT_DELIVERIES, WEBHOOK_DELIVERIES)
