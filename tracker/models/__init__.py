@@ -5,6 +5,10 @@ from tracker.models.audit import (
     AuditAction,
     AuditEntry,
 )
+from tracker.models.deployments import (
+    Deployment,
+    LiveResult,
+)
 from tracker.models.model_registry import (
     ModelStage,
     ModelVersion,
@@ -45,11 +49,13 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "artifact_upload_to",
+    "Deployment",
     "Direction",
     "Experiment",
     "Guardrail",
     "GuardrailOp",
     "LIVE_RUNS",
+    "LiveResult",
     "Membership",
     "MetricSummary",
     "ModelStage",
