@@ -46,6 +46,12 @@ class ProjectOutput(serializers.Serializer):
     runs = serializers.IntegerField(help_text="runs not deleted")
     last_run_at = serializers.DateTimeField(allow_null=True, help_text="when the latest run "
                                             "started")
+    deploy_alias = serializers.CharField(help_text="setting this registered-model alias "
+                                         "through the MLflow API deploys the version to "
+                                         "production; blank: no alias does")
+    deploy_stage = serializers.CharField(help_text="moving a version to this stage through "
+                                         "the MLflow API deploys it to production; blank: "
+                                         "no stage does")
 
 
 def project_data(project: Project, role: str) -> dict:
@@ -61,6 +67,8 @@ def project_data(project: Project, role: str) -> dict:
         "cost_metrics": project.cost_metrics,
         "runs": stats["runs"],
         "last_run_at": stats["last_run_at"].isoformat() if stats["last_run_at"] else None,
+        "deploy_alias": project.deploy_alias,
+        "deploy_stage": project.deploy_stage,
     }
 
 
@@ -114,10 +122,10 @@ class ProjectDetailView(ProjectView):
 
 
 class ProjectUpdateView(ProjectView):
-    """Change the name, the description, the target, the guardrails or the project's own
-    measures of cost (owners). A change of target or guardrails is recorded; a mistake in any
-    field changes nothing. The answer warns of a target or guardrail on a metric no run has
-    logged on its split."""
+    """Change the name, the description, the target, the guardrails, the project's own
+    measures of cost or the alias and stage that deploy a registered model (owners). A change
+    of target or guardrails is recorded; a mistake in any field changes nothing. The answer
+    warns of a target or guardrail on a metric no run has logged on its split."""
 
     write_role = Role.OWNER
 
@@ -127,6 +135,12 @@ class ProjectUpdateView(ProjectView):
         target = TargetField(required=False, allow_null=True)
         guardrails = GuardrailsField(required=False)
         cost_metrics = cost_metrics_field(required=False)
+        deploy_alias = serializers.CharField(required=False, allow_blank=True, help_text=(
+            "the registered-model alias that deploys a version to production when set "
+            "through the MLflow API (default champion); blank: none"))
+        deploy_stage = serializers.CharField(required=False, allow_blank=True, help_text=(
+            "the stage (Staging or Production) that deploys a version to production when "
+            "set through the MLflow API (default Production); blank: none"))
 
     class Output(ProjectOutput):
         warnings = warnings_field()
@@ -150,6 +164,10 @@ class ProjectUpdateView(ProjectView):
         elif "cost_metrics" in data:
             target_services.set_cost_metrics(project=self.project,
                                              cost_metrics=data["cost_metrics"])
+        if "deploy_alias" in data or "deploy_stage" in data:
+            project_services.set_deploy_triggers(project=self.project,
+                                                 deploy_alias=data.get("deploy_alias"),
+                                                 deploy_stage=data.get("deploy_stage"))
         return Response({**project_data(self.project, self.role), "warnings": [
             *target_selectors.target_warnings(project=self.project),
             *target_selectors.guardrail_warnings(project=self.project)]})

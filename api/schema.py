@@ -34,6 +34,9 @@ TAGS = [
      "description": "Where the project stands against its target: chosen on the selection "
                     "split, quoted on the judged split."},
     {"name": "Registered models", "description": "Models registered with the MLflow client."},
+    {"name": "Deployments and live results",
+     "description": "What is live in production (or shadow, canary...) since when, and its "
+                    "metrics measured on labelled production cases per time window."},
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},

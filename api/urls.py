@@ -12,6 +12,7 @@ from api import (
     artifacts,
     audit,
     checkins,
+    deployments,
     experiments,
     invitations,
     members,
@@ -40,6 +41,7 @@ def not_found(request, rest):
 
 P = "projects/<str:slug>"
 R = "runs/<str:run_id>"
+D = "deployments/<str:deployment_id>"
 
 urlpatterns = [
     *route("schema/", SchemaView, name="api-schema"),
@@ -84,6 +86,12 @@ urlpatterns = [
     *route(f"{P}/leaderboard", standings.LeaderboardView, name="project-leaderboard"),
     *route(f"{P}/models/", registered_models.RegisteredModelListView,
            name="registered-model-list"),
+    *route(f"{P}/deployments/", deployments.DeploymentListView,
+           deployments.DeploymentCreateView, name="deployment-list"),
+    *route(D, deployments.DeploymentDetailView, name="deployment-detail"),
+    *route(f"{D}/end", deployments.DeploymentEndView, name="deployment-end"),
+    *route(f"{D}/results", deployments.LiveResultListView, deployments.LiveResultRecordView,
+           name="deployment-results"),
     *route(f"{P}/checkin", checkins.CheckInDetailView, checkins.CheckInSetView,
            name="project-checkin"),
     *route(f"{P}/reports/", reports.ReportListView, reports.ReportSendView, name="report-list"),

@@ -17,8 +17,9 @@ staff                  a staff user (is_staff) who is no member of news-topics: 
                        otherwise where staff differ (adding themselves as a member).
 
 The rule (tracker/permissions.py, docs/api.md): every role reads; owners and members write
-runs, experiments, artifacts and models and send reports; only owners change the project,
-its target, guardrails, members, check-in and webhooks (whose list only they read).
+runs, experiments, artifacts, models and deployments and send reports; only owners change
+the project, its target, guardrails, members, check-in and webhooks (whose list only they
+read).
 """
 
 from collections.abc import Callable
@@ -109,6 +110,9 @@ GUARDRAILS = [{"metric": "latency_ms", "split": "test", "op": "<=", "value": 40}
 V1 = "api/v1/"
 PRJ = f"{V1}projects/<str:slug>"
 RUN = f"{V1}runs/<str:run_id>"
+DEP = f"{V1}deployments/<str:deployment_id>"
+LIVE = {"window_start": "2026-11-02T00:00:00Z", "window_end": "2026-11-09T00:00:00Z",
+        "metrics": {"f1": 0.83}, "count": 1240, "labelled": 310}
 
 # --- REST API v1 ----------------------------------------------------------------------
 
@@ -166,6 +170,13 @@ V1_ROWS = {
     (f"{PRJ}/winner/", "GET"): Row(reads()),
     (f"{PRJ}/leaderboard/", "GET"): Row(reads()),
     (f"{PRJ}/models/", "GET"): Row(reads()),
+    (f"{PRJ}/deployments/", "GET"): Row(reads()),
+    (f"{PRJ}/deployments/", "POST"): Row(writes(201), json(lambda w: {
+        "run": w.run_id, "environment": "production"})),
+    (f"{DEP}/", "GET"): Row(reads()),
+    (f"{DEP}/end/", "POST"): Row(writes(), json(lambda w: {})),
+    (f"{DEP}/results/", "GET"): Row(reads()),
+    (f"{DEP}/results/", "POST"): Row(writes(201), json(lambda w: LIVE)),
     (f"{PRJ}/checkin/", "GET"): Row(reads()),
     (f"{PRJ}/checkin/", "PUT"): Row(owners(), json(lambda w: w.checkin)),
     (f"{PRJ}/checkin/", "PATCH"): Row(owners(), json(lambda w: {"local_time": "10:00"})),

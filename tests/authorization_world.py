@@ -19,7 +19,7 @@ from django.utils import timezone
 from reports import checkins
 from reports.models import Report, ReportKind, ReportStatus, Webhook
 from tests.authorization_rows import ROLES
-from tracker.models import Role
+from tracker.models import Deployment, Role
 from tracker.services import artifacts as artifact_services
 from tracker.services import invitations as invitation_services
 from tracker.services import metrics as metric_services
@@ -117,6 +117,7 @@ def build_world() -> SimpleNamespace:
     api, web = _clients(users, {role: raw for role, (_, raw) in tokens.items()}, revoked)
     run = _run(project, owner)
     checkins.save_checkin(project=project, data=dict(CHECKIN))
+    logged_model_id = _registry(api["owner"], run)  # its alias champion deploys version 1
     experiment = _mlflow(api["owner"], "get", "experiments/get",
                          {"experiment_id": str(run.experiment_id)})["experiment"]
     _mlflow(api["owner"], "post", "experiments/set-experiment-tag", {
@@ -129,7 +130,8 @@ def build_world() -> SimpleNamespace:
         run_hex=run.id.hex,
         experiment="tfidf-lr", experiment_id=experiment["experiment_id"],
         experiment_name=experiment["name"], model=MODEL,
-        logged_model_id=_registry(api["owner"], run), report_id=str(_report(project).pk),
+        logged_model_id=logged_model_id, report_id=str(_report(project).pk),
+        deployment_id=str(Deployment.objects.get(project=project).pk),
         token_id=str(tokens["owner"][0].pk), checkin=dict(CHECKIN),
         webhook_id=str(Webhook.objects.create(
             project=project, url="https://93.184.215.14/hooks/news", kind="slack",
@@ -142,7 +144,7 @@ def build_world() -> SimpleNamespace:
 # The objects a request names, as attributes of a world.
 NAMED = ("slug", "run_id", "run_hex", "experiment", "experiment_id", "experiment_name",
          "model", "logged_model_id", "report_id", "token_id", "invitation_id",
-         "webhook_id")
+         "webhook_id", "deployment_id")
 
 
 def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
@@ -155,7 +157,8 @@ def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
         "experiment_name": world.experiment_name.replace(world.experiment, "no-such-experiment")
         .replace(world.slug, "no-such-project"), "model": "no-such-model",
         "logged_model_id": f"m-{run.hex}-0badf00d", "report_id": "987654",
-        "token_id": "987654", "invitation_id": "987654", "webhook_id": "987654"})
+        "token_id": "987654", "invitation_id": "987654", "webhook_id": "987654",
+        "deployment_id": "987655"})
 
 
 def anonymised(world: SimpleNamespace, text: str) -> str:
@@ -175,7 +178,8 @@ def path_values(world: SimpleNamespace, route: str) -> dict[str, str]:
             "name": world.experiment, "path": artifact, "report_id": world.report_id,
             "token_id": world.token_id, "experiment_id": world.experiment_id,
             "model_id": world.logged_model_id, "key": "stage",
-            "invitation_id": world.invitation_id, "webhook_id": world.webhook_id}
+            "invitation_id": world.invitation_id, "webhook_id": world.webhook_id,
+            "deployment_id": world.deployment_id}
 
 
 def url_of(world: SimpleNamespace, route: str) -> str:

@@ -3,9 +3,11 @@ from django.contrib import admin
 from tracker.models import (
     ApiToken,
     Artifact,
+    Deployment,
     Experiment,
     Guardrail,
     Invitation,
+    LiveResult,
     Membership,
     MetricSummary,
     ModelVersion,
@@ -146,3 +148,19 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     search_fields = ["name", "project__slug"]
     raw_id_fields = ["project"]
     inlines = [ModelVersionInline]
+
+
+class LiveResultInline(admin.TabularInline):
+    model = LiveResult
+    extra = 0
+    fields = ["window_start", "window_end", "metrics", "count", "labelled", "slices"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ["project", "environment", "model_name", "model_version_number", "run",
+                    "started_at", "ended_at"]
+    list_filter = ["environment"]
+    search_fields = ["project__slug", "model_name", "run__name"]
+    raw_id_fields = ["project", "run", "model_version", "created_by"]
+    inlines = [LiveResultInline]

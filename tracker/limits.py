@@ -12,3 +12,6 @@ MAX_HISTORY_BUCKETS = 10_000
 MAX_PAGE_SIZE = 1_000
 DEFAULT_PAGE_SIZE = 100
 MAX_ARTIFACT_BYTES = 2 * 1024**3
+# One live result (a deployment's window): metrics, and slices each with metrics.
+MAX_LIVE_METRICS = 100
+MAX_LIVE_SLICES = 100

@@ -19,6 +19,7 @@ from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model
 from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
 from api.mlflow.sources import check_source
+from api.throttle import client_address
 from tracker.errors import Conflict, NotFound
 from tracker.models import ModelVersion, RegisteredModel, Run
 from tracker.selectors import model_registry as registry_selectors
@@ -307,7 +308,8 @@ def alias(request, user, data):
         registry_services.delete_alias(model=model, alias=name)
     else:
         registry_services.set_alias(model=model, alias=name,
-                                    version=fields.required(data, "version"))
+                                    version=fields.required(data, "version"), user=user,
+                                    address=client_address(request))
     return {}
 
 
@@ -348,7 +350,8 @@ def transition_model_version_stage(request, user, data):
     version = _version(user, data, write=True)
     archive = str(data.get("archive_existing_versions", "")).lower() == "true"
     registry_services.transition_stage(version=version, stage=fields.required(data, "stage"),
-                                       archive_existing=archive)
+                                       archive_existing=archive, user=user,
+                                       address=client_address(request))
     return {"model_version": version_json(version)}
 
 

@@ -12,10 +12,11 @@ import threading
 import time
 import urllib.parse
 import warnings
+from datetime import date, datetime, timezone
 
 from targetline._config import DEFAULT_REQUEST_TIMEOUT, resolve_token, resolve_url
 from targetline._delivery import say
-from targetline._http import Transport, Unreachable, check
+from targetline._http import ApiError, Transport, Unreachable, check
 from targetline._validation import check_key, check_slug, check_split
 
 _SPECIAL = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
@@ -234,6 +235,59 @@ class Api:
         threshold, the baseline, the lift, and a sentence a stakeholder can read."""
         return self._call("GET", f"/api/v1/projects/{_q(project)}/winner")  # type: ignore
 
+    # --- deployments and live results ----------------------------------------------------
+
+    def deploy(self, project: str, run_id: str, environment: str = "production",
+               started_at: datetime | str | None = None, note: str | None = None) -> dict:
+        """Record that the project's run is live in `environment` (production, shadow,
+        canary or a short name of yours) since `started_at` (default now). The deployment
+        live there before ends at this one's start."""
+        body: dict = {"run": str(run_id), "environment": environment}
+        if started_at is not None:
+            body["started_at"] = _when(started_at)
+        if note is not None:
+            body["note"] = note
+        return self._call("POST", f"/api/v1/projects/{_q(project)}/deployments/",  # type: ignore
+                          body)
+
+    def deployments(self, project: str, environment: str | None = None,
+                    live: bool | None = None) -> list:
+        """The project's deployments, the latest start first; only those of `environment`,
+        only the live ones (live=True) or only the ended ones (live=False)."""
+        query = {"environment": environment,
+                 "live": None if live is None else ("true" if live else "false")}
+        return self._call("GET", f"/api/v1/projects/{_q(project)}/deployments/",  # type: ignore
+                          query=query)["results"]
+
+    def end_deployment(self, deployment_id: int, ended_at: datetime | str | None = None) -> dict:
+        """End a live deployment at `ended_at` (default now)."""
+        body = {} if ended_at is None else {"ended_at": _when(ended_at)}
+        return self._call("POST", f"/api/v1/deployments/{_q(deployment_id)}/end",  # type: ignore
+                          body)
+
+    def log_live(self, project: str, metrics: dict, *, window_start: datetime | str,
+                 window_end: datetime | str, count: int, labelled: int,
+                 slices: dict | None = None) -> dict:
+        """Record the live results of the project's current production deployment over one
+        window: `metrics` measured on the `labelled` cases among the `count` it saw (and per
+        slice, e.g. {"long_texts": {"f1": 0.71}}). Posting the same window again replaces
+        it. ApiError 404 (field "deployment") when nothing is live in production."""
+        live = self.deployments(project, environment="production", live=True)
+        if not live:
+            raise ApiError(404, f"nothing is live in production in project {project!r}: "
+                           "deploy a run first (Api().deploy)", "deployment")
+        body: dict = {"window_start": _when(window_start), "window_end": _when(window_end),
+                      "metrics": metrics, "count": count, "labelled": labelled}
+        if slices is not None:
+            body["slices"] = slices
+        return self._call("POST", f"/api/v1/deployments/{live[0]['id']}/results",  # type: ignore
+                          body)
+
+    def live_results(self, deployment_id: int) -> list:
+        """A deployment's live results, one per window, oldest first."""
+        return self._call("GET",  # type: ignore[index]
+                          f"/api/v1/deployments/{_q(deployment_id)}/results")["results"]
+
     def close(self) -> None:
         transport = getattr(self._local, "transport", None)
         if transport is not None:
@@ -241,6 +295,15 @@ class Api:
 
     def __repr__(self) -> str:
         return f"<targetline.Api {self.url}>"
+
+
+def _when(value: datetime | date | str) -> str:
+    """A moment as the server reads it: ISO 8601 text (a naive datetime is taken as UTC)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+    return str(value)
 
 
 def _q(value: str) -> str:

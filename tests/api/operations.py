@@ -10,6 +10,7 @@ from django.utils import timezone
 from tests.conftest import TARGET
 from tracker.models import Invitation
 from tracker.services import artifacts as artifact_services
+from tracker.services import deployments as deployment_services
 from tracker.services import metrics as metric_services
 from tracker.services import runs as run_services
 from tracker.services import trash as trash_services
@@ -17,6 +18,7 @@ from tracker.services import trash as trash_services
 ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
 R = "/api/v1/runs/{run_id}"          # {R} in the table
+D = "/api/v1/deployments/{deployment_id}"  # {D}: the run's deployment to production
 
 #     operation            method    path                               own  mem  view out  anon
 MATRIX = [
@@ -63,6 +65,12 @@ MATRIX = [
     ("artifact upload",   "post",   "{R}/artifacts/",                   201, 201, 403, 404, 401),
     ("artifact download", "get",    "{R}/artifacts/models/model.pkl",   200, 200, 200, 404, 401),
     ("artifact put",      "put",    "{R}/artifacts/models/model.pkl",   200, 200, 403, 404, 401),
+    ("deployments list",  "get",    "{P}/deployments/",                 200, 200, 200, 404, 401),
+    ("deploy",            "post",   "{P}/deployments/",                 201, 201, 403, 404, 401),
+    ("deployment get",    "get",    "{D}",                              200, 200, 200, 404, 401),
+    ("deployment end",    "post",   "{D}/end",                          200, 200, 403, 404, 401),
+    ("live results",      "get",    "{D}/results",                      200, 200, 200, 404, 401),
+    ("live result post",  "post",   "{D}/results",                      201, 201, 403, 404, 401),
 ]
 
 
@@ -87,6 +95,11 @@ BODIES = {
     "log-batch": _json({"metrics": [{"key": "loss", "split": "train", "step": 1,
                                      "value": 0.4, "timestamp": 2000}],
                         "params": {"C": 1.0}, "tags": {"stage": "dev"}}),
+    "deploy": lambda: {"data": {"environment": "shadow", "run": None}, "format": "json"},
+    "deployment end": _json({"ended_at": None}),
+    "live result post": _json({"window_start": "2026-11-02T00:00:00Z",
+                               "window_end": "2026-11-09T00:00:00Z", "metrics": {"f1": 0.83},
+                               "count": 1240, "labelled": 310}),
     "artifact upload": lambda: {"data": {"file": SimpleUploadedFile("roc.png", b"\x89PNG..."),
                                          "path": "plots/roc.png"}, "format": "multipart"},
     "artifact put": lambda: {"data": b"new model bytes",
@@ -115,7 +128,8 @@ def prepare_operation(operation, project, run) -> None:
 
 
 def make_served_run(project, owner, make_user):
-    """A run of the owner's with a logged metric and an artifact; plus a user to add."""
+    """A run of the owner's with a logged metric and an artifact, deployed to production
+    (its deployment's id in `run.deployment_id`); plus a user to add."""
     make_user("newcomer")
     run, _ = run_services.create_run(project=project, user=owner, experiment="tfidf-lr",
                                      name="lr-1", params={"C": 1.0})
@@ -123,13 +137,18 @@ def make_served_run(project, owner, make_user):
                                                  "value": 0.5, "timestamp": 1000}])
     artifact_services.store_artifact(run=run, path="models/model.pkl",
                                      fileobj=ContentFile(b"model bytes"))
+    run.deployment_id = deployment_services.start_deployment(
+        project=project, user=owner, environment="production", run_id=str(run.id)).pk
     return run
 
 
 def url_of(path: str, run) -> str:
-    return path.format(P=P, R=R).format(run_id=run.id)
+    return path.format(P=P, R=R, D=D).format(run_id=run.id,
+                                             deployment_id=getattr(run, "deployment_id", 0))
 
 
 def request_operation(client, method, path, operation, run):
     kwargs = BODIES[operation]() if operation in BODIES else {}
+    if operation == "deploy":  # the run of this world
+        kwargs["data"]["run"] = str(run.id)
     return getattr(client, method)(url_of(path, run), **kwargs)

@@ -1,7 +1,7 @@
 """Who may do what: every operation of the v1 API for every role.
 
 owner      everything
-member     reads; creates and changes runs and experiments, logs, uploads artifacts
+member     reads; creates and changes runs and experiments, logs, uploads artifacts, deploys
 viewer     reads everything in the project, writes nothing (403 naming the role)
 outsider   404 for the project and everything in it, runs included: they learn nothing
 anonymous  401 with a JSON error and a WWW-Authenticate header
@@ -26,7 +26,7 @@ from tests.api.operations import (
     url_of,
 )
 from tests.conftest import TARGET
-from tracker.models import PointBlock, Project, Target
+from tracker.models import LiveResult, PointBlock, Project, Target
 from tracker.services import tokens as token_services
 
 
@@ -79,6 +79,8 @@ def _everything(project, run) -> dict:
         "points": list(PointBlock.objects.filter(summary__run=run).order_by("id")
                        .values_list("summary_id", "count")),
         "artifacts": list(run.artifacts.values_list("path", "sha256")),
+        "deployments": list(project.deployments.order_by("id").values_list("id", "ended_at")),
+        "live results": LiveResult.objects.filter(deployment__project=project).count(),
         "other projects": Project.objects.exclude(pk=project.pk).count(),
     }
 
@@ -103,7 +105,7 @@ def test_role_matrix(roles, project, run, operation, method, path, role, expecte
     elif expected == 404:
         body = response.json()
         assert set(body) >= {"error", "field"}
-        assert "no project" in body["error"] or "no run" in body["error"]
+        assert any(f"no {what}" in body["error"] for what in ("project", "run", "deployment"))
     if expected >= 400 or method == "get":
         assert _everything(project, run) == before, "a refused request or a read changed data"
     else:

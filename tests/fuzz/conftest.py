@@ -14,6 +14,7 @@ from reports.models import Report, ReportStatus, Webhook
 from tests.factories import make_run
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
+from tracker.services import deployments as deployment_services
 from tracker.services import invitations as invitation_services
 from tracker.services import model_registry as registry_services
 from tracker.services import projects as project_services
@@ -70,6 +71,8 @@ def world(project, owner, make_user, settings, tmp_path):
                                      fileobj=ContentFile(b"model bytes"))
     model = registry_services.create_model(user=owner, name="topics", project=project)
     registry_services.create_version(user=owner, model=model, source="models:/m-1", run=run)
+    deployment = deployment_services.start_deployment(
+        project=project, user=owner, environment="production", run_id=str(run.id))
     now = timezone.now()
     report = Report.objects.create(project=project, status=ReportStatus.RENDERED,
                                    period_start=now, period_end=now, html="<p>report</p>",
@@ -85,4 +88,4 @@ def world(project, owner, make_user, settings, tmp_path):
         "invitation_id": str(invitation.pk),
         "slug": project.slug, "run_id": str(run.id), "username": member.username,
         "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk),
-        "webhook_id": str(webhook.pk)}}
+        "webhook_id": str(webhook.pk), "deployment_id": str(deployment.pk)}}

@@ -5,6 +5,10 @@ from tracker.models.audit import (
     AuditAction,
     AuditEntry,
 )
+from tracker.models.deployments import (
+    Deployment,
+    LiveResult,
+)
 from tracker.models.invitations import (
     Invitation,
     InvitationStatus,
@@ -49,6 +53,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "artifact_upload_to",
+    "Deployment",
     "Direction",
     "Experiment",
     "Guardrail",
@@ -56,6 +61,7 @@ __all__ = [
     "Invitation",
     "InvitationStatus",
     "LIVE_RUNS",
+    "LiveResult",
     "Membership",
     "MetricSummary",
     "ModelStage",

@@ -21,6 +21,8 @@ class AuditAction(models.TextChoices):
     MEMBER_REMOVE = "member.remove", "removed a member"
     TARGET_CHANGE = "target.change", "changed the target"
     GUARDRAILS_CHANGE = "guardrails.change", "changed the guardrails"
+    DEPLOYMENT_START = "deployment.start", "started a deployment"
+    DEPLOYMENT_END = "deployment.end", "ended a deployment"
     TOKEN_CREATE = "token.create", "created an API token"
     TOKEN_REVOKE = "token.revoke", "revoked an API token"
     INVITATION_CREATE = "invitation.create", "invited someone"

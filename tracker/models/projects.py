@@ -39,6 +39,10 @@ class Project(models.Model):
         help_text="Metric keys of the project's own that measure cost (like latency or model "
         "size): guardrails on the judged split may check them.",
     )
+    # Setting this alias, or moving a version to this stage, through the MLflow API records
+    # a production deployment of that version (tracker.services.deployments).
+    deploy_alias = models.CharField(max_length=255, blank=True, default="champion")
+    deploy_stage = models.CharField(max_length=20, blank=True, default="Production")
     # In the trash since then (tracker.services.trash): hidden from everyone but its owners'
     # trash, purged TRASH_DAYS later.
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -13,6 +13,7 @@ from django.db.models import Max
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import ModelStage, ModelVersion, Project, RegisteredModel, Run
 from tracker.selectors.model_registry import check_name, parse_stage, version_of, visible_models
+from tracker.services.deployments import deploy_registered_version
 from tracker.services.json_fields import change_json_field
 
 _ALIAS = re.compile(r"^[\w\-]{1,255}$")
@@ -121,11 +122,17 @@ def delete_model(*, model: RegisteredModel) -> None:
     model.delete()
 
 
-def set_alias(*, model: RegisteredModel, alias: str, version) -> None:
-    """Point the model's alias at one of its versions (moving it if it pointed elsewhere)."""
+def set_alias(*, model: RegisteredModel, alias: str, version, user=None,
+              address: str = "") -> None:
+    """Point the model's alias at one of its versions (moving it if it pointed elsewhere).
+    The project's deploy alias (default "champion") deploys that version to production."""
     check_alias(alias)
-    number = version_of(model, version).version
-    _change(model, "aliases", lambda aliases: {**aliases, alias: number})
+    found = version_of(model, version)
+    with transaction.atomic():
+        _change(model, "aliases", lambda aliases: {**aliases, alias: found.version})
+        if model.project is not None and alias == model.project.deploy_alias:
+            deploy_registered_version(version=found, user=user, address=address,
+                                      note=f"alias {alias} set")
 
 
 def delete_alias(*, model: RegisteredModel, alias: str) -> None:
@@ -184,12 +191,17 @@ def update_version(*, version: ModelVersion, **fields) -> ModelVersion:
     return version
 
 
-def transition_stage(*, version: ModelVersion, stage: str,
-                     archive_existing: bool = False) -> ModelVersion:
+def transition_stage(*, version: ModelVersion, stage: str, archive_existing: bool = False,
+                     user=None, address: str = "") -> ModelVersion:
     """Move a version to a stage; with `archive_existing`, the model's other versions in
-    Staging or Production that stage archive."""
+    Staging or Production that stage archive. The project's deploy stage (default
+    Production) deploys the version to production."""
     stage = parse_stage(stage)
+    project = version.registered_model.project
     with transaction.atomic():
+        if project is not None and stage == project.deploy_stage:
+            deploy_registered_version(version=version, user=user, address=address,
+                                      note=f"stage {stage} set")
         if archive_existing and stage in (ModelStage.STAGING, ModelStage.PRODUCTION):
             (ModelVersion.objects.filter(registered_model_id=version.registered_model_id,
                                          stage=stage)

@@ -16,8 +16,10 @@ from tracker.models import (
     Target,
     TargetChange,
 )
+from tracker.selectors.model_registry import parse_stage
 from tracker.selectors.projects import similar_projects
 from tracker.services import audit
+from tracker.services.model_registry import check_alias
 from tracker.services.targets import clean_cost_metrics, clean_guardrails, clean_target
 from tracker.validation import check_slug
 
@@ -80,6 +82,24 @@ def update_project(*, project: Project, name: str | None = None,
     if description is not None:
         project.description = description
     project.save(update_fields=["name", "description"])
+    return project
+
+
+def set_deploy_triggers(*, project: Project, deploy_alias: str | None = None,
+                        deploy_stage: str | None = None) -> Project:
+    """Which registered-model alias and stage, set through the MLflow API, deploy a version
+    to production (tracker.services.deployments); blank: neither does."""
+    if deploy_alias is not None:
+        try:
+            project.deploy_alias = check_alias(deploy_alias) if deploy_alias else ""
+        except InvalidInput as exc:
+            raise InvalidInput(f"deploy_alias: {exc.message}", field="deploy_alias") from None
+    if deploy_stage is not None:
+        try:
+            project.deploy_stage = parse_stage(deploy_stage) if deploy_stage else ""
+        except InvalidInput as exc:
+            raise InvalidInput(f"deploy_stage: {exc.message}", field="deploy_stage") from None
+    project.save(update_fields=["deploy_alias", "deploy_stage"])
     return project
 
 

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from tracker import phrasing, winner_rules
 from tracker.models import Run
+from tracker.selectors import deployments as deployment_selectors
 from tracker.selectors import projects as project_selectors
 from tracker.selectors import runs as run_selectors
 from tracker.selectors import targets as target_selectors
@@ -16,6 +17,7 @@ from web.visibility import ResultVisibility
 
 DASHBOARD_DOTS = 2000  # runs drawn as dots on the best-so-far chart (all improvements are kept)
 LEADERBOARD_SIZE = 20
+DEPLOYMENTS_SHOWN = 10  # the latest of the timeline; the API lists every one
 
 
 def _leaderboard(project, standing, visibility) -> list[dict]:
@@ -90,4 +92,8 @@ def dashboard(request, slug):
             progress=winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS),
         ) if target is not None else None,
         "run_count": Run.objects.live().filter(project=project).count(),
+        "live": deployment_selectors.live_deployment(project=project),
+        "deployments": list(deployment_selectors.project_deployments(
+            project=project)[:DEPLOYMENTS_SHOWN + 1]),
+        "deployments_shown": DEPLOYMENTS_SHOWN,
     })
