@@ -6,6 +6,7 @@ from tracker.models.audit import (
     AuditEntry,
 )
 from tracker.models.model_registry import (
+    LoggedModel,
     ModelStage,
     ModelVersion,
     RegisteredModel,
@@ -50,6 +51,7 @@ __all__ = [
     "Guardrail",
     "GuardrailOp",
     "LIVE_RUNS",
+    "LoggedModel",
     "Membership",
     "MetricSummary",
     "ModelStage",

@@ -107,22 +107,22 @@ def _system_apart(items: list, key) -> tuple[list, list]:
             [i for i in items if mlflow_mapping.is_system_metric(key(i))])
 
 
-def _run_context(run) -> tuple[str | None, dict, dict]:
-    """The command the run's script ran, the rest of its context, and the MLflow logged
-    models recorded in it (the page lists those on their own)."""
+def _run_context(run) -> tuple[str | None, dict]:
+    """The command the run's script ran, and the rest of its context but the links to MLflow
+    logged models (the page lists the models on their own)."""
     context = dict(run.context or {})
     command = context.pop("command", None)
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
-    logged = context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {}
+    context.pop(mlflow_mapping.MODEL_INPUTS_KEY, None)
     context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
-    return command, context, logged
+    return command, context
 
 
-def _models(run, logged: dict, artifacts) -> tuple[list[dict], list[dict]]:
+def _models(run, artifacts) -> tuple[list[dict], list[dict]]:
     """The run's logged models, each with the registry versions made from it, and the
     versions made from the run that name none of them."""
-    models = presenters.logged_models(logged, artifacts)
+    models = presenters.logged_models(run.logged_models.all(), artifacts)
     registered = presenters.registered_versions(run.model_versions.select_related(
         "registered_model"))
     for model in models:
@@ -147,9 +147,9 @@ def run_detail(request, run_id):
                                       lambda row: row["summary"].key)
     drawn, single_values = _charts(run, summaries, visibility)
     keys, system_keys = _system_apart(drawn, lambda chart: chart["key"])
-    command, context, logged = _run_context(run)
+    command, context = _run_context(run)
     artifacts = list(Artifact.objects.filter(run=run))
-    models, registered_elsewhere = _models(run, logged, artifacts)
+    models, registered_elsewhere = _models(run, artifacts)
     parent, children_url, children = _nesting(project, run)
     return render(request, "web/run.html", {
         "parent": parent, "children": children, "children_url": children_url,
