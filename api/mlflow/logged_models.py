@@ -115,12 +115,9 @@ def create_logged_model(request, user, data):
     if experiment.deleted_at is not None:
         raise invalid(f"The experiment {data.get('experiment_id') or experiment.pk} must be "
                       "in the 'active' state. Current state is deleted.")
-    name = data.get("name")
-    if name is not None and not isinstance(name, str):
-        raise invalid(f"Invalid model name {name!r}")
     model = model_services.create_logged_model(
-        user=user, experiment=experiment, run=run, name=name or None,
-        model_type=data.get("model_type") or "", tags=_pairs(data.get("tags"), "tags"),
+        user=user, experiment=experiment, run=run, name=fields.string(data, "name") or None,
+        model_type=fields.string(data, "model_type"), tags=_pairs(data.get("tags"), "tags"),
         params=_pairs(data.get("params"), "params"))
     model.experiment, model.run = experiment, run
     return {"model": model_json(model, user)}

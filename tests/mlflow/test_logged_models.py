@@ -300,3 +300,18 @@ def test_unnamed_models_get_names_of_mlflows_shape_none_twice(alice):
     [found] = mlflow.search_logged_models(filter_string=f"name = '{names[2]}'",
                                           output_format="list")
     assert found.name == names[2]
+
+
+def test_a_bad_logged_model_is_refused_naming_its_field(alice):
+    experiment_id = alice.create_experiment("bad-models")
+    for bad, field in (({"name": "a/b"}, "name"), ({"name": 5}, "name"),
+                       ({"model_type": ["x"]}, "model_type"),
+                       ({"model_type": "x" * 251}, "model_type"),
+                       ({"experiment_id": None}, "experiment_id")):
+        answer = requests.post(f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/logged-models",
+                               json={"experiment_id": experiment_id, **bad},
+                               headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+        assert answer.status_code == 400, bad
+        assert (answer.json()["error_code"], field in answer.json()["message"]) == (
+            "INVALID_PARAMETER_VALUE", True), answer.json()
+    assert not LoggedModel.objects.exists()

@@ -62,6 +62,8 @@ def create_logged_model(*, user, experiment: Experiment, run: Run | None = None,
     folder already)."""
     if run is not None:
         check_not_deleted(run)
+    if len(model_type or "") > 250:
+        raise InvalidInput("model_type is longer than 250 characters", field="model_type")
     name = check_model_name(name) if name else mlflow_names.unused_name(_NamesIn(experiment))
     model_id = f"m-{uuid.uuid4().hex}"
     stamp = now_ms()
