@@ -291,6 +291,15 @@ def test_a_run_records_the_models_it_used(alice):
                                 headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
         assert refused.status_code == 400, bad
 
+    # The run page says which models the run used.
+    stored = Run.objects.get(pk=run.info.run_id)
+    web = Client()
+    web.force_login(stored.created_by)
+    page = web.get(reverse("web:run", args=[stored.pk]))
+    assert [m.name for m in page.context["used_models"]] == ["judged"]
+    text = page.content.decode()
+    assert "Models this run used" in text and "(logged outside any run)" in text
+
 
 def test_unnamed_models_get_names_of_mlflows_shape_none_twice(alice):
     mlflow.set_experiment("unnamed")

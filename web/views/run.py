@@ -14,6 +14,7 @@ from tracker import mlflow_mapping, phrasing, run_search, winner_sentences
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
 from tracker.numbers import finite_or_none, format_number
+from tracker.selectors import logged_models as logged_model_selectors
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import runs as run_services
@@ -159,6 +160,7 @@ def run_detail(request, run_id):
         "system_rows": system_rows,
         "single_values": _system_apart(single_values, lambda key: key)[0],
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
+        "used_models": logged_model_selectors.models_used_by(run),
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
