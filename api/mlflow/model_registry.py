@@ -13,6 +13,8 @@ from a logged model is listed on it, as mlflow server lists it: the logged model
 `mlflow.modelVersions` gains {"name", "version"}.
 """
 
+from django.db import transaction
+
 from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import MlflowError, already_exists, invalid
@@ -332,15 +334,17 @@ def create_model_version(request, user, data):
     if home is not None and model.project_id is None:  # the model joins the source's project
         check_write(run.role if run is not None else logged.role,
                     "run" if run is not None else "logged model")
-    version = registry_services.create_version(
-        user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
-        tags=_tags(data), description=fields.string(data, "description"),
-        run_link=fields.string(data, "run_link"), project=home)
-    if logged_model_id and _names_logged_model(data):
-        logged = logged or LoggedModel.objects.filter(model_id=logged_model_id).first()
-        if logged is not None:
-            logged_model_services.link_model_version(model=logged, name=model.name,
-                                                     version=version.version)
+    tags, description = _tags(data), fields.string(data, "description")
+    run_link = fields.string(data, "run_link")
+    with transaction.atomic():  # the version and its mention on the logged model, or neither
+        version = registry_services.create_version(
+            user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
+            tags=tags, description=description, run_link=run_link, project=home)
+        if logged_model_id and _names_logged_model(data):
+            logged = logged or LoggedModel.objects.filter(model_id=logged_model_id).first()
+            if logged is not None:
+                logged_model_services.link_model_version(model=logged, name=model.name,
+                                                         version=version.version)
     return {"model_version": version_json(version)}
 
 
