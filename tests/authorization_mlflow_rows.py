@@ -81,8 +81,9 @@ MLFLOW_ROWS = {
     (f"{M}runs/log-model", "POST"): _post(writes(), _run(model_json=(
         '{"artifact_path": "model2", "flavors": {}, "utc_time_created": '
         '"2026-01-01 00:00:00.000000"}'))),
+    # a model of no run (initialize_logged_model, set_active_model): the experiment's roles
     (f"{M}logged-models", "POST"): _post(writes(), lambda w: {
-        "experiment_id": w.experiment_id, "source_run_id": w.run_hex, "name": "model2"}),
+        "experiment_id": w.experiment_id, "name": "model2"}),
     (f"{M}logged-models/search", "POST"): _post(anyone(), lambda w: {
         "experiment_ids": [w.experiment_id]}),
     (LM, "GET"): Row(reads()),

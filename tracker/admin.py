@@ -8,6 +8,7 @@ from tracker.models import (
     Guardrail,
     Invitation,
     LiveResult,
+    LoggedModel,
     Membership,
     MetricSummary,
     ModelVersion,
@@ -96,8 +97,15 @@ class MetricSummaryAdmin(admin.ModelAdmin):
 
 @admin.register(Artifact)
 class ArtifactAdmin(admin.ModelAdmin):
-    list_display = ["run", "path", "size", "created_at"]
-    raw_id_fields = ["run"]
+    list_display = ["run", "logged_model", "path", "size", "created_at"]
+    raw_id_fields = ["run", "logged_model"]
+
+
+@admin.register(LoggedModel)
+class LoggedModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "model_id", "experiment", "run", "status"]
+    search_fields = ["name", "model_id"]
+    raw_id_fields = ["experiment", "run"]
 
 
 @admin.register(ApiToken)

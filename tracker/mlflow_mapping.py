@@ -24,9 +24,10 @@ import re
 from collections.abc import Iterable, Mapping
 
 DEFAULT_SPLIT = "train"
-# Where MLflow 3's logged models of a run are kept in its context (api/mlflow/logged_models.py
-# writes them; the run page lists them): model id -> record, and the run's model outputs.
-LOGGED_MODELS_KEY = "mlflow_logged_models"
+# Where a run's links to MLflow 3's logged models are kept in its context
+# (tracker.services.logged_models writes them): the models it used ([{"model_id"}], MLflow's
+# model inputs) and those it produced ([{"model_id", "step"}], its model outputs).
+MODEL_INPUTS_KEY = "mlflow_model_inputs"
 MODEL_OUTPUTS_KEY = "mlflow_model_outputs"
 # The tag by which MLflow nests a run under another (hyperparameter sweeps, autolog): the
 # parent's id as 32 hex digits.

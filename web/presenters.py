@@ -292,24 +292,23 @@ _MODEL_STATUS = {"LOGGED_MODEL_READY": "ready", "LOGGED_MODEL_PENDING": "uploadi
                  "LOGGED_MODEL_UPLOAD_FAILED": "upload failed"}
 
 
-def logged_models(records: dict, artifacts) -> list[dict]:
-    """The run's MLflow logged models for the run page, oldest first: name, kind, status,
-    when, and the artifact files under the model's folder."""
-    models = []
-    for model_id, record in sorted(records.items(), key=lambda item: item[1].get("created_ms", 0)):
-        folder = record.get("path") or record.get("name", "")
+def logged_models(models, artifacts) -> list[dict]:
+    """The run's MLflow logged models (tracker.models.LoggedModel) for the run page, oldest
+    first: name, kind, status, when, and the artifact files under the model's folder."""
+    shown = []
+    for model in sorted(models, key=lambda m: (m.created_ms, m.pk)):
+        folder = model.path or model.name
         files = [a for a in artifacts if a.path.startswith(f"{folder}/")]
-        created = record.get("created_ms")
-        models.append({
-            "id": model_id, "name": record.get("name", ""), "folder": folder,
-            "kind": record.get("model_type") or "",
-            "status": _MODEL_STATUS.get(record.get("status"), record.get("status", "")),
-            "created": datetime.fromtimestamp(created / 1000, tz=UTC) if created else None,
+        shown.append({
+            "id": model.model_id, "name": model.name, "folder": folder,
+            "kind": model.model_type,
+            "status": _MODEL_STATUS.get(model.status, model.status),
+            "created": datetime.fromtimestamp(model.created_ms / 1000, tz=UTC),
             "files": len(files), "size": sum(a.size for a in files),
             "main_file": next((a for a in files if a.path == f"{folder}/MLmodel"),
                               files[0] if files else None),
         })
-    return models
+    return shown
 
 
 def _version_labels(version) -> dict:

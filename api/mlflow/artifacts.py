@@ -8,6 +8,8 @@ which the client turns into requests here:
 - GET  /api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/<path>  (download)
 Files are stored with tracker.services.artifacts.store_artifact, so they are the run's
 Targetline artifacts (same storage, size and checksum, same v1 download URL).
+A logged model of no run answers with `<exp>/models/<model id>/artifacts` (as mlflow
+server): its files are its own; that path of a run's model reaches its run's folder.
 """
 
 import mimetypes
@@ -21,7 +23,8 @@ from django.http import FileResponse
 from api.mlflow import authorization, fields, placement, shapes
 from api.mlflow.endpoint import endpoint, handle_errors, json_response, mlflow_view
 from api.mlflow.errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, not_found
-from tracker.models import Run
+from api.mlflow.logged_models import find_logged_model
+from tracker.models import Artifact
 from tracker.services import artifacts as artifact_services
 from tracker.storage import open_stored
 
@@ -42,25 +45,51 @@ def safe_path(path: str) -> str:
     return "/".join(part for part in parts if part not in ("", "."))
 
 
-def _split(path: str) -> tuple[str, str, str | None]:
-    """(experiment id, run id, path inside the run's artifacts or None) of a proxied path."""
+class _Place:
+    """Where a proxied path's files are: the rows holding them, the owner new files get
+    (store_artifact's run= or logged_model=), the path inside those rows (None at the
+    top, `<experiment>/<run or model>`), and what to call the owner in a message."""
+
+    def __init__(self, rows, owner: dict, inner: str | None, what: str):
+        self.rows, self.owner, self.inner, self.what = rows, owner, inner, what
+
+
+def _place(user, path: str, *, write: bool = False) -> _Place:
+    """The files a proxied path names: `<exp>/<run>/artifacts/<path>` (a run's artifacts)
+    or `<exp>/models/<model id>/artifacts/<path>` (a logged model's files: its folder among
+    its run's artifacts, or its own files when it has no run)."""
     path = safe_path(path or "")
     parts = path.split("/")
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise not_found(f"No artifacts at {path!r}: paths look like "
                         "<experiment>/<run>/artifacts/<file>")
-    if len(parts) >= 3 and parts[2] != "artifacts":
-        raise not_found(f"No artifacts at {path!r}: Targetline stores run artifacts only "
-                        "(<experiment>/<run>/artifacts/...)")
-    inner = "/".join(parts[3:]) if len(parts) >= 3 else None
-    return parts[0], parts[1], inner
+    if parts[1] == "models" and len(parts) >= 3:
+        top, rest = 3, parts[3:]
+        model = find_logged_model(user, parts[2], write=write)
+    else:
+        top, rest, model = 2, parts[2:], None
+    if rest and rest[0] != "artifacts":
+        raise not_found(f"No artifacts at {path!r}: paths look like "
+                        "<experiment>/<run>/artifacts/<file> or "
+                        "<experiment>/models/<model>/artifacts/<file>")
+    inner = "/".join(parts[top + 1:]) if rest else None
+    if model is None:
+        run = authorization.run_for(user, parts[1], write=write)
+        return _Place(run.artifacts.all(), {"run": run}, inner, f"run {run.id.hex}")
+    if model.run is None:
+        return _Place(Artifact.objects.filter(logged_model=model), {"logged_model": model},
+                      inner, f"logged model {model.model_id}")
+    if inner is not None:  # the model's folder among its run's artifacts
+        inner = f"{model.path}/{inner}".strip("/")
+    return _Place(model.run.artifacts.all(), {"run": model.run}, inner,
+                  f"run {model.run.id.hex}")
 
 
-def list_children(run: Run, path: str) -> list[dict]:
-    """The files and folders directly under `path` in the run's artifacts (basenames)."""
+def list_children(rows, path: str) -> list[dict]:
+    """The files and folders directly under `path` among the artifact rows (basenames)."""
     prefix = f"{path}/" if path else ""
     files: dict[str, dict] = {}
-    rows = run.artifacts.filter(path__startswith=prefix) if prefix else run.artifacts.all()
+    rows = rows.filter(path__startswith=prefix) if prefix else rows
     for artifact_path, size in rows.values_list("path", "size"):
         rest = artifact_path[len(prefix):]
         if "/" in rest:
@@ -69,10 +98,6 @@ def list_children(run: Run, path: str) -> list[dict]:
         else:
             files.setdefault(rest, {"path": rest, "is_dir": False, "file_size": size})
     return [files[name] for name in sorted(files)]
-
-
-def _run(user, run_id: str, *, write: bool = False) -> Run:
-    return authorization.run_for(user, run_id, write=write)
 
 
 @handle_errors
@@ -85,13 +110,12 @@ def artifact_list(request):
     path = request.GET.get("path", "")
     if not safe_path(path):
         return json_response({})
-    _experiment_id, run_id, inner = _split(path)
-    run = _run(user, run_id)
-    if inner is None:
+    place = _place(user, path)
+    if place.inner is None:
         return json_response({"files": [{"path": "artifacts", "is_dir": True}]})
-    if inner and run.artifacts.filter(path=inner).exists():
+    if place.inner and place.rows.filter(path=place.inner).exists():
         return json_response({})  # a file, not a folder: MLflow lists nothing
-    children = list_children(run, inner)
+    children = list_children(place.rows, place.inner)
     return json_response({"files": children} if children else {})
 
 
@@ -99,34 +123,34 @@ def artifact_list(request):
 def artifact_detail(request, path: str):
     """GET downloads, PUT uploads one artifact file."""
     user = authorization.authenticate(request)
-    _experiment_id, run_id, inner = _split(path)
+    if request.method not in ("GET", "PUT"):
+        raise MlflowError(f"{request.method} is not supported on {request.path}",
+                          ENDPOINT_NOT_FOUND)
+    place = _place(user, path, write=request.method == "PUT")
+    inner = place.inner
     if not inner:
         raise invalid(f"Invalid artifact path {path!r}: name a file under artifacts/")
     if request.method == "GET":
-        run = _run(user, run_id)
-        artifact = run.artifacts.filter(path=inner).first()
+        artifact = place.rows.filter(path=inner).first()
         if artifact is None:
-            raise not_found(f"No such file or directory: '{inner}' in run {run.id.hex}")
+            raise not_found(f"No such file or directory: '{inner}' in {place.what}")
         response = FileResponse(open_stored(artifact.file, what="artifact's file"),
                                 content_type=artifact.content_type or "application/octet-stream")
         response["Content-Disposition"] = (
             f'attachment; filename="{posixpath.basename(inner)}"')
         return response
-    if request.method == "PUT":
-        run = _run(user, run_id, write=True)
-        # Spooled to disk past 8 MB, so a large model file never sits in memory.
-        with tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK) as spooled:
-            while chunk := request.read(_CHUNK):
-                spooled.write(chunk)
-            spooled.seek(0)
-            content_type = request.META.get("CONTENT_TYPE", "")
-            if not content_type or content_type.startswith(("application/x-www-form",
-                                                            "application/octet-stream")):
-                content_type = mimetypes.guess_type(inner)[0] or ""
-            artifact_services.store_artifact(run=run, path=inner, fileobj=spooled,
-                                             content_type=content_type)
-        return json_response({})
-    raise MlflowError(f"{request.method} is not supported on {request.path}", ENDPOINT_NOT_FOUND)
+    # Spooled to disk past 8 MB, so a large model file never sits in memory.
+    with tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK) as spooled:
+        while chunk := request.read(_CHUNK):
+            spooled.write(chunk)
+        spooled.seek(0)
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if not content_type or content_type.startswith(("application/x-www-form",
+                                                        "application/octet-stream")):
+            content_type = mimetypes.guess_type(inner)[0] or ""
+        artifact_services.store_artifact(**place.owner, path=inner, fileobj=spooled,
+                                         content_type=content_type)
+    return json_response({})
 
 
 @endpoint("GET")
@@ -136,7 +160,7 @@ def list_run_artifacts(request, user, data):
     path = safe_path(data.get("path") or "")
     experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
     files = [{**f, "path": f"{path}/{f['path']}" if path else f["path"]}
-             for f in list_children(run, path)]
+             for f in list_children(run.artifacts.all(), path)]
     return {"root_uri": shapes.artifact_uri(run, experiment_id), "files": files}
 
 

@@ -22,10 +22,10 @@ from api.auth import note_token_use
 from api.mlflow import authorization, batch, schemas
 from api.mlflow.endpoint import mlflow_view
 from api.mlflow.errors import MlflowError
-from api.mlflow.logged_models import record_model_metrics
 from tracker import mlflow_mapping
 from tracker.errors import TargetlineError
 from tracker.models import MetricSummary, Run, RunDataset
+from tracker.services import logged_models as logged_model_services
 from tracker.services import metrics as metric_services
 from tracker.services import runs as run_services
 
@@ -100,7 +100,7 @@ def _write(run: Run, call: batch.LogBatch, guard) -> None:
         if call.new_name:
             run_services.update_run(run=run, name=call.new_name)
     if call.model_metrics:
-        record_model_metrics(run, call.model_metrics)
+        logged_model_services.record_model_metrics(run=run, metrics=call.model_metrics)
 
 
 def resolve_series(names: list[str], summaries: list[MetricSummary],

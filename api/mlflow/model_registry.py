@@ -8,21 +8,26 @@ model belongs to, numbering, stages, aliases) are tracker.model_registry's; this
 module reads MLflow's requests and answers in MLflow's shapes.
 
 A version made from a logged model (`models:/m-…`) or a run points at that run's
-files; nothing is copied, so a version is READY as soon as it exists.
+files; nothing is copied, so a version is READY as soon as it exists. A version made
+from a logged model is listed on it, as mlflow server lists it: the logged model's tag
+`mlflow.modelVersions` gains {"name", "version"}.
 """
+
+from django.db import transaction
 
 from api.mlflow import authorization, fields, filters, placement
 from api.mlflow.endpoint import endpoint
-from api.mlflow.errors import already_exists, invalid
+from api.mlflow.errors import MlflowError, already_exists, invalid
 from api.mlflow.filter_syntax import order_key, parse
-from api.mlflow.logged_models import MODELS_KEY, find_logged_model, logged_model_uri
+from api.mlflow.logged_models import find_logged_model, logged_model_uri
 from api.mlflow.roles import check_write
 from api.mlflow.shapes import artifact_uri
 from api.mlflow.sources import check_source
 from api.throttle import client_address
 from tracker.errors import Conflict, NotFound
-from tracker.models import ModelVersion, RegisteredModel, Run
+from tracker.models import LoggedModel, ModelVersion, RegisteredModel, Run
 from tracker.selectors import model_registry as registry_selectors
+from tracker.services import logged_models as logged_model_services
 from tracker.services import model_registry as registry_services
 
 MAX_MODELS_PER_SEARCH = 1000
@@ -141,11 +146,15 @@ def _version_source(user, source: str, run_id, model_id) -> tuple[str, Run | Non
             return (f"models:/{copied.registered_model.name}/{copied.version}", run,
                     copied.logged_model_id)
     if model_id:
-        run, _ = find_logged_model(user, model_id)
-        if run_id and authorization.parse_run_id(run_id) != run.id:
+        logged = find_logged_model(user, model_id)
+        run = logged.run
+        if run is not None:
+            run.project, run.experiment = logged.experiment.project, logged.experiment
+            run.role = logged.role
+        if run_id and run is not None and authorization.parse_run_id(run_id) != run.id:
             raise invalid(f"the logged model {model_id} was logged by run {run.id.hex}, not "
                           f"by run {run_id}")
-        return source, run, model_id
+        return source, run, logged.model_id
     if run_id:
         run = authorization.run_for(user, run_id)
         return source, run, _logged_model_at(run, source)
@@ -162,22 +171,20 @@ def _logged_model_at(run: Run, source: str) -> str:
             break
     else:
         return ""
-    for model_id, record in (run.context or {}).get(MODELS_KEY, {}).items():
-        if record.get("path") == path:
-            return model_id
-    return ""
+    return run.logged_models.filter(path=path).values_list("model_id", flat=True).first() or ""
 
 
 def download_uri(version: ModelVersion, user) -> str:
     """Where the version's files are: the run's logged model, the run's artifacts under a
     `runs:/` source's path, or else the source itself."""
+    if version.logged_model_id:
+        logged = (LoggedModel.objects.select_related("experiment__project", "run")
+                  .filter(model_id=version.logged_model_id).first())
+        if logged is not None:
+            return logged_model_uri(logged, user)
     run = version.run
     if run is not None:
         experiment_id = placement.experiment_id_for(run.experiment, run.project, user)
-        if version.logged_model_id:
-            record = (run.context or {}).get(MODELS_KEY, {}).get(version.logged_model_id)
-            if record is not None:
-                return logged_model_uri(run, record, experiment_id)
         if version.source.startswith("runs:/"):
             path = version.source[len("runs:/"):].partition("/")[2].strip("/")
             return f"{artifact_uri(run, experiment_id)}/{path}".rstrip("/")
@@ -321,15 +328,48 @@ def create_model_version(request, user, data):
     check_source(fields.required_string(data, "source"))
     source, run, logged_model_id = _version_source(
         user, data["source"], data.get("run_id"), data.get("model_id"))
+    logged = _readable_logged_model(user, logged_model_id) if run is None else None
+    home = run.project if run is not None else (
+        logged.experiment.project if logged is not None else None)
     model = registry_selectors.model_by_name(user, name, write=True,
-                                             project_id=None if run is None else run.project_id)
-    if run is not None and model.project_id is None:
-        check_write(run.role, "run")  # the model joins the run's project
-    version = registry_services.create_version(
-        user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
-        tags=_tags(data), description=fields.string(data, "description"),
-        run_link=fields.string(data, "run_link"))
+                                             project_id=None if home is None else home.pk)
+    if home is not None and model.project_id is None:  # the model joins the source's project
+        check_write(run.role if run is not None else logged.role,
+                    "run" if run is not None else "logged model")
+    tags, description = _tags(data), fields.string(data, "description")
+    run_link = fields.string(data, "run_link")
+    with transaction.atomic():  # the version and its mention on the logged model, or neither
+        version = registry_services.create_version(
+            user=user, model=model, source=source, run=run, logged_model_id=logged_model_id,
+            tags=tags, description=description, run_link=run_link, project=home)
+        if logged_model_id and _names_logged_model(data):
+            logged = logged or LoggedModel.objects.filter(model_id=logged_model_id).first()
+            if logged is not None:
+                logged_model_services.link_model_version(model=logged, name=model.name,
+                                                         version=version.version)
     return {"model_version": version_json(version)}
+
+
+def _readable_logged_model(user, model_id: str) -> LoggedModel | None:
+    """The logged model a version is made from (with the user's role), when there is one
+    the user may read: one deleted since a copied version was made from it is none."""
+    if not model_id:
+        return None
+    try:
+        return find_logged_model(user, model_id)
+    except MlflowError:
+        return None
+
+
+def _names_logged_model(data) -> bool:
+    """Whether a new version's request ties it to a logged model as mlflow server reads it:
+    `model_id` given, or a source that is another registered version (which shares that
+    version's logged model). Only then does mlflow server tag the logged model with the
+    version (mlflow.modelVersions); a bare `models:/m-…` source is no such tie there."""
+    reference = data["source"].removeprefix("models:/") if data["source"].startswith(
+        "models:/") else None
+    return bool(data.get("model_id")) or (reference is not None
+                                          and not reference.startswith("m-"))
 
 
 @endpoint("GET")

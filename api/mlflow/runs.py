@@ -9,9 +9,11 @@ from api.mlflow import authorization, fields, shapes
 from api.mlflow.endpoint import endpoint
 from api.mlflow.errors import invalid, not_found
 from api.mlflow.filters import MLFLOW_STATUSES
+from api.mlflow.logged_models import model_ids
 from api.throttle import client_address
 from tracker.errors import NotFound
 from tracker.models import Run, RunStatus
+from tracker.services import logged_models as logged_model_services
 from tracker.services import runs as run_services
 
 _TERMINAL = {"FINISHED": RunStatus.FINISHED, "FAILED": RunStatus.FAILED,
@@ -127,8 +129,10 @@ def delete_tag(request, user, data):
 
 @endpoint("POST")
 def log_inputs(request, user, data):
-    """runs/log-inputs: the datasets a run used, with their context (training, evaluation)."""
+    """runs/log-inputs: the datasets a run used, with their context (training, evaluation),
+    and the logged models it used (`models`, MLflow's model inputs)."""
     run = _run_to_change(user, fields.run_id(data))
+    models = model_ids(data.get("models"), "models")
     datasets = []
     for i, item in enumerate(fields.string_list(data, "datasets")):
         if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
@@ -138,4 +142,6 @@ def log_inputs(request, user, data):
                 for k, v in fields.key_values(item.get("tags") or [], f"datasets[{i}].tags")}
         datasets.append({**item["dataset"], "tags": tags})
     run_services.log_run_datasets(run=run, datasets=datasets)
+    if models:
+        logged_model_services.record_model_inputs(run=run, model_ids=models)
     return {}

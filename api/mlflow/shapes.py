@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from api.mlflow.placement import DEFAULT_EXPERIMENT_NAME, experiment_id_for
 from tracker import hot_sql
-from tracker.mlflow_mapping import MODEL_OUTPUTS_KEY, mlflow_key
+from tracker.mlflow_mapping import MODEL_INPUTS_KEY, MODEL_OUTPUTS_KEY, mlflow_key
 from tracker.models import Experiment, MetricSummary, Run, RunDataset
 
 STATUS_TO_MLFLOW = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
@@ -107,8 +107,10 @@ def run_json(run: Run, user, summaries: list[tuple], datasets: list[RunDataset])
             "params": [{"key": k, "value": param_text(v)} for k, v in run.params.items()],
             "tags": tags,
         },
-        "inputs": {"dataset_inputs": _datasets_json(datasets)},
-        # Logged models the run produced (see api/mlflow/logged_models.py).
+        # The datasets and the logged models the run used (see api/mlflow/logged_models.py).
+        "inputs": {"dataset_inputs": _datasets_json(datasets),
+                   "model_inputs": list((run.context or {}).get(MODEL_INPUTS_KEY, []))},
+        # Logged models the run produced.
         "outputs": {"model_outputs": list((run.context or {}).get(MODEL_OUTPUTS_KEY, []))},
     }
 

@@ -15,9 +15,18 @@ from django.db import connection, transaction
 from reports.models import Report
 from reports.tasks import purge_trash
 from tests.api.answers import error_body
-from tracker.models import Artifact, MetricSummary, PointBlock, Project, Role, Run
+from tracker.models import (
+    Artifact,
+    LoggedModel,
+    MetricSummary,
+    PointBlock,
+    Project,
+    Role,
+    Run,
+)
 from tracker.services import artifacts as artifact_services
 from tracker.services import experiments as experiment_services
+from tracker.services import logged_models as logged_model_services
 from tracker.services import metrics as metric_services
 from tracker.services import projects as project_services
 from tracker.services import runs as run_services
@@ -308,3 +317,23 @@ def test_a_restore_waiting_on_the_purge_of_its_run_is_told_the_run_is_gone(api, 
     purger.join()
     assert "removed from the trash for good" in error_body(answer, 404, "run")["error"]
     assert not Run.objects.filter(pk=run.pk).exists()
+
+
+def test_an_experiments_logged_models_of_no_run_go_with_it_files_and_all(
+        project, run, owner, tmp_path, django_capture_on_commit_callbacks):
+    """MLflow 3's models made outside any run (GenAI code) keep files of their own: purging
+    their experiment removes those too."""
+    model = logged_model_services.create_logged_model(user=owner, experiment=run.experiment,
+                                                      name="support-agent")
+    artifact_services.store_artifact(logged_model=model, path="MLmodel",
+                                     fileobj=ContentFile(b"flavors: {}\n"))
+    assert len(_files(tmp_path)) == 2
+    start = datetime.now(tz=UTC)
+    with time_machine.travel(start, tick=False):
+        experiment_services.delete_experiment(experiment=run.experiment)
+    with (time_machine.travel(start + timedelta(days=31), tick=False),
+          django_capture_on_commit_callbacks(execute=True)):
+        purge_trash()
+
+    assert not LoggedModel.objects.filter(pk=model.pk).exists()
+    assert _files(tmp_path) == []

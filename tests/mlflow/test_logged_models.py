@@ -1,20 +1,23 @@
 """MLflow 3's logged models (what `mlflow.<flavor>.log_model` calls), kept with their run."""
 
+import json
+import re
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 
-from tracker.models import Artifact, MetricSummary, Run
+from tracker.models import Artifact, Experiment, LoggedModel, MetricSummary, Run
 
 
 def test_a_logged_model_is_stored_with_its_run(alice, tmp_path):
@@ -57,11 +60,12 @@ def test_a_logged_model_is_stored_with_its_run(alice, tmp_path):
     assert mlflow.get_logged_model(model.model_id).tags == {"stage": "candidate"}
 
 
-def test_a_model_needs_a_run_and_unknown_ids_are_not_found(alice):
+def test_a_model_of_no_run_is_kept_and_unknown_ids_are_not_found(alice):
     experiment_id = alice.create_experiment("no-run-models")
-    with pytest.raises(MlflowException, match="start_run"):
-        alice.create_logged_model(experiment_id=experiment_id, name="m")
-    for model_id in ("m-0123", f"m-{'0' * 32}-abcdef12"):
+    model = alice.create_logged_model(experiment_id=experiment_id, name="m")
+    assert (model.name, model.source_run_id, model.experiment_id) == ("m", "", experiment_id)
+    assert alice.get_logged_model(model.model_id).name == "m"
+    for model_id in ("m-0123", f"m-{'0' * 32}-abcdef12", f"m-{'0' * 32}"):
         with pytest.raises(MlflowException) as caught:
             mlflow.get_logged_model(model_id)
         assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
@@ -190,3 +194,133 @@ def test_logged_model_search_pages_and_refuses_a_bad_page_size(alice):
                                headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
         assert answer.status_code == 400, bad
         assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_models_of_no_run_keep_to_their_project_roles(shared_project, tracking):
+    """GenAI code's models (set_active_model, initialize_logged_model) live in the
+    experiment's project: its members write them, its viewers read them, nobody else sees
+    them."""
+    project, tokens = shared_project
+    member = tracking(tokens["mark"])
+    experiment_id = member.create_experiment("agents", tags={"targetline.project": "news"})
+    mlflow.set_experiment(experiment_id=experiment_id)
+    mlflow.set_active_model(name="support-agent")
+    model_id = mlflow.get_active_model_id()
+    mlflow.clear_active_model()
+    draft = mlflow.initialize_logged_model()
+    stored = LoggedModel.objects.get(model_id=model_id)
+    assert (stored.experiment.project, stored.run, stored.status, stored.created_by.username) \
+        == (project, None, "LOGGED_MODEL_READY", "mark")
+    assert [a.path for a in stored.files.all()] == ["MLmodel"]  # the client's stand-in file
+
+    viewer = tracking(tokens["vera"])
+    assert viewer.get_logged_model(model_id).name == "support-agent"
+    assert {m.model_id for m in viewer.search_logged_models([experiment_id])} == {
+        model_id, draft.model_id}
+    for write in (lambda: viewer.create_logged_model(experiment_id=experiment_id),
+                  lambda: viewer.set_logged_model_tags(model_id, {"a": "b"}),
+                  lambda: viewer.finalize_logged_model(draft.model_id, LoggedModelStatus.READY),
+                  lambda: viewer.delete_logged_model(model_id)):
+        with pytest.raises(MlflowException) as caught:
+            write()
+        assert caught.value.error_code == "PERMISSION_DENIED"
+
+    outsider = tracking(tokens["otto"])
+    with pytest.raises(MlflowException) as caught:
+        outsider.get_logged_model(model_id)
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert list(outsider.search_logged_models([experiment_id])) == []
+    with pytest.raises(MlflowException) as caught:
+        outsider.create_logged_model(experiment_id=experiment_id)
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    member = tracking(tokens["mark"])
+    member.delete_logged_model(model_id)
+    assert not LoggedModel.objects.filter(model_id=model_id).exists()
+    assert not Artifact.objects.filter(logged_model_id=stored.pk).exists()
+
+
+def test_a_model_logged_outside_a_run_is_registered_in_its_project(alice, client_for):
+    """A flavor's log_model with no run: the model keeps its files, loads back, and the
+    version registered from it joins the model's project, where the v1 API and the Models
+    page list it; the logged model lists the version (mlflow.modelVersions)."""
+    X, y = load_iris(return_X_y=True)
+    experiment_id = mlflow.set_experiment("iris-no-run").experiment_id
+    info = mlflow.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y), name="iris")
+    assert info.run_id is None
+    stored = LoggedModel.objects.get(model_id=info.model_id)
+    assert stored.run is None and "MLmodel" in {a.path for a in stored.files.all()}
+    assert list(mlflow.sklearn.load_model(info.model_uri).predict(X[:3])) == [0, 0, 0]
+
+    version = mlflow.register_model(info.model_uri, "iris-clf")
+    assert list(mlflow.sklearn.load_model("models:/iris-clf/1").predict(X[:3])) == [0, 0, 0]
+    tag = mlflow.get_logged_model(info.model_id).tags["mlflow.modelVersions"]
+    assert json.loads(tag) == [{"name": "iris-clf", "version": 1},
+                               {"name": "iris-clf", "version": "1"}]  # the client's own
+    project = Experiment.objects.get(pk=experiment_id).project
+    owner = get_user_model().objects.get(username="alice")
+    listed = client_for(owner).get(f"/api/v1/projects/{project.slug}/models/").json()
+    [model] = listed["results"]
+    assert (model["name"], [(v["version"], v["logged_model_id"], v["run_id"])
+                            for v in model["versions"]]) == (
+        "iris-clf", [(int(version.version), info.model_id, None)])
+    web = Client()
+    web.force_login(owner)
+    page = web.get(reverse("web:models", args=[project.slug]))
+    assert page.status_code == 200 and "iris-clf" in page.content.decode()
+
+
+def test_a_run_records_the_models_it_used(alice):
+    """runs/log-inputs with models: MLflow's model inputs, each once, back from get_run."""
+    mlflow.set_experiment("inputs")
+    judged = mlflow.initialize_logged_model(name="judged")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("faithfulness", 0.9, model_id=judged.model_id)
+        alice.log_inputs(run.info.run_id, models=[LoggedModelInput(judged.model_id)])
+    got = alice.get_run(run.info.run_id)
+    assert [i.model_id for i in got.inputs.model_inputs] == [judged.model_id]
+    assert [(m.key, m.value) for m in mlflow.get_logged_model(judged.model_id).metrics] == [
+        ("faithfulness", 0.9)]
+    answer = requests.get(f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/runs/get",
+                          params={"run_id": run.info.run_id},
+                          headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+    assert answer.json()["run"]["inputs"]["model_inputs"] == [{"model_id": judged.model_id}]
+    for bad in ([{"step": 1}], "m-1", [5]):
+        refused = requests.post(f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/runs/log-inputs",
+                                json={"run_id": run.info.run_id, "models": bad},
+                                headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+        assert refused.status_code == 400, bad
+
+    # The run page says which models the run used.
+    stored = Run.objects.get(pk=run.info.run_id)
+    web = Client()
+    web.force_login(stored.created_by)
+    page = web.get(reverse("web:run", args=[stored.pk]))
+    assert [m.name for m in page.context["used_models"]] == ["judged"]
+    text = page.content.decode()
+    assert "Models this run used" in text and "(logged outside any run)" in text
+
+
+def test_unnamed_models_get_names_of_mlflows_shape_none_twice(alice):
+    mlflow.set_experiment("unnamed")
+    names = [mlflow.initialize_logged_model().name for _ in range(5)]
+    assert all(re.fullmatch(r"[a-z]+-[a-z]+-\d{1,4}", n) and len(n) <= 20 for n in names)
+    assert len(set(names)) == 5
+    [found] = mlflow.search_logged_models(filter_string=f"name = '{names[2]}'",
+                                          output_format="list")
+    assert found.name == names[2]
+
+
+def test_a_bad_logged_model_is_refused_naming_its_field(alice):
+    experiment_id = alice.create_experiment("bad-models")
+    for bad, field in (({"name": "a/b"}, "name"), ({"name": 5}, "name"),
+                       ({"model_type": ["x"]}, "model_type"),
+                       ({"model_type": "x" * 251}, "model_type"),
+                       ({"experiment_id": None}, "experiment_id")):
+        answer = requests.post(f"{mlflow.get_tracking_uri()}/api/2.0/mlflow/logged-models",
+                               json={"experiment_id": experiment_id, **bad},
+                               headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
+        assert answer.status_code == 400, bad
+        assert (answer.json()["error_code"], field in answer.json()["message"]) == (
+            "INVALID_PARAMETER_VALUE", True), answer.json()
+    assert not LoggedModel.objects.exists()

@@ -101,3 +101,35 @@ def test_points_move_into_blocks_and_back_with_every_value():
         assert point_rows() == stored
     finally:
         migrate(latest())
+
+
+IN_RUN_CONTEXT = [("tracker", "0011_deployments_and_live_results")]
+LOGGED_MODEL_TABLE = [("tracker", "0012_logged_models")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logged_models_move_from_their_run_to_their_table_and_back():
+    old = migrate(IN_RUN_CONTEXT)
+    run = a_run(old)
+    model_id = f"m-{run.id.hex}-abcdef12"
+    record = {"name": "model", "path": "model", "status": "LOGGED_MODEL_READY",
+              "status_message": "", "model_type": "classifier", "tags": {"flavor": "sklearn"},
+              "params": {"C": "1.0"}, "creator": "upgrader", "created_ms": 5, "updated_ms": 6,
+              "metrics": [{"key": "acc", "value": 0.9, "step": 1, "timestamp": 7}]}
+    old.get_model("tracker", "Run").objects.filter(pk=run.pk).update(
+        context={"command": "train.py", "mlflow_logged_models": {model_id: record}})
+    try:
+        new = migrate(LOGGED_MODEL_TABLE)
+        [moved] = new.get_model("tracker", "LoggedModel").objects.all()
+        assert (moved.model_id, moved.run_id, moved.experiment_id, moved.name, moved.path,
+                moved.model_type, moved.tags, moved.params, moved.metrics,
+                moved.created_by.username, moved.created_ms, moved.updated_ms) == (
+            model_id, run.pk, run.experiment_id, "model", "model", "classifier",
+            {"flavor": "sklearn"}, {"C": "1.0"}, record["metrics"], "upgrader", 5, 6)
+        assert new.get_model("tracker", "Run").objects.get(pk=run.pk).context == {
+            "command": "train.py"}
+        back = migrate(IN_RUN_CONTEXT)
+        assert back.get_model("tracker", "Run").objects.get(pk=run.pk).context == {
+            "command": "train.py", "mlflow_logged_models": {model_id: record}}
+    finally:
+        migrate(latest())

@@ -14,6 +14,7 @@ from tracker.models.invitations import (
     InvitationStatus,
 )
 from tracker.models.model_registry import (
+    LoggedModel,
     ModelStage,
     ModelVersion,
     RegisteredModel,
@@ -62,6 +63,7 @@ __all__ = [
     "InvitationStatus",
     "LIVE_RUNS",
     "LiveResult",
+    "LoggedModel",
     "Membership",
     "MetricSummary",
     "ModelStage",

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from tracker.models.projects import Project
-from tracker.models.runs import Run
+from tracker.models.runs import Experiment, Run
 
 
 class RegisteredModel(models.Model):
@@ -76,3 +76,39 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registered_model.name} v{self.version}"
+
+
+class LoggedModel(models.Model):
+    """MLflow 3's logged model: a model an MLflow client logged in an experiment, as MLflow
+    keeps it (one row per model, in its experiment, so in the experiment's project).
+
+    Logged inside a run (`mlflow.<flavor>.log_model` in `mlflow.start_run()`), its files are
+    that run's artifacts under `path`; logged outside any run (`initialize_logged_model`,
+    `set_active_model`, GenAI code), it has no run and no files. The MLflow fields with no
+    column of their own (tags, params, the latest metric values per dataset) are JSON.
+    """
+
+    model_id = models.CharField(max_length=80, unique=True)  # m-<32 hex>, or m-<run>-<8 hex>
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE,
+                                   related_name="logged_models")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE,
+                            related_name="logged_models")
+    name = models.CharField(max_length=250)
+    path = models.CharField(max_length=500, blank=True, default="")  # folder in run artifacts
+    model_type = models.CharField(max_length=250, blank=True, default="")
+    status = models.CharField(max_length=40)
+    status_message = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=list, blank=True)  # latest per (key, dataset)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_ms = models.BigIntegerField()  # epoch ms, as MLflow gives them
+    updated_ms = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-created_ms", "id"]
+        indexes = [models.Index(fields=["experiment", "name"], name="logged_model_by_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.model_id})"

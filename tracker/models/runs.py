@@ -240,11 +240,19 @@ class RevealedTestResults(models.Model):
 
 
 def artifact_upload_to(instance: "Artifact", filename: str) -> str:
+    if instance.run_id is None:  # a file of a logged model of no run
+        return f"models/{instance.logged_model.model_id}/{instance.path}"
     return f"runs/{instance.run_id}/{instance.path}"
 
 
 class Artifact(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    """A stored file of a run; or of an MLflow logged model created outside any run (a
+    logged model of a run keeps its files among the run's)."""
+
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE,
+                            related_name="artifacts")
+    logged_model = models.ForeignKey("tracker.LoggedModel", null=True, blank=True,
+                                     on_delete=models.CASCADE, related_name="files")
     path = models.CharField(max_length=500)  # relative path inside the run, e.g. "plots/roc.png"
     file = models.FileField(upload_to=artifact_upload_to, max_length=700)
     size = models.BigIntegerField()
@@ -256,7 +264,12 @@ class Artifact(models.Model):
         ordering = ["path"]
         constraints = [
             models.UniqueConstraint(fields=["run", "path"], name="one_artifact_per_path"),
+            models.UniqueConstraint(fields=["logged_model", "path"],
+                                    name="one_logged_model_file_per_path"),
+            models.CheckConstraint(
+                condition=models.Q(run__isnull=True) ^ models.Q(logged_model__isnull=True),
+                name="artifact_of_a_run_or_a_logged_model"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.run_id}/{self.path}"
+        return f"{self.run_id or self.logged_model_id}/{self.path}"

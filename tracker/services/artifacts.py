@@ -1,4 +1,5 @@
-"""Artifacts: files stored for a run through Django's storage, with their size and SHA-256.
+"""Artifacts: files stored for a run (or for an MLflow logged model of no run) through
+Django's storage, with their size and SHA-256.
 
 The storage is a folder or an S3-compatible bucket (tracker.storage); both fail as a disk
 does, with OSError, which is answered 507 (full) or 503 (cannot be written)."""
@@ -15,7 +16,7 @@ from django.db import transaction
 
 from tracker import limits
 from tracker.errors import InvalidInput, LimitExceeded, StorageUnavailable
-from tracker.models import Artifact, Run
+from tracker.models import Artifact, LoggedModel, Run
 from tracker.services.runs import check_not_deleted
 
 # Written whole under ARTIFACT_ROOT/.incoming/, then renamed into place: a file appears at its
@@ -25,16 +26,20 @@ INCOMING = ".incoming"
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def store_artifact(*, run: Run, path: str, fileobj,
-                   content_type: str = "") -> tuple[Artifact, bool]:
-    """Store a file for a run through Django's storage, with its size and SHA-256.
+def store_artifact(*, run: Run | None = None, logged_model: LoggedModel | None = None,
+                   path: str, fileobj, content_type: str = "") -> tuple[Artifact, bool]:
+    """Store a file for a run, or for a logged model of no run, through Django's storage,
+    with its size and SHA-256.
 
     Uploading to a path that exists replaces the file (the last upload wins); the old file is
     removed only once the new one is stored. A storage that is full or cannot be written
     raises StorageUnavailable and leaves nothing behind: no row, no partial file, the old
     file (if any) untouched. Returns (artifact, replaced).
     """
-    check_not_deleted(run)
+    if (run is None) == (logged_model is None):
+        raise ValueError("store_artifact stores a file of a run or of a logged model")
+    if run is not None:
+        check_not_deleted(run)
     path = _clean_artifact_path(path)
     storage = Artifact._meta.get_field("file").storage
     try:
@@ -42,17 +47,17 @@ def store_artifact(*, run: Run, path: str, fileobj,
             if size > limits.MAX_ARTIFACT_BYTES:
                 raise LimitExceeded(f"artifact is {size} bytes; the limit is "
                                     f"{limits.MAX_ARTIFACT_BYTES}", field="file")
-            return _replace(run=run, path=path, whole=whole, size=size, sha256=sha256,
-                            content_type=content_type)
+            return _replace(owner={"run": run, "logged_model": logged_model}, path=path,
+                            whole=whole, size=size, sha256=sha256, content_type=content_type)
     except OSError as exc:
         raise _storage_error(exc) from exc
 
 
-def _replace(*, run: Run, path: str, whole: File, size: int, sha256: str,
+def _replace(*, owner: dict, path: str, whole: File, size: int, sha256: str,
              content_type: str) -> tuple[Artifact, bool]:
     with transaction.atomic():
-        old = Artifact.objects.select_for_update().filter(run=run, path=path).first()
-        artifact = Artifact(run=run, path=path, size=size, sha256=sha256,
+        old = Artifact.objects.select_for_update().filter(**owner, path=path).first()
+        artifact = Artifact(**owner, path=path, size=size, sha256=sha256,
                             content_type=content_type or "")
         artifact.file.save(path, whole, save=False)  # beside the old one until commit
         try:

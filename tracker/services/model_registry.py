@@ -142,31 +142,37 @@ def delete_alias(*, model: RegisteredModel, alias: str) -> None:
 
 def create_version(*, user, model: RegisteredModel, source: str, run: Run | None = None,
                    logged_model_id: str = "", tags: dict | None = None, description: str = "",
-                   run_link: str = "") -> ModelVersion:
+                   run_link: str = "", project: Project | None = None) -> ModelVersion:
     """The model's next version (highest number + 1, as MLflow numbers them).
 
-    A version made from a run ties a model that is in no project yet to the run's
-    project; after that, every version's run must be in that project, so that who
-    may see a version is who may see its run.
+    A version made from a run (or, with `project`, from something else of a project: an
+    MLflow logged model of no run) ties a model that is in no project yet to that project;
+    after that, every version's run must be in that project, so that who may see a version
+    is who may see its run.
     """
+    home = run.project if run is not None else project
     with transaction.atomic():
         locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-        if run is not None:
+        if home is not None:
             if locked.project_id is None:
-                locked.project_id = run.project_id
-                if RegisteredModel.objects.filter(project_id=run.project_id, name=model.name) \
+                locked.project_id = home.pk
+                if RegisteredModel.objects.filter(project_id=home.pk, name=model.name) \
                         .exclude(pk=model.pk).exists():
+                    origin = f"run {run.id.hex}" if run is not None else "the logged model"
                     raise Conflict(
-                        f"the project {run.project.slug!r} of run {run.id.hex} already has a "
+                        f"the project {home.slug!r} of {origin} already has a "
                         f"registered model named {model.name!r}; register this version there",
                         field="name")
-            elif locked.project_id != run.project_id:
+            elif locked.project_id != home.pk:
+                origin = f"run {run.id.hex}" if run is not None else "the logged model"
                 raise InvalidInput(
-                    f"run {run.id.hex} is in project {run.project.slug!r}, but the registered "
+                    f"{origin} is in project {home.slug!r}, but the registered "
                     f"model {model.name!r} belongs to project {locked.project.slug!r}; create "
-                    f"the model in the run's project first (MlflowClient().create_registered_"
+                    f"the model in the {'run' if run is not None else 'logged model'}'s "
+                    f"project first (MlflowClient().create_registered_"
                     f"model({model.name!r}, tags={{'targetline.project': "
-                    f"'{run.project.slug}'}})), then register again", field="run_id")
+                    f"'{home.slug}'}})), then register again",
+                    field="run_id" if run is not None else "model_id")
         number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
         version = ModelVersion.objects.create(
             registered_model=locked, version=number, source=source, run=run,
@@ -174,8 +180,8 @@ def create_version(*, user, model: RegisteredModel, source: str, run: Run | None
             description=description or "", run_link=run_link or "", created_by=user)
         locked.save(update_fields=["project", "updated_at"])
     model.project_id, model.updated_at = locked.project_id, locked.updated_at
-    if run is not None:
-        model.project = run.project
+    if home is not None:
+        model.project = home
     version.registered_model = model
     return version
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tracker import signals
@@ -106,7 +107,9 @@ def _purge(still_trashed, *, runs, subject: str = "", action: str = "") -> bool:
         item = still_trashed.select_for_update().first()
         if item is None:
             return False
-        files = list(Artifact.objects.filter(run__in=runs(item)).values_list("file", flat=True))
+        files = list(Artifact.objects.filter(
+            Q(run__in=runs(item)) | Q(logged_model__experiment__in=_experiments(item)))
+            .values_list("file", flat=True))
         if isinstance(item, Project):
             files += [name for _, names in signals.project_purging.send(sender=Project,
                                                                         project=item)
@@ -118,6 +121,15 @@ def _purge(still_trashed, *, runs, subject: str = "", action: str = "") -> bool:
         item.delete()
         transaction.on_commit(lambda: _remove_files(files))
     return True
+
+
+def _experiments(item) -> QuerySet[Experiment]:
+    """The experiments purged with the item (whose logged models of no run go with them)."""
+    if isinstance(item, Project):
+        return Experiment.objects.filter(project=item)
+    if isinstance(item, Experiment):
+        return Experiment.objects.filter(pk=item.pk)
+    return Experiment.objects.none()
 
 
 def _remove_files(names: list[str]) -> None:

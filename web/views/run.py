@@ -14,6 +14,7 @@ from tracker import mlflow_mapping, phrasing, run_search, winner_sentences
 from tracker.errors import NotFound
 from tracker.models import Artifact, Run
 from tracker.numbers import finite_or_none, format_number
+from tracker.selectors import logged_models as logged_model_selectors
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import runs as run_services
@@ -108,22 +109,22 @@ def _system_apart(items: list, key) -> tuple[list, list]:
             [i for i in items if mlflow_mapping.is_system_metric(key(i))])
 
 
-def _run_context(run) -> tuple[str | None, dict, dict]:
-    """The command the run's script ran, the rest of its context, and the MLflow logged
-    models recorded in it (the page lists those on their own)."""
+def _run_context(run) -> tuple[str | None, dict]:
+    """The command the run's script ran, and the rest of its context but the links to MLflow
+    logged models (the page lists the models on their own)."""
     context = dict(run.context or {})
     command = context.pop("command", None)
     if isinstance(command, list):
         command = " ".join(str(c) for c in command)
-    logged = context.pop(mlflow_mapping.LOGGED_MODELS_KEY, None) or {}
+    context.pop(mlflow_mapping.MODEL_INPUTS_KEY, None)
     context.pop(mlflow_mapping.MODEL_OUTPUTS_KEY, None)
-    return command, context, logged
+    return command, context
 
 
-def _models(run, logged: dict, artifacts) -> tuple[list[dict], list[dict]]:
+def _models(run, artifacts) -> tuple[list[dict], list[dict]]:
     """The run's logged models, each with the registry versions made from it, and the
     versions made from the run that name none of them."""
-    models = presenters.logged_models(logged, artifacts)
+    models = presenters.logged_models(run.logged_models.all(), artifacts)
     registered = presenters.registered_versions(run.model_versions.select_related(
         "registered_model"))
     for model in models:
@@ -148,9 +149,9 @@ def run_detail(request, run_id):
                                       lambda row: row["summary"].key)
     drawn, single_values = _charts(run, summaries, visibility)
     keys, system_keys = _system_apart(drawn, lambda chart: chart["key"])
-    command, context, logged = _run_context(run)
+    command, context = _run_context(run)
     artifacts = list(Artifact.objects.filter(run=run))
-    models, registered_elsewhere = _models(run, logged, artifacts)
+    models, registered_elsewhere = _models(run, artifacts)
     parent, children_url, children = _nesting(project, run)
     return render(request, "web/run.html", {
         "parent": parent, "children": children, "children_url": children_url,
@@ -160,6 +161,7 @@ def run_detail(request, run_id):
         "system_rows": system_rows,
         "single_values": _system_apart(single_values, lambda key: key)[0],
         "artifacts": artifacts, "models": models, "registered_elsewhere": registered_elsewhere,
+        "used_models": logged_model_selectors.models_used_by(run),
         "datasets": presenters.datasets(run.datasets.all()),
         "notes_form": forms.NotesForm(initial={"notes": run.notes}),
         "duration": presenters.duration(run.ended_at - run.started_at if run.ended_at else None),
