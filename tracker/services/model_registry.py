@@ -135,8 +135,10 @@ def delete_alias(*, model: RegisteredModel, alias: str) -> None:
 
 def create_version(*, user, model: RegisteredModel, source: str, run: Run | None = None,
                    logged_model_id: str = "", tags: dict | None = None, description: str = "",
-                   run_link: str = "") -> ModelVersion:
-    """The model's next version (highest number + 1, as MLflow numbers them).
+                   run_link: str = "", number: int | None = None) -> ModelVersion:
+    """The model's next version (highest number + 1, as MLflow numbers them), or the version
+    `number` when given (a version copied from another registry keeps its number; Conflict
+    when the model has it already).
 
     A version made from a run ties a model that is in no project yet to the run's
     project; after that, every version's run must be in that project, so that who
@@ -160,7 +162,11 @@ def create_version(*, user, model: RegisteredModel, source: str, run: Run | None
                     f"the model in the run's project first (MlflowClient().create_registered_"
                     f"model({model.name!r}, tags={{'targetline.project': "
                     f"'{run.project.slug}'}})), then register again", field="run_id")
-        number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
+        if number is None:
+            number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
+        elif locked.versions.filter(version=number).exists():
+            raise Conflict(f"Model Version (name={model.name}, version={number}) already "
+                           "exists.", field="version")
         version = ModelVersion.objects.create(
             registered_model=locked, version=number, source=source, run=run,
             logged_model_id=logged_model_id or "", tags=dict(tags or {}),
