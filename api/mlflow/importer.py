@@ -191,30 +191,44 @@ class Importer:
 
     # --- Experiments -----------------------------------------------------------------------
 
-    def source_experiments(self, names: list[str] | None) -> list:
+    def source_experiments(self, names: list[str] | None) -> tuple[list, int]:
         """The MLflow experiments to import: those named (ImportRefused for a name the server
-        does not know), else all of them; deleted ones only with include_deleted."""
-        view = ViewType.ALL if self.include_deleted else ViewType.ACTIVE_ONLY
-        everything = list(_pages(self.client.search_experiments, view_type=view))
+        does not know, or a deleted one without include_deleted), else all of them, deleted
+        ones only with include_deleted; and how many deleted ones are left out."""
+        everything = list(_pages(self.client.search_experiments, view_type=ViewType.ALL))
         if not names:
-            return sorted(everything, key=lambda e: int(e.experiment_id)
-                          if e.experiment_id.isdigit() else e.experiment_id)
+            chosen = [e for e in everything
+                      if self.include_deleted or e.lifecycle_stage != "deleted"]
+            return (sorted(chosen, key=lambda e: int(e.experiment_id)
+                           if e.experiment_id.isdigit() else e.experiment_id),
+                    len(everything) - len(chosen))
         by_name = {e.name: e for e in everything}
         missing = [name for name in names if name not in by_name]
         if missing:
-            known = ", ".join(sorted(by_name)[:20]) or "none"
+            known = ", ".join(sorted(n for n, e in by_name.items()
+                                     if e.lifecycle_stage != "deleted")[:20]) or "none"
             raise ImportRefused(
                 f"no experiment named {', '.join(repr(m) for m in missing)} on "
                 f"{self.tracking_uri} (its experiments: {known})")
-        return [by_name[name] for name in dict.fromkeys(names)]
+        deleted = [name for name in names if by_name[name].lifecycle_stage == "deleted"]
+        if deleted and not self.include_deleted:
+            raise ImportRefused(f"the experiment {deleted[0]!r} is deleted in MLflow: add "
+                                "--include-deleted to import it (as deleted)")
+        return [by_name[name] for name in dict.fromkeys(names)], 0
 
     def run(self, experiment_names: list[str] | None = None) -> Summary:
         """Import the experiments (all, or those named) with their runs, then the registered
         models; returns what was done. KeyboardInterrupt leaves every run whole or absent."""
-        for source in self.source_experiments(experiment_names):
+        sources, left_out = self.source_experiments(experiment_names)
+        for _ in range(left_out):
+            self.summary.skip("experiment", "deleted in MLflow (--include-deleted imports them)")
+        for source in sources:
             experiment = self._experiment(source)
             if experiment is not None:
                 self._runs(source, experiment)
+                if source.lifecycle_stage == "deleted":  # deleted after its runs came
+                    experiment_services.delete_experiment(experiment=experiment,
+                                                          user=self.owner)
         self._models(only_selected=bool(experiment_names))
         return self.summary
 
@@ -235,9 +249,10 @@ class Importer:
                                                 f"{_message(exc)}")
                     return None
         if experiment.deleted_at is not None:
-            self.summary.skip("experiment", "deleted in Targetline after it was imported")
-            self.progress("experiment", f"experiment {source.name!r}: skipped, deleted in "
-                                        "Targetline")
+            why = ("already imported" if source.lifecycle_stage == "deleted"
+                   else "deleted in Targetline after it was imported")
+            self.summary.skip("experiment", why)
+            self.progress("experiment", f"experiment {source.name!r}: skipped, {why}")
             return None
         if created:
             self.summary.experiments += 1

@@ -373,3 +373,26 @@ def test_what_was_imported_reads_back_through_the_mlflow_api(source, alice):
     assert uri.endswith(f"/{source['parent']}/artifacts/clf")
     champion = alice.get_model_version_by_alias(source["model"], "champion")
     assert champion.version == "2" and champion.run_id == source["parent"]
+
+
+@pytest.mark.django_db
+def test_a_deleted_experiment_comes_only_when_asked_and_stays_deleted(source, owner):
+    client = source["client"]
+    name = f"abandoned-{uuid.uuid4().hex[:8]}"
+    experiment_id = client.create_experiment(name)
+    run = client.create_run(experiment_id, run_name="tried")
+    client.set_terminated(run.info.run_id, "FINISHED")
+    client.delete_experiment(experiment_id)
+    args = ["--tracking-uri", source["url"], "--experiment", name, "--owner", "mover"]
+    with pytest.raises(CommandError, match=f"the experiment '{name}' is deleted in MLflow: "
+                                           "add --include-deleted"):
+        call_command("import_mlflow", *args)
+
+    call_command("import_mlflow", *args, "--include-deleted", stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    experiment = Experiment.objects.get(name=name)
+    assert experiment.deleted_at is not None
+    assert Run.objects.get(id=uuid.UUID(run.info.run_id)).deleted_at is not None
+    out = io.StringIO()
+    call_command("import_mlflow", *args, "--include-deleted", stdout=out, stderr=io.StringIO())
+    assert "skipped 1 experiment: already imported" in out.getvalue()
