@@ -21,6 +21,7 @@ are idempotent: a point is stored once per series, step and timestamp, as ingest
 import hashlib
 import mimetypes
 import tempfile
+import urllib.parse
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -63,9 +64,9 @@ _TERMINAL = {"FINISHED": RunStatus.FINISHED, "FAILED": RunStatus.FAILED,
              "KILLED": RunStatus.KILLED}
 _PAGE = 1000
 PROBE_SECONDS = 15
-# How an imported run remembers where it came from (in its context, which MLflow clients
-# never read back): the tracking server and the run's MLflow id.
-SOURCE_KEY = "mlflow_import"
+# How an imported run remembers where it came from, in its context (shown on the run's page;
+# MLflow clients never read it back): "MLflow run <id> on <tracking server>".
+SOURCE_KEY = "imported_from"
 MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
 OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
 
@@ -373,8 +374,8 @@ class Importer:
                 project=experiment.project, user=self.owner, experiment=experiment,
                 name=name, run_id=run_uuid(info.run_id), tags=first_tags,
                 started_at=_millis_time(info.start_time), git_commit=commit,
-                context={SOURCE_KEY: {"tracking_uri": self.tracking_uri,
-                                      "run_id": info.run_id}})
+                context={SOURCE_KEY: f"MLflow run {info.run_id} on "
+                                     f"{_without_credentials(self.tracking_uri)}"})
         else:
             run = existing
         datasets = self._datasets(run, source)
@@ -653,6 +654,14 @@ def _source_model_id(version) -> str:
     if not model_id and (version.source or "").startswith("models:/m-"):
         model_id = version.source[len("models:/"):].split("/")[0]
     return model_id
+
+
+def _without_credentials(uri: str) -> str:
+    """The URI without a user and password it may carry (http://user:secret@host)."""
+    parts = urllib.parse.urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _quoted(name: str) -> str:

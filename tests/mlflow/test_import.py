@@ -176,6 +176,7 @@ def test_an_mlflow_server_arrives_whole(source, owner):
     assert parent.params == {"lr": "0.01", "layers": "50"}
     assert parent.tags["stage"] == "sweep" and parent.tags["team"] == "cv"
     assert parent.created_by == owner
+    assert parent.context["imported_from"] == f"MLflow run {source['parent']} on {source['url']}"
 
     # Histories, point by point, in the series the MLflow API maps their keys to.
     assert {(s.key, s.split, s.source_key) for s in parent.summaries.all()} == {
@@ -396,3 +397,9 @@ def test_a_deleted_experiment_comes_only_when_asked_and_stays_deleted(source, ow
     out = io.StringIO()
     call_command("import_mlflow", *args, "--include-deleted", stdout=out, stderr=io.StringIO())
     assert "skipped 1 experiment: already imported" in out.getvalue()
+
+
+def test_without_the_mlflow_client_the_error_names_the_pip_command(monkeypatch, db, owner):
+    monkeypatch.setattr(importer, "MlflowClient", None)  # as on a server without the extra
+    with pytest.raises(CommandError, match=r"pip install 'targetline-server\[import\]'"):
+        call_command("import_mlflow", "--tracking-uri", "http://127.0.0.1:9", "--owner", "mover")
