@@ -34,6 +34,7 @@ from django.db import transaction
 from api.mlflow import batch, logging_calls, placement, shapes
 from api.mlflow.errors import MlflowError
 from api.mlflow.logged_models import record_model_metrics
+from api.mlflow.sources import check_source
 from tracker import limits, mlflow_mapping
 from tracker.errors import TargetlineError
 from tracker.models import Experiment, ModelStage, Project, RegisteredModel, Run, RunStatus
@@ -69,6 +70,10 @@ PROBE_SECONDS = 15
 SOURCE_KEY = "imported_from"
 MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
 OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
+
+
+class VersionLeftOut(Exception):  # noqa: N818 -- a reason, not a failure
+    """Why a model version is not imported."""
 
 
 class ImportRefused(Exception):
@@ -553,7 +558,7 @@ class Importer:
             try:
                 with transaction.atomic():
                     self._model(source, versions)
-            except (MlflowError, TargetlineError) as exc:
+            except (MlflowError, TargetlineError, MlflowException, OSError) as exc:
                 self.summary.skip("registered model", f"failed ({_message(exc)})")
                 self.progress("model", f"model {source.name!r}: failed, {_message(exc)}")
 
@@ -572,17 +577,11 @@ class Importer:
                 if run is None:
                     self.summary.skip("model version", "its run was not imported")
                     continue
-            source_path, model_id = version.source, ""
-            source_model = _source_model_id(version)
-            if source_model:
-                if run is None:
-                    self.summary.skip("model version", "its logged model was logged by no run")
-                    continue
-                model_id = logged_model_id(run, source_model)
-                if model_id not in (run.context or {}).get(MODELS_KEY, {}):
-                    self.summary.skip("model version", "its logged model was not imported")
-                    continue
-                source_path = f"models:/{model_id}"
+            try:
+                source_path, model_id = self._version_source(version, run)
+            except VersionLeftOut as why:
+                self.summary.skip("model version", str(why))
+                continue
             copied = registry_services.create_version(
                 user=self.owner, model=model, source=source_path, run=run,
                 logged_model_id=model_id,
@@ -604,6 +603,31 @@ class Importer:
             self.summary.skip("registered model", "already imported")
         self.progress("model", f"model {source.name!r}: {new_versions} versions, {aliases} "
                                f"aliases{'' if created else ' (already there)'}")
+
+    def _version_source(self, version, run: Run | None) -> tuple[str, str]:
+        """(source, logged model id) of an imported version, as a client registering it here
+        would give them: a logged model's `models:/m-…` names the imported logged model; a
+        source inside its run's artifacts (`mlflow-artifacts:/1/<run>/artifacts/model`,
+        `s3://…/<run>/artifacts/model`, a local path) becomes `runs:/<run>/model`, which
+        points at the imported files. VersionLeftOut says why a version cannot come."""
+        source_model = _source_model_id(version)
+        if source_model:
+            if run is None:
+                raise VersionLeftOut("its logged model was logged by no run")
+            model_id = logged_model_id(run, source_model)
+            if model_id not in (run.context or {}).get(MODELS_KEY, {}):
+                raise VersionLeftOut("its logged model was not imported")
+            return f"models:/{model_id}", model_id
+        source = version.source or ""
+        if run is not None:
+            root = self.client.get_run(version.run_id).info.artifact_uri.rstrip("/") + "/"
+            if source.startswith(root):
+                source = f"runs:/{version.run_id}/{source[len(root):].strip('/')}"
+        try:
+            check_source(source)
+        except MlflowError as exc:
+            raise VersionLeftOut(f"its source is refused here ({_message(exc)})") from None
+        return source, ""
 
     def _target_model(self, source, versions: list) -> tuple[RegisteredModel, bool]:
         """The registered model an MLflow one becomes: the one an earlier import made (in the

@@ -51,7 +51,7 @@ def source(mlflow_reference, tmp_path_factory):
     experiments (unique names), a run with params, tags and histories on train / validation
     / test, a nested run, a failed run, a deleted run, a dataset input, a file and a folder
     of artifacts, an MLflow 3 logged model, and a registered model with two versions (one
-    from the run's files, one from the logged model) and an alias."""
+    from the run's folder of files, one from the logged model) and an alias."""
     tmp_path = tmp_path_factory.mktemp("mlflow-source")
     client = MlflowClient(tracking_uri=mlflow_reference)
     unique = uuid.uuid4().hex[:8]
@@ -109,7 +109,8 @@ def source(mlflow_reference, tmp_path_factory):
 
     model = f"resnet-{unique}"
     client.create_registered_model(model, tags={"task": "vision"}, description="classifier")
-    client.create_model_version(model, f"runs:/{pid}/model", run_id=pid)
+    # Version 1 as MLflow 2's clients register one: by the artifact URI of the run's folder.
+    client.create_model_version(model, f"{parent.info.artifact_uri}/model", run_id=pid)
     client.create_model_version(model, f"models:/{logged.model_id}", run_id=pid,
                                 model_id=logged.model_id, description="retrained")
     client.set_registered_model_alias(model, "champion", "2")
@@ -370,6 +371,8 @@ def test_what_was_imported_reads_back_through_the_mlflow_api(source, alice):
     assert run.inputs.dataset_inputs[0].dataset.digest == "d1g3st"
     local = alice.download_artifacts(source["parent"], "model/weights.bin", ".")
     assert Path(local).read_bytes() == (source["folder"] / "weights.bin").read_bytes()
+    uri = alice.get_model_version_download_uri(source["model"], "1")
+    assert uri.endswith(f"/{source['parent']}/artifacts/model")
     uri = alice.get_model_version_download_uri(source["model"], "2")
     assert uri.endswith(f"/{source['parent']}/artifacts/clf")
     champion = alice.get_model_version_by_alias(source["model"], "champion")
