@@ -9,7 +9,8 @@ take here, so what it imports is what those scripts would have logged live:
   keep working; its points go through logging_calls.write_call, the log-batch path, in the
   order they were logged, so their splits are mapped by tracker.mlflow_mapping as live;
 - datasets through runs.log_run_datasets, files through the artifact service (with their
-  SHA-256), registered models and their versions (keeping their numbers), stages and aliases
+  SHA-256), MLflow 3's logged models with the run that logged them (as logged_models.py keeps
+  them), registered models and their versions (keeping their numbers), stages and aliases
   through the registry's services.
 
 Running it again adds only what is missing. Each run is copied in one transaction, so an
@@ -56,7 +57,7 @@ try:  # the optional `import` extra: the server itself never needs the mlflow cl
 except ImportError:  # pragma: no cover - exercised by installs without the extra
     MlflowClient = ViewType = get_default_host_creds = http_request = mlflow_artifacts = None
 
-    class MlflowException(Exception):  # noqa: N818 -- mlflow's own name, stood in for
+    class MlflowException(Exception):
         """Stands in for mlflow's exception when the client is not installed."""
 
 INSTALL_HINT = ("the MLflow importer needs the mlflow client: pip install "
@@ -72,7 +73,7 @@ MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
 OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
 
 
-class VersionLeftOut(Exception):  # noqa: N818 -- a reason, not a failure
+class VersionLeftOut(Exception):
     """Why a model version is not imported."""
 
 
