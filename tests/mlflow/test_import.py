@@ -406,3 +406,30 @@ def test_without_the_mlflow_client_the_error_names_the_pip_command(monkeypatch, 
     monkeypatch.setattr(importer, "MlflowClient", None)  # as on a server without the extra
     with pytest.raises(CommandError, match=r"pip install 'targetline-server\[import\]'"):
         call_command("import_mlflow", "--tracking-uri", "http://127.0.0.1:9", "--owner", "mover")
+
+
+@pytest.mark.django_db
+def test_long_histories_arrive_whole_across_batches(source, owner):
+    """12,000 points come in several log-batch calls; a test result logged at step 0 after
+    training lands at the run's last step, as when the script logged it live."""
+    client = source["client"]
+    name = f"long-{uuid.uuid4().hex[:8]}"
+    run = client.create_run(client.create_experiment(name), run_name="long")
+    t0 = 1_700_000_000_000
+    steps = 6000
+    metrics = [Metric(key, value, t0 + step, step)
+               for step in range(steps)
+               for key, value in (("loss", 1 / (step + 1)), ("val_acc", step / steps))]
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run.info.run_id, metrics=metrics[i:i + 1000])
+    client.log_metric(run.info.run_id, "test_acc", 0.9, timestamp=t0 + 2 * steps, step=0)
+    client.set_terminated(run.info.run_id)
+
+    out = io.StringIO()
+    call_command("import_mlflow", "--tracking-uri", source["url"], "--experiment", name,
+                 "--owner", "mover", stdout=out, stderr=io.StringIO())
+    imported = Run.objects.get(id=uuid.UUID(run.info.run_id))
+    assert _stored(imported, "loss", "train") == _history(client, run.info.run_id, "loss")
+    assert _stored(imported, "acc", "validation") == _history(client, run.info.run_id, "val_acc")
+    assert _stored(imported, "acc", "test") == [(steps - 1, t0 + 2 * steps, 0.9)]
+    assert f"metric points: {2 * steps + 1} imported" in out.getvalue()
