@@ -1,17 +1,17 @@
 """Moving in from MLflow: what an MLflow tracking server holds, copied into Targetline.
 
 `manage.py import_mlflow` (api/management/commands/import_mlflow.py) drives it. It reads the
-server with the mlflow client and writes through the very paths an MLflow client's calls
-take here, so what it imports is what those scripts would have logged live:
+server with the mlflow client (import_client.py) and writes through the very paths an MLflow
+client's calls take here, so what it imports is what those scripts would have logged live:
 - experiments go where placement.py puts a new MLflow experiment (or all into one project);
 - a run keeps its MLflow id (MLflow's run ids are UUIDs written as 32 hex digits), so
   `runs:/<id>/…` URIs, parent links (the tag mlflow.parentRunId) and the run's page address
   keep working; its points go through logging_calls.write_call, the log-batch path, in the
   order they were logged, so their splits are mapped by tracker.mlflow_mapping as live;
 - datasets through runs.log_run_datasets, files through the artifact service (with their
-  SHA-256), MLflow 3's logged models with the run that logged them (as logged_models.py keeps
+  SHA-256); MLflow 3's logged models with the run that logged them (as logged_models.py keeps
   them), registered models and their versions (keeping their numbers), stages and aliases
-  through the registry's services.
+  through the registry's services (import_models.py).
 
 Running it again adds only what is missing. Each run is copied in one transaction, so an
 interrupted import leaves every run whole or absent; a run found already imported and
@@ -19,12 +19,11 @@ finished is skipped; one still running on the MLflow side is brought up to date 
 are idempotent: a point is stored once per series, step and timestamp, as ingest stores it).
 """
 
-import hashlib
 import mimetypes
 import tempfile
 import urllib.parse
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,52 +33,29 @@ from django.db import transaction
 
 from api.mlflow import batch, logging_calls, placement, shapes
 from api.mlflow.errors import MlflowError
-from api.mlflow.logged_models import record_model_metrics
-from api.mlflow.sources import check_source
+from api.mlflow.import_client import (
+    ImportRefused,
+    MlflowException,
+    ViewType,
+    message,
+    pages,
+    run_uuid,
+)
+from api.mlflow.import_models import ModelsImport
 from tracker import limits, mlflow_mapping
 from tracker.errors import TargetlineError
-from tracker.models import Experiment, ModelStage, Project, RegisteredModel, Run, RunStatus
+from tracker.models import Experiment, Project, Run, RunStatus
 from tracker.permissions import can_write
-from tracker.selectors import model_registry as registry_selectors
 from tracker.services import artifacts as artifact_services
 from tracker.services import experiments as experiment_services
-from tracker.services import model_registry as registry_services
 from tracker.services import projects as project_services
 from tracker.services import runs as run_services
 
-try:  # the optional `import` extra: the server itself never needs the mlflow client
-    from mlflow import MlflowClient
-    from mlflow import artifacts as mlflow_artifacts
-    from mlflow.entities import ViewType
-    from mlflow.exceptions import MlflowException
-    from mlflow.utils.credentials import get_default_host_creds
-    from mlflow.utils.rest_utils import http_request
-except ImportError:  # pragma: no cover - exercised by installs without the extra
-    MlflowClient = ViewType = get_default_host_creds = http_request = mlflow_artifacts = None
-
-    class MlflowException(Exception):
-        """Stands in for mlflow's exception when the client is not installed."""
-
-INSTALL_HINT = ("the MLflow importer needs the mlflow client: pip install "
-                "'targetline-server[import]' (or pip install 'mlflow-skinny>=3,<4')")
 _TERMINAL = {"FINISHED": RunStatus.FINISHED, "FAILED": RunStatus.FAILED,
              "KILLED": RunStatus.KILLED}
-_PAGE = 1000
-PROBE_SECONDS = 15
 # How an imported run remembers where it came from, in its context (shown on the run's page;
 # MLflow clients never read it back): "MLflow run <id> on <tracking server>".
 SOURCE_KEY = "imported_from"
-MODELS_KEY = mlflow_mapping.LOGGED_MODELS_KEY
-OUTPUTS_KEY = mlflow_mapping.MODEL_OUTPUTS_KEY
-
-
-class VersionLeftOut(Exception):
-    """Why a model version is not imported."""
-
-
-class ImportRefused(Exception):
-    """The import cannot start (no client, a server that does not answer, an unknown
-    experiment): the message says what to do."""
 
 
 @dataclass
@@ -124,58 +100,11 @@ def _millis_time(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def run_uuid(mlflow_run_id: str) -> uuid.UUID:
-    """The id a run imported from MLflow gets: its own (32 hex digits), or for a run id that
-    is no UUID (other MLflow-compatible servers) one derived from it, the same every time."""
-    try:
-        return uuid.UUID(hex=mlflow_run_id)
-    except ValueError:
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"mlflow-run:{mlflow_run_id}")
-
-
-def connect(tracking_uri: str):
-    """An mlflow client of the server, checked to answer as one; ImportRefused otherwise."""
-    if MlflowClient is None:
-        raise ImportRefused(INSTALL_HINT)
-    refused = f"cannot read the MLflow tracking server at {tracking_uri}"
-    try:
-        if tracking_uri.startswith(("http://", "https://")):
-            # Asked once, without the client's retries (seven, with backoff: minutes).
-            answer = http_request(get_default_host_creds(tracking_uri),
-                                  "/api/2.0/mlflow/experiments/search", "GET", max_retries=0,
-                                  timeout=PROBE_SECONDS, raise_on_status=False,
-                                  params={"max_results": 1})
-            if answer.status_code in (401, 403):
-                raise ImportRefused(
-                    f"{refused}: it refused the credentials (HTTP {answer.status_code}); set "
-                    "MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and "
-                    "MLFLOW_TRACKING_PASSWORD, as for any MLflow client")
-            if answer.status_code != 200:
-                raise ImportRefused(f"{refused}: it answered HTTP {answer.status_code} where an "
-                                    "MLflow server lists its experiments")
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        client.search_experiments(max_results=1)
-    except (MlflowException, OSError) as exc:  # requests' errors are OSErrors
-        raise ImportRefused(f"{refused}: {_message(exc)}") from None
-    return client
-
-
-def _pages(search: Callable, **kwargs) -> Iterator:
-    """Every item of a paged mlflow client search."""
-    token = None
-    while True:
-        page = search(max_results=_PAGE, page_token=token, **kwargs)
-        yield from page
-        token = page.token
-        if not token:
-            return
-
-
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
-class Importer:
+class Importer(ModelsImport):
     """One import of an MLflow tracking server into Targetline, done by `run()`.
 
     `owner`: the user the projects, experiments, runs and models are created for (their
@@ -202,7 +131,7 @@ class Importer:
         """The MLflow experiments to import: those named (ImportRefused for a name the server
         does not know, or a deleted one without include_deleted), else all of them, deleted
         ones only with include_deleted; and how many deleted ones are left out."""
-        everything = list(_pages(self.client.search_experiments, view_type=ViewType.ALL))
+        everything = list(pages(self.client.search_experiments, view_type=ViewType.ALL))
         if not names:
             chosen = [e for e in everything
                       if self.include_deleted or e.lifecycle_stage != "deleted"]
@@ -251,9 +180,9 @@ class Importer:
                 try:
                     experiment, created = self._placed_experiment(source.name, tags)
                 except (MlflowError, TargetlineError) as exc:
-                    self.summary.skip("experiment", f"cannot be placed ({_message(exc)})")
+                    self.summary.skip("experiment", f"cannot be placed ({message(exc)})")
                     self.progress("experiment", f"experiment {source.name!r}: skipped, "
-                                                f"{_message(exc)}")
+                                                f"{message(exc)}")
                     return None
         if experiment.deleted_at is not None:
             why = ("already imported" if source.lifecycle_stage == "deleted"
@@ -296,28 +225,16 @@ class Importer:
     def _runs(self, source_experiment, experiment: Experiment) -> None:
         view = ViewType.ALL if self.include_deleted else ViewType.ACTIVE_ONLY
         if not self.include_deleted:  # counted, to say in the summary what was left out
-            deleted = sum(1 for _ in _pages(
+            deleted = sum(1 for _ in pages(
                 self.client.search_runs, experiment_ids=[source_experiment.experiment_id],
                 run_view_type=ViewType.DELETED_ONLY))
             for _ in range(deleted):
                 self.summary.skip("run", "deleted in MLflow (--include-deleted imports them)")
         logged_models = self._source_logged_models(source_experiment.experiment_id)
-        for source in _pages(self.client.search_runs,
+        for source in pages(self.client.search_runs,
                              experiment_ids=[source_experiment.experiment_id],
                              run_view_type=view, order_by=["attributes.start_time ASC"]):
             self._run(source, experiment, logged_models.get(source.info.run_id, []))
-
-    def _source_logged_models(self, experiment_id: str) -> dict[str, list]:
-        """MLflow 3's logged models of an experiment, by the run that logged them (a server
-        older than MLflow 3 has none)."""
-        by_run = defaultdict(list)
-        try:
-            for model in _pages(self.client.search_logged_models, experiment_ids=[experiment_id]):
-                if model.source_run_id:
-                    by_run[model.source_run_id].append(model)
-        except MlflowException:
-            return {}
-        return by_run
 
     def _run(self, source, experiment: Experiment, logged_models: list) -> None:
         info = source.info
@@ -335,8 +252,8 @@ class Importer:
                 points, files, datasets, models = self._copy_run(source, experiment, existing,
                                                                  logged_models)
         except (MlflowError, TargetlineError, MlflowException, OSError) as exc:
-            self.summary.skip("run", f"failed ({_message(exc)})")
-            self.progress("run", f"  {label}: failed, {_message(exc)}; nothing of it was kept")
+            self.summary.skip("run", f"failed ({message(exc)})")
+            self.progress("run", f"  {label}: failed, {message(exc)}; nothing of it was kept")
             return
         if existing is None:
             self.summary.runs += 1
@@ -482,176 +399,6 @@ class Importer:
             stored += 1
         return stored
 
-    # --- MLflow 3's logged models -----------------------------------------------------------
-
-    def _logged_model(self, run: Run, source) -> tuple[int, int]:
-        """Keep an MLflow 3 logged model with its run as logged_models.create_logged_model
-        keeps one logged live (its record in the run's context, its files among the run's
-        artifacts in its folder), with its metrics; (1 when new, files stored)."""
-        model_id = logged_model_id(run, source.model_id)
-        status = str(getattr(source.status, "name", source.status) or "READY")
-        record = {"name": source.name or "model", "model_type": source.model_type or "",
-                  "status": status if status.startswith("LOGGED_MODEL_")
-                  else f"LOGGED_MODEL_{status}",
-                  "status_message": source.status_message or "",
-                  "tags": dict(source.tags or {}), "params": dict(source.params or {}),
-                  "created_ms": source.creation_timestamp,
-                  "updated_ms": source.last_updated_timestamp,
-                  "creator": self.owner.get_username()}
-        new = model_id not in (run.context or {}).get(MODELS_KEY, {})
-
-        def add(models):
-            models = dict(models or {})
-            if model_id not in models:
-                taken = {m["path"] for m in models.values()}
-                name = record["name"]
-                record["path"] = name if name not in taken else f"{name}-{model_id[-8:]}"
-                models[model_id] = record
-            return models
-        path = run_services.update_run_context(run=run, key=MODELS_KEY,
-                                               update=add)[model_id]["path"]
-        if new and source.metrics:
-            record_model_metrics(run, [
-                {"key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp,
-                 "model_id": model_id, "dataset_name": m.dataset_name,
-                 "dataset_digest": m.dataset_digest} for m in source.metrics])
-        files = self._store_files(
-            run, self._model_files(source.model_id), prefix=f"{path}/",
-            fetch=lambda rel, folder: mlflow_artifacts.download_artifacts(
-                artifact_uri=f"{source.artifact_location.rstrip('/')}/{rel}",
-                dst_path=folder, tracking_uri=self.tracking_uri))
-        return int(new), files
-
-    def _model_files(self, model_id: str, path: str = "") -> Iterator:
-        """(path, size) of every file of a logged model, folders walked."""
-        for info in self.client.list_logged_model_artifacts(model_id, path or None):
-            if info.is_dir:
-                yield from self._model_files(model_id, info.path)
-            else:
-                yield info.path, info.file_size
-
-    def _model_outputs(self, run: Run, source) -> None:
-        """The run's model outputs (the logged models it produced), under their new ids."""
-        outputs = getattr(getattr(source, "outputs", None), "model_outputs", None) or []
-        known = (run.context or {}).get(MODELS_KEY, {})
-        mapped = [{"model_id": logged_model_id(run, o.model_id), "step": int(o.step or 0)}
-                  for o in outputs if logged_model_id(run, o.model_id) in known]
-        if not mapped:
-            return
-
-        def add(current):
-            current = list(current or [])
-            return current + [o for o in mapped if o not in current]
-        run_services.update_run_context(run=run, key=OUTPUTS_KEY, update=add)
-
-    # --- Registered models ------------------------------------------------------------------
-
-    def _models(self, *, only_selected: bool) -> None:
-        """The registered models (with their versions, stages and aliases). With experiments
-        chosen, only models with a version made from one of their runs."""
-        for source in _pages(self.client.search_registered_models):
-            versions = sorted(_pages(self.client.search_model_versions,
-                                     filter_string=f"name = '{_quoted(source.name)}'"),
-                              key=lambda v: int(v.version))
-            runs = {run_uuid(v.run_id) for v in versions if v.run_id}
-            if only_selected and not runs & self.selected_runs:
-                continue
-            try:
-                with transaction.atomic():
-                    self._model(source, versions)
-            except (MlflowError, TargetlineError, MlflowException, OSError) as exc:
-                self.summary.skip("registered model", f"failed ({_message(exc)})")
-                self.progress("model", f"model {source.name!r}: failed, {_message(exc)}")
-
-    def _model(self, source, versions: list) -> None:
-        model, created = self._target_model(source, versions)
-        new_versions = 0
-        for version in versions:
-            number = int(version.version)
-            if model.versions.filter(version=number).exists():
-                self.summary.skip("model version", "already imported")
-                continue
-            run = None
-            if version.run_id:
-                run = Run.objects.filter(id=run_uuid(version.run_id)).select_related(
-                    "project").first()
-                if run is None:
-                    self.summary.skip("model version", "its run was not imported")
-                    continue
-            try:
-                source_path, model_id = self._version_source(version, run)
-            except VersionLeftOut as why:
-                self.summary.skip("model version", str(why))
-                continue
-            copied = registry_services.create_version(
-                user=self.owner, model=model, source=source_path, run=run,
-                logged_model_id=model_id,
-                tags=dict(version.tags or {}), description=version.description or "",
-                run_link=version.run_link or "", number=number)
-            if version.current_stage and version.current_stage != ModelStage.NONE:
-                registry_services.transition_stage(version=copied, stage=version.current_stage)
-            new_versions += 1
-        numbers = set(model.versions.values_list("version", flat=True))
-        aliases = 0
-        for alias, number in (source.aliases or {}).items():
-            if int(number) in numbers and model.aliases.get(alias) != int(number):
-                registry_services.set_alias(model=model, alias=alias, version=int(number))
-                aliases += 1
-        self.summary.models += created
-        self.summary.versions += new_versions
-        self.summary.aliases += aliases
-        if not created and not new_versions and not aliases:
-            self.summary.skip("registered model", "already imported")
-        self.progress("model", f"model {source.name!r}: {new_versions} versions, {aliases} "
-                               f"aliases{'' if created else ' (already there)'}")
-
-    def _version_source(self, version, run: Run | None) -> tuple[str, str]:
-        """(source, logged model id) of an imported version, as a client registering it here
-        would give them: a logged model's `models:/m-…` names the imported logged model; a
-        source inside its run's artifacts (`mlflow-artifacts:/1/<run>/artifacts/model`,
-        `s3://…/<run>/artifacts/model`, a local path) becomes `runs:/<run>/model`, which
-        points at the imported files. VersionLeftOut says why a version cannot come."""
-        source_model = _source_model_id(version)
-        if source_model:
-            if run is None:
-                raise VersionLeftOut("its logged model was logged by no run")
-            model_id = logged_model_id(run, source_model)
-            if model_id not in (run.context or {}).get(MODELS_KEY, {}):
-                raise VersionLeftOut("its logged model was not imported")
-            return f"models:/{model_id}", model_id
-        source = version.source or ""
-        if run is not None:
-            root = self.client.get_run(version.run_id).info.artifact_uri.rstrip("/") + "/"
-            if source.startswith(root):
-                source = f"runs:/{version.run_id}/{source[len(root):].strip('/')}"
-        try:
-            check_source(source)
-        except MlflowError as exc:
-            raise VersionLeftOut(f"its source is refused here ({_message(exc)})") from None
-        return source, ""
-
-    def _target_model(self, source, versions: list) -> tuple[RegisteredModel, bool]:
-        """The registered model an MLflow one becomes: the one an earlier import made (in the
-        project of its versions' runs, or the chosen project), else a new one."""
-        run_projects = list(Run.objects.filter(
-            id__in=[run_uuid(v.run_id) for v in versions if v.run_id]).values_list(
-            "project_id", flat=True).distinct())
-        candidates = registry_selectors.visible_models(self.owner).filter(name=source.name)
-        if self.project is not None:
-            candidates = candidates.filter(project=self.project)
-        elif run_projects:
-            candidates = candidates.filter(project_id__in=run_projects)
-        else:
-            candidates = candidates.filter(project__isnull=True)
-        model = candidates.order_by("created_at", "id").first()
-        if model is not None:
-            return model, False
-        model = registry_services.create_model(
-            user=self.owner, name=source.name, project=self.project,
-            description=source.description or "", tags=dict(source.tags or {}))
-        return model, True
-
-
 def find_or_create_project(*, owner, slug: str) -> Project:
     """The project `--project` names, created with `owner` as owner when there is none; it
     must be one the owner may write to."""
@@ -667,20 +414,6 @@ def find_or_create_project(*, owner, slug: str) -> Project:
     return project
 
 
-def logged_model_id(run: Run, mlflow_model_id: str) -> str:
-    """The id an imported logged model gets, as logged_models.py makes them (the run's id
-    and 8 hex digits), the same at every import."""
-    return f"m-{run.id.hex}-{hashlib.sha256(mlflow_model_id.encode()).hexdigest()[:8]}"
-
-
-def _source_model_id(version) -> str:
-    """The MLflow logged model a version was made from (its `models:/m-…` source), or ""."""
-    model_id = getattr(version, "model_id", None) or ""
-    if not model_id and (version.source or "").startswith("models:/m-"):
-        model_id = version.source[len("models:/"):].split("/")[0]
-    return model_id
-
-
 def _without_credentials(uri: str) -> str:
     """The URI without a user and password it may carry (http://user:secret@host)."""
     parts = urllib.parse.urlsplit(uri)
@@ -689,10 +422,3 @@ def _without_credentials(uri: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def _quoted(name: str) -> str:
-    return name.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _message(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc)
-    return str(text).splitlines()[0][:300] if text else type(exc).__name__

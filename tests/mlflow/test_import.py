@@ -23,7 +23,7 @@ from mlflow.entities import (
 )
 
 from api.management.commands import import_mlflow
-from api.mlflow import importer
+from api.mlflow import import_client, importer
 from tracker import points as points_module
 from tracker.models import (
     Artifact,
@@ -403,7 +403,7 @@ def test_a_deleted_experiment_comes_only_when_asked_and_stays_deleted(source, ow
 
 
 def test_without_the_mlflow_client_the_error_names_the_pip_command(monkeypatch, db, owner):
-    monkeypatch.setattr(importer, "MlflowClient", None)  # as on a server without the extra
+    monkeypatch.setattr(import_client, "MlflowClient", None)  # as on a server without the extra
     with pytest.raises(CommandError, match=r"pip install 'targetline-server\[import\]'"):
         call_command("import_mlflow", "--tracking-uri", "http://127.0.0.1:9", "--owner", "mover")
 

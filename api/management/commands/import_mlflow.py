@@ -4,7 +4,7 @@ Targetline (api/mlflow/importer.py does the work; docs/mlflow.md, "Moving in fro
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from api.mlflow import importer
+from api.mlflow import import_client, importer
 
 
 class Command(BaseCommand):
@@ -36,14 +36,14 @@ class Command(BaseCommand):
         self.verbosity = verbosity
         user = self._owner(owner)
         try:
-            client = importer.connect(tracking_uri)
+            client = import_client.connect(tracking_uri)
             target = (importer.find_or_create_project(owner=user, slug=project)
                       if project else None)
             job = importer.Importer(client=client, tracking_uri=tracking_uri, owner=user,
                                     project=target, include_deleted=include_deleted,
                                     progress=self.progress)
             job.source_experiments(experiments)  # an unknown name is refused before any copy
-        except importer.ImportRefused as exc:
+        except import_client.ImportRefused as exc:
             raise CommandError(str(exc)) from None
         try:
             summary = job.run(experiments)
