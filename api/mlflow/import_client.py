@@ -80,3 +80,8 @@ def run_uuid(mlflow_run_id: str) -> uuid.UUID:
         return uuid.UUID(hex=mlflow_run_id)
     except ValueError:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"mlflow-run:{mlflow_run_id}")
+
+
+def counted(count: int, word: str, plural: str = "") -> str:
+    """"1 version", "2 versions" ("1 alias", "2 aliases" with `plural`)."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"

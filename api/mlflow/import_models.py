@@ -10,6 +10,7 @@ from django.db import transaction
 from api.mlflow.errors import MlflowError
 from api.mlflow.import_client import (
     MlflowException,
+    counted,
     message,
     mlflow_artifacts,
     pages,
@@ -167,8 +168,9 @@ class ModelsImport:
         self.summary.aliases += aliases
         if not created and not new_versions and not aliases:
             self.summary.skip("registered model", "already imported")
-        self.progress("model", f"model {source.name!r}: {new_versions} versions, {aliases} "
-                               f"aliases{'' if created else ' (already there)'}")
+        self.progress("model", f"model {source.name!r}: {counted(new_versions, 'version')}, "
+                               f"{counted(aliases, 'alias', 'aliases')}"
+                               f"{'' if created else ' (already there)'}")
 
     def _version_source(self, version, run: Run | None) -> tuple[str, str]:
         """(source, logged model id) of an imported version, as a client registering it here

@@ -37,6 +37,7 @@ from api.mlflow.import_client import (
     ImportRefused,
     MlflowException,
     ViewType,
+    counted,
     message,
     pages,
     run_uuid,
@@ -86,13 +87,13 @@ class Summary:
             "brought up to date",
             f"metric points: {self.points} imported",
             f"datasets: {self.datasets} imported",
-            f"artifacts: {self.artifacts} files imported",
+            f"artifacts: {counted(self.artifacts, 'file')} imported",
             f"logged models: {self.logged_models} imported",
-            f"registered models: {self.models} imported, {self.versions} versions, "
-            f"{self.aliases} aliases",
+            f"registered models: {self.models} imported, {counted(self.versions, 'version')}, "
+            f"{counted(self.aliases, 'alias', 'aliases')}",
         ]
         for (what, why), count in sorted(self.skipped.items()):
-            lines.append(f"skipped {count} {what}{'' if count == 1 else 's'}: {why}")
+            lines.append(f"skipped {counted(count, what)}: {why}")
         return lines
 
 
@@ -265,8 +266,9 @@ class Importer(ModelsImport):
         self.summary.artifacts += files
         self.summary.datasets += datasets
         self.summary.logged_models += models
-        self.progress("run", f"  {label}: {points} points, {files} artifacts, {datasets} "
-                             f"datasets, {models} logged models"
+        self.progress("run", f"  {label}: {counted(points, 'point')}, "
+                             f"{counted(files, 'file')}, {counted(datasets, 'dataset')}, "
+                             f"{counted(models, 'logged model')}"
                              f"{'' if existing is None else ' (brought up to date)'}")
 
     def _already(self, existing: Run | None, info, experiment: Experiment) -> str:

@@ -236,7 +236,7 @@ def test_an_mlflow_server_arrives_whole(source, owner):
     assert f"metric points: {2 * EPOCHS + 2 + 1 + 1} imported" in out
     assert "artifacts: 5 files imported" in out
     assert "logged models: 1 imported" in out
-    assert "registered models: 1 imported, 2 versions, 1 aliases" in out
+    assert "registered models: 1 imported, 2 versions, 1 alias" in out
     assert "skipped 1 run: deleted in MLflow (--include-deleted imports them)" in out
     assert f"experiment {source['vision']!r} -> project {vision.project.slug}" in err
     assert "run 'resnet'" in err
