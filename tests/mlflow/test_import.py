@@ -36,6 +36,7 @@ from tracker.models import (
     RunDataset,
     RunStatus,
 )
+from tracker.services import projects as project_services
 
 EPOCHS = 6
 
@@ -433,3 +434,22 @@ def test_long_histories_arrive_whole_across_batches(source, owner):
     assert _stored(imported, "acc", "validation") == _history(client, run.info.run_id, "val_acc")
     assert _stored(imported, "acc", "test") == [(steps - 1, t0 + 2 * steps, 0.9)]
     assert f"metric points: {2 * steps + 1} imported" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_default_experiment_goes_to_the_owners_default_project(source, owner):
+    client = source["client"]
+    run = client.create_run("0", run_name=f"no-experiment-{uuid.uuid4().hex[:8]}")
+    client.set_terminated(run.info.run_id)
+    call_command("import_mlflow", "--tracking-uri", source["url"], "--experiment", "Default",
+                 "--owner", "mover", stdout=io.StringIO(), stderr=io.StringIO())
+    imported = Run.objects.get(id=uuid.UUID(run.info.run_id))
+    assert (imported.project.slug, imported.experiment.name) == ("default-mover", "Default")
+
+
+@pytest.mark.django_db
+def test_a_project_the_owner_may_not_write_to_is_refused(source, owner, make_user):
+    project_services.create_project(user=make_user("someone"), slug="theirs", name="Theirs")
+    with pytest.raises(CommandError, match="mover may not write to project 'theirs'"):
+        call_command("import_mlflow", "--tracking-uri", source["url"], "--project", "theirs",
+                     "--owner", "mover")
