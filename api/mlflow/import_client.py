@@ -19,8 +19,8 @@ except ImportError:  # pragma: no cover - exercised by installs without the extr
     class MlflowException(Exception):
         """Stands in for mlflow's exception when the client is not installed."""
 
-INSTALL_HINT = ("the MLflow importer needs the mlflow client: pip install "
-                "'targetline-server[import]' (or pip install 'mlflow-skinny>=3,<4')")
+INSTALL_HINT = ("the MLflow importer needs the mlflow client: pip install '.[import]' in "
+                "Targetline's folder (or pip install 'mlflow-skinny>=3,<4')")
 PAGE = 1000
 PROBE_SECONDS = 15
 

@@ -405,7 +405,7 @@ def test_a_deleted_experiment_comes_only_when_asked_and_stays_deleted(source, ow
 
 def test_without_the_mlflow_client_the_error_names_the_pip_command(monkeypatch, db, owner):
     monkeypatch.setattr(import_client, "MlflowClient", None)  # as on a server without the extra
-    with pytest.raises(CommandError, match=r"pip install 'targetline-server\[import\]'"):
+    with pytest.raises(CommandError, match=r"pip install '\.\[import\]' in Targetline's folder"):
         call_command("import_mlflow", "--tracking-uri", "http://127.0.0.1:9", "--owner", "mover")
 
 
