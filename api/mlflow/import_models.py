@@ -117,7 +117,7 @@ class ModelsImport:
         chosen, only models with a version made from one of their runs."""
         for source in pages(self.client.search_registered_models):
             versions = sorted(pages(self.client.search_model_versions,
-                                     filter_string=f"name = '{_quoted(source.name)}'"),
+                                    filter_string=f"name = '{_quoted(source.name)}'"),
                               key=lambda v: int(v.version))
             runs = {run_uuid(v.run_id) for v in versions if v.run_id}
             if only_selected and not runs & self.selected_runs:

@@ -182,8 +182,8 @@ class Importer(ModelsImport):
                     experiment, created = self._placed_experiment(source.name, tags)
                 except (MlflowError, TargetlineError) as exc:
                     self.summary.skip("experiment", f"cannot be placed ({message(exc)})")
-                    self.progress("experiment", f"experiment {source.name!r}: skipped, "
-                                                f"{message(exc)}")
+                    self.progress("experiment",
+                                  f"experiment {source.name!r}: skipped, {message(exc)}")
                     return None
         if experiment.deleted_at is not None:
             why = ("already imported" if source.lifecycle_stage == "deleted"
@@ -233,8 +233,8 @@ class Importer(ModelsImport):
                 self.summary.skip("run", "deleted in MLflow (--include-deleted imports them)")
         logged_models = self._source_logged_models(source_experiment.experiment_id)
         for source in pages(self.client.search_runs,
-                             experiment_ids=[source_experiment.experiment_id],
-                             run_view_type=view, order_by=["attributes.start_time ASC"]):
+                            experiment_ids=[source_experiment.experiment_id],
+                            run_view_type=view, order_by=["attributes.start_time ASC"]):
             self._run(source, experiment, logged_models.get(source.info.run_id, []))
 
     def _run(self, source, experiment: Experiment, logged_models: list) -> None:
