@@ -73,7 +73,7 @@ def _log(request, run_id, call_of: Callable[[], batch.LogBatch]) -> dict:
         writer = authorization.locked_writer(request, run_id)
         call = call_of()
         run = _locked_row(writer.run_pk)
-        _write(run, call, writer.guard)
+        write_call(run, call, writer.guard)
     except (MlflowError, TargetlineError) as error:
         raise authorization.refusal(request, run_id, error) from None
     note_token_use(writer.token_hash)
@@ -88,19 +88,22 @@ def _locked_row(pk) -> Run:
     return run
 
 
-def _write(run: Run, call: batch.LogBatch, guard) -> None:
+def write_call(run: Run, call: batch.LogBatch, guard=None) -> int:
     """One logging call's writes: its batch under the run's lock (`guard` checks the token),
-    and the run's new name with it, in one transaction; then its logged models' metrics."""
+    and the run's new name with it, in one transaction; then its logged models' metrics.
+    Returns how many points were new (the MLflow importer counts them)."""
     series_of = _series_resolver(run, call.datasets)
     with transaction.atomic() if call.new_name else nullcontext():
         # MLflow's client sends step 0 when the script gives no step: on the judged split,
         # such a point is placed as one logged without a step (tracker.step_placement).
-        metric_services.log_batch(run=run, points=call.points, params=call.params, tags=call.tags,
-                                  series_of=series_of, guard=guard, zero_step_is_none=True)
+        logged = metric_services.log_batch(
+            run=run, points=call.points, params=call.params, tags=call.tags,
+            series_of=series_of, guard=guard, zero_step_is_none=True)
         if call.new_name:
             run_services.update_run(run=run, name=call.new_name)
     if call.model_metrics:
         logged_model_services.record_model_metrics(run=run, metrics=call.model_metrics)
+    return logged["points_stored"]
 
 
 def resolve_series(names: list[str], summaries: list[MetricSummary],

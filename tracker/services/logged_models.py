@@ -54,18 +54,19 @@ class _NamesIn:
 
 def create_logged_model(*, user, experiment: Experiment, run: Run | None = None,
                         name: str | None = None, model_type: str = "",
-                        tags: dict | None = None, params: dict | None = None) -> LoggedModel:
+                        tags: dict | None = None, params: dict | None = None,
+                        model_id: str | None = None) -> LoggedModel:
     """A new logged model (pending until finalized) in the experiment, from `run` or from
     no run. Without a name it gets one of MLflow's shape ("merciful-mink-662") that no model
     of the experiment has. A model of a run keeps its files among the run's artifacts, in a
     folder named after it (the name and the id's end when another model of the run has that
-    folder already)."""
+    folder already). A model copied from another MLflow server keeps its `model_id`."""
     if run is not None:
         check_not_deleted(run)
     if len(model_type or "") > 250:
         raise InvalidInput("model_type is longer than 250 characters", field="model_type")
     name = check_model_name(name) if name else mlflow_names.unused_name(_NamesIn(experiment))
-    model_id = f"m-{uuid.uuid4().hex}"
+    model_id = model_id or f"m-{uuid.uuid4().hex}"
     stamp = now_ms()
     with transaction.atomic():
         path = ""

@@ -142,8 +142,11 @@ def delete_alias(*, model: RegisteredModel, alias: str) -> None:
 
 def create_version(*, user, model: RegisteredModel, source: str, run: Run | None = None,
                    logged_model_id: str = "", tags: dict | None = None, description: str = "",
-                   run_link: str = "", project: Project | None = None) -> ModelVersion:
-    """The model's next version (highest number + 1, as MLflow numbers them).
+                   run_link: str = "", project: Project | None = None,
+                   number: int | None = None) -> ModelVersion:
+    """The model's next version (highest number + 1, as MLflow numbers them), or the version
+    `number` when given (a version copied from another registry keeps its number; Conflict
+    when the model has it already).
 
     A version made from a run (or, with `project`, from something else of a project: an
     MLflow logged model of no run) ties a model that is in no project yet to that project;
@@ -173,7 +176,11 @@ def create_version(*, user, model: RegisteredModel, source: str, run: Run | None
                     f"model({model.name!r}, tags={{'targetline.project': "
                     f"'{home.slug}'}})), then register again",
                     field="run_id" if run is not None else "model_id")
-        number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
+        if number is None:
+            number = (locked.versions.aggregate(top=Max("version"))["top"] or 0) + 1
+        elif locked.versions.filter(version=number).exists():
+            raise Conflict(f"Model Version (name={model.name}, version={number}) already "
+                           "exists.", field="version")
         version = ModelVersion.objects.create(
             registered_model=locked, version=number, source=source, run=run,
             logged_model_id=logged_model_id or "", tags=dict(tags or {}),
