@@ -1,4 +1,5 @@
-"""The trash: delete a project, restore a project or a run, list what you may restore.
+"""The trash: delete a project, restore a project, an experiment or a run, list what you may
+restore.
 
 A deleted run (members and owners may delete one), experiment or project stays in the
 trash for TRASH_DAYS (30 by default), restorable by the project's owners with its points,
@@ -10,10 +11,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import OperationView, ProjectView, RunView
+from api.experiments import ExperimentOutput, experiment_data
 from api.projects import ProjectOutput, project_data
 from api.runs import RunOutput, run_data
 from tracker.models import Role
 from tracker.selectors import trash as trash_selectors
+from tracker.services import experiments as experiment_services
 from tracker.services import runs as run_services
 from tracker.services import trash as trash_services
 
@@ -63,6 +66,22 @@ class RunRestoreView(RunView):
         return Response(run_data(run))
 
 
+class ExperimentRestoreView(OperationView):
+    """Bring an experiment back from the trash (owners of its project), with the runs deleted
+    with it, their points, summaries and artifacts; `id` is the one `GET trash/` lists. 404
+    when it is not in your trash; 409 when its project is (restore the project)."""
+
+    @extend_schema(tags=TAGS, summary="Restore an experiment", request=None,
+                   responses=ExperimentOutput)
+    def post(self, request, experiment_id):
+        experiment = trash_selectors.trashed_for_owner(user=request.user, kind="experiment",
+                                                       key=experiment_id)
+        experiment = experiment_services.restore_experiment(
+            experiment=experiment, user=request.user, address=self.address)
+        experiment.run_count = experiment.runs.live().count()
+        return Response(experiment_data(experiment))
+
+
 class TrashedProject(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
@@ -93,7 +112,8 @@ class TrashListView(OperationView):
     """What you may restore: the projects you own that are in the trash, and the
     experiments and runs deleted on their own in projects you own, newest first, each with
     the time it is purged. Runs deleted with their experiment or project come back with it
-    and are not listed on their own. Experiments are restored in the web UI or by MLflow."""
+    and are not listed on their own. Restore each with its own call (`POST
+    projects/{slug}/restore`, `trash/experiments/{id}/restore`, `runs/{id}/restore`)."""
 
     class Output(serializers.Serializer):
         projects = TrashedProject(many=True)

@@ -53,6 +53,8 @@ urlpatterns = [
     *route(f"{P}/restore", trash.ProjectRestoreView, name="project-restore"),
     *route(f"{P}/audit-log/", audit.AuditLogView, name="project-audit-log"),
     *route("trash/", trash.TrashListView, name="trash"),
+    *route("trash/experiments/<str:experiment_id>/restore", trash.ExperimentRestoreView,
+           name="experiment-restore"),
     *route(f"{P}/target", targets.TargetDetailView, targets.TargetSetView,
            targets.TargetWithdrawView, name="project-target"),
     *route(f"{P}/guardrails", targets.GuardrailListView, targets.GuardrailReplaceView,

@@ -165,6 +165,9 @@ V1_ROWS = {
     (f"{PRJ}/restore/", "POST"): Row((409, 403, 403, 404, 401, 401)),
     (f"{PRJ}/audit-log/", "GET"): Row(owners()),
     (f"{V1}trash/", "GET"): Row(anyone()),
+    # Only what is in the user's trash: the world's live experiment is in nobody's.
+    (f"{V1}trash/experiments/<str:experiment_id>/restore/", "POST"):
+        Row((404, 404, 404, 404, 401, 401)),
     (f"{RUN}/restore/", "POST"): Row((409, 403, 403, 404, 401, 401)),
     (f"{PRJ}/experiments/<path:name>/", "DELETE"): Row(writes(204)),
     (f"{PRJ}/winner/", "GET"): Row(reads()),

@@ -11,6 +11,7 @@ from tests.conftest import TARGET
 from tracker.models import Invitation
 from tracker.services import artifacts as artifact_services
 from tracker.services import deployments as deployment_services
+from tracker.services import experiments as experiment_services
 from tracker.services import metrics as metric_services
 from tracker.services import runs as run_services
 from tracker.services import trash as trash_services
@@ -19,6 +20,7 @@ ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
 R = "/api/v1/runs/{run_id}"          # {R} in the table
 D = "/api/v1/deployments/{deployment_id}"  # {D}: the run's deployment to production
+X = "/api/v1/trash/experiments/{experiment_id}"  # {X}: the run's experiment, in the trash
 
 #     operation            method    path                               own  mem  view out  anon
 MATRIX = [
@@ -30,6 +32,7 @@ MATRIX = [
     ("project restore",   "post",   "{P}/restore",                      200, 404, 404, 404, 401),
     ("audit log",         "get",    "{P}/audit-log/",                   200, 403, 403, 404, 401),
     ("trash",             "get",    "/api/v1/trash/",                   200, 200, 200, 200, 401),
+    ("experiment restore", "post",  "{X}/restore",                      200, 404, 404, 404, 401),
     ("target get",        "get",    "{P}/target",                       200, 200, 200, 404, 401),
     ("target put",        "put",    "{P}/target",                       200, 403, 403, 404, 401),
     ("target delete",     "delete", "{P}/target",                       204, 403, 403, 404, 401),
@@ -113,6 +116,8 @@ SETUP = {
     "project restore": lambda project, run: trash_services.delete_project(project=project,
                                                                           user=None),
     "run restore": lambda project, run: run_services.delete_run(run=run),
+    "experiment restore": lambda project, run: experiment_services.delete_experiment(
+        experiment=run.experiment),
     "invitation revoke": lambda project, run: Invitation.objects.create(
         pk=4242, project=project, email="dana@example.com", role="viewer",
         token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=7)),
@@ -143,8 +148,9 @@ def make_served_run(project, owner, make_user):
 
 
 def url_of(path: str, run) -> str:
-    return path.format(P=P, R=R, D=D).format(run_id=run.id,
-                                             deployment_id=getattr(run, "deployment_id", 0))
+    return path.format(P=P, R=R, D=D, X=X).format(run_id=run.id,
+                                             deployment_id=getattr(run, "deployment_id", 0),
+                                             experiment_id=getattr(run, "experiment_id", 0))
 
 
 def request_operation(client, method, path, operation, run):

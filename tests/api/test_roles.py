@@ -105,7 +105,8 @@ def test_role_matrix(roles, project, run, operation, method, path, role, expecte
     elif expected == 404:
         body = response.json()
         assert set(body) >= {"error", "field"}
-        assert any(f"no {what}" in body["error"] for what in ("project", "run", "deployment"))
+        assert any(f"no {what}" in body["error"]
+                   for what in ("project", "run", "deployment", "experiment"))
     if expected >= 400 or method == "get":
         assert _everything(project, run) == before, "a refused request or a read changed data"
     else:

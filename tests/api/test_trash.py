@@ -110,6 +110,38 @@ def test_a_run_deleted_with_its_experiment_comes_back_with_it(api, run):
     assert [(e["name"], e["runs"]) for e in trash["experiments"]] == [("tfidf-lr", 1)]
 
 
+def test_an_experiment_deleted_through_v1_is_restored_from_the_trash_with_its_runs(
+        api, member, project, run):
+    before = _state(api, run)
+    assert member.delete(f"{P}/experiments/tfidf-lr").status_code == 204
+    [listed] = api.get("/api/v1/trash/").json()["experiments"]
+    restore = f"/api/v1/trash/experiments/{listed['id']}/restore"
+
+    # members delete, only owners restore; nobody restores what is not in their trash
+    assert "in your trash" in error_body(member.post(restore), 404, "experiment")["error"]
+    answer = api.post(restore)
+
+    assert answer.status_code == 200, answer.json()
+    assert (answer.json()["name"], answer.json()["runs"]) == ("tfidf-lr", 1)
+    assert _state(api, run) == before  # its run, points and artifacts as they were
+    assert api.get("/api/v1/trash/").json()["experiments"] == []
+    assert api.post(restore).status_code == 404  # live again: in nobody's trash
+    [entry] = [e for e in api.get(f"{P}/audit-log/").json()["results"]
+               if e["action"] == "experiment.restore"]
+    assert entry["user"] == "olivia"
+
+
+def test_an_experiment_waits_for_its_trashed_project(api, project, run):
+    experiment_services.delete_experiment(experiment=run.experiment)
+    experiment_id = run.experiment.pk
+    assert api.delete(P).status_code == 204
+
+    body = error_body(api.post(f"/api/v1/trash/experiments/{experiment_id}/restore"), 409,
+                      "project")
+
+    assert "restore it first" in body["error"]
+
+
 def test_members_delete_runs_but_only_owners_restore_them(api, member, run):
     assert member.delete(f"/api/v1/runs/{run.id}").status_code == 204
 

@@ -88,4 +88,5 @@ def world(project, owner, make_user, settings, tmp_path):
         "invitation_id": str(invitation.pk),
         "slug": project.slug, "run_id": str(run.id), "username": member.username,
         "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk),
-        "webhook_id": str(webhook.pk), "deployment_id": str(deployment.pk)}}
+        "webhook_id": str(webhook.pk), "deployment_id": str(deployment.pk),
+        "experiment_id": str(run.experiment_id)}}
