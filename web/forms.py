@@ -31,6 +31,17 @@ class NewProjectForm(forms.Form):
                            "e.g. support-tickets")
     name = forms.CharField(max_length=200, label="Name", required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.data.get("create_anyway") is not None:
+            self.offer_create_anyway()
+
+    def offer_create_anyway(self) -> None:
+        """The box that creates a project whose short name looks like a typo of one of the
+        person's projects ("tumour-screen" beside "tumor-screen"), shown once it is asked."""
+        self.fields["create_anyway"] = forms.BooleanField(
+            required=False, label="It is no typo: create a new project anyway")
+
 
 # The settings page's lists of the metrics and splits the project's runs logged.
 METRICS_LIST, SPLITS_LIST = "project-metrics", "project-splits"

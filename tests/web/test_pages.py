@@ -466,6 +466,23 @@ def test_starting_a_project_from_the_overview(people):
     assert "already exists" in taken.context["new_project"].errors["slug"][0]
 
 
+def test_a_short_name_like_one_of_yours_asks_before_a_second_project(people):
+    client = client_for(people.mia)
+    assert client.post(reverse("web:projects"), {"slug": "tumor-screen"}).status_code == 302
+
+    typo = client.post(reverse("web:projects"), {"slug": "tumour-screen"})
+
+    assert typo.status_code == 400
+    form = typo.context["new_project"]
+    assert form.errors["slug"] == ['You have "tumor-screen" already: is "tumour-screen" a '
+                                   "typo? Tick the box to create it anyway."]
+    assert 'name="create_anyway"' in typo.content.decode()
+    assert client.get("/p/tumour-screen/").status_code == 404
+    anyway = client.post(reverse("web:projects"), {"slug": "tumour-screen",
+                                                   "create_anyway": "on"})
+    assert anyway.status_code == 302 and anyway["Location"] == "/p/tumour-screen/settings/"
+
+
 def test_login_page_logs_in_and_out(people):
     client = Client()
     response = client.post(reverse("login"), {"username": "olivia", "password": PASSWORD})

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tracker import spelling
 from tracker.errors import Forbidden, TargetlineError
 from tracker.permissions import STAFF
 from tracker.selectors import access as access_selectors
@@ -34,11 +35,19 @@ def projects(request):
     new_project = forms.NewProjectForm(request.POST or None)
     if request.method == "POST" and new_project.is_valid():
         try:
-            project = project_services.create_project(user=request.user,
-                                                      slug=new_project.cleaned_data["slug"],
-                                                      name=new_project.cleaned_data["name"])
+            project = project_services.create_project(
+                user=request.user, slug=new_project.cleaned_data["slug"],
+                name=new_project.cleaned_data["name"],
+                allow_similar=new_project.cleaned_data.get("create_anyway", False))
         except TargetlineError as exc:
-            forms.add_domain_error(new_project, exc)
+            if exc.extra.get("similar"):  # maybe a typo of one of theirs: ask before creating
+                new_project.offer_create_anyway()
+                slug = new_project.cleaned_data["slug"]
+                new_project.add_error("slug", f"You have {spelling.choices(exc.extra['similar'])}"
+                                      f' already: is "{slug}" a typo? Tick the box to '
+                                      "create it anyway.")
+            else:
+                forms.add_domain_error(new_project, exc)
         else:
             messages.success(request, f"Project {project.name} created: agree on its "
                              "target below.")
