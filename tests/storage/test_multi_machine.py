@@ -44,7 +44,11 @@ class Machine:
         self.env = {**env, "TARGETLINE_VAR_DIR": str(self.var)}
 
     def files(self) -> list[str]:
-        return sorted(str(p.relative_to(self.var)) for p in self.var.rglob("*") if p.is_file())
+        """The files the machine kept, but for its metrics' counters: those are the
+        process's own by design (config/gunicorn.py, PROMETHEUS_MULTIPROC_DIR), no data."""
+        counters = self.var / "prometheus"
+        return sorted(str(p.relative_to(self.var)) for p in self.var.rglob("*")
+                      if p.is_file() and counters not in p.parents)
 
 
 class Web(Machine):
