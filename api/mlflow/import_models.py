@@ -17,7 +17,7 @@ from api.mlflow.import_client import (
 )
 from api.mlflow.sources import check_source
 from tracker.errors import TargetlineError
-from tracker.models import LoggedModel, ModelStage, RegisteredModel, Run
+from tracker.models import Experiment, LoggedModel, ModelStage, RegisteredModel, Run
 from tracker.selectors import model_registry as registry_selectors
 from tracker.services import logged_models as logged_model_services
 from tracker.services import model_registry as registry_services
@@ -32,43 +32,66 @@ class ModelsImport:
     importer.Importer, whose attributes it reads (client, tracking_uri, owner, project,
     summary, progress, selected_runs) and whose _store_files stores a model's files."""
 
-    def _source_logged_models(self, experiment_id: str) -> dict[str, list]:
-        """MLflow 3's logged models of an experiment, by the run that logged them (a server
-        older than MLflow 3 has none)."""
+    def _source_logged_models(self, experiment_id: str) -> dict[str | None, list]:
+        """MLflow 3's logged models of an experiment, by the run that logged them, those of
+        no run under None (a server older than MLflow 3 has none)."""
         by_run = defaultdict(list)
         try:
             for model in pages(self.client.search_logged_models, experiment_ids=[experiment_id]):
-                if model.source_run_id:
-                    by_run[model.source_run_id].append(model)
+                by_run[model.source_run_id or None].append(model)
         except MlflowException:
             return {}
         return by_run
+
+    def _kept_logged_model(self, experiment: Experiment, run: Run | None,
+                           source) -> tuple[LoggedModel, bool]:
+        """The LoggedModel an MLflow one becomes, under its MLflow id, in `experiment` (and
+        `run`), as one logged live; (it, whether it is new)."""
+        model = LoggedModel.objects.filter(model_id=source.model_id).first()
+        if model is not None:
+            return model, False
+        status = str(getattr(source.status, "name", source.status) or "READY")
+        model = logged_model_services.create_logged_model(
+            user=self.owner, experiment=experiment, run=run, name=source.name or None,
+            model_type=source.model_type or "", tags=dict(source.tags or {}),
+            params=dict(source.params or {}), model_id=source.model_id)
+        model = logged_model_services.finalize_logged_model(
+            model=model, status=status if status.startswith("LOGGED_MODEL_")
+            else f"LOGGED_MODEL_{status}")
+        return model, True
+
+    def _fetch_model_file(self, source):
+        """How a logged model's file (its path inside the model) is downloaded to a folder."""
+        return lambda rel, folder: mlflow_artifacts.download_artifacts(
+            artifact_uri=f"{source.artifact_location.rstrip('/')}/{rel}", dst_path=folder,
+            tracking_uri=self.tracking_uri)
+
+    def _model_of_no_run(self, experiment: Experiment, source) -> None:
+        """Keep an MLflow 3 logged model made outside any run (initialize_logged_model,
+        set_active_model, GenAI code) in `experiment`, with its own files, in one
+        transaction; counted in the summary."""
+        with transaction.atomic():
+            model, new = self._kept_logged_model(experiment, None, source)
+            files = self._store_files(model, self._model_files(source.model_id), prefix="",
+                                      fetch=self._fetch_model_file(source))
+        self.summary.logged_models += int(new)
+        self.summary.artifacts += files
+        self.progress("run", f"  logged model {model.name} ({model.model_id}, of no run): "
+                             f"{'imported' if new else 'already there'}, "
+                             f"{counted(files, 'file')}")
 
     def _logged_model(self, run: Run, source) -> tuple[int, int]:
         """Keep an MLflow 3 logged model with its run as one logged live is kept (a
         LoggedModel of the run's experiment, its files among the run's artifacts in its
         folder), under its MLflow id, with its metrics; (1 when new, files stored)."""
-        model = LoggedModel.objects.filter(model_id=source.model_id).first()
-        new = model is None
-        if new:
-            status = str(getattr(source.status, "name", source.status) or "READY")
-            model = logged_model_services.create_logged_model(
-                user=self.owner, experiment=run.experiment, run=run, name=source.name or None,
-                model_type=source.model_type or "", tags=dict(source.tags or {}),
-                params=dict(source.params or {}), model_id=source.model_id)
-            logged_model_services.finalize_logged_model(
-                model=model, status=status if status.startswith("LOGGED_MODEL_")
-                else f"LOGGED_MODEL_{status}")
-            if source.metrics:
-                logged_model_services.record_model_metrics(run=run, metrics=[
-                    {"key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp,
-                     "model_id": model.model_id, "dataset_name": m.dataset_name,
-                     "dataset_digest": m.dataset_digest} for m in source.metrics])
-        files = self._store_files(
-            run, self._model_files(source.model_id), prefix=f"{model.path}/",
-            fetch=lambda rel, folder: mlflow_artifacts.download_artifacts(
-                artifact_uri=f"{source.artifact_location.rstrip('/')}/{rel}",
-                dst_path=folder, tracking_uri=self.tracking_uri))
+        model, new = self._kept_logged_model(run.experiment, run, source)
+        if new and source.metrics:
+            logged_model_services.record_model_metrics(run=run, metrics=[
+                {"key": m.key, "value": m.value, "step": m.step, "timestamp": m.timestamp,
+                 "model_id": model.model_id, "dataset_name": m.dataset_name,
+                 "dataset_digest": m.dataset_digest} for m in source.metrics])
+        files = self._store_files(run, self._model_files(source.model_id),
+                                  prefix=f"{model.path}/", fetch=self._fetch_model_file(source))
         return int(new), files
 
     def _model_files(self, model_id: str, path: str = "") -> Iterator:

@@ -9,9 +9,10 @@ client's calls take here, so what it imports is what those scripts would have lo
   keep working; its points go through logging_calls.write_call, the log-batch path, in the
   order they were logged, so their splits are mapped by tracker.mlflow_mapping as live;
 - datasets through runs.log_run_datasets, files through the artifact service (with their
-  SHA-256); MLflow 3's logged models with the run that logged them (as logged_models.py keeps
-  them), registered models and their versions (keeping their numbers), stages and aliases
-  through the registry's services (import_models.py).
+  SHA-256); MLflow 3's logged models with the run that logged them, or with files of their
+  own when no run did (as logged_models.py keeps them), registered models and their
+  versions (keeping their numbers), stages and aliases through the registry's services
+  (import_models.py).
 
 Running it again adds only what is missing. Each run is copied in one transaction, so an
 interrupted import leaves every run whole or absent; a run found already imported and
@@ -45,7 +46,7 @@ from api.mlflow.import_client import (
 from api.mlflow.import_models import ModelsImport
 from tracker import limits, mlflow_mapping
 from tracker.errors import TargetlineError
-from tracker.models import Experiment, Project, Run, RunStatus
+from tracker.models import Artifact, Experiment, LoggedModel, Project, Run, RunStatus
 from tracker.permissions import can_write
 from tracker.services import artifacts as artifact_services
 from tracker.services import experiments as experiment_services
@@ -232,6 +233,9 @@ class Importer(ModelsImport):
             for _ in range(deleted):
                 self.summary.skip("run", "deleted in MLflow (--include-deleted imports them)")
         logged_models = self._source_logged_models(source_experiment.experiment_id)
+        # First the models of no run, so that the runs' metrics naming them find them.
+        for model in logged_models.get(None, []):
+            self._model_of_no_run(experiment, model)
         for source in pages(self.client.search_runs,
                             experiment_ids=[source_experiment.experiment_id],
                             run_view_type=view, order_by=["attributes.start_time ASC"]):
@@ -383,11 +387,14 @@ class Importer(ModelsImport):
             fetch=lambda path, folder: self.client.download_artifacts(mlflow_run_id, path,
                                                                       folder))
 
-    def _store_files(self, run: Run, files: Iterator, *, prefix: str, fetch) -> int:
-        """Download each of `files` ((path, size)) the run lacks under `prefix` (a path it
-        has at the same size is there) with `fetch(path, folder)` -> local file, and store it
-        through the artifact service, which records its SHA-256; how many were stored."""
-        have = dict(run.artifacts.values_list("path", "size"))
+    def _store_files(self, owner: Run | LoggedModel, files: Iterator, *, prefix: str,
+                     fetch) -> int:
+        """Download each of `files` ((path, size)) the run (or logged model of no run) lacks
+        under `prefix` (a path it has at the same size is there) with `fetch(path, folder)`
+        -> local file, and store it through the artifact service, which records its SHA-256;
+        how many were stored."""
+        whose = {"run": owner} if isinstance(owner, Run) else {"logged_model": owner}
+        have = dict(Artifact.objects.filter(**whose).values_list("path", "size"))
         stored = 0
         for path, size in files:
             target = f"{prefix}{path}"
@@ -396,7 +403,7 @@ class Importer(ModelsImport):
             with (tempfile.TemporaryDirectory(prefix="targetline-import-") as folder,
                   Path(fetch(path, folder)).open("rb") as handle):
                 artifact_services.store_artifact(
-                    run=run, path=target, fileobj=handle,
+                    **whose, path=target, fileobj=handle,
                     content_type=mimetypes.guess_type(target)[0] or "")
             stored += 1
         return stored

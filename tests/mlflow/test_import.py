@@ -438,6 +438,40 @@ def test_long_histories_arrive_whole_across_batches(source, owner):
     assert f"metric points: {2 * steps + 1} imported" in out.getvalue()
 
 
+def test_a_logged_model_of_no_run_arrives_with_its_files_once(source, owner, tmp_path):
+    """MLflow 3's models made outside any run (initialize_logged_model, GenAI code) come
+    into their experiment with files of their own, and a second import adds nothing."""
+    client = source["client"]
+    name = f"agents-{uuid.uuid4().hex[:8]}"
+    experiment = client.create_experiment(name)
+    agent = client.create_logged_model(experiment, name="support-agent", model_type="agent",
+                                       params={"temperature": "0.2"})
+    folder = tmp_path / "agent"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {python_function: {}}\n")
+    (folder / "prompt.txt").write_text("Answer the customer kindly.\n" * 50)
+    client.log_model_artifacts(agent.model_id, str(folder))
+    client.finalize_logged_model(agent.model_id, "READY")
+    args = ("import_mlflow", "--tracking-uri", source["url"], "--experiment", name,
+            "--owner", "mover")
+
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+
+    kept = LoggedModel.objects.get(model_id=agent.model_id)
+    assert (kept.run, kept.experiment.name, kept.name, kept.model_type, kept.params,
+            kept.status) == (None, name, "support-agent", "agent", {"temperature": "0.2"},
+                             "LOGGED_MODEL_READY")
+    files = {a.path: a.sha256 for a in Artifact.objects.filter(logged_model=kept)}
+    assert files == {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                     for path in folder.iterdir()}
+    assert "logged models: 1 imported" in out.getvalue()
+    again = io.StringIO()
+    call_command(*args, stdout=again, stderr=io.StringIO())
+    assert "logged models: 0 imported" in again.getvalue()
+    assert Artifact.objects.filter(logged_model=kept).count() == 2
+
+
 @pytest.mark.django_db
 def test_the_default_experiment_goes_to_the_owners_default_project(source, owner):
     client = source["client"]
