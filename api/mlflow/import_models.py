@@ -70,6 +70,7 @@ class ModelsImport:
         """Keep an MLflow 3 logged model made outside any run (initialize_logged_model,
         set_active_model, GenAI code) in `experiment`, with its own files, in one
         transaction; counted in the summary."""
+        self.selected_models.add(source.model_id)
         with transaction.atomic():
             model, new = self._kept_logged_model(experiment, None, source)
             files = self._store_files(model, self._model_files(source.model_id), prefix="",
@@ -115,13 +116,16 @@ class ModelsImport:
 
     def _models(self, *, only_selected: bool) -> None:
         """The registered models (with their versions, stages and aliases). With experiments
-        chosen, only models with a version made from one of their runs."""
+        chosen, only models with a version made from one of their runs or of their logged
+        models of no run."""
         for source in pages(self.client.search_registered_models):
             versions = sorted(pages(self.client.search_model_versions,
                                     filter_string=f"name = '{_quoted(source.name)}'"),
                               key=lambda v: int(v.version))
             runs = {run_uuid(v.run_id) for v in versions if v.run_id}
-            if only_selected and not runs & self.selected_runs:
+            models = {_source_model_id(v) for v in versions if not v.run_id} - {""}
+            if only_selected and not (runs & self.selected_runs
+                                      or models & self.selected_models):
                 continue
             try:
                 with transaction.atomic():
@@ -150,9 +154,12 @@ class ModelsImport:
             except VersionLeftOut as why:
                 self.summary.skip("model version", str(why))
                 continue
+            # A version of a logged model of no run belongs to that model's project.
+            home = (LoggedModel.objects.get(model_id=model_id).experiment.project
+                    if run is None and model_id else None)
             copied = registry_services.create_version(
                 user=self.owner, model=model, source=source_path, run=run,
-                logged_model_id=model_id,
+                logged_model_id=model_id, project=home,
                 tags=dict(version.tags or {}), description=version.description or "",
                 run_link=version.run_link or "", number=number)
             if version.current_stage and version.current_stage != ModelStage.NONE:
@@ -181,9 +188,7 @@ class ModelsImport:
         points at the imported files. VersionLeftOut says why a version cannot come."""
         source_model = _source_model_id(version)
         if source_model:
-            if run is None:
-                raise VersionLeftOut("its logged model was logged by no run")
-            if not run.logged_models.filter(model_id=source_model).exists():
+            if not LoggedModel.objects.filter(model_id=source_model, run=run).exists():
                 raise VersionLeftOut("its logged model was not imported")
             return f"models:/{source_model}", source_model
         source = version.source or ""

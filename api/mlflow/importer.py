@@ -126,6 +126,7 @@ class Importer(ModelsImport):
         self.progress = progress
         self.summary = Summary()
         self.selected_runs: set[uuid.UUID] = set()  # the runs of the experiments chosen
+        self.selected_models: set[str] = set()  # and their logged models of no run
 
     # --- Experiments -----------------------------------------------------------------------
 

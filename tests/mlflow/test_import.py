@@ -452,6 +452,10 @@ def test_a_logged_model_of_no_run_arrives_with_its_files_once(source, owner, tmp
     (folder / "prompt.txt").write_text("Answer the customer kindly.\n" * 50)
     client.log_model_artifacts(agent.model_id, str(folder))
     client.finalize_logged_model(agent.model_id, "READY")
+    registered = f"agent-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(registered)
+    client.create_model_version(registered, f"models:/{agent.model_id}",
+                                model_id=agent.model_id)
     args = ("import_mlflow", "--tracking-uri", source["url"], "--experiment", name,
             "--owner", "mover")
 
@@ -466,6 +470,10 @@ def test_a_logged_model_of_no_run_arrives_with_its_files_once(source, owner, tmp
     assert files == {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
                      for path in folder.iterdir()}
     assert "logged models: 1 imported" in out.getvalue()
+    [version] = RegisteredModel.objects.get(name=registered).versions.all()
+    assert (version.version, version.run, version.source, version.logged_model_id,
+            version.registered_model.project) == (
+        1, None, f"models:/{agent.model_id}", agent.model_id, kept.experiment.project)
     again = io.StringIO()
     call_command(*args, stdout=again, stderr=io.StringIO())
     assert "logged models: 0 imported" in again.getvalue()
