@@ -22,7 +22,7 @@ from django.test import Client, RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.logs import JsonLines
-from tests.faults.test_gunicorn_kill import run_sh_gunicorn
+from tests import gunicorn as gunicorn_server
 from tests.reports.test_worker import forget_queue, free_port, wait_for
 from tracker.services import tokens as token_services
 
@@ -197,29 +197,17 @@ def test_metrics_count_report_queue_depth_from_redis(settings):
 def gunicorn(tmp_path, **env_vars):
     """gunicorn as scripts/run.sh starts it (config/gunicorn.py, 2 workers), logging JSON
     lines to a file; yields (base URL, log file) once /healthz answers."""
-    port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
            "SECRET_KEY": "operations-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
            "LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **env_vars}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        except requests.RequestException:  # not listening yet, or a worker still starting
-            return False
-
+        process, base = gunicorn_server.start(env, log, probe="/healthz")
     try:
-        wait_for(answers, 60, "gunicorn to answer")
         yield base, log_path
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        gunicorn_server.stop(process)
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ point, its param) or not at all, whatever its client was told.
 
 import os
 import re
-import shlex
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,28 +19,18 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
-from tests.reports.test_worker import free_port, wait_for
+from tests import gunicorn as gunicorn_server
+from tests.reports.test_worker import wait_for
 from tracker.models import MetricSummary, Run
 from tracker.selectors import metrics as metric_selectors
 from tracker.services import runs as run_services
 from tracker.services import tokens as token_services
 
-ROOT = Path(__file__).resolve().parents[2]
 POINTS = 2000  # per series; two series a batch
 CLIENTS = 8
 KILLS = 3
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_sh_gunicorn(port: int) -> list[str]:
-    """scripts/run.sh's gunicorn command, on `port`."""
-    text = (ROOT / "scripts" / "run.sh").read_text().replace("\\\n", " ")
-    [line] = [ln.strip() for ln in text.splitlines() if ln.strip().startswith('"$BIN/gunicorn"')]
-    line = line.replace('"$BIN/gunicorn"', shlex.quote(str(Path(sys.executable).parent /
-                                                             "gunicorn")))
-    line = line.replace("$PORT", str(port))
-    return shlex.split(line.rstrip("&"))
 
 
 def workers_of(master: int) -> list[int]:
@@ -66,29 +53,16 @@ def gunicorn(settings, tmp_path):
     if "postgresql" not in db["ENGINE"]:
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
     url = urlsplit(os.environ["DATABASE_URL"])
-    port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
            "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
            "SECRET_KEY": "gunicorn-kill-test", "TARGETLINE_VAR_DIR": str(tmp_path / "var"),
            "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "gunicorn.log").open("wb")
-    process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
+    with (tmp_path / "gunicorn.log").open("wb") as log:
+        process, process.base = gunicorn_server.start(env, log, seconds=30)
         try:
-            return requests.get(f"{base}/api/v1/", timeout=5).status_code == 200
-        except requests.RequestException:  # not listening yet, or still importing
-            return False
-    try:
-        wait_for(answers, 30, "gunicorn to answer")
-        process.base = base
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-        log.close()
+            yield process
+        finally:
+            gunicorn_server.stop(process)
 
 
 def batch(n: int) -> dict:

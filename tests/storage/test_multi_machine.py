@@ -11,8 +11,6 @@ import hashlib
 import io
 import os
 import random
-import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -25,8 +23,8 @@ from django.contrib.auth import get_user_model
 from pypdf import PdfReader
 
 from reports.sample import build_sample_project
-from tests.faults.test_gunicorn_kill import ROOT, run_sh_gunicorn
-from tests.reports.test_worker import Worker, forget_queue, free_port, wait_for
+from tests import gunicorn as gunicorn_server
+from tests.reports.test_worker import Worker, forget_queue, wait_for
 from tests.storage.conftest import PREFIX, keys, object_bytes
 from tracker.services import tokens as token_services
 
@@ -53,24 +51,12 @@ class Machine:
 
 class Web(Machine):
     def start(self) -> "Web":
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
         self.log = (self.folder / "gunicorn.log").open("wb")
-        self.process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=self.env,
-                                        stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-        def answers() -> bool:
-            try:
-                return requests.get(f"{self.base}/api/v1/", timeout=5).status_code == 200
-            except requests.RequestException:
-                return False
-        wait_for(answers, 60, f"{self.name} to answer")
+        self.process, self.base = gunicorn_server.start(self.env, self.log, what=self.name)
         return self
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(30)
+        gunicorn_server.stop(self.process)
         self.log.close()
 
 

@@ -10,7 +10,6 @@ provider, the callback, signed in.
 import html
 import os
 import re
-import signal
 import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -23,9 +22,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.faults.test_gunicorn_kill import ROOT, run_sh_gunicorn
+from tests import gunicorn as gunicorn_server
 from tests.oidc_provider import Provider
-from tests.reports.test_worker import free_port, wait_for
+from tests.reports.test_worker import free_port
 from web import sso
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +52,6 @@ def server(django_db_setup, provider, tmp_path_factory):
     if "postgresql" not in db["ENGINE"]:
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…)")
     url = urlsplit(os.environ["DATABASE_URL"])
-    port = free_port()
     folder = tmp_path_factory.mktemp("sso")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
            "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),
@@ -64,24 +62,13 @@ def server(django_db_setup, provider, tmp_path_factory):
            "OIDC_BUTTON_LABEL": "Acme ID",
            "LOGIN_FAILURE_LIMIT": str(LOGIN_FAILURE_LIMIT),
            "PROXY_COUNT": "1"}  # so that a test can speak from several addresses
-    log = (folder / "gunicorn.log").open("wb")
-    process = subprocess.Popen(run_sh_gunicorn(port), cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
+    with (folder / "gunicorn.log").open("wb") as log:
+        process, base = gunicorn_server.start(env, log, seconds=30)
         try:
-            return requests.get(f"{base}/api/v1/", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-    try:
-        wait_for(answers, 30, "gunicorn to answer")
-        provider.client.redirect_uris = [f"{base}/oidc/callback/"]
-        yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-        log.close()
+            provider.client.redirect_uris = [f"{base}/oidc/callback/"]
+            yield base
+        finally:
+            gunicorn_server.stop(process)
 
 
 @pytest.fixture(autouse=True)
@@ -345,7 +332,7 @@ def test_an_incomplete_configuration_stops_the_server(env, message):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_")}
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings",
+        cwd=gunicorn_server.ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings",
                        "SECRET_KEY": "x", **env},
         capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
