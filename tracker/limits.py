@@ -15,3 +15,7 @@ MAX_ARTIFACT_BYTES = 2 * 1024**3
 # One live result (a deployment's window): metrics, and slices each with metrics.
 MAX_LIVE_METRICS = 100
 MAX_LIVE_SLICES = 100
+# One profile (a run's reference, or a deployment's live window): features, and the bins (or
+# categories) of each. The SDK keeps 10 quantile bins and the top 20 categories by default.
+MAX_PROFILE_FEATURES = 1_000
+MAX_PROFILE_BINS = 1_000

@@ -19,6 +19,12 @@ from tracker.models.model_registry import (
     ModelVersion,
     RegisteredModel,
 )
+from tracker.models.production import (
+    ImpactKind,
+    ImpactResult,
+    LiveProfile,
+    RunProfile,
+)
 from tracker.models.projects import (
     Direction,
     Guardrail,
@@ -59,9 +65,12 @@ __all__ = [
     "Experiment",
     "Guardrail",
     "GuardrailOp",
+    "ImpactKind",
+    "ImpactResult",
     "Invitation",
     "InvitationStatus",
     "LIVE_RUNS",
+    "LiveProfile",
     "LiveResult",
     "LoggedModel",
     "Membership",
@@ -74,6 +83,7 @@ __all__ = [
     "RevealedTestResults",
     "Role",
     "Run",
+    "RunProfile",
     "RunDataset",
     "RunStatus",
     "SILENT_AFTER",

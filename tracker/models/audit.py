@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     GUARDRAILS_CHANGE = "guardrails.change", "changed the guardrails"
     DEPLOYMENT_START = "deployment.start", "started a deployment"
     DEPLOYMENT_END = "deployment.end", "ended a deployment"
+    IMPACT_RECORD = "impact.record", "recorded a business result"
+    IMPACT_DELETE = "impact.delete", "deleted a business result"
     TOKEN_CREATE = "token.create", "created an API token"
     TOKEN_REVOKE = "token.revoke", "revoked an API token"
     INVITATION_CREATE = "invitation.create", "invited someone"

@@ -39,6 +39,9 @@ class Deployment(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # What has been alerted and not yet recovered (tracker.production_rules.Episodes), so each
+    # alert goes out once per episode.
+    alert_episodes = models.JSONField(default=dict, blank=True)
 
     objects = DeploymentQuerySet.as_manager()
 

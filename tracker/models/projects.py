@@ -43,6 +43,9 @@ class Project(models.Model):
     # a production deployment of that version (tracker.services.deployments).
     deploy_alias = models.CharField(max_length=255, blank=True, default="champion")
     deploy_stage = models.CharField(max_length=20, blank=True, default="Production")
+    # What the model's production cases are, plural, as the team says it ("tickets"): the
+    # production and impact sentences count them ("on 310 checked tickets last week").
+    case_noun = models.CharField(max_length=50, blank=True, default="cases")
     # In the trash since then (tracker.services.trash): hidden from everyone but its owners'
     # trash, purged TRASH_DAYS later.
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -182,7 +182,8 @@ def _judged(run: Run, target: Target) -> tuple[float | None, int | None]:
     return (math.nan if value is None else value), step
 
 
-def _judged_value(run: Run, target: Target) -> float | None:
+def judged_value(run: Run, target: Target) -> float | None:
+    """The run's value of the target metric on the judged split (None when never logged)."""
     return _judged(run, target)[0]
 
 
@@ -200,7 +201,7 @@ def standing(*, project: Project) -> Standing:
     ranked = _top_ranked(project, target, rules, wanted=1, need_passing=True)
     chosen = choose(ranked)
     baseline, baseline_selection = _best_baseline(project, target)
-    baseline_judged = _judged_value(baseline, target) if baseline else None
+    baseline_judged = judged_value(baseline, target) if baseline else None
     if chosen is None:
         if not Run.objects.live().filter(project=project, status=RunStatus.FINISHED).exists():
             reason = "no_finished_runs"

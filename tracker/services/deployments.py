@@ -39,7 +39,7 @@ def check_environment(environment: object, *, field: str = "environment") -> str
     return environment
 
 
-def _run_of(project: Project, run_id: object) -> Run:
+def run_of_project(project: Project, run_id: object) -> Run:
     """The project's run of that id; the same answer for a run of another project as for
     no run at all, so that an id tells nothing about other projects."""
     text = str(run_id).strip().replace("-", "").lower() if isinstance(run_id, str) else ""
@@ -94,7 +94,7 @@ def start_deployment(*, project: Project, user, environment: str, run_id: object
         raise InvalidInput('send either "run" (a run id) or "model" ({"name", "version"}), '
                            "not both nor neither", field="run")
     version = _version_of(project, model) if model is not None else None
-    run = _run_of(project, run_id) if run_id is not None else version.run
+    run = run_of_project(project, run_id) if run_id is not None else version.run
     return _deploy(project=project, user=user, environment=environment, run=run,
                    version=version, started_at=started_at or timezone.now(),
                    note=note or "", address=address)
