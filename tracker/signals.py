@@ -17,3 +17,10 @@ target_changed = Signal()
 # `project=`. Each receiver returns the names of the files in default storage that go with
 # it (the reports' PDFs); they are removed once the project's rows are gone.
 project_purging = Signal()
+
+# Sent after a deployment's live figures may have changed the production answer: a live
+# result or a live profile of a window stored (services.deployments.record_live_result,
+# services.production.record_live_profile), or the reference profile of a deployed run
+# replaced (services.production.record_run_profile), with `project=`. The reports app checks
+# the production alerts (below the bar, significant drift).
+production_changed = Signal()

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from tracker import limits
+from tracker import limits, signals
 from tracker.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from tracker.models import AuditAction, Deployment, LiveResult, ModelVersion, Project, Run
 from tracker.selectors.model_registry import parse_version
@@ -222,6 +222,8 @@ def record_live_result(*, deployment: Deployment, window_start: datetime,
                            field="labelled")
     if not Deployment.objects.filter(pk=deployment.pk).exists():
         raise NotFound(f"no deployment {deployment.pk}", field="deployment")
-    return LiveResult.objects.update_or_create(
+    stored = LiveResult.objects.update_or_create(
         deployment=deployment, window_start=window_start, window_end=window_end,
         defaults=fields)
+    signals.production_changed.send(sender=Project, project=deployment.project)
+    return stored

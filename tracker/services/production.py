@@ -12,10 +12,11 @@ from datetime import date, datetime
 from django.db import transaction
 
 from tracker import drift as drift_rules
-from tracker import limits
+from tracker import limits, signals
 from tracker import production_rules as rules
 from tracker.errors import InvalidInput, LimitExceeded, NotFound
 from tracker.models import Deployment, LiveProfile, Project, Run, RunProfile
+from tracker.selectors.deployments import live_deployment
 from tracker.selectors.production import ProductionAnswer, production_answer, reference_profile
 
 
@@ -44,7 +45,10 @@ def record_run_profile(*, run: Run, profile: object) -> tuple[RunProfile, bool]:
     checked = _checked(profile)
     if not Run.objects.filter(pk=run.pk).exists():
         raise NotFound(f"no run {run.pk}", field="run")
-    return RunProfile.objects.update_or_create(run=run, defaults={"profile": checked})
+    stored = RunProfile.objects.update_or_create(run=run, defaults={"profile": checked})
+    if Deployment.objects.live().filter(run=run).exists():  # its drift is read against it
+        signals.production_changed.send(sender=Project, project=run.project)
+    return stored
 
 
 def record_live_profile(*, deployment: Deployment, window_start: datetime,
@@ -58,25 +62,33 @@ def record_live_profile(*, deployment: Deployment, window_start: datetime,
     checked = _checked(profile, reference=reference.profile if reference else None)
     if not Deployment.objects.filter(pk=deployment.pk).exists():
         raise NotFound(f"no deployment {deployment.pk}", field="deployment")
-    return LiveProfile.objects.update_or_create(
+    stored = LiveProfile.objects.update_or_create(
         deployment=deployment, window_start=window_start, window_end=window_end,
         defaults={"profile": checked})
+    signals.production_changed.send(sender=Project, project=deployment.project)
+    return stored
 
 
 def due_alerts(*, project: Project, today: date | None = None,
                environment: str = "production") -> tuple[ProductionAnswer, rules.Alerts | None]:
     """The production answer and the alerts due now, once per episode: the deployment's
     stored episodes are read and updated under a row lock, so two workers evaluating at once
-    send each alert once. No alerts (None) when nothing is deployed or no target is agreed."""
-    answer = production_answer(project=project, today=today, environment=environment)
-    if answer.deployment is None or answer.target is None:
-        return answer, None
-    drift = answer.drift.features if answer.drift else []
+    send each alert once. No alerts (None) when nothing is deployed or no target is agreed.
+
+    The row is locked before the answer is read: evaluations are applied in the order they
+    take the lock, each reading figures at least as new as the one before (one that read
+    older figures cannot reopen an episode a newer one closed). Called inside the caller's
+    transaction, the lock holds until it commits, so the caller can record what it sends
+    with the episodes it stores: both, or neither."""
     with transaction.atomic():
-        locked = (Deployment.objects.select_for_update()
-                  .filter(pk=answer.deployment.pk).first())
-        if locked is None:
+        live = live_deployment(project=project, environment=environment)
+        locked = (Deployment.objects.select_for_update().filter(pk=live.pk).first()
+                  if live is not None else None)
+        answer = production_answer(project=project, today=today, environment=environment)
+        if (locked is None or answer.deployment is None or answer.deployment.pk != locked.pk
+                or answer.target is None):
             return answer, None
+        drift = answer.drift.features if answer.drift else []
         alerts = rules.alerts_due(rules.Episodes.from_dict(locked.alert_episodes),
                                   status=answer.status, drift=drift)
         if alerts.episodes.as_dict() != rules.Episodes.from_dict(locked.alert_episodes).as_dict():
