@@ -34,7 +34,8 @@ class WebhookInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=WEBHOOK_KINDS,
                                    help_text="the format of the message")
     events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS),
-                                   help_text="report, target_met, winner_changed")
+                                   help_text="report, target_met, winner_changed, "
+                                   "production.below_bar, production.drift")
     active = serializers.BooleanField(required=False, default=True)
 
 

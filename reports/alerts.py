@@ -114,27 +114,34 @@ def _record(*, project: Project, current: Standing, news: _News) -> list[Alert]:
     with transaction.atomic():
         lead = None
         if news.first_met:
-            lead = _create_alert(project=project, kind=AlertKind.TARGET_MET,
+            lead = create_alert(project=project, kind=AlertKind.TARGET_MET,
                                  key=news.met_key, **told)
             if lead:
                 created.append(lead)
         if news.new_winner:
-            alert = _create_alert(project=project, kind=AlertKind.WINNER_CHANGED,
+            alert = create_alert(project=project, kind=AlertKind.WINNER_CHANGED,
                                   key=news.winner_key, sent_with=lead, **told)
             if alert:
                 created.append(alert)
-        # Email goes to projects with a check-in switched on; webhooks listen on their own.
-        emails = (selectors.alert_recipients(project=project)
-                  if selectors.emails_alerts(project_id=project.pk) else [])
-        for alert in created:
-            if alert.sent_with_id is None:
-                Delivery.objects.bulk_create(Delivery(alert=alert, email=e) for e in emails)
+        address_emails(project=project, alerts=created)
     return created
 
 
-def _create_alert(*, project: Project, kind: str, key: str, **fields) -> Alert | None:
+def create_alert(*, project: Project, kind: str, key: str, **fields) -> Alert | None:
+    """The alert of this event, or None when it has been recorded already (its key)."""
     try:
         with transaction.atomic():
             return Alert.objects.create(project=project, kind=kind, key=key, **fields)
     except IntegrityError:
         return None  # another worker recorded the same event first
+
+
+def address_emails(*, project: Project, alerts: list[Alert]) -> None:
+    """A Delivery per recipient for each alert with an email of its own (not told inside
+    another one's). Email goes to projects with a check-in switched on; webhooks listen on
+    their own."""
+    emails = (selectors.alert_recipients(project=project)
+              if selectors.emails_alerts(project_id=project.pk) else [])
+    for alert in alerts:
+        if alert.sent_with_id is None:
+            Delivery.objects.bulk_create(Delivery(alert=alert, email=e) for e in emails)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from reports import schedule
-from tracker.models import Project, Run
+from tracker.models import Deployment, Project, Run
 
 
 class Cadence(models.TextChoices):
@@ -170,6 +170,8 @@ class Report(models.Model):
 class AlertKind(models.TextChoices):
     TARGET_MET = "target_met", "target met for the first time"
     WINNER_CHANGED = "winner_changed", "new best model"
+    BELOW_BAR = "production.below_bar", "the live model fell below the agreed bar"
+    DRIFT = "production.drift", "an input of the live model drifted significantly"
 
 
 class Alert(models.Model):
@@ -177,10 +179,16 @@ class Alert(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    # target_met: the target it met; winner_changed: "<previous best run>-><new best run>".
+    # target_met: the target it met; winner_changed: "<previous best run>-><new best run>";
+    # production.below_bar: "<deployment>|<window start>|<window end>" of the window that fell
+    # below; production.drift: "<deployment>|<window start>|<window end>|<features>" (the
+    # reports.production_alerts docstring says why).
     key = models.CharField(max_length=300)
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL,
                             related_name="+")
+    # The production alerts' deployment (its run is `run`).
+    deployment = models.ForeignKey(Deployment, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     previous_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     subject = models.CharField(max_length=300)
@@ -260,6 +268,8 @@ class WebhookEvent(models.TextChoices):
     REPORT = "report", "a check-in report went out"
     TARGET_MET = AlertKind.TARGET_MET.value, "the target is met for the first time"
     WINNER_CHANGED = AlertKind.WINNER_CHANGED.value, "a new best model"
+    PRODUCTION_BELOW_BAR = AlertKind.BELOW_BAR.value, "the live model fell below the agreed bar"
+    PRODUCTION_DRIFT = AlertKind.DRIFT.value, "an input of the live model drifted significantly"
 
 
 class Webhook(models.Model):

@@ -343,14 +343,16 @@ def emails_alerts(*, project_id: int) -> bool:
 
 
 ALERT_EVENTS = (WebhookEvent.TARGET_MET, WebhookEvent.WINNER_CHANGED)
+PRODUCTION_EVENTS = (WebhookEvent.PRODUCTION_BELOW_BAR, WebhookEvent.PRODUCTION_DRIFT)
 
 
-def wants_alerts(*, project_id: int) -> bool:
+def wants_alerts(*, project_id: int, events: tuple[str, ...] = ALERT_EVENTS) -> bool:
     """Whether anyone hears of the project's alerts: emailed (a check-in switched on), or
-    an active webhook listening to "target_met" or "winner_changed"."""
+    an active webhook listening to one of `events` ("target_met" or "winner_changed"; the
+    production alerts' are PRODUCTION_EVENTS)."""
     if emails_alerts(project_id=project_id):
         return True
-    return any(set(events) & set(ALERT_EVENTS) for events in Webhook.objects.filter(
+    return any(set(listened) & set(events) for listened in Webhook.objects.filter(
         project_id=project_id, active=True).values_list("events", flat=True))
 
 

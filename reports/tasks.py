@@ -33,6 +33,7 @@ from reports import pdf
 from reports.alerts import check_alerts
 from reports.delivery import deliver_alert, deliver_report
 from reports.dispatch import dispatch_and_recover
+from reports.production_alerts import check_production_alerts
 from reports.rendering import render_report
 from reports.webhook_sending import send_webhook
 from reports.webhooks import notify_alerts, notify_report, stalled_deliveries
@@ -125,13 +126,24 @@ def deliver_report_task(self, report_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def check_alerts_task(project_id: int, run_id: str | None = None) -> None:
     """Record what a change made news, then queue its email and its webhook posts."""
-    alerts = check_alerts(project_id=project_id, run_id=run_id)
+    _queue_alerts(check_alerts(project_id=project_id, run_id=run_id))
+
+
+def _queue_alerts(alerts) -> None:
+    """Queue the email of each alert with one of its own, and each webhook's notice."""
     for alert in alerts:
         logger.info("alert %s: %s", alert.pk, alert.subject)
         if alert.sent_with_id is None:  # one told with another goes out in that one's email
             enqueue_task(deliver_alert_task, alert.pk)
     for delivery_id in notify_alerts(alerts=alerts):
         enqueue_task(deliver_webhook_task, delivery_id)
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def check_production_alerts_task(project_id: int) -> None:
+    """Record the production alerts due (below the bar, significant drift), once per
+    episode, then queue their email and their webhook posts."""
+    _queue_alerts(check_production_alerts(project_id=project_id))
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True,

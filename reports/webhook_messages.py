@@ -6,7 +6,8 @@
 - generic: the notice itself as JSON, signed (docs/webhooks.md tells a receiver how to check).
 
 Every kind carries the same words: a title, the verdict when there is one, one sentence,
-and absolute links to the project's dashboard and, for a report, its PDF.
+and absolute links to the project's dashboard and, for a report, its PDF (for a production
+alert, its Production page).
 """
 
 import hashlib
@@ -25,7 +26,7 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 class Notice:
     """One event of a project, in words and links, whatever the channel."""
 
-    event: str  # "report", "target_met", "winner_changed"
+    event: str  # "report", "target_met", "winner_changed", "production.below_bar", …
     event_id: str  # the same for every webhook told about this event, e.g. "report:12"
     occurred_at: str  # ISO 8601, UTC
     project_slug: str
@@ -36,6 +37,7 @@ class Notice:
     verdict: str | None = None  # e.g. "met"
     verdict_label: str | None = None  # e.g. "Target met"
     pdf_url: str | None = None
+    production_url: str | None = None  # the Production page, for the production alerts
     details: dict = field(default_factory=dict)  # the event's own facts (report, runs)
 
 
@@ -50,7 +52,8 @@ def generic_body(notice: Notice) -> dict:
         "verdict": ({"code": notice.verdict, "label": notice.verdict_label}
                     if notice.verdict else None),
         "sentence": notice.sentence,
-        "links": {"dashboard": notice.dashboard_url, "pdf": notice.pdf_url},
+        "links": {"dashboard": notice.dashboard_url, "pdf": notice.pdf_url,
+                  **({"production": notice.production_url} if notice.production_url else {})},
         **notice.details,
     }
 
@@ -62,6 +65,8 @@ def _slack_escape(text: str) -> str:
 
 def _links(notice: Notice) -> list[tuple[str, str]]:
     links = [("Open the dashboard", notice.dashboard_url)]
+    if notice.production_url:
+        links.insert(0, ("Open the Production page", notice.production_url))
     if notice.pdf_url:
         links.append(("Read the PDF report", notice.pdf_url))
     return links

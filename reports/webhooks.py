@@ -7,7 +7,8 @@ key), with the body it will receive; they return the ids for the caller to queue
 (reports.tasks.deliver_webhook_task), and reports.webhook_sending posts them.
 
 Events: "report" (a check-in report went out: its verdict, its sentence, links to the
-dashboard and the PDF), "target_met" and "winner_changed" (the alerts of reports.alerts).
+dashboard and the PDF), "target_met" and "winner_changed" (the alerts of reports.alerts),
+"production.below_bar" and "production.drift" (those of reports.production_alerts).
 """
 
 import secrets
@@ -35,6 +36,7 @@ from reports.webhook_addresses import RefusedAddress, check_url, split_url
 from reports.webhook_messages import Notice, message_body
 from tracker.errors import InvalidInput
 from tracker.models import AuditAction, Project
+from tracker.production_rules import feature_words
 from tracker.services import audit
 
 MAX_WEBHOOKS = 20  # per project
@@ -238,13 +240,52 @@ def alert_notice(alert: Alert) -> Notice:
     )
 
 
+PRODUCTION_KINDS = (AlertKind.BELOW_BAR, AlertKind.DRIFT)
+
+
+def production_notice(alert: Alert) -> Notice:
+    """A production alert (the live model below the bar, inputs drifted significantly) as a
+    notice: what happened and the production sentence, the figures, the drift."""
+    project = alert.project
+    facts = alert.snapshot or {}
+    below = alert.kind == AlertKind.BELOW_BAR
+    drifted = [feature_words(f) for f in facts.get("drifted", [])]
+    title = email_texts.production_alert_subject(
+        project=project.name, below_bar=below, direction=facts.get("direction"),
+        drifted=drifted)
+    lead = (email_texts.below_bar_lead(direction=facts.get("direction")) if below
+            else email_texts.DRIFT_LEAD)
+    live = facts.get("live")
+    drift = facts.get("drift")
+    return Notice(
+        event=alert.kind, event_id=f"alert:{alert.pk}", occurred_at=_iso(alert.created_at),
+        project_slug=project.slug, project_name=project.name, title=title,
+        sentence=f"{lead} {facts.get('sentence', '')}".strip(),
+        dashboard_url=_dashboard_url(project), production_url=facts.get("production_url"),
+        details={
+            "deployment": facts.get("deployment"),
+            "status": facts.get("status"), "retrain": facts.get("retrain"),
+            "target": {"metric": facts.get("metric"), "direction": facts.get("direction"),
+                       "threshold": facts.get("threshold")},
+            "live": {k: live[k] for k in ("value", "window_start", "window_end", "labelled",
+                                          "count")} if live else None,
+            "test": {"value": facts.get("test_value")},
+            "drift": {"window_start": drift["window_start"], "window_end": drift["window_end"],
+                      "features": drift["features"]} if drift else None,
+            "drifted": facts.get("drifted", []) if not below else [],
+        },
+    )
+
+
 def notify_alerts(*, alerts: list[Alert]) -> list[int]:
     """Tell the webhooks listening to each alert's kind about it, once."""
     created: list[int] = []
     for alert in alerts:
         webhooks = listening(project_id=alert.project_id, event=alert.kind)
         if webhooks:
-            created += _record(webhooks, alert_notice(alert))
+            notice = (production_notice(alert) if alert.kind in PRODUCTION_KINDS
+                      else alert_notice(alert))
+            created += _record(webhooks, notice)
     return created
 
 

@@ -1,8 +1,9 @@
 """Report work started outside a worker, queued for one: what the interfaces call.
 
 The web UI, the API and `manage.py sendreport` ask for a report here, and the tracking
-domain's signals ask for an alert check here (reports.receivers); each queues its Celery
-task once the caller's transaction commits (reports.tasks tells the rest of the way).
+domain's signals ask for an alert check (of the best model, of production) here
+(reports.receivers); each queues its Celery task once the caller's transaction commits
+(reports.tasks tells the rest of the way).
 """
 
 from datetime import datetime
@@ -34,3 +35,9 @@ def check_alerts_after_commit(*, project_id: int, run_id: str | None = None) -> 
     """Check the project's alerts in a worker once the current transaction commits."""
     args = (project_id,) if run_id is None else (project_id, run_id)
     tasks.enqueue_task(tasks.check_alerts_task, *args)
+
+
+def check_production_alerts_after_commit(*, project_id: int) -> None:
+    """Check the project's production alerts in a worker once the current transaction
+    commits."""
+    tasks.enqueue_task(tasks.check_production_alerts_task, project_id)

@@ -10,7 +10,7 @@ from tests.reports.webhook_receiver import Receiver
 from tracker.services import projects as project_services
 
 TASKS = ("dispatch_checkins", "render_report_task", "deliver_report_task", "check_alerts_task",
-         "deliver_alert_task", "deliver_webhook_task")
+         "check_production_alerts_task", "deliver_alert_task", "deliver_webhook_task")
 
 
 @pytest.fixture(autouse=True)

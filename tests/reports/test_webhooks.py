@@ -79,7 +79,9 @@ def test_an_owner_changes_and_removes_a_webhook(project, api, hook_settings):
     ({"events": []}, "events", "events must be a list of one or more of report"),
     ({"events": "report"}, "events", "events must be a list"),
     ({"events": ["report", "deployed"]}, "events[1]", "events[1] must be one of report, "
-                                                      "target_met, winner_changed"),
+                                                      "target_met, winner_changed, "
+                                                      "production.below_bar, production.drift, "
+                                                      "not 'deployed'"),
     ({"active": "yes"}, "active", "active must be true or false"),
     ({"secret": "mine"}, "secret", "secret is not a field of a webhook"),
 ])
