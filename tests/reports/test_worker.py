@@ -172,6 +172,7 @@ def start_worker(django_db_setup, tmp_path, settings, smtp):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    settings.REPORT_QUEUE = env["REPORT_QUEUE"]  # what the test process queues reaches them
     # the worker's var/ (the filesystem broker's folders, the secret key), as `make run` has it
     subprocess.run([sys.executable, "manage.py", "quickstart", "--no-admin"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
