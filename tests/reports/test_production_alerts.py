@@ -287,3 +287,24 @@ def test_two_workers_checking_at_once_email_each_recipient_once(deployed):
         deliver_alert(alert_id=alert.pk)
     assert emails() == [(to, "News topics: the live model fell below the agreed bar")
                         for to in RECIPIENTS]
+
+
+def test_slack_and_teams_lead_with_the_production_page(deployed, settings):
+    settings.PUBLIC_BASE_URL = "https://tl.example.com"
+    for kind in ("slack", "teams"):
+        create_webhook(project=deployed.project, url=f"https://93.184.215.14/{kind}",
+                       kind=kind, events=["production.below_bar"])
+    week(deployed, 0, 0.80)
+    notify_alerts(alerts=check(deployed.project))
+    slack, teams = (WebhookDelivery.objects.get(webhook__kind=kind).body
+                    for kind in ("slack", "teams"))
+    assert slack["blocks"][0]["text"]["text"] == (
+        "News topics: the live model fell below the agreed bar")
+    assert slack["blocks"][2]["elements"][0]["text"] == (
+        "<https://tl.example.com/p/news-topics/production/|Open the Production page> · "
+        "<https://tl.example.com/p/news-topics/|Open the dashboard>")
+    card = teams["attachments"][0]["content"]
+    assert [a["title"] for a in card["actions"]] == ["Open the Production page",
+                                                     "Open the dashboard"]
+    assert card["body"][1]["text"].startswith(
+        "The model live in production has fallen below the agreed bar. Live since")
