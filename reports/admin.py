@@ -122,8 +122,8 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["project__slug", "subject"]
     inlines = [DeliveryInline]
-    readonly_fields = ["project", "kind", "key", "run", "previous_run", "subject", "body",
-                       "snapshot", "sent_with", "created_at"]
+    readonly_fields = ["project", "kind", "key", "run", "previous_run", "deployment", "subject",
+                       "body", "snapshot", "sent_with", "created_at"]
 
     def has_add_permission(self, request):
         return False
