@@ -131,6 +131,10 @@ def test_empty_states_say_what_to_send(demo):
 
 def test_a_reader_opens_a_features_histograms(page, live_server, demo, login, shoot):
     seed_production(demo.project, demo.olivia)
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(
+        (live_server.url, "data:", "blob:")) else problems.append(r.url))
     login("victor")
     page.set_viewport_size(LAPTOP)
     page.goto(f"{live_server.url}/p/{demo.slug}/production/")
@@ -153,4 +157,8 @@ def test_a_reader_opens_a_features_histograms(page, live_server, demo, login, sh
     page.set_viewport_size(PHONE)
     page.reload()
     expect(page.locator("#feature-detail")).to_have_attribute("data-feature", "ticket length")
+    expect(page.locator("#live-chart")).to_have_attribute("data-loaded", "true")
     shoot(page, "production-tab-phone")
+    # Usable on a phone: nothing but tables and charts wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert problems == []  # no script error, nothing fetched from elsewhere (plotly included)

@@ -33,25 +33,26 @@
         type: "scatter", mode: "markers", name: "too few checked", cliponaxis: false,
         marker: { color: "#fff", size: 9, line: { color: TEST, width: 2 } },
         hovertemplate: "%{text} (too few to count)<extra></extra>" }
-    ].filter(function (trace) { return trace.x.length; });
-    // The bar and the test figure are lines across the chart named in the legend: labels
-    // on the chart would sit on each other, the two being often a point apart.
-    var xs = data.counted.x.concat(data.too_few.x);
-    var ends = [Math.min.apply(null, xs), Math.max.apply(null, xs)];
-    function level(y, name, colour, dash) {
-      return { x: ends, y: [y, y], type: "scatter", mode: "lines", name: safe(name),
+    ].filter(function (trace) { return trace.x.length; });  // no hollow points: no entry
+    // The bar and the test figure are lines across the whole chart (even over one window),
+    // named in the legend by empty traces: labels on the chart would sit on each other, the
+    // two being often a point apart.
+    var shapes = [line(data.threshold, BAR, "dash")];
+    function named(name, colour, dash) {
+      return { x: [null], y: [null], type: "scatter", mode: "lines", name: safe(name),
                line: { color: colour, width: 1.8, dash: dash }, hoverinfo: "skip" };
     }
-    traces.push(level(data.threshold, "agreed bar: " + data.threshold, BAR, "dash"));
+    traces.push(named("agreed bar: " + data.threshold, BAR, "dash"));
     if (data.test_value !== null) {
-      traces.push(level(data.test_value, "on " + data.judged_on + ": " +
+      shapes.push(line(data.test_value, TEST, "dot"));
+      traces.push(named("on " + data.judged_on + ": " +
                         String(parseFloat(data.test_value.toPrecision(4))), TEST, "dot"));
     }
     var layout = charts.baseLayout({
       xaxis: { type: "date", gridcolor: "#e8ecf1", automargin: true, zeroline: false },
       yaxis: { title: { text: safe(data.metric) }, range: data.y_axis.range,
                gridcolor: "#e8ecf1", automargin: true, zeroline: false },
-      annotations: charts.offScaleNotes(data.y_axis.off_scale)
+      shapes: shapes, annotations: charts.offScaleNotes(data.y_axis.off_scale)
     });
     Plotly.newPlot(el, traces, layout, charts.config).then(function () {
       el.setAttribute("data-loaded", "true");
