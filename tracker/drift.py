@@ -163,8 +163,9 @@ def _psi(reference_counts: list[int], live_counts: list[int]) -> float:
     return total
 
 
-def _aligned(reference: dict, live: dict) -> tuple[list[int], list[int]]:
-    """The two features' counts over the same bins.
+def bins(reference: dict, live: dict) -> tuple[list, list[int], list[int]]:
+    """The bins two histograms of a feature are compared over, and each side's counts in them:
+    (low, high) edge pairs for a numeric feature, category names for a categorical one.
 
     Numeric: the bins are the reference's (a live profile uses its edges). Categorical: a live
     category the reference lists keeps its bin; one it does not is counted under the
@@ -172,14 +173,17 @@ def _aligned(reference: dict, live: dict) -> tuple[list[int], list[int]]:
     and as a new bin otherwise (its reference share is then EPSILON: a big contribution).
     """
     if reference["kind"] == NUMERIC:
-        return list(reference["counts"]), list(live["counts"])
+        edges = reference["edges"]
+        return (list(zip(edges, edges[1:], strict=False)), list(reference["counts"]),
+                list(live["counts"]))
     expected = dict(reference["counts"])
     actual: dict[str, int] = dict.fromkeys(expected, 0)
     for category, count in live["counts"].items():
         key = category if category in expected or OTHER not in expected else OTHER
         actual[key] = actual.get(key, 0) + count
     categories = sorted(actual)
-    return [expected.get(c, 0) for c in categories], [actual[c] for c in categories]
+    return (categories, [expected.get(c, 0) for c in categories],
+            [actual[c] for c in categories])
 
 
 def comparable(reference: dict, live: dict) -> bool:
@@ -196,7 +200,7 @@ def psi(reference: dict, live: dict) -> float | None:
 
     None when either side counted nothing (no shares to compare).
     """
-    expected, actual = _aligned(reference, live)
+    _, expected, actual = bins(reference, live)
     if sum(expected) == 0 or sum(actual) == 0:
         return None
     return round(_psi(expected, actual), PSI_DECIMALS)

@@ -6,8 +6,10 @@ flattening the chart; runs that ended within a minute drawn in order; a wall-tim
 when the points are at least a second apart. web/static/web/charts.js draws what this says.
 """
 
+from datetime import UTC, datetime
+
 from reports import axes
-from tracker import phrasing
+from tracker import days, drift, phrasing, production_rules
 from tracker.numbers import finite_or_none
 from web import presenters
 
@@ -118,3 +120,112 @@ def curve_axes(traces: list[dict], *, bar: float | None, bar_text: str,
                       "drawn by step"),
         "bar": {"y": bar, "text": bar_text} if bar is not None else None,
     }
+
+
+# --- the Production tab ----------------------------------------------------------------------
+
+
+def _day_ms(day) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def window_text(start, end, *, today) -> str:
+    """A live window's days: "from 3 to 9 November" (a datetime end is exclusive)."""
+    return days.span_words(days.as_day(start), days.last_day(start, end), today=today)
+
+
+def _window_text(start, end, *, today) -> str:
+    text = window_text(start, end, today=today)
+    return text[:1].upper() + text[1:]
+
+
+def live_chart(*, answer, today) -> dict | None:
+    """The target metric on each live window of the deployment in production (drawn on the
+    window's last day), against its test figure and the agreed bar. Windows with too few
+    labelled cases to count (production_rules.MIN_LABELLED) are drawn apart, hollow: the
+    status ignores them. None without a target or a window that measured the metric."""
+    target = answer.target
+    windows = sorted((w for w in answer.windows if finite_or_none(w.value) is not None),
+                     key=lambda w: (days.last_day(w.start, w.end), days.as_day(w.start)))
+    if target is None or not windows:
+        return None
+    counted = {(w.start, w.end) for w in production_rules.counting(windows)}
+    test_value = finite_or_none(answer.test_value)
+    cases = answer.project.case_noun or "cases"
+
+    def series(keep) -> dict:
+        kept = [w for w in windows if keep(w)]
+        return {"x": [_day_ms(days.last_day(w.start, w.end)) for w in kept],
+                "y": [w.value for w in kept],
+                "text": [f"{_window_text(w.start, w.end, today=today)}: "
+                         f"{presenters.number(w.value)} on {w.labelled:,} checked {cases}"
+                         for w in kept]}
+
+    return {
+        "metric": phrasing.metric_label(target.metric),
+        "threshold": target.threshold,
+        "test_value": test_value,
+        "judged_on": target.judged_on,
+        "min_labelled": production_rules.MIN_LABELLED,
+        "counted": series(lambda w: (w.start, w.end) in counted),
+        "too_few": series(lambda w: (w.start, w.end) not in counted),
+        "y_axis": _value_axis([w.value for w in windows] + [test_value], bar=target.threshold,
+                              context={},
+                              bounds=axes.metric_bounds(target.metric,
+                                                        target.definition or None)),
+    }
+
+
+def _bin_label(one) -> str:
+    if isinstance(one, tuple):
+        return f"{presenters.number(one[0])}–{presenters.number(one[1])}"
+    return one
+
+
+def _shares(counts: list[int]) -> list[float]:
+    total = sum(counts)
+    return [count / total if total else 0.0 for count in counts]
+
+
+def feature_histograms(*, reference: dict, live: dict, readings, today) -> dict:
+    """Per input feature of the latest window's drift (`live` is that window's profile): the
+    reference and live shares per bin, the bins named by their edges or categories as the
+    PSI compares them, and the feature's PSI on each live window (`readings`, from
+    tracker.selectors.production.drift_readings)."""
+    found = {}
+    for name, live_feature in live["features"].items():
+        reference_feature = reference["features"].get(name)
+        if (name == drift.PREDICTION or reference_feature is None
+                or not drift.comparable(reference_feature, live_feature)):
+            continue
+        bins, expected, actual = drift.bins(reference_feature, live_feature)
+        over_windows = [(reading, item) for reading in readings
+                        for item in reading.features if item.feature == name]
+        found[name] = {
+            "kind": reference_feature["kind"],
+            "bins": [_bin_label(one) for one in bins],
+            "reference": _shares(expected),
+            "live": _shares(actual),
+            "psi": {"x": [_day_ms(days.last_day(r.window_start, r.window_end))
+                          for r, _ in over_windows],
+                    "y": [item.psi for _, item in over_windows],
+                    "text": [_window_text(r.window_start, r.window_end, today=today)
+                             for r, _ in over_windows]},
+        }
+    return {"features": found, "moderate_from": drift.MODERATE_FROM,
+            "significant_above": drift.SIGNIFICANT_ABOVE}
+
+
+def live_rows(*, answer, today) -> list[dict]:
+    """The live results under the chart, the latest window first: when, the target metric's
+    value (None when not measured), the cases checked and seen, and whether the window
+    counts for the status."""
+    if answer.target is None:
+        return []
+    counted = {(w.start, w.end) for w in production_rules.counting(answer.windows)}
+    return [{"when": _window_text(r.window_start, r.window_end, today=today),
+             "value": finite_or_none(r.metrics.get(answer.target.metric)),
+             "labelled": r.labelled, "count": r.count,
+             "counts": (r.window_start, r.window_end) in counted}
+            for r in sorted(answer.results, key=lambda r: (r.window_end, r.window_start),
+                            reverse=True)]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from reports import narrative
-from tracker import mlflow_mapping, phrasing
+from tracker import mlflow_mapping, numbers, phrasing
 from tracker.query.parser import parse_field
 from tracker.query.syntax import ATTRIBUTES, FilterError
 
@@ -379,3 +379,53 @@ def webhook_address(url: str) -> str:
     except ValueError:
         return "(an address that cannot be read)"
     return f"{shown}/…" if parts.path.strip("/") or parts.query else shown
+
+
+# --- business results ------------------------------------------------------------------------
+
+IMPACT_ROOM = 1.15  # the interval bar's scale reaches this far past the interval's wider end
+
+
+def _signed(value: float, *, rate: bool) -> str:
+    text = numbers.format_fixed(abs(value) * 100) if rate else numbers.format_number(abs(value))
+    shown_as_zero = not text.strip("0.")
+    return text if shown_as_zero else ("+" if value > 0 else "−") + text
+
+
+def impact_bar(reading) -> dict:
+    """A business result's difference and 95 % interval as a small forest-plot bar, in the
+    reader's terms: better to the right of zero, whatever the metric's direction (a fall in
+    handling time is drawn to the right). Positions are percentages of the bar's width,
+    zero in the middle; the figures are the difference and the interval's ends, signed
+    (+ better) in points for rates, in the result's unit for means ("+3.4 to +6.5 points":
+    the unit said once)."""
+    result = reading.result
+    sign = 1 if result.direction == phrasing.MAXIMIZE else -1
+    found = reading.difference
+    low, high = sorted((sign * found.low, sign * found.high))
+    estimate = sign * found.estimate
+    reach = max(abs(low), abs(high)) * IMPACT_ROOM or 1.0
+
+    def at(value: float) -> float:
+        return round(50 + 50 * value / reach, 2)
+
+    rate = reading.is_rate
+    unit = " points" if rate else (f" {result.unit}" if result.unit else "")
+    return {"low": at(low), "width": round(at(high) - at(low), 2), "estimate": at(estimate),
+            "estimate_text": _signed(estimate, rate=rate) + unit,
+            "low_text": _signed(low, rate=rate),
+            "high_text": _signed(high, rate=rate) + unit}
+
+
+def class_share_rows(predictions) -> list[dict]:
+    """The share of predictions per class in training and live (tracker.drift.Predictions),
+    as percentages with one decimal, the classes most predicted in training first, then
+    those only predicted live; "—" where a side never predicted the class."""
+    names = list(predictions.reference) + [n for n in predictions.live
+                                           if n not in predictions.reference]
+
+    def share(shares: dict, name: str) -> str:
+        return f"{numbers.format_fixed(shares[name] * 100)} %" if name in shares else "—"
+
+    return [{"name": name, "reference": share(predictions.reference, name),
+             "live": share(predictions.live, name)} for name in names]

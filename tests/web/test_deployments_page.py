@@ -47,7 +47,7 @@ def test_the_dashboard_says_what_is_live_since_when(page, live_server, demo, log
 
     expect(page.locator("#live-line")).to_have_text(
         f"Live In production since 3 November 2026: topic-classifier version 1 "
-        f"(run {runs['winner'].name}).", use_inner_text=True)
+        f"(run {runs['winner'].name}). See how it does in production", use_inner_text=True)
     rows = page.locator("table.deployments tbody tr")
     expect(rows).to_have_count(3)
     assert [rows.nth(i).inner_text().split("\t")[:4] for i in range(3)] == [

@@ -56,6 +56,7 @@ def project_urls(demo) -> list[str]:
         reverse("web:compare", args=[SLUG]) + f"?run={run.id}",
         reverse("web:curves", args=[SLUG]) + f"?key=loss&split=train&run={run.id}",
         reverse("web:run", args=[run.id]), reverse("web:models", args=[SLUG]),
+        reverse("web:production", args=[SLUG]),
     ]
 
 

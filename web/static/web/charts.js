@@ -349,4 +349,8 @@
   drawProgress();
   drawCompare();
   drawRun();
+
+  // The helpers other pages' scripts draw with (web/static/web/production.js).
+  window.TargetlineCharts = { safe: safe, readJSON: readJSON, baseLayout: baseLayout,
+                              offScaleNotes: offScaleNotes, config: CONFIG };
 })();
