@@ -57,6 +57,18 @@ def _weekly_checkin(project: Project, now: datetime, recipients: list[str]):
         "time_zone": "Europe/Paris", "recipients": recipients})
 
 
+def _weekly_history(project: Project, ideas: dict[str, str], now: datetime, recipient: str,
+                    *, weeks: int) -> SampleCheckin:
+    """Each experiment's idea, dated by its first run; a weekly check-in with `weeks` earlier
+    ones archived; the week before `now` as the period."""
+    _experiment_ideas(project, ideas, {
+        name: Run.objects.filter(project=project, experiment__name=name)
+        .order_by("started_at").first().started_at for name in ideas})
+    checkin = _weekly_checkin(project, now, [recipient])
+    archive_weekly_checkins(project, checkin, now, weeks=weeks)
+    return SampleCheckin(project, now - timedelta(days=7), now)
+
+
 FIRST_CHECKIN_IDEAS = {
     "current routing rules": "Today's keyword rules: the status quo to beat.",
     "tf-idf + logistic regression": "Counting words is enough to tell the request types apart.",
@@ -69,6 +81,16 @@ FIRST_CHECKIN_IDEAS = {
 }
 
 
+def _accuracy_project(user, *, slug: str, name: str, description: str, agreed_by: str,
+                      agreed_on: datetime) -> Project:
+    """A project whose target is an accuracy of at least 85 on test, answering within 50 ms."""
+    return project_services.create_project(
+        user=user, slug=slug, name=name, description=description,
+        target={"metric": "accuracy", "direction": "maximize", "threshold": 0.85,
+                "agreed_by": agreed_by, "agreed_on": agreed_on.date().isoformat()},
+        guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
+
+
 def first_checkin(now: datetime = datetime(2026, 12, 7, 17, 0, tzinfo=PARIS)) -> SampleCheckin:
     """A first check-in whose runs all came in on its last day; the target was recorded by
     an account without a full name."""
@@ -76,13 +98,10 @@ def first_checkin(now: datetime = datetime(2026, 12, 7, 17, 0, tzinfo=PARIS)) ->
     account = sample_user("bar-reports", "bar-reports@example.com")
     day = now.replace(hour=0, minute=0)
     with alerts_muted():
-        project = project_services.create_project(
-            user=account, slug="email-triage", name="Customer email triage",
+        project = _accuracy_project(
+            account, slug="email-triage", name="Customer email triage",
             description="Send each customer email to the team that can answer it.",
-            target={"metric": "accuracy", "direction": "maximize", "threshold": 0.85,
-                    "agreed_by": "Head of Customer Support",
-                    "agreed_on": day.date().isoformat()},
-            guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
+            agreed_by="Head of Customer Support", agreed_on=day)
         TargetChange.objects.filter(project=project).update(changed_at=day + timedelta(hours=8))
         runs = [  # hour it ended, experiment, run, validation by epoch, test, ms, baseline
             (9.5, "current routing rules", "rules-2026-11", [0.61], 0.60, 1, True),
@@ -155,12 +174,7 @@ def met_then_new_winner(now: datetime = datetime(2026, 11, 30, 9, 0, tzinfo=PARI
             **target, "threshold": 0.90, "agreed_on": raised_on.date().isoformat()})
         TargetChange.objects.filter(project=project, changed_at__gt=start).update(
             changed_at=raised_on)
-    _experiment_ideas(project, MET_IDEAS, {
-        name: Run.objects.filter(project=project, experiment__name=name)
-        .order_by("started_at").first().started_at for name in MET_IDEAS})
-    checkin = _weekly_checkin(project, now, ["tom@example.com"])
-    archive_weekly_checkins(project, checkin, now, weeks=4)
-    return SampleCheckin(project, now - timedelta(days=7), now)
+    return _weekly_history(project, MET_IDEAS, now, "tom@example.com", weeks=4)
 
 
 # Each week: live accuracy, checked tickets (week 3 had too few to count).
@@ -201,13 +215,10 @@ def in_production(now: datetime = datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)) -> 
     start = now - timedelta(days=100)
     live_from = (now - timedelta(weeks=8)).replace(hour=0)
     with alerts_muted():
-        project = project_services.create_project(
-            user=owner, slug="ticket-routing", name="Support ticket routing",
+        project = _accuracy_project(
+            owner, slug="ticket-routing", name="Support ticket routing",
             description="Route incoming support tickets to the right team automatically.",
-            target={"metric": "accuracy", "direction": "maximize", "threshold": 0.85,
-                    "agreed_by": "Dana Reyes (Head of Support)",
-                    "agreed_on": start.date().isoformat()},
-            guardrails=[{"metric": "latency_ms", "split": "test", "op": "<=", "value": 50}])
+            agreed_by="Dana Reyes (Head of Support)", agreed_on=start)
         Project.objects.filter(pk=project.pk).update(case_noun="tickets", created_at=start)
         project.refresh_from_db()
         TargetChange.objects.filter(project=project).update(changed_at=start)
@@ -243,12 +254,7 @@ def in_production(now: datetime = datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)) -> 
             direction="maximize", deployment_id=str(deployment.pk),
             control={"successes": 4402, "n": 6200}, treatment={"successes": 4712, "n": 6200},
             started_at=now - timedelta(days=16), ended_at=now - timedelta(days=2))
-    _experiment_ideas(project, PRODUCTION_IDEAS, {
-        name: Run.objects.filter(project=project, experiment__name=name)
-        .order_by("started_at").first().started_at for name in PRODUCTION_IDEAS})
-    checkin = _weekly_checkin(project, now, ["dana@example.com"])
-    archive_weekly_checkins(project, checkin, now, weeks=8)
-    return SampleCheckin(project, now - timedelta(days=7), now)
+    return _weekly_history(project, PRODUCTION_IDEAS, now, "dana@example.com", weeks=8)
 
 
 FIRST_PAGES = {"first-check-in": first_checkin, "six-weeks": six_weeks,

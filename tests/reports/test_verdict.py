@@ -100,20 +100,18 @@ def test_2b_just_under_the_bar_for_the_first_time_is_slipping():
                           "310 checked tickets (87 on the test set).")
 
 
-def test_2b_well_below_its_test_figure_is_slipping():
-    v = verdict(current=0.90, record=Record(start=0.90),
-                live=live("slipping", 0.86, reason="below test", test=0.90))
-    assert v.sentence == ("In production, the model's F1 score is 86 out of 100 on the latest "
-                          "310 checked tickets: still at or above the agreed bar of 85, but 4 "
-                          "points worse than its 90 on the test set.")
-
-
-def test_2b_falling_over_the_recent_results_is_slipping():
-    v = verdict(current=0.87, record=Record(start=0.87),
-                live=live("slipping", 0.855, reason="falling", earlier=0.88))
-    assert v.sentence == ("In production, the model's F1 score is 85.5 out of 100 on the "
-                          "latest 310 checked tickets: still at or above the agreed bar of 85, "
-                          "but 2.5 points worse than 2 results earlier (88).")
+@pytest.mark.parametrize(("found", "sentence"), [
+    (live("slipping", 0.86, reason="below test", test=0.90),
+     "In production, the model's F1 score is 86 out of 100 on the latest 310 checked tickets: "
+     "still at or above the agreed bar of 85, but 4 points worse than its 90 on the test set."),
+    (live("slipping", 0.855, reason="falling", earlier=0.88),
+     "In production, the model's F1 score is 85.5 out of 100 on the latest 310 checked "
+     "tickets: still at or above the agreed bar of 85, but 2.5 points worse than 2 results "
+     "earlier (88)."),
+], ids=["well below its test figure", "falling over the recent results"])
+def test_2b_at_the_bar_but_heading_down_is_slipping(found, sentence):
+    v = verdict(current=0.90, record=Record(start=0.90), live=found)
+    assert (v.kind, v.sentence) == (SLIPPING, sentence)
 
 
 def test_2c_holding_in_production():
