@@ -432,7 +432,7 @@ def live_figure(*, windows: list[dict], threshold: float, test_value: float | No
         notes.append(dict(xref="paper", x=1, xanchor="left", yref="y", y=y, yanchor="middle",
                           xshift=4, yshift=(7 if higher else -7) if close else 0, text=text,
                           showarrow=False, font=dict(size=11, color=color)))
-    layout = _layout(height=150, y_title="")
+    layout = _layout(height=140, y_title="")
     layout["margin"] = dict(l=40, r=100, t=26, b=24 if timeline is not None else 40)
     fig.update_layout(**layout, shapes=shapes, annotations=notes)
     fig.update_yaxes(range=axis.range)

@@ -84,12 +84,10 @@ MEANINGS = {
              f"{ON_TRACK_WITHIN} more check-ins.",
     NO_PROGRESS: "nothing improved since the last check-in, or there is no model to judge "
                  "yet.",
-    HOLDING: "the model in production meets the agreed target on live cases, and holds "
-             "steady.",
-    SLIPPING: "on live cases it is just under the bar for the first time, or falling, or well "
-              "below its test result.",
-    BELOW_BAR: "on live cases it misses the agreed target clearly, or for the second time in a "
-               "row.",
+    HOLDING: "on live cases it meets the agreed target and holds steady.",
+    SLIPPING: "on live cases it just misses the bar for the first time, is falling, or lags "
+              "its test result.",
+    BELOW_BAR: "on live cases it misses the agreed target clearly, or twice in a row.",
 }
 
 TOO_EARLY = ("It is too early to tell the pace: that takes the best model's results at "

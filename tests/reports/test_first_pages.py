@@ -36,12 +36,11 @@ MEANINGS = [
     "yet.",
 ]
 PRODUCTION_MEANINGS = [
-    "Holding in production: the model in production meets the agreed target on live cases, "
-    "and holds steady.",
-    "Slipping in production: on live cases it is just under the bar for the first time, or "
-    "falling, or well below its test result.",
-    "Below the bar in production: on live cases it misses the agreed target clearly, or for "
-    "the second time in a row.",
+    "Holding in production: on live cases it meets the agreed target and holds steady.",
+    "Slipping in production: on live cases it just misses the bar for the first time, is "
+    "falling, or lags its test result.",
+    "Below the bar in production: on live cases it misses the agreed target clearly, or twice "
+    "in a row.",
 ]
 GLOSS = ("The best model is picked on the validation set (cases used to compare models) and "
          "judged on the test set (cases kept aside, never used to pick or tune it), so the "
@@ -162,8 +161,6 @@ PAGE_ONE = {
         'It comes from the experiment "distilled transformer". The idea behind it: a small '
         "pretrained language model understands phrasing that word counts miss.",
         "It also answers fast enough: 38 ms, the limit is 50 ms.",
-        'The baseline, the status quo to beat, is "current routing rules": 70 out of 100 on '
-        "the test set.",
         "Since the last check-in",
         "The best model's accuracy on the test set is 87 out of 100, the same as at the last "
         "check-in.",

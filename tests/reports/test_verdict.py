@@ -321,10 +321,9 @@ def test_every_verdict_has_a_one_line_meaning():
                    "3 more check-ins.",
         "No progress": "nothing improved since the last check-in, or there is no model to "
                        "judge yet.",
-        "Holding in production": "the model in production meets the agreed target on live "
-                                 "cases, and holds steady.",
-        "Slipping in production": "on live cases it is just under the bar for the first time, "
-                                  "or falling, or well below its test result.",
+        "Holding in production": "on live cases it meets the agreed target and holds steady.",
+        "Slipping in production": "on live cases it just misses the bar for the first time, is "
+                                  "falling, or lags its test result.",
         "Below the bar in production": "on live cases it misses the agreed target clearly, or "
-                                       "for the second time in a row.",
+                                       "twice in a row.",
     }
