@@ -18,6 +18,7 @@ from reports import (
     charts,
     narrative,
     page_one,
+    production_report,
     reading_guide,
     selectors,
     slice_words,
@@ -30,6 +31,7 @@ from reports.selectors import PeriodActivity, ProgressPoint
 from tracker.models import Project, Target
 from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
+from tracker.selectors.production import ProductionAnswer, production_answer
 from tracker.selectors.winner import Standing, guardrail_rules, standing
 from tracker.winner_rules import usable
 from tracker.winner_sentences import winner_sentence
@@ -56,6 +58,7 @@ class _Period:
     at_then: str
     current: Standing
     activity: PeriodActivity
+    production: ProductionAnswer  # the model live in production, if any
 
 
 def assemble(*, project: Project, period_start: datetime, period_end: datetime,
@@ -74,7 +77,7 @@ def assemble(*, project: Project, period_start: datetime, period_end: datetime,
         snapshot["verdict"] = _verdict_entry(verdict_inputs.decide(
             project=project, current=current, history=[], period_start=period_start,
             period_end=period_end, time_zone=time_zone, since=period.since,
-            runs_finished=period.activity.finished))
+            runs_finished=period.activity.finished, production=period.production))
         snapshot["next_step"] = page_one.next_step_sentence(
             idea=None, has_target=False, has_baseline=current.baseline is not None,
             met=False, too_early=False)
@@ -101,6 +104,7 @@ def _read_period(*, project: Project, start: datetime, end: datetime, time_zone:
                  report_id: int | None) -> _Period:
     previous = selectors.previous_checkin(project=project, before=start, exclude_id=report_id)
     target = Target.objects.filter(project=project).first()
+    today = local_day(end, time_zone)
     return _Period(
         project=project, start=start, end=end, time_zone=time_zone, previous=previous,
         since=_since_words(previous, start, time_zone),
@@ -108,6 +112,7 @@ def _read_period(*, project: Project, start: datetime, end: datetime, time_zone:
         current=standing(project=project),
         activity=selectors.period_activity(project=project, target=target, start=start,
                                            end=end),
+        production=production_answer(project=project, today=today, time_zone=time_zone),
     )
 
 
@@ -138,6 +143,9 @@ def _period_facts(period: _Period) -> dict:
                    "time_zone": tz, "text": narrative.period_text(
                        local_day(period.start, tz), local_day(period.end, tz))},
         "previous_checkin": previous.period_end.isoformat() if previous else None,
+        "production": production_report.section(
+            answer=period.production, period_start=period.start, period_end=period.end,
+            time_zone=tz),
         "since_heading": narrative.since_heading(previous is not None),
         "target": None,
         "target_changes": changes,
@@ -167,7 +175,7 @@ def _verdict_entry(v: verdict.Verdict) -> dict:
     """The verdict, with every verdict's one-line meaning for the box on page 1."""
     return {"kind": v.kind, "label": v.label, "sentence": v.sentence, "meanings": [
         {"label": verdict.LABELS[kind], "meaning": verdict.MEANINGS[kind],
-         "current": kind == v.kind} for kind in verdict.LABELS]}
+         "current": kind == v.kind} for kind in verdict.explained(v.kind)]}
 
 
 def _target_sections(period: _Period, facts: narrative.TargetFacts,
@@ -181,7 +189,8 @@ def _target_sections(period: _Period, facts: narrative.TargetFacts,
     decided = verdict_inputs.decide(
         project=period.project, current=current, history=history,
         period_start=period.start, period_end=period.end, time_zone=period.time_zone,
-        since=period.since, runs_finished=period.activity.finished)
+        since=period.since, runs_finished=period.activity.finished,
+        production=period.production)
     baseline_name = current.baseline.experiment.name if current.baseline else None
     return {
         "verdict": _verdict_entry(decided),
@@ -306,6 +315,11 @@ def _figures(period: _Period, facts: narrative.TargetFacts, history: list[Progre
     judged, selected = _split_word(facts.judged_on), _split_word(facts.selected_on)
     baseline = finite_or_none(current.baseline_selection_value)
     figures: dict = {}
+    live = production_report.chart_windows(period.production)
+    if live:
+        figures["live"] = charts.live_figure(
+            windows=live, test_value=finite_or_none(period.production.test_value), **common,
+            judged_split=judged)
     if history:
         figures["progress"] = charts.progress_figure(
             points=[{"at": p.at.isoformat(), "run_name": p.run_name, "baseline": p.baseline,
@@ -364,4 +378,6 @@ def current_verdict(*, project: Project, now: datetime | None = None,
     return verdict_inputs.decide(
         project=project, current=current, history=history, period_start=start,
         period_end=now, time_zone=tz, since=_since_words(previous, start, tz),
-        runs_finished=selectors.runs_finished(project=project, start=start, end=now))
+        runs_finished=selectors.runs_finished(project=project, start=start, end=now),
+        production=production_answer(project=project, today=local_day(now, tz),
+                                     time_zone=tz))

@@ -27,6 +27,7 @@ CHECKIN = "#9aa3ad"
 PERIOD = "#eef3f8"
 LAGGING = "#d9822b"
 SLICE = "#9db7d1"
+LIVE = "#7b3294"
 PALETTE = ["#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f",
            "#ff7f0e"]
 NAMED_TICKS = 10  # runs drawn in order are named under the axis up to this many
@@ -383,6 +384,61 @@ def experiments_figure(*, experiments: list[dict], threshold: float,
     layout["showlegend"] = False
     fig.update_layout(**layout, shapes=shapes, annotations=notes, bargap=0.3)
     fig.update_xaxes(range=value_range)
+    return fig.to_dict()
+
+
+def live_figure(*, windows: list[dict], threshold: float, test_value: float | None,
+                scale: float, label: str, unit: str, judged_split: str,
+                bounds: tuple[float, float] | None = None) -> dict:
+    """The deployed model's live metric per window against its test figure and the bar.
+
+    `windows` (start, end, value, labelled, counts), oldest first, are drawn at their end:
+    a line through the windows that count, hollow grey markers for those on too few checked
+    cases (`counts` False, as tracker.production_rules counts them). The test figure is a
+    dotted line, the agreed bar a dashed one. Windows that all end within a minute are drawn
+    in order, named by their end day.
+    """
+    rows = [w for w in sorted(windows, key=lambda w: _seconds(w["end"]))
+            if w["value"] is not None]
+    moments = [_seconds(w["end"]) for w in rows]
+    timeline = axes.time_axis(moments)
+    xs = ([_iso(m) for m in moments] if timeline is not None
+          else list(range(1, len(rows) + 1)))
+    test = test_value * scale if test_value is not None else None
+    axis = axes.value_axis([w["value"] * scale for w in rows] + [test], bar=threshold * scale,
+                           bounds=_scaled_bounds(bounds, scale))
+    fig = go.Figure()
+    for counts, name, marker, mode in (
+            (True, "Live, on checked cases", dict(size=8, color=LIVE), "lines+markers"),
+            (False, "Too few checked cases (not counted)",
+             dict(size=8, color="white", line=dict(color=CHECKIN, width=2)), "markers")):
+        chosen = [(x, w) for x, w in zip(xs, rows, strict=True) if w["counts"] == counts]
+        if chosen:
+            fig.add_trace(go.Scatter(
+                x=[x for x, _ in chosen], y=[w["value"] * scale for _, w in chosen],
+                mode=mode, name=name, marker=marker, line=dict(color=LIVE, width=2.5),
+                cliponaxis=False))
+    lines = [(threshold * scale, THRESHOLD, "dash", f"agreed bar {_short(threshold * scale)}")]
+    if test is not None:
+        lines.append((test, TEST, "dot", f"{judged_split} set {_short(test)}"))
+    shapes, notes = [], []
+    close = len(lines) == 2 and abs(lines[0][0] - lines[1][0]) < (axis.high - axis.low) * 0.12
+    for y, color, dash, text in lines:
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y,
+                           line=dict(color=color, width=2, dash=dash)))
+        # Named in the right margin, where no window is drawn; two close lines' names are
+        # pushed apart.
+        higher = y >= max(v for v, *_ in lines)
+        notes.append(dict(xref="paper", x=1, xanchor="left", yref="y", y=y, yanchor="middle",
+                          xshift=4, yshift=(7 if higher else -7) if close else 0, text=text,
+                          showarrow=False, font=dict(size=11, color=color)))
+    layout = _layout(height=140, y_title="")
+    layout["margin"] = dict(l=40, r=100, t=26, b=24 if timeline is not None else 40)
+    fig.update_layout(**layout, shapes=shapes, annotations=notes)
+    fig.update_yaxes(range=axis.range)
+    _set_x_axis(fig, timeline, what="live results in order, by the end of their window",
+                names=[f"{datetime.fromtimestamp(m, tz=UTC):%-d %b}" for m in moments],
+                moments=moments)
     return fig.to_dict()
 
 

@@ -86,6 +86,9 @@ class Verdict(models.TextChoices):
     ON_TRACK = "on_track", "On track"
     AT_RISK = "at_risk", "At risk"
     NO_PROGRESS = "no_progress", "No progress"
+    HOLDING = "holding", "Holding in production"
+    SLIPPING = "slipping", "Slipping in production"
+    BELOW_BAR = "below_bar", "Below the bar in production"
 
 
 class ImmutableReport(Exception):

@@ -99,5 +99,12 @@ def chart_texts(facts: TargetFacts, names: list[str]) -> dict:
             "title": "Best result of each experiment",
             "caption": f"Each experiment at its best run on {selected}.",
         },
+        "live": {
+            "title": "Live results",
+            "caption": (f"The deployed model's {facts.label} on the checked cases of each live "
+                        f"window, at the window's end, against its figure on {judged} (dotted) "
+                        "and the agreed bar (dashed green). Hollow markers had too few checked "
+                        "cases to count."),
+        },
     }
     return {name: texts[name] for name in names}

@@ -1,9 +1,10 @@
 """What the verdict rules read, from the database: one home for the report and the web UI.
 
 reports.verdict is pure; this module turns the best model's replayed history
-(selectors.progress_history) and the dates of earlier check-ins into its Record, and
-feeds verdict.decide. The rendered report (reports.assembly.assemble) and the web UI's
-verdict (reports.assembly.current_verdict) both ask `decide` here.
+(selectors.progress_history) and the dates of earlier check-ins into its Record, the
+production answer (tracker.selectors.production) into its Live, and feeds verdict.decide.
+The rendered report (reports.assembly.assemble) and the web UI's verdict
+(reports.assembly.current_verdict) both ask `decide` here.
 """
 
 import math
@@ -12,7 +13,10 @@ from datetime import datetime
 from reports import narrative, selectors, verdict
 from reports.periods import local_day
 from reports.selectors import ProgressPoint
+from tracker import production_rules
 from tracker.models import Project, Run, RunStatus
+from tracker.numbers import finite_or_none
+from tracker.selectors.production import ProductionAnswer
 from tracker.selectors.winner import Standing, leaderboard
 from tracker.winner_rules import met
 
@@ -62,11 +66,28 @@ def record(*, history: list[ProgressPoint], checkin_ends: list[datetime],
     )
 
 
+def live(answer: ProductionAnswer | None) -> verdict.Live | None:
+    """The deployed model's live results as the verdict reads them; None when nothing is
+    live in production or no live result counts yet (the status "no results")."""
+    if answer is None or answer.window is None or answer.status not in (
+            production_rules.HOLDING, production_rules.SLIPPING,
+            production_rules.BELOW_THE_BAR):
+        return None
+    kept = production_rules.counting(answer.windows)
+    earlier = (kept[-production_rules.RECENT_WINDOWS].value
+               if len(kept) >= production_rules.RECENT_WINDOWS else None)
+    return verdict.Live(status=answer.status, value=answer.window.value,
+                        labelled=answer.window.labelled,
+                        cases=answer.project.case_noun or "cases", reason=answer.reason,
+                        test_value=finite_or_none(answer.test_value), earlier=earlier)
+
+
 def decide(*, project: Project, current: Standing, history: list[ProgressPoint],
            period_start: datetime, period_end: datetime, time_zone: str, since: str,
-           runs_finished: int) -> verdict.Verdict:
+           runs_finished: int, production: ProductionAnswer | None = None) -> verdict.Verdict:
     """The verdict of the period from what its rules read: where the project stands now,
-    the best model's history, the earlier check-ins and the runs finished."""
+    the best model's history, the earlier check-ins, the runs finished and, when a model
+    is live in production, the production answer."""
     if current.target is None:
         return verdict.decide(target=None, no_winner_reason=None, current=None,
                               record=verdict.Record(), runs_finished=runs_finished,
@@ -79,4 +100,5 @@ def decide(*, project: Project, current: Standing, history: list[ProgressPoint],
     return verdict.decide(
         target=facts,
         no_winner_reason=no_winner_reason(project) if current.winner is None else None,
-        current=current.judged_value, record=found, runs_finished=runs_finished, since=since)
+        current=current.judged_value, record=found, runs_finished=runs_finished, since=since,
+        live=live(production))

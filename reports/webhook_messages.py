@@ -91,13 +91,17 @@ def slack_body(notice: Notice) -> dict:
     }
 
 
+# A verdict's colour on a Teams card (reports.verdict's kinds); the others are "Default".
+_TEAMS_COLOURS = {"met": "Good", "holding": "Good", "below_bar": "Attention"}
+
+
 def teams_body(notice: Notice) -> dict:
     """A Microsoft Teams incoming-webhook message: one Adaptive Card (version 1.4)."""
     body: list[dict] = [{"type": "TextBlock", "text": notice.title, "weight": "Bolder",
                          "size": "Medium", "wrap": True}]
     if notice.verdict_label:
         body.append({"type": "TextBlock", "text": notice.verdict_label, "weight": "Bolder",
-                     "color": "Good" if notice.verdict == "met" else "Default",
+                     "color": _TEAMS_COLOURS.get(notice.verdict or "", "Default"),
                      "spacing": "Small"})
     body.append({"type": "TextBlock", "text": notice.sentence, "wrap": True})
     return {

@@ -1,7 +1,8 @@
 """The verdict shown for a project, looked up in one place.
 
-The check-in reports define the verdict (Target met / On track / At risk / No progress,
-with one sentence why; see reports/verdict.py). The UI asks reports.assembly for the
+The check-in reports define the verdict (Target met / On track / At risk / No progress, or
+with a model live in production Holding / Slipping / Below the bar in production, with one
+sentence why; see reports/verdict.py). The UI asks reports.assembly for the
 verdict a check-in would give right now, through the light path that reads only what the
 rules need, so the projects overview can show one per project.
 """
@@ -15,7 +16,7 @@ from tracker.selectors.winner import Standing
 
 @dataclass(frozen=True)
 class Verdict:
-    key: str  # "met", "on_track", "at_risk" or "no_progress"; also a CSS class
+    key: str  # reports.verdict's kind ("met", …, "below_bar"); also a CSS class
     label: str  # the words on the badge
     sentence: str  # why, in one sentence
 

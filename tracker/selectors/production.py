@@ -9,6 +9,7 @@ profile against the run's reference profile.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -71,10 +72,14 @@ def latest_drift(*, deployment: Deployment) -> DriftReading | None:
                         drift_rules.predictions(reference.profile, latest.profile))
 
 
-def live_windows(*, results: list[LiveResult], metric: str) -> list[rules.LiveWindow]:
+def live_windows(*, results: list[LiveResult], metric: str,
+                 zone: ZoneInfo | None = None) -> list[rules.LiveWindow]:
     """The live results as the rules read them: the metric's value per window (None when
-    that window did not measure it)."""
-    return [rules.LiveWindow(r.window_start, r.window_end, r.metrics.get(metric), r.labelled)
+    that window did not measure it), its moments in `zone` (the current time zone when
+    None), so its days are the reader's."""
+    return [rules.LiveWindow(timezone.localtime(r.window_start, zone),
+                             timezone.localtime(r.window_end, zone), r.metrics.get(metric),
+                             r.labelled)
             for r in results]
 
 
@@ -106,10 +111,13 @@ class ProductionAnswer:
 
 
 def production_answer(*, project: Project, today: date | None = None,
-                      environment: str = "production") -> ProductionAnswer:
+                      environment: str = "production",
+                      time_zone: str | None = None) -> ProductionAnswer:
     """The production answer for the deployment live in `environment` (the rules of
-    tracker.production_rules, drift from the latest live profile)."""
-    today = today or timezone.localdate()
+    tracker.production_rules, drift from the latest live profile). Days are said in
+    `time_zone` (an IANA name; the current time zone when None): a check-in report's."""
+    zone = ZoneInfo(time_zone) if time_zone else None
+    today = today or timezone.localdate(timezone=zone)
     deployment = live_deployment(project=project, environment=environment)
     target = Target.objects.filter(project=project).first()
     if deployment is None:
@@ -121,11 +129,11 @@ def production_answer(*, project: Project, today: date | None = None,
         return ProductionAnswer(project, deployment, None, None, results, rules.NO_RESULTS,
                                 NO_TARGET, drift=drift)
     test_value = judged_value(deployment.run, target) if deployment.run is not None else None
-    windows = live_windows(results=results, metric=target.metric)
+    windows = live_windows(results=results, metric=target.metric, zone=zone)
     found = rules.production(
         metric=target.metric, direction=target.direction, threshold=target.threshold,
         test_value=test_value, windows=windows, drift=drift.features if drift else [],
-        live_since=timezone.localtime(deployment.started_at), today=today,
+        live_since=timezone.localtime(deployment.started_at, zone), today=today,
         judged_on=target.judged_on, cases=project.case_noun or "cases",
         definition=target.definition or None)
     return ProductionAnswer(project, deployment, target, test_value, results, found.status,
