@@ -102,60 +102,81 @@ def _analyze() -> None:
 # --- timing -------------------------------------------------------------------------------
 
 
-def _time(client, url: str, repeat: int) -> dict:
+def time_request(client, url: str, repeat: int, *, body: bytes | None = None) -> dict:
+    """Median and slowest of `repeat` requests after a warm-up, the answer's size and (with
+    Django's test client, in this process) its SQL queries. `client` is Django's test client
+    or one with the same get/post over HTTP (benchmarks.scale); `body`: a JSON POST."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    response = client.get(url)  # warm-up: connections, template loading
-    assert response.status_code == 200, (url, response.status_code)
+    def request():
+        if body is None:
+            return client.get(url)
+        return client.post(url, body, content_type="application/json")
+
+    response = request()  # warm-up: connections, template loading
+    assert response.status_code == 200, (url, response.status_code, response.content[:500])
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
-        response = client.get(url)
+        response = request()
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)
         timings.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
+    queries = None
+    if getattr(client, "in_process", True):
+        with CaptureQueriesContext(connection) as captured:
+            request()
+        queries = len(captured)
     return {"median": statistics.median(timings), "max": max(timings),
-            "queries": len(queries), "bytes": len(response.content)}
+            "queries": queries, "bytes": len(response.content)}
 
 
-def _measure(repeat: int) -> list[tuple[str, dict]]:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
+def measure_pages(client, *, slug: str, repeat: int, run_filter: str = RUN_FILTER,
+                  run_order: str = RUN_ORDER) -> list[tuple[str, dict]]:
+    """The pages' timings: dashboard, runs table (filtered and sorted, and plain), compare of
+    the project's 10 newest runs and its charts' curves; `client` logged in to the project."""
     from django.urls import reverse
 
     from tracker.models import Run
 
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="webbench"))
-    results = [("dashboard", _time(client, reverse("web:dashboard", args=[SLUG]), repeat))]
-    runs_url = reverse("web:runs", args=[SLUG]) + "?" + urlencode(
-        {"filter": RUN_FILTER, "order_by": RUN_ORDER})
-    results.append((f"runs table, `{RUN_FILTER}` sorted by `{RUN_ORDER}`, first page of 50",
-                    _time(client, runs_url, repeat)))
+    results = [("dashboard", time_request(client, reverse("web:dashboard", args=[slug]),
+                                          repeat))]
+    runs_url = reverse("web:runs", args=[slug]) + "?" + urlencode(
+        {"filter": run_filter, "order_by": run_order})
+    results.append((f"runs table, `{run_filter}` sorted by `{run_order}`, first page of 50",
+                    time_request(client, runs_url, repeat)))
     results.append(("runs table, no filter, default order, first page of 50",
-                    _time(client, reverse("web:runs", args=[SLUG]), repeat)))
-    ids = [str(i) for i in Run.objects.filter(project__slug=SLUG)
+                    time_request(client, reverse("web:runs", args=[slug]), repeat)))
+    ids = [str(i) for i in Run.objects.filter(project__slug=slug)
            .order_by("-started_at").values_list("id", flat=True)[:10]]
-    compare_url = reverse("web:compare", args=[SLUG]) + "?" + urlencode([("run", i) for i in ids])
+    compare_url = reverse("web:compare", args=[slug]) + "?" + urlencode([("run", i) for i in ids])
     page = client.get(compare_url).content.decode()
-    results.append(("compare view of 10 runs (the page)", _time(client, compare_url, repeat)))
+    results.append(("compare view of 10 runs (the page)",
+                    time_request(client, compare_url, repeat)))
     config = json.loads(html.unescape(
         re.search(r'<script id="compare-data" type="application/json">(.*?)</script>', page,
                   re.S).group(1)))
     total = results[-1][1]["median"]
     for chart in config["charts"]:
-        curves_url = reverse("web:curves", args=[SLUG]) + "?" + urlencode(
+        curves_url = reverse("web:curves", args=[slug]) + "?" + urlencode(
             [("key", chart["key"]), ("split", chart["split"]), ("buckets", config["buckets"])]
             + [("run", i) for i in ids])
-        measured = _time(client, curves_url, repeat)
+        measured = time_request(client, curves_url, repeat)
         total += measured["median"]
         results.append((f"… its curves of {chart['split']}.{chart['key']} for 10 runs", measured))
     results.append(("compare view of 10 runs, page and every chart's curves one after another",
                     {"median": total, "max": None, "queries": None, "bytes": None}))
     return results
+
+
+def _measure(repeat: int) -> list[tuple[str, dict]]:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="webbench"))
+    return measure_pages(client, slug=SLUG, repeat=repeat)
 
 
 def _report(results, *, where: str, runs: int, seeding: dict | None, repeat: int) -> str:
