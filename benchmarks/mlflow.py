@@ -228,7 +228,11 @@ class Server:
             os.killpg(self.process.pid, 15)
         except ProcessLookupError:
             return
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave it running
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
 
 
 def start_targetline(var_dir: Path) -> Server:

@@ -25,6 +25,7 @@ with `dropdb NAME`, or `--drop` at the end).
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import subprocess
@@ -251,7 +252,8 @@ def _mlflow_bytes_per_point(env: dict, runs: int, points_per_run: int) -> str:
         except RuntimeError as exc:
             return f"mlflow server's bytes per point: not measured ({exc})."
         try:
-            stored = _log_with_mlflow(server.url, runs, points_per_run)
+            with contextlib.redirect_stdout(sys.stderr):  # the client prints each run's link
+                stored = _log_with_mlflow(server.url, runs, points_per_run)
             size = _mlflow_size(server.database)
         finally:
             server.stop()
@@ -406,8 +408,15 @@ def main(argv=None) -> int:
     seeded = _seed(env, args)
     http_results = _over_http(env, args.repeat, logs)
     local_results = _measure(*_clients(env, None), args.repeat)
-    mlflow_line = (_mlflow_bytes_per_point(env, args.mlflow_runs, args.points_per_run)
-                   if args.mlflow_runs else "")
+    # What took long to measure, in case the rest fails (logs/timings.json).
+    (logs / "timings.json").write_bytes(orjson.dumps({"http": http_results,
+                                                      "in_process": local_results}))
+    mlflow_line = ""
+    if args.mlflow_runs:
+        try:
+            mlflow_line = _mlflow_bytes_per_point(env, args.mlflow_runs, args.points_per_run)
+        except Exception as exc:  # the timings above are worth printing all the same
+            mlflow_line = f"mlflow server's bytes per point: not measured ({exc!r})."
     print(_report(http_results, local_results, _disk(), repeat=args.repeat, seeded=seeded,
                   mlflow_line=mlflow_line))
     if args.drop:
