@@ -228,7 +228,11 @@ class Server:
             os.killpg(self.process.pid, 15)
         except ProcessLookupError:
             return
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave it running
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
 
 
 def start_targetline(var_dir: Path) -> Server:
@@ -261,21 +265,29 @@ def start_targetline(var_dir: Path) -> Server:
     return server
 
 
-def start_mlflow_server(mlflow: Path, var_dir: Path) -> Server:
-    """`mlflow server` with its defaults, on a fresh PostgreSQL database."""
-    database = _fresh_postgres("mlflow_server")
+def start_mlflow_server(mlflow: Path, var_dir: Path, *, suffix: str = "mlflow_server",
+                        driver: str = "psycopg2", pythonpath: str | None = None,
+                        options: tuple[str, ...] = (), seconds: float = 180) -> Server:
+    """`mlflow server` with its defaults (and `options`), on a fresh PostgreSQL database
+    (DATABASE_URL's name + "_" + suffix), through SQLAlchemy's `driver`; `pythonpath`: where
+    that driver is, when not installed beside mlflow (benchmarks.scale lends the reference
+    server psycopg 3)."""
+    database = _fresh_postgres(suffix)
     if database is None:
         raise RuntimeError("mlflow server is compared on PostgreSQL: set DATABASE_URL")
     port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     process = subprocess.Popen(
         [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", database.replace("postgresql://", "postgresql+psycopg2://", 1),
-         "--artifacts-destination", str(var_dir / "mlflow-artifacts")],
-        cwd=var_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--backend-store-uri", database.replace("postgresql://", f"postgresql+{driver}://", 1),
+         "--artifacts-destination", str(var_dir / "mlflow-artifacts"), *options],
+        cwd=var_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", process, database)
     try:
-        _wait_for(f"{server.url}/health", seconds=180)
+        _wait_for(f"{server.url}/health", seconds=seconds)
     except RuntimeError:
         server.stop()
         raise

@@ -165,6 +165,22 @@ DATABASES = {"default": _database(DATABASE_URL)}
 # between its 7 retries, so it rides out an outage of about 7 times this.
 DATABASE_RETRY_AFTER = envint("DATABASE_RETRY_AFTER", 5, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A read replica of the primary (PostgreSQL streaming replication), for the pages' GETs and
+# the assembly of check-in reports (tracker/replica.py, web/replica.py): reads that do not
+# follow their own writes. Ingest, the API and every write stay on the primary.
+DATABASE_REPLICA_URL = envstr("DATABASE_REPLICA_URL", "")
+# After a POST, that browser's pages read the primary for this long: more than the
+# replica's usual lag, so the page after a change shows it.
+DATABASE_REPLICA_PIN_SECONDS = envint("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=0)
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL: a replica of "
+                                   "the embedded SQLite database cannot be")
+    # In tests the alias is the primary's database itself.
+    DATABASES["replica"] = {**_database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["config.database_router.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+                      "web.replica.ReplicaReadsMiddleware")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

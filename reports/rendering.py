@@ -26,6 +26,7 @@ from reports.models import (
     lease_length,
 )
 from reports.pdf import ChartUnavailable, figure_to_svg, html_to_pdf, svg_data_uri
+from tracker.replica import replica_reads
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +83,10 @@ def render_report(*, report_id: int) -> RenderOutcome:
         return RenderOutcome("failed")
     started = time.perf_counter()
     try:
-        assembled = assemble(project=report.project, period_start=report.period_start,
-                             period_end=report.period_end, time_zone=report.time_zone,
-                             report_id=report.pk)
+        with replica_reads():  # a report's figures may trail the primary by a moment
+            assembled = assemble(project=report.project, period_start=report.period_start,
+                                 period_end=report.period_end, time_zone=report.time_zone,
+                                 report_id=report.pk)
         html = render_html(snapshot=assembled.snapshot, drawn=draw_charts(assembled.figures))
         pdf = html_to_pdf(html)
         filename = (f"{report.project.slug}-check-in-{report.period_end:%Y-%m-%d}-"

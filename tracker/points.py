@@ -37,6 +37,13 @@ def pack(steps: list[int], timestamps: list[int], values: list[float]) -> bytes:
     return b"".join(column.tobytes() for column in columns)
 
 
+def pack_arrays(steps, timestamps, values) -> bytes:
+    """pack() for numpy arrays (tracker.services.seeding writes millions of blocks): the same
+    bytes, made without a Python object per point."""
+    return steps.astype("<i8").tobytes() + timestamps.astype("<i8").tobytes() + \
+        values.astype("<f8").tobytes()
+
+
 def unpack(data: bytes | memoryview) -> tuple[array, array, array]:
     """A block's (steps, timestamps, values)."""
     size = len(data) // 24
