@@ -11,7 +11,7 @@ in the session). Nothing on a page prints a hidden value: tables, tooltips, guar
 reasons, chart data and the CSV export all ask `shows` first.
 """
 
-from tracker.models import Project
+from tracker.models import Project, Target
 from tracker.query.parser import parse_filter, parse_order_by
 from tracker.query.syntax import And, Comparison, Not, Or
 from tracker.selectors import runs as run_selectors
@@ -39,15 +39,23 @@ class ResultVisibility:
                  progress=None):
         self.request = request
         self.project = project
-        self.criteria = criteria or target_selectors.read_criteria(project=project)
+        self._criteria = criteria
         self._standing = standing
-        target = self.criteria.target
-        self.judged_on = self.criteria.judged_on
-        self.target_metric = target.metric if target else None
+        self.target = (criteria.target if criteria is not None
+                       else Target.objects.filter(project=project).first())
+        self.judged_on = self.target.judged_on if self.target else "test"
+        self.target_metric = self.target.metric if self.target else None
         self._always: set[str] | None = None
         self._revealed: set[str] | None = None
         self._earlier_best: set[str] | None = (
             None if progress is None else {str(p.run_id) for p in progress.improvements})
+
+    @property
+    def criteria(self) -> target_selectors.Criteria:
+        """The target and guardrails (the guardrails read only when a page needs them)."""
+        if self._criteria is None:
+            self._criteria = target_selectors.read_criteria(project=self.project)
+        return self._criteria
 
     @property
     def always(self) -> set[str]:

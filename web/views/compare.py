@@ -236,7 +236,7 @@ def curves(request, slug):
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
     return JsonResponse({"key": key, "traces": traces, "hidden": hidden,
-                         "axes": _curve_axes(visibility.criteria.target, key, traces, runs)})
+                         "axes": _curve_axes(visibility.target, key, traces, runs)})
 
 
 def _curve_axes(target, key: str, traces: list[dict], runs) -> dict:
