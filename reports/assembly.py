@@ -32,7 +32,7 @@ from tracker.models import Project, Target
 from tracker.numbers import finite_or_none
 from tracker.phrasing import guardrail_sentence, split_phrase
 from tracker.selectors.production import ProductionAnswer, production_answer
-from tracker.selectors.winner import Standing, guardrail_rules, standing
+from tracker.selectors.winner import BestSoFar, Standing, guardrail_rules, standing
 from tracker.winner_rules import usable
 from tracker.winner_sentences import winner_sentence
 
@@ -359,13 +359,15 @@ def _split_word(split: str) -> str:
 # --- The verdict ------------------------------------------------------------------------------
 
 def current_verdict(*, project: Project, now: datetime | None = None,
-                    current: Standing | None = None) -> verdict.Verdict:
+                    current: Standing | None = None,
+                    progress: BestSoFar | None = None) -> verdict.Verdict:
     """The verdict a check-in would give right now, for the period since the last one.
 
     Reads only what the verdict rules need (where the project stands, the best model's
     history, the earlier check-ins, how many runs finished in the period), never the charts,
     slices or activity of a whole report, so a page listing many projects can ask for each
-    one. `current` is tracker.selectors.winner.standing(project) when the caller has it.
+    one. `current` is tracker.selectors.winner.standing(project) and `progress` its
+    best_so_far(project) when the caller has them.
     """
     now = now or timezone.now()
     checkin = CheckIn.objects.filter(project=project).first()
@@ -373,7 +375,8 @@ def current_verdict(*, project: Project, now: datetime | None = None,
     start = start_of_period(project=project, checkin=checkin, end=now)
     previous = selectors.previous_checkin(project=project, before=start)
     current = current or standing(project=project)
-    history = (selectors.progress_history(project=project, target=current.target, until=now)
+    history = (selectors.progress_history(project=project, target=current.target, until=now,
+                                          progress=progress)
                if current.target is not None else [])
     return verdict_inputs.decide(
         project=project, current=current, history=history, period_start=start,

@@ -35,7 +35,7 @@ from tracker.models import (
     Target,
     TargetChange,
 )
-from tracker.selectors.winner import best_so_far, guardrail_rules
+from tracker.selectors.winner import BestSoFar, best_so_far, guardrail_rules
 from tracker.winner_rules import Candidate, guardrail_failures, usable
 
 
@@ -104,16 +104,19 @@ def _better(a: float, b: float, direction: str) -> bool:
     return a > b if direction == "maximize" else a < b
 
 
-def progress_history(*, project: Project, target: Target, until: datetime) -> list[ProgressPoint]:
+def progress_history(*, project: Project, target: Target, until: datetime,
+                     progress: BestSoFar | None = None) -> list[ProgressPoint]:
     """Each moment the best model changed, up to `until`, oldest first.
 
     The winner rules replayed in finishing order, as the dashboard's best-so-far line
     replays them (tracker.selectors.winner.best_so_far: guardrails checked in the database; a tie
     goes to the run that finished first). The judged value is read only to be quoted, for
-    the runs that became the best model, never to choose.
+    the runs that became the best model, never to choose. `progress`: best_so_far's answer
+    (without `until`) when the caller has it; the replay up to `until` is its beginning.
     """
-    progress = best_so_far(project=project, keep=0, until=until)
-    improvements = progress.improvements
+    if progress is None:
+        progress = best_so_far(project=project, keep=0, until=until)
+    improvements = [p for p in progress.improvements if p.ended_at <= until]
     ids = [p.run_id for p in improvements]
     judged = _values(ids, {(target.metric, target.judged_on)})
     return [ProgressPoint(at=p.ended_at, run_id=str(p.run_id),

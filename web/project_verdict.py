@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reports.assembly import current_verdict
 from tracker.models import Project
-from tracker.selectors.winner import Standing
+from tracker.selectors.winner import BestSoFar, Standing
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,9 @@ class Verdict:
     sentence: str  # why, in one sentence
 
 
-def project_verdict(*, project: Project, standing: Standing | None = None) -> Verdict:
-    """The verdict on `project` now (since its last check-in); `standing` when the page
-    has already worked out where the project stands."""
-    verdict = current_verdict(project=project, current=standing)
+def project_verdict(*, project: Project, standing: Standing | None = None,
+                    progress: BestSoFar | None = None) -> Verdict:
+    """The verdict on `project` now (since its last check-in); `standing` and `progress`
+    (best_so_far's answer) when the page has already worked them out."""
+    verdict = current_verdict(project=project, current=standing, progress=progress)
     return Verdict(verdict.kind, verdict.label, verdict.sentence)

@@ -15,6 +15,7 @@ from tracker.models import Project, Target
 from tracker.query.parser import parse_filter, parse_order_by
 from tracker.query.syntax import And, Comparison, Not, Or
 from tracker.selectors import runs as run_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import reveals as reveal_services
 
@@ -27,34 +28,52 @@ def hidden_split(split: str | None, judged_on: str) -> bool:
 
 
 class ResultVisibility:
-    """Test-result visibility for one user, one project, one request."""
+    """Test-result visibility for one user, one project, one request.
 
-    def __init__(self, request, project: Project, *, standing=None):
+    What the page has already read is passed in, so nothing is read twice: `criteria` (the
+    target and guardrails), `standing` (the winner and the baseline) and `progress`
+    (best_so_far's answer, whose improvements are the runs that have been the best model).
+    """
+
+    def __init__(self, request, project: Project, *, criteria=None, standing=None,
+                 progress=None):
         self.request = request
         self.project = project
+        self._criteria = criteria
         self._standing = standing
-        target = (standing.target if standing is not None
-                  else Target.objects.filter(project=project).first())
-        self.judged_on = target.judged_on if target else "test"
-        self.target_metric = target.metric if target else None
+        self.target = (criteria.target if criteria is not None
+                       else Target.objects.filter(project=project).first())
+        self.judged_on = self.target.judged_on if self.target else "test"
+        self.target_metric = self.target.metric if self.target else None
         self._always: set[str] | None = None
         self._revealed: set[str] | None = None
-        self._earlier_best: set[str] | None = None
+        self._earlier_best: set[str] | None = (
+            None if progress is None else {str(p.run_id) for p in progress.improvements})
+
+    @property
+    def criteria(self) -> target_selectors.Criteria:
+        """The target and guardrails (the guardrails read only when a page needs them)."""
+        if self._criteria is None:
+            self._criteria = target_selectors.read_criteria(project=self.project)
+        return self._criteria
 
     @property
     def always(self) -> set[str]:
         """The winner and the baseline (worked out only when a test value is asked for)."""
         if self._always is None:
-            standing = self._standing or winner_selectors.standing(project=self.project)
+            standing = self._standing or winner_selectors.standing(project=self.project,
+                                                                   criteria=self.criteria)
             self._always = {str(r.id) for r in (standing.winner, standing.baseline)
                             if r is not None}
         return self._always
 
     @property
     def earlier_best(self) -> set[str]:
-        """The runs that have been the best model (worked out only when asked for)."""
+        """The runs that have been the best model (worked out only when asked for, unless
+        the page passed best_so_far's answer)."""
         if self._earlier_best is None:
-            progress = winner_selectors.best_so_far(project=self.project, keep=0)
+            progress = winner_selectors.best_so_far(project=self.project, keep=0,
+                                                    criteria=self.criteria)
             self._earlier_best = {str(p.run_id) for p in progress.improvements}
         return self._earlier_best
 

@@ -200,6 +200,36 @@ def test_downsampling_keeps_a_single_step_spike(project, owner):
     assert buckets[-1]["last"] == 0.5 and buckets[-1]["step_max"] == 9_999
 
 
+def test_buckets_sum_up_every_point_of_their_step_range_whatever_order_it_came_in(
+        project, owner):
+    # Batches out of step order (blocks that overlap), gaps, NaN and infinities.
+    run = make_run(project, owner, name="ragged", finish=None)
+    values = {step: math.sin(step / 7) for step in range(0, 3000, 3)}
+    values.update({30: math.nan, 31: math.nan, 32: math.nan, 600: math.inf, 601: -math.inf,
+                   1500: math.nan})
+    steps = sorted(values)
+    for batch in (steps[500:], steps[:250], steps[250:500]):
+        metric_services.log_batch(run=run, metrics=[point("loss", "train", s, values[s], s)
+                                                    for s in batch])
+    # A second point at a step, logged later: same step, later time.
+    metric_services.log_batch(run=run, metrics=[point("loss", "train", 300, 7.0, 10_000)])
+    history = metric_history(run=run, key="loss", split="train")
+    for buckets in (1, 7, 100, 2000):
+        width = math.ceil((history[-1][0] - history[0][0] + 1) / buckets)
+        expected = {}
+        for step, value, _ in history:  # the slow, obvious way
+            expected.setdefault((step - history[0][0]) // width, []).append((step, value))
+        found = metric_history_buckets(run=run, key="loss", split="train", buckets=buckets)
+        assert len(found) == len(expected)
+        for bucket, (_, members) in zip(found, sorted(expected.items()), strict=True):
+            numbers = [v for _, v in members if not math.isnan(v)]
+            assert (bucket["step_min"], bucket["step_max"], bucket["count"]) == (
+                members[0][0], members[-1][0], len(members))
+            assert repr((bucket["min"], bucket["max"], bucket["last"])) == repr((
+                min(numbers, default=math.nan), max(numbers, default=math.nan),
+                members[-1][1]))
+
+
 def test_a_batch_mixing_replayed_and_new_points_counts_each_once(project, owner):
     run = make_run(project, owner, name="partial", finish=None)
     first = [point("f1", "validation", i, 0.5 + i / 100, 100 + i) for i in range(10)]

@@ -2,6 +2,8 @@
 downsampled for overlaid charts, and the summaries of many runs at once."""
 
 import math
+from bisect import bisect_left
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
@@ -25,41 +27,46 @@ def metric_history(*, run: Run, key: str, split: str) -> list[tuple[int, float, 
     return [(step, value, ts) for step, ts, value in found]
 
 
+@dataclass(frozen=True, slots=True)
 class _Bucket:
-    """The points of one step range: its steps and times, lowest and highest value, last point."""
+    """The points of one step range: its steps and times, lowest and highest value (NaN is
+    never an extreme: None when every value is NaN), how many, and the last point's value."""
 
-    __slots__ = ("step_min", "step_max", "t_min", "t_max", "low", "high", "count", "last")
-
-    def __init__(self, step: int, ts: int, value: float):
-        self.step_min = self.step_max = step
-        self.t_min = self.t_max = ts
-        self.low = self.high = value if value == value else None  # NaN is never an extreme
-        self.count, self.last = 1, value
-
-    def add(self, step: int, ts: int, value: float) -> None:
-        self.count += 1
-        self.step_max, self.last = step, value  # points come in step then time order
-        self.t_min, self.t_max = min(self.t_min, ts), max(self.t_max, ts)
-        if value == value:
-            if self.low is None or value < self.low:
-                self.low = value
-            if self.high is None or value > self.high:
-                self.high = value
+    step_min: int
+    step_max: int
+    t_min: int
+    t_max: int
+    low: float | None
+    high: float | None
+    count: int
+    last: float
 
 
-def _buckets(series: list[points.Point], buckets: int) -> list[_Bucket]:
-    """The series (in step then time order) cut into `buckets` equal ranges of its steps."""
-    lo, hi = series[0][0], series[-1][0]
+def _extremes(values) -> tuple[float | None, float | None]:
+    """Lowest and highest value, NaN left out; min() and max() run at C speed, and the sum
+    tells whether a NaN is there (or both infinities, which the slow path handles too)."""
+    if not math.isnan(sum(values)):
+        return min(values), max(values)
+    numbers = [v for v in values if v == v]
+    return (min(numbers), max(numbers)) if numbers else (None, None)
+
+
+def _buckets(columns: tuple, buckets: int) -> list[_Bucket]:
+    """The series (columns of steps, timestamps and values in step then time order) cut into
+    `buckets` equal ranges of its steps; ranges without points are left out. Each range is
+    found by bisection and summed up by slices, never point by point."""
+    steps, timestamps, values = columns
+    lo, hi = steps[0], steps[-1]
     width = max(1, math.ceil((hi - lo + 1) / buckets))
     out: list[_Bucket] = []
-    current, index = None, None
-    for step, ts, value in series:
-        at = (step - lo) // width
-        if at != index:
-            current, index = _Bucket(step, ts, value), at
-            out.append(current)
-        else:
-            current.add(step, ts, value)
+    start, size = 0, len(steps)
+    while start < size:
+        end = bisect_left(steps, lo + ((steps[start] - lo) // width + 1) * width, start)
+        low, high = _extremes(values[start:end])
+        times = timestamps[start:end]
+        out.append(_Bucket(steps[start], steps[end - 1], min(times), max(times), low, high,
+                           end - start, values[end - 1]))
+        start = end
     return out
 
 
@@ -73,12 +80,12 @@ def metric_history_buckets(*, run: Run, key: str, split: str, buckets: int) -> l
         raise InvalidInput(f"buckets must be between 1 and {limits.MAX_HISTORY_BUCKETS}",
                            field="buckets")
     summary = _series(run=run, key=key, split=split)
-    series = points.series_points([summary.id]).get(summary.id)
-    if not series:
+    columns = points.series_columns([summary.id]).get(summary.id)
+    if not columns:
         return []
     return [{"step_min": b.step_min, "step_max": b.step_max, "count": b.count,
              "min": _nan(b.low), "max": _nan(b.high), "last": b.last}
-            for b in _buckets(series, buckets)]
+            for b in _buckets(columns, buckets)]
 
 
 def _nan(value: float | None) -> float:
@@ -99,19 +106,18 @@ def metric_curves(*, summaries: list[MetricSummary], buckets: int) -> dict[int, 
         raise InvalidInput(f"buckets must be between 1 and {limits.MAX_HISTORY_BUCKETS}",
                            field="buckets")
     out = {s.id: {"bucketed": False, "step": [], "time": [], "value": []} for s in summaries}
-    found = points.series_points(out)
-    for sid, series_points in found.items():
+    found = points.series_columns(out)
+    for sid, columns in found.items():
         series = out[sid]
-        if len(series_points) <= buckets:
-            series["step"] = [step for step, _, _ in series_points]
-            series["time"] = [ts for _, ts, _ in series_points]
-            series["value"] = [finite_or_none(value) for _, _, value in series_points]
+        if len(columns[0]) <= buckets:
+            series["step"], series["time"] = list(columns[0]), list(columns[1])
+            series["value"] = [finite_or_none(value) for value in columns[2]]
             continue
         # Each series is cut over its own step range, so a short run next to a long one
         # keeps its detail.
         series["bucketed"] = True
         previous = None
-        for bucket in _buckets(series_points, buckets):
+        for bucket in _buckets(columns, buckets):
             low, high = finite_or_none(bucket.low), finite_or_none(bucket.high)
             if low is None or high is None:
                 # Only NaN (a gap) or an infinity the chart cannot draw: the finite extreme.

@@ -1,18 +1,61 @@
 """What the target and the guardrails need a word about, as `{"field", "message"}` warnings:
 a metric no run has logged on the split it names (a typo, or runs still to come), and a
-stored guardrail that winner selection leaves out because it would read the test set."""
+stored guardrail that winner selection leaves out because it would read the test set.
+Also what a project judges runs by (`Criteria`), read once a request."""
+
+from dataclasses import dataclass
 
 from tracker import mlflow_mapping, winner_rules
-from tracker.models import Project, Target
+from tracker.models import Guardrail, Project, Target
 from tracker.selectors.metrics import logged_summaries
+from tracker.winner_rules import GuardrailRule
 
 KEYS_NAMED = 8  # metric keys a warning names before "and N more"
 
 
-def target_warnings(*, project: Project) -> list[dict]:
+@dataclass(frozen=True)
+class Criteria:
+    """A project's target and guardrails, read once for a request (two queries).
+
+    Every selector that judges runs (the winner, the leaderboard, best so far, the
+    warnings) takes one, so a page that asks several of them reads the target and the
+    guardrails once instead of once a selector. It is not kept beyond the request that
+    read it: a change of the target shows on the next page.
+    """
+
+    target: Target | None
+    guardrails: tuple[Guardrail, ...]  # as stored, in their order
+    # The guardrails winner selection applies: a stored one that checks a measure of quality
+    # on the judged split (refused today, kept from before) is left out, as it would make
+    # selection read the test set. The target's pages show it with a warning.
+    rules: tuple[GuardrailRule, ...]
+
+    @property
+    def judged_on(self) -> str:
+        return self.target.judged_on if self.target else "test"
+
+    @property
+    def selected_on(self) -> str:
+        return self.target.selected_on if self.target else "validation"
+
+
+def read_criteria(*, project: Project) -> Criteria:
+    """The project's target and guardrails, and the guardrail rules winner selection applies."""
+    target = Target.objects.filter(project=project).first()
+    guardrails = tuple(Guardrail.objects.filter(project=project))
+    judged_on = target.judged_on if target else "test"
+    rules = tuple(GuardrailRule(g.metric, g.split, g.op, g.value) for g in guardrails
+                  if not winner_rules.reads_judged_split(
+                      metric=g.metric, split=g.split, judged_on=judged_on,
+                      cost_metrics=project.cost_metrics,
+                      target_metric=target.metric if target else None))
+    return Criteria(target, guardrails, rules)
+
+
+def target_warnings(*, project: Project, criteria: Criteria | None = None) -> list[dict]:
     """The target's metric when no run has logged it on the selection split (while runs have
     logged others: a project without metrics yet has nothing to say)."""
-    target = Target.objects.filter(project=project).first()
+    target = (criteria or read_criteria(project=project)).target
     if target is None:
         return []
     message = not_logged_message(project=project, metric=target.metric,
@@ -20,14 +63,14 @@ def target_warnings(*, project: Project) -> list[dict]:
     return [{"field": "target.metric", "message": message}] if message else []
 
 
-def guardrail_warnings(*, project: Project) -> list[dict]:
+def guardrail_warnings(*, project: Project, criteria: Criteria | None = None) -> list[dict]:
     """Each guardrail whose metric no run has logged on its split, and each stored guardrail
     that checks a measure of quality on the judged split: kept, but not applied."""
-    target = Target.objects.filter(project=project).first()
-    judged_on = target.judged_on if target else "test"
-    selected_on = target.selected_on if target else "validation"
+    criteria = criteria or read_criteria(project=project)
+    target = criteria.target
+    judged_on, selected_on = criteria.judged_on, criteria.selected_on
     warnings = []
-    for i, guardrail in enumerate(project.guardrails.all()):
+    for i, guardrail in enumerate(criteria.guardrails):
         where = f"guardrails[{i}]"
         if winner_rules.reads_judged_split(
                 metric=guardrail.metric, split=guardrail.split, judged_on=judged_on,

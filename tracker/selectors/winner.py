@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 
 from tracker import winner_sentences
-from tracker.models import Guardrail, MetricSummary, Project, Run, RunStatus, Target
+from tracker.models import MetricSummary, Project, Run, RunStatus, Target
+from tracker.selectors.targets import Criteria, read_criteria
 from tracker.winner_rules import (
     Candidate,
     GuardrailRule,
@@ -21,7 +22,6 @@ from tracker.winner_rules import (
     lift,
     met,
     rank,
-    reads_judged_split,
     usable,
 )
 
@@ -47,16 +47,8 @@ class Standing:
 
 
 def guardrail_rules(*, project: Project) -> list[GuardrailRule]:
-    """The project's guardrails as winner_rules checks them. A stored guardrail that checks a
-    measure of quality on the judged split (refused today, kept from before) is left out: it
-    would make selection read the test set. The target's pages show it with a warning."""
-    target = Target.objects.filter(project=project).values("metric", "judged_on").first()
-    judged_on = target["judged_on"] if target else "test"
-    return [GuardrailRule(g.metric, g.split, g.op, g.value)
-            for g in Guardrail.objects.filter(project=project)
-            if not reads_judged_split(metric=g.metric, split=g.split, judged_on=judged_on,
-                                      cost_metrics=project.cost_metrics,
-                                      target_metric=target and target["metric"])]
+    """The project's guardrails as winner_rules checks them (see `Criteria.rules`)."""
+    return list(read_criteria(project=project).rules)
 
 
 def values_where_chosen(*, target: Target | None, run_ids) -> dict:
@@ -125,17 +117,18 @@ def _top_ranked(project: Project, target: Target, rules: list[GuardrailRule], *,
         size *= 4
 
 
-def leaderboard(*, project: Project, limit: int = 20) -> list[Ranked]:
+def leaderboard(*, project: Project, limit: int = 20,
+                criteria: Criteria | None = None) -> list[Ranked]:
     """Finished runs ranked on the selection split, guardrail failures included with reasons.
 
     The best baseline is always included, even when it ranks below `limit`. Reads only the
     top `limit` candidates by selection value (see `_top_ranked`), so it stays fast at tens
-    of thousands of runs.
+    of thousands of runs. `criteria`: the target and guardrails, when the caller read them.
     """
-    target = Target.objects.filter(project=project).first()
+    criteria = criteria or read_criteria(project=project)
+    target, rules = criteria.target, list(criteria.rules)
     if target is None:
         return []
-    rules = guardrail_rules(project=project)
     top = _top_ranked(project, target, rules, wanted=limit, need_passing=False)[:limit]
     if not any(r.candidate.baseline for r in top):
         baselines = Run.objects.live().filter(project=project, status=RunStatus.FINISHED,
@@ -151,11 +144,11 @@ def pick_winner(*, project: Project) -> Run | None:
     Never reads the judging (test) split: choosing on test would make the
     number we quote to stakeholders optimistic.
     """
-    target = Target.objects.filter(project=project).first()
-    if target is None:
+    criteria = read_criteria(project=project)
+    if criteria.target is None:
         return None
-    rules = guardrail_rules(project=project)
-    chosen = choose(_top_ranked(project, target, rules, wanted=1, need_passing=True))
+    chosen = choose(_top_ranked(project, criteria.target, list(criteria.rules), wanted=1,
+                                need_passing=True))
     return Run.objects.get(pk=chosen.candidate.run_id) if chosen else None
 
 
@@ -187,17 +180,18 @@ def judged_value(run: Run, target: Target) -> float | None:
     return _judged(run, target)[0]
 
 
-def standing(*, project: Project) -> Standing:
+def standing(*, project: Project, criteria: Criteria | None = None) -> Standing:
     """The winner, its judged value against the threshold, the baseline and the lift.
 
     The winner is found among the best candidates on the selection split (see
     `_top_ranked`), so every page can ask for it, even at tens of thousands of runs.
+    `criteria`: the target and guardrails, when the caller read them.
     """
-    target = Target.objects.filter(project=project).first()
+    criteria = criteria or read_criteria(project=project)
+    target, rules = criteria.target, list(criteria.rules)
     if target is None:
         return Standing(None, None, None, None, None, None, None, None, None, [],
                         winner_sentences.no_target_sentence())
-    rules = guardrail_rules(project=project)
     ranked = _top_ranked(project, target, rules, wanted=1, need_passing=True)
     chosen = choose(ranked)
     baseline, baseline_selection = _best_baseline(project, target)
@@ -263,7 +257,8 @@ class BestSoFar:
 _SQL_OPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 
 
-def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
+def best_so_far(*, project: Project, keep: int = 2000, until=None,
+                criteria: Criteria | None = None) -> BestSoFar:
     """Finished runs in the order they ended (up to `until`), with the best selection value
     so far.
 
@@ -272,9 +267,10 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
     keeps the earlier run), so its last value is the winner's selection value. Reads the
     selection split and the guardrails' splits only, in one query over every finished run
     (the guardrails are checked in the database); names and baseline flags are read for the
-    runs shown.
+    runs shown. `criteria`: the target and guardrails, when the caller read them.
     """
-    target = Target.objects.filter(project=project).first()
+    criteria = criteria or read_criteria(project=project)
+    target = criteria.target
     if target is None:
         return BestSoFar([], [], 0, {})
     rows = MetricSummary.objects.of_live_runs().filter(
@@ -283,7 +279,7 @@ def best_so_far(*, project: Project, keep: int = 2000, until=None) -> BestSoFar:
     if until is not None:
         rows = rows.filter(run__ended_at__lte=until)
     passes = Q()
-    for rule in guardrail_rules(project=project):
+    for rule in criteria.rules:
         passes &= Q(Exists(MetricSummary.objects.filter(
             run_id=OuterRef("run_id"), key=rule.metric, split=rule.split,
             **{f"best_value__{_SQL_OPS[rule.op]}": rule.value})))

@@ -11,6 +11,7 @@ from reports import axes
 from tracker import phrasing
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import runs as run_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
 from web import charts, links, presenters
 from web.permissions import page, project_access
@@ -67,9 +68,10 @@ def compare(request, slug):
     runs = run_selectors.live_runs_in_order(project=project, ids=ids,
                                             related=("experiment", "created_by"))
     missing = len(ids) - len(runs)
-    standing = winner_selectors.standing(project=project)
+    criteria = target_selectors.read_criteria(project=project)
+    standing = winner_selectors.standing(project=project, criteria=criteria)
     target = standing.target
-    visibility = ResultVisibility(request, project, standing=standing)
+    visibility = ResultVisibility(request, project, criteria=criteria, standing=standing)
     summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in runs])
     series = _series(summaries, target)
     charts, single_values = _charts(runs, series, summaries, visibility)
@@ -234,12 +236,11 @@ def curves(request, slug):
     traces = [{"run": str(run.id), "name": run.name, "split": split, **data[summary.id]}
               for run, split, summary in chosen]
     return JsonResponse({"key": key, "traces": traces, "hidden": hidden,
-                         "axes": _curve_axes(project, key, traces, runs)})
+                         "axes": _curve_axes(visibility.target, key, traces, runs)})
 
 
-def _curve_axes(project, key: str, traces: list[dict], runs) -> dict:
+def _curve_axes(target, key: str, traces: list[dict], runs) -> dict:
     """The chart's axes; the target's metric carries the agreed bar."""
-    target = project.target if hasattr(project, "target") else None
     aimed = target is not None and target.metric == key
     definition = (target.definition or None) if aimed else None
     return charts.curve_axes(

@@ -20,15 +20,16 @@ LEADERBOARD_SIZE = 20
 DEPLOYMENTS_SHOWN = 10  # the latest of the timeline; the API lists every one
 
 
-def _leaderboard(project, standing, visibility) -> list[dict]:
+def _leaderboard(project, criteria, standing, visibility) -> list[dict]:
     """The top runs on the selection split, each with its run and place; the winner marked.
     Each failed guardrail is a reason, its value left out where the run's value on that
     split is hidden (a guardrail on the test split)."""
-    board = winner_selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE)
+    board = winner_selectors.leaderboard(project=project, limit=LEADERBOARD_SIZE,
+                                         criteria=criteria)
     board_runs = {r.id: r for r in Run.objects.filter(
         id__in=[b.candidate.run_id for b in board]).select_related("experiment")}
     winner_id = standing.winner.id if standing.winner else None
-    rules = winner_selectors.guardrail_rules(project=project)
+    rules = list(criteria.rules)
     rows = []
     for i, b in enumerate(board, start=1):
         failed = [(rule, value, visibility.shows(b.candidate.run_id, rule.split, rule.metric))
@@ -51,11 +52,19 @@ def dashboard(request, slug):
     runs and experiments."""
     access = project_access(request, slug)
     project = access.project
-    standing = winner_selectors.standing(project=project)
+    # Read once for the whole page: the target and guardrails, where the project stands,
+    # and the best-so-far replay (the chart's, the verdict's history and which runs'
+    # test values a page may quote).
+    criteria = target_selectors.read_criteria(project=project)
+    standing = winner_selectors.standing(project=project, criteria=criteria)
     target = standing.target
-    leaderboard = _leaderboard(project, standing, ResultVisibility(request, project,
-                                                                   standing=standing))
-    guardrails = list(project.guardrails.all())
+    progress = (winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS,
+                                             criteria=criteria)
+                if target is not None else None)
+    visibility = ResultVisibility(request, project, criteria=criteria, standing=standing,
+                                  progress=progress)
+    leaderboard = _leaderboard(project, criteria, standing, visibility)
+    guardrails = list(criteria.guardrails)
     guardrail_sentences = [
         phrasing.guardrail_sentence(g["metric"], g["actual"], op=g["op"], limit=g["value"],
                                     split=g["split"], passed=g["passed"])
@@ -63,7 +72,7 @@ def dashboard(request, slug):
     ]
     return render(request, "web/dashboard.html", {
         "access": access, "project": project, "standing": standing, "target": target,
-        "verdict": project_verdict(project=project, standing=standing),
+        "verdict": project_verdict(project=project, standing=standing, progress=progress),
         "progress": presenters.progress(standing.judged_value, target.threshold,
                                         target.direction) if target else None,
         "headline": presenters.target_headline(target) if target else "",
@@ -73,8 +82,9 @@ def dashboard(request, slug):
         "guardrail_phrases": presenters.guardrail_phrases(guardrails),
         "guardrail_sentences": guardrail_sentences,
         # a target or guardrail metric no run logs, a stored guardrail that is not applied
-        "target_warnings": [*target_selectors.target_warnings(project=project),
-                            *target_selectors.guardrail_warnings(project=project)],
+        "target_warnings": [*target_selectors.target_warnings(project=project, criteria=criteria),
+                            *target_selectors.guardrail_warnings(project=project,
+                                                                 criteria=criteria)],
         "history": presenters.change_history(
             project_selectors.target_history(project=project)[:presenters.HISTORY_SHOWN]),
         "leaderboard": leaderboard,
@@ -89,8 +99,7 @@ def dashboard(request, slug):
             for e in project_selectors.experiments_overview(project=project)],
         "chart": charts.progress_chart(
             target=target, judged=standing.judged_value, winner=standing.winner,
-            progress=winner_selectors.best_so_far(project=project, keep=DASHBOARD_DOTS),
-        ) if target is not None else None,
+            progress=progress) if target is not None else None,
         "run_count": Run.objects.live().filter(project=project).count(),
         "live": deployment_selectors.live_deployment(project=project),
         "deployments": list(deployment_selectors.project_deployments(

@@ -16,6 +16,7 @@ from tracker.models import Artifact, Run
 from tracker.numbers import finite_or_none, format_number
 from tracker.selectors import logged_models as logged_model_selectors
 from tracker.selectors import metrics as metric_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
 from tracker.services import runs as run_services
 from tracker.storage import open_stored
@@ -140,8 +141,9 @@ def run_detail(request, run_id):
     and the datasets and models an MLflow client logged."""
     run, access = run_access(request, run_id)
     project = access.project
-    standing = winner_selectors.standing(project=project)
-    visibility = ResultVisibility(request, project, standing=standing)
+    criteria = target_selectors.read_criteria(project=project)
+    standing = winner_selectors.standing(project=project, criteria=criteria)
+    visibility = ResultVisibility(request, project, criteria=criteria, standing=standing)
     winner = standing.winner
     summaries = sorted(run.summaries.all(),
                        key=lambda s: (s.key, metric_selectors.split_order(s.split)))

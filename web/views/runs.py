@@ -18,6 +18,7 @@ from tracker.models import Run
 from tracker.selectors import access as access_selectors
 from tracker.selectors import metrics as metric_selectors
 from tracker.selectors import runs as run_selectors
+from tracker.selectors import targets as target_selectors
 from tracker.selectors import winner as winner_selectors
 from web import links, presenters, runs_table
 from web.permissions import page, project_access
@@ -155,14 +156,15 @@ def runs(request, slug):
     project = access.project
     filter_text, order_by = _search_terms(request)
     size = _page_size(request)
-    standing = winner_selectors.standing(project=project)
-    visibility = ResultVisibility(request, project, standing=standing)
+    criteria = target_selectors.read_criteria(project=project)
+    standing = winner_selectors.standing(project=project, criteria=criteria)
+    visibility = ResultVisibility(request, project, criteria=criteria, standing=standing)
     found = _search(request, project, visibility, filter_text=filter_text, order_by=order_by,
                     size=size)
     # The column chooser offers what the runs on this page carry (and the chosen columns).
     fields = run_selectors.run_fields(runs=found.rows)
     columns, default_columns = runs_table.chosen_columns(
-        request.GET.getlist("col"), standing.target, list(project.guardrails.all()), fields)
+        request.GET.getlist("col"), standing.target, list(criteria.guardrails), fields)
     summaries = metric_selectors.summaries_by_run(run_ids=[r.id for r in found.rows],
                                                   series=runs_table.metric_series(columns))
     table, numeric_columns = runs_table.rows(found.rows, columns, summaries, visibility)
@@ -207,8 +209,9 @@ def runs_csv(request, slug):
     access = project_access(request, slug)
     project = access.project
     filter_text, order_by = _search_terms(request)
-    standing = winner_selectors.standing(project=project)
-    visibility = ResultVisibility(request, project, standing=standing)
+    criteria = target_selectors.read_criteria(project=project)
+    standing = winner_selectors.standing(project=project, criteria=criteria)
+    visibility = ResultVisibility(request, project, criteria=criteria, standing=standing)
     try:
         matching = run_search.search_runs(project=project, filter_text=filter_text,
                                           order_by=order_by)
@@ -220,7 +223,7 @@ def runs_csv(request, slug):
         return render(request, "web/error.html", {"title": "Cannot export",
                                                   "message": exc.message}, status=400)
     columns, _ = runs_table.chosen_columns(
-        request.GET.getlist("col"), standing.target, list(project.guardrails.all()),
+        request.GET.getlist("col"), standing.target, list(criteria.guardrails),
         run_selectors.run_fields(runs=first_rows))
     columns = [column("attribute", "name"), column("attribute", "id"), *columns]
     if reads_test or request.method == "POST":
