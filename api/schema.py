@@ -37,6 +37,10 @@ TAGS = [
     {"name": "Deployments and live results",
      "description": "What is live in production (or shadow, canary...) since when, and its "
                     "metrics measured on labelled production cases per time window."},
+    {"name": "Production and business impact",
+     "description": "Is the deployed model still above the agreed bar (and drifting)? And "
+                    "did it move the business: A/B tests and backtests with their 95 % "
+                    "intervals."},
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},
@@ -124,6 +128,7 @@ class OperationSchemaGenerator(SchemaGenerator):
                                 "RoleEnum": "tracker.models.Role",
                                 "ProjectRoleEnum": "api.projects.PROJECT_ROLES",
                                 "WebhookKindEnum": "api.webhooks.WEBHOOK_KINDS",
+                                "ImpactKindEnum": "tracker.impact.KINDS",
                                 "WebhookEventEnum": "api.webhooks.WEBHOOK_EVENTS",
                                 "WebhookStatusEnum": "api.webhooks.WEBHOOK_STATUSES",
                                 "WebhookAttemptOutcomeEnum":
