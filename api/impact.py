@@ -1,19 +1,17 @@
 """Business results: A/B tests and backtests of a deployment or a run on a business metric,
 each with its difference, 95 % interval, verdict and sentence (tracker.impact)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView, ScopedView
 from api.deployments import RunRefField
 from api.production import TAGS
+from api.schema import PAGE_PARAMETERS, page_of
 from tracker import impact as impact_rules
 from tracker.selectors import impact as impact_selectors
 from tracker.services import impact as impact_services
-from tracker.validation import to_int
-
-MAX_PAGE = 200
 
 GROUP = {"oneOf": [
     {"type": "object", "required": ["successes", "n"],
@@ -101,24 +99,12 @@ class ImpactListView(ProjectView):
     """The project's business results, the latest end first, a page at a time: pass `next`
     as `before` to read the following page."""
 
-    class Output(serializers.Serializer):
-        results = ImpactOutput(many=True)
-        next = serializers.IntegerField(allow_null=True, help_text="`before` for the next "
-                                        "page, or null")
-
-    @extend_schema(tags=TAGS, summary="List the business results", responses=Output,
-                   parameters=[
-                       OpenApiParameter("limit", int, description=f"default 50, at most "
-                                        f"{MAX_PAGE}"),
-                       OpenApiParameter("before", int, description="the `next` of the "
-                                        "previous page")])
+    @extend_schema(tags=TAGS, summary="List the business results",
+                   responses=page_of("ImpactList", ImpactOutput), parameters=PAGE_PARAMETERS)
     def get(self, request, slug):
-        limit = min(to_int(request.query_params.get("limit") or 50, field="limit", minimum=1),
-                    MAX_PAGE)
-        before = request.query_params.get("before")
-        page, following = impact_selectors.impact_page(
-            project=self.project, limit=limit,
-            before=to_int(before, field="before") if before else None)
+        limit, before = self.page_query()
+        page, following = impact_selectors.impact_page(project=self.project, limit=limit,
+                                                       before=before)
         return Response({"results": [impact_data(read) for read in page], "next": following})
 
 
