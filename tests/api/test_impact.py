@@ -20,18 +20,8 @@ ISSUE = {"kind": "ab_test", "metric": "first-contact resolution", "direction": "
 
 
 @pytest.fixture
-def winner(project, owner):
-    return make_run(project, owner, name="lr-c1", series={"validation.f1": 0.88,
-                                                         "test.f1": 0.87})
-
-
-@pytest.fixture
-def deployment(api, winner):
-    answer = api.post(f"{P}/deployments/", {"run": str(winner.id), "environment": "production",
-                                            "started_at": "2026-11-02T00:00:00Z"},
-                      format="json")
-    assert answer.status_code == 201, answer.json()
-    return answer.json()
+def deployment(deploy, winner):
+    return deploy(winner)
 
 
 def _record(client, **body):

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 
 from tests.api.answers import error_body
-from tests.factories import make_run
 from tracker.models import Deployment
 from tracker.selectors.production import NO_TARGET, NOT_DEPLOYED
 from tracker.services import production as production_services
@@ -35,20 +34,6 @@ def on_friday_20_november():
         yield
 
 
-@pytest.fixture
-def winner(project, owner):
-    return make_run(project, owner, name="lr-c1", series={"validation.f1": 0.88,
-                                                         "test.f1": 0.87})
-
-
-def _deploy(api, run):
-    answer = api.post(f"{P}/deployments/", {"run": str(run.id), "environment": "production",
-                                            "started_at": "2026-11-03T09:00:00Z"},
-                      format="json")
-    assert answer.status_code == 201, answer.json()
-    return answer.json()
-
-
 def _week(api, deployment, n, f1, labelled=310):
     start = NOV_2 + n * WEEK
     answer = api.post(f"/api/v1/deployments/{deployment['id']}/results", {
@@ -71,9 +56,10 @@ def test_nothing_deployed_is_no_results_saying_so(api, project):
         "windows": []}
 
 
-def test_the_answer_follows_the_live_results_above_then_below_the_bar(api, project, winner):
+def test_the_answer_follows_the_live_results_above_then_below_the_bar(api, project, winner,
+                                                                   deploy):
     assert api.patch(P, {"case_noun": "tickets"}, format="json").status_code == 200
-    deployment = _deploy(api, winner)
+    deployment = deploy(winner)
     waiting = _production(api)
     assert (waiting["deployment"], waiting["status"], waiting["live"]) == (
         deployment, "no results", None)
@@ -117,8 +103,8 @@ def test_the_answer_follows_the_live_results_above_then_below_the_bar(api, proje
         ("2026-11-02T00:00:00+00:00", 0.88, 310), ("2026-11-09T00:00:00+00:00", 0.83, 310)]
 
 
-def test_without_a_target_the_live_results_cannot_be_judged(api, project, winner):
-    deployment = _deploy(api, winner)
+def test_without_a_target_the_live_results_cannot_be_judged(api, project, winner, deploy):
+    deployment = deploy(winner)
     _week(api, deployment, 0, 0.88)
     assert api.delete(f"{P}/target").status_code == 204
     answer = _production(api)
@@ -127,8 +113,8 @@ def test_without_a_target_the_live_results_cannot_be_judged(api, project, winner
     assert answer["deployment"]["id"] == deployment["id"]
 
 
-def test_the_environment_is_chosen_and_checked(api, project, winner):
-    _deploy(api, winner)
+def test_the_environment_is_chosen_and_checked(api, project, winner, deploy):
+    deploy(winner)
     assert _production(api, environment="shadow")["sentence"] == NOT_DEPLOYED
     assert _production(api, environment="production")["deployment"] is not None
     error_body(api.get(f"{P}/production", {"environment": "Prod!"}), 400, "environment")
