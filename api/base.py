@@ -8,13 +8,13 @@ the target, guardrails, members and the project itself. Outsiders get 404s.
 from rest_framework.views import APIView
 
 from api.parsers import fields_of
-from api.schema import OperationSchema
+from api.schema import DEFAULT_PAGE, MAX_PAGE, OperationSchema
 from api.throttle import client_address
 from tracker.errors import Forbidden
 from tracker.models import Role
 from tracker.permissions import STAFF, can_administer, can_write, who_may
 from tracker.selectors.access import project_for_user, run_for_user
-from tracker.validation import check_storable
+from tracker.validation import check_storable, to_int
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -34,6 +34,14 @@ class OperationView(APIView):
     def address(self) -> str:
         """The client's address, as the audit log records it (behind PROXY_COUNT proxies)."""
         return client_address(self.request)
+
+    def page_query(self) -> tuple[int, int | None]:
+        """A page's `limit` (DEFAULT_PAGE, at most MAX_PAGE) and `before` (the `next` of the
+        previous page, or None for the first): api.schema.PAGE_PARAMETERS."""
+        params = self.request.query_params
+        limit = to_int(params.get("limit") or DEFAULT_PAGE, field="limit", minimum=1)
+        before = params.get("before")
+        return min(limit, MAX_PAGE), (to_int(before, field="before") if before else None)
 
     def validated(self, serializer_class, *, partial: bool = False) -> dict:
         """The request's body checked by an input serializer: a 400 naming the field if not."""

@@ -7,19 +7,18 @@ Every role reads the archive; owners and members may send a report now. Outsider
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import FileAnswerMixin, ProjectView
+from api.schema import PAGE_PARAMETERS
 from reports import workflow
 from reports.models import DeliveryStatus, Report, ReportKind, ReportStatus, Verdict
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.storage import open_stored
-from tracker.validation import to_int
 
 TAGS = ["Reports"]
-MAX_PAGE = 200
 
 
 class PeriodOutput(serializers.Serializer):
@@ -122,17 +121,14 @@ class ReportListView(ProjectView):
         next = serializers.IntegerField(allow_null=True, help_text="`before` for the next "
                                         "page, or null")
 
-    @extend_schema(tags=TAGS, summary="List the reports", responses=Output, parameters=[
-        OpenApiParameter("limit", int, description=f"default 50, at most {MAX_PAGE}"),
-        OpenApiParameter("before", int, description="the `next` of the previous page")])
+    @extend_schema(tags=TAGS, summary="List the reports", responses=Output,
+                   parameters=PAGE_PARAMETERS)
     def get(self, request, slug):
-        limit = min(to_int(request.query_params.get("limit") or 50, field="limit", minimum=1),
-                    MAX_PAGE)
+        limit, before = self.page_query()
         reports = (Report.objects.filter(project=self.project).select_related("project")
                    .order_by("-id"))
-        before = request.query_params.get("before")
-        if before:
-            reports = reports.filter(id__lt=to_int(before, field="before"))
+        if before is not None:
+            reports = reports.filter(id__lt=before)
         page = list(reports[: limit + 1])
         more = len(page) > limit
         page = page[:limit]

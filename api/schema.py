@@ -9,7 +9,7 @@ import re
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import patched_settings
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from api.errors import ErrorOutput
@@ -37,6 +37,10 @@ TAGS = [
     {"name": "Deployments and live results",
      "description": "What is live in production (or shadow, canary...) since when, and its "
                     "metrics measured on labelled production cases per time window."},
+    {"name": "Production and business impact",
+     "description": "Is the deployed model still above the agreed bar (and drifting)? And "
+                    "did it move the business: A/B tests and backtests with their 95 % "
+                    "intervals."},
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},
@@ -71,9 +75,24 @@ class FieldWarning(serializers.Serializer):
     message = serializers.CharField()
 
 
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+# The query of a list read a page at a time, newest first (OperationView.page_query).
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description=f"default {DEFAULT_PAGE}, at most {MAX_PAGE}"),
+    OpenApiParameter("before", int, description="the `next` of the previous page")]
+
+
 def results(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
     """The answer of a list: `{"results": [item, ...]}`."""
     return inline_serializer(name, {"results": item(many=True)})
+
+
+def page_of(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The answer of a list read a page at a time (PAGE_PARAMETERS):
+    `{"results": [item, ...], "next": id or null}`."""
+    return inline_serializer(name, {"results": item(many=True), "next": serializers.IntegerField(
+        allow_null=True, help_text="`before` for the next page, or null")})
 
 
 class OperationSchema(AutoSchema):
@@ -124,6 +143,7 @@ class OperationSchemaGenerator(SchemaGenerator):
                                 "RoleEnum": "tracker.models.Role",
                                 "ProjectRoleEnum": "api.projects.PROJECT_ROLES",
                                 "WebhookKindEnum": "api.webhooks.WEBHOOK_KINDS",
+                                "ImpactKindEnum": "tracker.impact.KINDS",
                                 "WebhookEventEnum": "api.webhooks.WEBHOOK_EVENTS",
                                 "WebhookStatusEnum": "api.webhooks.WEBHOOK_STATUSES",
                                 "WebhookAttemptOutcomeEnum":

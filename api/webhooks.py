@@ -4,21 +4,19 @@ any URL (docs/webhooks.md), and each webhook's delivery log.
 Owners only, reads included: a Slack or Teams webhook's address is itself a password.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from api.base import ProjectView
-from api.schema import results
+from api.schema import PAGE_PARAMETERS, results
 from reports import selectors, webhooks
 from reports.models import ATTEMPT_OUTCOMES, Webhook, WebhookEvent, WebhookKind, WebhookOutcome
 from tracker.errors import Forbidden, InvalidInput, NotFound
 from tracker.models import Role
 from tracker.permissions import can_administer
-from tracker.validation import to_int
 
 TAGS = ["Webhooks"]
-MAX_PAGE = 200
 # The choices, named for the schema (config: api.schema's ENUM_NAME_OVERRIDES).
 WEBHOOK_KINDS = WebhookKind.values
 WEBHOOK_EVENTS = WebhookEvent.values
@@ -220,19 +218,12 @@ class WebhookDeliveryListView(WebhookView):
         next = serializers.IntegerField(allow_null=True)
 
     @extend_schema(tags=TAGS, summary="Read a webhook's delivery log", responses=Output,
-                   parameters=[
-                       OpenApiParameter("limit", int, description=f"default 50, at most "
-                                        f"{MAX_PAGE}"),
-                       OpenApiParameter("before", int, description="the `next` of the "
-                                        "previous page")])
+                   parameters=PAGE_PARAMETERS)
     def get(self, request, slug, webhook_id):
         webhook = self.webhook(webhook_id)
-        limit = min(to_int(request.query_params.get("limit") or 50, field="limit", minimum=1),
-                    MAX_PAGE)
-        before = request.query_params.get("before")
-        page = selectors.webhook_deliveries(
-            project=self.project, webhook=webhook, limit=limit + 1,
-            before=to_int(before, field="before") if before else None)
+        limit, before = self.page_query()
+        page = selectors.webhook_deliveries(project=self.project, webhook=webhook,
+                                            limit=limit + 1, before=before)
         more = len(page) > limit
         page = page[:limit]
         return Response({"results": [delivery_data(d) for d in page],

@@ -14,12 +14,6 @@ WEEK2 = {"window_start": "2026-11-09T00:00:00Z", "window_end": "2026-11-16T00:00
 
 
 @pytest.fixture
-def winner(project, owner):
-    return make_run(project, owner, name="lr-c1", series={"validation.f1": 0.88,
-                                                         "test.f1": 0.87})
-
-
-@pytest.fixture
 def version(project, owner, winner):
     model = registry_services.create_model(user=owner, name="topic-classifier",
                                            project=project)
