@@ -89,6 +89,18 @@ def fetch_all_of(*queries: tuple[str, list]) -> list[list[tuple]]:
         return [p.fetch_all() for p in pending]
 
 
+def insert(made) -> None:
+    """INSERT a new model instance whose primary key is set already (a UUID drawn by its
+    default), each value prepared as Model.save(force_insert=True) prepares it, without the
+    ORM's query compiler; the instance is then saved (not `adding`)."""
+    meta = made._meta
+    fields = meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(made, True), connection) for field in fields]
+    execute(f"INSERT INTO {meta.db_table} ({columns(made.__class__)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})", values)
+    made._state.adding, made._state.db = False, connection.alias
+
+
 class Pending:
     """A statement sent by send(), whose rows are read later."""
 
