@@ -1,20 +1,25 @@
 """Load on loopback: many writers at once for a bounded time, then every point counted.
 
-    python -m benchmarks.load [--seconds 60] [--phases sdk-runs,sdk-one-run,mlflow]
-                              [--writers 32,8,8] [--rate 200]
+    python -m benchmarks.load [--seconds 60]
+                              [--phases sdk-single,sdk-runs-max,sdk-runs,sdk-one-run,mlflow]
+                              [--writers 1,32,32,8,8] [--rate 200]
 
 Starts gunicorn as `make run` does (2 gthread workers x 4 threads) on a database of its
 own (DATABASE_URL's name + "_load_bench" on PostgreSQL, var/bench-load/ with SQLite), then
-runs three phases of `--seconds` each, every writer a process of its own, as the scripts
+runs five phases of `--seconds` each, every writer a process of its own, as the scripts
 of several users would be:
 
-- sdk-runs: 32 `targetline` SDK writers, each on a run of its own;
+- sdk-single: one `targetline` SDK writer logging flat out (as fast as its loop goes while
+  at most two batches wait to be sent): the best single-writer rate;
+- sdk-runs-max: 32 such writers, each on a run of its own; their aggregate points/s over
+  the single writer's is the scaling ratio printed under the table;
+- sdk-runs: 32 SDK writers, each on a run of its own, paced at `--rate`;
 - sdk-one-run: 8 SDK writers on ONE run, the same five series, each writer its own steps
   (writer i logs steps i, i + 8, i + 16, ...), so their batches meet in the same rows;
 - mlflow: 8 mlflow clients, each on a run of its own: log_batch of 100 steps x 5 metrics
   and one log_metric, one after the other as fast as the server answers.
 
-SDK writers log `--rate` steps of 5 metrics a second (the SDK spools and sends in the
+Paced SDK writers log `--rate` steps of 5 metrics a second (the SDK spools and sends in the
 background, so a writer that logged faster than the server stores would only grow its
 spool), then finish(), which waits until the server has every point. Afterwards the points
 are counted in the database, per series and step: lost = sent - stored (distinct series and
@@ -44,10 +49,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.load_writers import MLFLOW_STEPS_PER_BATCH, mlflow_writer, sdk_writer
+from benchmarks.load_writers import (
+    FLAT_OUT_UNSENT_BATCHES,
+    MLFLOW_STEPS_PER_BATCH,
+    mlflow_writer,
+    sdk_writer,
+)
 from benchmarks.sdk import ROOT, LocalServer, _cpu
 
 PHASES = {  # name: (default writers, what they are)
+    "sdk-single": (1, "one SDK writer, flat out"),
+    "sdk-runs-max": (32, "SDK writers, a run each, flat out"),
     "sdk-runs": (32, "SDK writers, a run each"),
     "sdk-one-run": (8, "SDK writers on one run"),
     "mlflow": (8, "mlflow clients, a run each"),
@@ -99,10 +111,13 @@ class Phase:
                 and self.runs == self.expected_runs)
 
 
-def _writer_command(kind: str, name: str, args, **extra) -> list[str]:
+FLAT_OUT = ("sdk-single", "sdk-runs-max")  # phases whose writers log as fast as they can
+
+
+def _writer_command(kind: str, name: str, args, rate: float, **extra) -> list[str]:
     command = [sys.executable, "-m", "benchmarks.load", "--writer", kind, "--name", name,
                "--seconds", str(args.seconds), "--timeout", str(args.timeout),
-               "--rate", str(args.rate)]
+               "--rate", str(rate)]
     for option, value in extra.items():
         command += [f"--{option.replace('_', '-')}", str(value)]
     return command
@@ -124,7 +139,8 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
     if phase.name == "mlflow":
         experiment_id = _mlflow_experiment(server.url, token, slug)
         for i in range(phase.writers):
-            commands.append(_writer_command("mlflow", f"writer-{i}", args, url=server.url,
+            commands.append(_writer_command("mlflow", f"writer-{i}", args, args.rate,
+                                            url=server.url,
                                             experiment_id=experiment_id))
     else:
         one_run = str(uuid.uuid4()) if phase.name == "sdk-one-run" else None
@@ -132,8 +148,9 @@ def run_phase(phase: Phase, server: LocalServer, token: str, args, spool: Path) 
             extra = {"project": slug}
             if one_run:
                 extra.update(run_id=one_run, first_step=i, stride=phase.writers)
+            rate = 0 if phase.name in FLAT_OUT else args.rate
             commands.append(_writer_command("sdk", "one run" if one_run else f"writer-{i}",
-                                            args, **extra))
+                                            args, rate, **extra))
     # Each writer's result and messages go to files: a pipe left unread while the others
     # are waited for could fill up and stall a writer that is not hung at all.
     folder = spool / phase.name
@@ -319,15 +336,29 @@ def _ms(values: list[float], q: float) -> str:
     return f"{_percentile(values, q) * 1000:.0f} ms" if values else "—"
 
 
+def _scaling(phases: list[Phase]) -> str:
+    """The flat-out writers' aggregate rate over the single writer's, as a sentence."""
+    rates = {p.name: p.unique / p.seconds for p in phases if p.name in FLAT_OUT and p.seconds}
+    if len(rates) < 2 or not rates["sdk-single"]:
+        return ""
+    many = next(p.writers for p in phases if p.name == "sdk-runs-max")
+    return (f"Scaling: {many} writers flat out stored {rates['sdk-runs-max']:,.0f} points/s, "
+            f"one writer flat out {rates['sdk-single']:,.0f}: "
+            f"**{rates['sdk-runs-max'] / rates['sdk-single'] * 100:.0f} %** of the "
+            "single-writer rate.")
+
+
 def report(phases: list[Phase], args, database: str) -> str:
     lines = [
         "## Load: concurrent writers on loopback",
         "",
         f"Python {sys.version.split()[0]} on {_cpu()}; server: gunicorn (2 workers × 4 "
         f"threads) on {database}, writers on the same machine, each a process of its own, "
-        f"for {args.seconds:g} s a phase; SDK writers log {args.rate:g} steps of 5 metrics a "
-        f"second, mlflow clients call log_batch ({MLFLOW_STEPS_PER_BATCH} steps × 4 metrics) "
-        "and log_metric in turn as fast as the server answers.",
+        f"for {args.seconds:g} s a phase; paced SDK writers log {args.rate:g} steps of 5 "
+        "metrics a second, flat-out ones as fast as their loop goes while at most "
+        f"{FLAT_OUT_UNSENT_BATCHES} batches wait to be sent, mlflow clients call log_batch "
+        f"({MLFLOW_STEPS_PER_BATCH} steps × 4 metrics) and log_metric in turn as fast as "
+        "the server answers.",
         "",
         "| phase | writers | points sent | stored | lost | duplicated | points/s "
         "| requests | p50 | p99 |",
@@ -338,6 +369,9 @@ def report(phases: list[Phase], args, database: str) -> str:
             f"| {PHASES[p.name][1]} | {p.writers} | {p.sent:,} | {p.stored:,} | "
             f"**{p.lost:,}** | **{p.duplicated:,}** | {p.unique / p.seconds:,.0f} | "
             f"{len(p.latencies):,} | {_ms(p.latencies, 0.5)} | {_ms(p.latencies, 0.99)} |")
+    scaling = _scaling(phases)
+    if scaling:
+        lines += ["", scaling]
     lines += [
         "",
         "| phase | hung writers | slowest finish() | answers other than 2xx | client errors "
@@ -385,7 +419,7 @@ def report(phases: list[Phase], args, database: str) -> str:
 # --- Main ------------------------------------------------------------------------------------
 
 def _writers(value: str, phases: list[str]) -> dict[str, int]:
-    """--writers: one number for every phase, or one per phase in order (32,8,8)."""
+    """--writers: one number for every phase, or one per phase in order (1,32,32,8,8)."""
     numbers = [int(n) for n in value.split(",") if n]
     if len(numbers) == 1:
         return dict.fromkeys(phases, numbers[0])
@@ -401,9 +435,10 @@ def main(argv: list | None = None) -> int:
                         help=f"comma-separated, of {', '.join(PHASES)} (default: all)")
     parser.add_argument("--writers", default=None,
                         help="writers per phase: one number for all, or one per phase "
-                             "(default 32,8,8)")
+                             "(default 1,32,32,8,8)")
     parser.add_argument("--rate", type=float, default=200,
-                        help="steps of 5 metrics an SDK writer logs a second (default 200)")
+                        help="steps of 5 metrics a paced SDK writer logs a second "
+                             "(default 200; the flat-out phases ignore it)")
     parser.add_argument("--timeout", type=float, default=60,
                         help="seconds after its phase by which a writer must have exited "
                              "(default 60)")

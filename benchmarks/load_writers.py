@@ -16,6 +16,8 @@ from benchmarks.sdk import ROOT
 METRICS = ("loss", "accuracy", "f1", "precision", "recall")
 MLFLOW_KEYS = ("train_loss", "train_acc", "val_f1", "val_loss", "lr")
 MLFLOW_STEPS_PER_BATCH = 100
+# A writer logging flat out waits while more batches than this wait to be sent.
+FLAT_OUT_UNSENT_BATCHES = 2
 
 # --- The writers (each a process of its own: `--writer sdk|mlflow`) --------------------------
 
@@ -52,8 +54,25 @@ def _paced_steps(seconds: float, rate: float):
         time.sleep(min(0.01, max(0.0, (done / rate) - (time.monotonic() - started))))
 
 
+def _flat_out_steps(seconds: float, run, most_unsent: int):
+    """Step counts 0, 1, 2, ... as fast as the loop goes for `seconds`, held back while more
+    than `most_unsent` sealed batches wait for the server: what a writer sustains is what
+    the server stores, not how fast a spool can grow (finish() would send the rest after)."""
+    started = time.monotonic()
+    done = 0
+    while time.monotonic() - started < seconds:
+        for _ in range(200):
+            yield done
+            done += 1
+        sender = run._sender
+        while (sender is not None and run._sealed_upto - sender.next_seq > most_unsent
+               and time.monotonic() - started < seconds):
+            time.sleep(0.002)
+
+
 def sdk_writer(args) -> dict:
-    """A training script using the SDK: init, log `rate` steps a second, finish."""
+    """A training script using the SDK: init, log `rate` steps a second (or as fast as it
+    can with rate 0), finish."""
     from unittest import mock
 
     sys.path.insert(0, str(ROOT / "sdk"))
@@ -85,7 +104,9 @@ def sdk_writer(args) -> dict:
     _wait_for_go()
     sent = 0
     values = dict.fromkeys(METRICS, 0.5)
-    for count in _paced_steps(args.seconds, args.rate):
+    steps = (_paced_steps(args.seconds, args.rate) if args.rate > 0
+             else _flat_out_steps(args.seconds, run, FLAT_OUT_UNSENT_BATCHES))
+    for count in steps:
         step = args.first_step + count * args.stride
         values["loss"] = 1.0 / (step + 1)
         run.log(values, step=step)

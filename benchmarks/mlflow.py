@@ -46,6 +46,7 @@ from benchmarks import scratch_databases
 from benchmarks.mlflow_workload import (
     PHASE_TIMEOUT_S,
     PHASES,
+    paired_creation,
     paired_ingest,
     paired_orders,
     workload,
@@ -53,12 +54,16 @@ from benchmarks.mlflow_workload import (
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MLFLOW = Path("/tmp/mlflow-server-venv/bin/mlflow")
-SIZES = {"runs": 20, "steps": 1000, "metrics": 5, "history": 100_000, "search_runs": 1000}
-QUICK = {"runs": 4, "steps": 500, "metrics": 5, "history": 30_000, "search_runs": 100}
+SIZES = {"runs": 20, "steps": 1000, "metrics": 5, "history": 100_000, "search_runs": 1000,
+         "creations": 500}
+QUICK = {"runs": 4, "steps": 500, "metrics": 5, "history": 30_000, "search_runs": 100,
+         "creations": 100}
+PAIRED = ("ingest", "creation")  # the workloads that also run paired
 
 
-def _run_paired(servers: dict, sizes: dict, token: str | None) -> dict[str, float]:
-    """paired_ingest in a fresh client process; {} when it fails."""
+def _run_paired(servers: dict, sizes: dict, token: str | None,
+                kind: str = "ingest") -> dict[str, float]:
+    """paired_ingest (or paired_creation) in a fresh client process; {} when it fails."""
     env = {**os.environ, "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"}
     env.pop("MLFLOW_TRACKING_URI", None)
     if token:  # the stub and mlflow server take no token and ignore it
@@ -66,10 +71,11 @@ def _run_paired(servers: dict, sizes: dict, token: str | None) -> dict[str, floa
     urls = json.dumps({name: server.url for name, server in servers.items()})
     try:
         out = subprocess.run([sys.executable, "-m", "benchmarks.mlflow", "--paired", urls,
-                              "--sizes", json.dumps(sizes)], cwd=ROOT, env=env, check=True,
+                              "--paired-kind", kind, "--sizes", json.dumps(sizes)],
+                             cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True, timeout=PHASE_TIMEOUT_S)
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
-        print(f"the paired ingest failed, it is left out:\n{getattr(exc, 'stderr', '')}",
+        print(f"the paired {kind} failed, it is left out:\n{getattr(exc, 'stderr', '')}",
               file=sys.stderr)
         return {}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -316,11 +322,16 @@ def _best(results: list[dict]) -> dict:
 
 # --- Report ---------------------------------------------------------------------------------
 
-def _paired_line(paired: dict[str, float]) -> str:
-    """The paired ingest as a sentence under the table."""
+def _paired_line(paired: dict[str, float], kind: str = "ingest") -> str:
+    """A paired workload as a sentence under the table."""
     ours, limit = paired.get("targetline"), paired.get("client limit")
     if not ours or not limit:
         return ""
+    if kind == "creation":
+        return (f"Run creation paired (one client process making each run on Targetline and "
+                f"on the stub in turn: create, log_batch of 5 params, log_batch of 3 "
+                f"metrics, set_terminated): Targetline {ours:,.1f} runs/s, the client's own "
+                f"limit {limit:,.1f}: **{ours / limit * 100:.0f} %**.")
     return (f"log_batch paired (one client process sending each batch to Targetline and to "
             f"the stub in turn, so both meet the same minutes): Targetline {ours:,.0f} "
             f"points/s, the client's own limit {limit:,.0f}: **{ours / limit * 100:.0f} %**.")
@@ -341,6 +352,8 @@ def _report(sizes, ours, database, theirs, floor, mlflow_note, paired=None) -> s
          lambda v: f"{v * 1000:.0f}"),
         ("runs created: create, log_batch, get, update (runs/s)", "runs_per_s", True,
          lambda v: f"{v:,.1f}"),
+        ("runs created as a script does: create, 5 params, 3 metrics, end (runs/s)",
+         "creation_per_s", True, lambda v: f"{v:,.1f}"),
         ("one small request, kept-alive connection (ms)", "request_ms", False,
          lambda v: f"{v:.1f}"),
     ]
@@ -366,8 +379,9 @@ def _report(sizes, ours, database, theirs, floor, mlflow_note, paired=None) -> s
             share = f"{(mine / limit if higher else limit / mine) * 100:.0f} %"
         lines.append(f"| {label} | {show(mine, fmt)} | {show(other, fmt)} | "
                      f"{ratio(mine, other, higher)} | {show(limit, fmt)} | {share} |")
-    if paired and _paired_line(paired):
-        lines += ["", _paired_line(paired)]
+    for kind, tries in (paired or {}).items():
+        if _paired_line(tries, kind):
+            lines += ["", _paired_line(tries, kind)]
     return "\n".join(lines)
 
 
@@ -394,24 +408,25 @@ def _add_mlflow_server(servers: dict, args, var_dir: Path) -> str:
 
 
 def _measure(servers: dict, phases: list[str], sizes: dict, repeat: int
-             ) -> tuple[dict[str, list[dict]], list[dict[str, float]]]:
+             ) -> tuple[dict[str, list[dict]], dict[str, list[dict[str, float]]]]:
     """Each phase against each server `repeat` times in alternating order, and the paired
-    tries of the ingest: (each server's results, the paired tries)."""
+    tries of the ingest and of run creation: (each server's results, the paired tries of
+    each paired workload)."""
     results: dict[str, list[dict]] = {name: [] for name in servers}
-    paired_tries: list[dict[str, float]] = []
+    paired_tries: dict[str, list[dict[str, float]]] = {}
     for phase in phases:
         for turn in range(repeat):
             order = list(servers) if turn % 2 == 0 else list(reversed(servers))
             for name in order:
                 results[name].append(servers[name].run(phase, sizes))
-        if phase == "ingest":
+        if phase in PAIRED:
             # Targetline and the client's limit only: mlflow server's work after it answers
             # slows whatever call follows (paired with it, the stub's rate fell from 48,000
             # to 34,000 points/s), and its ratio to Targetline, 6× and more, does not hinge
             # on minutes.
-            paired_tries += [
+            paired_tries[phase] = [
                 _run_paired({name: servers[name] for name in order}, sizes,
-                            servers["targetline"].token)
+                            servers["targetline"].token, phase)
                 for order in paired_orders(["targetline", "client limit"], repeat)]
     return results, paired_tries
 
@@ -430,11 +445,14 @@ def main(argv=None) -> int:
     parser.add_argument("--stub", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--paired", help=argparse.SUPPRESS)
+    parser.add_argument("--paired-kind", default="ingest", choices=PAIRED,
+                        help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.paired:  # the child process that sends each batch to every server in turn
-        print(json.dumps(paired_ingest(json.loads(args.paired), json.loads(args.sizes))))
+        paired = paired_creation if args.paired_kind == "creation" else paired_ingest
+        print(json.dumps(paired(json.loads(args.paired), json.loads(args.sizes))))
         return 0
     if args.client:  # the child process that drives one server through one phase
         print(json.dumps(workload(args.client, args.phase, json.loads(args.sizes))))
@@ -461,7 +479,8 @@ def main(argv=None) -> int:
     ours = _best(results["targetline"])
     theirs = _best(results["mlflow"]) if "mlflow" in results else None
     floor = _best(results["client limit"])
-    print(_report(sizes, ours, database, theirs, floor, note, _pooled(paired_tries)))
+    print(_report(sizes, ours, database, theirs, floor, note,
+                  {kind: _pooled(tries) for kind, tries in paired_tries.items()}))
     return 0
 
 

@@ -14,7 +14,7 @@ from mlflow.entities import Metric, Param
 
 # --- The client workload (each phase runs in a fresh client process) ----------------------
 
-PHASES = ("ingest", "history", "runs", "latency")
+PHASES = ("ingest", "history", "runs", "creation", "latency")
 PHASE_TIMEOUT_S = 900
 
 
@@ -23,7 +23,8 @@ def workload(url: str, phase: str, sizes: dict) -> dict:
     mlflow.set_tracking_uri(url)
     client = mlflow.MlflowClient(url)
     experiment_id = client.create_experiment(f"bench-{phase}-{time.time_ns()}")
-    phases = {"ingest": _ingest, "history": _history, "runs": _runs, "latency": _latency}
+    phases = {"ingest": _ingest, "history": _history, "runs": _runs,
+              "creation": _creation, "latency": _latency}
     return phases[phase](client, experiment_id, sizes, url)
 
 
@@ -77,6 +78,41 @@ def _runs(client, experiment_id: str, sizes: dict, url: str) -> dict:
         assert len(found) == min(100, sizes["search_runs"] * 4 // 10), len(found)
     result["search_s"] = statistics.median(timings)
     return result
+
+
+def _start_tags() -> dict[str, str]:
+    """The tags mlflow.start_run() sends with a run (user, source name and type, git
+    commit when there is one), worked out once: what the client spends finding them is
+    not the server's."""
+    from mlflow.tracking.context import registry
+
+    return registry.resolve_tags({})
+
+
+def create_one_run(client, experiment_id: str, tags: dict[str, str], i: int) -> None:
+    """One run as a script makes it with mlflow.start_run(), log_params (5), log_metrics (3)
+    and end_run(): create, log_batch of the params, log_batch of the metrics, then
+    set_terminated, which reads the run (runs/get) before it updates it."""
+    run_id = client.create_run(experiment_id, tags=tags).info.run_id
+    client.log_batch(run_id, params=[
+        Param("model", "svm" if i % 2 else "logreg"), Param("lr", str(10 ** -(i % 5))),
+        Param("epochs", str(10 + i % 7)), Param("batch_size", "64"),
+        Param("seed", str(i))])
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric("f1", (i % 100) / 100, now, 0),
+                                      Metric("loss", 1 - (i % 100) / 100, now, 0),
+                                      Metric("latency_ms", 5.0 + i % 11, now, 0)])
+    client.set_terminated(run_id)
+
+
+def _creation(client, experiment_id: str, sizes: dict, url: str) -> dict:
+    """The issue's run creation, one run after another (create_one_run)."""
+    tags = _start_tags()
+    create_one_run(client, experiment_id, tags, -1)  # the connection made, the code warm
+    started = time.perf_counter()
+    for i in range(sizes["creations"]):
+        create_one_run(client, experiment_id, tags, i)
+    return {"creation_per_s": sizes["creations"] / (time.perf_counter() - started)}
 
 
 def _latency(client, experiment_id: str, sizes: dict, url: str) -> dict:
@@ -166,3 +202,24 @@ def _analyze(database_url: str | None) -> None:
         return
     with psycopg.connect(database_url.replace("+psycopg2", ""), autocommit=True) as conn:
         conn.execute("ANALYZE")
+
+
+def paired_creation(urls: dict[str, str], sizes: dict) -> dict[str, float]:
+    """The run-creation workload in one client process, each run made on every server in
+    turn (A B, then B A: each follows the other equally often), as paired_ingest does for
+    batches; each server's runs/s from the time its own calls took."""
+    names = list(urls)
+    clients = {name: mlflow.MlflowClient(url) for name, url in urls.items()}
+    tags = _start_tags()
+    experiments = {name: client.create_experiment(f"bench-paired-runs-{time.time_ns()}")
+                   for name, client in clients.items()}
+    for name, client in clients.items():  # connections made, code warm
+        create_one_run(client, experiments[name], tags, -1)
+    spent = dict.fromkeys(names, 0.0)
+    orders = [names, names[:1] + names[:0:-1] if len(names) > 2 else names[::-1]]
+    for i in range(sizes["creations"]):
+        for name in orders[i % 2]:
+            started = time.perf_counter()
+            create_one_run(clients[name], experiments[name], tags, i)
+            spent[name] += time.perf_counter() - started
+    return {name: sizes["creations"] / seconds for name, seconds in spent.items()}

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils.dateparse import parse_datetime
 
 
@@ -32,19 +34,21 @@ def _param(value):
 
 
 def _execute(cursor, sql: str, params) -> None:
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of `connection` looks it up again
+    if db.vendor != "postgresql":
         cursor.execute(sql, [_param(p) for p in params])
         return
     # Errors become Django's (IntegrityError, …), as from the ORM's own cursors.
-    with connection.wrap_database_errors:
+    with db.wrap_database_errors:
         cursor.execute(sql, params, prepare=True)
 
 
 def _cursor():
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    return psycopg.Cursor(db.connection)
 
 
 def any_of(column: str, values: list, sql_type: str) -> tuple[str, list]:
@@ -73,6 +77,28 @@ def execute(sql: str, params=()) -> None:
     """Run a statement (inside atomic_pipeline(), send it without waiting for its answer)."""
     with _cursor() as cursor:
         _execute(cursor, sql, params)
+
+
+def fetch_all_of(*queries: tuple[str, list]) -> list[list[tuple]]:
+    """Every row of each (sql, params) query, the queries sent together: in one round trip
+    to PostgreSQL (a pipeline), whether or not a transaction is open."""
+    if connection.vendor != "postgresql":
+        return [fetch_all(sql, params) for sql, params in queries]
+    with _pipeline():
+        pending = [send(sql, params) for sql, params in queries]
+        return [p.fetch_all() for p in pending]
+
+
+def insert(made) -> None:
+    """INSERT a new model instance whose primary key is set already (a UUID drawn by its
+    default), each value prepared as Model.save(force_insert=True) prepares it, without the
+    ORM's query compiler; the instance is then saved (not `adding`)."""
+    meta = made._meta
+    fields = meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(made, True), connection) for field in fields]
+    execute(f"INSERT INTO {meta.db_table} ({columns(made.__class__)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})", values)
+    made._state.adding, made._state.db = False, connection.alias
 
 
 class Pending:
@@ -204,7 +230,24 @@ def instance(model, row):
     for index, column, converters in _converters_of(model):
         for converter in converters:
             values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, None, values)
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(connection.alias, None, values)
+    # What from_db makes, without Model.__init__'s walk over the fields (a few instances
+    # a request, on every request): the values set as they come, by attribute name.
+    made = model.__new__(model)
+    made.__dict__.update(zip(_attnames_of(model), values, strict=True))
+    made._state = ModelState()
+    made._state.adding, made._state.db = False, connection.alias
+    return made
+
+
+_attnames: dict = {}
+
+
+def _attnames_of(model) -> tuple[str, ...]:
+    if model not in _attnames:
+        _attnames[model] = tuple(field.attname for field in model._meta.concrete_fields)
+    return _attnames[model]
 
 
 def instances(row, *models) -> list:

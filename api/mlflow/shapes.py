@@ -120,18 +120,19 @@ SUMMARY_COLUMNS = ("run_id", "key", "split", "source_key", "last_value", "last_s
 
 
 def runs_json(runs: list[Run], user) -> list[dict]:
-    """Many runs with their latest metrics and datasets in two more queries."""
+    """Many runs with their latest metrics and datasets in two more queries, sent together."""
     summaries = defaultdict(list)
     datasets = defaultdict(list)
     if runs:
         in_runs, params = hot_sql.any_of("run_id", [r.id for r in runs], "uuid")
-        for row in hot_sql.fetch_all(
-                f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {MetricSummary._meta.db_table} "
-                f"WHERE {in_runs} ORDER BY run_id, key, split", params):
+        summary_rows, dataset_rows = hot_sql.fetch_all_of(
+            (f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {MetricSummary._meta.db_table} "
+             f"WHERE {in_runs} ORDER BY run_id, key, split", params),
+            (f"SELECT {hot_sql.columns(RunDataset)} FROM {RunDataset._meta.db_table} "
+             f"WHERE {in_runs} ORDER BY id", params))
+        for row in summary_rows:
             summaries[hot_sql.uuid(row[0])].append(row[1:])
-        for row in hot_sql.fetch_all(
-                f"SELECT {hot_sql.columns(RunDataset)} FROM {RunDataset._meta.db_table} "
-                f"WHERE {in_runs} ORDER BY id", params):
+        for row in dataset_rows:
             dataset = hot_sql.instance(RunDataset, row)
             datasets[hot_sql.uuid(dataset.run_id)].append(dataset)
     return [run_json(r, user, summaries[r.id], datasets[r.id]) for r in runs]

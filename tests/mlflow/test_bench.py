@@ -7,7 +7,8 @@ from benchmarks import mlflow_workload as client_workload
 
 
 def test_the_stub_that_measures_the_clients_limit_answers_every_workload():
-    sizes = {**bench.QUICK, "runs": 1, "steps": 200, "history": 2000, "search_runs": 20}
+    sizes = {**bench.QUICK, "runs": 1, "steps": 200, "history": 2000, "search_runs": 20,
+             "creations": 10}
     stub = bench.start_stub(sizes)
     try:
         figures = bench._best([stub.run(phase, sizes) for phase in client_workload.PHASES])
@@ -16,6 +17,7 @@ def test_the_stub_that_measures_the_clients_limit_answers_every_workload():
     assert figures["log_batch_rate"] > 0
     assert 0 < figures["history_s"] < 5
     assert figures["runs_per_s"] > 0
+    assert figures["creation_per_s"] > 0
     assert 0 < figures["search_s"] < 5
     assert 0 < figures["request_ms"] < 1000
 
@@ -37,8 +39,6 @@ def test_the_paired_ingest_times_each_servers_own_calls(monkeypatch):
     # (objects another server's call warmed would flatter it), and each goes first in
     # half the turns.
     sizes = {**bench.QUICK, "runs": 2, "steps": 400}
-    stubs = {"client limit": bench.start_stub(sizes), "targetline": bench.start_stub(sizes)}
-    urls = {name: s.url for name, s in stubs.items()}
     sent = []
     log_batch = mlflow.MlflowClient.log_batch
 
@@ -47,11 +47,7 @@ def test_the_paired_ingest_times_each_servers_own_calls(monkeypatch):
         return log_batch(client, run_id, metrics=metrics, **kwargs)
 
     monkeypatch.setattr(mlflow.MlflowClient, "log_batch", recording)
-    try:
-        rates = client_workload.paired_ingest(urls, sizes)
-    finally:
-        for stub in stubs.values():
-            stub.stop()
+    urls, rates = _paired_on_two_stubs(client_workload.paired_ingest, sizes)
     assert set(rates) == {"client limit", "targetline"}
     assert all(rate > 0 for rate in rates.values())
     calls_per_server = sizes["runs"] * len(client_workload._ingest_batches(sizes))
@@ -74,6 +70,44 @@ def test_paired_tries_are_pooled_and_reported_as_a_share_of_the_limit():
                             {"targetline": 10_000.0, "client limit": 40_000.0}, {}])
     # the same points in each try: 1 / (1/30,000 + 1/10,000) per try, twice
     assert pooled == {"targetline": 15_000.0, "client limit": 40_000.0}
-    text = bench._report(bench.SIZES, {}, "PostgreSQL", None, {}, "mlflow server: x", pooled)
+    text = bench._report(bench.SIZES, {}, "PostgreSQL", None, {}, "mlflow server: x",
+                         {"ingest": pooled})
     assert text.endswith("Targetline 15,000 points/s, the client's own limit 40,000: "
                          "**38 %**.")
+    text = bench._report(bench.SIZES, {}, "PostgreSQL", None, {}, "mlflow server: x",
+                         {"ingest": pooled, "creation": {"targetline": 30.0,
+                                                         "client limit": 50.0}})
+    assert text.endswith("Targetline 30.0 runs/s, the client's own limit 50.0: **60 %**.")
+
+
+def test_the_paired_run_creation_makes_each_run_on_every_server_in_turn(monkeypatch):
+    # The issue's four calls a run (set_terminated reads the run before it updates it),
+    # each server first in every other turn.
+    sizes = {**bench.QUICK, "creations": 4}
+    created = []
+    create_run = mlflow.MlflowClient.create_run
+
+    def recording(client, experiment_id, **kwargs):
+        created.append(client._tracking_client.tracking_uri)
+        return create_run(client, experiment_id, **kwargs)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "create_run", recording)
+    urls, rates = _paired_on_two_stubs(client_workload.paired_creation, sizes)
+    assert set(rates) == {"client limit", "targetline"}
+    assert all(rate > 0 for rate in rates.values())
+    first, second = urls["client limit"], urls["targetline"]
+    # one warm-up run on each, then the pairs, alternating
+    assert created == [first, second, first, second, second, first, first, second,
+                       second, first]
+
+
+def _paired_on_two_stubs(paired, sizes: dict) -> tuple[dict[str, str], dict[str, float]]:
+    """A paired workload against two stubs named as the benchmark names its servers:
+    (their URLs, each one's rate)."""
+    stubs = {"client limit": bench.start_stub(sizes), "targetline": bench.start_stub(sizes)}
+    try:
+        urls = {name: s.url for name, s in stubs.items()}
+        return urls, paired(urls, sizes)
+    finally:
+        for stub in stubs.values():
+            stub.stop()

@@ -212,6 +212,26 @@ def test_the_target_met_and_a_new_best_model_are_told(checkin, owner, hook_setti
                                 "pdf": None}
 
 
+def test_only_an_active_webhook_listening_to_alerts_asks_for_an_alert_check(
+        project, owner, queued, hook_settings, django_capture_on_commit_callbacks):
+    # wants_alerts reads the check-in and every webhook in one query: a webhook of reports
+    # only, or a paused one, asks for no check; one listening to "target_met" among several
+    # does.
+    hook(project, events=["report"])
+    hook(project, events=["winner_changed"], active=False)
+
+    def finish_a_run() -> list:
+        queued.clear()
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            make_run(project, owner, name="svm", experiment="svm",
+                     series={"validation.f1": 0.84, "test.f1": 0.86})
+        return [n for n, _, _ in queued if n == "check_alerts_task"]
+
+    assert finish_a_run() == []
+    hook(project, events=["report", "target_met"])
+    assert finish_a_run() == ["check_alerts_task"]
+
+
 def test_a_webhook_hears_alerts_without_a_check_in_and_nobody_is_emailed(
         project, owner, queued, hook_settings, django_capture_on_commit_callbacks):
     assert not CheckIn.objects.filter(project=project).exists()
