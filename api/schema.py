@@ -37,6 +37,9 @@ TAGS = [
     {"name": "Deployments and live results",
      "description": "What is live in production (or shadow, canary...) since when, and its "
                     "metrics measured on labelled production cases per time window."},
+    {"name": "Profiles and drift",
+     "description": "The distribution of a run's inputs (its reference profile) and of a "
+                    "deployment's per window, and how far each window has drifted (PSI)."},
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},

@@ -111,6 +111,8 @@ V1 = "api/v1/"
 PRJ = f"{V1}projects/<str:slug>"
 RUN = f"{V1}runs/<str:run_id>"
 DEP = f"{V1}deployments/<str:deployment_id>"
+PROFILE = {"count": 100, "features": {"length": {"kind": "numeric", "edges": [0, 10, 80],
+                                                "counts": [40, 60]}}}
 LIVE = {"window_start": "2026-11-02T00:00:00Z", "window_end": "2026-11-09T00:00:00Z",
         "metrics": {"f1": 0.83}, "count": 1240, "labelled": 310}
 
@@ -153,6 +155,9 @@ V1_ROWS = {
     (f"{RUN}/log-batch/", "POST"): Row(writes(), json(lambda w: {"metrics": [
         {"key": "loss", "split": "train", "step": 1, "value": 0.4, "timestamp": 2000}]})),
     (f"{RUN}/metrics/", "GET"): Row(reads()),
+    (f"{RUN}/profile/", "GET"): Row(reads()),
+    # The world's run has a reference profile already: posting one replaces it.
+    (f"{RUN}/profile/", "POST"): Row(writes(), json(lambda w: PROFILE)),
     (f"{RUN}/history/", "GET"): Row(reads(), query(lambda w: {"key": "loss"})),
     (f"{RUN}/artifacts/", "GET"): Row(reads()),
     (f"{RUN}/artifacts/", "POST"): Row(writes(201), lambda w: {"data": {
@@ -180,6 +185,12 @@ V1_ROWS = {
     (f"{DEP}/end/", "POST"): Row(writes(), json(lambda w: {})),
     (f"{DEP}/results/", "GET"): Row(reads()),
     (f"{DEP}/results/", "POST"): Row(writes(201), json(lambda w: LIVE)),
+    (f"{DEP}/profiles/", "GET"): Row(reads()),
+    (f"{DEP}/profiles/", "POST"): Row(writes(201), json(lambda w: {
+        "window_start": LIVE["window_start"], "window_end": LIVE["window_end"],
+        "profile": PROFILE})),
+    (f"{DEP}/reference/", "GET"): Row(reads()),
+    (f"{DEP}/drift/", "GET"): Row(reads()),
     (f"{PRJ}/checkin/", "GET"): Row(reads()),
     (f"{PRJ}/checkin/", "PUT"): Row(owners(), json(lambda w: w.checkin)),
     (f"{PRJ}/checkin/", "PATCH"): Row(owners(), json(lambda w: {"local_time": "10:00"})),
