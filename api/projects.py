@@ -52,6 +52,9 @@ class ProjectOutput(serializers.Serializer):
     deploy_stage = serializers.CharField(help_text="moving a version to this stage through "
                                          "the MLflow API deploys it to production; blank: "
                                          "no stage does")
+    case_noun = serializers.CharField(help_text='what the production cases are called, '
+                                      'plural: the production and impact sentences count '
+                                      'them ("on 310 checked tickets"); default cases')
 
 
 def project_data(project: Project, role: str) -> dict:
@@ -69,6 +72,7 @@ def project_data(project: Project, role: str) -> dict:
         "last_run_at": stats["last_run_at"].isoformat() if stats["last_run_at"] else None,
         "deploy_alias": project.deploy_alias,
         "deploy_stage": project.deploy_stage,
+        "case_noun": project.case_noun or "cases",
     }
 
 
@@ -123,7 +127,8 @@ class ProjectDetailView(ProjectView):
 
 class ProjectUpdateView(ProjectView):
     """Change the name, the description, the target, the guardrails, the project's own
-    measures of cost or the alias and stage that deploy a registered model (owners). A change
+    measures of cost, the alias and stage that deploy a registered model or what the
+    production cases are called (owners). A change
     of target or guardrails is recorded; a mistake in any field changes nothing. The answer
     warns of a target or guardrail on a metric no run has logged on its split."""
 
@@ -141,6 +146,9 @@ class ProjectUpdateView(ProjectView):
         deploy_stage = serializers.CharField(required=False, allow_blank=True, help_text=(
             "the stage (Staging or Production) that deploys a version to production when "
             "set through the MLflow API (default Production); blank: none"))
+        case_noun = serializers.CharField(required=False, allow_blank=True, help_text=(
+            'what the production cases are called, plural ("tickets", "support calls"): 1 '
+            "to 50 characters of words"))
 
     class Output(ProjectOutput):
         warnings = warnings_field()
@@ -168,6 +176,8 @@ class ProjectUpdateView(ProjectView):
             project_services.set_deploy_triggers(project=self.project,
                                                  deploy_alias=data.get("deploy_alias"),
                                                  deploy_stage=data.get("deploy_stage"))
+        if "case_noun" in data:
+            project_services.set_case_noun(project=self.project, case_noun=data["case_noun"])
         return Response({**project_data(self.project, self.role), "warnings": [
             *target_selectors.target_warnings(project=self.project),
             *target_selectors.guardrail_warnings(project=self.project)]})

@@ -40,6 +40,10 @@ TAGS = [
     {"name": "Profiles and drift",
      "description": "The distribution of a run's inputs (its reference profile) and of a "
                     "deployment's per window, and how far each window has drifted (PSI)."},
+    {"name": "Production and business impact",
+     "description": "Is the deployed model still above the agreed bar (and drifting)? And "
+                    "did it move the business: A/B tests and backtests with their 95 % "
+                    "intervals."},
     {"name": "Check-ins", "description": "When a project's report is sent, and to whom."},
     {"name": "Reports", "description": "The report archive: each check-in's verdict, HTML "
                                        "and PDF, and its delivery to each recipient."},
@@ -127,6 +131,7 @@ class OperationSchemaGenerator(SchemaGenerator):
                                 "RoleEnum": "tracker.models.Role",
                                 "ProjectRoleEnum": "api.projects.PROJECT_ROLES",
                                 "WebhookKindEnum": "api.webhooks.WEBHOOK_KINDS",
+                                "ImpactKindEnum": "tracker.impact.KINDS",
                                 "WebhookEventEnum": "api.webhooks.WEBHOOK_EVENTS",
                                 "WebhookStatusEnum": "api.webhooks.WEBHOOK_STATUSES",
                                 "WebhookAttemptOutcomeEnum":

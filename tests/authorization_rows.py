@@ -17,9 +17,9 @@ staff                  a staff user (is_staff) who is no member of news-topics: 
                        otherwise where staff differ (adding themselves as a member).
 
 The rule (tracker/permissions.py, docs/api.md): every role reads; owners and members write
-runs, experiments, artifacts, models and deployments and send reports; only owners change
-the project, its target, guardrails, members, check-in and webhooks (whose list only they
-read).
+runs, experiments, artifacts, models, deployments and business results and send reports;
+only owners change the project, its target, guardrails, members, check-in and webhooks
+(whose list only they read).
 """
 
 from collections.abc import Callable
@@ -113,6 +113,9 @@ RUN = f"{V1}runs/<str:run_id>"
 DEP = f"{V1}deployments/<str:deployment_id>"
 PROFILE = {"count": 100, "features": {"length": {"kind": "numeric", "edges": [0, 10, 80],
                                                 "counts": [40, 60]}}}
+IMPACT = {"kind": "ab_test", "metric": "first-contact resolution", "direction": "maximize",
+          "control": {"successes": 3550, "n": 5000}, "treatment": {"successes": 5624, "n": 7400},
+          "started_at": "2026-11-02T00:00:00Z", "ended_at": "2026-11-17T00:00:00Z"}
 LIVE = {"window_start": "2026-11-02T00:00:00Z", "window_end": "2026-11-09T00:00:00Z",
         "metrics": {"f1": 0.83}, "count": 1240, "labelled": 310}
 
@@ -191,6 +194,12 @@ V1_ROWS = {
         "profile": PROFILE})),
     (f"{DEP}/reference/", "GET"): Row(reads()),
     (f"{DEP}/drift/", "GET"): Row(reads()),
+    (f"{PRJ}/production/", "GET"): Row(reads()),
+    (f"{PRJ}/impact/", "GET"): Row(reads()),
+    (f"{PRJ}/impact/", "POST"): Row(writes(201), json(lambda w: {
+        **IMPACT, "deployment": int(w.deployment_id)})),
+    (f"{V1}impact/<str:impact_id>/", "GET"): Row(reads()),
+    (f"{V1}impact/<str:impact_id>/", "DELETE"): Row(writes(204)),
     (f"{PRJ}/checkin/", "GET"): Row(reads()),
     (f"{PRJ}/checkin/", "PUT"): Row(owners(), json(lambda w: w.checkin)),
     (f"{PRJ}/checkin/", "PATCH"): Row(owners(), json(lambda w: {"local_time": "10:00"})),

@@ -22,6 +22,7 @@ from reports.models import Report, ReportKind, ReportStatus, Webhook
 from tests.authorization_rows import PROFILE, ROLES
 from tracker.models import Deployment, Role
 from tracker.services import artifacts as artifact_services
+from tracker.services import impact as impact_services
 from tracker.services import invitations as invitation_services
 from tracker.services import metrics as metric_services
 from tracker.services import production as production_services
@@ -128,13 +129,19 @@ def build_world() -> SimpleNamespace:
     invitation = invitation_services.invite(project=project, email="newcomer@example.com",
                                             role=Role.VIEWER, by=owner,
                                             link_for=lambda token: f"/invitations/{token}/")
+    deployment = Deployment.objects.get(project=project)
+    impact = impact_services.record_impact(
+        project=project, user=owner, kind="ab_test", metric="first-contact resolution",
+        direction="maximize", control={"successes": 3550, "n": 5000},
+        treatment={"successes": 5624, "n": 7400}, deployment_id=deployment.pk,
+        started_at=timezone.now() - timedelta(days=14), ended_at=timezone.now())
     return SimpleNamespace(
         api=api, web=web, slug=SLUG, invitation_id=str(invitation.pk), run_id=str(run.id),
         run_hex=run.id.hex,
         experiment="tfidf-lr", experiment_id=experiment["experiment_id"],
         experiment_name=experiment["name"], model=MODEL,
         logged_model_id=logged_model_id, report_id=str(_report(project).pk),
-        deployment_id=str(Deployment.objects.get(project=project).pk),
+        deployment_id=str(deployment.pk), impact_id=str(impact.pk),
         token_id=str(tokens["owner"][0].pk), checkin=dict(CHECKIN),
         webhook_id=str(Webhook.objects.create(
             project=project, url="https://93.184.215.14/hooks/news", kind="slack",
@@ -147,7 +154,7 @@ def build_world() -> SimpleNamespace:
 # The objects a request names, as attributes of a world.
 NAMED = ("slug", "run_id", "run_hex", "experiment", "experiment_id", "experiment_name",
          "model", "logged_model_id", "report_id", "token_id", "invitation_id",
-         "webhook_id", "deployment_id")
+         "webhook_id", "deployment_id", "impact_id")
 
 
 def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
@@ -161,7 +168,7 @@ def ghost_of(world: SimpleNamespace) -> SimpleNamespace:
         .replace(world.slug, "no-such-project"), "model": "no-such-model",
         "logged_model_id": f"m-{run.hex}", "report_id": "987654",
         "token_id": "987654", "invitation_id": "987654", "webhook_id": "987654",
-        "deployment_id": "987655"})
+        "deployment_id": "987655", "impact_id": "987656"})
 
 
 def anonymised(world: SimpleNamespace, text: str) -> str:
@@ -182,7 +189,7 @@ def path_values(world: SimpleNamespace, route: str) -> dict[str, str]:
             "token_id": world.token_id, "experiment_id": world.experiment_id,
             "model_id": world.logged_model_id, "key": "stage",
             "invitation_id": world.invitation_id, "webhook_id": world.webhook_id,
-            "deployment_id": world.deployment_id}
+            "deployment_id": world.deployment_id, "impact_id": world.impact_id}
 
 
 def url_of(world: SimpleNamespace, route: str) -> str:

@@ -341,6 +341,46 @@ class Api:
         [{"feature", "psi", "band"}] (most drifted first), "predictions"}."""
         return self._call("GET",  # type: ignore[index]
                           f"/api/v1/deployments/{_q(deployment_id)}/drift")["results"]
+    # --- production and business impact --------------------------------------------------
+
+    def production(self, project: str, environment: str = "production") -> dict:
+        """Is the model live in `environment` still above the agreed bar? Its status
+        (holding, slipping, below the bar, no results), the live window quoted, the test
+        figure, the drift per feature, whether to retrain, and a sentence that says it all."""
+        return self._call("GET", f"/api/v1/projects/{_q(project)}/production",  # type: ignore
+                          query={"environment": environment})
+
+    def record_impact(self, project: str, *, kind: str, metric: str, direction: str,
+                      control: dict, treatment: dict, started_at: datetime | date | str,
+                      ended_at: datetime | date | str, deployment: int | None = None,
+                      run: str | None = None, unit: str | None = None,
+                      note: str | None = None) -> dict:
+        """Record an A/B test (kind="ab_test") or a backtest ("backtest") of one of the
+        project's deployments or runs on a business metric. `control` and `treatment` are
+        both rates {"successes", "n"} or both means {"mean", "sd", "n"}; `direction` is
+        "maximize" when higher is better. `ended_at` is exclusive (a date: its midnight, UTC).
+        The answer adds the difference with its 95 % interval, the verdict and the sentence."""
+        body: dict = {"kind": kind, "metric": metric, "direction": direction,
+                      "control": control, "treatment": treatment,
+                      "started_at": _when(started_at), "ended_at": _when(ended_at)}
+        for name, value in (("deployment", deployment), ("run", run), ("unit", unit),
+                            ("note", note)):
+            if value is not None:
+                body[name] = str(value) if name == "run" else value
+        return self._call("POST", f"/api/v1/projects/{_q(project)}/impact/",  # type: ignore
+                          body)
+
+    def impact(self, project: str) -> list:
+        """The project's business results, the latest end first, each with its difference,
+        95 % interval, verdict and sentence (every page)."""
+        found: list = []
+        query: dict = {"limit": 200}
+        while True:
+            answer = self._call("GET", f"/api/v1/projects/{_q(project)}/impact/", query=query)
+            found.extend(answer["results"])  # type: ignore[index]
+            if answer.get("next") is None:  # type: ignore[union-attr]
+                return found
+            query["before"] = answer["next"]  # type: ignore[index]
 
     def close(self) -> None:
         transport = getattr(self._local, "transport", None)

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from tests.conftest import TARGET
-from tracker.models import Invitation
+from tracker.models import ImpactResult, Invitation
 from tracker.services import artifacts as artifact_services
 from tracker.services import deployments as deployment_services
 from tracker.services import experiments as experiment_services
@@ -24,6 +24,7 @@ D = "/api/v1/deployments/{deployment_id}"  # {D}: the run's deployment to produc
 PROFILE = {"count": 100, "features": {"length": {"kind": "numeric", "edges": [0, 10, 80],
                                                 "counts": [40, 60]}}}
 X = "/api/v1/trash/experiments/{experiment_id}"  # {X}: the run's experiment, in the trash
+B = "/api/v1/impact/4243"  # {B}: a business result of the run (SETUP)
 
 #     operation            method    path                               own  mem  view out  anon
 MATRIX = [
@@ -83,6 +84,11 @@ MATRIX = [
     ("live profiles",     "get",    "{D}/profiles",                     200, 200, 200, 404, 401),
     ("reference",         "get",    "{D}/reference",                    200, 200, 200, 404, 401),
     ("drift",             "get",    "{D}/drift",                        200, 200, 200, 404, 401),
+    ("production",        "get",    "{P}/production",                   200, 200, 200, 404, 401),
+    ("impact list",       "get",    "{P}/impact/",                      200, 200, 200, 404, 401),
+    ("impact record",     "post",   "{P}/impact/",                      201, 201, 403, 404, 401),
+    ("impact get",        "get",    "{B}",                              200, 200, 200, 404, 401),
+    ("impact delete",     "delete", "{B}",                              204, 204, 403, 404, 401),
 ]
 
 
@@ -115,6 +121,11 @@ BODIES = {
     "run profile post": _json(PROFILE),
     "live profile post": _json({"window_start": "2026-11-02T00:00:00Z",
                                 "window_end": "2026-11-09T00:00:00Z", "profile": PROFILE}),
+    "impact record": lambda: {"data": {
+        "kind": "ab_test", "run": None, "metric": "first-contact resolution",
+        "direction": "maximize", "control": {"successes": 3550, "n": 5000},
+        "treatment": {"successes": 5624, "n": 7400}, "started_at": "2026-11-02T00:00:00Z",
+        "ended_at": "2026-11-17T00:00:00Z"}, "format": "json"},
     "artifact upload": lambda: {"data": {"file": SimpleUploadedFile("roc.png", b"\x89PNG..."),
                                          "path": "plots/roc.png"}, "format": "multipart"},
     "artifact put": lambda: {"data": b"new model bytes",
@@ -139,7 +150,17 @@ SETUP = {
     "invitation revoke": lambda project, run: Invitation.objects.create(
         pk=4242, project=project, email="dana@example.com", role="viewer",
         token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=7)),
+    "impact get": lambda project, run: _impact(project, run),
+    "impact delete": lambda project, run: _impact(project, run),
 }
+
+
+def _impact(project, run) -> ImpactResult:
+    return ImpactResult.objects.create(
+        pk=4243, project=project, kind="backtest", run=run, metric="handling time",
+        direction="minimize", unit="minutes", control={"mean": 12.4, "sd": 3.1, "n": 40},
+        treatment={"mean": 11.8, "sd": 1.2, "n": 25},
+        started_at=timezone.now() - timedelta(days=30), ended_at=timezone.now())
 
 
 def prepare_operation(operation, project, run) -> None:
@@ -166,13 +187,13 @@ def make_served_run(project, owner, make_user):
 
 
 def url_of(path: str, run) -> str:
-    return path.format(P=P, R=R, D=D, X=X).format(run_id=run.id,
+    return path.format(P=P, R=R, D=D, X=X, B=B).format(run_id=run.id,
                                              deployment_id=getattr(run, "deployment_id", 0),
                                              experiment_id=getattr(run, "experiment_id", 0))
 
 
 def request_operation(client, method, path, operation, run):
     kwargs = BODIES[operation]() if operation in BODIES else {}
-    if operation == "deploy":  # the run of this world
+    if operation in ("deploy", "impact record"):  # the run of this world
         kwargs["data"]["run"] = str(run.id)
     return getattr(client, method)(url_of(path, run), **kwargs)

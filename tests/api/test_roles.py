@@ -26,7 +26,7 @@ from tests.api.operations import (
     url_of,
 )
 from tests.conftest import TARGET
-from tracker.models import LiveResult, PointBlock, Project, Target
+from tracker.models import ImpactResult, LiveResult, PointBlock, Project, Target
 from tracker.services import tokens as token_services
 
 
@@ -81,6 +81,8 @@ def _everything(project, run) -> dict:
         "artifacts": list(run.artifacts.values_list("path", "sha256")),
         "deployments": list(project.deployments.order_by("id").values_list("id", "ended_at")),
         "live results": LiveResult.objects.filter(deployment__project=project).count(),
+        "business results": sorted(ImpactResult.objects.filter(project=project)
+                                   .values_list("id", flat=True)),
         "other projects": Project.objects.exclude(pk=project.pk).count(),
     }
 
@@ -106,7 +108,8 @@ def test_role_matrix(roles, project, run, operation, method, path, role, expecte
         body = response.json()
         assert set(body) >= {"error", "field"}
         assert any(f"no {what}" in body["error"]
-                   for what in ("project", "run", "deployment", "experiment"))
+                   for what in ("project", "run", "deployment", "experiment",
+                                    "business result"))
     if expected >= 400 or method == "get":
         assert _everything(project, run) == before, "a refused request or a read changed data"
     else:

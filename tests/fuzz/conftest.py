@@ -3,6 +3,7 @@ against, and the count of what they sent (printed at the end of the run)."""
 
 import os
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core import signals
@@ -15,6 +16,7 @@ from tests.factories import make_run
 from tracker.models import Role
 from tracker.services import artifacts as artifact_services
 from tracker.services import deployments as deployment_services
+from tracker.services import impact as impact_services
 from tracker.services import invitations as invitation_services
 from tracker.services import model_registry as registry_services
 from tracker.services import production as production_services
@@ -79,6 +81,11 @@ def world(project, owner, make_user, settings, tmp_path):
         "length": {"kind": "numeric", "edges": [0, 10, 80], "counts": [40, 60]},
         "channel": {"kind": "categorical", "counts": {"email": 70, "other": 30}}}})
     now = timezone.now()
+    impact = impact_services.record_impact(
+        project=project, user=owner, kind="backtest", metric="handling time",
+        direction="minimize", control={"mean": 12.4, "sd": 3.1, "n": 40},
+        treatment={"mean": 11.8, "sd": 1.2, "n": 25}, run_id=str(run.id),
+        started_at=now - timedelta(days=30), ended_at=now)
     report = Report.objects.create(project=project, status=ReportStatus.RENDERED,
                                    period_start=now, period_end=now, html="<p>report</p>",
                                    rendered_at=now)
@@ -94,4 +101,5 @@ def world(project, owner, make_user, settings, tmp_path):
         "slug": project.slug, "run_id": str(run.id), "username": member.username,
         "name": "tfidf-lr", "path": "models/model.pkl", "report_id": str(report.pk),
         "webhook_id": str(webhook.pk), "deployment_id": str(deployment.pk),
+        "impact_id": str(impact.pk),
         "experiment_id": str(run.experiment_id)}}

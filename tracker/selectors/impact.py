@@ -4,11 +4,11 @@ interval, verdict and sentence (tracker.impact), worked out from the stored grou
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tracker import impact as impact_rules
-from tracker.errors import NotFound
+from tracker.errors import InvalidInput, NotFound
 from tracker.models import ImpactResult, Project
 from tracker.selectors.access import role_of
 
@@ -54,6 +54,25 @@ def project_impact(*, project: Project, ended_from: datetime | None = None,
     if ended_before is not None:
         results = results.filter(ended_at__lt=ended_before)
     return results
+
+
+def impact_page(*, project: Project, limit: int,
+                before: int | None = None) -> tuple[list[ImpactReading], int | None]:
+    """One page of the project's business results, read, the latest end first: the `limit`
+    that follow the result `before` (its id) in that order, and the id to pass as `before`
+    for the next page (None on the last). An id not among the project's results is
+    InvalidInput naming `before`."""
+    results = project_impact(project=project)
+    if before is not None:
+        after = results.filter(pk=before).first() if 0 < before < 2**63 else None
+        if after is None:
+            raise InvalidInput(f"no business result {before} in this project", field="before")
+        results = results.filter(Q(ended_at__lt=after.ended_at) |
+                                 Q(ended_at=after.ended_at, pk__lt=after.pk))
+    page = list(results.order_by("-ended_at", "-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return [reading(result) for result in page], (page[-1].pk if more else None)
 
 
 def impact_readings(*, project: Project, today: date | None = None,

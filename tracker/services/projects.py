@@ -2,6 +2,8 @@
 when given, and not a typo of one of the creator's unless asked), rename it, add members,
 change their roles and remove them."""
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -100,6 +102,31 @@ def set_deploy_triggers(*, project: Project, deploy_alias: str | None = None,
         except InvalidInput as exc:
             raise InvalidInput(f"deploy_stage: {exc.message}", field="deploy_stage") from None
     project.save(update_fields=["deploy_alias", "deploy_stage"])
+    return project
+
+
+CASE_NOUN_LENGTH = 50
+# Words of letters joined by one space, hyphen or apostrophe: "tickets", "support calls",
+# "e-mails".
+_CASE_NOUN = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*")
+
+
+def set_case_noun(*, project: Project, case_noun: object) -> Project:
+    """What the project's production cases are called, plural ("tickets"): the production
+    and impact sentences count them. 1 to 50 characters of words (letters only)."""
+    if not isinstance(case_noun, str) or not case_noun.strip():
+        raise InvalidInput('case_noun must be a plural noun such as "tickets"',
+                           field="case_noun")
+    noun = case_noun.strip()
+    if len(noun) > CASE_NOUN_LENGTH:
+        raise InvalidInput(f"case_noun is {len(noun)} characters long; the limit is "
+                           f"{CASE_NOUN_LENGTH}", field="case_noun")
+    if not _CASE_NOUN.fullmatch(noun):
+        raise InvalidInput(f"case_noun {noun!r} must be words of letters, such as "
+                           '"tickets" or "support calls" (no digits or other signs)',
+                           field="case_noun")
+    project.case_noun = noun
+    project.save(update_fields=["case_noun"])
     return project
 
 
