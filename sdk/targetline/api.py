@@ -118,6 +118,11 @@ class Api:
     def project(self, slug: str) -> dict:
         return self._call("GET", f"/api/v1/projects/{_q(slug)}")  # type: ignore[return-value]
 
+    def update_project(self, slug: str, **fields: object) -> dict:
+        """Change the project's `name`, `description`, `case_noun` (what its production
+        cases are called: "tickets"), `deploy_alias` or `deploy_stage` (owners)."""
+        return self._call("PATCH", f"/api/v1/projects/{_q(slug)}", fields)  # type: ignore
+
     def set_target(self, slug: str, target: dict | None) -> dict | None:
         """Agree or change the project's target (owners; the server records every change).
         None withdraws it. A threshold outside its metric's range (90 for F1, a fraction)
