@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from api.base import RunView
 from api.deployments import DeploymentView
+from api.production import FeatureDriftOutput, PredictionsOutput, predictions_data
 from api.schema import results
 from tracker.errors import InvalidInput, LimitExceeded, NotFound, TargetlineError
 from tracker.models import Deployment, LiveProfile, Run, RunProfile
@@ -196,23 +197,6 @@ class ReferenceView(DeploymentView):
                          **run_profile_data(self.deployment.run, stored)})
 
 
-class FeatureDriftOutput(serializers.Serializer):
-    feature = serializers.CharField()
-    psi = serializers.FloatField(help_text="population stability index, 4 decimals")
-    band = serializers.ChoiceField(["stable", "moderate", "significant"],
-                                   help_text="below 0.1 stable, 0.1 to 0.25 moderate, above "
-                                   "0.25 significant")
-
-
-class PredictionsOutput(serializers.Serializer):
-    """How the share of predictions per class moved (largest first)."""
-
-    reference = serializers.DictField(child=serializers.FloatField())
-    live = serializers.DictField(child=serializers.FloatField())
-    psi = serializers.FloatField(allow_null=True)
-    band = serializers.CharField(allow_null=True)
-
-
 class DriftWindowOutput(serializers.Serializer):
     """One live window's drift against the reference."""
 
@@ -226,13 +210,10 @@ class DriftWindowOutput(serializers.Serializer):
 
 
 def drift_data(reading: production_selectors.DriftReading) -> dict:
-    predictions = reading.predictions
     return {"window_start": reading.window_start.isoformat(),
             "window_end": reading.window_end.isoformat(),
             "features": [d.as_dict() for d in reading.features],
-            "predictions": None if predictions is None else {
-                "reference": predictions.reference, "live": predictions.live,
-                "psi": predictions.psi, "band": predictions.band}}
+            "predictions": predictions_data(reading.predictions)}
 
 
 class DriftView(DeploymentView):
