@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from api.base import ProjectView
 from api.deployments import DeploymentOutput, deployment_data
+from tracker import drift as drift_rules
 from tracker import production_rules
 from tracker.selectors import production as production_selectors
 from tracker.services import deployments as deployment_services
@@ -87,6 +88,14 @@ def _iso(moment) -> str:
     return moment.isoformat()
 
 
+def predictions_data(predictions: drift_rules.Predictions | None) -> dict | None:
+    """How the share of predictions per class moved, as PredictionsOutput says."""
+    if predictions is None:
+        return None
+    return {"reference": predictions.reference, "live": predictions.live,
+            "psi": predictions.psi, "band": predictions.band}
+
+
 def production_data(answer: production_selectors.ProductionAnswer) -> dict:
     target, window, drift = answer.target, answer.window, answer.drift
     quoted = answer.quoted
@@ -103,14 +112,10 @@ def production_data(answer: production_selectors.ProductionAnswer) -> dict:
         "status": answer.status,
         "reason": answer.reason,
         "retrain": answer.retrain,
-        "drift": [{"feature": d.feature, "psi": d.psi, "band": d.band}
-                  for d in (drift.features if drift else [])],
+        "drift": [d.as_dict() for d in (drift.features if drift else [])],
         "drift_window": {"start": _iso(drift.window_start), "end": _iso(drift.window_end)}
         if drift else None,
-        "predictions": {"reference": drift.predictions.reference,
-                        "live": drift.predictions.live, "psi": drift.predictions.psi,
-                        "band": drift.predictions.band}
-        if drift and drift.predictions else None,
+        "predictions": predictions_data(drift.predictions if drift else None),
         "sentence": answer.sentence,
         "windows": [{"window_start": _iso(w.start), "window_end": _iso(w.end),
                      "value": w.value, "labelled": w.labelled} for w in answer.windows],

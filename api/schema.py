@@ -37,6 +37,9 @@ TAGS = [
     {"name": "Deployments and live results",
      "description": "What is live in production (or shadow, canary...) since when, and its "
                     "metrics measured on labelled production cases per time window."},
+    {"name": "Profiles and drift",
+     "description": "The distribution of a run's inputs (its reference profile) and of a "
+                    "deployment's per window, and how far each window has drifted (PSI)."},
     {"name": "Production and business impact",
      "description": "Is the deployed model still above the agreed bar (and drifting)? And "
                     "did it move the business: A/B tests and backtests with their 95 % "

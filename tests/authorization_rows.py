@@ -111,6 +111,8 @@ V1 = "api/v1/"
 PRJ = f"{V1}projects/<str:slug>"
 RUN = f"{V1}runs/<str:run_id>"
 DEP = f"{V1}deployments/<str:deployment_id>"
+PROFILE = {"count": 100, "features": {"length": {"kind": "numeric", "edges": [0, 10, 80],
+                                                "counts": [40, 60]}}}
 IMPACT = {"kind": "ab_test", "metric": "first-contact resolution", "direction": "maximize",
           "control": {"successes": 3550, "n": 5000}, "treatment": {"successes": 5624, "n": 7400},
           "started_at": "2026-11-02T00:00:00Z", "ended_at": "2026-11-17T00:00:00Z"}
@@ -156,6 +158,9 @@ V1_ROWS = {
     (f"{RUN}/log-batch/", "POST"): Row(writes(), json(lambda w: {"metrics": [
         {"key": "loss", "split": "train", "step": 1, "value": 0.4, "timestamp": 2000}]})),
     (f"{RUN}/metrics/", "GET"): Row(reads()),
+    (f"{RUN}/profile/", "GET"): Row(reads()),
+    # The world's run has a reference profile already: posting one replaces it.
+    (f"{RUN}/profile/", "POST"): Row(writes(), json(lambda w: PROFILE)),
     (f"{RUN}/history/", "GET"): Row(reads(), query(lambda w: {"key": "loss"})),
     (f"{RUN}/artifacts/", "GET"): Row(reads()),
     (f"{RUN}/artifacts/", "POST"): Row(writes(201), lambda w: {"data": {
@@ -183,6 +188,12 @@ V1_ROWS = {
     (f"{DEP}/end/", "POST"): Row(writes(), json(lambda w: {})),
     (f"{DEP}/results/", "GET"): Row(reads()),
     (f"{DEP}/results/", "POST"): Row(writes(201), json(lambda w: LIVE)),
+    (f"{DEP}/profiles/", "GET"): Row(reads()),
+    (f"{DEP}/profiles/", "POST"): Row(writes(201), json(lambda w: {
+        "window_start": LIVE["window_start"], "window_end": LIVE["window_end"],
+        "profile": PROFILE})),
+    (f"{DEP}/reference/", "GET"): Row(reads()),
+    (f"{DEP}/drift/", "GET"): Row(reads()),
     (f"{PRJ}/production/", "GET"): Row(reads()),
     (f"{PRJ}/impact/", "GET"): Row(reads()),
     (f"{PRJ}/impact/", "POST"): Row(writes(201), json(lambda w: {

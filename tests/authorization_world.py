@@ -1,7 +1,8 @@
 """The project every row of the authorization table is asked about, built once per module:
-news-topics with an owner, a member and a viewer, a run with a metric, a param, a tag and
-artifacts, an experiment, a registered model with a version and an alias, a logged model,
-a check-in and a rendered report; and an outsider who owns a project of their own.
+news-topics with an owner, a member and a viewer, a run with a metric, a param, a tag,
+artifacts and a reference profile, an experiment, a registered model with a version and an
+alias, a logged model, a check-in and a rendered report; and an outsider who owns a project
+of their own.
 """
 
 import json
@@ -18,12 +19,13 @@ from django.utils import timezone
 
 from reports import checkins
 from reports.models import Report, ReportKind, ReportStatus, Webhook
-from tests.authorization_rows import ROLES
+from tests.authorization_rows import PROFILE, ROLES
 from tracker.models import Deployment, Role
 from tracker.services import artifacts as artifact_services
 from tracker.services import impact as impact_services
 from tracker.services import invitations as invitation_services
 from tracker.services import metrics as metric_services
+from tracker.services import production as production_services
 from tracker.services import projects as project_services
 from tracker.services import runs as run_services
 from tracker.services import tokens as token_services
@@ -56,6 +58,7 @@ def _run(project, owner):
                                                  "value": 0.5, "timestamp": 1000}])
     for path in ("models/model.pkl", "model/MLmodel"):
         artifact_services.store_artifact(run=run, path=path, fileobj=ContentFile(b"bytes"))
+    production_services.record_run_profile(run=run, profile=PROFILE)
     return run
 
 

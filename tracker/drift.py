@@ -10,7 +10,9 @@ for both (docs/production.md):
 
 A numeric feature has n + 1 finite, strictly increasing edges and n counts (values outside
 the edges are counted in the first or last bin); a categorical feature counts each category,
-the rare ones gathered under "other". A live profile is binned with the reference's edges.
+the rare ones gathered under "other". Either may say how many cases lacked a value
+("missing", left out of the counts and of the PSI). A live profile is binned with the
+reference's edges.
 
 Drift per feature is the population stability index (PSI) of the live shares against the
 reference shares, read in bands: below 0.1 stable, 0.1 to 0.25 moderate, above 0.25
@@ -75,8 +77,18 @@ def _is_count(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float: no usable edge
+        return False
+
+
+def _missing_errors(path: str, feature: dict) -> list[ProfileError]:
+    if "missing" in feature and not _is_count(feature["missing"]):
+        return [ProfileError(f"{path}.missing", "must be a non-negative integer")]
+    return []
 
 
 def _numeric_errors(path: str, feature: dict) -> list[ProfileError]:
@@ -130,7 +142,7 @@ def profile_errors(profile, *, reference: dict | None = None) -> list[ProfileErr
             errors.append(ProfileError(f"{path}.kind", "must be 'numeric' or 'categorical'"))
             continue
         checked = (_numeric_errors(path, feature) if feature["kind"] == NUMERIC
-                   else _categorical_errors(path, feature))
+                   else _categorical_errors(path, feature)) + _missing_errors(path, feature)
         errors.extend(checked)
         if checked or reference is None:
             continue

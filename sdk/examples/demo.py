@@ -9,7 +9,11 @@ baseline, logistic regression at three strengths, a linear model trained epoch
 by epoch with SGD (learning curves), RBF support vector machines and a random
 forest with a small random search. Every run logs its params, train /
 validation / test metrics, two meaningful test slices, the latency of reading
-one digit, and the fitted model as an artifact.
+one digit, the fitted model as an artifact, and the profile of its training inputs.
+
+Then the winner is deployed and followed for eight weeks in production
+(demo_production.py): live F1 per week, the inputs' drift as a new scanner fades the ink,
+and an A/B test of the digits read without a person.
 
     TARGETLINE_URL=http://127.0.0.1:8000 TARGETLINE_TOKEN=... python sdk/examples/demo.py
 
@@ -30,6 +34,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from demo_production import follow_in_production, log_reference
 from sklearn.datasets import load_digits
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
@@ -65,6 +70,7 @@ EXPERIMENTS = {
 # Digits people and models confuse most: the slice that tells whether a model is ready.
 CONFUSABLE = (3, 5, 8, 9)
 SEED = 20261102
+SGD_EPOCHS = 40
 
 
 def main() -> int:
@@ -75,35 +81,43 @@ def main() -> int:
     started = time.monotonic()
     # Models are pickled here; log_artifact copies them into the spool at once.
     with tempfile.TemporaryDirectory(prefix="targetline-demo-") as folder:
-        train_everything(data, Path(folder))
+        models = train_everything(data, Path(folder))
     standing = api.winner(PROJECT)
     print(f"\nAll runs logged in {time.monotonic() - started:.0f} s.")
     print(standing["sentence"])
+    if standing["winner"] is not None and standing["winner"]["name"] in models:
+        follow_in_production(api, PROJECT, standing["winner"]["name"], models, data)
     print(f"See it at {api.url}/p/{PROJECT}/")
     return 0
 
 
-def train_everything(data: dict, workdir: Path) -> None:
-    """The runs a data scientist would try, baseline first."""
-    fit_and_log(data, workdir, "majority-class", "most-frequent",
-                DummyClassifier(strategy="most_frequent"),
-                {"model": "dummy", "strategy": "most_frequent"}, baseline=True)
+def train_everything(data: dict, workdir: Path) -> dict:
+    """The runs a data scientist would try, baseline first: {run name: (id, fitted model)}."""
+    models = {}
+    models["most-frequent"] = fit_and_log(
+        data, workdir, "majority-class", "most-frequent",
+        DummyClassifier(strategy="most_frequent"),
+        {"model": "dummy", "strategy": "most_frequent"}, baseline=True)
     for c in (0.01, 0.1, 1.0):
-        fit_and_log(data, workdir, "logistic-regression", f"logreg-c{c:g}",
-                    make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300)),
-                    {"model": "logistic_regression", "C": c, "scaling": "standard"})
-    sgd_with_epochs(data, workdir)
+        models[f"logreg-c{c:g}"] = fit_and_log(
+            data, workdir, "logistic-regression", f"logreg-c{c:g}",
+            make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300)),
+            {"model": "logistic_regression", "C": c, "scaling": "standard"})
+    models[f"sgd-{SGD_EPOCHS}-epochs"] = sgd_with_epochs(data, workdir)
     for c in (1.0, 10.0):
-        fit_and_log(data, workdir, "svm-rbf", f"svm-c{c:g}",
-                    make_pipeline(StandardScaler(), SVC(C=c, gamma="scale")),
-                    {"model": "svm", "kernel": "rbf", "C": c, "gamma": "scale"})
+        models[f"svm-c{c:g}"] = fit_and_log(
+            data, workdir, "svm-rbf", f"svm-c{c:g}",
+            make_pipeline(StandardScaler(), SVC(C=c, gamma="scale")),
+            {"model": "svm", "kernel": "rbf", "C": c, "gamma": "scale"})
     space = {"n_estimators": [25, 50, 100, 200], "max_depth": [None, 8, 16],
              "max_features": ["sqrt", 0.25], "min_samples_leaf": [1, 2]}
     grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
     for trial, params in enumerate(random.Random(SEED).sample(grid, 5)):
-        fit_and_log(data, workdir, "random-forest", f"forest-trial-{trial + 1}",
-                    RandomForestClassifier(random_state=SEED, **params),
-                    {"model": "random_forest", **params, "search_trial": trial + 1})
+        models[f"forest-trial-{trial + 1}"] = fit_and_log(
+            data, workdir, "random-forest", f"forest-trial-{trial + 1}",
+            RandomForestClassifier(random_state=SEED, **params),
+            {"model": "random_forest", **params, "search_trial": trial + 1})
+    return models
 
 
 def set_up_project(api: tl.Api) -> None:
@@ -194,7 +208,8 @@ def save_model(run: tl.Run, model, workdir: Path) -> None:
 
 
 def fit_and_log(data: dict, workdir: Path, experiment: str, name: str, model, params: dict,
-                baseline: bool = False) -> None:
+                baseline: bool = False) -> tuple:
+    """Fit, evaluate and keep one model in a run of its own: (run id, fitted model)."""
     x_train, y_train = data["train"]
     with tl.init(project=PROJECT, experiment=experiment, name=name, params=params,
                  baseline=baseline, tags={"dataset": "sklearn-digits", "stage": "exploration"},
@@ -204,12 +219,15 @@ def fit_and_log(data: dict, workdir: Path, experiment: str, name: str, model, pa
         run.log({"fit_seconds": time.perf_counter() - started})
         results = log_evaluation(run, model, data)
         save_model(run, model, workdir)
+        log_reference(run, model, x_train)
     print(f"{name:>22}: validation F1 {results['validation']['f1']:.3f}, "
           f"test F1 {results['test']['f1']:.3f}")
+    return run.id, model
 
 
-def sgd_with_epochs(data: dict, workdir: Path, epochs: int = 40) -> None:
-    """A linear model trained one pass at a time, with train and validation curves."""
+def sgd_with_epochs(data: dict, workdir: Path, epochs: int = SGD_EPOCHS) -> tuple:
+    """A linear model trained one pass at a time, with train and validation curves:
+    (run id, the best epoch's model)."""
     x_train, y_train = data["train"]
     x_val, y_val = data["validation"]
     scaler = StandardScaler().fit(x_train)
@@ -242,8 +260,10 @@ def sgd_with_epochs(data: dict, workdir: Path, epochs: int = 40) -> None:
         # Logged at the best epoch: the model evaluated is that epoch's, not the last one.
         results = log_evaluation(run, model, test_data, step=best[1])
         save_model(run, model, workdir)
+        log_reference(run, model, x_train)
     print(f"{'sgd-' + str(epochs) + '-epochs':>22}: validation F1 {best[0]:.3f} at epoch "
           f"{best[1]}, test F1 {results['test']['f1']:.3f}")
+    return run.id, model
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ def _send(transport: Transport, batch: Batch) -> int:
                 headers={**_headers(batch), "Content-Type": "application/octet-stream",
                          "Content-Length": str(item["size"])}))
         return 0
+    if kind == "profile":
+        _post_gzip(transport, f"/api/v1/runs/{run_id}/profile", batch.items[0]["profile"],
+                   _headers(batch))
+        return 0
     if kind == "finish":
         item = batch.items[0]
         transport.call("POST", f"/api/v1/runs/{run_id}/finish",

@@ -14,7 +14,8 @@ number, idempotency key) and then its content. Kinds: `create` (the run itself,
 so a run can start while the server is down), `points` (one line per
 `run.log()` call, appended as the call happens, so a crash loses nothing
 already logged; each line is a JSON list of points exactly as the log-batch API
-takes them), `params` (params and tags), `artifact` and `finish`.
+takes them), `params` (params and tags), `artifact`, `profile` (the run's
+reference profile of its inputs) and `finish`.
 
 Files other than the batch being written appear atomically (written under a
 temporary name, then renamed). The process holding a run's lock is the only

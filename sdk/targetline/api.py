@@ -14,6 +14,7 @@ import urllib.parse
 import warnings
 from datetime import date, datetime, timezone
 
+from targetline import _profile
 from targetline._config import DEFAULT_REQUEST_TIMEOUT, resolve_token, resolve_url
 from targetline._delivery import say
 from targetline._http import ApiError, Transport, Unreachable, check
@@ -116,6 +117,11 @@ class Api:
 
     def project(self, slug: str) -> dict:
         return self._call("GET", f"/api/v1/projects/{_q(slug)}")  # type: ignore[return-value]
+
+    def update_project(self, slug: str, **fields: object) -> dict:
+        """Change the project's `name`, `description`, `case_noun` (what its production
+        cases are called: "tickets"), `deploy_alias` or `deploy_stage` (owners)."""
+        return self._call("PATCH", f"/api/v1/projects/{_q(slug)}", fields)  # type: ignore
 
     def set_target(self, slug: str, target: dict | None) -> dict | None:
         """Agree or change the project's target (owners; the server records every change).
@@ -272,15 +278,12 @@ class Api:
         window: `metrics` measured on the `labelled` cases among the `count` it saw (and per
         slice, e.g. {"long_texts": {"f1": 0.71}}). Posting the same window again replaces
         it. ApiError 404 (field "deployment") when nothing is live in production."""
-        live = self.deployments(project, environment="production", live=True)
-        if not live:
-            raise ApiError(404, f"nothing is live in production in project {project!r}: "
-                           "deploy a run first (Api().deploy)", "deployment")
+        deployment = self._live_deployment(project, "production")
         body: dict = {"window_start": _when(window_start), "window_end": _when(window_end),
                       "metrics": metrics, "count": count, "labelled": labelled}
         if slices is not None:
             body["slices"] = slices
-        return self._call("POST", f"/api/v1/deployments/{live[0]['id']}/results",  # type: ignore
+        return self._call("POST", f"/api/v1/deployments/{deployment['id']}/results",  # type: ignore
                           body)
 
     def live_results(self, deployment_id: int) -> list:
@@ -288,6 +291,61 @@ class Api:
         return self._call("GET",  # type: ignore[index]
                           f"/api/v1/deployments/{_q(deployment_id)}/results")["results"]
 
+    def _live_deployment(self, project: str, environment: str) -> dict:
+        live = self.deployments(project, environment=environment, live=True)
+        if not live:
+            raise ApiError(404, f"nothing is live in {environment} in project {project!r}: "
+                           "deploy a run first (Api().deploy)", "deployment")
+        return live[0]
+
+    # --- profiles and drift ----------------------------------------------------------------
+
+    def log_live_profile(self, project: str, data, *, window_start: datetime | str,
+                         window_end: datetime | str, predictions=None, feature_names=None,
+                         environment: str = "production") -> dict:
+        """Record the profile of the inputs (and, optionally, the predictions) the project's
+        deployment live in `environment` saw over one window, binned with the edges and
+        categories of the deployed run's reference profile (`run.log_profile`), so the
+        server can tell how far each input has drifted. `data` as for `run.log_profile`.
+        Only the histograms are sent; posting the same window again replaces it.
+
+        A reference feature the window has no column for is left out (one line on stderr
+        says so), as are columns the reference lacks. ApiError 404 when nothing is live
+        (field "deployment") or the run logged no reference profile (field "reference").
+        """
+        deployment = self._live_deployment(project, environment)
+        reference = self.reference(deployment["id"])["profile"]
+        live, absent = _profile.binned(data, reference, feature_names=feature_names,
+                                       predictions=predictions)
+        if absent:
+            say(f"the window has no column for {', '.join(map(repr, absent))} of the "
+                "reference profile: left out of its drift")
+        body = {"window_start": _when(window_start), "window_end": _when(window_end),
+                "profile": live}
+        return self._call("POST",  # type: ignore[return-value]
+                          f"/api/v1/deployments/{deployment['id']}/profiles", body)
+
+    def run_profile(self, run_id: str) -> dict:
+        """A run's reference profile ({"run", "run_name", "profile", "updated_at"});
+        ApiError 404 when it logged none."""
+        return self._call("GET", f"/api/v1/runs/{_q(run_id)}/profile")  # type: ignore
+
+    def reference(self, deployment_id: int) -> dict:
+        """The reference profile of a deployment's run ({"deployment", "run", "profile",
+        ...}); ApiError 404 saying why when there is none."""
+        return self._call("GET",  # type: ignore[return-value]
+                          f"/api/v1/deployments/{_q(deployment_id)}/reference")
+
+    def live_profiles(self, deployment_id: int) -> list:
+        """A deployment's live profiles, one per window, oldest first."""
+        return self._call("GET",  # type: ignore[index]
+                          f"/api/v1/deployments/{_q(deployment_id)}/profiles")["results"]
+
+    def drift(self, deployment_id: int) -> list:
+        """Per live window, oldest first: {"window_start", "window_end", "features":
+        [{"feature", "psi", "band"}] (most drifted first), "predictions"}."""
+        return self._call("GET",  # type: ignore[index]
+                          f"/api/v1/deployments/{_q(deployment_id)}/drift")["results"]
     # --- production and business impact --------------------------------------------------
 
     def production(self, project: str, environment: str = "production") -> dict:

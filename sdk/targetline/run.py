@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from targetline import _exit, _spool
+from targetline import _exit, _profile, _spool
 from targetline._config import Settings
 from targetline._context import capture
 from targetline._delivery import (
@@ -312,6 +312,24 @@ class Run:
             self._sealed_upto = seq + 1
             self._open_segment()
         self._wake.set()
+
+    def log_profile(self, data, feature_names=None, predictions=None, bins: int = 10,
+                    top: int = 20) -> dict:
+        """Record the profile of the inputs the model was trained on: the reference its
+        deployments' live inputs are compared with (drift). `data`: a pandas DataFrame, a
+        numpy 2-D array or a list of rows with `feature_names`, a list of dicts or a dict of
+        columns; `predictions`, the model's class labels for the rows, optional.
+
+        Numbers get `bins` quantile bins, anything else its `top` categories plus "other";
+        None and NaN are counted as missing (targetline._profile says how). Only the
+        histograms are sent, in the background like the points; logging again replaces the
+        profile. Returns it. ValueError naming the column for what cannot be profiled.
+        """
+        self._check_open()
+        computed = _profile.profile(data, feature_names=feature_names,
+                                    predictions=predictions, bins=bins, top=top)
+        self._write_batch("profile", {"profile": computed})
+        return computed
 
     def finish(self, status: str = "finished", timeout: float | None = None) -> None:
         """End the run (finished, failed or killed) and send what is left, waiting at most

@@ -13,6 +13,7 @@ from tracker.services import artifacts as artifact_services
 from tracker.services import deployments as deployment_services
 from tracker.services import experiments as experiment_services
 from tracker.services import metrics as metric_services
+from tracker.services import production as production_services
 from tracker.services import runs as run_services
 from tracker.services import trash as trash_services
 
@@ -20,6 +21,8 @@ ROLES = ("owner", "member", "viewer", "outsider", "anonymous")
 P = "/api/v1/projects/news-topics"  # {P} in the table
 R = "/api/v1/runs/{run_id}"          # {R} in the table
 D = "/api/v1/deployments/{deployment_id}"  # {D}: the run's deployment to production
+PROFILE = {"count": 100, "features": {"length": {"kind": "numeric", "edges": [0, 10, 80],
+                                                "counts": [40, 60]}}}
 X = "/api/v1/trash/experiments/{experiment_id}"  # {X}: the run's experiment, in the trash
 B = "/api/v1/impact/4243"  # {B}: a business result of the run (SETUP)
 
@@ -75,6 +78,12 @@ MATRIX = [
     ("deployment end",    "post",   "{D}/end",                          200, 200, 403, 404, 401),
     ("live results",      "get",    "{D}/results",                      200, 200, 200, 404, 401),
     ("live result post",  "post",   "{D}/results",                      201, 201, 403, 404, 401),
+    ("run profile post",  "post",   "{R}/profile",                      201, 201, 403, 404, 401),
+    ("run profile",       "get",    "{R}/profile",                      200, 200, 200, 404, 401),
+    ("live profile post", "post",   "{D}/profiles",                     201, 201, 403, 404, 401),
+    ("live profiles",     "get",    "{D}/profiles",                     200, 200, 200, 404, 401),
+    ("reference",         "get",    "{D}/reference",                    200, 200, 200, 404, 401),
+    ("drift",             "get",    "{D}/drift",                        200, 200, 200, 404, 401),
     ("production",        "get",    "{P}/production",                   200, 200, 200, 404, 401),
     ("impact list",       "get",    "{P}/impact/",                      200, 200, 200, 404, 401),
     ("impact record",     "post",   "{P}/impact/",                      201, 201, 403, 404, 401),
@@ -109,6 +118,9 @@ BODIES = {
     "live result post": _json({"window_start": "2026-11-02T00:00:00Z",
                                "window_end": "2026-11-09T00:00:00Z", "metrics": {"f1": 0.83},
                                "count": 1240, "labelled": 310}),
+    "run profile post": _json(PROFILE),
+    "live profile post": _json({"window_start": "2026-11-02T00:00:00Z",
+                                "window_end": "2026-11-09T00:00:00Z", "profile": PROFILE}),
     "impact record": lambda: {"data": {
         "kind": "ab_test", "run": None, "metric": "first-contact resolution",
         "direction": "maximize", "control": {"successes": 3550, "n": 5000},
@@ -129,6 +141,12 @@ SETUP = {
     "run restore": lambda project, run: run_services.delete_run(run=run),
     "experiment restore": lambda project, run: experiment_services.delete_experiment(
         experiment=run.experiment),
+    "run profile": lambda project, run: production_services.record_run_profile(
+        run=run, profile=PROFILE),
+    "reference": lambda project, run: production_services.record_run_profile(
+        run=run, profile=PROFILE),
+    "drift": lambda project, run: production_services.record_run_profile(
+        run=run, profile=PROFILE),
     "invitation revoke": lambda project, run: Invitation.objects.create(
         pk=4242, project=project, email="dana@example.com", role="viewer",
         token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=7)),

@@ -26,7 +26,15 @@ from tests.api.operations import (
     url_of,
 )
 from tests.conftest import TARGET
-from tracker.models import ImpactResult, LiveResult, PointBlock, Project, Target
+from tracker.models import (
+    ImpactResult,
+    LiveProfile,
+    LiveResult,
+    PointBlock,
+    Project,
+    RunProfile,
+    Target,
+)
 from tracker.services import tokens as token_services
 
 
@@ -81,6 +89,8 @@ def _everything(project, run) -> dict:
         "artifacts": list(run.artifacts.values_list("path", "sha256")),
         "deployments": list(project.deployments.order_by("id").values_list("id", "ended_at")),
         "live results": LiveResult.objects.filter(deployment__project=project).count(),
+        "profiles": (RunProfile.objects.filter(run__project=project).count(),
+                     LiveProfile.objects.filter(deployment__project=project).count()),
         "business results": sorted(ImpactResult.objects.filter(project=project)
                                    .values_list("id", flat=True)),
         "other projects": Project.objects.exclude(pk=project.pk).count(),

@@ -19,6 +19,7 @@ from tracker.services import deployments as deployment_services
 from tracker.services import impact as impact_services
 from tracker.services import invitations as invitation_services
 from tracker.services import model_registry as registry_services
+from tracker.services import production as production_services
 from tracker.services import projects as project_services
 from tracker.services import tokens as token_services
 
@@ -61,7 +62,8 @@ def in_process_requests():
 @pytest.fixture
 def world(project, owner, make_user, settings, tmp_path):
     """`project`, owned by the fuzzing user, with something behind each path parameter:
-    a member, an experiment, a finished run with points and an artifact, a registered
+    a member, an experiment, a finished run with points, an artifact and a reference
+    profile, deployed to production, a registered
     model, a rendered report, a pending invitation; and the owner's token."""
     settings.MEDIA_ROOT = tmp_path / "media"
     member = make_user("mark")
@@ -75,6 +77,9 @@ def world(project, owner, make_user, settings, tmp_path):
     registry_services.create_version(user=owner, model=model, source="models:/m-1", run=run)
     deployment = deployment_services.start_deployment(
         project=project, user=owner, environment="production", run_id=str(run.id))
+    production_services.record_run_profile(run=run, profile={"count": 100, "features": {
+        "length": {"kind": "numeric", "edges": [0, 10, 80], "counts": [40, 60]},
+        "channel": {"kind": "categorical", "counts": {"email": 70, "other": 30}}}})
     now = timezone.now()
     impact = impact_services.record_impact(
         project=project, user=owner, kind="backtest", metric="handling time",

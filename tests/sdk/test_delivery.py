@@ -76,6 +76,7 @@ def test_a_run_starts_while_the_server_is_down(sdk_env, live, spool_dir, monkeyp
     assert "starts offline" in capsys.readouterr().err
     log_steps(run, range(100))
     run.log({"f1": 0.9}, split="test")
+    profile = run.log_profile({"ink": [1.0, 2.0, 3.0], "centre": ["leeds", "york", "york"]})
     # The server comes up on the address the run was given.
     server = live.server("late")
     server.port, server.url = port, f"http://127.0.0.1:{port}"
@@ -90,6 +91,7 @@ def test_a_run_starts_while_the_server_is_down(sdk_env, live, spool_dir, monkeyp
         assert_exactly_once(api, run.id, list(range(100)))
         # logged without a step after training: at the run's last step
         assert series(api, run.id, "f1", "test") == [(99, 0.9)]
+        assert api.run_profile(run.id)["profile"] == profile  # spooled like the points
         err = capsys.readouterr().err
         assert "created project 'offline-start'" in err
     finally:

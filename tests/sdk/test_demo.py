@@ -1,4 +1,5 @@
-"""The demo training script that `make run` runs once: a real project a newcomer can open."""
+"""The demo training script that `make run` runs once: a real project a newcomer can open,
+its winner deployed and followed in production."""
 
 from __future__ import annotations
 
@@ -49,3 +50,33 @@ def test_the_demo_fills_a_project_with_a_target_a_baseline_and_a_winner(sdk_env,
     assert standing["winner"] is not None and standing["baseline"]["name"] == "most-frequent"
     assert standing["lift"] > 0.5
     assert standing["sentence"] in done.stdout
+    assert all(api.run_profile(run["id"])["profile"]["count"] == 1078 for run in runs)
+    _check_production(api, slug, standing["winner"], done.stdout)
+
+
+def _check_production(api, slug, winner, stdout):
+    """The winner deployed, eight weeks of live results and profiles in which the ink fades
+    and the live F1 slips below the bar, and one A/B test."""
+    deployment, = api.deployments(slug, environment="production", live=True)
+    assert deployment["run"] == winner["id"]
+    results = api.live_results(deployment["id"])
+    assert len(results) == 8 and all(r["labelled"] == 400 for r in results)
+    assert results[0]["metrics"]["f1"] >= 0.97 > results[-1]["metrics"]["f1"]
+    assert len(api.live_profiles(deployment["id"])) == 8
+    drift = api.drift(deployment["id"])
+    first, last = ({d["feature"]: d["band"] for d in week["features"]}
+                   for week in (drift[0], drift[-1]))
+    assert first == {"ink": "stable", "stroke_width": "stable", "sorting_centre": "stable"}
+    assert last == {"ink": "significant", "stroke_width": "stable",
+                    "sorting_centre": "stable"}
+    impact, = api.impact(slug)
+    assert (impact["kind"], impact["verdict"]) == ("ab_test", "improvement")
+    assert impact["sentence"] in stdout
+
+    answer = api.production(slug)
+    assert (answer["status"], answer["retrain"]) == ("below the bar", True)
+    assert answer["sentence"] in stdout
+    assert answer["sentence"].startswith("Live since ")
+    assert ("on 400 checked digits last week the model scored" in answer["sentence"]
+            and answer["sentence"].endswith("One input has shifted markedly since training: "
+                                            "ink. Retraining is recommended."))

@@ -18,6 +18,7 @@ from tracker.errors import InvalidInput, LimitExceeded, NotFound
 from tracker.models import Deployment, LiveProfile, Project, Run, RunProfile
 from tracker.selectors.deployments import live_deployment
 from tracker.selectors.production import ProductionAnswer, production_answer, reference_profile
+from tracker.services.runs import check_not_deleted
 
 
 def _checked(profile: object, *, reference: dict | None = None) -> dict:
@@ -41,7 +42,9 @@ def _checked(profile: object, *, reference: dict | None = None) -> dict:
 
 
 def record_run_profile(*, run: Run, profile: object) -> tuple[RunProfile, bool]:
-    """Store the run's reference profile (replacing an earlier one); (profile, created)."""
+    """Store the run's reference profile (replacing an earlier one); (profile, created).
+    A run in the trash takes none (Conflict), as it takes no points."""
+    check_not_deleted(run)
     checked = _checked(profile)
     if not Run.objects.filter(pk=run.pk).exists():
         raise NotFound(f"no run {run.pk}", field="run")
