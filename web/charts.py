@@ -176,10 +176,21 @@ def live_chart(*, answer, today) -> dict | None:
     }
 
 
-def _bin_label(one) -> str:
-    if isinstance(one, tuple):
-        return f"{presenters.number(one[0])}–{presenters.number(one[1])}"
-    return one
+def _edge_text(value: float, digits: int) -> str:
+    if float(value).is_integer() and abs(value) < 1e15:
+        return presenters.number(int(value))
+    return f"{value:.{digits}g}"
+
+
+def _bin_labels(bins: list) -> list[str]:
+    """Each bin named by its edges ("3.53–4.19") or its category, the edges with as few
+    significant digits (from 3) as keep every edge apart, so ten bins fit under a chart."""
+    edges = sorted({edge for one in bins if isinstance(one, tuple) for edge in one})
+    digits = 3
+    while digits < 8 and len({_edge_text(e, digits) for e in edges}) < len(edges):
+        digits += 1
+    return [f"{_edge_text(one[0], digits)}–{_edge_text(one[1], digits)}"
+            if isinstance(one, tuple) else one for one in bins]
 
 
 def _shares(counts: list[int]) -> list[float]:
@@ -203,7 +214,7 @@ def feature_histograms(*, reference: dict, live: dict, readings, today) -> dict:
                         for item in reading.features if item.feature == name]
         found[name] = {
             "kind": reference_feature["kind"],
-            "bins": [_bin_label(one) for one in bins],
+            "bins": _bin_labels(bins),
             "reference": _shares(expected),
             "live": _shares(actual),
             "psi": {"x": [_day_ms(days.last_day(r.window_start, r.window_end))

@@ -13,6 +13,7 @@ from tests.web.conftest import LAPTOP, PHONE
 from tests.web.production_data import WEEK, last_monday, seed_production
 from tracker.selectors import winner as winner_selectors
 from tracker.services import deployments as deployment_services
+from web import charts
 
 
 def _client(user) -> Client:
@@ -162,3 +163,17 @@ def test_a_reader_opens_a_features_histograms(page, live_server, demo, login, sh
     # Usable on a phone: nothing but tables and charts wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert problems == []  # no script error, nothing fetched from elsewhere (plotly included)
+
+
+def test_histogram_bins_are_named_short_but_apart():
+    edges = [3.531, 4.1884, 4.1887, 6.766]
+    feature = {"kind": "numeric", "edges": edges, "counts": [5, 5, 5]}
+    found = charts.feature_histograms(reference={"features": {"ink": feature}},
+                                      live={"features": {"ink": feature}}, readings=[],
+                                      today=None)
+    assert found["features"]["ink"]["bins"] == ["3.531–4.188", "4.188–4.189", "4.189–6.766"]
+    feature["edges"] = [3.531, 4.188, 6.766, 800]
+    found = charts.feature_histograms(reference={"features": {"ink": feature}},
+                                      live={"features": {"ink": feature}}, readings=[],
+                                      today=None)
+    assert found["features"]["ink"]["bins"] == ["3.53–4.19", "4.19–6.77", "6.77–800"]
