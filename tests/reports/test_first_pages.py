@@ -166,9 +166,7 @@ PAGE_ONE = {
         "check-in.",
         "No model finished training since the last check-in.",
         f"The team tried 1 idea (an experiment), {EXPERIMENTS}",
-        "Next step",
-        "What the team is trying next: training on the last two months of tickets brings it "
-        "back above the bar.",
+        # In production the next step opens page 2: page 1 is full with the live results.
         # The live chart's words: the weeks, the scale, the legend and its two lines.
         "18 Oct 25 Oct 1 Nov 8 Nov 15 Nov 22 Nov 29 Nov 6 Dec 85 90",
         "Live, on checked cases", "Too few checked cases (not counted)",

@@ -67,6 +67,10 @@ def test_the_later_page_says_what_drifted_the_answers_and_the_business_results()
     snapshot, pages = _pages(sample)
     assert len(pages) == 3
     assert " ".join(PRODUCTION_PAGE) in pages[1]
+    # Page 1 is full with the live results: the next experiment opens page 2.
+    assert "Next step What the team is trying next: training on the last two months of " \
+        "tickets brings it back above the bar." in pages[1]
+    assert "Next step" not in pages[0]
     assert snapshot["production"]["status"] == "below the bar"
     assert [row["band"] for row in snapshot["production"]["drift"]["rows"]] == [
         "significant", "stable", "stable"]
