@@ -65,28 +65,36 @@ class Deployment(models.Model):
         return self.ended_at is None
 
 
-class LiveResult(models.Model):
-    """A deployment's metrics measured on the labelled production cases of one time window:
-    `count` cases seen, `labelled` of them with a known answer. One per window: posting the
-    same window again replaces it."""
+class DeploymentWindow(models.Model):
+    """Something a deployment measured over one time window (from `window_start`, up to
+    `window_end` excluded), one per window: posting the same window again replaces it."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
-                                   related_name="live_results")
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
-    metrics = models.JSONField(default=dict)  # {"f1": 0.83}
-    count = models.BigIntegerField()
-    labelled = models.BigIntegerField()
-    slices = models.JSONField(default=dict, blank=True)  # {"long_texts": {"f1": 0.71}}
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["window_start", "window_end", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}: {self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d}"
+
+
+class LiveResult(DeploymentWindow):
+    """A deployment's metrics measured on the labelled production cases of one time window:
+    `count` cases seen, `labelled` of them with a known answer."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
+                                   related_name="live_results")
+    metrics = models.JSONField(default=dict)  # {"f1": 0.83}
+    count = models.BigIntegerField()
+    labelled = models.BigIntegerField()
+    slices = models.JSONField(default=dict, blank=True)  # {"long_texts": {"f1": 0.71}}
+
+    class Meta(DeploymentWindow.Meta):
         constraints = [
             models.UniqueConstraint(fields=["deployment", "window_start", "window_end"],
                                     name="one_live_result_per_window"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.deployment_id}: {self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d}"

@@ -9,7 +9,7 @@ A profile is stored as sent, in the one JSON shape tracker.drift reads (docs/pro
 from django.conf import settings
 from django.db import models
 
-from tracker.models.deployments import Deployment
+from tracker.models.deployments import Deployment, DeploymentWindow
 from tracker.models.projects import Direction, Project
 from tracker.models.runs import Run
 
@@ -27,27 +27,19 @@ class RunProfile(models.Model):
         return f"profile of {self.run_id}"
 
 
-class LiveProfile(models.Model):
+class LiveProfile(DeploymentWindow):
     """The distribution of a deployment's inputs (and predictions) over one time window,
-    binned with the reference's edges. One per window: posting the same window replaces it."""
+    binned with the reference's edges."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
                                    related_name="live_profiles")
-    window_start = models.DateTimeField()
-    window_end = models.DateTimeField()
     profile = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["window_start", "window_end", "id"]
+    class Meta(DeploymentWindow.Meta):
         constraints = [
             models.UniqueConstraint(fields=["deployment", "window_start", "window_end"],
                                     name="one_live_profile_per_window"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.deployment_id}: {self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d}"
 
 
 class ImpactKind(models.TextChoices):
