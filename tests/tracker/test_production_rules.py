@@ -3,9 +3,12 @@ rule."""
 
 import math
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from tracker import drift as drift_rules
+from tracker import production_rules
 from tracker.drift import FeatureDrift
 from tracker.production_rules import (
     BELOW_THE_BAR,
@@ -286,3 +289,22 @@ def test_episodes_round_trip_through_json():
 def test_an_unknown_status_is_refused():
     with pytest.raises(ValueError, match="status must be one of"):
         alerts_due(Episodes(), status="fine", drift=[])
+
+
+def test_the_readme_states_the_rules_the_module_applies():
+    """The README's summary of the production rules quotes the module's constants: a rule
+    changed in code and not in the README fails here."""
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    points = {share: f"**{round(share * 100)} point" for share in (
+        production_rules.CLEAR_MISS, production_rules.SLIP_FROM_TEST,
+        production_rules.SLIP_OVER_WINDOWS)}
+    for phrase in [f"at least **{production_rules.MIN_LABELLED}** of its cases were labelled",
+                   f"misses the bar by {points[production_rules.CLEAR_MISS]}",
+                   f"({round(production_rules.CLEAR_MISS * 100)} % of the bar",
+                   f"meets the bar {points[production_rules.SLIP_FROM_TEST]}s** under the test",
+                   f"fell {points[production_rules.SLIP_OVER_WINDOWS]}s** over the last "
+                   f"**{production_rules.RECENT_WINDOWS}** windows",
+                   f"under {drift_rules.MODERATE_FROM} stable, {drift_rules.MODERATE_FROM}–"
+                   f"{drift_rules.SIGNIFICANT_ABOVE} moderate, above "
+                   f"{drift_rules.SIGNIFICANT_ABOVE} significant"]:
+        assert phrase in readme
