@@ -245,6 +245,7 @@ WEB_ROWS = {
     ("p/<slug:slug>/reveal-test-results/", "POST"): Row(page(302)),
     ("p/<slug:slug>/compare/", "GET"): Row(page()),
     ("p/<slug:slug>/models/", "GET"): Row(page()),
+    ("p/<slug:slug>/production/", "GET"): Row(page()),
     ("p/<slug:slug>/curves.json", "GET"): Row(page(), query(lambda w: {
         "run": w.run_id, "key": "loss"})),
     (S, "GET"): Row(page()),

@@ -46,8 +46,10 @@ def test_lost_and_duplicated_points_fail_the_phase():
 def test_writers_are_given_for_every_phase_or_one_each():
     phases = list(bench.PHASES)
     assert bench._writers("4", phases) == dict.fromkeys(phases, 4)
-    assert bench._writers("32,8,8", phases) == dict(zip(phases, [32, 8, 8], strict=True))
-    with pytest.raises(ValueError, match="one number or 3"):
+    counts = [1, 32, 32, 8, 8][:len(phases)]
+    assert bench._writers(",".join(map(str, counts)), phases) == dict(
+        zip(phases, counts, strict=True))
+    with pytest.raises(ValueError, match=f"one number or {len(phases)}"):
         bench._writers("1,2", phases)
 
 
